@@ -1,0 +1,54 @@
+//! The one error type of `hub-local`. `code()` is stable: the desktop app sends it to the UI as
+//! `{code, message}` and the UI matches on the code, never on the message.
+
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum LocalError {
+    #[error("the database key is wrong, or the file is not a Lawyers Hub database")]
+    WrongKey,
+    #[error("the database key is not available: {0}")]
+    KeyUnavailable(String),
+    #[error("the sign-in token is not available: {0}")]
+    TokenUnavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error(
+        "the database was written by a newer version of the app (schema {found}, this build knows {known})"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("invalid update: {0}")]
+    InvalidUpdate(String),
+    #[error("invalid state vector: {0}")]
+    InvalidStateVector(String),
+    #[error(transparent)]
+    Protocol(#[from] protocol::ProtocolError),
+    #[error("internal state was poisoned by an earlier panic")]
+    Poisoned,
+    #[error("connection failed: {0}")]
+    Connection(String),
+}
+
+impl LocalError {
+    /// A stable machine-readable code for the UI, logs and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::WrongKey => "wrong_key",
+            Self::KeyUnavailable(_) => "key_unavailable",
+            Self::TokenUnavailable(_) => "token_unavailable",
+            Self::Database(_) => "database",
+            Self::SchemaTooNew { .. } => "schema_too_new",
+            Self::InvalidUpdate(_) => "invalid_update",
+            Self::InvalidStateVector(_) => "invalid_state_vector",
+            Self::Protocol(error) => error.code(),
+            Self::Poisoned => "poisoned",
+            Self::Connection(_) => "connection",
+        }
+    }
+}
+
+impl<T> From<std::sync::PoisonError<T>> for LocalError {
+    fn from(_: std::sync::PoisonError<T>) -> Self {
+        Self::Poisoned
+    }
+}

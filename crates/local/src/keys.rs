@@ -1,0 +1,45 @@
+//! Where secrets come from: the database key and the sign-in token. The desktop app implements
+//! these over the OS keychain and its OAuth session; tests use the fixed versions here.
+
+use crate::LocalError;
+
+/// Supplies the SQLCipher key of the local database.
+pub trait KeyProvider: Send + Sync {
+    fn database_key(&self) -> Result<String, LocalError>;
+}
+
+/// A key known in advance (tests, CLI tools).
+pub struct FixedKey(pub String);
+
+impl KeyProvider for FixedKey {
+    fn database_key(&self) -> Result<String, LocalError> {
+        Ok(self.0.clone())
+    }
+}
+
+impl std::fmt::Debug for FixedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FixedKey(<redacted>)")
+    }
+}
+
+/// Supplies the bearer token sent in every `Auth` frame; asked again on every (re)connect so a
+/// refreshed token is picked up.
+pub trait TokenSource: Send + Sync {
+    fn token(&self) -> Result<String, LocalError>;
+}
+
+/// A token known in advance (tests, benchmarks).
+pub struct StaticToken(pub String);
+
+impl TokenSource for StaticToken {
+    fn token(&self) -> Result<String, LocalError> {
+        Ok(self.0.clone())
+    }
+}
+
+impl std::fmt::Debug for StaticToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StaticToken(<redacted>)")
+    }
+}
