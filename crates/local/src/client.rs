@@ -1,0 +1,401 @@
+//! The sync client: one task owning one multiplexed WebSocket, reconnecting with backoff.
+//! The protocol logic lives in `session.rs`; this file does the socket, the commands from the
+//! app and the online/offline/reconnect loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use protocol::{AwarenessEntry, DocName, Wire};
+use rand::Rng;
+use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use crate::session::{Presence, Session, emit};
+use crate::{LocalError, Store, TokenSource, backoff};
+
+/// How long a WebSocket handshake may take before it counts as a failed attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+pub struct SyncConfig {
+    /// `ws://host:port/api/v1/sync` (or `wss://`).
+    pub url: String,
+    pub token: Arc<dyn TokenSource>,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl std::fmt::Debug for SyncConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncConfig")
+            .field("url", &self.url)
+            .field("token", &"<redacted>")
+            .field("min_backoff", &self.min_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncState {
+    Offline,
+    Connecting,
+    /// Connected; initial syncs or acks outstanding. `pending` = outbox entries not yet acked.
+    Syncing {
+        pending: usize,
+    },
+    /// Connected, every document in step and every sent update acknowledged.
+    Synced,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SyncEvent {
+    /// A change from the server, already persisted locally.
+    RemoteUpdate {
+        doc: DocName,
+        update: Vec<u8>,
+    },
+    State(SyncState),
+    /// Other clients' awareness states (ours filtered out); `"null"` state = that client left.
+    Awareness {
+        doc: DocName,
+        states: Vec<AwarenessEntry>,
+    },
+    /// The server refused this document; it is not synced any more on this connection and its
+    /// outbox entries are kept.
+    Denied {
+        doc: DocName,
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+enum Command {
+    Open(DocName),
+    LocalChange(DocName),
+    SetAwareness(DocName, String),
+    Offline,
+    Online,
+    Shutdown,
+}
+
+/// Controls a running sync client. Dropping it stops the client too.
+#[derive(Debug)]
+pub struct SyncHandle {
+    commands: UnboundedSender<Command>,
+    task: JoinHandle<()>,
+}
+
+impl SyncHandle {
+    fn send(&self, command: Command) {
+        if self.commands.send(command).is_err() {
+            tracing::warn!("sync client has stopped; command ignored");
+        }
+    }
+
+    /// Keep `doc` subscribed for live updates (and synced now if connected).
+    pub fn open(&self, doc: DocName) {
+        self.send(Command::Open(doc));
+    }
+
+    /// New outbox entries exist (call after `apply_local_update`/`edit`).
+    pub fn local_change(&self, doc: &DocName) {
+        self.send(Command::LocalChange(doc.clone()));
+    }
+
+    /// Our awareness state (y-protocols JSON) for `doc`.
+    pub fn set_awareness(&self, doc: &DocName, state_json: String) {
+        self.send(Command::SetAwareness(doc.clone(), state_json));
+    }
+
+    /// The "work offline" switch: close the socket and stay disconnected until `go_online`.
+    pub fn go_offline(&self) {
+        self.send(Command::Offline);
+    }
+
+    pub fn go_online(&self) {
+        self.send(Command::Online);
+    }
+
+    /// Say goodbye (awareness), close the socket and wait for the task to end.
+    pub async fn shutdown(self) {
+        self.send(Command::Shutdown);
+        if let Err(error) = self.task.await {
+            tracing::warn!(%error, "sync client task ended abnormally");
+        }
+    }
+}
+
+pub struct SyncClient;
+
+impl SyncClient {
+    /// Start syncing `store` in a tokio task. Must be called inside a tokio runtime.
+    pub fn start(
+        store: Arc<Store>,
+        config: SyncConfig,
+    ) -> (SyncHandle, UnboundedReceiver<SyncEvent>) {
+        let (commands, command_receiver) = mpsc::unbounded_channel();
+        let (events, event_receiver) = mpsc::unbounded_channel();
+        // Yjs client ids are 32-bit unsigned in practice.
+        let client_id = u64::from(rand::rng().random::<u32>());
+        let client = Client {
+            store,
+            config,
+            events,
+            commands: command_receiver,
+            presence: Presence {
+                client_id,
+                ..Presence::default()
+            },
+            online: true,
+            last_state: None,
+        };
+        let task = tokio::spawn(client.run());
+        (SyncHandle { commands, task }, event_receiver)
+    }
+}
+
+/// Why a connection (or an attempt) ended.
+enum Ending {
+    Shutdown,
+    WentOffline,
+    Lost { healthy: bool },
+}
+
+/// What a command means for the current connection.
+enum Control {
+    Continue,
+    Offline,
+    Shutdown,
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Client {
+    store: Arc<Store>,
+    config: SyncConfig,
+    events: UnboundedSender<SyncEvent>,
+    commands: UnboundedReceiver<Command>,
+    presence: Presence,
+    online: bool,
+    last_state: Option<SyncState>,
+}
+
+impl Client {
+    fn set_state(&mut self, state: SyncState) {
+        if self.last_state.as_ref() != Some(&state) {
+            self.last_state = Some(state.clone());
+            emit(&self.events, SyncEvent::State(state));
+        }
+    }
+
+    /// Record a command while not connected.
+    fn note(&mut self, command: Option<Command>) -> Control {
+        match command {
+            None | Some(Command::Shutdown) => Control::Shutdown,
+            Some(Command::Offline) => {
+                self.online = false;
+                Control::Offline
+            }
+            Some(Command::Online) => {
+                self.online = true;
+                Control::Continue
+            }
+            Some(Command::Open(doc)) => {
+                self.presence.opened.insert(doc);
+                Control::Continue
+            }
+            Some(Command::SetAwareness(doc, state)) => {
+                self.set_awareness(doc, state);
+                Control::Continue
+            }
+            // The outbox is read on connect.
+            Some(Command::LocalChange(_)) => Control::Continue,
+        }
+    }
+
+    fn set_awareness(&mut self, doc: DocName, state: String) {
+        let entry = self
+            .presence
+            .awareness
+            .entry(doc)
+            .or_insert((0, String::new()));
+        entry.0 += 1;
+        entry.1 = state;
+    }
+
+    async fn run(mut self) {
+        let mut attempt = 0u32;
+        loop {
+            while !self.online {
+                self.set_state(SyncState::Offline);
+                let command = self.commands.recv().await;
+                if let Control::Shutdown = self.note(command) {
+                    return;
+                }
+            }
+            self.set_state(SyncState::Connecting);
+            match self.connect_and_sync().await {
+                Ending::Shutdown => {
+                    self.set_state(SyncState::Offline);
+                    return;
+                }
+                Ending::WentOffline => attempt = 0,
+                Ending::Lost { healthy } => {
+                    if healthy {
+                        attempt = 0;
+                    }
+                    self.set_state(SyncState::Offline);
+                    let delay =
+                        backoff::delay(self.config.min_backoff, self.config.max_backoff, attempt);
+                    attempt = attempt.saturating_add(1);
+                    tracing::debug!(?delay, attempt, "reconnecting after delay");
+                    let sleep = tokio::time::sleep(delay);
+                    tokio::pin!(sleep);
+                    loop {
+                        tokio::select! {
+                            () = &mut sleep => break,
+                            command = self.commands.recv() => match self.note(command) {
+                                Control::Shutdown => return,
+                                Control::Offline => break,
+                                Control::Continue => {}
+                            },
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect(&mut self) -> Result<Result<Socket, LocalError>, Control> {
+        let url = self.config.url.clone();
+        let connect = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url));
+        tokio::pin!(connect);
+        loop {
+            tokio::select! {
+                result = &mut connect => {
+                    return Ok(match result {
+                        Ok(Ok((socket, _response))) => Ok(socket),
+                        Ok(Err(error)) => Err(LocalError::Connection(error.to_string())),
+                        Err(_) => Err(LocalError::Connection("handshake timed out".into())),
+                    });
+                }
+                command = self.commands.recv() => match self.note(command) {
+                    Control::Continue => {}
+                    control => return Err(control),
+                },
+            }
+        }
+    }
+
+    async fn connect_and_sync(&mut self) -> Ending {
+        let token = match self.config.token.token() {
+            Ok(token) => token,
+            Err(error) => {
+                tracing::warn!(code = error.code(), "no token to connect with");
+                return Ending::Lost { healthy: false };
+            }
+        };
+        let socket = match self.connect().await {
+            Ok(Ok(socket)) => socket,
+            Ok(Err(error)) => {
+                tracing::info!(code = error.code(), %error, "sync connection failed");
+                return Ending::Lost { healthy: false };
+            }
+            Err(Control::Offline) => return Ending::WentOffline,
+            Err(_) => return Ending::Shutdown,
+        };
+        let mut session = Session::new(Arc::clone(&self.store), self.events.clone(), token);
+        match self.sync(&mut session, socket).await {
+            Ok(ending) => ending,
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "sync connection ended by a local error");
+                Ending::Lost {
+                    healthy: session.healthy,
+                }
+            }
+        }
+    }
+
+    async fn sync(&mut self, session: &mut Session, socket: Socket) -> Result<Ending, LocalError> {
+        let (mut sink, mut stream) = socket.split();
+        session.start(&self.presence)?;
+        loop {
+            let outgoing = session.take_outgoing();
+            if !outgoing.is_empty() {
+                for wire in outgoing {
+                    if let Err(error) = sink.feed(WsMessage::Binary(wire.encode().into())).await {
+                        tracing::info!(%error, "sync connection lost while sending");
+                        return Ok(Ending::Lost {
+                            healthy: session.healthy,
+                        });
+                    }
+                }
+                if let Err(error) = sink.flush().await {
+                    tracing::info!(%error, "sync connection lost while sending");
+                    return Ok(Ending::Lost {
+                        healthy: session.healthy,
+                    });
+                }
+            }
+            self.set_state(session.state()?);
+            tokio::select! {
+                message = stream.next() => match message {
+                    Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
+                        Ok(wire) => session.handle(wire, &mut self.presence)?,
+                        Err(error) => tracing::warn!(code = error.code(), "undecodable frame from server; skipped"),
+                    },
+                    Some(Ok(WsMessage::Close(close))) => {
+                        let reason = close.map(|close| close.reason.to_string()).unwrap_or_default();
+                        tracing::info!(reason, "server closed the sync connection");
+                        return Ok(Ending::Lost { healthy: session.healthy });
+                    }
+                    // tungstenite answers WebSocket pings itself; text frames are not ours.
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => {
+                        tracing::info!(%error, "sync connection lost");
+                        return Ok(Ending::Lost { healthy: session.healthy });
+                    }
+                    None => return Ok(Ending::Lost { healthy: session.healthy }),
+                },
+                command = self.commands.recv() => {
+                    let control = match command {
+                        Some(Command::Open(doc)) => {
+                            session.subscribe(&doc, &self.presence)?;
+                            self.presence.opened.insert(doc);
+                            Control::Continue
+                        }
+                        Some(Command::LocalChange(doc)) => {
+                            session.subscribe(&doc, &self.presence)?;
+                            session.flush_outbox(&self.presence)?;
+                            Control::Continue
+                        }
+                        Some(Command::SetAwareness(doc, state)) => {
+                            self.set_awareness(doc.clone(), state);
+                            session.send_awareness(&doc, &self.presence)?;
+                            Control::Continue
+                        }
+                        other => self.note(other),
+                    };
+                    let ending = match control {
+                        Control::Continue => continue,
+                        Control::Offline => Ending::WentOffline,
+                        Control::Shutdown => Ending::Shutdown,
+                    };
+                    session.leave_awareness(&mut self.presence);
+                    for wire in session.take_outgoing() {
+                        if sink.feed(WsMessage::Binary(wire.encode().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    if let Err(error) = sink.close().await {
+                        tracing::debug!(%error, "closing the sync connection failed");
+                    }
+                    return Ok(ending);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,514 @@
+//! One connection's sync state machine, without I/O: it consumes decoded server frames and
+//! client commands, and produces frames to send (`take_outgoing`) and events. `client.rs` owns
+//! the socket and the reconnect loop; a new `Session` starts on every connect, so in-flight
+//! bookkeeping from a dead connection is dropped and unacknowledged outbox entries are resent.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use protocol::{
+    AuthMessage, AwarenessEntry, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL,
+    HubMessage, Message, SyncMessage, Wire,
+};
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::{LocalError, Store, SyncEvent, SyncState};
+
+/// Outbox entries read per query while flushing.
+const OUTBOX_BATCH: usize = 256;
+/// The empty v1 update: nothing to apply, nothing to tell the UI.
+const EMPTY_UPDATE: &[u8] = &[0, 0];
+
+/// What this device says about itself, kept across connections.
+#[derive(Debug, Default)]
+pub(crate) struct Presence {
+    pub client_id: u64,
+    /// Documents kept subscribed for live updates.
+    pub opened: HashSet<DocName>,
+    /// Our awareness state per document: (clock, JSON state).
+    pub awareness: HashMap<DocName, (u64, String)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Pending,
+    ReadWrite,
+    ReadOnly,
+    Denied,
+}
+
+#[derive(Debug)]
+struct DocSync {
+    scope: Scope,
+    /// The server's Step2 (answer to our Step1) has arrived.
+    synced: bool,
+    /// One item per Step2/Update frame sent, popped by each `SyncStatus`.
+    in_flight: VecDeque<Option<i64>>,
+}
+
+#[derive(Debug, Default)]
+struct Hub {
+    authenticated: bool,
+    /// A `changes` request is outstanding.
+    requesting: bool,
+    /// Newest cursor seen, to be stored once every document it covers finished syncing.
+    cursor: Option<i64>,
+    /// Documents listed by the hub whose initial sync has not finished.
+    waiting: HashSet<DocName>,
+}
+
+pub(crate) struct Session {
+    store: Arc<Store>,
+    events: UnboundedSender<SyncEvent>,
+    token: String,
+    docs: HashMap<DocName, DocSync>,
+    hub: Hub,
+    /// Highest outbox id already sent (or skipped) on this connection.
+    sent_upto: i64,
+    outgoing: Vec<Wire>,
+    /// Set once the server authenticated anything: the connection is worth keeping.
+    pub healthy: bool,
+}
+
+fn frame(doc: &str, message: Message) -> Wire {
+    Wire::Frame(Frame::new(doc, message))
+}
+
+pub(crate) fn emit(events: &UnboundedSender<SyncEvent>, event: SyncEvent) {
+    // A closed receiver means the app stopped listening; syncing continues regardless.
+    if events.send(event).is_err() {
+        tracing::trace!("sync event dropped: no receiver");
+    }
+}
+
+impl Session {
+    pub fn new(store: Arc<Store>, events: UnboundedSender<SyncEvent>, token: String) -> Self {
+        Self {
+            store,
+            events,
+            token,
+            docs: HashMap::new(),
+            hub: Hub::default(),
+            sent_upto: 0,
+            outgoing: Vec::new(),
+            healthy: false,
+        }
+    }
+
+    pub fn take_outgoing(&mut self) -> Vec<Wire> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    fn auth_frame(&self, doc: &str) -> Wire {
+        frame(
+            doc,
+            Message::Auth(AuthMessage::Token {
+                token: self.token.clone(),
+                provider_version: None,
+            }),
+        )
+    }
+
+    /// Everything sent right after connecting: catch-up, then opened documents and documents
+    /// with pending outbox entries, then the outbox itself. Frames are pipelined.
+    pub fn start(&mut self, presence: &Presence) -> Result<(), LocalError> {
+        self.outgoing.push(self.auth_frame(HUB_CHANNEL));
+        self.request_changes(self.store.cursor()?);
+        let mut docs: Vec<DocName> = presence.opened.iter().cloned().collect();
+        docs.extend(presence.awareness.keys().cloned());
+        docs.extend(self.store.pending_documents()?);
+        for doc in docs {
+            self.subscribe(&doc, presence)?;
+        }
+        self.flush_outbox(presence)
+    }
+
+    fn request_changes(&mut self, since: i64) {
+        self.hub.requesting = true;
+        self.outgoing.push(frame(
+            HUB_CHANNEL,
+            Message::Stateless(HubMessage::request(since).to_json()),
+        ));
+    }
+
+    /// Authenticate `doc` and start its initial sync, unless already done on this connection.
+    pub fn subscribe(&mut self, doc: &DocName, presence: &Presence) -> Result<(), LocalError> {
+        if self.docs.contains_key(doc) {
+            return Ok(());
+        }
+        let state_vector = self.store.state_vector(doc)?;
+        self.outgoing.push(self.auth_frame(doc.as_str()));
+        self.outgoing.push(frame(
+            doc.as_str(),
+            Message::Sync(SyncMessage::Step1(state_vector)),
+        ));
+        self.docs.insert(
+            doc.clone(),
+            DocSync {
+                scope: Scope::Pending,
+                synced: false,
+                in_flight: VecDeque::new(),
+            },
+        );
+        if let Some((clock, state)) = presence.awareness.get(doc) {
+            self.send_awareness_entry(doc, presence.client_id, *clock, state.clone());
+        }
+        if presence.opened.contains(doc) || presence.awareness.contains_key(doc) {
+            self.outgoing
+                .push(frame(doc.as_str(), Message::QueryAwareness));
+        }
+        Ok(())
+    }
+
+    fn send_awareness_entry(&mut self, doc: &DocName, client_id: u64, clock: u64, state: String) {
+        let update = AwarenessUpdate {
+            entries: vec![AwarenessEntry {
+                client_id,
+                clock,
+                state,
+            }],
+        };
+        self.outgoing
+            .push(frame(doc.as_str(), Message::Awareness(update.encode())));
+    }
+
+    /// Send our current awareness state for `doc` (subscribing it first if needed).
+    pub fn send_awareness(&mut self, doc: &DocName, presence: &Presence) -> Result<(), LocalError> {
+        if !self.docs.contains_key(doc) {
+            // subscribe() sends the state itself.
+            return self.subscribe(doc, presence);
+        }
+        if let Some((clock, state)) = presence.awareness.get(doc) {
+            self.send_awareness_entry(doc, presence.client_id, *clock, state.clone());
+        }
+        Ok(())
+    }
+
+    /// Tell the server we are gone from every document we announced ourselves in.
+    pub fn leave_awareness(&mut self, presence: &mut Presence) {
+        let client_id = presence.client_id;
+        let docs: Vec<(DocName, u64)> = presence
+            .awareness
+            .iter_mut()
+            .map(|(doc, (clock, _))| {
+                *clock += 1;
+                (doc.clone(), *clock)
+            })
+            .collect();
+        for (doc, clock) in docs {
+            if self
+                .docs
+                .get(&doc)
+                .is_some_and(|sync| sync.scope != Scope::Denied)
+            {
+                self.send_awareness_entry(&doc, client_id, clock, "null".into());
+            }
+        }
+    }
+
+    /// Send outbox entries not yet sent on this connection.
+    pub fn flush_outbox(&mut self, presence: &Presence) -> Result<(), LocalError> {
+        loop {
+            let entries = self.store.pending_after(self.sent_upto, OUTBOX_BATCH)?;
+            let Some(last) = entries.last() else {
+                return Ok(());
+            };
+            self.sent_upto = last.id;
+            for entry in entries {
+                self.subscribe(&entry.doc, presence)?;
+                let Some(sync) = self.docs.get_mut(&entry.doc) else {
+                    continue;
+                };
+                // Kept in the outbox: a later connection may have the rights again.
+                if matches!(sync.scope, Scope::Denied | Scope::ReadOnly) {
+                    continue;
+                }
+                sync.in_flight.push_back(Some(entry.id));
+                self.outgoing.push(frame(
+                    entry.doc.as_str(),
+                    Message::Sync(SyncMessage::Update(entry.update)),
+                ));
+            }
+        }
+    }
+
+    /// Where this connection stands, for `SyncEvent::State`.
+    pub fn state(&self) -> Result<SyncState, LocalError> {
+        let busy = self.hub.requesting
+            || self.docs.values().any(|sync| {
+                sync.scope != Scope::Denied && (!sync.synced || !sync.in_flight.is_empty())
+            });
+        let pending = self.store.pending_count()?;
+        Ok(if busy {
+            SyncState::Syncing { pending }
+        } else {
+            SyncState::Synced
+        })
+    }
+
+    /// Handle one message from the server. `Err` is a local failure (the database); protocol
+    /// oddities from the server are logged and skipped.
+    pub fn handle(&mut self, wire: Wire, presence: &mut Presence) -> Result<(), LocalError> {
+        let frame = match wire {
+            Wire::Ping => {
+                self.outgoing.push(Wire::Pong);
+                return Ok(());
+            }
+            Wire::Pong => return Ok(()),
+            Wire::Frame(frame) => frame,
+        };
+        let name = frame.document_name().to_owned();
+        if name == HUB_CHANNEL {
+            return self.handle_hub(frame.message, presence);
+        }
+        let doc = match DocName::parse(&name) {
+            Ok(doc) => doc,
+            Err(error) => {
+                tracing::warn!(
+                    code = error.code(),
+                    "server sent a frame for an invalid document name"
+                );
+                return Ok(());
+            }
+        };
+        if !self.docs.contains_key(&doc) {
+            tracing::debug!(doc = %doc, "ignoring a frame for a document not subscribed on this connection");
+            return Ok(());
+        }
+        match frame.message {
+            Message::Auth(auth) => self.handle_doc_auth(&doc, auth),
+            Message::Sync(sync) | Message::SyncReply(sync) => self.handle_sync(&doc, sync),
+            Message::SyncStatus(stored) => self.handle_status(&doc, stored),
+            Message::Awareness(bytes) => {
+                self.handle_awareness(&doc, &bytes, presence.client_id);
+                Ok(())
+            }
+            Message::Close(reason) => {
+                tracing::info!(doc = %doc, reason, "server closed the document");
+                self.docs.remove(&doc);
+                Ok(())
+            }
+            Message::QueryAwareness => {
+                if let Some((clock, state)) = presence.awareness.get(&doc) {
+                    self.send_awareness_entry(&doc, presence.client_id, *clock, state.clone());
+                }
+                Ok(())
+            }
+            Message::Stateless(_) | Message::BroadcastStateless(_) => Ok(()),
+        }
+    }
+
+    fn handle_doc_auth(&mut self, doc: &DocName, auth: AuthMessage) -> Result<(), LocalError> {
+        match auth {
+            AuthMessage::Authenticated { scope } => {
+                self.healthy = true;
+                if let Some(sync) = self.docs.get_mut(doc) {
+                    sync.scope = if scope == "readonly" {
+                        Scope::ReadOnly
+                    } else {
+                        Scope::ReadWrite
+                    };
+                }
+            }
+            AuthMessage::PermissionDenied { reason } => {
+                tracing::warn!(doc = %doc, reason, "access to document denied; its outbox is kept");
+                if let Some(sync) = self.docs.get_mut(doc) {
+                    sync.scope = Scope::Denied;
+                    sync.in_flight.clear();
+                }
+                self.hub.waiting.remove(doc);
+                self.store_cursor_when_done()?;
+                emit(
+                    &self.events,
+                    SyncEvent::Denied {
+                        doc: doc.clone(),
+                        reason,
+                    },
+                );
+            }
+            AuthMessage::TokenRequest => self.outgoing.push(self.auth_frame(doc.as_str())),
+            AuthMessage::Token { .. } => {
+                tracing::warn!(doc = %doc, "server sent a token frame; ignored")
+            }
+        }
+        Ok(())
+    }
+
+    fn handle_sync(&mut self, doc: &DocName, message: SyncMessage) -> Result<(), LocalError> {
+        match message {
+            SyncMessage::Step1(state_vector) => {
+                let Some(sync) = self.docs.get(doc) else {
+                    return Ok(());
+                };
+                if matches!(sync.scope, Scope::Denied | Scope::ReadOnly) {
+                    return Ok(());
+                }
+                let diff = match self.store.diff_since(doc, &state_vector) {
+                    Ok(diff) => diff,
+                    Err(LocalError::InvalidStateVector(error)) => {
+                        tracing::warn!(doc = %doc, error, "server sent an invalid state vector");
+                        return Ok(());
+                    }
+                    Err(error) => return Err(error),
+                };
+                if let Some(sync) = self.docs.get_mut(doc) {
+                    sync.in_flight.push_back(None);
+                }
+                self.outgoing
+                    .push(frame(doc.as_str(), Message::Sync(SyncMessage::Step2(diff))));
+            }
+            SyncMessage::Step2(update) => {
+                self.apply_remote(doc, update)?;
+                if let Some(sync) = self.docs.get_mut(doc) {
+                    sync.synced = true;
+                }
+                if self.hub.waiting.remove(doc) {
+                    self.store_cursor_when_done()?;
+                }
+            }
+            SyncMessage::Update(update) => self.apply_remote(doc, update)?,
+        }
+        Ok(())
+    }
+
+    fn apply_remote(&mut self, doc: &DocName, update: Vec<u8>) -> Result<(), LocalError> {
+        if update == EMPTY_UPDATE {
+            return Ok(());
+        }
+        match self.store.apply_remote_update(doc, &update) {
+            Ok(()) => {
+                emit(
+                    &self.events,
+                    SyncEvent::RemoteUpdate {
+                        doc: doc.clone(),
+                        update,
+                    },
+                );
+                Ok(())
+            }
+            Err(LocalError::InvalidUpdate(error)) => {
+                tracing::warn!(doc = %doc, error, "server sent an invalid update; skipped");
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn handle_status(&mut self, doc: &DocName, stored: bool) -> Result<(), LocalError> {
+        let Some(sync) = self.docs.get_mut(doc) else {
+            return Ok(());
+        };
+        match sync.in_flight.pop_front() {
+            Some(Some(id)) if stored => self.store.ack(&[id])?,
+            Some(Some(id)) => {
+                tracing::warn!(doc = %doc, id, "server refused an update; kept in the outbox")
+            }
+            Some(None) if !stored => tracing::warn!(doc = %doc, "server refused our sync step 2"),
+            Some(None) => {}
+            None => tracing::warn!(doc = %doc, "sync status without a matching update"),
+        }
+        Ok(())
+    }
+
+    fn handle_awareness(&mut self, doc: &DocName, bytes: &[u8], own_client_id: u64) {
+        match AwarenessUpdate::decode(bytes) {
+            Ok(update) => {
+                let states: Vec<AwarenessEntry> = update
+                    .entries
+                    .into_iter()
+                    .filter(|entry| entry.client_id != own_client_id)
+                    .collect();
+                if !states.is_empty() {
+                    emit(
+                        &self.events,
+                        SyncEvent::Awareness {
+                            doc: doc.clone(),
+                            states,
+                        },
+                    );
+                }
+            }
+            Err(error) => {
+                tracing::warn!(doc = %doc, code = error.code(), "invalid awareness update from server")
+            }
+        }
+    }
+
+    fn handle_hub(&mut self, message: Message, presence: &Presence) -> Result<(), LocalError> {
+        match message {
+            Message::Auth(AuthMessage::Authenticated { .. }) => {
+                self.healthy = true;
+                self.hub.authenticated = true;
+            }
+            Message::Auth(AuthMessage::PermissionDenied { reason }) => {
+                // Without catch-up we still sync opened documents and the outbox.
+                tracing::warn!(reason, "catch-up channel denied");
+                self.hub.requesting = false;
+            }
+            Message::Auth(AuthMessage::TokenRequest) => {
+                self.outgoing.push(self.auth_frame(HUB_CHANNEL))
+            }
+            Message::Stateless(text) => match HubMessage::parse(&text) {
+                Ok(HubMessage::Changes(ChangesField::Reply(reply))) => {
+                    self.hub.requesting = false;
+                    self.follow(&reply.docs, reply.cursor, presence)?;
+                    if reply.more {
+                        self.request_changes(reply.cursor);
+                    } else {
+                        self.store_cursor_when_done()?;
+                    }
+                }
+                Ok(HubMessage::Changed { cursor, docs }) => {
+                    self.follow(&docs, cursor, presence)?;
+                    self.store_cursor_when_done()?;
+                }
+                Ok(HubMessage::Error { code, message }) => {
+                    tracing::warn!(code, message, "catch-up request refused");
+                    self.hub.requesting = false;
+                }
+                Ok(HubMessage::Changes(ChangesField::Request(_))) => {}
+                Err(error) => tracing::warn!(code = error.code(), "invalid hub message"),
+            },
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Sync the listed documents (those not yet synced on this connection) and remember the
+    /// cursor to store once they are done.
+    fn follow(
+        &mut self,
+        docs: &[String],
+        cursor: i64,
+        presence: &Presence,
+    ) -> Result<(), LocalError> {
+        for name in docs {
+            let doc = match DocName::parse(name) {
+                Ok(doc) => doc,
+                Err(error) => {
+                    tracing::warn!(code = error.code(), "hub listed an invalid document name");
+                    continue;
+                }
+            };
+            self.subscribe(&doc, presence)?;
+            if let Some(sync) = self.docs.get(&doc)
+                && !sync.synced
+                && sync.scope != Scope::Denied
+            {
+                self.hub.waiting.insert(doc);
+            }
+        }
+        self.hub.cursor = Some(self.hub.cursor.map_or(cursor, |known| known.max(cursor)));
+        Ok(())
+    }
+
+    fn store_cursor_when_done(&mut self) -> Result<(), LocalError> {
+        if self.hub.requesting || !self.hub.waiting.is_empty() {
+            return Ok(());
+        }
+        if let Some(cursor) = self.hub.cursor.take() {
+            self.store.set_cursor(cursor)?;
+        }
+        Ok(())
+    }
+}
