@@ -105,7 +105,12 @@ async function main() {
   })
 
   // 1. happy path
-  const happy = await runInterop({ HUB_URL: url, HUB_TOKEN: TOKEN, HUB_DOC: DOC, HUB_TIMEOUT_MS: '15000' }, 25000)
+  // HUB_LINGER_MS: Hocuspocus coalesces awareness updates per tick (flushDelay 0), so without a pause
+  // the Node state and its removal on exit can reach the "Rust side" as one update (removal only).
+  const happy = await runInterop(
+    { HUB_URL: url, HUB_TOKEN: TOKEN, HUB_DOC: DOC, HUB_TIMEOUT_MS: '15000', HUB_LINGER_MS: '300' },
+    25000,
+  )
   const last = happy.lines.at(-1)
   const steps = happy.lines.filter((line) => line.step).map((line) => line.step)
   if (happy.code !== 0) console.error(happy.stdout, happy.stderr)
