@@ -1,1 +1,117 @@
-fn main(){}
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sync_server::config::{DatabaseSettings, DevSecret, ServeSettings};
+use sync_server::{app, auth, db, migrate};
+
+#[derive(Parser)]
+#[command(name = "sync-server", version, about = "Lawyers Hub sync-server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the sync WebSocket and the HTTP API.
+    Serve(ServeSettings),
+    /// Apply, undo or list Postgres migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Print a development token (accepted only by `serve --dev-auth`, never in production).
+    DevToken {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        firm: String,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 12 * 3600)]
+        ttl: i64,
+        #[command(flatten)]
+        secret: DevSecret,
+    },
+}
+
+#[derive(Subcommand)]
+enum MigrateAction {
+    /// Apply pending migrations (up to --to VERSION).
+    Up {
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// Undo the newest migration, or every migration after --to VERSION (0 undoes all).
+    Down {
+        #[arg(long)]
+        to: Option<i64>,
+    },
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+fn init_logging(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(settings) => {
+            init_logging(settings.log_json);
+            let running = app::start(&settings).await?;
+            shutdown_signal().await;
+            tracing::info!("shutting down: draining connections");
+            let _ = running.shutdown.send(());
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), running.task).await;
+            Ok(())
+        }
+        Command::Migrate { action, database } => {
+            init_logging(false);
+            let pool = db::connect(&database).await.context("cannot connect to Postgres (DATABASE_URL)")?;
+            match action {
+                MigrateAction::Up { to } => migrate::up(&pool, to).await?,
+                MigrateAction::Down { to } => migrate::down(&pool, to).await?,
+                MigrateAction::Status => {}
+            }
+            print!("{}", migrate::status(&pool).await?);
+            Ok(())
+        }
+        Command::DevToken { user, firm, ttl, secret } => {
+            let token = auth::DevAuth::new(&secret.value)
+                .mint(&user, &firm, ttl)
+                .map_err(|error| anyhow::anyhow!("cannot mint token: {error}"))?;
+            println!("{token}");
+            Ok(())
+        }
+    }
+}

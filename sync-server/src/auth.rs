@@ -1,0 +1,122 @@
+//! Who is asking. One small interface: a token in, a [`Principal`] out. Development HS256
+//! tokens live here; Clerk/OIDC verification plugs in beside them.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub const DEV_ISSUER: &str = "lawyers-hub-dev";
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: String,
+    pub firm_id: String,
+    /// Seconds since the epoch after which the token must not be used.
+    pub expires_at: i64,
+}
+
+impl Principal {
+    pub fn is_expired(&self, now: i64) -> bool {
+        now >= self.expires_at
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("the token is invalid")]
+    Invalid,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token has no firm (organization)")]
+    NoFirm,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct DevClaims {
+    sub: String,
+    org_id: String,
+    iss: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// Verifies tokens. Cheap to clone.
+#[derive(Clone)]
+pub enum Verifier {
+    Dev(DevAuth),
+}
+
+impl Verifier {
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        match self {
+            Verifier::Dev(dev) => dev.verify(token),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DevAuth {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl DevAuth {
+    pub fn new(secret: &str) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+        }
+    }
+
+    pub fn mint(&self, user: &str, firm: &str, ttl_secs: i64) -> Result<String, AuthError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = DevClaims {
+            sub: user.to_owned(),
+            org_id: firm.to_owned(),
+            iss: DEV_ISSUER.to_owned(),
+            iat: now,
+            exp: now + ttl_secs,
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| AuthError::Invalid)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[DEV_ISSUER]);
+        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<DevClaims>(token, &self.decoding, &validation).map_err(|error| {
+            match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            }
+        })?;
+        let claims = data.claims;
+        if claims.org_id.is_empty() {
+            return Err(AuthError::NoFirm);
+        }
+        if claims.sub.is_empty() {
+            return Err(AuthError::Invalid);
+        }
+        Ok(Principal { user_id: claims.sub, firm_id: claims.org_id, expires_at: claims.exp })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minted_tokens_verify_and_others_do_not() {
+        let auth = DevAuth::new("0123456789abcdef-test");
+        let token = auth.mint("ada", "firm-1", 60).unwrap();
+        let principal = auth.verify(&token).unwrap();
+        assert_eq!((principal.user_id.as_str(), principal.firm_id.as_str()), ("ada", "firm-1"));
+        let other = DevAuth::new("another-secret-of-enough-length");
+        assert_eq!(other.verify(&token), Err(AuthError::Invalid));
+        assert_eq!(auth.verify("garbage"), Err(AuthError::Invalid));
+        let expired = auth.mint("ada", "firm-1", -60).unwrap();
+        assert_eq!(auth.verify(&expired), Err(AuthError::Expired));
+    }
+}

@@ -1,0 +1,134 @@
+//! Typed settings: flags, then `HUB_*` / standard environment variables. Validated at start-up.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+
+/// Where the server runs. Production refuses anything meant only for development.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Clone, Args)]
+pub struct ServeSettings {
+    /// Address to listen on.
+    #[arg(long, env = "HUB_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Redis URL for fan-out between instances (optional; without it one instance works alone).
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    #[arg(long = "env", env = "HUB_ENV", value_enum, default_value = "development")]
+    pub environment: Environment,
+    /// Accept HS256 development tokens minted by `sync-server dev-token`. Refused in production.
+    #[arg(long, env = "HUB_DEV_AUTH", default_value_t = false)]
+    pub dev_auth: bool,
+    #[command(flatten)]
+    pub dev_secret: DevSecret,
+    /// Unload a document this many seconds after its last subscriber left.
+    #[arg(long, env = "HUB_DOC_IDLE_SECS", default_value_t = 60)]
+    pub doc_idle_secs: u64,
+    /// Compact a document's update log once it holds this many rows.
+    #[arg(long, env = "HUB_COMPACT_AFTER", default_value_t = 1000)]
+    pub compact_after: i64,
+    /// Emit logs as JSON lines.
+    #[arg(long, env = "HUB_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+}
+
+#[derive(Clone, Args)]
+pub struct DatabaseSettings {
+    /// Postgres connection URL.
+    #[arg(long = "database-url", env = "DATABASE_URL")]
+    pub url: String,
+    /// Most Postgres connections this instance opens.
+    #[arg(long, env = "HUB_DB_POOL", default_value_t = 16)]
+    pub pool_size: u32,
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseSettings")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .finish()
+    }
+}
+
+#[derive(Clone, Args)]
+pub struct DevSecret {
+    /// Shared secret for development tokens.
+    #[arg(long = "dev-secret", env = "HUB_DEV_SECRET", default_value = "lawyers-hub-local-development-only")]
+    pub value: String,
+}
+
+impl std::fmt::Debug for DevSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DevSecret(<redacted>)")
+    }
+}
+
+impl std::fmt::Debug for ServeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeSettings")
+            .field("bind", &self.bind)
+            .field("database", &self.database)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("environment", &self.environment)
+            .field("dev_auth", &self.dev_auth)
+            .field("doc_idle_secs", &self.doc_idle_secs)
+            .field("compact_after", &self.compact_after)
+            .finish()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl ServeSettings {
+    /// Refuse configurations that are unsafe or cannot work, saying how to fix them.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.dev_auth && self.environment == Environment::Production {
+            return Err("HUB_ENV=production refuses development tokens: remove --dev-auth / HUB_DEV_AUTH \
+                        and configure Clerk/OIDC verification"
+                .into());
+        }
+        if !self.dev_auth {
+            return Err("no token verifier is configured: start with --dev-auth (HUB_DEV_AUTH=true) for \
+                        local development; Clerk/OIDC verification is configured with the identity settings"
+                .into());
+        }
+        if self.dev_auth && self.dev_secret.value.len() < 16 {
+            return Err("HUB_DEV_SECRET must be at least 16 characters".into());
+        }
+        if self.database.pool_size < 2 {
+            return Err("HUB_DB_POOL must be at least 2 (one connection is reserved for writes)".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(redact_url("postgres://hub:s3cret@db:5432/hub"), "postgres://hub:***@db:5432/hub");
+        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

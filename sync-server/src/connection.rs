@@ -1,0 +1,368 @@
+//! One WebSocket connection: decode each frame, authorize it, and act on it, in arrival order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{
+    AuthMessage, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY,
+    Message, SyncMessage, Wire,
+};
+use tokio::sync::mpsc;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::db;
+use crate::hub::{ConnSender, DocEntry, Outbound};
+use crate::metrics;
+use crate::persist::WriteRequest;
+
+/// Frames queued for one connection before it counts as too slow.
+const OUTBOUND_QUEUE: usize = 4096;
+/// How often an idle connection is pinged.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+/// Distinct tokens remembered per connection (one per user session, refreshed over time).
+const MAX_TOKENS_PER_CONNECTION: usize = 8;
+
+/// Close codes (RFC 6455 and Hocuspocus's 44xx).
+const CLOSE_PROTOCOL: u16 = 1002;
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_UNSUPPORTED: u16 = 1003;
+
+struct Subscription {
+    entry: Arc<DocEntry>,
+    principal: Arc<Principal>,
+    user_id: Arc<str>,
+    ack_ok: Bytes,
+}
+
+struct Session {
+    state: AppState,
+    sender: ConnSender,
+    principals: HashMap<String, Arc<Principal>>,
+    seen_users: Vec<String>,
+    docs: HashMap<String, Subscription>,
+    hub_firm: Option<String>,
+}
+
+/// Why a connection must end.
+struct Fatal {
+    code: u16,
+    reason: String,
+}
+
+pub async fn serve(socket: WebSocket, state: AppState) {
+    let id = state.next_connection_id();
+    metrics::CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    let (mut sink, mut stream) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
+    let writer = tokio::spawn(async move {
+        // Application-level keep-alive, as Hocuspocus sends: providers reconnect after 30 s of
+        // silence, so an idle but healthy connection must hear something.
+        let mut keepalive = tokio::time::interval(KEEPALIVE);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        keepalive.tick().await;
+        loop {
+            let first = tokio::select! {
+                item = rx.recv() => match item { Some(item) => item, None => break },
+                _ = keepalive.tick() => Outbound::Frame(Bytes::from_static(&[protocol::message_type::PING as u8])),
+            };
+            let mut next = Some(first);
+            // Write everything queued, then flush once.
+            while let Some(item) = next.take() {
+                match item {
+                    Outbound::Frame(bytes) => {
+                        if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Outbound::Close { code, reason } => {
+                        let frame = CloseFrame { code, reason: reason.into() };
+                        let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                        return;
+                    }
+                }
+                next = rx.try_recv().ok();
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut session = Session {
+        state,
+        sender: ConnSender::new(id, tx),
+        principals: HashMap::new(),
+        seen_users: Vec::new(),
+        docs: HashMap::new(),
+        hub_firm: None,
+    };
+    while let Some(message) = stream.next().await {
+        let result = match message {
+            Ok(WsMessage::Binary(bytes)) => session.handle(&bytes).await,
+            Ok(WsMessage::Close(_)) => break,
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Ok(()),
+            Ok(WsMessage::Text(_)) => {
+                Err(Fatal { code: CLOSE_UNSUPPORTED, reason: "binary frames only (Hocuspocus protocol)".into() })
+            }
+            Err(error) => {
+                let text = error.to_string();
+                if text.contains("too long") || text.contains("Space limit") || text.contains("size") {
+                    Err(Fatal { code: CLOSE_TOO_BIG, reason: "message too big".into() })
+                } else {
+                    tracing::debug!(conn = id, %error, "websocket read failed");
+                    break;
+                }
+            }
+        };
+        if let Err(fatal) = result {
+            metrics::PROTOCOL_ERRORS.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(conn = id, code = fatal.code, reason = %fatal.reason, "closing connection");
+            session.sender.close(fatal.code, &fatal.reason);
+            break;
+        }
+    }
+    session.cleanup().await;
+    drop(session);
+    let _ = writer.await;
+    metrics::CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+}
+
+impl Session {
+    fn reply(&self, frame: Frame) {
+        self.sender.send(Bytes::from(frame.encode()));
+    }
+
+    fn deny(&self, key: &str, reason: &str) {
+        self.reply(Frame::new(key, Message::Auth(AuthMessage::PermissionDenied { reason: reason.into() })));
+    }
+
+    async fn handle(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
+        metrics::FRAMES_IN.fetch_add(1, Ordering::Relaxed);
+        let wire = Wire::decode(bytes).map_err(|error| Fatal {
+            code: if error.code() == "frame_too_large" { CLOSE_TOO_BIG } else { CLOSE_PROTOCOL },
+            reason: format!("malformed frame: {error}"),
+        })?;
+        match wire {
+            Wire::Ping => {
+                self.sender.send(Bytes::from(Wire::Pong.encode()));
+                Ok(())
+            }
+            Wire::Pong => Ok(()),
+            Wire::Frame(frame) => self.handle_frame(frame).await,
+        }
+    }
+
+    async fn handle_frame(&mut self, frame: Frame) -> Result<(), Fatal> {
+        let Frame { doc: key, message } = frame;
+        if let Message::Auth(auth) = message {
+            return self.authenticate(key, auth).await;
+        }
+        if key == HUB_CHANNEL {
+            return self.handle_hub(message).await;
+        }
+        let now = chrono::Utc::now().timestamp();
+        let Some(subscription) = self.docs.get(&key) else {
+            self.deny(&key, "authenticate this document first");
+            return Ok(());
+        };
+        if subscription.principal.is_expired(now) {
+            self.reply(Frame::new(key.as_str(), Message::Auth(AuthMessage::TokenRequest)));
+            self.deny(&key, "token expired: authenticate again");
+            self.unsubscribe(&key);
+            return Ok(());
+        }
+        match message {
+            Message::Sync(SyncMessage::Step1(ref state_vector))
+            | Message::SyncReply(SyncMessage::Step1(ref state_vector)) => {
+                // A Step1 that is itself a reply must not be answered with another Step1.
+                let reply_step1 = matches!(message, Message::Sync(_));
+                let (missing, ours) = subscription
+                    .entry
+                    .sync_step1(state_vector)
+                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("bad state vector: {error}") })?;
+                self.reply(Frame::new(key.as_str(), Message::Sync(SyncMessage::Step2(missing))));
+                if reply_step1 {
+                    self.reply(Frame::new(key.as_str(), Message::Sync(SyncMessage::Step1(ours))));
+                }
+                Ok(())
+            }
+            Message::Sync(SyncMessage::Step2(update) | SyncMessage::Update(update))
+            | Message::SyncReply(SyncMessage::Step2(update) | SyncMessage::Update(update)) => {
+                protocol::validate_update(&update)
+                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("refused update: {error}") })?;
+                let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
+                let request = WriteRequest {
+                    entry: subscription.entry.clone(),
+                    update: if empty { None } else { Some(Bytes::from(update)) },
+                    user_id: subscription.user_id.clone(),
+                    origin: self.sender.clone(),
+                    ack: subscription.ack_ok.clone(),
+                };
+                if !self.state.persister.submit(request).await {
+                    return Err(Fatal { code: 1011, reason: "server is shutting down".into() });
+                }
+                Ok(())
+            }
+            Message::Awareness(bytes) => {
+                let update = AwarenessUpdate::decode(&bytes)
+                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("bad awareness: {error}") })?;
+                let entry = subscription.entry.clone();
+                let accepted = self.state.hub.apply_awareness(&entry, &update, Some(self.sender.id));
+                self.state.fanout.publish_awareness(&entry.name, &entry.firm_id, &accepted).await;
+                Ok(())
+            }
+            Message::QueryAwareness => {
+                let snapshot = self.state.hub.awareness_snapshot(&subscription.entry);
+                self.reply(Frame::new(key.as_str(), Message::Awareness(snapshot)));
+                Ok(())
+            }
+            Message::Close(_) => {
+                self.unsubscribe(&key);
+                Ok(())
+            }
+            // Document-scoped stateless messages have no server-side meaning here; a client may
+            // not ask the server to broadcast on its behalf; acks flow server → client only.
+            Message::Stateless(_) | Message::BroadcastStateless(_) | Message::SyncStatus(_) | Message::Auth(_) => Ok(()),
+        }
+    }
+
+    async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, String> {
+        if let Some(principal) = self.principals.get(token) {
+            return Ok(principal.clone());
+        }
+        let principal = Arc::new(self.state.verifier.verify(token).map_err(|error| error.to_string())?);
+        if !self.seen_users.contains(&principal.user_id) {
+            db::ensure_principal(&self.state.pool, &principal.user_id, &principal.firm_id).await.map_err(|error| {
+                tracing::error!(%error, "could not record user");
+                "server error: try again".to_owned()
+            })?;
+            self.seen_users.push(principal.user_id.clone());
+        }
+        if self.principals.len() >= MAX_TOKENS_PER_CONNECTION {
+            self.principals.clear();
+        }
+        self.principals.insert(token.to_owned(), principal.clone());
+        Ok(principal)
+    }
+
+    async fn authenticate(&mut self, key: String, auth: AuthMessage) -> Result<(), Fatal> {
+        let AuthMessage::Token { token, .. } = auth else { return Ok(()) };
+        let principal = match self.verify(&token).await {
+            Ok(principal) => principal,
+            Err(reason) => {
+                self.deny(&key, &reason);
+                return Ok(());
+            }
+        };
+        let authenticated = || Frame::new(key.as_str(), Message::Auth(AuthMessage::Authenticated { scope: "read-write".into() }));
+        if key == HUB_CHANNEL {
+            if let Some(previous) = self.hub_firm.replace(principal.firm_id.clone()) {
+                self.state.hub.unsubscribe_hub(&previous, self.sender.id);
+            }
+            self.state.hub.subscribe_hub(&principal.firm_id, self.sender.clone());
+            self.reply(authenticated());
+            return Ok(());
+        }
+        let name = key.split('\0').next().unwrap_or_default();
+        let doc = match DocName::parse(name) {
+            Ok(doc) => doc,
+            Err(error) => {
+                self.deny(&key, &error.to_string());
+                return Ok(());
+            }
+        };
+        if let Some(existing) = self.docs.get_mut(&key) {
+            // A refreshed token on an open document.
+            if existing.entry.firm_id == principal.firm_id {
+                existing.user_id = Arc::from(principal.user_id.as_str());
+                existing.principal = principal;
+                self.reply(authenticated());
+            } else {
+                self.deny(&key, "document not found");
+            }
+            return Ok(());
+        }
+        let row = match db::open_document(&self.state.pool, &doc, &principal.user_id, &principal.firm_id).await {
+            Ok(row) => row,
+            Err(db::OpenError::NotFound) => {
+                self.deny(&key, "document not found");
+                return Ok(());
+            }
+            Err(db::OpenError::Db(error)) => {
+                tracing::error!(%error, "could not open document");
+                self.deny(&key, "server error: try again");
+                return Ok(());
+            }
+        };
+        let entry = match self.state.hub.subscribe(&self.state.pool, &row, doc.as_str(), self.sender.clone(), &key).await
+        {
+            Ok(entry) => entry,
+            Err(error) => {
+                tracing::error!(%error, "could not load document");
+                self.deny(&key, "server error: try again");
+                return Ok(());
+            }
+        };
+        let subscription = Subscription {
+            entry,
+            user_id: Arc::from(principal.user_id.as_str()),
+            principal,
+            ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
+        };
+        let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
+        self.docs.insert(key.clone(), subscription);
+        self.reply(authenticated());
+        // Like Hocuspocus: a newcomer learns who is already there without asking.
+        if awareness.len() > 1 {
+            self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
+        }
+        Ok(())
+    }
+
+    async fn handle_hub(&mut self, message: Message) -> Result<(), Fatal> {
+        let Some(firm) = self.hub_firm.clone() else {
+            self.deny(HUB_CHANNEL, "authenticate this channel first");
+            return Ok(());
+        };
+        let Message::Stateless(text) = message else { return Ok(()) };
+        let reply = match HubMessage::parse(&text) {
+            Ok(HubMessage::Changes(ChangesField::Request(request))) => {
+                match db::changes_since(&self.state.pool, &firm, request.since, MAX_CHANGES_PER_REPLY).await {
+                    Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
+                    Err(error) => {
+                        tracing::error!(%error, "catch-up query failed");
+                        HubMessage::Error { code: "server_error".into(), message: "try again".into() }
+                    }
+                }
+            }
+            Ok(_) => HubMessage::Error { code: "unsupported".into(), message: "clients may only ask for changes".into() },
+            Err(error) => HubMessage::Error { code: error.code().into(), message: error.to_string() },
+        };
+        self.reply(Frame::new(HUB_CHANNEL, Message::Stateless(reply.to_json())));
+        Ok(())
+    }
+
+    fn unsubscribe(&mut self, key: &str) {
+        if let Some(subscription) = self.docs.remove(key)
+            && let Some(removal) = self.state.hub.unsubscribe(&subscription.entry, self.sender.id)
+        {
+            let fanout = self.state.fanout.clone();
+            let entry = subscription.entry.clone();
+            tokio::spawn(async move { fanout.publish_awareness(&entry.name, &entry.firm_id, &removal).await });
+        }
+    }
+
+    async fn cleanup(&mut self) {
+        let keys: Vec<String> = self.docs.keys().cloned().collect();
+        for key in keys {
+            self.unsubscribe(&key);
+        }
+        if let Some(firm) = self.hub_firm.take() {
+            self.state.hub.unsubscribe_hub(&firm, self.sender.id);
+        }
+    }
+}

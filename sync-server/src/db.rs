@@ -1,0 +1,238 @@
+//! Postgres queries for the sync core, grouped here so the rest of the server never writes SQL.
+
+use protocol::{DocKind, DocName};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Row, Transaction};
+use uuid::Uuid;
+
+use crate::config::DatabaseSettings;
+
+pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(settings.pool_size)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(&settings.url)
+        .await
+}
+
+/// The row that identifies a loaded document.
+#[derive(Debug, Clone)]
+pub struct DocumentRow {
+    pub id: i64,
+    pub firm_id: String,
+}
+
+/// Why a document cannot be opened by a caller.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Another firm's document: reported exactly like a missing one.
+    #[error("document not found")]
+    NotFound,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// Record a firm and a user the first time a verified token names them.
+pub async fn ensure_principal(pool: &PgPool, user_id: &str, firm_id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO firms (id) VALUES ($1) ON CONFLICT DO NOTHING").bind(firm_id).execute(pool).await?;
+    sqlx::query(
+        "INSERT INTO users (id, firm_id) VALUES ($1, $2)
+         ON CONFLICT (id) DO UPDATE SET last_seen = now()",
+    )
+    .bind(user_id)
+    .bind(firm_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Find a document, creating its case and row on first use by a member of the owning firm.
+pub async fn open_document(
+    pool: &PgPool,
+    name: &DocName,
+    user_id: &str,
+    firm_id: &str,
+) -> Result<DocumentRow, OpenError> {
+    if let Some(row) = sqlx::query("SELECT id, firm_id FROM documents WHERE name = $1")
+        .bind(name.as_str())
+        .fetch_optional(pool)
+        .await?
+    {
+        let row = DocumentRow { id: row.try_get("id")?, firm_id: row.try_get("firm_id")? };
+        return if row.firm_id == firm_id { Ok(row) } else { Err(OpenError::NotFound) };
+    }
+    let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        .bind(case_id)
+        .bind(firm_id)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    let case_firm: String =
+        sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
+    if case_firm != firm_id {
+        return Err(OpenError::NotFound);
+    }
+    let kind = match name.kind() {
+        DocKind::Case => "case",
+        DocKind::Draft => "draft",
+    };
+    sqlx::query(
+        "INSERT INTO documents (name, case_id, firm_id, kind) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name.as_str())
+    .bind(case_id)
+    .bind(firm_id)
+    .bind(kind)
+    .execute(&mut *tx)
+    .await?;
+    let row = sqlx::query("SELECT id, firm_id FROM documents WHERE name = $1")
+        .bind(name.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let row = DocumentRow { id: row.try_get("id")?, firm_id: row.try_get("firm_id")? };
+    if row.firm_id == firm_id { Ok(row) } else { Err(OpenError::NotFound) }
+}
+
+/// A document's stored history: its snapshot (if compacted) and every update row after it.
+pub struct StoredDocument {
+    pub snapshot: Option<Vec<u8>>,
+    pub updates: Vec<(i64, Vec<u8>)>,
+}
+
+pub async fn load_document(conn: &mut sqlx::PgConnection, doc_id: i64) -> Result<StoredDocument, sqlx::Error> {
+    let snapshot: Option<Vec<u8>> = sqlx::query_scalar("SELECT state FROM doc_snapshots WHERE doc_id = $1")
+        .bind(doc_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let updates = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT id, bytes FROM doc_updates WHERE doc_id = $1 ORDER BY id")
+        .bind(doc_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(StoredDocument { snapshot, updates })
+}
+
+/// One update to append.
+pub struct NewUpdate<'a> {
+    pub doc_id: i64,
+    pub bytes: &'a [u8],
+    pub user_id: &'a str,
+}
+
+/// Append a batch of updates in one transaction and mark their documents changed.
+pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<(), sqlx::Error> {
+    let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
+    let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
+    let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
+    let mut distinct = doc_ids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut tx: Transaction<'_, Postgres> = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO doc_updates (doc_id, bytes, user_id)
+         SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])",
+    )
+    .bind(&doc_ids)
+    .bind(&bytes)
+    .bind(&users)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint WHERE id = ANY($1)")
+        .bind(&distinct)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Documents of `firm_id` changed by transactions at or after `since`, oldest first, and the
+/// cursor to ask from next time. The cursor is the xmin of this query's snapshot: every
+/// transaction below it has finished, so nothing that commits later can be skipped.
+pub async fn changes_since(
+    pool: &PgPool,
+    firm_id: &str,
+    since: i64,
+    limit: usize,
+) -> Result<(i64, Vec<String>, bool), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let xmin: i64 = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        .fetch_one(&mut *tx)
+        .await?;
+    let rows = sqlx::query_as::<_, (String, i64)>(
+        "SELECT name, change_xid FROM documents WHERE firm_id = $1 AND change_xid >= $2
+         ORDER BY change_xid, id LIMIT $3",
+    )
+    .bind(firm_id)
+    .bind(since)
+    .bind(limit as i64 + 1)
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.len() <= limit {
+        tx.commit().await?;
+        return Ok((xmin, rows.into_iter().map(|(name, _)| name).collect(), false));
+    }
+    // A full page: stop before the last transaction seen and include all of its documents, so
+    // the next page can start at that transaction id without looping forever.
+    let last_xid = rows[limit - 1].1;
+    let mut docs: Vec<String> =
+        rows.into_iter().take(limit).filter(|(_, xid)| *xid < last_xid).map(|(name, _)| name).collect();
+    let same = sqlx::query_scalar::<_, String>(
+        "SELECT name FROM documents WHERE firm_id = $1 AND change_xid = $2 ORDER BY id",
+    )
+    .bind(firm_id)
+    .bind(last_xid)
+    .fetch_all(&mut *tx)
+    .await?;
+    docs.extend(same);
+    tx.commit().await?;
+    Ok((last_xid + 1, docs, true))
+}
+
+/// Count the update rows of a document (compaction trigger after a load).
+pub async fn update_count(pool: &PgPool, doc_id: i64) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM doc_updates WHERE doc_id = $1").bind(doc_id).fetch_one(pool).await
+}
+
+/// Fold a document's snapshot and update rows into a new snapshot, in one transaction.
+/// `rebuild` turns the stored history into one encoded state.
+pub async fn compact_document<F>(pool: &PgPool, doc_id: i64, rebuild: F) -> Result<usize, sqlx::Error>
+where
+    F: FnOnce(&StoredDocument) -> Result<Vec<u8>, String>,
+{
+    let mut tx = pool.begin().await?;
+    // Serialize compactions of one document; writers are not blocked.
+    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1::int)").bind(doc_id as i32).execute(&mut *tx).await?;
+    let legal_hold: bool = sqlx::query_scalar(
+        "SELECT c.legal_hold FROM documents d JOIN cases c ON c.id = d.case_id WHERE d.id = $1",
+    )
+    .bind(doc_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if legal_hold {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let stored = load_document(&mut *tx, doc_id).await?;
+    if stored.updates.is_empty() {
+        tx.commit().await?;
+        return Ok(0);
+    }
+    let state = rebuild(&stored).map_err(|message| sqlx::Error::Protocol(format!("compaction: {message}")))?;
+    let ids: Vec<i64> = stored.updates.iter().map(|(id, _)| *id).collect();
+    sqlx::query(
+        "INSERT INTO doc_snapshots (doc_id, state, updates_folded) VALUES ($1, $2, $3)
+         ON CONFLICT (doc_id) DO UPDATE SET state = EXCLUDED.state,
+           updates_folded = doc_snapshots.updates_folded + EXCLUDED.updates_folded, compacted_at = now()",
+    )
+    .bind(doc_id)
+    .bind(&state)
+    .bind(ids.len() as i64)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM doc_updates WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(ids.len())
+}

@@ -1,0 +1,186 @@
+//! Optional Redis fan-out between instances. Each instance publishes the updates it committed
+//! and the awareness it received; every instance applies what others published. Postgres stays
+//! the source of truth: after a Redis outage each instance re-reads its loaded documents from
+//! Postgres and tells catch-up subscribers to ask again, so nothing is lost, only delayed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use protocol::{AwarenessUpdate, Reader, Writer};
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::hub::DocHub;
+
+const CHANNEL: &str = "lawyers-hub:sync";
+const KIND_UPDATE: u8 = 0;
+const KIND_AWARENESS: u8 = 1;
+
+pub struct Fanout {
+    instance: Uuid,
+    publisher: Option<Mutex<ConnectionManager>>,
+    client: Option<redis::Client>,
+    healthy: AtomicBool,
+}
+
+impl Fanout {
+    /// No Redis: this instance works alone.
+    pub fn disabled() -> Self {
+        Self { instance: Uuid::new_v4(), publisher: None, client: None, healthy: AtomicBool::new(true) }
+    }
+
+    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+        let client = redis::Client::open(url)?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(2));
+        let manager = client.get_connection_manager_with_config(config).await?;
+        Ok(Self {
+            instance: Uuid::new_v4(),
+            publisher: Some(Mutex::new(manager)),
+            client: Some(client),
+            healthy: AtomicBool::new(true),
+        })
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.client.is_some()
+    }
+
+    pub fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    fn encode(&self, kind: u8, doc: &str, firm: &str, payload: &[u8]) -> Vec<u8> {
+        let mut writer = Writer::with_capacity(payload.len() + doc.len() + firm.len() + 24);
+        writer.write_raw(self.instance.as_bytes());
+        writer.write_u8(kind);
+        writer.write_var_str(doc);
+        writer.write_var_str(firm);
+        writer.write_var_bytes(payload);
+        writer.into_vec()
+    }
+
+    pub async fn publish_updates(&self, updates: Vec<(String, String, Bytes)>) {
+        if updates.is_empty() {
+            return;
+        }
+        let messages = updates.iter().map(|(doc, firm, bytes)| self.encode(KIND_UPDATE, doc, firm, bytes)).collect();
+        self.publish(messages).await;
+    }
+
+    pub async fn publish_awareness(&self, doc: &str, firm: &str, update: &[u8]) {
+        self.publish(vec![self.encode(KIND_AWARENESS, doc, firm, update)]).await;
+    }
+
+    async fn publish(&self, messages: Vec<Vec<u8>>) {
+        let Some(publisher) = &self.publisher else { return };
+        let mut pipe = redis::pipe();
+        for message in &messages {
+            pipe.cmd("PUBLISH").arg(CHANNEL).arg(message.as_slice()).ignore();
+        }
+        let mut connection = publisher.lock().await;
+        match pipe.query_async::<()>(&mut *connection).await {
+            Ok(()) => {
+                if !self.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!("redis publishing recovered");
+                }
+            }
+            Err(error) => {
+                if self.healthy.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(%error, "redis unavailable: serving this instance's clients alone until it returns");
+                }
+            }
+        }
+    }
+
+    /// Receive what other instances publish, forever, reconnecting with backoff.
+    pub fn spawn_subscriber(self: &Arc<Self>, hub: Arc<DocHub>, pool: PgPool, compact_after: i64) {
+        let Some(client) = self.client.clone() else { return };
+        let fanout = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(100);
+            let mut first = true;
+            loop {
+                match client.get_async_pubsub().await {
+                    Ok(mut pubsub) => match pubsub.subscribe(CHANNEL).await {
+                        Ok(()) => {
+                            delay = Duration::from_millis(100);
+                            fanout.healthy.store(true, Ordering::Relaxed);
+                            if !first {
+                                tracing::info!("redis subscription restored; re-reading loaded documents");
+                                resync(&hub, &pool).await;
+                            }
+                            let mut stream = pubsub.into_on_message();
+                            while let Some(message) = stream.next().await {
+                                fanout.receive(&hub, message.get_payload_bytes(), compact_after);
+                            }
+                            fanout.healthy.store(false, Ordering::Relaxed);
+                            tracing::warn!("redis subscription lost");
+                        }
+                        Err(error) => tracing::warn!(%error, "redis subscribe failed"),
+                    },
+                    Err(error) => {
+                        fanout.healthy.store(false, Ordering::Relaxed);
+                        tracing::debug!(%error, "redis not reachable");
+                    }
+                }
+                first = false;
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        });
+    }
+
+    fn receive(&self, hub: &DocHub, payload: &[u8], compact_after: i64) {
+        let Some((instance, kind, doc, firm, bytes)) = decode(payload) else {
+            tracing::warn!("ignoring a malformed fan-out message");
+            return;
+        };
+        if instance == self.instance {
+            return;
+        }
+        match kind {
+            KIND_UPDATE => {
+                hub.apply_committed(doc, &Bytes::copy_from_slice(bytes), None, compact_after);
+                hub.notify_changed(firm, vec![doc.to_owned()]);
+            }
+            KIND_AWARENESS => {
+                if let (Some(entry), Ok(update)) = (hub.get(doc), AwarenessUpdate::decode(bytes)) {
+                    hub.apply_awareness(&entry, &update, None);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn decode(payload: &[u8]) -> Option<(Uuid, u8, &str, &str, &[u8])> {
+    let instance = Uuid::from_slice(payload.get(..16)?).ok()?;
+    let mut reader = Reader::new(payload.get(16..)?);
+    let kind = reader.read_u8("kind").ok()?;
+    let doc = reader.read_var_str("doc").ok()?;
+    let firm = reader.read_var_str("firm").ok()?;
+    let bytes = reader.read_var_bytes("payload").ok()?;
+    Some((instance, kind, doc, firm, bytes))
+}
+
+/// After an outage: bring every loaded document up to date from Postgres and ask every
+/// catch-up subscriber to run catch-up again.
+async fn resync(hub: &DocHub, pool: &PgPool) {
+    for entry in hub.loaded() {
+        if let Err(error) = hub.resync_from_store(pool, &entry).await {
+            tracing::warn!(%error, doc = entry.id, "resync from Postgres failed");
+        }
+    }
+    for firm in hub.hub_firms() {
+        hub.notify_changed(&firm, Vec::new());
+    }
+}

@@ -1,0 +1,465 @@
+//! Documents loaded in this instance: their yrs state, who is subscribed, awareness, and the
+//! firm-wide catch-up subscribers. All broadcasts encode a frame once and share the buffer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use protocol::{AwarenessEntry, AwarenessUpdate, Frame, HubMessage, Message, SyncMessage};
+use sqlx::PgPool;
+use tokio::sync::{OnceCell, mpsc};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+
+use crate::db;
+
+pub type ConnId = u64;
+
+/// What a connection's writer task sends.
+#[derive(Debug)]
+pub enum Outbound {
+    Frame(Bytes),
+    Close { code: u16, reason: String },
+}
+
+/// The sending half of one connection. Bounded: a subscriber that cannot keep up is closed
+/// (it reconnects and catches up) rather than letting memory grow without limit.
+#[derive(Clone, Debug)]
+pub struct ConnSender {
+    pub id: ConnId,
+    tx: mpsc::Sender<Outbound>,
+}
+
+impl ConnSender {
+    pub fn new(id: ConnId, tx: mpsc::Sender<Outbound>) -> Self {
+        Self { id, tx }
+    }
+
+    /// Queue a frame; returns false if the connection is gone or too slow (and then closes it).
+    pub fn send(&self, frame: Bytes) -> bool {
+        match self.tx.try_send(Outbound::Frame(frame)) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(conn = self.id, "closing a connection that fell behind");
+                // The queue is full, so the close must wait for room; do that off this task.
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx
+                        .send(Outbound::Close { code: 1013, reason: "too slow: reconnect and catch up".into() })
+                        .await;
+                });
+                false
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+
+    pub fn close(&self, code: u16, reason: &str) {
+        let tx = self.tx.clone();
+        let reason = reason.to_owned();
+        tokio::spawn(async move {
+            let _ = tx.send(Outbound::Close { code, reason }).await;
+        });
+    }
+}
+
+struct Subscriber {
+    sender: ConnSender,
+    /// The routing key this connection uses for the document (name, or name + `\0session`).
+    routing_key: String,
+}
+
+struct AwarenessSlot {
+    clock: u64,
+    state: String,
+    owner: Option<ConnId>,
+}
+
+struct DocState {
+    /// `None` until the stored history is loaded; committed updates that arrive meanwhile wait
+    /// in `pending` so none is missed between the load query and the registration.
+    doc: Option<Doc>,
+    pending: Vec<Bytes>,
+    subscribers: HashMap<ConnId, Subscriber>,
+    awareness: HashMap<u64, AwarenessSlot>,
+    idle_since: Option<Instant>,
+    /// Rows in the Postgres update log (compaction trigger).
+    log_rows: i64,
+}
+
+/// One loaded document.
+pub struct DocEntry {
+    pub id: i64,
+    pub name: String,
+    pub firm_id: String,
+    ready: OnceCell<()>,
+    compacting: AtomicBool,
+    state: Mutex<DocState>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks would be a bug; keep serving the data anyway.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
+    let update = Update::decode_v1(update).map_err(|error| error.to_string())?;
+    doc.transact_mut().apply_update(update).map_err(|error| error.to_string())
+}
+
+/// Rebuild a document from its stored snapshot and updates and encode its full state.
+pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
+    let doc = Doc::new();
+    if let Some(snapshot) = &stored.snapshot {
+        apply(&doc, snapshot)?;
+    }
+    for (_, update) in &stored.updates {
+        apply(&doc, update)?;
+    }
+    Ok(doc.transact().encode_state_as_update_v1(&StateVector::default()))
+}
+
+pub fn update_frame(routing_key: &str, update: &[u8]) -> Bytes {
+    Bytes::from(Frame::new(routing_key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode())
+}
+
+impl DocEntry {
+    fn new(row: &db::DocumentRow, name: &str) -> Self {
+        Self {
+            id: row.id,
+            name: name.to_owned(),
+            firm_id: row.firm_id.clone(),
+            ready: OnceCell::new(),
+            compacting: AtomicBool::new(false),
+            state: Mutex::new(DocState {
+                doc: None,
+                pending: Vec::new(),
+                subscribers: HashMap::new(),
+                awareness: HashMap::new(),
+                idle_since: Some(Instant::now()),
+                log_rows: 0,
+            }),
+        }
+    }
+
+    async fn load(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let stored = db::load_document(&mut conn, self.id).await?;
+        drop(conn);
+        let doc = Doc::new();
+        if let Some(snapshot) = &stored.snapshot
+            && let Err(error) = apply(&doc, snapshot)
+        {
+            tracing::error!(doc_id = self.id, %error, "stored snapshot does not decode");
+        }
+        {
+            let mut txn = doc.transact_mut();
+            for (row, update) in &stored.updates {
+                match Update::decode_v1(update) {
+                    Ok(update) => {
+                        if let Err(error) = txn.apply_update(update) {
+                            tracing::error!(doc_id = self.id, row, %error, "stored update does not apply");
+                        }
+                    }
+                    Err(error) => tracing::error!(doc_id = self.id, row, %error, "stored update does not decode"),
+                }
+            }
+        }
+        let mut state = lock(&self.state);
+        for update in state.pending.drain(..) {
+            if let Err(error) = apply(&doc, &update) {
+                tracing::error!(doc_id = self.id, %error, "committed update does not apply");
+            }
+        }
+        state.doc = Some(doc);
+        state.log_rows = stored.updates.len() as i64;
+        Ok(())
+    }
+
+    /// Answer a client's SyncStep1: what it lacks, and our state vector.
+    pub fn sync_step1(&self, state_vector: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+        let remote = StateVector::decode_v1(state_vector).map_err(|error| error.to_string())?;
+        let state = lock(&self.state);
+        let doc = state.doc.as_ref().ok_or("document is not loaded")?;
+        let txn = doc.transact();
+        Ok((txn.encode_state_as_update_v1(&remote), txn.state_vector().encode_v1()))
+    }
+
+    pub fn subscriber_count(&self) -> usize {
+        lock(&self.state).subscribers.len()
+    }
+
+    /// The full encoded state (tests and benchmarks).
+    pub fn encoded_state(&self) -> Option<Vec<u8>> {
+        let state = lock(&self.state);
+        state.doc.as_ref().map(|doc| doc.transact().encode_state_as_update_v1(&StateVector::default()))
+    }
+}
+
+/// Every document loaded in this instance.
+pub struct DocHub {
+    docs: Mutex<HashMap<String, Arc<DocEntry>>>,
+    /// Catch-up channel subscribers, by firm.
+    hub_subscribers: Mutex<HashMap<String, HashMap<ConnId, ConnSender>>>,
+}
+
+impl Default for DocHub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DocHub {
+    pub fn new() -> Self {
+        Self { docs: Mutex::new(HashMap::new()), hub_subscribers: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn loaded_count(&self) -> usize {
+        lock(&self.docs).len()
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<DocEntry>> {
+        lock(&self.docs).get(name).cloned()
+    }
+
+    /// Load (once) and subscribe a connection to a document.
+    pub async fn subscribe(
+        &self,
+        pool: &PgPool,
+        row: &db::DocumentRow,
+        name: &str,
+        subscriber: ConnSender,
+        routing_key: &str,
+    ) -> Result<Arc<DocEntry>, sqlx::Error> {
+        let entry = {
+            let mut docs = lock(&self.docs);
+            let entry = docs.entry(name.to_owned()).or_insert_with(|| Arc::new(DocEntry::new(row, name))).clone();
+            lock(&entry.state).idle_since = None;
+            entry
+        };
+        if let Err(error) = entry.ready.get_or_try_init(|| entry.load(pool)).await {
+            let mut state = lock(&entry.state);
+            if state.subscribers.is_empty() {
+                state.idle_since = Some(Instant::now());
+            }
+            return Err(error);
+        }
+        let mut state = lock(&entry.state);
+        state.subscribers.insert(subscriber.id, Subscriber { sender: subscriber, routing_key: routing_key.to_owned() });
+        state.idle_since = None;
+        drop(state);
+        Ok(entry)
+    }
+
+    /// Remove a connection from a document; returns the awareness removal to publish, if any.
+    pub fn unsubscribe(&self, entry: &DocEntry, conn: ConnId) -> Option<Vec<u8>> {
+        let mut state = lock(&entry.state);
+        state.subscribers.remove(&conn);
+        if state.subscribers.is_empty() {
+            state.idle_since = Some(Instant::now());
+        }
+        let mut removed = Vec::new();
+        state.awareness.retain(|client_id, slot| {
+            if slot.owner == Some(conn) {
+                removed.push(AwarenessEntry { client_id: *client_id, clock: slot.clock + 1, state: "null".into() });
+                false
+            } else {
+                true
+            }
+        });
+        if removed.is_empty() {
+            return None;
+        }
+        let update = AwarenessUpdate { entries: removed }.encode();
+        broadcast(&state, None, |key| Frame::new(key, Message::Awareness(update.clone())).encode());
+        Some(update)
+    }
+
+    /// A committed update (ours, or another instance's via Redis): apply it and send it to every
+    /// subscriber but its origin. Returns whether the document's log should be compacted.
+    pub fn apply_committed(&self, name: &str, update: &Bytes, origin: Option<ConnId>, compact_after: i64) -> bool {
+        let Some(entry) = self.get(name) else { return false };
+        let mut state = lock(&entry.state);
+        match &state.doc {
+            None => {
+                state.pending.push(update.clone());
+                return false;
+            }
+            Some(doc) => {
+                if let Err(error) = apply(doc, update) {
+                    tracing::error!(doc = entry.id, %error, "committed update does not apply");
+                }
+            }
+        }
+        if origin.is_some() {
+            state.log_rows += 1;
+        }
+        broadcast(&state, origin, |key| Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode());
+        state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Record awareness entries (newer clocks win) and relay them to everyone else.
+    pub fn apply_awareness(&self, entry: &DocEntry, update: &AwarenessUpdate, origin: Option<ConnId>) -> Vec<u8> {
+        let mut state = lock(&entry.state);
+        let mut accepted = Vec::new();
+        for item in &update.entries {
+            let newer = state.awareness.get(&item.client_id).is_none_or(|slot| item.clock >= slot.clock);
+            if !newer {
+                continue;
+            }
+            if item.is_removal() {
+                state.awareness.remove(&item.client_id);
+            } else {
+                state
+                    .awareness
+                    .insert(item.client_id, AwarenessSlot { clock: item.clock, state: item.state.clone(), owner: origin });
+            }
+            accepted.push(item.clone());
+        }
+        let encoded = AwarenessUpdate { entries: accepted }.encode();
+        broadcast(&state, origin, |key| Frame::new(key, Message::Awareness(encoded.clone())).encode());
+        encoded
+    }
+
+    /// Every known awareness state of a document, as one update.
+    pub fn awareness_snapshot(&self, entry: &DocEntry) -> Vec<u8> {
+        let state = lock(&entry.state);
+        AwarenessUpdate {
+            entries: state
+                .awareness
+                .iter()
+                .map(|(client_id, slot)| AwarenessEntry {
+                    client_id: *client_id,
+                    clock: slot.clock,
+                    state: slot.state.clone(),
+                })
+                .collect(),
+        }
+        .encode()
+    }
+
+    pub fn subscribe_hub(&self, firm_id: &str, sender: ConnSender) {
+        lock(&self.hub_subscribers).entry(firm_id.to_owned()).or_default().insert(sender.id, sender);
+    }
+
+    pub fn unsubscribe_hub(&self, firm_id: &str, conn: ConnId) {
+        let mut subscribers = lock(&self.hub_subscribers);
+        if let Some(firm) = subscribers.get_mut(firm_id) {
+            firm.remove(&conn);
+            if firm.is_empty() {
+                subscribers.remove(firm_id);
+            }
+        }
+    }
+
+    /// Tell a firm's catch-up subscribers which documents changed (they sync those, then ask
+    /// for changes since their cursor to advance it).
+    pub fn notify_changed(&self, firm_id: &str, docs: Vec<String>) {
+        let subscribers = lock(&self.hub_subscribers);
+        let Some(firm) = subscribers.get(firm_id) else { return };
+        let frame = Bytes::from(
+            Frame::new(protocol::HUB_CHANNEL, Message::Stateless(HubMessage::Changed { cursor: 0, docs }.to_json()))
+                .encode(),
+        );
+        for sender in firm.values() {
+            sender.send(frame.clone());
+        }
+    }
+
+    /// Every firm with catch-up subscribers here.
+    pub fn hub_firms(&self) -> Vec<String> {
+        lock(&self.hub_subscribers).keys().cloned().collect()
+    }
+
+    /// Unload documents nobody has used for `idle`.
+    pub fn evict_idle(&self, idle: Duration) -> usize {
+        let mut docs = lock(&self.docs);
+        let before = docs.len();
+        docs.retain(|_, entry| {
+            let state = lock(&entry.state);
+            !(state.subscribers.is_empty() && state.idle_since.is_some_and(|since| since.elapsed() >= idle))
+        });
+        before - docs.len()
+    }
+
+    pub fn loaded(&self) -> Vec<Arc<DocEntry>> {
+        lock(&self.docs).values().cloned().collect()
+    }
+
+    /// Bring a loaded document up to date with Postgres (after a Redis outage, updates from other
+    /// instances may have been missed) and send subscribers whatever was missing.
+    pub async fn resync_from_store(&self, pool: &PgPool, entry: &DocEntry) -> Result<(), sqlx::Error> {
+        let mut conn = pool.acquire().await?;
+        let stored = db::load_document(&mut conn, entry.id).await?;
+        drop(conn);
+        let Ok(full) = rebuild_state(&stored) else { return Ok(()) };
+        let mut state = lock(&entry.state);
+        let Some(doc) = &state.doc else { return Ok(()) };
+        let missing = {
+            let fresh = Doc::new();
+            if apply(&fresh, &full).is_err() {
+                return Ok(());
+            }
+            let ours = doc.transact().state_vector();
+            fresh.transact().encode_state_as_update_v1(&ours)
+        };
+        if missing.len() <= 2 {
+            return Ok(());
+        }
+        if let Err(error) = apply(doc, &missing) {
+            tracing::error!(doc = entry.id, %error, "resync update does not apply");
+        }
+        state.log_rows = stored.updates.len() as i64;
+        broadcast(&state, None, |key| Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode());
+        Ok(())
+    }
+
+    pub fn finish_compaction(&self, entry: &DocEntry, folded: usize) {
+        let mut state = lock(&entry.state);
+        state.log_rows = (state.log_rows - folded as i64).max(0);
+        entry.compacting.store(false, Ordering::Release);
+    }
+
+    /// Close every connection subscribed anywhere (graceful shutdown).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        let mut closed = std::collections::HashSet::new();
+        for entry in self.loaded() {
+            let state = lock(&entry.state);
+            for subscriber in state.subscribers.values() {
+                if closed.insert(subscriber.sender.id) {
+                    subscriber.sender.close(code, reason);
+                }
+            }
+        }
+        for firm in lock(&self.hub_subscribers).values() {
+            for sender in firm.values() {
+                if closed.insert(sender.id) {
+                    sender.close(code, reason);
+                }
+            }
+        }
+    }
+}
+
+/// Send to every subscriber but `origin`, encoding once per distinct routing key.
+fn broadcast(state: &DocState, origin: Option<ConnId>, encode: impl Fn(&str) -> Vec<u8>) {
+    let mut encoded: Vec<(&str, Bytes)> = Vec::with_capacity(1);
+    for (conn, subscriber) in &state.subscribers {
+        if Some(*conn) == origin {
+            continue;
+        }
+        let key = subscriber.routing_key.as_str();
+        let frame = match encoded.iter().find(|(k, _)| *k == key) {
+            Some((_, frame)) => frame.clone(),
+            None => {
+                let frame = Bytes::from(encode(key));
+                encoded.push((key, frame.clone()));
+                frame
+            }
+        };
+        subscriber.sender.send(frame);
+    }
+}

@@ -1,0 +1,13 @@
+//! Lawyers Hub sync-server: Hocuspocus-protocol WebSocket sync over Postgres, with optional
+//! Redis fan-out between instances.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod connection;
+pub mod db;
+pub mod fanout;
+pub mod hub;
+pub mod metrics;
+pub mod migrate;
+pub mod persist;

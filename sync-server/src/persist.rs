@@ -1,0 +1,125 @@
+//! The write path. Every incoming update is appended to Postgres in a transaction before it is
+//! applied, broadcast or acked. Updates are group-committed: whatever is queued while one
+//! transaction runs goes into the next, so throughput grows with load while each update still
+//! waits for exactly one commit. A single writer keeps acks in per-document (and per-connection)
+//! order.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+
+use crate::db;
+use crate::fanout::Fanout;
+use crate::hub::{ConnSender, DocEntry, DocHub};
+
+/// Most updates in one transaction.
+const MAX_BATCH: usize = 2048;
+/// Queue depth in front of the writer; senders wait when it is full (back-pressure).
+const QUEUE: usize = 16 * 1024;
+
+pub struct WriteRequest {
+    pub entry: Arc<DocEntry>,
+    /// `None` for frames that need an ack in order but carry nothing to store (an empty
+    /// SyncStep2).
+    pub update: Option<Bytes>,
+    pub user_id: Arc<str>,
+    pub origin: ConnSender,
+    /// The pre-encoded SyncStatus frame for the origin's routing key.
+    pub ack: Bytes,
+}
+
+#[derive(Clone)]
+pub struct Persister {
+    tx: mpsc::Sender<WriteRequest>,
+}
+
+impl Persister {
+    pub fn start(pool: PgPool, hub: Arc<DocHub>, fanout: Arc<Fanout>, compact_after: i64) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(rx, pool, hub, fanout, compact_after));
+        Self { tx }
+    }
+
+    /// Queue a write; waits only when the writer is saturated.
+    pub async fn submit(&self, request: WriteRequest) -> bool {
+        self.tx.send(request).await.is_ok()
+    }
+}
+
+async fn run(
+    mut rx: mpsc::Receiver<WriteRequest>,
+    pool: PgPool,
+    hub: Arc<DocHub>,
+    fanout: Arc<Fanout>,
+    compact_after: i64,
+) {
+    let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let started = std::time::Instant::now();
+        let rows: Vec<db::NewUpdate<'_>> = batch
+            .iter()
+            .filter_map(|request| {
+                request.update.as_ref().map(|bytes| db::NewUpdate {
+                    doc_id: request.entry.id,
+                    bytes,
+                    user_id: &request.user_id,
+                })
+            })
+            .collect();
+        if !rows.is_empty()
+            && let Err(error) = append_with_retry(&pool, &rows).await
+        {
+            // Nothing in this batch is acked: clients keep the updates in their outboxes and
+            // resend them after reconnecting.
+            tracing::error!(%error, updates = rows.len(), "could not store updates; closing their connections");
+            let mut closed = BTreeSet::new();
+            for request in &batch {
+                if closed.insert(request.origin.id) {
+                    request.origin.close(1011, "storage unavailable: your changes are kept and will be resent");
+                }
+            }
+            batch.clear();
+            continue;
+        }
+        drop(rows);
+        let mut changed: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        let mut published = Vec::new();
+        for request in &batch {
+            if let Some(update) = &request.update {
+                let entry = &request.entry;
+                if hub.apply_committed(&entry.name, update, Some(request.origin.id), compact_after) {
+                    crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
+                }
+                changed.entry(entry.firm_id.as_str()).or_default().insert(entry.name.as_str());
+                published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
+            }
+            request.origin.send(request.ack.clone());
+        }
+        for (firm, docs) in changed {
+            hub.notify_changed(firm, docs.into_iter().map(str::to_owned).collect());
+        }
+        fanout.publish_updates(published).await;
+        crate::metrics::record_batch(batch.len(), started.elapsed());
+        batch.clear();
+    }
+}
+
+async fn append_with_retry(pool: &PgPool, rows: &[db::NewUpdate<'_>]) -> Result<(), sqlx::Error> {
+    let mut delay = std::time::Duration::from_millis(50);
+    let mut attempt = 0;
+    loop {
+        match db::append_updates(pool, rows).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 3 => {
+                tracing::warn!(%error, attempt, "retrying update append");
+                tokio::time::sleep(delay).await;
+                delay *= 4;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
