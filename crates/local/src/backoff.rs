@@ -18,6 +18,7 @@ pub(crate) fn delay(min: Duration, max: Duration, attempt: u32) -> Duration {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,4 +1,5 @@
 //! Sync client tests against a tiny in-test server that speaks the same protocol as
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 //! sync-server (auth, y-sync with SyncStatus acks, catch-up on `$hub`, pings). The real
 //! end-to-end tests against sync-server live in `sync-server/tests`.
 

@@ -1,4 +1,5 @@
 //! Store tests against real SQLCipher files in temporary directories.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 use hub_local::{DocName, FixedKey, LocalError, Store};
 use proptest::prelude::*;
