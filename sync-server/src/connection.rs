@@ -80,7 +80,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
                         }
                     }
                     Outbound::Close { code, reason } => {
-                        let frame = CloseFrame { code, reason: reason.into() };
+                        let frame = CloseFrame { code, reason: close_reason(&reason).into() };
                         let _ = sink.send(WsMessage::Close(Some(frame))).await;
                         return;
                     }
@@ -365,4 +365,13 @@ impl Session {
             self.state.hub.unsubscribe_hub(&firm, self.sender.id);
         }
     }
+}
+
+/// WebSocket close reasons must fit in a control frame (123 bytes of text).
+fn close_reason(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_owned()
 }

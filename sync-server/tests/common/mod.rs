@@ -1,0 +1,204 @@
+//! Real parts for integration tests: a fresh Postgres database per test, the real server on a
+//! loopback port, real local stores (SQLCipher files) with the real sync client.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use local::{DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
+use sqlx::PgPool;
+use sync_server::app::{self, Running};
+use sync_server::config::{DatabaseSettings, DevSecret, Environment, ServeSettings};
+use tokio::sync::mpsc::UnboundedReceiver;
+use yrs::{GetString, Text, WriteTxn};
+
+pub const SECRET: &str = "integration-test-secret-0123456789";
+pub const FIRM: &str = "firm-acme";
+
+pub fn postgres_base() -> String {
+    std::env::var("HUB_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("HUB_TEST_REDIS").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A new, migrated database for one test.
+pub async fn fresh_database() -> String {
+    let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
+    let admin = PgPool::connect(&format!("{}/postgres", postgres_base())).await.expect("Postgres must run (scripts/test starts it)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let url = format!("{}/{name}", postgres_base());
+    let pool = PgPool::connect(&url).await.unwrap();
+    sync_server::migrate::up(&pool, None).await.unwrap();
+    pool.close().await;
+    url
+}
+
+pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
+    ServeSettings {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database: DatabaseSettings { url: database_url.to_owned(), pool_size: 8 },
+        redis_url: redis,
+        environment: Environment::Development,
+        dev_auth: true,
+        dev_secret: DevSecret { value: SECRET.into() },
+        doc_idle_secs: 60,
+        compact_after: 1000,
+        log_json: false,
+    }
+}
+
+pub async fn start_server(database_url: &str, redis: Option<String>) -> Running {
+    app::start(&settings(database_url, redis)).await.expect("server starts")
+}
+
+pub fn ws_url(running: &Running) -> String {
+    format!("ws://{}/api/v1/sync", running.addr)
+}
+
+pub fn token(user: &str, firm: &str) -> String {
+    sync_server::auth::DevAuth::new(SECRET).mint(user, firm, 3600).unwrap()
+}
+
+pub fn new_case() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn draft_name(case: &str) -> DocName {
+    DocName::draft(case, &uuid::Uuid::new_v4().to_string()).unwrap()
+}
+
+/// A lawyer's laptop: an encrypted store on disk plus the sync client.
+pub struct Laptop {
+    pub store: Arc<Store>,
+    pub handle: Option<SyncHandle>,
+    pub events: Option<UnboundedReceiver<SyncEvent>>,
+    /// The last sync state the client reported.
+    pub state: SyncState,
+}
+
+pub fn open_store(path: &Path) -> Arc<Store> {
+    Arc::new(Store::open(path, &FixedKey("test-key-for-integration".into())).expect("store opens"))
+}
+
+impl Laptop {
+    pub fn offline(path: &Path) -> Self {
+        Self { store: open_store(path), handle: None, events: None, state: SyncState::Offline }
+    }
+
+    pub fn online(path: &Path, url: &str, token: &str) -> Self {
+        let mut laptop = Self::offline(path);
+        laptop.connect(url, token);
+        laptop
+    }
+
+    pub fn connect(&mut self, url: &str, token: &str) {
+        let (handle, events) = SyncClient::start(
+            self.store.clone(),
+            SyncConfig {
+                url: url.to_owned(),
+                token: Arc::new(StaticToken(token.to_owned())),
+                min_backoff: Duration::from_millis(50),
+                max_backoff: Duration::from_millis(500),
+            },
+        );
+        self.handle = Some(handle);
+        self.events = Some(events);
+        self.state = SyncState::Connecting;
+    }
+
+    pub fn open(&self, doc: &DocName) {
+        if let Some(handle) = &self.handle {
+            handle.open(doc.clone());
+        }
+    }
+
+    /// Type `text` at the end of the draft's body, as a local edit.
+    pub fn type_text(&self, doc: &DocName, text: &str) {
+        self.store
+            .edit(doc, |_, txn| {
+                let body = txn.get_or_insert_text("body");
+                let end = body.len(txn);
+                body.insert(txn, end, text);
+            })
+            .expect("local edit persists");
+        if let Some(handle) = &self.handle {
+            handle.local_change(doc);
+        }
+    }
+
+    pub fn body(&self, doc: &DocName) -> String {
+        self.store.text(doc, "body").unwrap()
+    }
+
+    /// Wait (on events, not sleeps) until `check` holds for this laptop's store.
+    pub async fn wait_until(&mut self, what: &str, timeout: Duration, check: impl Fn(&Store) -> bool) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if check(&self.store) {
+                return;
+            }
+            let events = self.events.as_mut().expect("online");
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(SyncEvent::State(state))) => self.state = state,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("sync client stopped while waiting for {what}"),
+                Err(_) => panic!("timed out waiting for {what}"),
+            }
+        }
+    }
+
+    /// Wait until the client reports Synced with an empty outbox.
+    pub async fn wait_synced(&mut self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if self.state == SyncState::Synced && self.store.pending_count().unwrap() == 0 {
+                return;
+            }
+            let events = self.events.as_mut().expect("online");
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(SyncEvent::State(state))) => self.state = state,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("sync client stopped"),
+                Err(_) => panic!(
+                    "timed out waiting for synced (state {:?}, pending {})",
+                    self.state,
+                    self.store.pending_count().unwrap_or(usize::MAX)
+                ),
+            }
+        }
+    }
+
+    pub async fn disconnect(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown().await;
+        }
+        self.events = None;
+        self.state = SyncState::Offline;
+    }
+}
+
+/// The server's durable view of a document: snapshot + every update row in Postgres.
+pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> String {
+    let pool = PgPool::connect(database_url).await.unwrap();
+    let id: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM documents WHERE name = $1").bind(doc.as_str()).fetch_optional(&pool).await.unwrap();
+    let Some(id) = id else { return String::new() };
+    let mut conn = pool.acquire().await.unwrap();
+    let stored = sync_server::db::load_document(&mut conn, id).await.unwrap();
+    let state = sync_server::hub::rebuild_state(&stored).unwrap();
+    let ydoc = yrs::Doc::new();
+    {
+        use yrs::Transact;
+        use yrs::updates::decoder::Decode;
+        let mut txn = ydoc.transact_mut();
+        txn.apply_update(yrs::Update::decode_v1(&state).unwrap()).unwrap();
+    }
+    let text = ydoc.get_or_insert_text(root);
+    use yrs::Transact;
+    let txn = ydoc.transact();
+    text.get_string(&txn)
+}
