@@ -38,6 +38,8 @@ struct ServerState {
     connections: Vec<(UnboundedSender<Wire>, Vec<String>)>,
     updates_received: usize,
     kick: Arc<tokio::sync::Notify>,
+    /// Last awareness update per doc, answered to QueryAwareness.
+    awareness: HashMap<String, Vec<u8>>,
 }
 
 type Shared = Arc<Mutex<ServerState>>;
@@ -134,6 +136,20 @@ async fn serve(state: Shared, listener: TcpListener) {
                             Message::Sync(SyncMessage::Step2(update) | SyncMessage::Update(update)) => {
                                 server_apply(&state, index, &name, &update);
                                 send(&tx, &name, Message::SyncStatus(true));
+                            }
+                            Message::QueryAwareness => {
+                                if let Some(bytes) = state.lock().unwrap().awareness.get(&name) {
+                                    send(&tx, &name, Message::Awareness(bytes.clone()));
+                                }
+                            }
+                            Message::Awareness(bytes) => {
+                                let mut guard = state.lock().unwrap();
+                                guard.awareness.insert(name.clone(), bytes.clone());
+                                for (other, (peer, subscribed)) in guard.connections.iter().enumerate() {
+                                    if other != index && subscribed.contains(&name) {
+                                        send(peer, &name, Message::Awareness(bytes.clone()));
+                                    }
+                                }
                             }
                             Message::Stateless(text) => {
                                 let HubMessage::Changes(ChangesField::Request(request)) = HubMessage::parse(&text).unwrap() else { continue };
@@ -347,4 +363,46 @@ async fn reconnects_with_backoff_when_the_server_drops_us() {
     })
     .await;
     handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awareness_reaches_the_other_client() {
+    let (_server, url) = start_server().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (open_store(&dir, "a.db"), open_store(&dir, "b.db"));
+    let (handle_a, mut events_a) = start(&a, &url);
+    let (handle_b, mut events_b) = start(&b, &url);
+    handle_b.open(doc(6));
+    wait_synced(&mut events_b).await;
+    handle_a.set_awareness(&doc(6), r#"{"user":{"name":"Ada"}}"#.into());
+    wait_synced(&mut events_a).await;
+    let event = wait_for(&mut events_b, |event| {
+        matches!(event, SyncEvent::Awareness { .. })
+    })
+    .await;
+    let SyncEvent::Awareness { doc: name, states } = event else {
+        unreachable!()
+    };
+    assert_eq!(name, doc(6));
+    assert_eq!(states.len(), 1);
+    assert_eq!(states[0].state, r#"{"user":{"name":"Ada"}}"#);
+    assert!(states[0].clock >= 1);
+    handle_a.shutdown().await;
+    let event = wait_for(&mut events_b, |event| {
+        matches!(event, SyncEvent::Awareness { .. })
+    })
+    .await;
+    let SyncEvent::Awareness { states, .. } = event else {
+        unreachable!()
+    };
+    assert!(states[0].is_removal(), "shutdown says goodbye");
+    handle_b.shutdown().await;
+}
+
+#[test]
+fn store_and_handle_are_shareable() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Store>();
+    assert_send_sync::<SyncHandle>();
+    assert_send_sync::<SyncConfig>();
 }
