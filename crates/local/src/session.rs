@@ -55,7 +55,12 @@ struct Hub {
     cursor: Option<i64>,
     /// Documents listed by the hub whose initial sync has not finished.
     waiting: HashSet<DocName>,
+    /// When the last `changes` request went out.
+    last_request: Option<std::time::Instant>,
 }
+
+/// Least time between catch-up requests prompted by live pushes.
+const PUSH_CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) struct Session {
     store: Arc<Store>,
@@ -125,6 +130,7 @@ impl Session {
 
     fn request_changes(&mut self, since: i64) {
         self.hub.requesting = true;
+        self.hub.last_request = Some(std::time::Instant::now());
         self.outgoing.push(frame(
             HUB_CHANNEL,
             Message::Stateless(HubMessage::request(since).to_json()),
@@ -451,16 +457,23 @@ impl Session {
             Message::Stateless(text) => match HubMessage::parse(&text) {
                 Ok(HubMessage::Changes(ChangesField::Reply(reply))) => {
                     self.hub.requesting = false;
-                    self.follow(&reply.docs, reply.cursor, presence)?;
+                    self.follow(&reply.docs, Some(reply.cursor), presence)?;
                     if reply.more {
                         self.request_changes(reply.cursor);
                     } else {
                         self.store_cursor_when_done()?;
                     }
                 }
-                Ok(HubMessage::Changed { cursor, docs }) => {
-                    self.follow(&docs, cursor, presence)?;
-                    self.store_cursor_when_done()?;
+                Ok(HubMessage::Changed { docs, .. }) => {
+                    // A push carries no cursor that is safe to store (another instance may
+                    // still be committing older changes), so follow the documents now and ask
+                    // for changes since our stored cursor; the reply moves the cursor on. At
+                    // most one such request every few seconds keeps a busy firm cheap.
+                    self.follow(&docs, None, presence)?;
+                    let due = self.hub.last_request.is_none_or(|at| at.elapsed() >= PUSH_CATCH_UP_EVERY);
+                    if !self.hub.requesting && due {
+                        self.request_changes(self.store.cursor()?);
+                    }
                 }
                 Ok(HubMessage::Error { code, message }) => {
                     tracing::warn!(code, message, "catch-up request refused");
@@ -479,7 +492,7 @@ impl Session {
     fn follow(
         &mut self,
         docs: &[String],
-        cursor: i64,
+        cursor: Option<i64>,
         presence: &Presence,
     ) -> Result<(), LocalError> {
         for name in docs {
@@ -498,7 +511,9 @@ impl Session {
                 self.hub.waiting.insert(doc);
             }
         }
-        self.hub.cursor = Some(self.hub.cursor.map_or(cursor, |known| known.max(cursor)));
+        if let Some(cursor) = cursor {
+            self.hub.cursor = Some(self.hub.cursor.map_or(cursor, |known| known.max(cursor)));
+        }
         Ok(())
     }
 
