@@ -1131,7 +1131,7 @@ fn build_history(history: usize, pending: usize) -> (Vec<u8>, Vec<Vec<u8>>) {
             text.remove_range(&mut txn, cursor - n, n);
             cursor -= n;
         } else {
-            let chunk = ["a", "e", "s ", "th", "in"][rng.random_range(0..5)];
+            let chunk = ["a", "e", "t", "s", " ", "th"][rng.random_range(0..6)];
             text.insert(&mut txn, cursor, chunk);
             cursor += chunk.len() as u32;
         }
@@ -1383,7 +1383,11 @@ fn serve_relay(port: u16) -> anyhow::Result<()> {
 /// No document logic: Auth → Authenticated, Step1 → empty Step2, every Step2/Update acked at
 /// once, every Update forwarded as received to the other subscribers of the same name.
 async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
-    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    // The same buffer sizes as our server's upgrade, so idle memory compares like for like.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0);
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else { return };
     let (mut sink, mut source) = ws.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
     let writer = tokio::spawn(async move {
@@ -1614,5 +1618,13 @@ fn main() -> anyhow::Result<()> {
     }
     let options = parse_options(&args)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(run(options))
+    runtime.block_on(async {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        // Dropping the run on a signal drops every Server, which kills its process.
+        tokio::select! {
+            result = run(options) => result,
+            _ = tokio::signal::ctrl_c() => bail!("interrupted"),
+            _ = terminate.recv() => bail!("terminated"),
+        }
+    })
 }
