@@ -47,7 +47,11 @@ pub fn router(state: AppState) -> Router {
 
 async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
     if state.draining.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "restarting: connect to another instance").into_response();
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "restarting: connect to another instance",
+        )
+            .into_response();
     }
     upgrade
         .max_message_size(protocol::MAX_FRAME_BYTES)
@@ -97,14 +101,25 @@ pub struct Running {
 pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     use anyhow::Context;
     settings.validate().map_err(anyhow::Error::msg)?;
-    let pool = db::connect(&settings.database).await.context("cannot connect to Postgres (DATABASE_URL)")?;
+    let pool = db::connect(&settings.database)
+        .await
+        .context("cannot connect to Postgres (DATABASE_URL)")?;
     migrate::ensure_current(&pool).await?;
     let fanout = match &settings.redis_url {
-        Some(url) => Arc::new(Fanout::connect(url).await.context("cannot connect to Redis (REDIS_URL)")?),
+        Some(url) => Arc::new(
+            Fanout::connect(url)
+                .await
+                .context("cannot connect to Redis (REDIS_URL)")?,
+        ),
         None => Arc::new(Fanout::disabled()),
     };
     let hub = Arc::new(DocHub::new());
-    let persister = Persister::start(pool.clone(), hub.clone(), fanout.clone(), settings.compact_after);
+    let persister = Persister::start(
+        pool.clone(),
+        hub.clone(),
+        fanout.clone(),
+        settings.compact_after,
+    );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
     let verifier = Verifier::Dev(DevAuth::new(&settings.dev_secret.value));
     let state = AppState {
@@ -119,7 +134,8 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     let idle = Duration::from_secs(settings.doc_idle_secs);
     let sweeper_hub = hub.clone();
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(5).min(idle.max(Duration::from_millis(200))));
+        let mut tick =
+            tokio::time::interval(Duration::from_secs(5).min(idle.max(Duration::from_millis(200))));
         loop {
             tick.tick().await;
             let evicted = sweeper_hub.evict_idle(idle);
@@ -143,10 +159,18 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
             // 1012 "Service Restart": clients reconnect (to another instance) and resend.
             closing_hub.close_all(1012, "service restart");
         };
-        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(signal).await {
+        if let Err(error) = axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await
+        {
             tracing::error!(%error, "server stopped with an error");
         }
     });
     tracing::info!(%addr, "sync-server listening");
-    Ok(Running { addr, state, shutdown, task })
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
 }

@@ -78,7 +78,8 @@ impl DevAuth {
             iat: now,
             exp: now + ttl_secs,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding).map_err(|_| AuthError::Invalid)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|_| AuthError::Invalid)
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
@@ -86,12 +87,12 @@ impl DevAuth {
         validation.set_issuer(&[DEV_ISSUER]);
         validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.leeway = 5;
-        let data = jsonwebtoken::decode::<DevClaims>(token, &self.decoding, &validation).map_err(|error| {
-            match error.kind() {
+        let data = jsonwebtoken::decode::<DevClaims>(token, &self.decoding, &validation).map_err(
+            |error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
                 _ => AuthError::Invalid,
-            }
-        })?;
+            },
+        )?;
         let claims = data.claims;
         if claims.org_id.is_empty() {
             return Err(AuthError::NoFirm);
@@ -99,7 +100,11 @@ impl DevAuth {
         if claims.sub.is_empty() {
             return Err(AuthError::Invalid);
         }
-        Ok(Principal { user_id: claims.sub, firm_id: claims.org_id, expires_at: claims.exp })
+        Ok(Principal {
+            user_id: claims.sub,
+            firm_id: claims.org_id,
+            expires_at: claims.exp,
+        })
     }
 }
 
@@ -112,7 +117,10 @@ mod tests {
         let auth = DevAuth::new("0123456789abcdef-test");
         let token = auth.mint("ada", "firm-1", 60).unwrap();
         let principal = auth.verify(&token).unwrap();
-        assert_eq!((principal.user_id.as_str(), principal.firm_id.as_str()), ("ada", "firm-1"));
+        assert_eq!(
+            (principal.user_id.as_str(), principal.firm_id.as_str()),
+            ("ada", "firm-1")
+        );
         let other = DevAuth::new("another-secret-of-enough-length");
         assert_eq!(other.verify(&token), Err(AuthError::Invalid));
         assert_eq!(auth.verify("garbage"), Err(AuthError::Invalid));

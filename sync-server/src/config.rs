@@ -21,7 +21,12 @@ pub struct ServeSettings {
     /// Redis URL for fan-out between instances (optional; without it one instance works alone).
     #[arg(long, env = "REDIS_URL")]
     pub redis_url: Option<String>,
-    #[arg(long = "env", env = "HUB_ENV", value_enum, default_value = "development")]
+    #[arg(
+        long = "env",
+        env = "HUB_ENV",
+        value_enum,
+        default_value = "development"
+    )]
     pub environment: Environment,
     /// Accept HS256 development tokens minted by `sync-server dev-token`. Refused in production.
     #[arg(long, env = "HUB_DEV_AUTH", default_value_t = false)]
@@ -61,7 +66,11 @@ impl std::fmt::Debug for DatabaseSettings {
 #[derive(Clone, Args)]
 pub struct DevSecret {
     /// Shared secret for development tokens.
-    #[arg(long = "dev-secret", env = "HUB_DEV_SECRET", default_value = "lawyers-hub-local-development-only")]
+    #[arg(
+        long = "dev-secret",
+        env = "HUB_DEV_SECRET",
+        default_value = "lawyers-hub-local-development-only"
+    )]
     pub value: String,
 }
 
@@ -91,7 +100,12 @@ pub fn redact_url(url: &str) -> String {
         (Some(scheme), Some(at)) if at > scheme => {
             let credentials = &url[scheme + 3..at];
             match credentials.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme + 3], &credentials[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
                 None => url.to_owned(),
             }
         }
@@ -103,9 +117,11 @@ impl ServeSettings {
     /// Refuse configurations that are unsafe or cannot work, saying how to fix them.
     pub fn validate(&self) -> Result<(), String> {
         if self.dev_auth && self.environment == Environment::Production {
-            return Err("HUB_ENV=production refuses development tokens: remove --dev-auth / HUB_DEV_AUTH \
+            return Err(
+                "HUB_ENV=production refuses development tokens: remove --dev-auth / HUB_DEV_AUTH \
                         and configure Clerk/OIDC verification"
-                .into());
+                    .into(),
+            );
         }
         if !self.dev_auth {
             return Err("no token verifier is configured: start with --dev-auth (HUB_DEV_AUTH=true) for \
@@ -116,7 +132,9 @@ impl ServeSettings {
             return Err("HUB_DEV_SECRET must be at least 16 characters".into());
         }
         if self.database.pool_size < 2 {
-            return Err("HUB_DB_POOL must be at least 2 (one connection is reserved for writes)".into());
+            return Err(
+                "HUB_DB_POOL must be at least 2 (one connection is reserved for writes)".into(),
+            );
         }
         Ok(())
     }
@@ -128,7 +146,13 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("postgres://hub:s3cret@db:5432/hub"), "postgres://hub:***@db:5432/hub");
-        assert_eq!(redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+        assert_eq!(
+            redact_url("postgres://hub:s3cret@db:5432/hub"),
+            "postgres://hub:***@db:5432/hub"
+        );
+        assert_eq!(
+            redact_url("redis://127.0.0.1:6379"),
+            "redis://127.0.0.1:6379"
+        );
     }
 }

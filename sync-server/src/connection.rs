@@ -8,8 +8,8 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    AuthMessage, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY,
-    Message, SyncMessage, Wire,
+    AuthMessage, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL, HubMessage,
+    MAX_CHANGES_PER_REPLY, Message, SyncMessage, Wire,
 };
 use tokio::sync::mpsc;
 
@@ -80,7 +80,10 @@ pub async fn serve(socket: WebSocket, state: AppState) {
                         }
                     }
                     Outbound::Close { code, reason } => {
-                        let frame = CloseFrame { code, reason: close_reason(&reason).into() };
+                        let frame = CloseFrame {
+                            code,
+                            reason: close_reason(&reason).into(),
+                        };
                         let _ = sink.send(WsMessage::Close(Some(frame))).await;
                         return;
                     }
@@ -105,13 +108,20 @@ pub async fn serve(socket: WebSocket, state: AppState) {
             Ok(WsMessage::Binary(bytes)) => session.handle(&bytes).await,
             Ok(WsMessage::Close(_)) => break,
             Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Ok(()),
-            Ok(WsMessage::Text(_)) => {
-                Err(Fatal { code: CLOSE_UNSUPPORTED, reason: "binary frames only (Hocuspocus protocol)".into() })
-            }
+            Ok(WsMessage::Text(_)) => Err(Fatal {
+                code: CLOSE_UNSUPPORTED,
+                reason: "binary frames only (Hocuspocus protocol)".into(),
+            }),
             Err(error) => {
                 let text = error.to_string();
-                if text.contains("too long") || text.contains("Space limit") || text.contains("size") {
-                    Err(Fatal { code: CLOSE_TOO_BIG, reason: "message too big".into() })
+                if text.contains("too long")
+                    || text.contains("Space limit")
+                    || text.contains("size")
+                {
+                    Err(Fatal {
+                        code: CLOSE_TOO_BIG,
+                        reason: "message too big".into(),
+                    })
                 } else {
                     tracing::debug!(conn = id, %error, "websocket read failed");
                     break;
@@ -137,13 +147,22 @@ impl Session {
     }
 
     fn deny(&self, key: &str, reason: &str) {
-        self.reply(Frame::new(key, Message::Auth(AuthMessage::PermissionDenied { reason: reason.into() })));
+        self.reply(Frame::new(
+            key,
+            Message::Auth(AuthMessage::PermissionDenied {
+                reason: reason.into(),
+            }),
+        ));
     }
 
     async fn handle(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
         metrics::FRAMES_IN.fetch_add(1, Ordering::Relaxed);
         let wire = Wire::decode(bytes).map_err(|error| Fatal {
-            code: if error.code() == "frame_too_large" { CLOSE_TOO_BIG } else { CLOSE_PROTOCOL },
+            code: if error.code() == "frame_too_large" {
+                CLOSE_TOO_BIG
+            } else {
+                CLOSE_PROTOCOL
+            },
             reason: format!("malformed frame: {error}"),
         })?;
         match wire {
@@ -170,7 +189,10 @@ impl Session {
             return Ok(());
         };
         if subscription.principal.is_expired(now) {
-            self.reply(Frame::new(key.as_str(), Message::Auth(AuthMessage::TokenRequest)));
+            self.reply(Frame::new(
+                key.as_str(),
+                Message::Auth(AuthMessage::TokenRequest),
+            ));
             self.deny(&key, "token expired: authenticate again");
             self.unsubscribe(&key);
             return Ok(());
@@ -180,39 +202,66 @@ impl Session {
             | Message::SyncReply(SyncMessage::Step1(ref state_vector)) => {
                 // A Step1 that is itself a reply must not be answered with another Step1.
                 let reply_step1 = matches!(message, Message::Sync(_));
-                let (missing, ours) = subscription
-                    .entry
-                    .sync_step1(state_vector)
-                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("bad state vector: {error}") })?;
-                self.reply(Frame::new(key.as_str(), Message::Sync(SyncMessage::Step2(missing))));
+                let (missing, ours) =
+                    subscription
+                        .entry
+                        .sync_step1(state_vector)
+                        .map_err(|error| Fatal {
+                            code: CLOSE_PROTOCOL,
+                            reason: format!("bad state vector: {error}"),
+                        })?;
+                self.reply(Frame::new(
+                    key.as_str(),
+                    Message::Sync(SyncMessage::Step2(missing)),
+                ));
                 if reply_step1 {
-                    self.reply(Frame::new(key.as_str(), Message::Sync(SyncMessage::Step1(ours))));
+                    self.reply(Frame::new(
+                        key.as_str(),
+                        Message::Sync(SyncMessage::Step1(ours)),
+                    ));
                 }
                 Ok(())
             }
             Message::Sync(SyncMessage::Step2(update) | SyncMessage::Update(update))
             | Message::SyncReply(SyncMessage::Step2(update) | SyncMessage::Update(update)) => {
-                protocol::validate_update(&update)
-                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("refused update: {error}") })?;
+                protocol::validate_update(&update).map_err(|error| Fatal {
+                    code: CLOSE_PROTOCOL,
+                    reason: format!("refused update: {error}"),
+                })?;
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
                 let request = WriteRequest {
                     entry: subscription.entry.clone(),
-                    update: if empty { None } else { Some(Bytes::from(update)) },
+                    update: if empty {
+                        None
+                    } else {
+                        Some(Bytes::from(update))
+                    },
                     user_id: subscription.user_id.clone(),
                     origin: self.sender.clone(),
                     ack: subscription.ack_ok.clone(),
                 };
                 if !self.state.persister.submit(request).await {
-                    return Err(Fatal { code: 1011, reason: "server is shutting down".into() });
+                    return Err(Fatal {
+                        code: 1011,
+                        reason: "server is shutting down".into(),
+                    });
                 }
                 Ok(())
             }
             Message::Awareness(bytes) => {
-                let update = AwarenessUpdate::decode(&bytes)
-                    .map_err(|error| Fatal { code: CLOSE_PROTOCOL, reason: format!("bad awareness: {error}") })?;
+                let update = AwarenessUpdate::decode(&bytes).map_err(|error| Fatal {
+                    code: CLOSE_PROTOCOL,
+                    reason: format!("bad awareness: {error}"),
+                })?;
                 let entry = subscription.entry.clone();
-                let accepted = self.state.hub.apply_awareness(&entry, &update, Some(self.sender.id));
-                self.state.fanout.publish_awareness(&entry.name, &entry.firm_id, &accepted).await;
+                let accepted =
+                    self.state
+                        .hub
+                        .apply_awareness(&entry, &update, Some(self.sender.id));
+                self.state
+                    .fanout
+                    .publish_awareness(&entry.name, &entry.firm_id, &accepted)
+                    .await;
                 Ok(())
             }
             Message::QueryAwareness => {
@@ -226,7 +275,10 @@ impl Session {
             }
             // Document-scoped stateless messages have no server-side meaning here; a client may
             // not ask the server to broadcast on its behalf; acks flow server → client only.
-            Message::Stateless(_) | Message::BroadcastStateless(_) | Message::SyncStatus(_) | Message::Auth(_) => Ok(()),
+            Message::Stateless(_)
+            | Message::BroadcastStateless(_)
+            | Message::SyncStatus(_)
+            | Message::Auth(_) => Ok(()),
         }
     }
 
@@ -234,12 +286,19 @@ impl Session {
         if let Some(principal) = self.principals.get(token) {
             return Ok(principal.clone());
         }
-        let principal = Arc::new(self.state.verifier.verify(token).map_err(|error| error.to_string())?);
+        let principal = Arc::new(
+            self.state
+                .verifier
+                .verify(token)
+                .map_err(|error| error.to_string())?,
+        );
         if !self.seen_users.contains(&principal.user_id) {
-            db::ensure_principal(&self.state.pool, &principal.user_id, &principal.firm_id).await.map_err(|error| {
-                tracing::error!(%error, "could not record user");
-                "server error: try again".to_owned()
-            })?;
+            db::ensure_principal(&self.state.pool, &principal.user_id, &principal.firm_id)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "could not record user");
+                    "server error: try again".to_owned()
+                })?;
             self.seen_users.push(principal.user_id.clone());
         }
         if self.principals.len() >= MAX_TOKENS_PER_CONNECTION {
@@ -250,7 +309,9 @@ impl Session {
     }
 
     async fn authenticate(&mut self, key: String, auth: AuthMessage) -> Result<(), Fatal> {
-        let AuthMessage::Token { token, .. } = auth else { return Ok(()) };
+        let AuthMessage::Token { token, .. } = auth else {
+            return Ok(());
+        };
         let principal = match self.verify(&token).await {
             Ok(principal) => principal,
             Err(reason) => {
@@ -258,12 +319,21 @@ impl Session {
                 return Ok(());
             }
         };
-        let authenticated = || Frame::new(key.as_str(), Message::Auth(AuthMessage::Authenticated { scope: "read-write".into() }));
+        let authenticated = || {
+            Frame::new(
+                key.as_str(),
+                Message::Auth(AuthMessage::Authenticated {
+                    scope: "read-write".into(),
+                }),
+            )
+        };
         if key == HUB_CHANNEL {
             if let Some(previous) = self.hub_firm.replace(principal.firm_id.clone()) {
                 self.state.hub.unsubscribe_hub(&previous, self.sender.id);
             }
-            self.state.hub.subscribe_hub(&principal.firm_id, self.sender.clone());
+            self.state
+                .hub
+                .subscribe_hub(&principal.firm_id, self.sender.clone());
             self.reply(authenticated());
             return Ok(());
         }
@@ -286,7 +356,14 @@ impl Session {
             }
             return Ok(());
         }
-        let row = match db::open_document(&self.state.pool, &doc, &principal.user_id, &principal.firm_id).await {
+        let row = match db::open_document(
+            &self.state.pool,
+            &doc,
+            &principal.user_id,
+            &principal.firm_id,
+        )
+        .await
+        {
             Ok(row) => row,
             Err(db::OpenError::NotFound) => {
                 self.deny(&key, "document not found");
@@ -298,7 +375,17 @@ impl Session {
                 return Ok(());
             }
         };
-        let entry = match self.state.hub.subscribe(&self.state.pool, &row, doc.as_str(), self.sender.clone(), &key).await
+        let entry = match self
+            .state
+            .hub
+            .subscribe(
+                &self.state.pool,
+                &row,
+                doc.as_str(),
+                self.sender.clone(),
+                &key,
+            )
+            .await
         {
             Ok(entry) => entry,
             Err(error) => {
@@ -328,31 +415,55 @@ impl Session {
             self.deny(HUB_CHANNEL, "authenticate this channel first");
             return Ok(());
         };
-        let Message::Stateless(text) = message else { return Ok(()) };
-        let reply = match HubMessage::parse(&text) {
-            Ok(HubMessage::Changes(ChangesField::Request(request))) => {
-                match db::changes_since(&self.state.pool, &firm, request.since, MAX_CHANGES_PER_REPLY).await {
+        let Message::Stateless(text) = message else {
+            return Ok(());
+        };
+        let reply =
+            match HubMessage::parse(&text) {
+                Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
+                    &self.state.pool,
+                    &firm,
+                    request.since,
+                    MAX_CHANGES_PER_REPLY,
+                )
+                .await
+                {
                     Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
                     Err(error) => {
                         tracing::error!(%error, "catch-up query failed");
-                        HubMessage::Error { code: "server_error".into(), message: "try again".into() }
+                        HubMessage::Error {
+                            code: "server_error".into(),
+                            message: "try again".into(),
+                        }
                     }
-                }
-            }
-            Ok(_) => HubMessage::Error { code: "unsupported".into(), message: "clients may only ask for changes".into() },
-            Err(error) => HubMessage::Error { code: error.code().into(), message: error.to_string() },
-        };
+                },
+                Ok(_) => HubMessage::Error {
+                    code: "unsupported".into(),
+                    message: "clients may only ask for changes".into(),
+                },
+                Err(error) => HubMessage::Error {
+                    code: error.code().into(),
+                    message: error.to_string(),
+                },
+            };
         self.reply(Frame::new(HUB_CHANNEL, Message::Stateless(reply.to_json())));
         Ok(())
     }
 
     fn unsubscribe(&mut self, key: &str) {
         if let Some(subscription) = self.docs.remove(key)
-            && let Some(removal) = self.state.hub.unsubscribe(&subscription.entry, self.sender.id)
+            && let Some(removal) = self
+                .state
+                .hub
+                .unsubscribe(&subscription.entry, self.sender.id)
         {
             let fanout = self.state.fanout.clone();
             let entry = subscription.entry.clone();
-            tokio::spawn(async move { fanout.publish_awareness(&entry.name, &entry.firm_id, &removal).await });
+            tokio::spawn(async move {
+                fanout
+                    .publish_awareness(&entry.name, &entry.firm_id, &removal)
+                    .await
+            });
         }
     }
 

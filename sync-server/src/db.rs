@@ -33,8 +33,15 @@ pub enum OpenError {
 }
 
 /// Record a firm and a user the first time a verified token names them.
-pub async fn ensure_principal(pool: &PgPool, user_id: &str, firm_id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO firms (id) VALUES ($1) ON CONFLICT DO NOTHING").bind(firm_id).execute(pool).await?;
+pub async fn ensure_principal(
+    pool: &PgPool,
+    user_id: &str,
+    firm_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO firms (id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(firm_id)
+        .execute(pool)
+        .await?;
     sqlx::query(
         "INSERT INTO users (id, firm_id) VALUES ($1, $2)
          ON CONFLICT (id) DO UPDATE SET last_seen = now()",
@@ -58,19 +65,30 @@ pub async fn open_document(
         .fetch_optional(pool)
         .await?
     {
-        let row = DocumentRow { id: row.try_get("id")?, firm_id: row.try_get("firm_id")? };
-        return if row.firm_id == firm_id { Ok(row) } else { Err(OpenError::NotFound) };
+        let row = DocumentRow {
+            id: row.try_get("id")?,
+            firm_id: row.try_get("firm_id")?,
+        };
+        return if row.firm_id == firm_id {
+            Ok(row)
+        } else {
+            Err(OpenError::NotFound)
+        };
     }
     let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+    sqlx::query(
+        "INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(case_id)
+    .bind(firm_id)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    let case_firm: String = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
         .bind(case_id)
-        .bind(firm_id)
-        .bind(user_id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
-    let case_firm: String =
-        sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1").bind(case_id).fetch_one(&mut *tx).await?;
     if case_firm != firm_id {
         return Err(OpenError::NotFound);
     }
@@ -93,8 +111,15 @@ pub async fn open_document(
         .fetch_one(&mut *tx)
         .await?;
     tx.commit().await?;
-    let row = DocumentRow { id: row.try_get("id")?, firm_id: row.try_get("firm_id")? };
-    if row.firm_id == firm_id { Ok(row) } else { Err(OpenError::NotFound) }
+    let row = DocumentRow {
+        id: row.try_get("id")?,
+        firm_id: row.try_get("firm_id")?,
+    };
+    if row.firm_id == firm_id {
+        Ok(row)
+    } else {
+        Err(OpenError::NotFound)
+    }
 }
 
 /// A document's stored history: its snapshot (if compacted) and every update row after it.
@@ -103,15 +128,21 @@ pub struct StoredDocument {
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
-pub async fn load_document(conn: &mut sqlx::PgConnection, doc_id: i64) -> Result<StoredDocument, sqlx::Error> {
-    let snapshot: Option<Vec<u8>> = sqlx::query_scalar("SELECT state FROM doc_snapshots WHERE doc_id = $1")
-        .bind(doc_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let updates = sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT id, bytes FROM doc_updates WHERE doc_id = $1 ORDER BY id")
-        .bind(doc_id)
-        .fetch_all(&mut *conn)
-        .await?;
+pub async fn load_document(
+    conn: &mut sqlx::PgConnection,
+    doc_id: i64,
+) -> Result<StoredDocument, sqlx::Error> {
+    let snapshot: Option<Vec<u8>> =
+        sqlx::query_scalar("SELECT state FROM doc_snapshots WHERE doc_id = $1")
+            .bind(doc_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let updates = sqlx::query_as::<_, (i64, Vec<u8>)>(
+        "SELECT id, bytes FROM doc_updates WHERE doc_id = $1 ORDER BY id",
+    )
+    .bind(doc_id)
+    .fetch_all(&mut *conn)
+    .await?;
     Ok(StoredDocument { snapshot, updates })
 }
 
@@ -140,10 +171,12 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     .bind(&users)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint WHERE id = ANY($1)")
-        .bind(&distinct)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint WHERE id = ANY($1)",
+    )
+    .bind(&distinct)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -158,9 +191,10 @@ pub async fn changes_since(
     limit: usize,
 ) -> Result<(i64, Vec<String>, bool), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let xmin: i64 = sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        .fetch_one(&mut *tx)
-        .await?;
+    let xmin: i64 =
+        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            .fetch_one(&mut *tx)
+            .await?;
     let rows = sqlx::query_as::<_, (String, i64)>(
         "SELECT name, change_xid FROM documents WHERE firm_id = $1 AND change_xid >= $2
          ORDER BY change_xid, id LIMIT $3",
@@ -172,13 +206,21 @@ pub async fn changes_since(
     .await?;
     if rows.len() <= limit {
         tx.commit().await?;
-        return Ok((xmin, rows.into_iter().map(|(name, _)| name).collect(), false));
+        return Ok((
+            xmin,
+            rows.into_iter().map(|(name, _)| name).collect(),
+            false,
+        ));
     }
     // A full page: stop before the last transaction seen and include all of its documents, so
     // the next page can start at that transaction id without looping forever.
     let last_xid = rows[limit - 1].1;
-    let mut docs: Vec<String> =
-        rows.into_iter().take(limit).filter(|(_, xid)| *xid < last_xid).map(|(name, _)| name).collect();
+    let mut docs: Vec<String> = rows
+        .into_iter()
+        .take(limit)
+        .filter(|(_, xid)| *xid < last_xid)
+        .map(|(name, _)| name)
+        .collect();
     let same = sqlx::query_scalar::<_, String>(
         "SELECT name FROM documents WHERE firm_id = $1 AND change_xid = $2 ORDER BY id",
     )
@@ -193,18 +235,28 @@ pub async fn changes_since(
 
 /// Count the update rows of a document (compaction trigger after a load).
 pub async fn update_count(pool: &PgPool, doc_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM doc_updates WHERE doc_id = $1").bind(doc_id).fetch_one(pool).await
+    sqlx::query_scalar("SELECT count(*) FROM doc_updates WHERE doc_id = $1")
+        .bind(doc_id)
+        .fetch_one(pool)
+        .await
 }
 
 /// Fold a document's snapshot and update rows into a new snapshot, in one transaction.
 /// `rebuild` turns the stored history into one encoded state.
-pub async fn compact_document<F>(pool: &PgPool, doc_id: i64, rebuild: F) -> Result<usize, sqlx::Error>
+pub async fn compact_document<F>(
+    pool: &PgPool,
+    doc_id: i64,
+    rebuild: F,
+) -> Result<usize, sqlx::Error>
 where
     F: FnOnce(&StoredDocument) -> Result<Vec<u8>, String>,
 {
     let mut tx = pool.begin().await?;
     // Serialize compactions of one document; writers are not blocked.
-    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1::int)").bind(doc_id as i32).execute(&mut *tx).await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1::int)")
+        .bind(doc_id as i32)
+        .execute(&mut *tx)
+        .await?;
     let legal_hold: bool = sqlx::query_scalar(
         "SELECT c.legal_hold FROM documents d JOIN cases c ON c.id = d.case_id WHERE d.id = $1",
     )
@@ -215,12 +267,13 @@ where
         tx.commit().await?;
         return Ok(0);
     }
-    let stored = load_document(&mut *tx, doc_id).await?;
+    let stored = load_document(&mut tx, doc_id).await?;
     if stored.updates.is_empty() {
         tx.commit().await?;
         return Ok(0);
     }
-    let state = rebuild(&stored).map_err(|message| sqlx::Error::Protocol(format!("compaction: {message}")))?;
+    let state = rebuild(&stored)
+        .map_err(|message| sqlx::Error::Protocol(format!("compaction: {message}")))?;
     let ids: Vec<i64> = stored.updates.iter().map(|(id, _)| *id).collect();
     sqlx::query(
         "INSERT INTO doc_snapshots (doc_id, state, updates_folded) VALUES ($1, $2, $3)
@@ -232,7 +285,10 @@ where
     .bind(ids.len() as i64)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM doc_updates WHERE id = ANY($1)").bind(&ids).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM doc_updates WHERE id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(ids.len())
 }

@@ -31,7 +31,12 @@ pub struct Fanout {
 impl Fanout {
     /// No Redis: this instance works alone.
     pub fn disabled() -> Self {
-        Self { instance: Uuid::new_v4(), publisher: None, client: None, healthy: AtomicBool::new(true) }
+        Self {
+            instance: Uuid::new_v4(),
+            publisher: None,
+            client: None,
+            healthy: AtomicBool::new(true),
+        }
     }
 
     pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
@@ -72,19 +77,28 @@ impl Fanout {
         if updates.is_empty() {
             return;
         }
-        let messages = updates.iter().map(|(doc, firm, bytes)| self.encode(KIND_UPDATE, doc, firm, bytes)).collect();
+        let messages = updates
+            .iter()
+            .map(|(doc, firm, bytes)| self.encode(KIND_UPDATE, doc, firm, bytes))
+            .collect();
         self.publish(messages).await;
     }
 
     pub async fn publish_awareness(&self, doc: &str, firm: &str, update: &[u8]) {
-        self.publish(vec![self.encode(KIND_AWARENESS, doc, firm, update)]).await;
+        self.publish(vec![self.encode(KIND_AWARENESS, doc, firm, update)])
+            .await;
     }
 
     async fn publish(&self, messages: Vec<Vec<u8>>) {
-        let Some(publisher) = &self.publisher else { return };
+        let Some(publisher) = &self.publisher else {
+            return;
+        };
         let mut pipe = redis::pipe();
         for message in &messages {
-            pipe.cmd("PUBLISH").arg(CHANNEL).arg(message.as_slice()).ignore();
+            pipe.cmd("PUBLISH")
+                .arg(CHANNEL)
+                .arg(message.as_slice())
+                .ignore();
         }
         let mut connection = publisher.lock().await;
         match pipe.query_async::<()>(&mut *connection).await {
@@ -103,7 +117,9 @@ impl Fanout {
 
     /// Receive what other instances publish, forever, reconnecting with backoff.
     pub fn spawn_subscriber(self: &Arc<Self>, hub: Arc<DocHub>, pool: PgPool, compact_after: i64) {
-        let Some(client) = self.client.clone() else { return };
+        let Some(client) = self.client.clone() else {
+            return;
+        };
         let fanout = self.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
@@ -115,7 +131,9 @@ impl Fanout {
                             delay = Duration::from_millis(100);
                             fanout.healthy.store(true, Ordering::Relaxed);
                             if !first {
-                                tracing::info!("redis subscription restored; re-reading loaded documents");
+                                tracing::info!(
+                                    "redis subscription restored; re-reading loaded documents"
+                                );
                                 resync(&hub, &pool).await;
                             }
                             let mut stream = pubsub.into_on_message();

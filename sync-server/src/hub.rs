@@ -48,7 +48,10 @@ impl ConnSender {
                 let tx = self.tx.clone();
                 tokio::spawn(async move {
                     let _ = tx
-                        .send(Outbound::Close { code: 1013, reason: "too slow: reconnect and catch up".into() })
+                        .send(Outbound::Close {
+                            code: 1013,
+                            reason: "too slow: reconnect and catch up".into(),
+                        })
                         .await;
                 });
                 false
@@ -102,12 +105,16 @@ pub struct DocEntry {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks would be a bug; keep serving the data anyway.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
     let update = Update::decode_v1(update).map_err(|error| error.to_string())?;
-    doc.transact_mut().apply_update(update).map_err(|error| error.to_string())
+    doc.transact_mut()
+        .apply_update(update)
+        .map_err(|error| error.to_string())
 }
 
 /// Rebuild a document from its stored snapshot and updates and encode its full state.
@@ -119,11 +126,19 @@ pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
     for (_, update) in &stored.updates {
         apply(&doc, update)?;
     }
-    Ok(doc.transact().encode_state_as_update_v1(&StateVector::default()))
+    Ok(doc
+        .transact()
+        .encode_state_as_update_v1(&StateVector::default()))
 }
 
 pub fn update_frame(routing_key: &str, update: &[u8]) -> Bytes {
-    Bytes::from(Frame::new(routing_key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode())
+    Bytes::from(
+        Frame::new(
+            routing_key,
+            Message::Sync(SyncMessage::Update(update.to_vec())),
+        )
+        .encode(),
+    )
 }
 
 impl DocEntry {
@@ -164,7 +179,9 @@ impl DocEntry {
                             tracing::error!(doc_id = self.id, row, %error, "stored update does not apply");
                         }
                     }
-                    Err(error) => tracing::error!(doc_id = self.id, row, %error, "stored update does not decode"),
+                    Err(error) => {
+                        tracing::error!(doc_id = self.id, row, %error, "stored update does not decode")
+                    }
                 }
             }
         }
@@ -185,7 +202,10 @@ impl DocEntry {
         let state = lock(&self.state);
         let doc = state.doc.as_ref().ok_or("document is not loaded")?;
         let txn = doc.transact();
-        Ok((txn.encode_state_as_update_v1(&remote), txn.state_vector().encode_v1()))
+        Ok((
+            txn.encode_state_as_update_v1(&remote),
+            txn.state_vector().encode_v1(),
+        ))
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -195,7 +215,10 @@ impl DocEntry {
     /// The full encoded state (tests and benchmarks).
     pub fn encoded_state(&self) -> Option<Vec<u8>> {
         let state = lock(&self.state);
-        state.doc.as_ref().map(|doc| doc.transact().encode_state_as_update_v1(&StateVector::default()))
+        state.doc.as_ref().map(|doc| {
+            doc.transact()
+                .encode_state_as_update_v1(&StateVector::default())
+        })
     }
 }
 
@@ -214,7 +237,10 @@ impl Default for DocHub {
 
 impl DocHub {
     pub fn new() -> Self {
-        Self { docs: Mutex::new(HashMap::new()), hub_subscribers: Mutex::new(HashMap::new()) }
+        Self {
+            docs: Mutex::new(HashMap::new()),
+            hub_subscribers: Mutex::new(HashMap::new()),
+        }
     }
 
     pub fn loaded_count(&self) -> usize {
@@ -236,7 +262,10 @@ impl DocHub {
     ) -> Result<Arc<DocEntry>, sqlx::Error> {
         let entry = {
             let mut docs = lock(&self.docs);
-            let entry = docs.entry(name.to_owned()).or_insert_with(|| Arc::new(DocEntry::new(row, name))).clone();
+            let entry = docs
+                .entry(name.to_owned())
+                .or_insert_with(|| Arc::new(DocEntry::new(row, name)))
+                .clone();
             lock(&entry.state).idle_since = None;
             entry
         };
@@ -248,7 +277,13 @@ impl DocHub {
             return Err(error);
         }
         let mut state = lock(&entry.state);
-        state.subscribers.insert(subscriber.id, Subscriber { sender: subscriber, routing_key: routing_key.to_owned() });
+        state.subscribers.insert(
+            subscriber.id,
+            Subscriber {
+                sender: subscriber,
+                routing_key: routing_key.to_owned(),
+            },
+        );
         state.idle_since = None;
         drop(state);
         Ok(entry)
@@ -264,7 +299,11 @@ impl DocHub {
         let mut removed = Vec::new();
         state.awareness.retain(|client_id, slot| {
             if slot.owner == Some(conn) {
-                removed.push(AwarenessEntry { client_id: *client_id, clock: slot.clock + 1, state: "null".into() });
+                removed.push(AwarenessEntry {
+                    client_id: *client_id,
+                    clock: slot.clock + 1,
+                    state: "null".into(),
+                });
                 false
             } else {
                 true
@@ -274,14 +313,24 @@ impl DocHub {
             return None;
         }
         let update = AwarenessUpdate { entries: removed }.encode();
-        broadcast(&state, None, |key| Frame::new(key, Message::Awareness(update.clone())).encode());
+        broadcast(&state, None, |key| {
+            Frame::new(key, Message::Awareness(update.clone())).encode()
+        });
         Some(update)
     }
 
     /// A committed update (ours, or another instance's via Redis): apply it and send it to every
     /// subscriber but its origin. Returns whether the document's log should be compacted.
-    pub fn apply_committed(&self, name: &str, update: &Bytes, origin: Option<ConnId>, compact_after: i64) -> bool {
-        let Some(entry) = self.get(name) else { return false };
+    pub fn apply_committed(
+        &self,
+        name: &str,
+        update: &Bytes,
+        origin: Option<ConnId>,
+        compact_after: i64,
+    ) -> bool {
+        let Some(entry) = self.get(name) else {
+            return false;
+        };
         let mut state = lock(&entry.state);
         match &state.doc {
             None => {
@@ -297,30 +346,47 @@ impl DocHub {
         if origin.is_some() {
             state.log_rows += 1;
         }
-        broadcast(&state, origin, |key| Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode());
+        broadcast(&state, origin, |key| {
+            Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
+        });
         state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
     /// Record awareness entries (newer clocks win) and relay them to everyone else.
-    pub fn apply_awareness(&self, entry: &DocEntry, update: &AwarenessUpdate, origin: Option<ConnId>) -> Vec<u8> {
+    pub fn apply_awareness(
+        &self,
+        entry: &DocEntry,
+        update: &AwarenessUpdate,
+        origin: Option<ConnId>,
+    ) -> Vec<u8> {
         let mut state = lock(&entry.state);
         let mut accepted = Vec::new();
         for item in &update.entries {
-            let newer = state.awareness.get(&item.client_id).is_none_or(|slot| item.clock >= slot.clock);
+            let newer = state
+                .awareness
+                .get(&item.client_id)
+                .is_none_or(|slot| item.clock >= slot.clock);
             if !newer {
                 continue;
             }
             if item.is_removal() {
                 state.awareness.remove(&item.client_id);
             } else {
-                state
-                    .awareness
-                    .insert(item.client_id, AwarenessSlot { clock: item.clock, state: item.state.clone(), owner: origin });
+                state.awareness.insert(
+                    item.client_id,
+                    AwarenessSlot {
+                        clock: item.clock,
+                        state: item.state.clone(),
+                        owner: origin,
+                    },
+                );
             }
             accepted.push(item.clone());
         }
         let encoded = AwarenessUpdate { entries: accepted }.encode();
-        broadcast(&state, origin, |key| Frame::new(key, Message::Awareness(encoded.clone())).encode());
+        broadcast(&state, origin, |key| {
+            Frame::new(key, Message::Awareness(encoded.clone())).encode()
+        });
         encoded
     }
 
@@ -342,7 +408,10 @@ impl DocHub {
     }
 
     pub fn subscribe_hub(&self, firm_id: &str, sender: ConnSender) {
-        lock(&self.hub_subscribers).entry(firm_id.to_owned()).or_default().insert(sender.id, sender);
+        lock(&self.hub_subscribers)
+            .entry(firm_id.to_owned())
+            .or_default()
+            .insert(sender.id, sender);
     }
 
     pub fn unsubscribe_hub(&self, firm_id: &str, conn: ConnId) {
@@ -359,10 +428,15 @@ impl DocHub {
     /// for changes since their cursor to advance it).
     pub fn notify_changed(&self, firm_id: &str, docs: Vec<String>) {
         let subscribers = lock(&self.hub_subscribers);
-        let Some(firm) = subscribers.get(firm_id) else { return };
+        let Some(firm) = subscribers.get(firm_id) else {
+            return;
+        };
         let frame = Bytes::from(
-            Frame::new(protocol::HUB_CHANNEL, Message::Stateless(HubMessage::Changed { cursor: 0, docs }.to_json()))
-                .encode(),
+            Frame::new(
+                protocol::HUB_CHANNEL,
+                Message::Stateless(HubMessage::Changed { cursor: 0, docs }.to_json()),
+            )
+            .encode(),
         );
         for sender in firm.values() {
             sender.send(frame.clone());
@@ -380,7 +454,10 @@ impl DocHub {
         let before = docs.len();
         docs.retain(|_, entry| {
             let state = lock(&entry.state);
-            !(state.subscribers.is_empty() && state.idle_since.is_some_and(|since| since.elapsed() >= idle))
+            !(state.subscribers.is_empty()
+                && state
+                    .idle_since
+                    .is_some_and(|since| since.elapsed() >= idle))
         });
         before - docs.len()
     }
@@ -391,11 +468,17 @@ impl DocHub {
 
     /// Bring a loaded document up to date with Postgres (after a Redis outage, updates from other
     /// instances may have been missed) and send subscribers whatever was missing.
-    pub async fn resync_from_store(&self, pool: &PgPool, entry: &DocEntry) -> Result<(), sqlx::Error> {
+    pub async fn resync_from_store(
+        &self,
+        pool: &PgPool,
+        entry: &DocEntry,
+    ) -> Result<(), sqlx::Error> {
         let mut conn = pool.acquire().await?;
         let stored = db::load_document(&mut conn, entry.id).await?;
         drop(conn);
-        let Ok(full) = rebuild_state(&stored) else { return Ok(()) };
+        let Ok(full) = rebuild_state(&stored) else {
+            return Ok(());
+        };
         let mut state = lock(&entry.state);
         let Some(doc) = &state.doc else { return Ok(()) };
         let missing = {
@@ -413,7 +496,9 @@ impl DocHub {
             tracing::error!(doc = entry.id, %error, "resync update does not apply");
         }
         state.log_rows = stored.updates.len() as i64;
-        broadcast(&state, None, |key| Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode());
+        broadcast(&state, None, |key| {
+            Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode()
+        });
         Ok(())
     }
 

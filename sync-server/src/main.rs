@@ -54,7 +54,9 @@ enum MigrateAction {
 fn init_logging(json: bool) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("HUB_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -66,13 +68,14 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => {
-                let _ = ctrl_c.await;
-                return;
-            }
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},
@@ -97,7 +100,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate { action, database } => {
             init_logging(false);
-            let pool = db::connect(&database).await.context("cannot connect to Postgres (DATABASE_URL)")?;
+            let pool = db::connect(&database)
+                .await
+                .context("cannot connect to Postgres (DATABASE_URL)")?;
             match action {
                 MigrateAction::Up { to } => migrate::up(&pool, to).await?,
                 MigrateAction::Down { to } => migrate::down(&pool, to).await?,
@@ -106,7 +111,12 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", migrate::status(&pool).await?);
             Ok(())
         }
-        Command::DevToken { user, firm, ttl, secret } => {
+        Command::DevToken {
+            user,
+            firm,
+            ttl,
+            secret,
+        } => {
             let token = auth::DevAuth::new(&secret.value)
                 .mint(&user, &firm, ttl)
                 .map_err(|error| anyhow::anyhow!("cannot mint token: {error}"))?;

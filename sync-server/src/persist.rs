@@ -78,7 +78,10 @@ async fn run(
             let mut closed = BTreeSet::new();
             for request in &batch {
                 if closed.insert(request.origin.id) {
-                    request.origin.close(1011, "storage unavailable: your changes are kept and will be resent");
+                    request.origin.close(
+                        1011,
+                        "storage unavailable: your changes are kept and will be resent",
+                    );
                 }
             }
             batch.clear();
@@ -90,10 +93,14 @@ async fn run(
         for request in &batch {
             if let Some(update) = &request.update {
                 let entry = &request.entry;
-                if hub.apply_committed(&entry.name, update, Some(request.origin.id), compact_after) {
+                if hub.apply_committed(&entry.name, update, Some(request.origin.id), compact_after)
+                {
                     crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
                 }
-                changed.entry(entry.firm_id.as_str()).or_default().insert(entry.name.as_str());
+                changed
+                    .entry(entry.firm_id.as_str())
+                    .or_default()
+                    .insert(entry.name.as_str());
                 published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
             }
             request.origin.send(request.ack.clone());

@@ -470,7 +470,10 @@ impl Session {
                     // for changes since our stored cursor; the reply moves the cursor on. At
                     // most one such request every few seconds keeps a busy firm cheap.
                     self.follow(&docs, None, presence)?;
-                    let due = self.hub.last_request.is_none_or(|at| at.elapsed() >= PUSH_CATCH_UP_EVERY);
+                    let due = self
+                        .hub
+                        .last_request
+                        .is_none_or(|at| at.elapsed() >= PUSH_CATCH_UP_EVERY);
                     if !self.hub.requesting && due {
                         self.request_changes(self.store.cursor()?);
                     }

@@ -29,17 +29,26 @@ impl AwarenessUpdate {
         let count = reader.read_var_uint("awareness client count")?;
         // Each entry takes at least three bytes.
         if count > (reader.remaining() / 3) as u64 {
-            return Err(ProtocolError::Truncated { what: "awareness update" });
+            return Err(ProtocolError::Truncated {
+                what: "awareness update",
+            });
         }
         if count > MAX_AWARENESS_CLIENTS as u64 {
-            return Err(ProtocolError::LimitExceeded { what: "awareness clients", limit: MAX_AWARENESS_CLIENTS });
+            return Err(ProtocolError::LimitExceeded {
+                what: "awareness clients",
+                limit: MAX_AWARENESS_CLIENTS,
+            });
         }
         let mut entries = Vec::with_capacity(count as usize);
         for _ in 0..count {
             let client_id = reader.read_var_uint("awareness client id")?;
             let clock = reader.read_var_uint("awareness clock")?;
             let state = reader.read_var_str("awareness state")?.to_owned();
-            entries.push(AwarenessEntry { client_id, clock, state });
+            entries.push(AwarenessEntry {
+                client_id,
+                clock,
+                state,
+            });
         }
         reader.expect_end()?;
         Ok(Self { entries })
@@ -65,8 +74,16 @@ mod tests {
     fn round_trips_and_knows_removals() {
         let update = AwarenessUpdate {
             entries: vec![
-                AwarenessEntry { client_id: 7, clock: 3, state: r#"{"user":{"name":"Ada"}}"#.into() },
-                AwarenessEntry { client_id: 9, clock: 1, state: "null".into() },
+                AwarenessEntry {
+                    client_id: 7,
+                    clock: 3,
+                    state: r#"{"user":{"name":"Ada"}}"#.into(),
+                },
+                AwarenessEntry {
+                    client_id: 9,
+                    clock: 1,
+                    state: "null".into(),
+                },
             ],
         };
         let decoded = AwarenessUpdate::decode(&update.encode()).unwrap();

@@ -59,7 +59,8 @@ impl HubMessage {
     }
 
     pub fn parse(text: &str) -> Result<Self, ProtocolError> {
-        serde_json::from_str(text).map_err(|error| ProtocolError::InvalidHubMessage(error.to_string()))
+        serde_json::from_str(text)
+            .map_err(|error| ProtocolError::InvalidHubMessage(error.to_string()))
     }
 
     pub fn to_json(&self) -> String {
@@ -74,15 +75,24 @@ mod tests {
 
     #[test]
     fn wire_shapes_are_as_documented() {
-        assert_eq!(HubMessage::request(5).to_json(), r#"{"type":"changes","since":5}"#);
+        assert_eq!(
+            HubMessage::request(5).to_json(),
+            r#"{"type":"changes","since":5}"#
+        );
         assert_eq!(
             HubMessage::reply(9, vec!["cases/x".into()], false).to_json(),
             r#"{"type":"changes","cursor":9,"docs":["cases/x"],"more":false}"#
         );
-        assert_eq!(HubMessage::parse(r#"{"type":"changes","since":5}"#).unwrap(), HubMessage::request(5));
+        assert_eq!(
+            HubMessage::parse(r#"{"type":"changes","since":5}"#).unwrap(),
+            HubMessage::request(5)
+        );
         assert_eq!(
             HubMessage::parse(r#"{"type":"changed","cursor":3,"docs":[]}"#).unwrap(),
-            HubMessage::Changed { cursor: 3, docs: vec![] }
+            HubMessage::Changed {
+                cursor: 3,
+                docs: vec![]
+            }
         );
         assert!(HubMessage::parse("{").is_err());
     }

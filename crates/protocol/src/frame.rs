@@ -22,7 +22,10 @@ pub enum SyncMessage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMessage {
     /// Client → server: `0 · varString(token) [· varString(providerVersion)]`.
-    Token { token: String, provider_version: Option<String> },
+    Token {
+        token: String,
+        provider_version: Option<String>,
+    },
     /// Server → client: `0` with nothing after it — "send your token again".
     TokenRequest,
     /// Server → client: `1 · varString(reason)`.
@@ -73,7 +76,10 @@ impl Wire {
             return Err(ProtocolError::Empty);
         }
         if bytes.len() > MAX_FRAME_BYTES {
-            return Err(ProtocolError::FrameTooLarge { size: bytes.len(), limit: MAX_FRAME_BYTES });
+            return Err(ProtocolError::FrameTooLarge {
+                size: bytes.len(),
+                limit: MAX_FRAME_BYTES,
+            });
         }
         match bytes {
             [b] if u64::from(*b) == mt::PING => return Ok(Wire::Ping),
@@ -114,7 +120,9 @@ fn validate_state_vector(bytes: &[u8]) -> Result<(), ProtocolError> {
     let count = reader.read_var_uint("state vector length")?;
     // Each entry takes at least two bytes, so a count beyond that is a lie.
     if count > (reader.remaining() / 2) as u64 {
-        return Err(ProtocolError::Truncated { what: "state vector" });
+        return Err(ProtocolError::Truncated {
+            what: "state vector",
+        });
     }
     for _ in 0..count {
         reader.read_var_uint("state vector client")?;
@@ -142,18 +150,27 @@ fn write_sync(writer: &mut Writer, message: &SyncMessage) {
 
 impl Frame {
     pub fn new(doc: impl Into<String>, message: Message) -> Self {
-        Self { doc: doc.into(), message }
+        Self {
+            doc: doc.into(),
+            message,
+        }
     }
 
     /// Decode a named frame. Prefer [`Wire::decode`], which also handles ping/pong and limits.
     pub fn decode(bytes: &[u8]) -> Result<Frame, ProtocolError> {
         if bytes.len() > MAX_FRAME_BYTES {
-            return Err(ProtocolError::FrameTooLarge { size: bytes.len(), limit: MAX_FRAME_BYTES });
+            return Err(ProtocolError::FrameTooLarge {
+                size: bytes.len(),
+                limit: MAX_FRAME_BYTES,
+            });
         }
         let mut reader = Reader::new(bytes);
         let doc = reader.read_var_str("document name")?;
         if doc.len() > MAX_DOC_NAME_BYTES {
-            return Err(ProtocolError::NameTooLong { size: doc.len(), limit: MAX_DOC_NAME_BYTES });
+            return Err(ProtocolError::NameTooLong {
+                size: doc.len(),
+                limit: MAX_DOC_NAME_BYTES,
+            });
         }
         let kind = reader.read_var_uint("message type")?;
         let message = match kind {
@@ -181,8 +198,11 @@ impl Frame {
                 Message::BroadcastStateless(text)
             }
             mt::CLOSE => {
-                let reason =
-                    if reader.is_empty() { String::new() } else { reader.read_var_str("close reason")?.to_owned() };
+                let reason = if reader.is_empty() {
+                    String::new()
+                } else {
+                    reader.read_var_str("close reason")?.to_owned()
+                };
                 reader.expect_end()?;
                 Message::Close(reason)
             }
@@ -193,13 +213,20 @@ impl Frame {
             }
             other => return Err(ProtocolError::UnknownMessageType(other)),
         };
-        Ok(Frame { doc: doc.to_owned(), message })
+        Ok(Frame {
+            doc: doc.to_owned(),
+            message,
+        })
     }
 
     pub fn encode(&self) -> Vec<u8> {
         let payload_hint = match &self.message {
-            Message::Sync(SyncMessage::Step1(b) | SyncMessage::Step2(b) | SyncMessage::Update(b))
-            | Message::SyncReply(SyncMessage::Step1(b) | SyncMessage::Step2(b) | SyncMessage::Update(b))
+            Message::Sync(
+                SyncMessage::Step1(b) | SyncMessage::Step2(b) | SyncMessage::Update(b),
+            )
+            | Message::SyncReply(
+                SyncMessage::Step1(b) | SyncMessage::Step2(b) | SyncMessage::Update(b),
+            )
             | Message::Awareness(b) => b.len(),
             _ => 16,
         };
@@ -221,7 +248,10 @@ impl Frame {
             Message::Auth(auth) => {
                 writer.write_var_uint(mt::AUTH);
                 match auth {
-                    AuthMessage::Token { token, provider_version } => {
+                    AuthMessage::Token {
+                        token,
+                        provider_version,
+                    } => {
                         writer.write_var_uint(0);
                         writer.write_var_str(token);
                         if let Some(version) = provider_version {
@@ -273,14 +303,23 @@ fn read_auth(reader: &mut Reader<'_>) -> Result<AuthMessage, ProtocolError> {
         0 => {
             let token = reader.read_var_str("token")?;
             if token.len() > MAX_TOKEN_BYTES {
-                return Err(ProtocolError::LimitExceeded { what: "token", limit: MAX_TOKEN_BYTES });
+                return Err(ProtocolError::LimitExceeded {
+                    what: "token",
+                    limit: MAX_TOKEN_BYTES,
+                });
             }
             // Newer providers append their version; anything after that is ignored on purpose so
             // that future provider fields do not lock clients out.
-            let provider_version =
-                if reader.is_empty() { None } else { Some(reader.read_var_str("provider version")?.to_owned()) };
+            let provider_version = if reader.is_empty() {
+                None
+            } else {
+                Some(reader.read_var_str("provider version")?.to_owned())
+            };
             reader.rest();
-            Ok(AuthMessage::Token { token: token.to_owned(), provider_version })
+            Ok(AuthMessage::Token {
+                token: token.to_owned(),
+                provider_version,
+            })
         }
         1 => {
             let reason = reader.read_var_str("permission denied reason")?.to_owned();
@@ -302,12 +341,18 @@ pub fn validate_update(update: &[u8]) -> Result<(), ProtocolError> {
     use yrs::Update;
     use yrs::updates::decoder::Decode;
     if update.len() > MAX_FRAME_BYTES {
-        return Err(ProtocolError::FrameTooLarge { size: update.len(), limit: MAX_FRAME_BYTES });
+        return Err(ProtocolError::FrameTooLarge {
+            size: update.len(),
+            limit: MAX_FRAME_BYTES,
+        });
     }
+    crate::update_check::check_update_v1(update)?;
     match std::panic::catch_unwind(|| Update::decode_v1(update).map(|_| ())) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(error)) => Err(ProtocolError::InvalidUpdate(error.to_string())),
-        Err(_) => Err(ProtocolError::InvalidUpdate("decoder rejected the update".into())),
+        Err(_) => Err(ProtocolError::InvalidUpdate(
+            "decoder rejected the update".into(),
+        )),
     }
 }
 
@@ -320,16 +365,38 @@ mod tests {
         vec![
             Frame::new("cases/a", Message::Sync(SyncMessage::Step1(vec![0]))),
             Frame::new("cases/a", Message::Sync(SyncMessage::Step2(vec![0, 0]))),
-            Frame::new("cases/a", Message::SyncReply(SyncMessage::Update(vec![0, 0]))),
+            Frame::new(
+                "cases/a",
+                Message::SyncReply(SyncMessage::Update(vec![0, 0])),
+            ),
             Frame::new("d", Message::Awareness(vec![0])),
             Frame::new(
                 "d",
-                Message::Auth(AuthMessage::Token { token: "t".into(), provider_version: Some("4.8.0".into()) }),
+                Message::Auth(AuthMessage::Token {
+                    token: "t".into(),
+                    provider_version: Some("4.8.0".into()),
+                }),
             ),
-            Frame::new("d", Message::Auth(AuthMessage::Token { token: "t".into(), provider_version: None })),
+            Frame::new(
+                "d",
+                Message::Auth(AuthMessage::Token {
+                    token: "t".into(),
+                    provider_version: None,
+                }),
+            ),
             Frame::new("d", Message::Auth(AuthMessage::TokenRequest)),
-            Frame::new("d", Message::Auth(AuthMessage::PermissionDenied { reason: "no".into() })),
-            Frame::new("d", Message::Auth(AuthMessage::Authenticated { scope: "read-write".into() })),
+            Frame::new(
+                "d",
+                Message::Auth(AuthMessage::PermissionDenied {
+                    reason: "no".into(),
+                }),
+            ),
+            Frame::new(
+                "d",
+                Message::Auth(AuthMessage::Authenticated {
+                    scope: "read-write".into(),
+                }),
+            ),
             Frame::new("d", Message::QueryAwareness),
             Frame::new("$hub", Message::Stateless("{}".into())),
             Frame::new("d", Message::BroadcastStateless("x".into())),
@@ -356,10 +423,15 @@ mod tests {
         assert_eq!(frame.encode(), vec![2, b'a', b'b', 8, 1]);
         // What @hocuspocus/provider 4.8 sends to authenticate with token "t" on document "x".
         let bytes = [1, b'x', 2, 0, 1, b't', 5, b'4', b'.', b'8', b'.', b'0'];
-        let Ok(Wire::Frame(frame)) = Wire::decode(&bytes) else { panic!("decode failed") };
+        let Ok(Wire::Frame(frame)) = Wire::decode(&bytes) else {
+            panic!("decode failed")
+        };
         assert_eq!(
             frame.message,
-            Message::Auth(AuthMessage::Token { token: "t".into(), provider_version: Some("4.8.0".into()) })
+            Message::Auth(AuthMessage::Token {
+                token: "t".into(),
+                provider_version: Some("4.8.0".into())
+            })
         );
     }
 
@@ -371,7 +443,10 @@ mod tests {
         let big = vec![0u8; MAX_FRAME_BYTES + 1];
         assert_eq!(Wire::decode(&big).unwrap_err().code(), "frame_too_large");
         assert_eq!(Wire::decode(&[]).unwrap_err().code(), "empty_frame");
-        assert_eq!(Wire::decode(&[1, b'x', 99]).unwrap_err().code(), "unknown_message_type");
+        assert_eq!(
+            Wire::decode(&[1, b'x', 99]).unwrap_err().code(),
+            "unknown_message_type"
+        );
         // A state vector that claims four billion entries in two bytes.
         let lie = [1, b'x', 0, 0, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0];
         assert_eq!(Wire::decode(&lie).unwrap_err().code(), "truncated");
@@ -422,9 +497,14 @@ mod tests {
             ".{0,40}".prop_map(Message::Close),
             any::<bool>().prop_map(Message::SyncStatus),
             Just(Message::QueryAwareness),
-            (".{0,40}", proptest::option::of("[0-9.]{1,8}")).prop_map(|(token, provider_version)| {
-                Message::Auth(AuthMessage::Token { token, provider_version })
-            }),
+            (".{0,40}", proptest::option::of("[0-9.]{1,8}")).prop_map(
+                |(token, provider_version)| {
+                    Message::Auth(AuthMessage::Token {
+                        token,
+                        provider_version,
+                    })
+                }
+            ),
         ]
     }
 

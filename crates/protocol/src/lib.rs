@@ -14,13 +14,17 @@ mod error;
 mod frame;
 mod lib0;
 mod names;
+mod update_check;
 
 pub use awareness::{AwarenessEntry, AwarenessUpdate};
-pub use catchup::{ChangesField, ChangesReply, ChangesRequest, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY};
+pub use catchup::{
+    ChangesField, ChangesReply, ChangesRequest, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY,
+};
 pub use error::ProtocolError;
 pub use frame::{AuthMessage, Frame, Message, SyncMessage, Wire, validate_update};
 pub use lib0::{Reader, Writer};
 pub use names::{DocKind, DocName};
+pub use update_check::{MAX_ANY_DEPTH, check_update_v1};
 
 /// Largest frame we accept or send (one WebSocket message).
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;

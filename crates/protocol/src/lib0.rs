@@ -27,7 +27,10 @@ impl<'a> Reader<'a> {
     }
 
     pub fn read_u8(&mut self, what: &'static str) -> Result<u8, ProtocolError> {
-        let byte = *self.buf.get(self.pos).ok_or(ProtocolError::Truncated { what })?;
+        let byte = *self
+            .buf
+            .get(self.pos)
+            .ok_or(ProtocolError::Truncated { what })?;
         self.pos += 1;
         Ok(byte)
     }
@@ -115,7 +118,9 @@ impl Writer {
     }
 
     pub fn with_capacity(capacity: usize) -> Self {
-        Self { buf: Vec::with_capacity(capacity) }
+        Self {
+            buf: Vec::with_capacity(capacity),
+        }
     }
 
     pub fn write_u8(&mut self, byte: u8) {

@@ -39,19 +39,28 @@ impl DocName {
     pub fn parse(name: &str) -> Result<Self, ProtocolError> {
         let mut parts = name.split('/');
         let (Some("cases"), Some(case)) = (parts.next(), parts.next()) else {
-            return Err(ProtocolError::InvalidDocName("expected cases/{uuid} or cases/{uuid}/drafts/{uuid}"));
+            return Err(ProtocolError::InvalidDocName(
+                "expected cases/{uuid} or cases/{uuid}/drafts/{uuid}",
+            ));
         };
         if !is_uuid(case) {
-            return Err(ProtocolError::InvalidDocName("case id must be a lowercase UUID"));
+            return Err(ProtocolError::InvalidDocName(
+                "case id must be a lowercase UUID",
+            ));
         }
         let kind = match (parts.next(), parts.next(), parts.next()) {
             (None, _, _) => DocKind::Case,
             (Some("drafts"), Some(draft), None) if is_uuid(draft) => DocKind::Draft,
             _ => {
-                return Err(ProtocolError::InvalidDocName("expected cases/{uuid} or cases/{uuid}/drafts/{uuid}"));
+                return Err(ProtocolError::InvalidDocName(
+                    "expected cases/{uuid} or cases/{uuid}/drafts/{uuid}",
+                ));
             }
         };
-        Ok(Self { name: name.to_owned(), kind })
+        Ok(Self {
+            name: name.to_owned(),
+            kind,
+        })
     }
 
     pub fn case(case_id: &str) -> Result<Self, ProtocolError> {
