@@ -15,14 +15,37 @@ const WAIT: Duration = Duration::from_secs(30);
 
 async fn ask_changes(url: &str, token: &str, since: i64) -> (i64, BTreeSet<String>) {
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let auth = Frame::new(HUB_CHANNEL, Message::Auth(AuthMessage::Token { token: token.into(), provider_version: None }));
-    socket.send(WsMessage::Binary(auth.encode().into())).await.unwrap();
-    let ask = Frame::new(HUB_CHANNEL, Message::Stateless(HubMessage::request(since).to_json()));
-    socket.send(WsMessage::Binary(ask.encode().into())).await.unwrap();
+    let auth = Frame::new(
+        HUB_CHANNEL,
+        Message::Auth(AuthMessage::Token {
+            token: token.into(),
+            provider_version: None,
+        }),
+    );
+    socket
+        .send(WsMessage::Binary(auth.encode().into()))
+        .await
+        .unwrap();
+    let ask = Frame::new(
+        HUB_CHANNEL,
+        Message::Stateless(HubMessage::request(since).to_json()),
+    );
+    socket
+        .send(WsMessage::Binary(ask.encode().into()))
+        .await
+        .unwrap();
     loop {
-        let message = tokio::time::timeout(WAIT, socket.next()).await.unwrap().unwrap().unwrap();
-        let WsMessage::Binary(bytes) = message else { continue };
-        let Ok(Wire::Frame(frame)) = Wire::decode(&bytes) else { continue };
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        let WsMessage::Binary(bytes) = message else {
+            continue;
+        };
+        let Ok(Wire::Frame(frame)) = Wire::decode(&bytes) else {
+            continue;
+        };
         if let Message::Stateless(text) = frame.message
             && let Ok(HubMessage::Changes(ChangesField::Reply(reply))) = HubMessage::parse(&text)
         {
@@ -52,7 +75,10 @@ async fn reconnect_syncs_only_the_documents_that_changed() {
     let ben_path = dir.path().join("ben.db");
     let mut ben = Laptop::online(&ben_path, &url, &token("ben", FIRM));
     let last = docs.last().unwrap().clone();
-    ben.wait_until("all documents", WAIT, |s| s.text(&last, "body").unwrap() == "initial text").await;
+    ben.wait_until("all documents", WAIT, |s| {
+        s.text(&last, "body").unwrap() == "initial text"
+    })
+    .await;
     ben.wait_synced(WAIT).await;
     for doc in &docs {
         assert_eq!(ben.body(doc), "initial text");
@@ -78,7 +104,10 @@ async fn reconnect_syncs_only_the_documents_that_changed() {
     // Ben reconnects and gets the changes.
     ben.connect(&url, &token("ben", FIRM));
     for doc in &docs[..3] {
-        ben.wait_until("amendment", WAIT, |s| s.text(doc, "body").unwrap().ends_with("amended")).await;
+        ben.wait_until("amendment", WAIT, |s| {
+            s.text(doc, "body").unwrap().ends_with("amended")
+        })
+        .await;
     }
     ben.wait_synced(WAIT).await;
     assert!(ben.store.cursor().unwrap() >= cursor);

@@ -12,7 +12,11 @@ use common::*;
 const WAIT: Duration = Duration::from_secs(30);
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct ServerProcess(Child);
@@ -26,7 +30,12 @@ impl Drop for ServerProcess {
 
 async fn spawn_server(database_url: &str, port: u16) -> ServerProcess {
     let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args(["serve", "--dev-auth", "--bind", &format!("127.0.0.1:{port}")])
+        .args([
+            "serve",
+            "--dev-auth",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+        ])
         .env("DATABASE_URL", database_url)
         .env("HUB_DEV_SECRET", SECRET)
         .env("HUB_LOG", "warn")
@@ -35,8 +44,14 @@ async fn spawn_server(database_url: &str, port: u16) -> ServerProcess {
         .spawn()
         .expect("sync-server binary runs");
     let deadline = std::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-        assert!(std::time::Instant::now() < deadline, "server did not start listening");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not start listening"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     ServerProcess(child)
@@ -69,14 +84,29 @@ async fn kill_dash_nine_loses_no_acked_update_and_the_outbox_resends_the_rest() 
             tokio::task::yield_now().await;
         }
     }
-    let pending: std::collections::HashSet<i64> = ada.store.pending().unwrap().iter().map(|entry| entry.id).collect();
-    let acked: Vec<&String> =
-        edits.iter().filter(|(_, id)| id.is_none_or(|id| !pending.contains(&id))).map(|(marker, _)| marker).collect();
+    let pending: std::collections::HashSet<i64> = ada
+        .store
+        .pending()
+        .unwrap()
+        .iter()
+        .map(|entry| entry.id)
+        .collect();
+    let acked: Vec<&String> = edits
+        .iter()
+        .filter(|(_, id)| id.is_none_or(|id| !pending.contains(&id)))
+        .map(|(marker, _)| marker)
+        .collect();
     assert!(!acked.is_empty(), "some edits were acked before the kill");
-    assert!(pending.len() >= 149, "edits after the kill stay in the outbox");
+    assert!(
+        pending.len() >= 149,
+        "edits after the kill stay in the outbox"
+    );
     let durable = stored_text(&db, &doc, "body").await;
     for marker in &acked {
-        assert!(durable.contains(marker.as_str()), "acked edit {marker} is not in Postgres after kill -9");
+        assert!(
+            durable.contains(marker.as_str()),
+            "acked edit {marker} is not in Postgres after kill -9"
+        );
     }
 
     // The server comes back on the same address; the client reconnects and resends.

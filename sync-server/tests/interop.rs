@@ -27,10 +27,17 @@ async fn stock_hocuspocus_provider_and_rust_client_co_edit_with_awareness() {
     let server = start_server(&db, None).await;
     let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut rust = Laptop::online(&dir.path().join("rust.db"), &ws_url(&server), &token("rust", FIRM));
+    let mut rust = Laptop::online(
+        &dir.path().join("rust.db"),
+        &ws_url(&server),
+        &token("rust", FIRM),
+    );
     rust.open(&doc);
     rust.type_text(&doc, "from-rust");
-    rust.handle.as_ref().unwrap().set_awareness(&doc, r##"{"user":{"name":"Rust Lawyer","color":"#a07"}}"##.into());
+    rust.handle.as_ref().unwrap().set_awareness(
+        &doc,
+        r##"{"user":{"name":"Rust Lawyer","color":"#a07"}}"##.into(),
+    );
     rust.wait_synced(WAIT).await;
 
     let node = tokio::process::Command::new("node")
@@ -54,7 +61,9 @@ async fn stock_hocuspocus_provider_and_rust_client_co_edit_with_awareness() {
             .unwrap_or_else(|_| panic!("timed out; text so far: {:?}", rust.body(&doc)))
             .expect("client runs");
         if let SyncEvent::Awareness { states, .. } = event
-            && states.iter().any(|entry| entry.state.contains("Node Lawyer"))
+            && states
+                .iter()
+                .any(|entry| entry.state.contains("Node Lawyer"))
         {
             saw_node_presence = true;
         }
@@ -65,8 +74,15 @@ async fn stock_hocuspocus_provider_and_rust_client_co_edit_with_awareness() {
     let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
     assert_eq!(last["ok"], true);
     let node_text = last["text"].as_str().unwrap();
-    assert!(node_text.contains("from-rust") && node_text.contains("from-node"), "{node_text}");
+    assert!(
+        node_text.contains("from-rust") && node_text.contains("from-node"),
+        "{node_text}"
+    );
     rust.wait_synced(WAIT).await;
     assert_eq!(rust.body(&doc), node_text, "both ends hold the same text");
-    assert_eq!(stored_text(&db, &doc, "body").await, node_text, "and so does Postgres");
+    assert_eq!(
+        stored_text(&db, &doc, "body").await,
+        node_text,
+        "and so does Postgres"
+    );
 }

@@ -12,28 +12,41 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use yrs::{Doc, Text, Transact};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 const WAIT: Duration = Duration::from_secs(10);
 
 async fn connect(url: &str) -> Socket {
-    tokio_tungstenite::connect_async(url).await.expect("connects").0
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects")
+        .0
 }
 
 async fn send(socket: &mut Socket, frame: Frame) {
-    socket.send(WsMessage::Binary(frame.encode().into())).await.unwrap();
+    socket
+        .send(WsMessage::Binary(frame.encode().into()))
+        .await
+        .unwrap();
 }
 
 /// The next protocol frame (skipping keep-alive pings), or the close frame's code and reason.
 async fn next(socket: &mut Socket) -> Result<Frame, (u16, String)> {
     loop {
-        let message = tokio::time::timeout(WAIT, socket.next()).await.expect("server answers in time");
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("server answers in time");
         match message {
-            Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes).expect("server frames decode") {
-                Wire::Frame(frame) => return Ok(frame),
-                Wire::Ping | Wire::Pong => continue,
-            },
-            Some(Ok(WsMessage::Close(Some(close)))) => return Err((u16::from(close.code), close.reason.to_string())),
+            Some(Ok(WsMessage::Binary(bytes))) => {
+                match Wire::decode(&bytes).expect("server frames decode") {
+                    Wire::Frame(frame) => return Ok(frame),
+                    Wire::Ping | Wire::Pong => continue,
+                }
+            }
+            Some(Ok(WsMessage::Close(Some(close)))) => {
+                return Err((u16::from(close.code), close.reason.to_string()));
+            }
             Some(Ok(WsMessage::Close(None))) | None => return Err((0, String::new())),
             Some(Ok(_)) => continue,
             Some(Err(error)) => return Err((0, error.to_string())),
@@ -42,7 +55,17 @@ async fn next(socket: &mut Socket) -> Result<Frame, (u16, String)> {
 }
 
 async fn authenticate(socket: &mut Socket, doc: &str, token: &str) -> Message {
-    send(socket, Frame::new(doc, Message::Auth(AuthMessage::Token { token: token.into(), provider_version: None }))).await;
+    send(
+        socket,
+        Frame::new(
+            doc,
+            Message::Auth(AuthMessage::Token {
+                token: token.into(),
+                provider_version: None,
+            }),
+        ),
+    )
+    .await;
     next(socket).await.expect("auth answer").message
 }
 
@@ -68,11 +91,15 @@ async fn malformed_oversized_and_invalid_input_closes_only_that_connection() {
 
     // A well-behaved client that must be unaffected throughout.
     let mut good = connect(&url).await;
-    assert!(is_authenticated(&authenticate(&mut good, &doc, &good_token).await));
+    assert!(is_authenticated(
+        &authenticate(&mut good, &doc, &good_token).await
+    ));
 
     // 1. Garbage bytes.
     let mut bad = connect(&url).await;
-    bad.send(WsMessage::Binary(vec![0xff, 0xff, 0xff, 0xff, 0xff].into())).await.unwrap();
+    bad.send(WsMessage::Binary(vec![0xff, 0xff, 0xff, 0xff, 0xff].into()))
+        .await
+        .unwrap();
     let (code, reason) = next(&mut bad).await.expect_err("closed");
     assert_eq!(code, u16::from(CloseCode::Protocol));
     assert!(reason.contains("malformed frame"), "{reason}");
@@ -82,12 +109,24 @@ async fn malformed_oversized_and_invalid_input_closes_only_that_connection() {
     let huge = vec![7u8; protocol::MAX_FRAME_BYTES + 1024];
     let _ = big.send(WsMessage::Binary(huge.into())).await;
     let (code, _) = next(&mut big).await.expect_err("closed");
-    assert!(code == 1009 || code == 0, "too-big frames close the connection (got {code})");
+    assert!(
+        code == 1009 || code == 0,
+        "too-big frames close the connection (got {code})"
+    );
 
     // 3. A well-formed frame carrying an invalid Yjs update.
     let mut invalid = connect(&url).await;
-    assert!(is_authenticated(&authenticate(&mut invalid, &doc, &good_token).await));
-    send(&mut invalid, Frame::new(doc.as_str(), Message::Sync(SyncMessage::Update(vec![1, 2, 3, 250, 250])))).await;
+    assert!(is_authenticated(
+        &authenticate(&mut invalid, &doc, &good_token).await
+    ));
+    send(
+        &mut invalid,
+        Frame::new(
+            doc.as_str(),
+            Message::Sync(SyncMessage::Update(vec![1, 2, 3, 250, 250])),
+        ),
+    )
+    .await;
     let (code, reason) = next(&mut invalid).await.expect_err("closed");
     assert_eq!(code, u16::from(CloseCode::Protocol), "{reason}");
     assert!(reason.contains("refused update"), "{reason}");
@@ -99,10 +138,20 @@ async fn malformed_oversized_and_invalid_input_closes_only_that_connection() {
     assert_eq!(code, u16::from(CloseCode::Unsupported));
 
     // The good client still syncs and gets its durable ack.
-    send(&mut good, Frame::new(doc.as_str(), Message::Sync(SyncMessage::Update(text_update("still here"))))).await;
+    send(
+        &mut good,
+        Frame::new(
+            doc.as_str(),
+            Message::Sync(SyncMessage::Update(text_update("still here"))),
+        ),
+    )
+    .await;
     let ack = next(&mut good).await.expect("ack");
     assert_eq!(ack.message, Message::SyncStatus(true));
-    assert_eq!(stored_text(&db, &protocol::DocName::parse(&doc).unwrap(), "body").await, "still here");
+    assert_eq!(
+        stored_text(&db, &protocol::DocName::parse(&doc).unwrap(), "body").await,
+        "still here"
+    );
     assert!(!server.task.is_finished(), "server still running");
 }
 
@@ -115,21 +164,46 @@ async fn bad_tokens_and_unauthenticated_frames_are_refused() {
     let mut socket = connect(&url).await;
 
     let answer = authenticate(&mut socket, &doc, "not-a-token").await;
-    assert_eq!(answer, Message::Auth(AuthMessage::PermissionDenied { reason: "the token is invalid".into() }));
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied {
+            reason: "the token is invalid".into()
+        })
+    );
 
-    let forged = sync_server::auth::DevAuth::new("some-other-secret-0123456789").mint("mallory", FIRM, 3600).unwrap();
+    let forged = sync_server::auth::DevAuth::new("some-other-secret-0123456789")
+        .mint("mallory", FIRM, 3600)
+        .unwrap();
     let answer = authenticate(&mut socket, &doc, &forged).await;
-    assert!(matches!(answer, Message::Auth(AuthMessage::PermissionDenied { .. })));
+    assert!(matches!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied { .. })
+    ));
 
     // Writing without authenticating is refused, and nothing is stored.
-    send(&mut socket, Frame::new(doc.as_str(), Message::Sync(SyncMessage::Update(text_update("sneaky"))))).await;
+    send(
+        &mut socket,
+        Frame::new(
+            doc.as_str(),
+            Message::Sync(SyncMessage::Update(text_update("sneaky"))),
+        ),
+    )
+    .await;
     let answer = next(&mut socket).await.expect("answer").message;
-    assert!(matches!(answer, Message::Auth(AuthMessage::PermissionDenied { .. })));
-    assert_eq!(stored_text(&db, &protocol::DocName::parse(&doc).unwrap(), "body").await, "");
+    assert!(matches!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied { .. })
+    ));
+    assert_eq!(
+        stored_text(&db, &protocol::DocName::parse(&doc).unwrap(), "body").await,
+        ""
+    );
 
     // Names outside the document scheme are refused with the reason.
     let answer = authenticate(&mut socket, "../../etc/passwd", &token("ada", FIRM)).await;
-    assert!(matches!(answer, Message::Auth(AuthMessage::PermissionDenied { reason }) if reason.contains("invalid document name")));
+    assert!(
+        matches!(answer, Message::Auth(AuthMessage::PermissionDenied { reason }) if reason.contains("invalid document name"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -140,7 +214,9 @@ async fn every_update_is_acked_in_order_only_after_it_is_in_postgres() {
     let name = draft_name(&new_case());
     let doc = name.to_string();
     let mut socket = connect(&url).await;
-    assert!(is_authenticated(&authenticate(&mut socket, &doc, &token("ada", FIRM)).await));
+    assert!(is_authenticated(
+        &authenticate(&mut socket, &doc, &token("ada", FIRM)).await
+    ));
     let ydoc = Doc::new();
     let body = ydoc.get_or_insert_text("body");
     for i in 0..200 {
@@ -149,13 +225,23 @@ async fn every_update_is_acked_in_order_only_after_it_is_in_postgres() {
             body.insert(&mut txn, 0, &format!("<{i}>"));
             txn.encode_update_v1()
         };
-        send(&mut socket, Frame::new(doc.as_str(), Message::Sync(SyncMessage::Update(update)))).await;
+        send(
+            &mut socket,
+            Frame::new(doc.as_str(), Message::Sync(SyncMessage::Update(update))),
+        )
+        .await;
     }
     for _ in 0..200 {
-        assert_eq!(next(&mut socket).await.expect("ack").message, Message::SyncStatus(true));
+        assert_eq!(
+            next(&mut socket).await.expect("ack").message,
+            Message::SyncStatus(true)
+        );
     }
     let stored = stored_text(&db, &name, "body").await;
     for i in 0..200 {
-        assert!(stored.contains(&format!("<{i}>")), "acked update {i} missing from Postgres");
+        assert!(
+            stored.contains(&format!("<{i}>")),
+            "acked update {i} missing from Postgres"
+        );
     }
 }

@@ -15,18 +15,36 @@ async fn two_laptops_converge_through_one_server() {
     let server = start_server(&db, None).await;
     let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &token("ada", FIRM));
-    let mut ben = Laptop::online(&dir.path().join("ben.db"), &ws_url(&server), &token("ben", FIRM));
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&server),
+        &token("ada", FIRM),
+    );
+    let mut ben = Laptop::online(
+        &dir.path().join("ben.db"),
+        &ws_url(&server),
+        &token("ben", FIRM),
+    );
     ada.open(&doc);
     ben.open(&doc);
     ada.type_text(&doc, "The Tenant shall pay rent. ");
-    ben.wait_until("ada's text", WAIT, |store| store.text(&doc, "body").unwrap().contains("pay rent")).await;
+    ben.wait_until("ada's text", WAIT, |store| {
+        store.text(&doc, "body").unwrap().contains("pay rent")
+    })
+    .await;
     ben.type_text(&doc, "The Landlord shall repair.");
-    ada.wait_until("ben's text", WAIT, |store| store.text(&doc, "body").unwrap().contains("repair")).await;
+    ada.wait_until("ben's text", WAIT, |store| {
+        store.text(&doc, "body").unwrap().contains("repair")
+    })
+    .await;
     ada.wait_synced(WAIT).await;
     ben.wait_synced(WAIT).await;
     assert_eq!(ada.body(&doc), ben.body(&doc));
-    assert_eq!(stored_text(&db, &doc, "body").await, ada.body(&doc), "Postgres holds what both see");
+    assert_eq!(
+        stored_text(&db, &doc, "body").await,
+        ada.body(&doc),
+        "Postgres holds what both see"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -36,8 +54,16 @@ async fn two_server_instances_joined_by_redis_converge() {
     let second = start_server(&db, Some(redis_url())).await;
     let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.path().join("ada.db"), &ws_url(&first), &token("ada", FIRM));
-    let mut ben = Laptop::online(&dir.path().join("ben.db"), &ws_url(&second), &token("ben", FIRM));
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&first),
+        &token("ada", FIRM),
+    );
+    let mut ben = Laptop::online(
+        &dir.path().join("ben.db"),
+        &ws_url(&second),
+        &token("ben", FIRM),
+    );
     ada.open(&doc);
     ben.open(&doc);
     ada.wait_synced(WAIT).await;
@@ -46,8 +72,14 @@ async fn two_server_instances_joined_by_redis_converge() {
         ada.type_text(&doc, &format!("[ada {round}]"));
         ben.type_text(&doc, &format!("[ben {round}]"));
     }
-    ada.wait_until("ben's edits via redis", WAIT, |s| s.text(&doc, "body").unwrap().contains("[ben 4]")).await;
-    ben.wait_until("ada's edits via redis", WAIT, |s| s.text(&doc, "body").unwrap().contains("[ada 4]")).await;
+    ada.wait_until("ben's edits via redis", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[ben 4]")
+    })
+    .await;
+    ben.wait_until("ada's edits via redis", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[ada 4]")
+    })
+    .await;
     ada.wait_synced(WAIT).await;
     ben.wait_synced(WAIT).await;
     assert_eq!(ada.body(&doc), ben.body(&doc));
@@ -70,7 +102,10 @@ async fn offline_edits_on_both_laptops_survive_restart_and_converge() {
         ada.disconnect().await;
         let mut ben = Laptop::online(&ben_path, &ws_url(&server), &token("ben", FIRM));
         ben.open(&doc);
-        ben.wait_until("shared clause", WAIT, |s| s.text(&doc, "body").unwrap().contains("Shared")).await;
+        ben.wait_until("shared clause", WAIT, |s| {
+            s.text(&doc, "body").unwrap().contains("Shared")
+        })
+        .await;
         ben.disconnect().await;
     }
     // On the plane: both edit offline, then the processes exit.
@@ -88,14 +123,23 @@ async fn offline_edits_on_both_laptops_survive_restart_and_converge() {
     let mut ben = Laptop::online(&ben_path, &ws_url(&server), &token("ben", FIRM));
     ada.open(&doc);
     ben.open(&doc);
-    ada.wait_until("ben's offline edits", WAIT, |s| s.text(&doc, "body").unwrap().contains("b19")).await;
-    ben.wait_until("ada's offline edits", WAIT, |s| s.text(&doc, "body").unwrap().contains("a19")).await;
+    ada.wait_until("ben's offline edits", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("b19")
+    })
+    .await;
+    ben.wait_until("ada's offline edits", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("a19")
+    })
+    .await;
     ada.wait_synced(WAIT).await;
     ben.wait_synced(WAIT).await;
     let text = ada.body(&doc);
     assert_eq!(text, ben.body(&doc));
     for i in 0..20 {
-        assert!(text.contains(&format!("a{i} ")) && text.contains(&format!("b{i} ")), "edit {i} lost: {text}");
+        assert!(
+            text.contains(&format!("a{i} ")) && text.contains(&format!("b{i} ")),
+            "edit {i} lost: {text}"
+        );
     }
     assert_eq!(stored_text(&db, &doc, "body").await, text);
 }
@@ -106,11 +150,19 @@ async fn other_firms_cannot_open_a_matter() {
     let server = start_server(&db, None).await;
     let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &token("ada", FIRM));
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&server),
+        &token("ada", FIRM),
+    );
     ada.open(&doc);
     ada.type_text(&doc, "Privileged and confidential.");
     ada.wait_synced(WAIT).await;
-    let mut eve = Laptop::online(&dir.path().join("eve.db"), &ws_url(&server), &token("eve", "firm-other"));
+    let mut eve = Laptop::online(
+        &dir.path().join("eve.db"),
+        &ws_url(&server),
+        &token("eve", "firm-other"),
+    );
     eve.open(&doc);
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
@@ -118,11 +170,19 @@ async fn other_firms_cannot_open_a_matter() {
             .await
             .expect("a denial arrives")
             .expect("client runs");
-        if let local::SyncEvent::Denied { doc: denied, reason } = event {
+        if let local::SyncEvent::Denied {
+            doc: denied,
+            reason,
+        } = event
+        {
             assert_eq!(denied, doc);
             assert_eq!(reason, "document not found");
             break;
         }
     }
-    assert_eq!(eve.body(&doc), "", "nothing of the matter reached the other firm");
+    assert_eq!(
+        eve.body(&doc),
+        "",
+        "nothing of the matter reached the other firm"
+    );
 }

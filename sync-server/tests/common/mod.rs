@@ -6,7 +6,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use local::{DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
+use local::{
+    DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState,
+};
 use sqlx::PgPool;
 use sync_server::app::{self, Running};
 use sync_server::config::{DatabaseSettings, DevSecret, Environment, ServeSettings};
@@ -17,7 +19,8 @@ pub const SECRET: &str = "integration-test-secret-0123456789";
 pub const FIRM: &str = "firm-acme";
 
 pub fn postgres_base() -> String {
-    std::env::var("HUB_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("HUB_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 pub fn redis_url() -> String {
@@ -27,8 +30,13 @@ pub fn redis_url() -> String {
 /// A new, migrated database for one test.
 pub async fn fresh_database() -> String {
     let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPool::connect(&format!("{}/postgres", postgres_base())).await.expect("Postgres must run (scripts/test starts it)");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    let admin = PgPool::connect(&format!("{}/postgres", postgres_base()))
+        .await
+        .expect("Postgres must run (scripts/test starts it)");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
     admin.close().await;
     let url = format!("{}/{name}", postgres_base());
     let pool = PgPool::connect(&url).await.unwrap();
@@ -40,11 +48,16 @@ pub async fn fresh_database() -> String {
 pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
     ServeSettings {
         bind: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseSettings { url: database_url.to_owned(), pool_size: 8 },
+        database: DatabaseSettings {
+            url: database_url.to_owned(),
+            pool_size: 8,
+        },
         redis_url: redis,
         environment: Environment::Development,
         dev_auth: true,
-        dev_secret: DevSecret { value: SECRET.into() },
+        dev_secret: DevSecret {
+            value: SECRET.into(),
+        },
         doc_idle_secs: 60,
         compact_after: 1000,
         log_json: false,
@@ -52,7 +65,9 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
 }
 
 pub async fn start_server(database_url: &str, redis: Option<String>) -> Running {
-    app::start(&settings(database_url, redis)).await.expect("server starts")
+    app::start(&settings(database_url, redis))
+        .await
+        .expect("server starts")
 }
 
 pub fn ws_url(running: &Running) -> String {
@@ -60,7 +75,9 @@ pub fn ws_url(running: &Running) -> String {
 }
 
 pub fn token(user: &str, firm: &str) -> String {
-    sync_server::auth::DevAuth::new(SECRET).mint(user, firm, 3600).unwrap()
+    sync_server::auth::DevAuth::new(SECRET)
+        .mint(user, firm, 3600)
+        .unwrap()
 }
 
 pub fn new_case() -> String {
@@ -86,7 +103,12 @@ pub fn open_store(path: &Path) -> Arc<Store> {
 
 impl Laptop {
     pub fn offline(path: &Path) -> Self {
-        Self { store: open_store(path), handle: None, events: None, state: SyncState::Offline }
+        Self {
+            store: open_store(path),
+            handle: None,
+            events: None,
+            state: SyncState::Offline,
+        }
     }
 
     pub fn online(path: &Path, url: &str, token: &str) -> Self {
@@ -135,7 +157,12 @@ impl Laptop {
     }
 
     /// Wait (on events, not sleeps) until `check` holds for this laptop's store.
-    pub async fn wait_until(&mut self, what: &str, timeout: Duration, check: impl Fn(&Store) -> bool) {
+    pub async fn wait_until(
+        &mut self,
+        what: &str,
+        timeout: Duration,
+        check: impl Fn(&Store) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             if check(&self.store) {
@@ -184,8 +211,11 @@ impl Laptop {
 /// The server's durable view of a document: snapshot + every update row in Postgres.
 pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> String {
     let pool = PgPool::connect(database_url).await.unwrap();
-    let id: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM documents WHERE name = $1").bind(doc.as_str()).fetch_optional(&pool).await.unwrap();
+    let id: Option<i64> = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
+        .bind(doc.as_str())
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
     let Some(id) = id else { return String::new() };
     let mut conn = pool.acquire().await.unwrap();
     let stored = sync_server::db::load_document(&mut conn, id).await.unwrap();
@@ -195,7 +225,8 @@ pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> Strin
         use yrs::Transact;
         use yrs::updates::decoder::Decode;
         let mut txn = ydoc.transact_mut();
-        txn.apply_update(yrs::Update::decode_v1(&state).unwrap()).unwrap();
+        txn.apply_update(yrs::Update::decode_v1(&state).unwrap())
+            .unwrap();
     }
     let text = ydoc.get_or_insert_text(root);
     use yrs::Transact;
