@@ -1061,7 +1061,11 @@ async fn durable_writer(
         if in_flight.len() < window {
             while in_flight.len() < window {
                 counter += 1;
-                let update = editor.type_text(if counter % 2 == 0 { "ab" } else { "cde" });
+                let update = editor.type_text(if counter.is_multiple_of(2) {
+                    "ab"
+                } else {
+                    "cde"
+                });
                 ws.feed(ws_frame(&doc, Message::Sync(SyncMessage::Update(update))))
                     .await?;
                 in_flight.push_back(Some(Instant::now()));
@@ -1702,11 +1706,10 @@ async fn catchup(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
 // The bare relay (runs in its own process: `sync --serve-relay PORT`)
 // ---------------------------------------------------------------------------------------------
 
-type Rooms = Arc<Mutex<HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>>>;
+type RoomMap = HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>;
+type Rooms = Arc<Mutex<RoomMap>>;
 
-fn lock(
-    rooms: &Rooms,
-) -> std::sync::MutexGuard<'_, HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>> {
+fn lock(rooms: &Rooms) -> std::sync::MutexGuard<'_, RoomMap> {
     rooms
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

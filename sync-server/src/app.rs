@@ -119,6 +119,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         hub.clone(),
         fanout.clone(),
         settings.compact_after,
+        settings.writers,
     );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
     let verifier = Verifier::Dev(DevAuth::new(&settings.dev_secret.value));
@@ -148,6 +149,12 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("cannot listen on {} (HUB_BIND)", settings.bind))?;
     let addr = listener.local_addr()?;
+    // Sync frames are small and latency-bound: never let Nagle hold one back.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "could not set TCP_NODELAY");
+        }
+    });
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let draining = state.draining.clone();

@@ -39,6 +39,9 @@ pub struct ServeSettings {
     /// Compact a document's update log once it holds this many rows.
     #[arg(long, env = "HUB_COMPACT_AFTER", default_value_t = 1000)]
     pub compact_after: i64,
+    /// Concurrent write transactions (documents are sharded across them).
+    #[arg(long, env = "HUB_WRITERS", default_value_t = 4)]
+    pub writers: usize,
     /// Emit logs as JSON lines.
     #[arg(long, env = "HUB_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
@@ -90,6 +93,7 @@ impl std::fmt::Debug for ServeSettings {
             .field("dev_auth", &self.dev_auth)
             .field("doc_idle_secs", &self.doc_idle_secs)
             .field("compact_after", &self.compact_after)
+            .field("writers", &self.writers)
             .finish()
     }
 }

@@ -105,7 +105,9 @@ pub async fn serve(socket: WebSocket, state: AppState) {
     };
     while let Some(message) = stream.next().await {
         let result = match message {
-            Ok(WsMessage::Binary(bytes)) => session.handle(&bytes).await,
+            // Boxed: an idle connection then holds a pointer here, not the largest state of
+            // every query future below (that is most of a connection's memory).
+            Ok(WsMessage::Binary(bytes)) => Box::pin(session.handle(&bytes)).await,
             Ok(WsMessage::Close(_)) => break,
             Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Ok(()),
             Ok(WsMessage::Text(_)) => Err(Fatal {
@@ -418,34 +420,33 @@ impl Session {
         let Message::Stateless(text) = message else {
             return Ok(());
         };
-        let reply =
-            match HubMessage::parse(&text) {
-                Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
-                    &self.state.pool,
-                    &firm,
-                    request.since,
-                    MAX_CHANGES_PER_REPLY,
-                )
-                .await
-                {
-                    Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
-                    Err(error) => {
-                        tracing::error!(%error, "catch-up query failed");
-                        HubMessage::Error {
-                            code: "server_error".into(),
-                            message: "try again".into(),
-                        }
+        let reply = match HubMessage::parse(&text) {
+            Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
+                &self.state.pool,
+                &firm,
+                request.since,
+                MAX_CHANGES_PER_REPLY,
+            )
+            .await
+            {
+                Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
+                Err(error) => {
+                    tracing::error!(%error, "catch-up query failed");
+                    HubMessage::Error {
+                        code: "server_error".into(),
+                        message: "try again".into(),
                     }
-                },
-                Ok(_) => HubMessage::Error {
-                    code: "unsupported".into(),
-                    message: "clients may only ask for changes".into(),
-                },
-                Err(error) => HubMessage::Error {
-                    code: error.code().into(),
-                    message: error.to_string(),
-                },
-            };
+                }
+            },
+            Ok(_) => HubMessage::Error {
+                code: "unsupported".into(),
+                message: "clients may only ask for changes".into(),
+            },
+            Err(error) => HubMessage::Error {
+                code: error.code().into(),
+                message: error.to_string(),
+            },
+        };
         self.reply(Frame::new(HUB_CHANNEL, Message::Stateless(reply.to_json())));
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! Postgres queries for the sync core, grouped here so the rest of the server never writes SQL.
 
 use protocol::{DocKind, DocName};
+use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
 use uuid::Uuid;
 
 use crate::config::DatabaseSettings;
@@ -158,26 +158,22 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
     let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
     let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
-    let mut distinct = doc_ids.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
-    let mut tx: Transaction<'_, Postgres> = pool.begin().await?;
+    // One statement, so one round trip and its own transaction: the rows and the documents'
+    // change marks commit together or not at all.
     sqlx::query(
-        "INSERT INTO doc_updates (doc_id, bytes, user_id)
-         SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])",
+        "WITH appended AS (
+             INSERT INTO doc_updates (doc_id, bytes, user_id)
+             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])
+             RETURNING doc_id
+         )
+         UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint
+         WHERE id IN (SELECT DISTINCT doc_id FROM appended)",
     )
     .bind(&doc_ids)
     .bind(&bytes)
     .bind(&users)
-    .execute(&mut *tx)
+    .execute(pool)
     .await?;
-    sqlx::query(
-        "UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint WHERE id = ANY($1)",
-    )
-    .bind(&distinct)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
     Ok(())
 }
 

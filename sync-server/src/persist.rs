@@ -1,8 +1,9 @@
 //! The write path. Every incoming update is appended to Postgres in a transaction before it is
 //! applied, broadcast or acked. Updates are group-committed: whatever is queued while one
 //! transaction runs goes into the next, so throughput grows with load while each update still
-//! waits for exactly one commit. A single writer keeps acks in per-document (and per-connection)
-//! order.
+//! waits for exactly one commit. Writers are sharded by document: one document always goes to
+//! the same writer, which keeps its updates and acks in order, while several commits (for
+//! different documents) are in flight at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -33,19 +34,39 @@ pub struct WriteRequest {
 
 #[derive(Clone)]
 pub struct Persister {
-    tx: mpsc::Sender<WriteRequest>,
+    shards: Arc<[mpsc::Sender<WriteRequest>]>,
 }
 
 impl Persister {
-    pub fn start(pool: PgPool, hub: Arc<DocHub>, fanout: Arc<Fanout>, compact_after: i64) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(rx, pool, hub, fanout, compact_after));
-        Self { tx }
+    pub fn start(
+        pool: PgPool,
+        hub: Arc<DocHub>,
+        fanout: Arc<Fanout>,
+        compact_after: i64,
+        writers: usize,
+    ) -> Self {
+        let shards: Vec<_> = (0..writers.max(1))
+            .map(|_| {
+                let (tx, rx) = mpsc::channel(QUEUE);
+                tokio::spawn(run(
+                    rx,
+                    pool.clone(),
+                    hub.clone(),
+                    fanout.clone(),
+                    compact_after,
+                ));
+                tx
+            })
+            .collect();
+        Self {
+            shards: shards.into(),
+        }
     }
 
     /// Queue a write; waits only when the writer is saturated.
     pub async fn submit(&self, request: WriteRequest) -> bool {
-        self.tx.send(request).await.is_ok()
+        let shard = request.entry.id.unsigned_abs() as usize % self.shards.len();
+        self.shards[shard].send(request).await.is_ok()
     }
 }
 

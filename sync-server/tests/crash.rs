@@ -77,6 +77,11 @@ async fn kill_dash_nine_loses_no_acked_update_and_the_outbox_resends_the_rest() 
         let id = ada.store.pending().unwrap().last().map(|entry| entry.id);
         edits.push((marker, id));
         if i == 150 {
+            // Kill without warning once acks are flowing, while more are still in flight.
+            ada.wait_until("the first acks", WAIT, |s| {
+                s.pending_count().unwrap() <= 120
+            })
+            .await;
             server.0.kill().unwrap();
             server.0.wait().unwrap();
         }

@@ -271,7 +271,10 @@ impl Client {
 
     async fn connect(&mut self) -> Result<Result<Socket, LocalError>, Control> {
         let url = self.config.url.clone();
-        let connect = tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(url));
+        let connect = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async_with_config(url, None, true),
+        );
         tokio::pin!(connect);
         loop {
             tokio::select! {

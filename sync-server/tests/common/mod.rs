@@ -60,6 +60,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         },
         doc_idle_secs: 60,
         compact_after: 1000,
+        writers: 4,
         log_json: false,
     }
 }
