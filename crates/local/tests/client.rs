@@ -37,7 +37,9 @@ struct ServerState {
     seq: i64,
     connections: Vec<(UnboundedSender<Wire>, Vec<String>)>,
     updates_received: usize,
-    kick: Arc<tokio::sync::Notify>,
+    /// Bumped to drop every open connection (a watch remembers the change even if a
+    /// connection task is busy at that moment, unlike `Notify::notify_waiters`).
+    kick: Arc<tokio::sync::watch::Sender<u64>>,
     /// Last awareness update per doc, answered to QueryAwareness.
     awareness: HashMap<String, Vec<u8>>,
 }
@@ -101,10 +103,10 @@ async fn serve(state: Shared, listener: TcpListener) {
                 state.connections.len() - 1
             };
             let _ = tx.send(Wire::Ping);
-            let kick = state.lock().unwrap().kick.clone();
+            let mut kick = state.lock().unwrap().kick.subscribe();
             loop {
                 tokio::select! {
-                    () = kick.notified() => break,
+                    _ = kick.changed() => break,
                     out = rx.recv() => {
                         let Some(out) = out else { break };
                         if sink.send(WsMessage::Binary(out.encode().into())).await.is_err() { break }
@@ -351,7 +353,7 @@ async fn reconnects_with_backoff_when_the_server_drops_us() {
     wait_synced(&mut events).await;
     // Drop every server-side connection.
     let kick = server.lock().unwrap().kick.clone();
-    kick.notify_waiters();
+    kick.send_modify(|generation| *generation += 1);
     wait_for(&mut events, |event| {
         matches!(event, SyncEvent::State(SyncState::Offline))
     })
