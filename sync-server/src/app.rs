@@ -106,11 +106,9 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         .context("cannot connect to Postgres (DATABASE_URL)")?;
     migrate::ensure_current(&pool).await?;
     let fanout = match &settings.redis_url {
-        Some(url) => Arc::new(
-            Fanout::connect(url)
-                .await
-                .context("cannot connect to Redis (REDIS_URL)")?,
-        ),
+        Some(url) => Fanout::connect(url)
+            .await
+            .context("cannot connect to Redis (REDIS_URL)")?,
         None => Arc::new(Fanout::disabled()),
     };
     let hub = Arc::new(DocHub::new());

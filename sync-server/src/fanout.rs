@@ -12,7 +12,7 @@ use futures_util::StreamExt;
 use protocol::{AwarenessUpdate, Reader, Writer};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use sqlx::PgPool;
-use tokio::sync::Mutex;
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::hub::DocHub;
@@ -20,12 +20,19 @@ use crate::hub::DocHub;
 const CHANNEL: &str = "lawyers-hub:sync";
 const KIND_UPDATE: u8 = 0;
 const KIND_AWARENESS: u8 = 1;
+/// "I dropped messages while Redis was away: re-read your documents from Postgres."
+const KIND_RESYNC: u8 = 2;
+/// Messages waiting for Redis before new ones are dropped (and a resync is announced later).
+const PUBLISH_QUEUE: usize = 16 * 1024;
 
 pub struct Fanout {
     instance: Uuid,
-    publisher: Option<Mutex<ConnectionManager>>,
+    /// Publishing never blocks a writer: messages go through this queue to a publisher task.
+    queue: Option<mpsc::Sender<Vec<u8>>>,
     client: Option<redis::Client>,
     healthy: AtomicBool,
+    /// Messages were lost (queue full or Redis down): announce a resync once Redis is back.
+    dropped: AtomicBool,
 }
 
 impl Fanout {
@@ -33,13 +40,14 @@ impl Fanout {
     pub fn disabled() -> Self {
         Self {
             instance: Uuid::new_v4(),
-            publisher: None,
+            queue: None,
             client: None,
             healthy: AtomicBool::new(true),
+            dropped: AtomicBool::new(false),
         }
     }
 
-    pub async fn connect(url: &str) -> Result<Self, redis::RedisError> {
+    pub async fn connect(url: &str) -> Result<Arc<Self>, redis::RedisError> {
         let client = redis::Client::open(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(2)))
@@ -47,12 +55,16 @@ impl Fanout {
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_secs(2));
         let manager = client.get_connection_manager_with_config(config).await?;
-        Ok(Self {
+        let (queue, receiver) = mpsc::channel(PUBLISH_QUEUE);
+        let fanout = Arc::new(Self {
             instance: Uuid::new_v4(),
-            publisher: Some(Mutex::new(manager)),
+            queue: Some(queue),
             client: Some(client),
             healthy: AtomicBool::new(true),
-        })
+            dropped: AtomicBool::new(false),
+        });
+        tokio::spawn(publish_loop(fanout.clone(), manager, receiver));
+        Ok(fanout)
     }
 
     pub fn enabled(&self) -> bool {
@@ -90,27 +102,12 @@ impl Fanout {
     }
 
     async fn publish(&self, messages: Vec<Vec<u8>>) {
-        let Some(publisher) = &self.publisher else {
-            return;
-        };
-        let mut pipe = redis::pipe();
-        for message in &messages {
-            pipe.cmd("PUBLISH")
-                .arg(CHANNEL)
-                .arg(message.as_slice())
-                .ignore();
-        }
-        let mut connection = publisher.lock().await;
-        match pipe.query_async::<()>(&mut *connection).await {
-            Ok(()) => {
-                if !self.healthy.swap(true, Ordering::Relaxed) {
-                    tracing::info!("redis publishing recovered");
-                }
-            }
-            Err(error) => {
-                if self.healthy.swap(false, Ordering::Relaxed) {
-                    tracing::warn!(%error, "redis unavailable: serving this instance's clients alone until it returns");
-                }
+        let Some(queue) = &self.queue else { return };
+        for message in messages {
+            if queue.try_send(message).is_err() && !self.dropped.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "redis publishing is behind: dropping fan-out messages until it recovers"
+                );
             }
         }
     }
@@ -138,7 +135,12 @@ impl Fanout {
                             }
                             let mut stream = pubsub.into_on_message();
                             while let Some(message) = stream.next().await {
-                                fanout.receive(&hub, message.get_payload_bytes(), compact_after);
+                                fanout.receive(
+                                    &hub,
+                                    &pool,
+                                    message.get_payload_bytes(),
+                                    compact_after,
+                                );
                             }
                             fanout.healthy.store(false, Ordering::Relaxed);
                             tracing::warn!("redis subscription lost");
@@ -157,7 +159,7 @@ impl Fanout {
         });
     }
 
-    fn receive(&self, hub: &DocHub, payload: &[u8], compact_after: i64) {
+    fn receive(&self, hub: &Arc<DocHub>, pool: &PgPool, payload: &[u8], compact_after: i64) {
         let Some((instance, kind, doc, firm, bytes)) = decode(payload) else {
             tracing::warn!("ignoring a malformed fan-out message");
             return;
@@ -174,6 +176,13 @@ impl Fanout {
                 if let (Some(entry), Ok(update)) = (hub.get(doc), AwarenessUpdate::decode(bytes)) {
                     hub.apply_awareness(&entry, &update, None);
                 }
+            }
+            KIND_RESYNC => {
+                tracing::info!(
+                    "another instance lost fan-out messages; re-reading loaded documents"
+                );
+                let (hub, pool) = (hub.clone(), pool.clone());
+                tokio::spawn(async move { resync(&hub, &pool).await });
             }
             _ => {}
         }
@@ -200,5 +209,42 @@ async fn resync(hub: &DocHub, pool: &PgPool) {
     }
     for firm in hub.hub_firms() {
         hub.notify_changed(&firm, Vec::new());
+    }
+}
+
+/// Drain the publish queue into Redis, pipelined. While Redis is away messages are dropped (the
+/// writers never wait); when it is back, a resync notice tells other instances to re-read.
+async fn publish_loop(
+    fanout: Arc<Fanout>,
+    mut connection: ConnectionManager,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+) {
+    let mut batch = Vec::with_capacity(512);
+    while queue.recv_many(&mut batch, 512).await > 0 {
+        let mut pipe = redis::pipe();
+        if fanout.healthy() && fanout.dropped.swap(false, Ordering::Relaxed) {
+            let notice = fanout.encode(KIND_RESYNC, "", "", &[]);
+            pipe.cmd("PUBLISH").arg(CHANNEL).arg(notice).ignore();
+        }
+        for message in &batch {
+            pipe.cmd("PUBLISH")
+                .arg(CHANNEL)
+                .arg(message.as_slice())
+                .ignore();
+        }
+        match pipe.query_async::<()>(&mut connection).await {
+            Ok(()) => {
+                if !fanout.healthy.swap(true, Ordering::Relaxed) {
+                    tracing::info!("redis publishing recovered");
+                }
+            }
+            Err(error) => {
+                fanout.dropped.store(true, Ordering::Relaxed);
+                if fanout.healthy.swap(false, Ordering::Relaxed) {
+                    tracing::warn!(%error, "redis unavailable: serving this instance's clients alone until it returns");
+                }
+            }
+        }
+        batch.clear();
     }
 }

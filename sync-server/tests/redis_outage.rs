@@ -1,0 +1,118 @@
+//! A Redis outage degrades to single-instance service and recovers without losing anything.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A private Redis for this test, so stopping it disturbs nobody else.
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_redis(port: u16) -> Redis {
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("redis-server runs (scripts/setup installs it)");
+    let deadline = std::time::Instant::now() + WAIT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "redis did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Redis(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_during_a_redis_outage_converge_once_it_returns() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = start_redis(port).await;
+    let redis_url = format!("redis://127.0.0.1:{port}");
+    let db = fresh_database().await;
+    let first = start_server(&db, Some(redis_url.clone())).await;
+    let second = start_server(&db, Some(redis_url.clone())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let doc = draft_name(&new_case());
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&first),
+        &token("ada", FIRM),
+    );
+    let mut ben = Laptop::online(
+        &dir.path().join("ben.db"),
+        &ws_url(&second),
+        &token("ben", FIRM),
+    );
+    ada.open(&doc);
+    ben.open(&doc);
+    ada.type_text(&doc, "[before]");
+    ben.wait_until("text via redis", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[before]")
+    })
+    .await;
+
+    // Redis goes away. Each instance keeps serving (and acking) its own clients.
+    drop(redis);
+    ada.type_text(&doc, "[ada during]");
+    ben.type_text(&doc, "[ben during]");
+    ada.wait_synced(WAIT).await;
+    ben.wait_synced(WAIT).await;
+    assert!(
+        stored_text(&db, &doc, "body")
+            .await
+            .contains("[ada during]")
+    );
+    assert!(
+        stored_text(&db, &doc, "body")
+            .await
+            .contains("[ben during]")
+    );
+
+    // Redis returns on the same address: instances re-read Postgres and everyone converges.
+    let _redis = start_redis(port).await;
+    ada.wait_until("ben's outage edit", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[ben during]")
+    })
+    .await;
+    ben.wait_until("ada's outage edit", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[ada during]")
+    })
+    .await;
+    // And live fan-out works again.
+    ada.type_text(&doc, "[after]");
+    ben.wait_until("live edit after recovery", WAIT, |s| {
+        s.text(&doc, "body").unwrap().contains("[after]")
+    })
+    .await;
+    ada.wait_synced(WAIT).await;
+    ben.wait_synced(WAIT).await;
+    assert_eq!(ada.body(&doc), ben.body(&doc));
+    assert_eq!(stored_text(&db, &doc, "body").await, ada.body(&doc));
+}
