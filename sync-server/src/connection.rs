@@ -204,22 +204,27 @@ impl Session {
             | Message::SyncReply(SyncMessage::Step1(ref state_vector)) => {
                 // A Step1 that is itself a reply must not be answered with another Step1.
                 let reply_step1 = matches!(message, Message::Sync(_));
-                let (missing, ours) =
-                    subscription
-                        .entry
-                        .sync_step1(state_vector)
-                        .map_err(|error| Fatal {
-                            code: CLOSE_PROTOCOL,
-                            reason: format!("bad state vector: {error}"),
-                        })?;
+                let answer = subscription
+                    .entry
+                    .sync_step1(state_vector)
+                    .map_err(|error| Fatal {
+                        code: CLOSE_PROTOCOL,
+                        reason: format!("bad state vector: {error}"),
+                    })?;
                 self.reply(Frame::new(
                     key.as_str(),
-                    Message::Sync(SyncMessage::Step2(missing)),
+                    Message::Sync(SyncMessage::Step2(answer.step2)),
                 ));
+                for update in answer.updates {
+                    self.reply(Frame::new(
+                        key.as_str(),
+                        Message::Sync(SyncMessage::Update(update)),
+                    ));
+                }
                 if reply_step1 {
                     self.reply(Frame::new(
                         key.as_str(),
-                        Message::Sync(SyncMessage::Step1(ours)),
+                        Message::Sync(SyncMessage::Step1(answer.state_vector)),
                     ));
                 }
                 Ok(())

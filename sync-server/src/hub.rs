@@ -86,6 +86,10 @@ struct DocState {
     /// in `pending` so none is missed between the load query and the registration.
     doc: Option<Doc>,
     pending: Vec<Bytes>,
+    /// The stored history exactly as loaded, kept until the document next changes: a client with
+    /// an empty state vector (a first sync) is answered with these bytes instead of re-encoding
+    /// the whole document, which is most of the cost of a cold open.
+    stored: Option<Arc<StoredHistory>>,
     subscribers: HashMap<ConnId, Subscriber>,
     awareness: HashMap<u64, AwarenessSlot>,
     idle_since: Option<Instant>,
@@ -101,6 +105,21 @@ pub struct DocEntry {
     ready: OnceCell<()>,
     compacting: AtomicBool,
     state: Mutex<DocState>,
+}
+
+struct StoredHistory {
+    snapshot: Option<Vec<u8>>,
+    updates: Vec<Vec<u8>>,
+}
+
+/// The answer to a SyncStep1.
+pub struct Step1Answer {
+    /// The SyncStep2 payload: what the client lacks.
+    pub step2: Vec<u8>,
+    /// Further updates to send right after the Step2 (first syncs answered from storage).
+    pub updates: Vec<Vec<u8>>,
+    /// Our state vector, for our own Step1.
+    pub state_vector: Vec<u8>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,6 +171,7 @@ impl DocEntry {
             state: Mutex::new(DocState {
                 doc: None,
                 pending: Vec::new(),
+                stored: None,
                 subscribers: HashMap::new(),
                 awareness: HashMap::new(),
                 idle_since: Some(Instant::now()),
@@ -186,6 +206,7 @@ impl DocEntry {
             }
         }
         let mut state = lock(&self.state);
+        let unchanged = state.pending.is_empty();
         for update in state.pending.drain(..) {
             if let Err(error) = apply(&doc, &update) {
                 tracing::error!(doc_id = self.id, %error, "committed update does not apply");
@@ -193,19 +214,36 @@ impl DocEntry {
         }
         state.doc = Some(doc);
         state.log_rows = stored.updates.len() as i64;
+        if unchanged {
+            state.stored = Some(Arc::new(StoredHistory {
+                snapshot: stored.snapshot,
+                updates: stored.updates.into_iter().map(|(_, bytes)| bytes).collect(),
+            }));
+        }
         Ok(())
     }
 
     /// Answer a client's SyncStep1: what it lacks, and our state vector.
-    pub fn sync_step1(&self, state_vector: &[u8]) -> Result<(Vec<u8>, Vec<u8>), String> {
+    pub fn sync_step1(&self, state_vector: &[u8]) -> Result<Step1Answer, String> {
         let remote = StateVector::decode_v1(state_vector).map_err(|error| error.to_string())?;
         let state = lock(&self.state);
         let doc = state.doc.as_ref().ok_or("document is not loaded")?;
         let txn = doc.transact();
-        Ok((
-            txn.encode_state_as_update_v1(&remote),
-            txn.state_vector().encode_v1(),
-        ))
+        let ours = txn.state_vector().encode_v1();
+        if remote.is_empty()
+            && let Some(stored) = &state.stored
+        {
+            return Ok(Step1Answer {
+                step2: stored.snapshot.clone().unwrap_or_else(|| vec![0, 0]),
+                updates: stored.updates.clone(),
+                state_vector: ours,
+            });
+        }
+        Ok(Step1Answer {
+            step2: txn.encode_state_as_update_v1(&remote),
+            updates: Vec::new(),
+            state_vector: ours,
+        })
     }
 
     pub fn subscriber_count(&self) -> usize {
@@ -343,6 +381,7 @@ impl DocHub {
                 }
             }
         }
+        state.stored = None;
         if origin.is_some() {
             state.log_rows += 1;
         }
@@ -495,6 +534,7 @@ impl DocHub {
         if let Err(error) = apply(doc, &missing) {
             tracing::error!(doc = entry.id, %error, "resync update does not apply");
         }
+        state.stored = None;
         state.log_rows = stored.updates.len() as i64;
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode()
