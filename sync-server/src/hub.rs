@@ -82,19 +82,54 @@ struct AwarenessSlot {
 }
 
 struct DocState {
-    /// `None` until the stored history is loaded; committed updates that arrive meanwhile wait
+    /// False until the stored history is fetched; committed updates that arrive meanwhile wait
     /// in `pending` so none is missed between the load query and the registration.
-    doc: Option<Doc>,
+    loaded: bool,
     pending: Vec<Bytes>,
-    /// The stored history exactly as loaded, kept until the document next changes: a client with
-    /// an empty state vector (a first sync) is answered with these bytes instead of re-encoding
-    /// the whole document, which is most of the cost of a cold open.
-    stored: Option<Arc<StoredHistory>>,
+    /// The stored history as fetched plus every update committed since, while the document is
+    /// not materialized. A first sync (empty state vector) is answered from these bytes, so a
+    /// cold open costs a Postgres read, not an integration of the whole history.
+    history: Option<StoredHistory>,
+    /// The yrs document, built from `history` the first time a diff is needed.
+    doc: Option<Doc>,
     subscribers: HashMap<ConnId, Subscriber>,
     awareness: HashMap<u64, AwarenessSlot>,
     idle_since: Option<Instant>,
     /// Rows in the Postgres update log (compaction trigger).
     log_rows: i64,
+}
+
+/// Updates kept unintegrated before the document is materialized anyway.
+const HISTORY_LIMIT: usize = 4096;
+
+impl DocState {
+    /// The yrs document, integrating the held history on first use.
+    fn materialize(&mut self, doc_id: i64) -> Option<&Doc> {
+        if self.doc.is_none() {
+            let history = self.history.take()?;
+            let doc = Doc::new();
+            if let Some(snapshot) = &history.snapshot
+                && let Err(error) = apply(&doc, snapshot)
+            {
+                tracing::error!(doc_id, %error, "stored snapshot does not decode");
+            }
+            {
+                let mut txn = doc.transact_mut();
+                for update in &history.updates {
+                    let applied = Update::decode_v1(update)
+                        .map_err(|error| error.to_string())
+                        .and_then(|update| {
+                            txn.apply_update(update).map_err(|error| error.to_string())
+                        });
+                    if let Err(error) = applied {
+                        tracing::error!(doc_id, %error, "stored update does not apply");
+                    }
+                }
+            }
+            self.doc = Some(doc);
+        }
+        self.doc.as_ref()
+    }
 }
 
 /// One loaded document.
@@ -169,9 +204,10 @@ impl DocEntry {
             ready: OnceCell::new(),
             compacting: AtomicBool::new(false),
             state: Mutex::new(DocState {
+                loaded: false,
                 doc: None,
                 pending: Vec::new(),
-                stored: None,
+                history: None,
                 subscribers: HashMap::new(),
                 awareness: HashMap::new(),
                 idle_since: Some(Instant::now()),
@@ -184,65 +220,41 @@ impl DocEntry {
         let mut conn = pool.acquire().await?;
         let stored = db::load_document(&mut conn, self.id).await?;
         drop(conn);
-        let doc = Doc::new();
-        if let Some(snapshot) = &stored.snapshot
-            && let Err(error) = apply(&doc, snapshot)
-        {
-            tracing::error!(doc_id = self.id, %error, "stored snapshot does not decode");
-        }
-        {
-            let mut txn = doc.transact_mut();
-            for (row, update) in &stored.updates {
-                match Update::decode_v1(update) {
-                    Ok(update) => {
-                        if let Err(error) = txn.apply_update(update) {
-                            tracing::error!(doc_id = self.id, row, %error, "stored update does not apply");
-                        }
-                    }
-                    Err(error) => {
-                        tracing::error!(doc_id = self.id, row, %error, "stored update does not decode")
-                    }
-                }
-            }
-        }
         let mut state = lock(&self.state);
-        let unchanged = state.pending.is_empty();
-        for update in state.pending.drain(..) {
-            if let Err(error) = apply(&doc, &update) {
-                tracing::error!(doc_id = self.id, %error, "committed update does not apply");
-            }
-        }
-        state.doc = Some(doc);
         state.log_rows = stored.updates.len() as i64;
-        if unchanged {
-            state.stored = Some(Arc::new(StoredHistory {
-                snapshot: stored.snapshot,
-                updates: stored.updates.into_iter().map(|(_, bytes)| bytes).collect(),
-            }));
-        }
+        let mut updates: Vec<Vec<u8>> =
+            stored.updates.into_iter().map(|(_, bytes)| bytes).collect();
+        updates.extend(state.pending.drain(..).map(|bytes| bytes.to_vec()));
+        state.history = Some(StoredHistory {
+            snapshot: stored.snapshot,
+            updates,
+        });
+        state.loaded = true;
         Ok(())
     }
 
     /// Answer a client's SyncStep1: what it lacks, and our state vector.
     pub fn sync_step1(&self, state_vector: &[u8]) -> Result<Step1Answer, String> {
         let remote = StateVector::decode_v1(state_vector).map_err(|error| error.to_string())?;
-        let state = lock(&self.state);
-        let doc = state.doc.as_ref().ok_or("document is not loaded")?;
-        let txn = doc.transact();
-        let ours = txn.state_vector().encode_v1();
+        let mut state = lock(&self.state);
         if remote.is_empty()
-            && let Some(stored) = &state.stored
+            && let Some(history) = &state.history
         {
+            // The client has nothing, so it lacks everything: send the stored bytes as they
+            // are. Our own Step1 then carries an empty state vector, which is exact for what
+            // the client can owe us (nothing but edits it makes from now on, sent as updates).
             return Ok(Step1Answer {
-                step2: stored.snapshot.clone().unwrap_or_else(|| vec![0, 0]),
-                updates: stored.updates.clone(),
-                state_vector: ours,
+                step2: history.snapshot.clone().unwrap_or_else(|| vec![0, 0]),
+                updates: history.updates.clone(),
+                state_vector: StateVector::default().encode_v1(),
             });
         }
+        let doc = state.materialize(self.id).ok_or("document is not loaded")?;
+        let txn = doc.transact();
         Ok(Step1Answer {
             step2: txn.encode_state_as_update_v1(&remote),
             updates: Vec::new(),
-            state_vector: ours,
+            state_vector: txn.state_vector().encode_v1(),
         })
     }
 
@@ -250,13 +262,14 @@ impl DocEntry {
         lock(&self.state).subscribers.len()
     }
 
-    /// The full encoded state (tests and benchmarks).
+    /// The full encoded state.
     pub fn encoded_state(&self) -> Option<Vec<u8>> {
-        let state = lock(&self.state);
-        state.doc.as_ref().map(|doc| {
+        let mut state = lock(&self.state);
+        let doc = state.materialize(self.id)?;
+        Some(
             doc.transact()
-                .encode_state_as_update_v1(&StateVector::default())
-        })
+                .encode_state_as_update_v1(&StateVector::default()),
+        )
     }
 }
 
@@ -370,18 +383,20 @@ impl DocHub {
             return false;
         };
         let mut state = lock(&entry.state);
-        match &state.doc {
-            None => {
-                state.pending.push(update.clone());
-                return false;
+        if !state.loaded {
+            state.pending.push(update.clone());
+            return false;
+        }
+        if let Some(doc) = &state.doc {
+            if let Err(error) = apply(doc, update) {
+                tracing::error!(doc = entry.id, %error, "committed update does not apply");
             }
-            Some(doc) => {
-                if let Err(error) = apply(doc, update) {
-                    tracing::error!(doc = entry.id, %error, "committed update does not apply");
-                }
+        } else if let Some(history) = &mut state.history {
+            history.updates.push(update.to_vec());
+            if history.updates.len() > HISTORY_LIMIT {
+                state.materialize(entry.id);
             }
         }
-        state.stored = None;
         if origin.is_some() {
             state.log_rows += 1;
         }
@@ -519,7 +534,9 @@ impl DocHub {
             return Ok(());
         };
         let mut state = lock(&entry.state);
-        let Some(doc) = &state.doc else { return Ok(()) };
+        let Some(doc) = state.materialize(entry.id) else {
+            return Ok(());
+        };
         let missing = {
             let fresh = Doc::new();
             if apply(&fresh, &full).is_err() {
@@ -534,7 +551,6 @@ impl DocHub {
         if let Err(error) = apply(doc, &missing) {
             tracing::error!(doc = entry.id, %error, "resync update does not apply");
         }
-        state.stored = None;
         state.log_rows = stored.updates.len() as i64;
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode()
