@@ -1751,7 +1751,7 @@ fn serve_relay(port: u16) -> anyhow::Result<()> {
 async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
     // The same buffer sizes as our server's upgrade, so idle memory compares like for like.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0);
     let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
         return;

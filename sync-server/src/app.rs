@@ -56,7 +56,7 @@ async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
     upgrade
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| connection::serve(socket, state))
 }
