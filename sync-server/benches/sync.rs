@@ -189,6 +189,10 @@ struct Options {
     command: String,
     /// Postgres server URL without a database name.
     pg: String,
+    /// Overrides of the durable scenario's writers and in-flight window (to trace the
+    /// throughput/latency curve below saturation).
+    writers: Option<usize>,
+    window: Option<usize>,
 }
 
 fn parse_options(args: &[String]) -> anyhow::Result<Options> {
@@ -197,6 +201,8 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         scenarios: Vec::new(),
         targets: Vec::new(),
         append: None,
+        writers: None,
+        window: None,
         command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
             format!(
                 "cargo bench -p sync-server --bench sync -- {}",
@@ -236,9 +242,23 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
             "--append" => options.append = Some(PathBuf::from(value("--append")?)),
             "--command" => options.command = value("--command")?,
             "--pg" => options.pg = value("--pg")?,
+            "--writers" => {
+                options.writers = Some(
+                    value("--writers")?
+                        .parse()
+                        .context("--writers takes a number")?,
+                )
+            }
+            "--window" => {
+                options.window = Some(
+                    value("--window")?
+                        .parse()
+                        .context("--window takes a number")?,
+                )
+            }
             other => bail!(
                 "unknown argument {other}\nusage: sync [--quick] [--scenario NAME]... [--target NAME]... \
-                 [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT]"
+                 [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N]"
             ),
         }
     }
@@ -1937,11 +1957,13 @@ async fn run_one(scenario: Scenario, target: Target, options: &Options, sizes: &
 }
 
 async fn run(options: Options) -> anyhow::Result<()> {
-    let sizes = if options.quick {
+    let mut sizes = if options.quick {
         Sizes::quick()
     } else {
         Sizes::full()
     };
+    sizes.durable_writers = options.writers.unwrap_or(sizes.durable_writers);
+    sizes.durable_window = options.window.unwrap_or(sizes.durable_window);
     let needed = (*sizes.fanout_observers.iter().max().unwrap_or(&0)).max(sizes.idle_connections)
         as u64
         + 256;

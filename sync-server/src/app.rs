@@ -75,10 +75,22 @@ async fn ready(State(state): State<AppState>) -> Response {
     (StatusCode::OK, "ready").into_response()
 }
 
+/// Run CPU-heavy work (integrating a long history) without stalling the other tasks scheduled
+/// on this worker thread: on the multi-threaded runtime they are moved to another worker.
+pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// Fold a document's log into a snapshot in the background.
 pub fn spawn_compaction(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
     tokio::spawn(async move {
-        let folded = match db::compact_document(&pool, entry.id, crate::hub::rebuild_state).await {
+        let rebuild = |stored: &db::StoredDocument| cpu_bound(|| crate::hub::rebuild_state(stored));
+        let folded = match db::compact_document(&pool, entry.id, rebuild).await {
             Ok(folded) => folded,
             Err(error) => {
                 tracing::warn!(%error, doc = entry.id, "compaction failed");

@@ -204,12 +204,13 @@ impl Session {
             | Message::SyncReply(SyncMessage::Step1(ref state_vector)) => {
                 // A Step1 that is itself a reply must not be answered with another Step1.
                 let reply_step1 = matches!(message, Message::Sync(_));
-                let answer = subscription
-                    .entry
-                    .sync_step1(state_vector)
-                    .map_err(|error| Fatal {
-                        code: CLOSE_PROTOCOL,
-                        reason: format!("bad state vector: {error}"),
+                let entry = &subscription.entry;
+                let answer =
+                    crate::app::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
+                        Fatal {
+                            code: CLOSE_PROTOCOL,
+                            reason: format!("bad state vector: {error}"),
+                        }
                     })?;
                 self.reply(Frame::new(
                     key.as_str(),
