@@ -148,6 +148,46 @@ impl ServeSettings {
 mod tests {
     use super::*;
 
+    fn settings(environment: Environment, dev_auth: bool) -> ServeSettings {
+        ServeSettings {
+            bind: "127.0.0.1:0".parse().unwrap(),
+            database: DatabaseSettings {
+                url: "postgres://hub:secret@db/hub".into(),
+                pool_size: 16,
+            },
+            redis_url: None,
+            environment,
+            dev_auth,
+            dev_secret: DevSecret {
+                value: "a-secret-of-enough-length".into(),
+            },
+            doc_idle_secs: 60,
+            compact_after: 1000,
+            writers: 4,
+            log_json: false,
+        }
+    }
+
+    #[test]
+    fn production_refuses_development_tokens_and_nothing_runs_unauthenticated() {
+        assert!(settings(Environment::Development, true).validate().is_ok());
+        let refused = settings(Environment::Production, true)
+            .validate()
+            .unwrap_err();
+        assert!(refused.contains("refuses development tokens"), "{refused}");
+        let refused = settings(Environment::Development, false)
+            .validate()
+            .unwrap_err();
+        assert!(refused.contains("no token verifier"), "{refused}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_secrets() {
+        let text = format!("{:?}", settings(Environment::Development, true));
+        assert!(!text.contains("secret"), "{text}");
+        assert!(text.contains("postgres://hub:***@db/hub"));
+    }
+
     #[test]
     fn passwords_are_redacted() {
         assert_eq!(
