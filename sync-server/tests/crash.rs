@@ -11,14 +11,6 @@ use common::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 struct ServerProcess(Child);
 
 impl Drop for ServerProcess {
@@ -43,17 +35,7 @@ async fn spawn_server(database_url: &str, port: u16) -> ServerProcess {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("sync-server binary runs");
-    let deadline = std::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "server did not start listening"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_port(port, "server").await;
     ServerProcess(child)
 }
 

@@ -35,24 +35,13 @@ async fn start_redis(port: u16) -> Redis {
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server runs (scripts/setup installs it)");
-    let deadline = std::time::Instant::now() + WAIT;
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(std::time::Instant::now() < deadline, "redis did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_port(port, "redis").await;
     Redis(child)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_during_a_redis_outage_converge_once_it_returns() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let redis = start_redis(port).await;
     let redis_url = format!("redis://127.0.0.1:{port}");
     let db = fresh_database().await;

@@ -234,3 +234,32 @@ pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> Strin
     let txn = ydoc.transact();
     text.get_string(&txn)
 }
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something accepts connections on `port` (a child process we started).
+pub async fn wait_for_port(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not start listening"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A check for `Laptop::wait_until`: the draft's body contains `text`.
+pub fn body_contains<'a>(doc: &'a DocName, text: &'a str) -> impl Fn(&Store) -> bool + 'a {
+    move |store| store.text(doc, "body").unwrap().contains(text)
+}
