@@ -86,6 +86,48 @@ pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
+/// The token verifier the settings ask for. A JWKS is fetched once here so that a wrong URL
+/// stops the start, not the first sign-in.
+pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier> {
+    use crate::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier};
+    let identity = &settings.identity;
+    let oidc = match &identity.issuer {
+        None => None,
+        Some(issuer) => {
+            let keys = match (&identity.jwt_key, identity.jwks_url()) {
+                (Some(pem), _) => KeySource::Pem(Box::new(
+                    jsonwebtoken::DecodingKey::from_rsa_pem(pem.replace("\\n", "\n").as_bytes())
+                        .map_err(|_| {
+                            anyhow::anyhow!("CLERK_JWT_KEY is not an RSA public key in PEM format")
+                        })?,
+                )),
+                (None, Some(url)) => {
+                    let cache = JwksCache::new(url);
+                    cache
+                        .refresh()
+                        .await
+                        .map_err(|error| anyhow::anyhow!("{error} ({})", cache.url()))?;
+                    KeySource::Jwks(cache)
+                }
+                (None, None) => anyhow::bail!("set CLERK_JWT_KEY or HUB_JWKS_URL"),
+            };
+            Some(OidcVerifier::new(
+                OidcSettings {
+                    issuer: issuer.clone(),
+                    authorized_parties: identity.authorized_parties.clone(),
+                    firm_claim: identity.firm_claim.clone(),
+                    audience: identity.audience.clone(),
+                },
+                keys,
+            ))
+        }
+    };
+    let dev = settings
+        .dev_auth
+        .then(|| DevAuth::new(&settings.dev_secret.value));
+    Ok(Verifier::new(oidc, dev))
+}
+
 /// Fold a document's log into a snapshot in the background.
 pub fn spawn_compaction(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
     tokio::spawn(async move {
@@ -132,7 +174,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         settings.writers,
     );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
-    let verifier = Verifier::Dev(DevAuth::new(&settings.dev_secret.value));
+    let verifier = build_verifier(settings).await?;
     let state = AppState {
         pool,
         hub: hub.clone(),

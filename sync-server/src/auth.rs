@@ -14,6 +14,8 @@ pub struct Principal {
     pub firm_id: String,
     /// Seconds since the epoch after which the token must not be used.
     pub expires_at: i64,
+    /// The caller's role in the firm (Clerk `o.rol` / `org_role`), when the IdP says.
+    pub role: Option<String>,
 }
 
 impl Principal {
@@ -30,6 +32,14 @@ pub enum AuthError {
     Expired,
     #[error("the token has no firm (organization)")]
     NoFirm,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token was signed with an unknown key")]
+    UnknownKey,
+    #[error("the sign-in is not complete (pending session)")]
+    PendingSession,
+    #[error("the token was issued to an application this server does not accept")]
+    UnauthorizedParty,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -41,16 +51,35 @@ struct DevClaims {
     exp: i64,
 }
 
-/// Verifies tokens. Cheap to clone.
+/// Verifies tokens: Clerk/OIDC in production; development HS256 tokens only where allowed.
+/// Cheap to clone.
 #[derive(Clone)]
-pub enum Verifier {
-    Dev(DevAuth),
+pub struct Verifier {
+    oidc: Option<std::sync::Arc<crate::oidc::OidcVerifier>>,
+    dev: Option<DevAuth>,
 }
 
 impl Verifier {
-    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
-        match self {
-            Verifier::Dev(dev) => dev.verify(token),
+    pub fn new(oidc: Option<crate::oidc::OidcVerifier>, dev: Option<DevAuth>) -> Self {
+        Self {
+            oidc: oidc.map(std::sync::Arc::new),
+            dev,
+        }
+    }
+
+    pub fn oidc(&self) -> Option<&crate::oidc::OidcVerifier> {
+        self.oidc.as_deref()
+    }
+
+    pub async fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let algorithm = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::Invalid)?
+            .alg;
+        match (&self.dev, &self.oidc) {
+            // Development tokens are HS256; OIDC tokens never are (HS* is refused there).
+            (Some(dev), _) if algorithm == Algorithm::HS256 => dev.verify(token),
+            (_, Some(oidc)) => oidc.verify(token).await,
+            _ => Err(AuthError::Invalid),
         }
     }
 }
@@ -104,6 +133,7 @@ impl DevAuth {
             user_id: claims.sub,
             firm_id: claims.org_id,
             expires_at: claims.exp,
+            role: None,
         })
     }
 }

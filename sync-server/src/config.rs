@@ -33,6 +33,8 @@ pub struct ServeSettings {
     pub dev_auth: bool,
     #[command(flatten)]
     pub dev_secret: DevSecret,
+    #[command(flatten)]
+    pub identity: IdentitySettings,
     /// Unload a document this many seconds after its last subscriber left.
     #[arg(long, env = "HUB_DOC_IDLE_SECS", default_value_t = 60)]
     pub doc_idle_secs: u64,
@@ -45,6 +47,63 @@ pub struct ServeSettings {
     /// Emit logs as JSON lines.
     #[arg(long, env = "HUB_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+}
+
+/// How to verify sign-in tokens from Clerk or another OIDC provider.
+#[derive(Clone, Args, Default)]
+pub struct IdentitySettings {
+    /// The token issuer to pin (`iss`), e.g. `https://clerk.your-firm.com` or your IdP's issuer URL.
+    #[arg(long = "oidc-issuer", env = "HUB_OIDC_ISSUER")]
+    pub issuer: Option<String>,
+    /// The JWKS URL (default: `{issuer}/.well-known/jwks.json`, Clerk's location).
+    #[arg(long = "jwks-url", env = "HUB_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    /// A PEM public key to verify with instead of fetching the JWKS (Clerk's "JWT public key").
+    #[arg(long = "jwt-key", env = "CLERK_JWT_KEY")]
+    pub jwt_key: Option<String>,
+    /// Accepted `azp` (authorized party) values, comma separated: your app's origins/client ids.
+    #[arg(
+        long = "authorized-parties",
+        env = "HUB_AUTHORIZED_PARTIES",
+        value_delimiter = ','
+    )]
+    pub authorized_parties: Vec<String>,
+    /// For IdPs other than Clerk: the claim holding the firm id (dotted path, e.g. `tenant.id`).
+    #[arg(long = "firm-claim", env = "HUB_FIRM_CLAIM")]
+    pub firm_claim: Option<String>,
+    /// Require this audience (`aud`).
+    #[arg(long = "audience", env = "HUB_AUDIENCE")]
+    pub audience: Option<String>,
+}
+
+impl std::fmt::Debug for IdentitySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentitySettings")
+            .field("issuer", &self.issuer)
+            .field("jwks_url", &self.jwks_url)
+            .field("jwt_key", &self.jwt_key.as_ref().map(|_| "<pem>"))
+            .field("authorized_parties", &self.authorized_parties)
+            .field("firm_claim", &self.firm_claim)
+            .field("audience", &self.audience)
+            .finish()
+    }
+}
+
+impl IdentitySettings {
+    pub fn configured(&self) -> bool {
+        self.issuer.is_some()
+    }
+
+    pub fn jwks_url(&self) -> Option<String> {
+        if self.jwt_key.is_some() {
+            return None;
+        }
+        self.jwks_url.clone().or_else(|| {
+            self.issuer
+                .as_ref()
+                .map(|issuer| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')))
+        })
+    }
 }
 
 #[derive(Clone, Args)]
@@ -91,6 +150,7 @@ impl std::fmt::Debug for ServeSettings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("environment", &self.environment)
             .field("dev_auth", &self.dev_auth)
+            .field("identity", &self.identity)
             .field("doc_idle_secs", &self.doc_idle_secs)
             .field("compact_after", &self.compact_after)
             .field("writers", &self.writers)
@@ -127,10 +187,27 @@ impl ServeSettings {
                     .into(),
             );
         }
-        if !self.dev_auth {
-            return Err("no token verifier is configured: start with --dev-auth (HUB_DEV_AUTH=true) for \
-                        local development; Clerk/OIDC verification is configured with the identity settings"
+        if !self.dev_auth && !self.identity.configured() {
+            return Err("no token verifier is configured: set HUB_OIDC_ISSUER (and CLERK_JWT_KEY or \
+                        HUB_JWKS_URL) for Clerk/OIDC sign-in, or start with --dev-auth for local development"
                 .into());
+        }
+        if let Some(issuer) = &self.identity.issuer
+            && !(issuer.starts_with("https://")
+                || issuer.starts_with("http://127.0.0.1")
+                || issuer.starts_with("http://localhost"))
+        {
+            return Err(format!(
+                "HUB_OIDC_ISSUER must be an https:// URL (got {issuer})"
+            ));
+        }
+        if self.identity.configured()
+            && self.environment == Environment::Production
+            && self.identity.authorized_parties.is_empty()
+        {
+            return Err(
+                "HUB_AUTHORIZED_PARTIES must list the accepted azp values in production".into(),
+            );
         }
         if self.dev_auth && self.dev_secret.value.len() < 16 {
             return Err("HUB_DEV_SECRET must be at least 16 characters".into());
@@ -161,6 +238,7 @@ mod tests {
             dev_secret: DevSecret {
                 value: "a-secret-of-enough-length".into(),
             },
+            identity: IdentitySettings::default(),
             doc_idle_secs: 60,
             compact_after: 1000,
             writers: 4,

@@ -291,13 +291,19 @@ impl Session {
     }
 
     async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, String> {
-        if let Some(principal) = self.principals.get(token) {
+        let now = chrono::Utc::now().timestamp();
+        if let Some(principal) = self
+            .principals
+            .get(token)
+            .filter(|principal| !principal.is_expired(now))
+        {
             return Ok(principal.clone());
         }
         let principal = Arc::new(
             self.state
                 .verifier
                 .verify(token)
+                .await
                 .map_err(|error| error.to_string())?,
         );
         if !self.seen_users.contains(&principal.user_id) {

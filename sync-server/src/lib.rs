@@ -10,4 +10,5 @@ pub mod fanout;
 pub mod hub;
 pub mod metrics;
 pub mod migrate;
+pub mod oidc;
 pub mod persist;

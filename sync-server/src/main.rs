@@ -13,7 +13,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the sync WebSocket and the HTTP API.
-    Serve(ServeSettings),
+    Serve(Box<ServeSettings>),
     /// Apply, undo or list Postgres migrations.
     Migrate {
         #[command(subcommand)]

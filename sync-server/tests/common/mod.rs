@@ -58,6 +58,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         dev_secret: DevSecret {
             value: SECRET.into(),
         },
+        identity: sync_server::config::IdentitySettings::default(),
         doc_idle_secs: 60,
         compact_after: 1000,
         writers: 4,

@@ -1,0 +1,370 @@
+//! Clerk/OIDC token verification with real RSA keys (made by openssl), a real JWKS endpoint on
+//! loopback, and a real sync session authorized by an RS256 token.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine;
+use common::*;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::json;
+use sync_server::auth::AuthError;
+use sync_server::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier};
+
+const ISSUER: &str = "https://clerk.firm-acme.test";
+const APP: &str = "https://app.lawyers-hub.test";
+
+/// An RSA key pair from openssl, with its JWK.
+struct RsaKey {
+    private_pem: Vec<u8>,
+    public_pem: String,
+    jwk: serde_json::Value,
+}
+
+fn rsa_key(kid: &str) -> RsaKey {
+    let dir = tempfile::tempdir().unwrap();
+    let private = dir.path().join("private.pem");
+    let run = |args: &[&str]| {
+        let output = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output.stdout
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        private.to_str().unwrap(),
+    ]);
+    let public_pem =
+        String::from_utf8(run(&["pkey", "-in", private.to_str().unwrap(), "-pubout"])).unwrap();
+    let modulus = String::from_utf8(run(&[
+        "pkey",
+        "-in",
+        private.to_str().unwrap(),
+        "-noout",
+        "-text",
+    ]))
+    .unwrap();
+    // Parse "modulus:\n    00:c3:...:ab\npublicExponent: 65537" from the text dump.
+    let hex: String = modulus
+        .split("modulus:")
+        .nth(1)
+        .unwrap()
+        .split("publicExponent")
+        .next()
+        .unwrap()
+        .chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect();
+    let mut bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    while bytes.first() == Some(&0) {
+        bytes.remove(0);
+    }
+    let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&bytes);
+    RsaKey {
+        private_pem: std::fs::read(&private).unwrap(),
+        public_pem,
+        jwk: json!({"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": n, "e": "AQAB"}),
+    }
+}
+
+fn sign(key: &RsaKey, kid: Option<&str>, claims: serde_json::Value) -> String {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = kid.map(str::to_owned);
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &EncodingKey::from_rsa_pem(&key.private_pem).unwrap(),
+    )
+    .unwrap()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// Clerk session token v2 claims for Ada at Acme.
+fn clerk_claims() -> serde_json::Value {
+    json!({
+        "iss": ISSUER, "sub": "user_ada", "azp": APP, "sid": "sess_1",
+        "iat": now(), "nbf": now() - 1, "exp": now() + 60,
+        "o": {"id": "org_acme", "rol": "admin", "slg": "acme"}, "v": 2
+    })
+}
+
+fn settings() -> OidcSettings {
+    OidcSettings {
+        issuer: ISSUER.into(),
+        authorized_parties: vec![APP.into()],
+        firm_claim: None,
+        audience: None,
+    }
+}
+
+fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> serde_json::Value {
+    claims[key] = value;
+    claims
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clerk_tokens_are_verified_to_the_letter() {
+    let key = rsa_key("k1");
+    let pem = jsonwebtoken::DecodingKey::from_rsa_pem(key.public_pem.as_bytes()).unwrap();
+    let verifier = OidcVerifier::new(settings(), KeySource::Pem(Box::new(pem)));
+
+    let principal = verifier
+        .verify(&sign(&key, None, clerk_claims()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (principal.user_id.as_str(), principal.firm_id.as_str()),
+        ("user_ada", "org_acme")
+    );
+    assert_eq!(principal.role.as_deref(), Some("admin"));
+
+    // Clerk v1: org_id / org_role.
+    let mut v1 = clerk_claims();
+    v1.as_object_mut().unwrap().remove("o");
+    v1["org_id"] = json!("org_v1");
+    assert_eq!(
+        verifier
+            .verify(&sign(&key, None, v1))
+            .await
+            .unwrap()
+            .firm_id,
+        "org_v1"
+    );
+
+    let refused = [
+        (
+            with(clerk_claims(), "exp", json!(now() - 60)),
+            AuthError::Expired,
+        ),
+        (
+            with(clerk_claims(), "nbf", json!(now() + 60)),
+            AuthError::NotYetValid,
+        ),
+        (
+            with(clerk_claims(), "iss", json!("https://evil.test")),
+            AuthError::Invalid,
+        ),
+        (
+            with(clerk_claims(), "azp", json!("https://phishing.test")),
+            AuthError::UnauthorizedParty,
+        ),
+        (
+            with(clerk_claims(), "sts", json!("pending")),
+            AuthError::PendingSession,
+        ),
+        (with(clerk_claims(), "o", json!({})), AuthError::NoFirm),
+    ];
+    for (claims, expected) in refused {
+        assert_eq!(
+            verifier.verify(&sign(&key, None, claims.clone())).await,
+            Err(expected),
+            "{claims}"
+        );
+    }
+    // Within the 5 s of clock skew a just-expired token still passes.
+    assert!(
+        verifier
+            .verify(&sign(
+                &key,
+                None,
+                with(clerk_claims(), "exp", json!(now() - 2))
+            ))
+            .await
+            .is_ok()
+    );
+    // No sub, no token.
+    let mut no_sub = clerk_claims();
+    no_sub.as_object_mut().unwrap().remove("sub");
+    assert_eq!(
+        verifier.verify(&sign(&key, None, no_sub)).await,
+        Err(AuthError::Invalid)
+    );
+    // azp absent is fine (server-to-server tokens).
+    let mut no_azp = clerk_claims();
+    no_azp.as_object_mut().unwrap().remove("azp");
+    assert!(verifier.verify(&sign(&key, None, no_azp)).await.is_ok());
+    // Another key, and an HS256 token signed with the public key as secret (algorithm confusion).
+    let other = rsa_key("k2");
+    assert_eq!(
+        verifier.verify(&sign(&other, None, clerk_claims())).await,
+        Err(AuthError::Invalid)
+    );
+    let confused = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &clerk_claims(),
+        &EncodingKey::from_secret(key.public_pem.as_bytes()),
+    )
+    .unwrap();
+    assert_eq!(verifier.verify(&confused).await, Err(AuthError::Invalid));
+
+    // Another IdP with the firm in a configured claim.
+    let generic = OidcVerifier::new(
+        OidcSettings {
+            firm_claim: Some("tenant.id".into()),
+            ..settings()
+        },
+        KeySource::Pem(Box::new(
+            jsonwebtoken::DecodingKey::from_rsa_pem(key.public_pem.as_bytes()).unwrap(),
+        )),
+    );
+    let claims = with(clerk_claims(), "tenant", json!({"id": "firm-from-tenant"}));
+    assert_eq!(
+        generic
+            .verify(&sign(&key, None, claims))
+            .await
+            .unwrap()
+            .firm_id,
+        "firm-from-tenant"
+    );
+}
+
+/// A JWKS endpoint that counts its requests and can rotate keys.
+async fn jwks_server(
+    keys: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    hits: Arc<AtomicUsize>,
+) -> String {
+    let app = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            let keys = keys.clone();
+            let hits = hits.clone();
+            async move {
+                hits.fetch_add(1, Ordering::SeqCst);
+                axum::Json(json!({"keys": keys.lock().unwrap().clone()}))
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/.well-known/jwks.json")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwks_keys_are_cached_refetched_on_rotation_and_rate_limited() {
+    let (k1, k2, k3) = (rsa_key("k1"), rsa_key("k2"), rsa_key("k3"));
+    let published = Arc::new(std::sync::Mutex::new(vec![k1.jwk.clone()]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = jwks_server(published.clone(), hits.clone()).await;
+    let cache = JwksCache::new(url);
+    assert_eq!(cache.refresh().await.unwrap(), 1);
+    let verifier = OidcVerifier::new(settings(), KeySource::Jwks(cache));
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    for _ in 0..5 {
+        verifier
+            .verify(&sign(&k1, Some("k1"), clerk_claims()))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        1,
+        "known keys come from the cache"
+    );
+
+    // Unknown kid: one refetch is allowed only after the rate-limit interval; before that a
+    // flood of made-up kids costs the IdP nothing.
+    published.lock().unwrap().push(k2.jwk.clone());
+    for _ in 0..20 {
+        assert_eq!(
+            verifier
+                .verify(&sign(&k3, Some("k3"), clerk_claims()))
+                .await,
+            Err(AuthError::UnknownKey)
+        );
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "refetches are rate-limited");
+    assert!(sync_server::oidc::JWKS_REFETCH_INTERVAL <= Duration::from_secs(30));
+    // A token without kid is refused outright with a JWKS.
+    assert_eq!(
+        verifier.verify(&sign(&k1, None, clerk_claims())).await,
+        Err(AuthError::Invalid)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_key_is_picked_up_on_first_use() {
+    let (k1, k2) = (rsa_key("k1"), rsa_key("k2"));
+    let published = Arc::new(std::sync::Mutex::new(vec![k1.jwk.clone()]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let url = jwks_server(published.clone(), hits.clone()).await;
+    // The verifier starts without a fetch: the first unknown kid triggers one.
+    let verifier = OidcVerifier::new(settings(), KeySource::Jwks(JwksCache::new(url)));
+    published.lock().unwrap().push(k2.jwk.clone());
+    let principal = verifier
+        .verify(&sign(&k2, Some("k2"), clerk_claims()))
+        .await
+        .unwrap();
+    assert_eq!(principal.firm_id, "org_acme");
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_tokens() {
+    let key = rsa_key("k1");
+    let db = fresh_database().await;
+    let mut config = common::settings(&db, None);
+    config.dev_auth = false;
+    config.identity.issuer = Some(ISSUER.into());
+    config.identity.jwt_key = Some(key.public_pem.clone());
+    config.identity.authorized_parties = vec![APP.into()];
+    let server = sync_server::app::start(&config)
+        .await
+        .expect("starts with a PEM key");
+    let dir = tempfile::tempdir().unwrap();
+    let doc = draft_name(&new_case());
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&server),
+        &sign(&key, None, clerk_claims()),
+    );
+    ada.open(&doc);
+    ada.type_text(&doc, "Signed in with Clerk.");
+    ada.wait_synced(Duration::from_secs(20)).await;
+    assert_eq!(
+        stored_text(&db, &doc, "body").await,
+        "Signed in with Clerk."
+    );
+
+    // A development token means nothing to this server.
+    let mut mallory = Laptop::online(
+        &dir.path().join("m.db"),
+        &ws_url(&server),
+        &token("mallory", "org_acme"),
+    );
+    mallory.open(&doc);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline, mallory.events.as_mut().unwrap().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let local::SyncEvent::Denied { reason, .. } = event {
+            assert_eq!(reason, "the token is invalid");
+            break;
+        }
+    }
+    assert_eq!(mallory.body(&doc), "");
+}
