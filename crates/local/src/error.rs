@@ -27,6 +27,22 @@ pub enum LocalError {
     Poisoned,
     #[error("connection failed: {0}")]
     Connection(String),
+    #[error("the identity provider could not be used: {0}")]
+    SignInDiscovery(String),
+    #[error("sign-in timed out: the browser did not come back to the app")]
+    SignInTimeout,
+    #[error(
+        "sign-in refused: the browser's answer does not belong to this sign-in (state mismatch)"
+    )]
+    SignInStateMismatch,
+    #[error("sign-in was not completed: {0}")]
+    SignInDenied(String),
+    #[error("the identity provider refused the sign-in: {0}")]
+    SignInExchange(String),
+    #[error("please sign in again")]
+    SignInRequired,
+    #[error("the keychain could not be used: {0}")]
+    TokenStore(String),
 }
 
 impl LocalError {
@@ -43,6 +59,13 @@ impl LocalError {
             Self::Protocol(error) => error.code(),
             Self::Poisoned => "poisoned",
             Self::Connection(_) => "connection",
+            Self::SignInDiscovery(_) => "signin_discovery",
+            Self::SignInTimeout => "signin_timeout",
+            Self::SignInStateMismatch => "signin_state_mismatch",
+            Self::SignInDenied(_) => "signin_denied",
+            Self::SignInExchange(_) => "signin_exchange",
+            Self::SignInRequired => "signin_required",
+            Self::TokenStore(_) => "token_store",
         }
     }
 }

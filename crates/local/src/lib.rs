@@ -1,5 +1,6 @@
 //! Lawyers Hub local-first core: an encrypted SQLite store of yrs documents with an outbox, and
-//! the sync client that keeps it in step with the server over one WebSocket.
+//! the sync client that keeps it in step with the server over one WebSocket, and the desktop
+//! sign-in (OAuth 2.0 code + PKCE with a loopback redirect) that supplies its token.
 //! See `README.md` in this crate for the API and the on-disk schema.
 
 mod backoff;
@@ -7,15 +8,23 @@ mod client;
 mod doc_log;
 mod error;
 mod keys;
+mod loopback;
 mod migrations;
 mod outbox;
 mod session;
+mod signed_in;
+mod signin;
 mod store;
+mod token_store;
 
 pub use client::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use error::LocalError;
 pub use keys::{FixedKey, KeyProvider, StaticToken, TokenSource};
+pub use oauth2::url::Url;
 pub use outbox::OutboxEntry;
 pub use protocol::AwarenessEntry;
 pub use protocol::DocName;
+pub use signed_in::SignedIn;
+pub use signin::{SignIn, SignInConfig};
 pub use store::{COMPACT_AFTER_LOG_ROWS, Store};
+pub use token_store::{KeychainTokenStore, MemoryTokenStore, TokenStore};

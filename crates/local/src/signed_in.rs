@@ -1,0 +1,256 @@
+//! A signed-in user: the access token in memory only, refreshed in the background before it
+//! expires (the refresh token lives in the `TokenStore` and is replaced on every rotation), handed
+//! to the sync client through `TokenSource`. `sign_out` wipes both.
+
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
+
+use oauth2::{RefreshToken, TokenResponse as _};
+use tokio::sync::watch;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+
+use crate::LocalError;
+use crate::keys::TokenSource;
+use crate::signin::{Provider, TokenResponse, is_invalid_grant, token_error};
+use crate::token_store::TokenStore;
+
+/// When the provider does not say how long an access token lives, it is refreshed this soon.
+const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
+/// Waits between failed background refreshes (offline, provider down), doubling up to the max.
+const RETRY_MIN: Duration = Duration::from_secs(2);
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The signed-in session. Cheap to clone; every clone is the same session. Give it to the sync
+/// client as `Arc::new(signed_in.clone())` (it implements `TokenSource`).
+#[derive(Clone)]
+pub struct SignedIn {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    provider: Arc<Provider>,
+    store: Arc<dyn TokenStore>,
+    access: RwLock<Option<AccessToken>>,
+    /// One refresh at a time: with rotation, two concurrent uses of the same refresh token look
+    /// like a replay and make the provider revoke the whole grant.
+    refreshing: tokio::sync::Mutex<()>,
+    /// Counts access tokens obtained; watchers re-send the new token on open sockets.
+    generation: watch::Sender<u64>,
+    refresher: Mutex<Option<AbortHandle>>,
+}
+
+struct AccessToken {
+    secret: String,
+    /// When to refresh (before the expiry, by the configured margin).
+    refresh_at: Instant,
+    expires_at: Instant,
+}
+
+impl SignedIn {
+    pub(crate) async fn start(
+        provider: Arc<Provider>,
+        store: Arc<dyn TokenStore>,
+        tokens: TokenResponse,
+    ) -> Result<Self, LocalError> {
+        let signed_in = Self::new(provider, store);
+        signed_in.inner.accept(tokens).await?;
+        signed_in.spawn_refresher()?;
+        Ok(signed_in)
+    }
+
+    pub(crate) async fn restore(
+        provider: Arc<Provider>,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Option<Self>, LocalError> {
+        if blocking(&store, |store| store.load()).await?.is_none() {
+            return Ok(None);
+        }
+        let signed_in = Self::new(provider, store);
+        signed_in.inner.refresh().await?;
+        signed_in.spawn_refresher()?;
+        Ok(Some(signed_in))
+    }
+
+    fn new(provider: Arc<Provider>, store: Arc<dyn TokenStore>) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                provider,
+                store,
+                access: RwLock::new(None),
+                refreshing: tokio::sync::Mutex::new(()),
+                generation: watch::channel(0).0,
+                refresher: Mutex::new(None),
+            }),
+        }
+    }
+
+    fn spawn_refresher(&self) -> Result<(), LocalError> {
+        let task = tokio::spawn(refresh_loop(Arc::downgrade(&self.inner)));
+        *self.inner.refresher.lock()? = Some(task.abort_handle());
+        Ok(())
+    }
+
+    /// The current access token (what `TokenSource::token` returns).
+    pub fn access_token(&self) -> Result<String, LocalError> {
+        self.inner.current()
+    }
+
+    /// Refreshes now, whatever the expiry: the provider rotates the refresh token and the store
+    /// gets the new one.
+    pub async fn refresh(&self) -> Result<(), LocalError> {
+        self.inner.refresh().await
+    }
+
+    /// Changes on every new access token (after sign-in and each refresh), so the sync client can
+    /// re-authenticate on its open socket; `Err` on `changed()` once the session is gone.
+    pub fn token_changes(&self) -> watch::Receiver<u64> {
+        self.inner.generation.subscribe()
+    }
+
+    /// Forgets the access token and deletes the refresh token from the store; stops refreshing.
+    /// Every clone of this session is signed out.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out(&self) -> Result<(), LocalError> {
+        if let Some(task) = self.inner.refresher.lock()?.take() {
+            task.abort();
+        }
+        // Wait for a refresh in flight, so it cannot store a rotated token after the wipe.
+        let _refreshing = self.inner.refreshing.lock().await;
+        *self.inner.access.write()? = None;
+        blocking(&self.inner.store, |store| store.clear()).await?;
+        tracing::info!("signed out");
+        Ok(())
+    }
+}
+
+impl TokenSource for SignedIn {
+    fn token(&self) -> Result<String, LocalError> {
+        self.inner.current()
+    }
+}
+
+impl std::fmt::Debug for SignedIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignedIn(<redacted>)")
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut refresher) = self.refresher.lock()
+            && let Some(task) = refresher.take()
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Inner {
+    fn current(&self) -> Result<String, LocalError> {
+        match &*self.access.read()? {
+            Some(access) if Instant::now() < access.expires_at => Ok(access.secret.clone()),
+            Some(_) => Err(LocalError::TokenUnavailable(
+                "the access token expired and could not be refreshed yet".into(),
+            )),
+            None => Err(LocalError::SignInRequired),
+        }
+    }
+
+    fn refresh_at(&self) -> Result<Option<Instant>, LocalError> {
+        Ok(self.access.read()?.as_ref().map(|access| access.refresh_at))
+    }
+
+    async fn refresh(&self) -> Result<(), LocalError> {
+        let _refreshing = self.refreshing.lock().await;
+        let Some(refresh_token) = blocking(&self.store, |store| store.load()).await? else {
+            *self.access.write()? = None;
+            return Err(LocalError::SignInRequired);
+        };
+        let result = self
+            .provider
+            .oauth
+            .exchange_refresh_token(&RefreshToken::new(refresh_token))
+            .request_async(&self.provider.http)
+            .await;
+        match result {
+            Ok(tokens) => {
+                self.accept(tokens).await?;
+                tracing::debug!("access token refreshed");
+                Ok(())
+            }
+            Err(error) if is_invalid_grant(&error) => {
+                // Revoked, expired or already used: this sign-in is over.
+                tracing::warn!("the provider refused the refresh token; sign-in required");
+                *self.access.write()? = None;
+                blocking(&self.store, |store| store.clear()).await?;
+                Err(LocalError::SignInRequired)
+            }
+            Err(error) => Err(token_error(error)),
+        }
+    }
+
+    /// Keeps the access token in memory and the (possibly rotated) refresh token in the store.
+    async fn accept(&self, tokens: TokenResponse) -> Result<(), LocalError> {
+        if let Some(refresh_token) = tokens.refresh_token() {
+            let refresh_token = refresh_token.secret().clone();
+            blocking(&self.store, move |store| store.save(&refresh_token)).await?;
+        } else if blocking(&self.store, |store| store.load()).await?.is_none() {
+            tracing::warn!(
+                "the provider issued no refresh token (ask for offline_access?); the session ends when the access token expires"
+            );
+        }
+        let now = Instant::now();
+        let lifetime = tokens.expires_in().unwrap_or(ASSUMED_LIFETIME);
+        let margin = self.provider.config.refresh_margin.min(lifetime / 2);
+        *self.access.write()? = Some(AccessToken {
+            secret: tokens.access_token().secret().clone(),
+            refresh_at: now + (lifetime - margin),
+            expires_at: now + lifetime,
+        });
+        self.generation.send_modify(|generation| *generation += 1);
+        Ok(())
+    }
+}
+
+/// Refreshes before expiry for as long as the session lives; retries with backoff while the
+/// provider is unreachable; stops when the refresh token is refused.
+async fn refresh_loop(inner: Weak<Inner>) {
+    let mut retry = RETRY_MIN;
+    loop {
+        let wake_at = match inner.upgrade().map(|inner| inner.refresh_at()) {
+            Some(Ok(Some(refresh_at))) => refresh_at,
+            _ => return,
+        };
+        tokio::time::sleep_until(wake_at).await;
+        loop {
+            let Some(session) = inner.upgrade() else {
+                return;
+            };
+            match session.refresh().await {
+                Ok(()) => {
+                    retry = RETRY_MIN;
+                    break;
+                }
+                Err(LocalError::SignInRequired) => return,
+                Err(error) => {
+                    tracing::warn!(code = error.code(), %error, "token refresh failed; retrying");
+                    drop(session);
+                    tokio::time::sleep(retry).await;
+                    retry = (retry * 2).min(RETRY_MAX);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a (possibly blocking) token store call on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn TokenStore>,
+    call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|error| LocalError::TokenStore(format!("token store task failed: {error}")))?
+}

@@ -1,0 +1,83 @@
+// A real OpenID Connect provider (npm oidc-provider) for the desktop sign-in tests: one native
+// public client with PKCE, rotating refresh tokens, RS256 JWT access tokens with Clerk-like claims
+// (sid, azp, o.id, o.rol), and a headless interaction that signs in a fixed account and consents.
+// Usage: node oidc-provider.mjs [--port 0]   prints {"issuer":"http://127.0.0.1:PORT"} when ready.
+import http from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+const arg = (name, fallback) => {
+  const at = process.argv.indexOf(name);
+  return at === -1 ? fallback : process.argv[at + 1];
+};
+const CLIENT_ID = process.env.OIDC_CLIENT_ID ?? 'lawyers-hub-desktop';
+const ACCOUNT = process.env.OIDC_ACCOUNT ?? 'ada@firm-acme';
+const FIRM = process.env.OIDC_FIRM ?? 'firm-acme';
+const RESOURCE = 'urn:lawyers-hub:sync';
+
+// The port is known only once the server listens, and the issuer must contain it.
+const server = http.createServer();
+await new Promise((resolve) => server.listen(Number(arg('--port', '0')), '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
+const provider = new Provider(issuer, {
+  clients: [{
+    client_id: CLIENT_ID,
+    application_type: 'native', // loopback redirects match on any port (RFC 8252 §7.3)
+    token_endpoint_auth_method: 'none',
+    redirect_uris: ['http://127.0.0.1/callback'],
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+  }],
+  jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
+  findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: sub }) }),
+  pkce: { methods: ['S256'], required: () => true },
+  scopes: ['openid', 'offline_access', 'sync'],
+  issueRefreshToken: (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  ttl: {
+    AccessToken: Number(process.env.OIDC_ACCESS_TTL ?? 300),
+    AuthorizationCode: 60, IdToken: 300, RefreshToken: 86400, Session: 3600, Interaction: 300, Grant: 86400,
+  },
+  cookies: { keys: ['lawyers-hub-test-only-cookie-key'] },
+  features: {
+    devInteractions: { enabled: false },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => RESOURCE,
+      useGrantedResource: () => true,
+      getResourceServerInfo: () => ({ scope: 'sync', audience: RESOURCE, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }),
+    },
+  },
+  extraTokenClaims: (ctx, token) => token.kind === 'AccessToken'
+    ? { sid: token.sessionUid ?? token.grantId, azp: token.clientId, o: { id: FIRM, rol: 'admin' } }
+    : undefined,
+  interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
+  renderError: (ctx, out) => { ctx.type = 'json'; ctx.body = out; },
+});
+
+// Headless interaction: sign in ACCOUNT and grant everything asked for, then resume the flow.
+async function interaction(req, res) {
+  try {
+    const { prompt, params, session, grantId } = await provider.interactionDetails(req, res);
+    const grant = grantId
+      ? await provider.Grant.find(grantId)
+      : new provider.Grant({ accountId: session?.accountId ?? ACCOUNT, clientId: params.client_id });
+    grant.addOIDCScope(String(params.scope ?? 'openid'));
+    grant.addResourceScope(RESOURCE, 'sync');
+    const result = { consent: { grantId: await grant.save() } };
+    if (prompt.name === 'login') result.login = { accountId: ACCOUNT };
+    await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
+  } catch (error) {
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: String(error) }));
+  }
+}
+
+const callback = provider.callback();
+server.on('request', (req, res) => (req.url.startsWith('/interaction/') ? interaction(req, res) : callback(req, res)));
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+console.log(JSON.stringify({ issuer }));
