@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/api/v1/stats", get(|| async { metrics::snapshot() }))
+        .merge(crate::rest::routes())
         .with_state(state)
 }
 
@@ -184,6 +185,14 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         draining: Arc::new(AtomicBool::new(false)),
         next_connection: Arc::new(AtomicU64::new(1)),
     };
+    let owed_hub = hub.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::hub::PUSH_INTERVAL / 2);
+        loop {
+            tick.tick().await;
+            owed_hub.flush_owed();
+        }
+    });
     let idle = Duration::from_secs(settings.doc_idle_secs);
     let sweeper_hub = hub.clone();
     tokio::spawn(async move {

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
@@ -13,10 +13,11 @@ use protocol::{
 };
 use tokio::sync::mpsc;
 
+use crate::access::Role;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::db;
-use crate::hub::{ConnSender, DocEntry, Outbound};
+use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound};
 use crate::metrics;
 use crate::persist::WriteRequest;
 
@@ -36,7 +37,18 @@ struct Subscription {
     entry: Arc<DocEntry>,
     principal: Arc<Principal>,
     user_id: Arc<str>,
+    /// Live access ([`Role::code`]), updated by the hub the moment membership changes.
+    access: Arc<AtomicU8>,
     ack_ok: Bytes,
+    ack_refused: Bytes,
+}
+
+fn scope(role: Role) -> &'static str {
+    if role.can_write() {
+        "read-write"
+    } else {
+        "readonly"
+    }
 }
 
 struct Session {
@@ -46,6 +58,7 @@ struct Session {
     seen_users: Vec<String>,
     docs: HashMap<String, Subscription>,
     hub_firm: Option<String>,
+    hub_user: Option<String>,
 }
 
 /// Why a connection must end.
@@ -102,6 +115,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
         seen_users: Vec::new(),
         docs: HashMap::new(),
         hub_firm: None,
+        hub_user: None,
     };
     while let Some(message) = stream.next().await {
         let result = match message {
@@ -190,6 +204,12 @@ impl Session {
             self.deny(&key, "authenticate this document first");
             return Ok(());
         };
+        let Some(role) = Role::from_code(subscription.access.load(Ordering::Acquire)) else {
+            // Access was revoked while this document was open: nothing more is served.
+            self.docs.remove(&key);
+            self.deny(&key, "access revoked");
+            return Ok(());
+        };
         if subscription.principal.is_expired(now) {
             self.reply(Frame::new(
                 key.as_str(),
@@ -237,16 +257,17 @@ impl Session {
                     reason: format!("refused update: {error}"),
                 })?;
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
+                // Viewers' updates are refused (SyncStatus false), in order with the others.
                 let request = WriteRequest {
                     entry: subscription.entry.clone(),
-                    update: if empty {
-                        None
-                    } else {
-                        Some(Bytes::from(update))
-                    },
+                    update: (!empty && role.can_write()).then(|| Bytes::from(update)),
                     user_id: subscription.user_id.clone(),
                     origin: self.sender.clone(),
-                    ack: subscription.ack_ok.clone(),
+                    ack: if role.can_write() {
+                        subscription.ack_ok.clone()
+                    } else {
+                        subscription.ack_refused.clone()
+                    },
                 };
                 if !self.state.persister.submit(request).await {
                     return Err(Fatal {
@@ -314,6 +335,8 @@ impl Session {
                     "server error: try again".to_owned()
                 })?;
             self.seen_users.push(principal.user_id.clone());
+            self.audit(&principal, None, "sign_in_seen", serde_json::json!({}))
+                .await;
         }
         if self.principals.len() >= MAX_TOKENS_PER_CONNECTION {
             self.principals.clear();
@@ -333,11 +356,11 @@ impl Session {
                 return Ok(());
             }
         };
-        let authenticated = || {
+        let authenticated = |role: Role| {
             Frame::new(
                 key.as_str(),
                 Message::Auth(AuthMessage::Authenticated {
-                    scope: "read-write".into(),
+                    scope: scope(role).into(),
                 }),
             )
         };
@@ -345,10 +368,11 @@ impl Session {
             if let Some(previous) = self.hub_firm.replace(principal.firm_id.clone()) {
                 self.state.hub.unsubscribe_hub(&previous, self.sender.id);
             }
+            self.hub_user = Some(principal.user_id.clone());
             self.state
                 .hub
                 .subscribe_hub(&principal.firm_id, self.sender.clone());
-            self.reply(authenticated());
+            self.reply(authenticated(Role::Editor));
             return Ok(());
         }
         let name = key.split('\0').next().unwrap_or_default();
@@ -360,15 +384,15 @@ impl Session {
             }
         };
         if let Some(existing) = self.docs.get_mut(&key) {
-            // A refreshed token on an open document.
-            if existing.entry.firm_id == principal.firm_id {
-                existing.user_id = Arc::from(principal.user_id.as_str());
+            // A refreshed token on an open document: same person, same access.
+            if *existing.user_id == *principal.user_id
+                && let Some(role) = Role::from_code(existing.access.load(Ordering::Acquire))
+            {
                 existing.principal = principal;
-                self.reply(authenticated());
-            } else {
-                self.deny(&key, "document not found");
+                self.reply(authenticated(role));
+                return Ok(());
             }
-            return Ok(());
+            self.unsubscribe(&key);
         }
         let row = match db::open_document(
             &self.state.pool,
@@ -380,6 +404,14 @@ impl Session {
         {
             Ok(row) => row,
             Err(db::OpenError::NotFound) => {
+                let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
+                self.audit(
+                    &principal,
+                    case_id,
+                    "access_denied",
+                    serde_json::json!({ "document": doc.as_str() }),
+                )
+                .await;
                 self.deny(&key, "document not found");
                 return Ok(());
             }
@@ -389,18 +421,24 @@ impl Session {
                 return Ok(());
             }
         };
-        let entry = match self
+        let user_id: Arc<str> = Arc::from(principal.user_id.as_str());
+        let access = Arc::new(AtomicU8::new(Role::code(Some(row.role))));
+        let subscribed = self
             .state
             .hub
             .subscribe(
                 &self.state.pool,
                 &row,
                 doc.as_str(),
-                self.sender.clone(),
-                &key,
+                NewSubscriber {
+                    sender: self.sender.clone(),
+                    routing_key: key.clone(),
+                    user_id: user_id.clone(),
+                    access: access.clone(),
+                },
             )
-            .await
-        {
+            .await;
+        let entry = match subscribed {
             Ok(entry) => entry,
             Err(error) => {
                 tracing::error!(%error, "could not load document");
@@ -408,15 +446,24 @@ impl Session {
                 return Ok(());
             }
         };
+        self.audit(
+            &principal,
+            Some(row.case_id),
+            "document_opened",
+            serde_json::json!({ "document": doc.as_str() }),
+        )
+        .await;
         let subscription = Subscription {
             entry,
-            user_id: Arc::from(principal.user_id.as_str()),
+            user_id,
             principal,
+            access,
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
+            ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
         };
         let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
         self.docs.insert(key.clone(), subscription);
-        self.reply(authenticated());
+        self.reply(authenticated(row.role));
         // Like Hocuspocus: a newcomer learns who is already there without asking.
         if awareness.len() > 1 {
             self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
@@ -425,7 +472,7 @@ impl Session {
     }
 
     async fn handle_hub(&mut self, message: Message) -> Result<(), Fatal> {
-        let Some(firm) = self.hub_firm.clone() else {
+        let (Some(firm), Some(user)) = (self.hub_firm.clone(), self.hub_user.clone()) else {
             self.deny(HUB_CHANNEL, "authenticate this channel first");
             return Ok(());
         };
@@ -436,6 +483,7 @@ impl Session {
             Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
                 &self.state.pool,
                 &firm,
+                &user,
                 request.since,
                 MAX_CHANGES_PER_REPLY,
             )
@@ -461,6 +509,23 @@ impl Session {
         };
         self.reply(Frame::new(HUB_CHANNEL, Message::Stateless(reply.to_json())));
         Ok(())
+    }
+
+    async fn audit(
+        &self,
+        principal: &Principal,
+        case_id: Option<uuid::Uuid>,
+        action: &str,
+        detail: serde_json::Value,
+    ) {
+        let entry = crate::access::Audit {
+            firm_id: &principal.firm_id,
+            case_id,
+            user_id: Some(&principal.user_id),
+            action,
+            detail,
+        };
+        crate::access::audit_best_effort(&self.state.pool, entry).await;
     }
 
     fn unsubscribe(&mut self, key: &str) {

@@ -1,10 +1,10 @@
 //! Postgres queries for the sync core, grouped here so the rest of the server never writes SQL.
 
 use protocol::{DocKind, DocName};
-use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
+use crate::access::{self, Role};
 use crate::config::DatabaseSettings;
 
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
@@ -15,17 +15,20 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error>
         .await
 }
 
-/// The row that identifies a loaded document.
+/// The row that identifies a loaded document, and the caller's access to it.
 #[derive(Debug, Clone)]
 pub struct DocumentRow {
     pub id: i64,
     pub firm_id: String,
+    pub case_id: Uuid,
+    pub role: Role,
 }
 
 /// Why a document cannot be opened by a caller.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    /// Another firm's document: reported exactly like a missing one.
+    /// Another firm's document, a matter the caller is not a member of or is screened from:
+    /// all reported exactly like a missing one.
     #[error("document not found")]
     NotFound,
     #[error(transparent)]
@@ -53,38 +56,26 @@ pub async fn ensure_principal(
     Ok(())
 }
 
-/// Find a document, creating its case and row on first use by a member of the owning firm.
+/// Find a document and the caller's role on its case. The first sync of a new `cases/{uuid}`
+/// (or of a draft in it) by a firm member creates the case with that user as its owner.
 pub async fn open_document(
     pool: &PgPool,
     name: &DocName,
     user_id: &str,
     firm_id: &str,
 ) -> Result<DocumentRow, OpenError> {
-    if let Some(row) = sqlx::query("SELECT id, firm_id FROM documents WHERE name = $1")
-        .bind(name.as_str())
-        .fetch_optional(pool)
-        .await?
-    {
-        let row = DocumentRow {
-            id: row.try_get("id")?,
-            firm_id: row.try_get("firm_id")?,
-        };
-        return if row.firm_id == firm_id {
-            Ok(row)
-        } else {
-            Err(OpenError::NotFound)
-        };
-    }
     let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
     let mut tx = pool.begin().await?;
-    sqlx::query(
+    let created = sqlx::query(
         "INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )
     .bind(case_id)
     .bind(firm_id)
     .bind(user_id)
     .execute(&mut *tx)
-    .await?;
+    .await?
+    .rows_affected()
+        == 1;
     let case_firm: String = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_one(&mut *tx)
@@ -92,33 +83,58 @@ pub async fn open_document(
     if case_firm != firm_id {
         return Err(OpenError::NotFound);
     }
+    if created {
+        sqlx::query("INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, 'owner', $2)")
+            .bind(case_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        access::audit(
+            &mut *tx,
+            access::Audit {
+                firm_id,
+                case_id: Some(case_id),
+                user_id: Some(user_id),
+                action: "case_created",
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+    }
+    let Some(role) = access::case_access(&mut *tx, case_id, user_id).await? else {
+        tx.commit().await?;
+        return Err(OpenError::NotFound);
+    };
     let kind = match name.kind() {
         DocKind::Case => "case",
         DocKind::Draft => "draft",
     };
-    sqlx::query(
-        "INSERT INTO documents (name, case_id, firm_id, kind) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(name.as_str())
-    .bind(case_id)
-    .bind(firm_id)
-    .bind(kind)
-    .execute(&mut *tx)
-    .await?;
-    let row = sqlx::query("SELECT id, firm_id FROM documents WHERE name = $1")
+    if role.can_write() {
+        sqlx::query(
+            "INSERT INTO documents (name, case_id, firm_id, kind) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (name) DO NOTHING",
+        )
         .bind(name.as_str())
-        .fetch_one(&mut *tx)
+        .bind(case_id)
+        .bind(firm_id)
+        .bind(kind)
+        .execute(&mut *tx)
         .await?;
+    }
+    let row: Option<(i64, String, Uuid)> =
+        sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
     tx.commit().await?;
-    let row = DocumentRow {
-        id: row.try_get("id")?,
-        firm_id: row.try_get("firm_id")?,
-    };
-    if row.firm_id == firm_id {
-        Ok(row)
-    } else {
-        Err(OpenError::NotFound)
+    match row {
+        Some((id, firm, case)) if firm == firm_id && case == case_id => Ok(DocumentRow {
+            id,
+            firm_id: firm,
+            case_id: case,
+            role,
+        }),
+        _ => Err(OpenError::NotFound),
     }
 }
 
@@ -183,6 +199,7 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
 pub async fn changes_since(
     pool: &PgPool,
     firm_id: &str,
+    user_id: &str,
     since: i64,
     limit: usize,
 ) -> Result<(i64, Vec<String>, bool), sqlx::Error> {
@@ -192,12 +209,16 @@ pub async fn changes_since(
             .fetch_one(&mut *tx)
             .await?;
     let rows = sqlx::query_as::<_, (String, i64)>(
-        "SELECT name, change_xid FROM documents WHERE firm_id = $1 AND change_xid >= $2
-         ORDER BY change_xid, id LIMIT $3",
+        "SELECT d.name, d.change_xid FROM documents d
+         JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $4
+         WHERE d.firm_id = $1 AND d.change_xid >= $2
+           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)
+         ORDER BY d.change_xid, d.id LIMIT $3",
     )
     .bind(firm_id)
     .bind(since)
     .bind(limit as i64 + 1)
+    .bind(user_id)
     .fetch_all(&mut *tx)
     .await?;
     if rows.len() <= limit {
@@ -218,10 +239,15 @@ pub async fn changes_since(
         .map(|(name, _)| name)
         .collect();
     let same = sqlx::query_scalar::<_, String>(
-        "SELECT name FROM documents WHERE firm_id = $1 AND change_xid = $2 ORDER BY id",
+        "SELECT d.name FROM documents d
+         JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $3
+         WHERE d.firm_id = $1 AND d.change_xid = $2
+           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $3)
+         ORDER BY d.id",
     )
     .bind(firm_id)
     .bind(last_xid)
+    .bind(user_id)
     .fetch_all(&mut *tx)
     .await?;
     docs.extend(same);

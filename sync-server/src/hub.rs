@@ -2,7 +2,7 @@
 //! firm-wide catch-up subscribers. All broadcasts encode a frame once and share the buffer.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,46 @@ struct Subscriber {
     sender: ConnSender,
     /// The routing key this connection uses for the document (name, or name + `\0session`).
     routing_key: String,
+    user_id: Arc<str>,
+    /// The subscriber's live access, shared with its connection: [`Role::code`]; 0 = revoked.
+    access: Arc<AtomicU8>,
+}
+
+/// A connection joining a document's subscribers.
+pub struct NewSubscriber {
+    pub sender: ConnSender,
+    /// The routing key this connection uses for the document.
+    pub routing_key: String,
+    pub user_id: Arc<str>,
+    /// Live access shared with the connection ([`crate::access::Role::code`]).
+    pub access: Arc<AtomicU8>,
+}
+
+/// A connection following its firm's changes on the catch-up channel.
+struct HubSubscriber {
+    sender: ConnSender,
+    last_push: Option<Instant>,
+    /// A change happened while pushes were paused for this subscriber.
+    owed: bool,
+}
+
+/// Least time between two change notices to one connection (each makes it run a catch-up query).
+pub const PUSH_INTERVAL: Duration = Duration::from_secs(1);
+
+fn changed_notice() -> Bytes {
+    Bytes::from(
+        Frame::new(
+            protocol::HUB_CHANNEL,
+            Message::Stateless(
+                HubMessage::Changed {
+                    cursor: 0,
+                    docs: Vec::new(),
+                }
+                .to_json(),
+            ),
+        )
+        .encode(),
+    )
 }
 
 struct AwarenessSlot {
@@ -137,6 +177,7 @@ pub struct DocEntry {
     pub id: i64,
     pub name: String,
     pub firm_id: String,
+    pub case_id: uuid::Uuid,
     ready: OnceCell<()>,
     compacting: AtomicBool,
     state: Mutex<DocState>,
@@ -201,6 +242,7 @@ impl DocEntry {
             id: row.id,
             name: name.to_owned(),
             firm_id: row.firm_id.clone(),
+            case_id: row.case_id,
             ready: OnceCell::new(),
             compacting: AtomicBool::new(false),
             state: Mutex::new(DocState {
@@ -277,7 +319,7 @@ impl DocEntry {
 pub struct DocHub {
     docs: Mutex<HashMap<String, Arc<DocEntry>>>,
     /// Catch-up channel subscribers, by firm.
-    hub_subscribers: Mutex<HashMap<String, HashMap<ConnId, ConnSender>>>,
+    hub_subscribers: Mutex<HashMap<String, HashMap<ConnId, HubSubscriber>>>,
 }
 
 impl Default for DocHub {
@@ -308,8 +350,7 @@ impl DocHub {
         pool: &PgPool,
         row: &db::DocumentRow,
         name: &str,
-        subscriber: ConnSender,
-        routing_key: &str,
+        subscriber: NewSubscriber,
     ) -> Result<Arc<DocEntry>, sqlx::Error> {
         let entry = {
             let mut docs = lock(&self.docs);
@@ -329,10 +370,12 @@ impl DocHub {
         }
         let mut state = lock(&entry.state);
         state.subscribers.insert(
-            subscriber.id,
+            subscriber.sender.id,
             Subscriber {
-                sender: subscriber,
-                routing_key: routing_key.to_owned(),
+                sender: subscriber.sender,
+                routing_key: subscriber.routing_key,
+                user_id: subscriber.user_id,
+                access: subscriber.access,
             },
         );
         state.idle_since = None;
@@ -465,7 +508,14 @@ impl DocHub {
         lock(&self.hub_subscribers)
             .entry(firm_id.to_owned())
             .or_default()
-            .insert(sender.id, sender);
+            .insert(
+                sender.id,
+                HubSubscriber {
+                    sender,
+                    last_push: None,
+                    owed: false,
+                },
+            );
     }
 
     pub fn unsubscribe_hub(&self, firm_id: &str, conn: ConnId) {
@@ -478,23 +528,96 @@ impl DocHub {
         }
     }
 
-    /// Tell a firm's catch-up subscribers which documents changed (they sync those, then ask
-    /// for changes since their cursor to advance it).
-    pub fn notify_changed(&self, firm_id: &str, docs: Vec<String>) {
-        let subscribers = lock(&self.hub_subscribers);
-        let Some(firm) = subscribers.get(firm_id) else {
+    /// Tell a firm's catch-up subscribers that something changed. The notice names no
+    /// document (each subscriber may see only the matters it belongs to): it asks for changes
+    /// since its cursor and the answer is filtered by its access. At most one notice per
+    /// [`PUSH_INTERVAL`] per connection; later ones are owed and sent by [`Self::flush_owed`].
+    pub fn notify_changed(&self, firm_id: &str, _docs: Vec<String>) {
+        let mut subscribers = lock(&self.hub_subscribers);
+        let Some(firm) = subscribers.get_mut(firm_id) else {
             return;
         };
-        let frame = Bytes::from(
-            Frame::new(
-                protocol::HUB_CHANNEL,
-                Message::Stateless(HubMessage::Changed { cursor: 0, docs }.to_json()),
-            )
-            .encode(),
-        );
-        for sender in firm.values() {
-            sender.send(frame.clone());
+        let now = Instant::now();
+        let mut notice = None;
+        for subscriber in firm.values_mut() {
+            if subscriber
+                .last_push
+                .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
+            {
+                subscriber.owed = true;
+                continue;
+            }
+            subscriber
+                .sender
+                .send(notice.get_or_insert_with(changed_notice).clone());
+            subscriber.last_push = Some(now);
+            subscriber.owed = false;
         }
+    }
+
+    /// Send the change notices that were held back by the rate limit.
+    pub fn flush_owed(&self) {
+        let mut subscribers = lock(&self.hub_subscribers);
+        let now = Instant::now();
+        let mut notice = None;
+        for subscriber in subscribers.values_mut().flat_map(|firm| firm.values_mut()) {
+            if subscriber.owed
+                && subscriber
+                    .last_push
+                    .is_none_or(|at| now.duration_since(at) >= PUSH_INTERVAL)
+            {
+                subscriber
+                    .sender
+                    .send(notice.get_or_insert_with(changed_notice).clone());
+                subscriber.last_push = Some(now);
+                subscriber.owed = false;
+            }
+        }
+    }
+
+    /// A member's access to a case changed (role changed, removed, or screened): update every
+    /// open subscription of that user to the case's documents at once. Those who lost access are
+    /// told `PermissionDenied` and are sent nothing more.
+    pub fn set_access(
+        &self,
+        case_id: uuid::Uuid,
+        user_id: &str,
+        role: Option<crate::access::Role>,
+    ) -> usize {
+        let code = crate::access::Role::code(role);
+        let mut affected = 0;
+        for entry in self
+            .loaded()
+            .into_iter()
+            .filter(|entry| entry.case_id == case_id)
+        {
+            let mut state = lock(&entry.state);
+            let mut revoked = Vec::new();
+            for (conn, subscriber) in &state.subscribers {
+                if &*subscriber.user_id != user_id {
+                    continue;
+                }
+                subscriber.access.store(code, Ordering::Release);
+                affected += 1;
+                if role.is_none() {
+                    revoked.push(*conn);
+                    let denied = Frame::new(
+                        subscriber.routing_key.as_str(),
+                        Message::Auth(protocol::AuthMessage::PermissionDenied {
+                            reason: "access revoked".into(),
+                        }),
+                    );
+                    subscriber.sender.send(Bytes::from(denied.encode()));
+                }
+            }
+            for conn in revoked {
+                state.subscribers.remove(&conn);
+            }
+            if state.subscribers.is_empty() {
+                state.idle_since = Some(Instant::now());
+            }
+        }
+        affected
     }
 
     /// Every firm with catch-up subscribers here.
@@ -576,9 +699,9 @@ impl DocHub {
             }
         }
         for firm in lock(&self.hub_subscribers).values() {
-            for sender in firm.values() {
-                if closed.insert(sender.id) {
-                    sender.close(code, reason);
+            for subscriber in firm.values() {
+                if closed.insert(subscriber.sender.id) {
+                    subscriber.sender.close(code, reason);
                 }
             }
         }

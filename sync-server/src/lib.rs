@@ -1,6 +1,7 @@
 //! Lawyers Hub sync-server: Hocuspocus-protocol WebSocket sync over Postgres, with optional
 //! Redis fan-out between instances.
 
+pub mod access;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -12,3 +13,4 @@ pub mod metrics;
 pub mod migrate;
 pub mod oidc;
 pub mod persist;
+pub mod rest;

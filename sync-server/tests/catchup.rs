@@ -70,6 +70,7 @@ async fn reconnect_syncs_only_the_documents_that_changed() {
         ada.type_text(doc, "initial text");
     }
     ada.wait_synced(WAIT).await;
+    grant(&server, &token("ada", FIRM), &docs[0], "ben", "editor").await;
 
     // Ben's laptop learns every document through catch-up alone (it opens none).
     let ben_path = dir.path().join("ben.db");

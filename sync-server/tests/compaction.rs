@@ -30,6 +30,7 @@ async fn long_logs_are_compacted_and_reload_identically() {
         ada.type_text(&doc, &format!("w{i} "));
     }
     ada.wait_synced(WAIT).await;
+    grant(&server, &token("ada", FIRM), &doc, "ben", "viewer").await;
 
     let pool = PgPool::connect(&db).await.unwrap();
     let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")

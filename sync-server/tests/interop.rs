@@ -39,6 +39,7 @@ async fn stock_hocuspocus_provider_and_rust_client_co_edit_with_awareness() {
         r##"{"user":{"name":"Rust Lawyer","color":"#a07"}}"##.into(),
     );
     rust.wait_synced(WAIT).await;
+    grant(&server, &token("rust", FIRM), &doc, "node", "editor").await;
 
     let node = tokio::process::Command::new("node")
         .arg(dir_node.join("interop.mjs"))

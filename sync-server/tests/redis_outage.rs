@@ -54,18 +54,18 @@ async fn edits_during_a_redis_outage_converge_once_it_returns() {
         &ws_url(&first),
         &token("ada", FIRM),
     );
+    ada.open(&doc);
+    ada.type_text(&doc, "[before]");
+    ada.wait_synced(WAIT).await;
+    grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),
         &ws_url(&second),
         &token("ben", FIRM),
     );
-    ada.open(&doc);
     ben.open(&doc);
-    ada.type_text(&doc, "[before]");
-    ben.wait_until("text via redis", WAIT, |s| {
-        s.text(&doc, "body").unwrap().contains("[before]")
-    })
-    .await;
+    ben.wait_until("text via redis", WAIT, body_contains(&doc, "[before]"))
+        .await;
 
     // Redis goes away. Each instance keeps serving (and acking) its own clients.
     drop(redis);

@@ -3,71 +3,13 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::raw::*;
 use common::*;
-use futures_util::{SinkExt, StreamExt};
-use protocol::{AuthMessage, Frame, Message, SyncMessage, Wire};
+use futures_util::SinkExt;
+use protocol::{AuthMessage, Frame, Message, SyncMessage};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use yrs::{Doc, Text, Transact};
-
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-const WAIT: Duration = Duration::from_secs(10);
-
-async fn connect(url: &str) -> Socket {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connects")
-        .0
-}
-
-async fn send(socket: &mut Socket, frame: Frame) {
-    socket
-        .send(WsMessage::Binary(frame.encode().into()))
-        .await
-        .unwrap();
-}
-
-/// The next protocol frame (skipping keep-alive pings), or the close frame's code and reason.
-async fn next(socket: &mut Socket) -> Result<Frame, (u16, String)> {
-    loop {
-        let message = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .expect("server answers in time");
-        match message {
-            Some(Ok(WsMessage::Binary(bytes))) => {
-                match Wire::decode(&bytes).expect("server frames decode") {
-                    Wire::Frame(frame) => return Ok(frame),
-                    Wire::Ping | Wire::Pong => continue,
-                }
-            }
-            Some(Ok(WsMessage::Close(Some(close)))) => {
-                return Err((u16::from(close.code), close.reason.to_string()));
-            }
-            Some(Ok(WsMessage::Close(None))) | None => return Err((0, String::new())),
-            Some(Ok(_)) => continue,
-            Some(Err(error)) => return Err((0, error.to_string())),
-        }
-    }
-}
-
-async fn authenticate(socket: &mut Socket, doc: &str, token: &str) -> Message {
-    send(
-        socket,
-        Frame::new(
-            doc,
-            Message::Auth(AuthMessage::Token {
-                token: token.into(),
-                provider_version: None,
-            }),
-        ),
-    )
-    .await;
-    next(socket).await.expect("auth answer").message
-}
 
 fn text_update(text: &str) -> Vec<u8> {
     let doc = Doc::new();

@@ -20,18 +20,18 @@ async fn two_laptops_converge_through_one_server() {
         &ws_url(&server),
         &token("ada", FIRM),
     );
+    ada.open(&doc);
+    ada.type_text(&doc, "The Tenant shall pay rent. ");
+    ada.wait_synced(WAIT).await;
+    grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),
         &ws_url(&server),
         &token("ben", FIRM),
     );
-    ada.open(&doc);
     ben.open(&doc);
-    ada.type_text(&doc, "The Tenant shall pay rent. ");
-    ben.wait_until("ada's text", WAIT, |store| {
-        store.text(&doc, "body").unwrap().contains("pay rent")
-    })
-    .await;
+    ben.wait_until("ada's text", WAIT, body_contains(&doc, "pay rent"))
+        .await;
     ben.type_text(&doc, "The Landlord shall repair.");
     ada.wait_until("ben's text", WAIT, |store| {
         store.text(&doc, "body").unwrap().contains("repair")
@@ -59,15 +59,18 @@ async fn two_server_instances_joined_by_redis_converge() {
         &ws_url(&first),
         &token("ada", FIRM),
     );
+    ada.open(&doc);
+    ada.type_text(&doc, "[start]");
+    ada.wait_synced(WAIT).await;
+    grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),
         &ws_url(&second),
         &token("ben", FIRM),
     );
-    ada.open(&doc);
     ben.open(&doc);
-    ada.wait_synced(WAIT).await;
-    ben.wait_synced(WAIT).await;
+    ben.wait_until("the draft", WAIT, body_contains(&doc, "[start]"))
+        .await;
     for round in 0..5 {
         ada.type_text(&doc, &format!("[ada {round}]"));
         ben.type_text(&doc, &format!("[ben {round}]"));
@@ -99,6 +102,7 @@ async fn offline_edits_on_both_laptops_survive_restart_and_converge() {
         ada.open(&doc);
         ada.type_text(&doc, "Shared clause. ");
         ada.wait_synced(WAIT).await;
+        grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
         ada.disconnect().await;
         let mut ben = Laptop::online(&ben_path, &ws_url(&server), &token("ben", FIRM));
         ben.open(&doc);

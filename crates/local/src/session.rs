@@ -55,12 +55,9 @@ struct Hub {
     cursor: Option<i64>,
     /// Documents listed by the hub whose initial sync has not finished.
     waiting: HashSet<DocName>,
-    /// When the last `changes` request went out.
-    last_request: Option<std::time::Instant>,
+    /// A change notice arrived while a request was outstanding: ask again after the reply.
+    again: bool,
 }
-
-/// Least time between catch-up requests prompted by live pushes.
-const PUSH_CATCH_UP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(crate) struct Session {
     store: Arc<Store>,
@@ -130,7 +127,6 @@ impl Session {
 
     fn request_changes(&mut self, since: i64) {
         self.hub.requesting = true;
-        self.hub.last_request = Some(std::time::Instant::now());
         self.outgoing.push(frame(
             HUB_CHANNEL,
             Message::Stateless(HubMessage::request(since).to_json()),
@@ -460,21 +456,23 @@ impl Session {
                     self.follow(&reply.docs, Some(reply.cursor), presence)?;
                     if reply.more {
                         self.request_changes(reply.cursor);
+                    } else if std::mem::take(&mut self.hub.again) {
+                        // Nothing is missed from the reply's cursor on (it is a snapshot xmin).
+                        self.request_changes(reply.cursor);
                     } else {
                         self.store_cursor_when_done()?;
                     }
                 }
                 Ok(HubMessage::Changed { docs, .. }) => {
-                    // A push carries no cursor that is safe to store (another instance may
-                    // still be committing older changes), so follow the documents now and ask
-                    // for changes since our stored cursor; the reply moves the cursor on. At
-                    // most one such request every few seconds keeps a busy firm cheap.
+                    // A notice carries no cursor that is safe to store (another instance may
+                    // still be committing older changes) and, from our server, no names (it
+                    // cannot know which matters we may see): follow any names given and ask for
+                    // changes since our cursor; the access-filtered reply moves the cursor on.
+                    // The server sends at most one notice a second per connection.
                     self.follow(&docs, None, presence)?;
-                    let due = self
-                        .hub
-                        .last_request
-                        .is_none_or(|at| at.elapsed() >= PUSH_CATCH_UP_EVERY);
-                    if !self.hub.requesting && due {
+                    if self.hub.requesting {
+                        self.hub.again = true;
+                    } else {
                         self.request_changes(self.store.cursor()?);
                     }
                 }

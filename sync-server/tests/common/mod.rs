@@ -2,6 +2,8 @@
 //! loopback port, real local stores (SQLCipher files) with the real sync client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod raw;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -263,4 +265,27 @@ pub async fn wait_for_port(port: u16, what: &str) {
 /// A check for `Laptop::wait_until`: the draft's body contains `text`.
 pub fn body_contains<'a>(doc: &'a DocName, text: &'a str) -> impl Fn(&Store) -> bool + 'a {
     move |store| store.text(doc, "body").unwrap().contains(text)
+}
+
+/// Give `user` a role on the case of `doc`, through the REST API, as `owner_token`'s holder.
+pub async fn grant(server: &Running, owner_token: &str, doc: &DocName, user: &str, role: &str) {
+    let url = format!(
+        "http://{}/api/v1/cases/{}/members/{}",
+        server.addr,
+        doc.case_id(),
+        user
+    );
+    let response = reqwest::Client::new()
+        .put(url)
+        .bearer_auth(owner_token)
+        .json(&serde_json::json!({ "role": role }))
+        .send()
+        .await
+        .expect("REST API answers");
+    assert_eq!(
+        response.status(),
+        reqwest::StatusCode::NO_CONTENT,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
 }

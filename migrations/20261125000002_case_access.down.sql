@@ -1,0 +1,3 @@
+DROP TABLE audit_log;
+DROP TABLE screens;
+DROP TABLE case_members;

@@ -1,0 +1,481 @@
+//! REST `/api/v1` for what sync cannot express: my matters, members, screens (ethical walls)
+//! and the audit log. Every route takes `Authorization: Bearer <token>`; errors are JSON
+//! `{code, message}`. Another firm's matter, or one the caller may not see, is `404 not_found`.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::access::{self, Audit, Role};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::db;
+
+/// An API error: a stable code and a message a person can act on.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such matter")
+    }
+
+    fn forbidden(message: &str) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        // The cause goes to the log; the client gets a generic message.
+        tracing::error!(%error, "database error in the REST API");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "something went wrong; try again",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "code": self.code, "message": self.message })),
+        )
+            .into_response()
+    }
+}
+
+/// The verified caller of a REST route.
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let unauthorized =
+            |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+        let principal = state
+            .verifier
+            .verify(token.trim())
+            .await
+            .map_err(|error| unauthorized(&error.to_string()))?;
+        db::ensure_principal(&state.pool, &principal.user_id, &principal.firm_id).await?;
+        Ok(Caller(principal))
+    }
+}
+
+fn is_firm_admin(principal: &Principal) -> bool {
+    matches!(principal.role.as_deref(), Some("admin" | "org:admin"))
+}
+
+/// The case must exist in the caller's firm; returns the caller's role on it (if any).
+async fn case_in_firm(
+    state: &AppState,
+    case_id: Uuid,
+    caller: &Principal,
+) -> Result<Option<Role>, ApiError> {
+    let firm: Option<String> = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
+        .bind(case_id)
+        .fetch_optional(&state.pool)
+        .await?;
+    if firm.as_deref() != Some(caller.firm_id.as_str()) {
+        return Err(ApiError::not_found());
+    }
+    Ok(access::case_access(&state.pool, case_id, &caller.user_id).await?)
+}
+
+/// Members may read; owners and firm admins may change. Screened users see nothing.
+async fn require(
+    state: &AppState,
+    case_id: Uuid,
+    caller: &Principal,
+    manage: bool,
+) -> Result<(), ApiError> {
+    let role = case_in_firm(state, case_id, caller).await?;
+    let admin = is_firm_admin(caller);
+    match (role, manage) {
+        (_, true) if admin => Ok(()),
+        (Some(Role::Owner), _) => Ok(()),
+        (Some(_), false) => Ok(()),
+        (Some(_), true) => Err(ApiError::forbidden(
+            "only the matter's owners and firm admins can change access",
+        )),
+        (None, _) if admin && !manage => Ok(()),
+        (None, _) => Err(ApiError::not_found()),
+    }
+}
+
+#[derive(Serialize)]
+pub struct CaseSummary {
+    id: Uuid,
+    role: Role,
+    title: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/cases`: the matters I belong to (never those I am screened from).
+pub async fn my_cases(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<CaseSummary>>, ApiError> {
+    let rows: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT c.id, m.role, c.created_at FROM cases c
+         JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
+         WHERE c.firm_id = $1
+           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = c.id AND s.user_id = $2)
+         ORDER BY c.created_at DESC",
+    )
+    .bind(&caller.firm_id)
+    .bind(&caller.user_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter_map(|(id, role, created_at)| {
+                Some(CaseSummary {
+                    id,
+                    role: Role::parse(&role)?,
+                    title: None,
+                    created_at,
+                })
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize)]
+pub struct Member {
+    user_id: String,
+    role: Role,
+    added_by: String,
+    added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/cases/{case}/members`
+pub async fn members(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(case_id): Path<Uuid>,
+) -> Result<Json<Vec<Member>>, ApiError> {
+    require(&state, case_id, &caller, false).await?;
+    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT user_id, role, added_by, added_at FROM case_members WHERE case_id = $1 ORDER BY added_at, user_id",
+    )
+    .bind(case_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .filter_map(|(user_id, role, added_by, added_at)| {
+                Some(Member {
+                    user_id,
+                    role: Role::parse(&role)?,
+                    added_by,
+                    added_at,
+                })
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct SetRole {
+    role: String,
+}
+
+/// Apply an access change everywhere at once: this instance's open connections, and (through
+/// Redis) every other instance's.
+async fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>) {
+    state.hub.set_access(case_id, user_id, role);
+    state.fanout.publish_access(case_id, user_id, role).await;
+}
+
+/// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"viewer"}`
+pub async fn put_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((case_id, user_id)): Path<(Uuid, String)>,
+    Json(body): Json<SetRole>,
+) -> Result<StatusCode, ApiError> {
+    let role = Role::parse(&body.role).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_role",
+            "role must be owner, editor or viewer",
+        )
+    })?;
+    require(&state, case_id, &caller, true).await?;
+    let screened: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2)",
+    )
+    .bind(case_id)
+    .bind(&user_id)
+    .fetch_one(&state.pool)
+    .await?;
+    if screened {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "screened",
+            "this person is screened from the matter (ethical wall) and cannot be added",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (case_id, user_id) DO UPDATE SET role = EXCLUDED.role",
+    )
+    .bind(case_id)
+    .bind(&user_id)
+    .bind(role.as_str())
+    .bind(&caller.user_id)
+    .execute(&mut *tx)
+    .await?;
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action: "access_granted",
+        detail: json!({ "member": user_id, "role": role.as_str() }),
+    };
+    access::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
+    propagate(&state, case_id, &user_id, Some(role)).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/cases/{case}/members/{user}`
+pub async fn delete_member(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((case_id, user_id)): Path<(Uuid, String)>,
+) -> Result<StatusCode, ApiError> {
+    require(&state, case_id, &caller, true).await?;
+    let mut tx = state.pool.begin().await?;
+    let owners_left: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM case_members WHERE case_id = $1 AND role = 'owner' AND user_id <> $2",
+    )
+    .bind(case_id)
+    .bind(&user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if owners_left == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_owner",
+            "a matter must keep at least one owner",
+        ));
+    }
+    sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
+        .bind(case_id)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action: "access_revoked",
+        detail: json!({ "member": user_id }),
+    };
+    access::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
+    propagate(&state, case_id, &user_id, None).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct Screen {
+    user_id: String,
+    reason: String,
+    added_by: String,
+    added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/cases/{case}/screens` (owners and firm admins)
+pub async fn screens(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(case_id): Path<Uuid>,
+) -> Result<Json<Vec<Screen>>, ApiError> {
+    require(&state, case_id, &caller, true).await?;
+    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "SELECT user_id, reason, added_by, added_at FROM screens WHERE case_id = $1 ORDER BY added_at, user_id",
+    )
+    .bind(case_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(user_id, reason, added_by, added_at)| Screen {
+                user_id,
+                reason,
+                added_by,
+                added_at,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct AddScreen {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `PUT /api/v1/cases/{case}/screens/{user}` `{"reason": "..."}`: wall a person off the matter.
+/// Removes any membership and cuts their open connections off at once.
+pub async fn put_screen(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((case_id, user_id)): Path<(Uuid, String)>,
+    Json(body): Json<AddScreen>,
+) -> Result<StatusCode, ApiError> {
+    require(&state, case_id, &caller, true).await?;
+    if user_id == caller.user_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "self_screen",
+            "you cannot screen yourself",
+        ));
+    }
+    let mut tx = state.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO screens (case_id, user_id, reason, added_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (case_id, user_id) DO UPDATE SET reason = EXCLUDED.reason",
+    )
+    .bind(case_id)
+    .bind(&user_id)
+    .bind(&body.reason)
+    .bind(&caller.user_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
+        .bind(case_id)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action: "screen_added",
+        detail: json!({ "screened": user_id }),
+    };
+    access::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
+    propagate(&state, case_id, &user_id, None).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/cases/{case}/screens/{user}`: lift a wall (membership is not restored).
+pub async fn delete_screen(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path((case_id, user_id)): Path<(Uuid, String)>,
+) -> Result<StatusCode, ApiError> {
+    require(&state, case_id, &caller, true).await?;
+    let mut tx = state.pool.begin().await?;
+    sqlx::query("DELETE FROM screens WHERE case_id = $1 AND user_id = $2")
+        .bind(case_id)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await?;
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action: "screen_removed",
+        detail: json!({ "screened": user_id }),
+    };
+    access::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct AuditEntry {
+    id: i64,
+    user_id: Option<String>,
+    action: String,
+    detail: serde_json::Value,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `GET /api/v1/cases/{case}/audit` (owners and firm admins): newest first, at most 500.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(case_id): Path<Uuid>,
+) -> Result<Json<Vec<AuditEntry>>, ApiError> {
+    require(&state, case_id, &caller, true).await?;
+    type Row = (
+        i64,
+        Option<String>,
+        String,
+        serde_json::Value,
+        chrono::DateTime<chrono::Utc>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT id, user_id, action, detail, at FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 500",
+    )
+    .bind(case_id)
+    .fetch_all(&state.pool)
+    .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(id, user_id, action, detail, at)| AuditEntry {
+                id,
+                user_id,
+                action,
+                detail,
+                at,
+            })
+            .collect(),
+    ))
+}
+
+pub fn routes() -> axum::Router<AppState> {
+    use axum::routing::{get, put};
+    axum::Router::new()
+        .route("/api/v1/cases", get(my_cases))
+        .route("/api/v1/cases/{case}/members", get(members))
+        .route(
+            "/api/v1/cases/{case}/members/{user}",
+            put(put_member).delete(delete_member),
+        )
+        .route("/api/v1/cases/{case}/screens", get(screens))
+        .route(
+            "/api/v1/cases/{case}/screens/{user}",
+            put(put_screen).delete(delete_screen),
+        )
+        .route("/api/v1/cases/{case}/audit", get(audit_log))
+}

@@ -1,0 +1,415 @@
+//! Per-matter access, enforced on every sync frame and live: members and roles, ethical walls,
+//! revocation across instances, the REST API and the audit log.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::raw::*;
+use common::*;
+use protocol::{AuthMessage, AwarenessEntry, AwarenessUpdate, Frame, Message, SyncMessage};
+use yrs::{Doc, Text, Transact};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn update(doc: &Doc, text: &str) -> Vec<u8> {
+    let body = doc.get_or_insert_text("body");
+    let mut txn = doc.transact_mut();
+    let end = body.len(&txn);
+    body.insert(&mut txn, end, text);
+    txn.encode_update_v1()
+}
+
+async fn rest(
+    server: &sync_server::app::Running,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", server.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Open a document as a raw client: authenticate and finish the initial sync.
+async fn open(url: &str, doc: &str, token: &str) -> (Socket, Message) {
+    let mut socket = connect(url).await;
+    let answer = authenticate(&mut socket, doc, token).await;
+    if matches!(answer, Message::Auth(AuthMessage::Authenticated { .. })) {
+        send(
+            &mut socket,
+            Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+        )
+        .await;
+        loop {
+            if let Message::Sync(SyncMessage::Step1(_)) = next(&mut socket).await.unwrap().message {
+                break;
+            }
+        }
+    }
+    (socket, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let url = ws_url(&server);
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let (ada, ben, carl) = (token("ada", FIRM), token("ben", FIRM), token("carl", FIRM));
+
+    let ydoc = Doc::new();
+    let (mut owner, answer) = open(&url, doc, &ada).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::Authenticated {
+            scope: "read-write".into()
+        })
+    );
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "Owner's clause. "))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut owner).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+
+    // Carl is in the firm but not on the matter: it does not exist for him.
+    let (_, answer) = open(&url, doc, &carl).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied {
+            reason: "document not found".into()
+        })
+    );
+    let (status, body) = rest(
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/v1/cases/{}/members", name.case_id()),
+        &carl,
+        None,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    // Ben becomes a viewer: readonly scope, his writes are refused, nothing is stored.
+    grant(&server, &ada, &name, "ben", "viewer").await;
+    let (mut viewer, answer) = open(&url, doc, &ben).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::Authenticated {
+            scope: "readonly".into()
+        })
+    );
+    let sneaky = Doc::new();
+    send(
+        &mut viewer,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&sneaky, "viewer edit"))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut viewer).await.unwrap().message,
+        Message::SyncStatus(false)
+    );
+    assert_eq!(stored_text(&db, &name, "body").await, "Owner's clause. ");
+
+    // His presence is still shared (viewers may show a cursor), and he receives edits live.
+    let presence = AwarenessUpdate {
+        entries: vec![AwarenessEntry {
+            client_id: 77,
+            clock: 1,
+            state: r#"{"user":{"name":"Ben"}}"#.into(),
+        }],
+    };
+    send(
+        &mut viewer,
+        Frame::new(doc, Message::Awareness(presence.encode())),
+    )
+    .await;
+    loop {
+        if let Message::Awareness(bytes) = next(&mut owner).await.unwrap().message
+            && AwarenessUpdate::decode(&bytes)
+                .unwrap()
+                .entries
+                .iter()
+                .any(|entry| entry.state.contains("Ben"))
+        {
+            break;
+        }
+    }
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "More."))),
+        ),
+    )
+    .await;
+    loop {
+        if let Message::Sync(SyncMessage::Update(_)) = next(&mut viewer).await.unwrap().message {
+            break;
+        }
+    }
+
+    // Only owners (and firm admins) change access.
+    let (status, body) = rest(
+        &server,
+        reqwest::Method::PUT,
+        &format!("/api/v1/cases/{}/members/carl", name.case_id()),
+        &ben,
+        Some(serde_json::json!({"role": "editor"})),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    let (status, members) = rest(
+        &server,
+        reqwest::Method::GET,
+        &format!("/api/v1/cases/{}/members", name.case_id()),
+        &ben,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let roles: Vec<(&str, &str)> = members
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["user_id"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(roles, vec![("ada", "owner"), ("ben", "viewer")]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance() {
+    let db = fresh_database().await;
+    let first = start_server(&db, Some(redis_url())).await;
+    let second = start_server(&db, Some(redis_url())).await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let (ada, ben) = (token("ada", FIRM), token("ben", FIRM));
+    let ydoc = Doc::new();
+    let (mut owner, _) = open(&ws_url(&first), doc, &ada).await;
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "Before the wall. "))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut owner).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+    grant(&first, &ada, &name, "ben", "editor").await;
+
+    // Ben works on the other instance, with the catch-up channel open too.
+    let (mut walled, answer) = open(&ws_url(&second), doc, &ben).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::Authenticated {
+            scope: "read-write".into()
+        })
+    );
+    let (status, cases) = rest(&second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(cases.as_array().unwrap().len(), 1);
+
+    // A conflict is found: the owner screens Ben through the first instance.
+    let (status, _) = rest(
+        &first,
+        reqwest::Method::PUT,
+        &format!("/api/v1/cases/{}/screens/ben", name.case_id()),
+        &ada,
+        Some(serde_json::json!({"reason": "conflict: represents the opposing party"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    // Ben's open connection on the second instance is told at once...
+    let denied = loop {
+        match next(&mut walled).await.unwrap().message {
+            Message::Auth(AuthMessage::PermissionDenied { reason }) => break reason,
+            Message::Awareness(_) | Message::Sync(_) | Message::SyncStatus(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(denied, "access revoked");
+    // ...and is sent nothing more: the owner writes, Ben's next frame is a denial of his own.
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "Privileged strategy."))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut owner).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+    send(
+        &mut walled,
+        Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    let after = next(&mut walled).await.unwrap().message;
+    assert!(
+        matches!(after, Message::Auth(AuthMessage::PermissionDenied { .. })),
+        "{after:?}"
+    );
+
+    // He cannot come back, list it, or be re-added while the wall stands.
+    let (_, answer) = open(&ws_url(&second), doc, &ben).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied {
+            reason: "document not found".into()
+        })
+    );
+    let (_, cases) = rest(&second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
+    assert!(cases.as_array().unwrap().is_empty());
+    let (status, body) = rest(
+        &first,
+        reqwest::Method::PUT,
+        &format!("/api/v1/cases/{}/members/ben", name.case_id()),
+        &ada,
+        Some(serde_json::json!({"role": "viewer"})),
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("screened")));
+
+    // The audit log tells the story, without any token or document text in it.
+    let (status, audit) = rest(
+        &first,
+        reqwest::Method::GET,
+        &format!("/api/v1/cases/{}/audit", name.case_id()),
+        &ada,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["action"].as_str().unwrap())
+        .collect();
+    for expected in [
+        "case_created",
+        "document_opened",
+        "access_granted",
+        "screen_added",
+        "access_denied",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let text = audit.to_string();
+    assert!(
+        !text.contains(&ben) && !text.contains(&ada),
+        "tokens never reach the audit log"
+    );
+    assert!(
+        !text.contains("Privileged strategy"),
+        "document contents never reach the audit log"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let name = draft_name(&new_case());
+    let (ada, ben) = (token("ada", FIRM), token("ben", FIRM));
+    let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    owner.open(&name);
+    owner.type_text(&name, "Shared with Ben. ");
+    owner.wait_synced(WAIT).await;
+    grant(&server, &ada, &name, "ben", "editor").await;
+    let mut member = Laptop::online(&dir.path().join("ben.db"), &ws_url(&server), &ben);
+    member
+        .wait_until(
+            "the matter via catch-up",
+            WAIT,
+            body_contains(&name, "Shared with Ben"),
+        )
+        .await;
+
+    let (status, _) = rest(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/cases/{}/members/ben", name.case_id()),
+        &ada,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let event = tokio::time::timeout_at(deadline, member.events.as_mut().unwrap().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let local::SyncEvent::Denied { doc, reason } = event {
+            assert_eq!((doc, reason.as_str()), (name.clone(), "access revoked"));
+            break;
+        }
+    }
+    owner.type_text(&name, "Not for Ben.");
+    owner.wait_synced(WAIT).await;
+    // A fresh catch-up from zero lists nothing of that matter for Ben.
+    let mut socket = connect(&ws_url(&server)).await;
+    authenticate(&mut socket, protocol::HUB_CHANNEL, &ben).await;
+    send(
+        &mut socket,
+        Frame::new(
+            protocol::HUB_CHANNEL,
+            Message::Stateless(protocol::HubMessage::request(0).to_json()),
+        ),
+    )
+    .await;
+    loop {
+        if let Message::Stateless(text) = next(&mut socket).await.unwrap().message
+            && let Ok(protocol::HubMessage::Changes(protocol::ChangesField::Reply(reply))) =
+                protocol::HubMessage::parse(&text)
+        {
+            assert!(reply.docs.is_empty(), "{:?}", reply.docs);
+            break;
+        }
+    }
+    assert!(!member.body(&name).contains("Not for Ben"));
+    // The last owner cannot be removed.
+    let (status, body) = rest(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/cases/{}/members/ada", name.case_id()),
+        &ada,
+        None,
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
+}
