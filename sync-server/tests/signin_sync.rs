@@ -68,7 +68,7 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     );
     handle.open(doc.clone());
     let deadline = tokio::time::Instant::now() + WAIT;
-    while !(store.pending_count().unwrap() == 0) {
+    while store.pending_count().unwrap() != 0 {
         match tokio::time::timeout_at(deadline, events.recv())
             .await
             .expect("synced in time")
