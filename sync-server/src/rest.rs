@@ -463,6 +463,18 @@ pub async fn audit_log(
     ))
 }
 
+/// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/cases/{case}/members"),
+    ("PUT", "/api/v1/cases/{case}/members/{user}"),
+    ("DELETE", "/api/v1/cases/{case}/members/{user}"),
+    ("GET", "/api/v1/cases/{case}/screens"),
+    ("PUT", "/api/v1/cases/{case}/screens/{user}"),
+    ("DELETE", "/api/v1/cases/{case}/screens/{user}"),
+    ("GET", "/api/v1/cases/{case}/audit"),
+];
+
 pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, put};
     axum::Router::new()

@@ -413,3 +413,52 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
 }
+
+/// docs/openapi.json describes exactly the routes the server serves, and each of them answers
+/// with the documented JSON error shape rather than "no such route".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_matches_the_routes() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/openapi.json"))
+            .unwrap();
+    let spec: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut documented: Vec<(String, String)> = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in ["get", "put", "delete", "post", "patch"] {
+            if item.get(method).is_some() {
+                documented.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let mut served: Vec<(String, String)> = sync_server::rest::ROUTES
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    documented.sort();
+    served.sort();
+    assert_eq!(documented, served);
+
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let stranger = token("zed", "firm-nobody");
+    let case = new_case();
+    for (method, path) in &served {
+        let path = path.replace("{case}", &case).replace("{user}", "someone");
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let body = (method == reqwest::Method::PUT).then(|| serde_json::json!({"role": "viewer"}));
+        let (status, error) = rest(&server, method.clone(), &path, &stranger, body).await;
+        assert!(status == 404 || status == 200, "{method} {path}: {status}");
+        if status == 404 {
+            assert_eq!(
+                error["code"], "not_found",
+                "{method} {path} answers the documented error shape"
+            );
+        }
+        let (status, error) = rest(&server, method.clone(), &path, "not-a-token", None).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{method} {path}"
+        );
+    }
+}
