@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
@@ -39,6 +39,8 @@ struct Subscription {
     user_id: Arc<str>,
     /// Live access ([`Role::code`]), updated by the hub the moment membership changes.
     access: Arc<AtomicU8>,
+    /// The token's expiry, shared with the hub so broadcasts stop when it passes.
+    expires_at: Arc<AtomicI64>,
     ack_ok: Bytes,
     ack_refused: Bytes,
 }
@@ -211,12 +213,32 @@ impl Session {
             return Ok(());
         };
         if subscription.principal.is_expired(now) {
+            // Nothing is served on an expired token until the client re-authenticates on this
+            // socket; its updates are refused in order (they stay in its outbox).
+            let refused = matches!(
+                message,
+                Message::Sync(SyncMessage::Step2(_) | SyncMessage::Update(_))
+                    | Message::SyncReply(SyncMessage::Step2(_) | SyncMessage::Update(_))
+            );
+            let request = refused.then(|| WriteRequest {
+                entry: subscription.entry.clone(),
+                update: None,
+                user_id: subscription.user_id.clone(),
+                origin: self.sender.clone(),
+                ack: subscription.ack_refused.clone(),
+            });
             self.reply(Frame::new(
                 key.as_str(),
                 Message::Auth(AuthMessage::TokenRequest),
             ));
-            self.deny(&key, "token expired: authenticate again");
-            self.unsubscribe(&key);
+            if let Some(request) = request
+                && !self.state.persister.submit(request).await
+            {
+                return Err(Fatal {
+                    code: 1011,
+                    reason: "server is shutting down".into(),
+                });
+            }
             return Ok(());
         }
         match message {
@@ -388,6 +410,9 @@ impl Session {
             if *existing.user_id == *principal.user_id
                 && let Some(role) = Role::from_code(existing.access.load(Ordering::Acquire))
             {
+                existing
+                    .expires_at
+                    .store(principal.expires_at, Ordering::Release);
                 existing.principal = principal;
                 self.reply(authenticated(role));
                 return Ok(());
@@ -423,6 +448,7 @@ impl Session {
         };
         let user_id: Arc<str> = Arc::from(principal.user_id.as_str());
         let access = Arc::new(AtomicU8::new(Role::code(Some(row.role))));
+        let expires_at = Arc::new(AtomicI64::new(principal.expires_at));
         let subscribed = self
             .state
             .hub
@@ -435,6 +461,7 @@ impl Session {
                     routing_key: key.clone(),
                     user_id: user_id.clone(),
                     access: access.clone(),
+                    expires_at: expires_at.clone(),
                 },
             )
             .await;
@@ -458,6 +485,7 @@ impl Session {
             user_id,
             principal,
             access,
+            expires_at,
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
             ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
         };

@@ -2,7 +2,7 @@
 //! firm-wide catch-up subscribers. All broadcasts encode a frame once and share the buffer.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -76,6 +76,11 @@ struct Subscriber {
     user_id: Arc<str>,
     /// The subscriber's live access, shared with its connection: [`Role::code`]; 0 = revoked.
     access: Arc<AtomicU8>,
+    /// When the subscriber's token expires (seconds since the epoch), shared with its
+    /// connection, which moves it on when the client re-authenticates.
+    expires_at: Arc<AtomicI64>,
+    /// A token request was sent since the token expired.
+    token_requested: AtomicBool,
 }
 
 /// A connection joining a document's subscribers.
@@ -86,6 +91,7 @@ pub struct NewSubscriber {
     pub user_id: Arc<str>,
     /// Live access shared with the connection ([`crate::access::Role::code`]).
     pub access: Arc<AtomicU8>,
+    pub expires_at: Arc<AtomicI64>,
 }
 
 /// A connection following its firm's changes on the catch-up channel.
@@ -376,6 +382,8 @@ impl DocHub {
                 routing_key: subscriber.routing_key,
                 user_id: subscriber.user_id,
                 access: subscriber.access,
+                expires_at: subscriber.expires_at,
+                token_requested: AtomicBool::new(false),
             },
         );
         state.idle_since = None;
@@ -708,14 +716,24 @@ impl DocHub {
     }
 }
 
-/// Send to every subscriber but `origin`, encoding once per distinct routing key.
+/// Send to every subscriber but `origin`, encoding once per distinct routing key. A subscriber
+/// whose token has expired is sent nothing but one request for a fresh token.
 fn broadcast(state: &DocState, origin: Option<ConnId>, encode: impl Fn(&str) -> Vec<u8>) {
+    let now = chrono::Utc::now().timestamp();
     let mut encoded: Vec<(&str, Bytes)> = Vec::with_capacity(1);
     for (conn, subscriber) in &state.subscribers {
         if Some(*conn) == origin {
             continue;
         }
         let key = subscriber.routing_key.as_str();
+        if subscriber.expires_at.load(Ordering::Acquire) <= now {
+            if !subscriber.token_requested.swap(true, Ordering::AcqRel) {
+                let request = Frame::new(key, Message::Auth(protocol::AuthMessage::TokenRequest));
+                subscriber.sender.send(Bytes::from(request.encode()));
+            }
+            continue;
+        }
+        subscriber.token_requested.store(false, Ordering::Release);
         let frame = match encoded.iter().find(|(k, _)| *k == key) {
             Some((_, frame)) => frame.clone(),
             None => {

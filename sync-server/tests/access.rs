@@ -462,3 +462,99 @@ async fn the_openapi_description_matches_the_routes() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_stops_the_stream_until_the_client_authenticates_again() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let url = ws_url(&server);
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let ydoc = Doc::new();
+    let (mut owner, _) = open(&url, doc, &ada).await;
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "One. "))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut owner).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+    grant(&server, &ada, &name, "ben", "editor").await;
+
+    let short_lived = sync_server::auth::DevAuth::new(SECRET)
+        .mint("ben", FIRM, 1)
+        .unwrap();
+    let (mut ben, answer) = open(&url, doc, &short_lived).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::Authenticated {
+            scope: "read-write".into()
+        })
+    );
+    // Let the token expire (only the clock can do that).
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "Two. "))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut owner).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+    // Ben is asked for a new token instead of being sent the update...
+    assert_eq!(
+        next(&mut ben).await.unwrap().message,
+        Message::Auth(AuthMessage::TokenRequest)
+    );
+    // ...and his own writes are refused until he re-authenticates.
+    let bens = Doc::new();
+    send(
+        &mut ben,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&bens, "stale"))),
+        ),
+    )
+    .await;
+    assert_eq!(
+        next(&mut ben).await.unwrap().message,
+        Message::Auth(AuthMessage::TokenRequest)
+    );
+    assert_eq!(
+        next(&mut ben).await.unwrap().message,
+        Message::SyncStatus(false)
+    );
+    assert!(!stored_text(&db, &name, "body").await.contains("stale"));
+
+    // A fresh token on the same socket resumes the stream.
+    let answer = authenticate(&mut ben, doc, &token("ben", FIRM)).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::Authenticated {
+            scope: "read-write".into()
+        })
+    );
+    send(
+        &mut owner,
+        Frame::new(
+            doc,
+            Message::Sync(SyncMessage::Update(update(&ydoc, "Three."))),
+        ),
+    )
+    .await;
+    loop {
+        if let Message::Sync(SyncMessage::Update(_)) = next(&mut ben).await.unwrap().message {
+            break;
+        }
+    }
+}

@@ -310,7 +310,12 @@ impl Client {
             Err(Control::Offline) => return Ending::WentOffline,
             Err(_) => return Ending::Shutdown,
         };
-        let mut session = Session::new(Arc::clone(&self.store), self.events.clone(), token);
+        let mut session = Session::new(
+            Arc::clone(&self.store),
+            self.events.clone(),
+            token,
+            Arc::clone(&self.config.token),
+        );
         match self.sync(&mut session, socket).await {
             Ok(ending) => ending,
             Err(error) => {

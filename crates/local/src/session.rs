@@ -63,6 +63,8 @@ pub(crate) struct Session {
     store: Arc<Store>,
     events: UnboundedSender<SyncEvent>,
     token: String,
+    /// Where fresh tokens come from when the server asks again (`TokenRequest`).
+    tokens: Arc<dyn crate::TokenSource>,
     docs: HashMap<DocName, DocSync>,
     hub: Hub,
     /// Highest outbox id already sent (or skipped) on this connection.
@@ -84,11 +86,17 @@ pub(crate) fn emit(events: &UnboundedSender<SyncEvent>, event: SyncEvent) {
 }
 
 impl Session {
-    pub fn new(store: Arc<Store>, events: UnboundedSender<SyncEvent>, token: String) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        events: UnboundedSender<SyncEvent>,
+        token: String,
+        tokens: Arc<dyn crate::TokenSource>,
+    ) -> Self {
         Self {
             store,
             events,
             token,
+            tokens,
             docs: HashMap::new(),
             hub: Hub::default(),
             sent_upto: 0,
@@ -101,7 +109,11 @@ impl Session {
         std::mem::take(&mut self.outgoing)
     }
 
-    fn auth_frame(&self, doc: &str) -> Wire {
+    fn auth_frame(&mut self, doc: &str) -> Wire {
+        // The newest token: after an expiry the server asks again, and the old one will not do.
+        if let Ok(token) = self.tokens.token() {
+            self.token = token;
+        }
         frame(
             doc,
             Message::Auth(AuthMessage::Token {
@@ -114,7 +126,10 @@ impl Session {
     /// Everything sent right after connecting: catch-up, then opened documents and documents
     /// with pending outbox entries, then the outbox itself. Frames are pipelined.
     pub fn start(&mut self, presence: &Presence) -> Result<(), LocalError> {
-        self.outgoing.push(self.auth_frame(HUB_CHANNEL));
+        {
+            let auth = self.auth_frame(HUB_CHANNEL);
+            self.outgoing.push(auth)
+        };
         self.request_changes(self.store.cursor()?);
         let mut docs: Vec<DocName> = presence.opened.iter().cloned().collect();
         docs.extend(presence.awareness.keys().cloned());
@@ -139,7 +154,10 @@ impl Session {
             return Ok(());
         }
         let state_vector = self.store.state_vector(doc)?;
-        self.outgoing.push(self.auth_frame(doc.as_str()));
+        {
+            let auth = self.auth_frame(doc.as_str());
+            self.outgoing.push(auth)
+        };
         self.outgoing.push(frame(
             doc.as_str(),
             Message::Sync(SyncMessage::Step1(state_vector)),
@@ -328,7 +346,10 @@ impl Session {
                     },
                 );
             }
-            AuthMessage::TokenRequest => self.outgoing.push(self.auth_frame(doc.as_str())),
+            AuthMessage::TokenRequest => {
+                let auth = self.auth_frame(doc.as_str());
+                self.outgoing.push(auth)
+            }
             AuthMessage::Token { .. } => {
                 tracing::warn!(doc = %doc, "server sent a token frame; ignored")
             }
@@ -448,7 +469,8 @@ impl Session {
                 self.hub.requesting = false;
             }
             Message::Auth(AuthMessage::TokenRequest) => {
-                self.outgoing.push(self.auth_frame(HUB_CHANNEL))
+                let auth = self.auth_frame(HUB_CHANNEL);
+                self.outgoing.push(auth)
             }
             Message::Stateless(text) => match HubMessage::parse(&text) {
                 Ok(HubMessage::Changes(ChangesField::Reply(reply))) => {
