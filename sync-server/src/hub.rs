@@ -79,8 +79,9 @@ struct Subscriber {
     /// When the subscriber's token expires (seconds since the epoch), shared with its
     /// connection, which moves it on when the client re-authenticates.
     expires_at: Arc<AtomicI64>,
-    /// A token request was sent since the token expired.
-    token_requested: AtomicBool,
+    /// The expiry for which a fresh token was last requested (one request per expiry, however
+    /// many broadcasts it misses).
+    token_requested_for: AtomicI64,
 }
 
 /// A connection joining a document's subscribers.
@@ -383,7 +384,7 @@ impl DocHub {
                 user_id: subscriber.user_id,
                 access: subscriber.access,
                 expires_at: subscriber.expires_at,
-                token_requested: AtomicBool::new(false),
+                token_requested_for: AtomicI64::new(i64::MIN),
             },
         );
         state.idle_since = None;
@@ -726,14 +727,18 @@ fn broadcast(state: &DocState, origin: Option<ConnId>, encode: impl Fn(&str) -> 
             continue;
         }
         let key = subscriber.routing_key.as_str();
-        if subscriber.expires_at.load(Ordering::Acquire) <= now {
-            if !subscriber.token_requested.swap(true, Ordering::AcqRel) {
+        let expires_at = subscriber.expires_at.load(Ordering::Acquire);
+        if expires_at <= now {
+            if subscriber
+                .token_requested_for
+                .swap(expires_at, Ordering::AcqRel)
+                != expires_at
+            {
                 let request = Frame::new(key, Message::Auth(protocol::AuthMessage::TokenRequest));
                 subscriber.sender.send(Bytes::from(request.encode()));
             }
             continue;
         }
-        subscriber.token_requested.store(false, Ordering::Release);
         let frame = match encoded.iter().find(|(k, _)| *k == key) {
             Some((_, frame)) => frame.clone(),
             None => {

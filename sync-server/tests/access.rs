@@ -558,3 +558,60 @@ async fn an_expired_token_stops_the_stream_until_the_client_authenticates_again(
         }
     }
 }
+
+/// Mints a one-second token on every call: every few frames the server finds it expired.
+struct ShortLivedTokens(&'static str);
+
+impl local::TokenSource for ShortLivedTokens {
+    fn token(&self) -> Result<String, local::LocalError> {
+        Ok(sync_server::auth::DevAuth::new(SECRET)
+            .mint(self.0, FIRM, 1)
+            .unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_tokens_keep_expiring_re_authenticates_and_misses_nothing() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let name = draft_name(&new_case());
+    let ada = token("ada", FIRM);
+    let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    owner.open(&name);
+    owner.type_text(&name, "a0 ");
+    owner.wait_synced(WAIT).await;
+    grant(&server, &ada, &name, "ben", "viewer").await;
+
+    let store = open_store(&dir.path().join("ben.db"));
+    let (handle, mut events) = local::SyncClient::start(
+        store.clone(),
+        local::SyncConfig {
+            url: ws_url(&server),
+            token: std::sync::Arc::new(ShortLivedTokens("ben")),
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+        },
+    );
+    handle.open(name.clone());
+    // Edits keep coming while Ben's tokens expire every second.
+    for i in 1..=6 {
+        tokio::time::sleep(Duration::from_millis(600)).await;
+        owner.type_text(&name, &format!("a{i} "));
+    }
+    owner.wait_synced(WAIT).await;
+    let expected = owner.body(&name);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while store.text(&name, "body").unwrap() != expected {
+        tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "Ben has {:?}, expected {expected:?}",
+                    store.text(&name, "body").unwrap()
+                )
+            })
+            .unwrap();
+    }
+    handle.shutdown().await;
+}

@@ -347,8 +347,15 @@ impl Session {
                 );
             }
             AuthMessage::TokenRequest => {
+                // Our token expired: authenticate again with a fresh one, then ask for what was
+                // not sent to us meanwhile (the server pauses the stream while a token is stale).
                 let auth = self.auth_frame(doc.as_str());
-                self.outgoing.push(auth)
+                self.outgoing.push(auth);
+                let state_vector = self.store.state_vector(doc)?;
+                self.outgoing.push(frame(
+                    doc.as_str(),
+                    Message::Sync(SyncMessage::Step1(state_vector)),
+                ));
             }
             AuthMessage::Token { .. } => {
                 tracing::warn!(doc = %doc, "server sent a token frame; ignored")
