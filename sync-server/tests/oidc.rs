@@ -368,3 +368,75 @@ async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_t
     }
     assert_eq!(mallory.body(&doc), "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_matter() {
+    let key = rsa_key("k1");
+    let db = fresh_database().await;
+    let mut config = common::settings(&db, None);
+    config.dev_auth = false;
+    config.identity.issuer = Some(ISSUER.into());
+    config.identity.jwt_key = Some(key.public_pem.clone());
+    config.identity.authorized_parties = vec![APP.into()];
+    let server = sync_server::app::start(&config).await.unwrap();
+    let as_user = |sub: &str, role: &str| {
+        let mut claims = clerk_claims();
+        claims["sub"] = json!(sub);
+        claims["o"]["rol"] = json!(role);
+        sign(&key, None, claims)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let doc = draft_name(&new_case());
+    let mut owner = Laptop::online(
+        &dir.path().join("o.db"),
+        &ws_url(&server),
+        &as_user("user_ada", "basic_member"),
+    );
+    owner.open(&doc);
+    owner.type_text(&doc, "Confidential.");
+    owner.wait_synced(Duration::from_secs(20)).await;
+
+    let put = |token: String, user: &str| {
+        let url = format!(
+            "http://{}/api/v1/cases/{}/members/{user}",
+            server.addr,
+            doc.case_id()
+        );
+        async move {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(token)
+                .json(&json!({"role": "editor"}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // A firm admin who is not on the matter may grant access...
+    assert_eq!(put(as_user("user_admin", "admin"), "user_ben").await, 204);
+    // ...an ordinary member of the firm who is not on it may not even see it...
+    assert_eq!(
+        put(as_user("user_carl", "basic_member"), "user_carl").await,
+        404
+    );
+    // ...and being an admin does not open the matter's documents.
+    let mut admin = Laptop::online(
+        &dir.path().join("a.db"),
+        &ws_url(&server),
+        &as_user("user_admin", "admin"),
+    );
+    admin.open(&doc);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let event = tokio::time::timeout_at(deadline, admin.events.as_mut().unwrap().recv())
+            .await
+            .unwrap()
+            .unwrap();
+        if let local::SyncEvent::Denied { reason, .. } = event {
+            assert_eq!(reason, "document not found");
+            break;
+        }
+    }
+}
