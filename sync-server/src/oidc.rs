@@ -37,7 +37,8 @@ pub struct JwksCache {
 
 struct JwksState {
     keys: HashMap<String, DecodingKey>,
-    fetched_at: Option<Instant>,
+    /// When an unknown `kid` last caused a refetch (the start-up fetch does not count).
+    refetched_at: Option<Instant>,
 }
 
 impl JwksCache {
@@ -51,7 +52,7 @@ impl JwksCache {
             http,
             state: Mutex::new(JwksState {
                 keys: HashMap::new(),
-                fetched_at: None,
+                refetched_at: None,
             }),
         }
     }
@@ -67,7 +68,6 @@ impl JwksCache {
     }
 
     async fn fetch_into(&self, state: &mut JwksState) -> Result<usize, String> {
-        state.fetched_at = Some(Instant::now());
         let set: JwkSet = self
             .http
             .get(&self.url)
@@ -96,11 +96,12 @@ impl JwksCache {
             return Some(key.clone());
         }
         let due = state
-            .fetched_at
+            .refetched_at
             .is_none_or(|at| at.elapsed() >= JWKS_REFETCH_INTERVAL);
         if !due {
             return None;
         }
+        state.refetched_at = Some(Instant::now());
         if let Err(error) = self.fetch_into(&mut state).await {
             tracing::warn!(%error, "JWKS refetch failed");
             return None;

@@ -284,8 +284,8 @@ async fn jwks_keys_are_cached_refetched_on_rotation_and_rate_limited() {
         "known keys come from the cache"
     );
 
-    // Unknown kid: one refetch is allowed only after the rate-limit interval; before that a
-    // flood of made-up kids costs the IdP nothing.
+    // Unknown kid: one refetch (the key may have rotated), then refusal; further unknown kids
+    // within the interval cost the IdP nothing.
     published.lock().unwrap().push(k2.jwk.clone());
     for _ in 0..20 {
         assert_eq!(
@@ -295,7 +295,17 @@ async fn jwks_keys_are_cached_refetched_on_rotation_and_rate_limited() {
             Err(AuthError::UnknownKey)
         );
     }
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "refetches are rate-limited");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        2,
+        "one refetch, then rate-limited"
+    );
+    // The refetch brought k2 in: a token signed with the rotated-in key is accepted from cache.
+    verifier
+        .verify(&sign(&k2, Some("k2"), clerk_claims()))
+        .await
+        .unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
     assert!(sync_server::oidc::JWKS_REFETCH_INTERVAL <= Duration::from_secs(30));
     // A token without kid is refused outright with a JWKS.
     assert_eq!(
@@ -439,4 +449,180 @@ async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_m
             break;
         }
     }
+}
+
+/// Every forged or unacceptable token is refused by sync (PermissionDenied with the reason) and
+/// by REST (401 with the same reason), against the real server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_attack_matrix_is_refused_by_sync_and_rest() {
+    use common::raw::{authenticate, connect};
+    use protocol::{AuthMessage, Message};
+
+    let (key, rotated) = (rsa_key("k1"), rsa_key("k-unknown"));
+    let published = Arc::new(std::sync::Mutex::new(vec![key.jwk.clone()]));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let jwks = jwks_server(published, hits.clone()).await;
+    let db = fresh_database().await;
+    let mut config = common::settings(&db, None);
+    config.dev_auth = false;
+    config.identity.issuer = Some(ISSUER.into());
+    config.identity.jwks_url = Some(jwks);
+    config.identity.authorized_parties = vec![APP.into()];
+    let server = sync_server::app::start(&config).await.unwrap();
+    let doc = draft_name(&new_case());
+
+    let b64 = |value: &serde_json::Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string())
+    };
+    let valid = sign(&key, Some("k1"), clerk_claims());
+    let tampered = {
+        let parts: Vec<&str> = valid.split('.').collect();
+        let mut claims = clerk_claims();
+        claims["o"]["id"] = json!("org_victim");
+        format!("{}.{}.{}", parts[0], b64(&claims), parts[2])
+    };
+    let alg_none = format!(
+        "{}.{}.",
+        b64(&json!({"alg": "none", "typ": "JWT", "kid": "k1"})),
+        b64(&clerk_claims())
+    );
+    let confused = {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        jsonwebtoken::encode(
+            &header,
+            &clerk_claims(),
+            &EncodingKey::from_secret(key.public_pem.as_bytes()),
+        )
+        .unwrap()
+    };
+    let matrix: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            sign(
+                &key,
+                Some("k1"),
+                with(clerk_claims(), "exp", json!(now() - 60)),
+            ),
+            "the token has expired",
+        ),
+        (
+            "not yet valid",
+            sign(
+                &key,
+                Some("k1"),
+                with(clerk_claims(), "nbf", json!(now() + 60)),
+            ),
+            "the token is not valid yet",
+        ),
+        (
+            "wrong iss",
+            sign(
+                &key,
+                Some("k1"),
+                with(clerk_claims(), "iss", json!("https://evil.test")),
+            ),
+            "the token is invalid",
+        ),
+        (
+            "azp not allowed",
+            sign(
+                &key,
+                Some("k1"),
+                with(clerk_claims(), "azp", json!("https://phishing.test")),
+            ),
+            "the token was issued to an application this server does not accept",
+        ),
+        ("alg none", alg_none, "the token is invalid"),
+        (
+            "HS256 with the public key",
+            confused,
+            "the token is invalid",
+        ),
+        (
+            "unknown kid",
+            sign(&rotated, Some("k-unknown"), clerk_claims()),
+            "the token was signed with an unknown key",
+        ),
+        ("tampered payload", tampered, "the token is invalid"),
+        (
+            "pending session",
+            sign(
+                &key,
+                Some("k1"),
+                with(clerk_claims(), "sts", json!("pending")),
+            ),
+            "the sign-in is not complete (pending session)",
+        ),
+        ("garbage", "not.a.token".into(), "the token is invalid"),
+    ];
+    for (case, token, reason) in &matrix {
+        let mut socket = connect(&ws_url(&server)).await;
+        let answer = authenticate(&mut socket, doc.as_str(), token).await;
+        assert_eq!(
+            answer,
+            Message::Auth(AuthMessage::PermissionDenied {
+                reason: (*reason).into()
+            }),
+            "sync: {case}"
+        );
+        let response = reqwest::Client::new()
+            .get(format!("http://{}/api/v1/cases", server.addr))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 401, "REST: {case}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            (body["code"].as_str(), body["message"].as_str()),
+            (Some("unauthorized"), Some(*reason)),
+            "REST: {case}"
+        );
+    }
+    // The unknown kid caused exactly one refetch (start-up fetch + one), not one per attempt.
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
+
+    // A valid token of another firm finds nothing of this firm's matter.
+    let mut ada = Laptop::online(
+        &tempfile::tempdir().unwrap().path().join("a.db"),
+        &ws_url(&server),
+        &valid,
+    );
+    ada.open(&doc);
+    ada.type_text(&doc, "Acme only.");
+    ada.wait_synced(Duration::from_secs(20)).await;
+    let other_firm = sign(
+        &key,
+        Some("k1"),
+        with(
+            clerk_claims(),
+            "o",
+            json!({"id": "org_other", "rol": "admin"}),
+        ),
+    );
+    let mut socket = connect(&ws_url(&server)).await;
+    let answer = authenticate(&mut socket, doc.as_str(), &other_firm).await;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::PermissionDenied {
+            reason: "document not found".into()
+        })
+    );
+    let response = reqwest::Client::new()
+        .get(format!(
+            "http://{}/api/v1/cases/{}/members",
+            server.addr,
+            doc.case_id()
+        ))
+        .bearer_auth(&other_firm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    // And without any token, nothing at all.
+    let response = reqwest::get(format!("http://{}/api/v1/cases", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 401);
 }
