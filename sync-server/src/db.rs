@@ -314,3 +314,13 @@ where
     tx.commit().await?;
     Ok(ids.len())
 }
+
+/// Keep a matter's title for lists (from its case document).
+pub async fn set_case_title(pool: &PgPool, case_id: Uuid, title: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET title = $2 WHERE id = $1")
+        .bind(case_id)
+        .bind(title)
+        .execute(pool)
+        .await?;
+    Ok(())
+}

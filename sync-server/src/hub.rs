@@ -144,6 +144,8 @@ struct DocState {
     idle_since: Option<Instant>,
     /// Rows in the Postgres update log (compaction trigger).
     log_rows: i64,
+    /// The last title seen in a case document (Y.Map `case`, key `title`).
+    title: Option<String>,
 }
 
 /// Updates kept unintegrated before the document is materialized anyway.
@@ -261,6 +263,7 @@ impl DocEntry {
                 awareness: HashMap::new(),
                 idle_since: Some(Instant::now()),
                 log_rows: 0,
+                title: None,
             }),
         }
     }
@@ -305,6 +308,27 @@ impl DocEntry {
             updates: Vec::new(),
             state_vector: txn.state_vector().encode_v1(),
         })
+    }
+
+    /// For a case document: its title if it changed since last asked (Y.Map `case`, key
+    /// `title`, a string or a Y.Text).
+    pub fn changed_title(&self) -> Option<String> {
+        use yrs::{GetString, Map, Out};
+        let mut state = lock(&self.state);
+        let doc = state.materialize(self.id)?;
+        let map = doc.get_or_insert_map("case");
+        let txn = doc.transact();
+        let title = match map.get(&txn, "title")? {
+            Out::Any(yrs::Any::String(text)) => text.to_string(),
+            Out::YText(text) => text.get_string(&txn),
+            _ => return None,
+        };
+        drop(txn);
+        if state.title.as_deref() == Some(title.as_str()) {
+            return None;
+        }
+        state.title = Some(title.clone());
+        Some(title)
     }
 
     pub fn subscriber_count(&self) -> usize {

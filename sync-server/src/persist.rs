@@ -111,12 +111,18 @@ async fn run(
         drop(rows);
         let mut changed: HashMap<&str, BTreeSet<&str>> = HashMap::new();
         let mut published = Vec::new();
+        let mut titles: Vec<(uuid::Uuid, String)> = Vec::new();
         for request in &batch {
             if let Some(update) = &request.update {
                 let entry = &request.entry;
                 if hub.apply_committed(&entry.name, update, Some(request.origin.id), compact_after)
                 {
                     crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
+                }
+                if !entry.name.contains("/drafts/")
+                    && let Some(title) = entry.changed_title()
+                {
+                    titles.push((entry.case_id, title));
                 }
                 changed
                     .entry(entry.firm_id.as_str())
@@ -130,6 +136,16 @@ async fn run(
             hub.notify_changed(firm, docs.into_iter().map(str::to_owned).collect());
         }
         fanout.publish_updates(published).await;
+        if !titles.is_empty() {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                for (case_id, title) in titles {
+                    if let Err(error) = db::set_case_title(&pool, case_id, &title).await {
+                        tracing::warn!(%error, "could not record a matter's title");
+                    }
+                }
+            });
+        }
         crate::metrics::record_batch(batch.len(), started.elapsed());
         batch.clear();
     }

@@ -147,8 +147,9 @@ pub async fn my_cases(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    let rows: Vec<(Uuid, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "SELECT c.id, m.role, c.created_at FROM cases c
+    type Row = (Uuid, String, Option<String>, chrono::DateTime<chrono::Utc>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, m.role, c.title, c.created_at FROM cases c
          JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
          WHERE c.firm_id = $1
            AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = c.id AND s.user_id = $2)
@@ -160,11 +161,11 @@ pub async fn my_cases(
     .await?;
     Ok(Json(
         rows.into_iter()
-            .filter_map(|(id, role, created_at)| {
+            .filter_map(|(id, role, title, created_at)| {
                 Some(CaseSummary {
                     id,
                     role: Role::parse(&role)?,
-                    title: None,
+                    title,
                     created_at,
                 })
             })

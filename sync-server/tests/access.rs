@@ -615,3 +615,55 @@ async fn a_client_whose_tokens_keep_expiring_re_authenticates_and_misses_nothing
     }
     handle.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_matters_are_listed_with_their_titles_and_roles() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let case = new_case();
+    let record = local::DocName::case(&case).unwrap();
+    let ada = token("ada", FIRM);
+    let mut laptop = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    laptop.open(&record);
+    fn set_title(laptop: &Laptop, record: &local::DocName, title: &'static str) {
+        laptop
+            .store
+            .edit(record, move |_, txn| {
+                use yrs::{Map, WriteTxn};
+                let map = txn.get_or_insert_map("case");
+                map.insert(txn, "title", title);
+            })
+            .unwrap();
+        laptop.handle.as_ref().unwrap().local_change(record);
+    }
+    set_title(&laptop, &record, "Smith v. Jones (lease dispute)");
+    laptop.wait_synced(WAIT).await;
+    let listed = |want: &'static str| {
+        let server = &server;
+        let ada = ada.clone();
+        async move {
+            // The title is recorded right after the commit, off the write path.
+            let deadline = std::time::Instant::now() + WAIT;
+            loop {
+                let (status, cases) =
+                    rest(server, reqwest::Method::GET, "/api/v1/cases", &ada, None).await;
+                assert_eq!(status, 200);
+                if cases[0]["title"] == want {
+                    return cases;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "title never became {want}: {cases}"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    let cases = listed("Smith v. Jones (lease dispute)").await;
+    assert_eq!(cases[0]["id"], case.as_str());
+    assert_eq!(cases[0]["role"], "owner");
+    set_title(&laptop, &record, "Smith v. Jones");
+    laptop.wait_synced(WAIT).await;
+    listed("Smith v. Jones").await;
+}
