@@ -213,6 +213,26 @@ pub struct SetRole {
     role: String,
 }
 
+/// Write the audit row of an access change and commit it together with the change.
+async fn commit_audited(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    caller: &Principal,
+    case_id: Uuid,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action,
+        detail,
+    };
+    access::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Apply an access change everywhere at once: this instance's open connections, and (through
 /// Redis) every other instance's.
 async fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>) {
@@ -260,15 +280,14 @@ pub async fn put_member(
     .bind(&caller.user_id)
     .execute(&mut *tx)
     .await?;
-    let entry = Audit {
-        firm_id: &caller.firm_id,
-        case_id: Some(case_id),
-        user_id: Some(&caller.user_id),
-        action: "access_granted",
-        detail: json!({ "member": user_id, "role": role.as_str() }),
-    };
-    access::audit(&mut *tx, entry).await?;
-    tx.commit().await?;
+    commit_audited(
+        tx,
+        &caller,
+        case_id,
+        "access_granted",
+        json!({ "member": user_id, "role": role.as_str() }),
+    )
+    .await?;
     propagate(&state, case_id, &user_id, Some(role)).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -300,15 +319,14 @@ pub async fn delete_member(
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
-    let entry = Audit {
-        firm_id: &caller.firm_id,
-        case_id: Some(case_id),
-        user_id: Some(&caller.user_id),
-        action: "access_revoked",
-        detail: json!({ "member": user_id }),
-    };
-    access::audit(&mut *tx, entry).await?;
-    tx.commit().await?;
+    commit_audited(
+        tx,
+        &caller,
+        case_id,
+        "access_revoked",
+        json!({ "member": user_id }),
+    )
+    .await?;
     propagate(&state, case_id, &user_id, None).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -384,15 +402,14 @@ pub async fn put_screen(
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
-    let entry = Audit {
-        firm_id: &caller.firm_id,
-        case_id: Some(case_id),
-        user_id: Some(&caller.user_id),
-        action: "screen_added",
-        detail: json!({ "screened": user_id }),
-    };
-    access::audit(&mut *tx, entry).await?;
-    tx.commit().await?;
+    commit_audited(
+        tx,
+        &caller,
+        case_id,
+        "screen_added",
+        json!({ "screened": user_id }),
+    )
+    .await?;
     propagate(&state, case_id, &user_id, None).await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -410,15 +427,14 @@ pub async fn delete_screen(
         .bind(&user_id)
         .execute(&mut *tx)
         .await?;
-    let entry = Audit {
-        firm_id: &caller.firm_id,
-        case_id: Some(case_id),
-        user_id: Some(&caller.user_id),
-        action: "screen_removed",
-        detail: json!({ "screened": user_id }),
-    };
-    access::audit(&mut *tx, entry).await?;
-    tx.commit().await?;
+    commit_audited(
+        tx,
+        &caller,
+        case_id,
+        "screen_removed",
+        json!({ "screened": user_id }),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
