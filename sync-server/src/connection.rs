@@ -231,6 +231,7 @@ impl Session {
                 key.as_str(),
                 Message::Auth(AuthMessage::TokenRequest),
             ));
+            metrics::TOKEN_REQUESTS.fetch_add(1, Ordering::Relaxed);
             if let Some(request) = request
                 && !self.state.persister.submit(request).await
             {

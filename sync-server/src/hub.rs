@@ -760,6 +760,7 @@ fn broadcast(state: &DocState, origin: Option<ConnId>, encode: impl Fn(&str) -> 
             {
                 let request = Frame::new(key, Message::Auth(protocol::AuthMessage::TokenRequest));
                 subscriber.sender.send(Bytes::from(request.encode()));
+                crate::metrics::TOKEN_REQUESTS.fetch_add(1, Ordering::Relaxed);
             }
             continue;
         }

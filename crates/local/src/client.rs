@@ -330,6 +330,7 @@ impl Client {
     async fn sync(&mut self, session: &mut Session, socket: Socket) -> Result<Ending, LocalError> {
         let (mut sink, mut stream) = socket.split();
         session.start(&self.presence)?;
+        let mut token_changes = self.config.token.changes();
         loop {
             let outgoing = session.take_outgoing();
             if !outgoing.is_empty() {
@@ -350,6 +351,7 @@ impl Client {
             }
             self.set_state(session.state()?);
             tokio::select! {
+                () = token_changed(&mut token_changes) => session.reauthenticate(),
                 message = stream.next() => match message {
                     Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
                         Ok(wire) => session.handle(wire, &mut self.presence)?,
@@ -405,5 +407,19 @@ impl Client {
                 }
             }
         }
+    }
+}
+
+/// Resolves when the token source has a new token; never, for sources that do not change (or
+/// once the source is gone).
+async fn token_changed(changes: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    match changes {
+        Some(receiver) => {
+            if receiver.changed().await.is_err() {
+                *changes = None;
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending::<()>().await,
     }
 }

@@ -27,6 +27,12 @@ impl std::fmt::Debug for FixedKey {
 /// refreshed token is picked up.
 pub trait TokenSource: Send + Sync {
     fn token(&self) -> Result<String, LocalError>;
+
+    /// Ticks whenever a new token is available (a refresh), so an open connection can
+    /// re-authenticate before the old one expires. `None` for tokens that never change.
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
 }
 
 /// A token known in advance (tests, benchmarks).

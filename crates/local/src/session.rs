@@ -148,6 +148,24 @@ impl Session {
         ));
     }
 
+    /// A fresh token is available: send it for the catch-up channel and every document this
+    /// connection follows, before the old one expires (the server then keeps streaming).
+    pub fn reauthenticate(&mut self) {
+        let mut keys: Vec<String> = self
+            .docs
+            .iter()
+            .filter(|(_, sync)| sync.scope != Scope::Denied)
+            .map(|(doc, _)| doc.as_str().to_owned())
+            .collect();
+        if self.hub.authenticated {
+            keys.push(HUB_CHANNEL.to_owned());
+        }
+        for key in keys {
+            let auth = self.auth_frame(&key);
+            self.outgoing.push(auth);
+        }
+    }
+
     /// Authenticate `doc` and start its initial sync, unless already done on this connection.
     pub fn subscribe(&mut self, doc: &DocName, presence: &Presence) -> Result<(), LocalError> {
         if self.docs.contains_key(doc) {

@@ -128,6 +128,10 @@ impl TokenSource for SignedIn {
     fn token(&self) -> Result<String, LocalError> {
         self.inner.current()
     }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.token_changes())
+    }
 }
 
 impl std::fmt::Debug for SignedIn {
