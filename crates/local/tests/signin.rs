@@ -126,7 +126,7 @@ async fn the_access_token_is_refreshed_before_it_expires() {
     let mut changes = signed_in.token_changes();
     changes.borrow_and_update();
 
-    tokio::time::timeout(Duration::from_secs(5), changes.changed())
+    tokio::time::timeout(Duration::from_secs(15), changes.changed())
         .await
         .expect("a background refresh within the token's life")
         .unwrap();
