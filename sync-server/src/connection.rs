@@ -59,8 +59,8 @@ struct Session {
     principals: HashMap<String, Arc<Principal>>,
     seen_users: Vec<String>,
     docs: HashMap<String, Subscription>,
-    hub_firm: Option<String>,
-    hub_user: Option<String>,
+    /// The catch-up channel, once authenticated: the caller's firm and user.
+    hub: Option<(String, String)>,
 }
 
 /// Why a connection must end.
@@ -116,8 +116,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
         principals: HashMap::new(),
         seen_users: Vec::new(),
         docs: HashMap::new(),
-        hub_firm: None,
-        hub_user: None,
+        hub: None,
     };
     while let Some(message) = stream.next().await {
         let result = match message {
@@ -388,10 +387,10 @@ impl Session {
             )
         };
         if key == HUB_CHANNEL {
-            if let Some(previous) = self.hub_firm.replace(principal.firm_id.clone()) {
+            let follower = (principal.firm_id.clone(), principal.user_id.clone());
+            if let Some((previous, _)) = self.hub.replace(follower) {
                 self.state.hub.unsubscribe_hub(&previous, self.sender.id);
             }
-            self.hub_user = Some(principal.user_id.clone());
             self.state
                 .hub
                 .subscribe_hub(&principal.firm_id, self.sender.clone());
@@ -501,7 +500,7 @@ impl Session {
     }
 
     async fn handle_hub(&mut self, message: Message) -> Result<(), Fatal> {
-        let (Some(firm), Some(user)) = (self.hub_firm.clone(), self.hub_user.clone()) else {
+        let Some((firm, user)) = self.hub.clone() else {
             self.deny(HUB_CHANNEL, "authenticate this channel first");
             return Ok(());
         };
@@ -579,7 +578,7 @@ impl Session {
         for key in keys {
             self.unsubscribe(&key);
         }
-        if let Some(firm) = self.hub_firm.take() {
+        if let Some((firm, _)) = self.hub.take() {
             self.state.hub.unsubscribe_hub(&firm, self.sender.id);
         }
     }

@@ -65,6 +65,26 @@ pub async fn open_document(
     firm_id: &str,
 ) -> Result<DocumentRow, OpenError> {
     let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
+    // The common case, every reconnect: the document exists. Two reads, no write transaction.
+    let existing: Option<(i64, String, Uuid)> =
+        sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")
+            .bind(name.as_str())
+            .fetch_optional(pool)
+            .await?;
+    if let Some((id, firm, case)) = existing {
+        if firm != firm_id || case != case_id {
+            return Err(OpenError::NotFound);
+        }
+        let role = access::case_access(pool, case_id, user_id)
+            .await?
+            .ok_or(OpenError::NotFound)?;
+        return Ok(DocumentRow {
+            id,
+            firm_id: firm,
+            case_id: case,
+            role,
+        });
+    }
     let mut tx = pool.begin().await?;
     let created = sqlx::query(
         "INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
@@ -253,14 +273,6 @@ pub async fn changes_since(
     docs.extend(same);
     tx.commit().await?;
     Ok((last_xid + 1, docs, true))
-}
-
-/// Count the update rows of a document (compaction trigger after a load).
-pub async fn update_count(pool: &PgPool, doc_id: i64) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM doc_updates WHERE doc_id = $1")
-        .bind(doc_id)
-        .fetch_one(pool)
-        .await
 }
 
 /// Fold a document's snapshot and update rows into a new snapshot, in one transaction.

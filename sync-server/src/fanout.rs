@@ -189,7 +189,7 @@ impl Fanout {
         match kind {
             KIND_UPDATE => {
                 hub.apply_committed(doc, &Bytes::copy_from_slice(bytes), None, compact_after);
-                hub.notify_changed(firm, vec![doc.to_owned()]);
+                hub.notify_changed(firm);
             }
             KIND_AWARENESS => {
                 if let (Some(entry), Ok(update)) = (hub.get(doc), AwarenessUpdate::decode(bytes)) {
@@ -232,7 +232,7 @@ async fn resync(hub: &DocHub, pool: &PgPool) {
         }
     }
     for firm in hub.hub_firms() {
-        hub.notify_changed(&firm, Vec::new());
+        hub.notify_changed(&firm);
     }
 }
 

@@ -330,20 +330,6 @@ impl DocEntry {
         state.title = Some(title.clone());
         Some(title)
     }
-
-    pub fn subscriber_count(&self) -> usize {
-        lock(&self.state).subscribers.len()
-    }
-
-    /// The full encoded state.
-    pub fn encoded_state(&self) -> Option<Vec<u8>> {
-        let mut state = lock(&self.state);
-        let doc = state.materialize(self.id)?;
-        Some(
-            doc.transact()
-                .encode_state_as_update_v1(&StateVector::default()),
-        )
-    }
 }
 
 /// Every document loaded in this instance.
@@ -365,10 +351,6 @@ impl DocHub {
             docs: Mutex::new(HashMap::new()),
             hub_subscribers: Mutex::new(HashMap::new()),
         }
-    }
-
-    pub fn loaded_count(&self) -> usize {
-        lock(&self.docs).len()
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<DocEntry>> {
@@ -565,7 +547,7 @@ impl DocHub {
     /// document (each subscriber may see only the matters it belongs to): it asks for changes
     /// since its cursor and the answer is filtered by its access. At most one notice per
     /// [`PUSH_INTERVAL`] per connection; later ones are owed and sent by [`Self::flush_owed`].
-    pub fn notify_changed(&self, firm_id: &str, _docs: Vec<String>) {
+    pub fn notify_changed(&self, firm_id: &str) {
         let mut subscribers = lock(&self.hub_subscribers);
         let Some(firm) = subscribers.get_mut(firm_id) else {
             return;

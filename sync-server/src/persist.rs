@@ -5,7 +5,7 @@
 //! the same writer, which keeps its updates and acks in order, while several commits (for
 //! different documents) are in flight at once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -109,7 +109,7 @@ async fn run(
             continue;
         }
         drop(rows);
-        let mut changed: HashMap<&str, BTreeSet<&str>> = HashMap::new();
+        let mut changed_firms: BTreeSet<&str> = BTreeSet::new();
         let mut published = Vec::new();
         let mut titles: Vec<(uuid::Uuid, String)> = Vec::new();
         for request in &batch {
@@ -124,16 +124,13 @@ async fn run(
                 {
                     titles.push((entry.case_id, title));
                 }
-                changed
-                    .entry(entry.firm_id.as_str())
-                    .or_default()
-                    .insert(entry.name.as_str());
+                changed_firms.insert(entry.firm_id.as_str());
                 published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
             }
             request.origin.send(request.ack.clone());
         }
-        for (firm, docs) in changed {
-            hub.notify_changed(firm, docs.into_iter().map(str::to_owned).collect());
+        for firm in changed_firms {
+            hub.notify_changed(firm);
         }
         fanout.publish_updates(published).await;
         if !titles.is_empty() {

@@ -134,10 +134,11 @@ async fn require(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, sqlx::FromRow)]
 pub struct CaseSummary {
     id: Uuid,
-    role: Role,
+    /// owner, editor or viewer (a CHECK constraint in the schema).
+    role: String,
     title: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -147,8 +148,7 @@ pub async fn my_cases(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    type Row = (Uuid, String, Option<String>, chrono::DateTime<chrono::Utc>);
-    let rows: Vec<Row> = sqlx::query_as(
+    let cases = sqlx::query_as::<_, CaseSummary>(
         "SELECT c.id, m.role, c.title, c.created_at FROM cases c
          JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
          WHERE c.firm_id = $1
@@ -159,24 +159,14 @@ pub async fn my_cases(
     .bind(&caller.user_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter_map(|(id, role, title, created_at)| {
-                Some(CaseSummary {
-                    id,
-                    role: Role::parse(&role)?,
-                    title,
-                    created_at,
-                })
-            })
-            .collect(),
-    ))
+    Ok(Json(cases))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, sqlx::FromRow)]
 pub struct Member {
     user_id: String,
-    role: Role,
+    /// owner, editor or viewer (a CHECK constraint in the schema).
+    role: String,
     added_by: String,
     added_at: chrono::DateTime<chrono::Utc>,
 }
@@ -188,24 +178,13 @@ pub async fn members(
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Member>>, ApiError> {
     require(&state, case_id, &caller, false).await?;
-    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+    let members = sqlx::query_as::<_, Member>(
         "SELECT user_id, role, added_by, added_at FROM case_members WHERE case_id = $1 ORDER BY added_at, user_id",
     )
     .bind(case_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .filter_map(|(user_id, role, added_by, added_at)| {
-                Some(Member {
-                    user_id,
-                    role: Role::parse(&role)?,
-                    added_by,
-                    added_at,
-                })
-            })
-            .collect(),
-    ))
+    Ok(Json(members))
 }
 
 #[derive(Deserialize)]
@@ -331,7 +310,7 @@ pub async fn delete_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, sqlx::FromRow)]
 pub struct Screen {
     user_id: String,
     reason: String,
@@ -346,22 +325,13 @@ pub async fn screens(
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Screen>>, ApiError> {
     require(&state, case_id, &caller, true).await?;
-    let rows: Vec<(String, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+    let screens = sqlx::query_as::<_, Screen>(
         "SELECT user_id, reason, added_by, added_at FROM screens WHERE case_id = $1 ORDER BY added_at, user_id",
     )
     .bind(case_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(user_id, reason, added_by, added_at)| Screen {
-                user_id,
-                reason,
-                added_by,
-                added_at,
-            })
-            .collect(),
-    ))
+    Ok(Json(screens))
 }
 
 #[derive(Deserialize)]
@@ -438,7 +408,7 @@ pub async fn delete_screen(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, sqlx::FromRow)]
 pub struct AuditEntry {
     id: i64,
     user_id: Option<String>,
@@ -454,30 +424,13 @@ pub async fn audit_log(
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     require(&state, case_id, &caller, true).await?;
-    type Row = (
-        i64,
-        Option<String>,
-        String,
-        serde_json::Value,
-        chrono::DateTime<chrono::Utc>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
+    let entries = sqlx::query_as::<_, AuditEntry>(
         "SELECT id, user_id, action, detail, at FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 500",
     )
     .bind(case_id)
     .fetch_all(&state.pool)
     .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|(id, user_id, action, detail, at)| AuditEntry {
-                id,
-                user_id,
-                action,
-                detail,
-                at,
-            })
-            .collect(),
-    ))
+    Ok(Json(entries))
 }
 
 /// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).

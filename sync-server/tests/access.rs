@@ -346,9 +346,7 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     let name = draft_name(&new_case());
     let (ada, ben) = (token("ada", FIRM), token("ben", FIRM));
     let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
-    owner.open(&name);
-    owner.type_text(&name, "Shared with Ben. ");
-    owner.wait_synced(WAIT).await;
+    owner.write_and_sync(&name, "Shared with Ben. ", WAIT).await;
     grant(&server, &ada, &name, "ben", "editor").await;
     let mut member = Laptop::online(&dir.path().join("ben.db"), &ws_url(&server), &ben);
     member
@@ -368,17 +366,8 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     )
     .await;
     assert_eq!(status, 204);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, member.events.as_mut().unwrap().recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if let local::SyncEvent::Denied { doc, reason } = event {
-            assert_eq!((doc, reason.as_str()), (name.clone(), "access revoked"));
-            break;
-        }
-    }
+    let (doc, reason) = member.wait_denied(WAIT).await;
+    assert_eq!((doc, reason.as_str()), (name.clone(), "access revoked"));
     owner.type_text(&name, "Not for Ben.");
     owner.wait_synced(WAIT).await;
     // A fresh catch-up from zero lists nothing of that matter for Ben.
@@ -578,9 +567,7 @@ async fn a_client_whose_tokens_keep_expiring_re_authenticates_and_misses_nothing
     let name = draft_name(&new_case());
     let ada = token("ada", FIRM);
     let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
-    owner.open(&name);
-    owner.type_text(&name, "a0 ");
-    owner.wait_synced(WAIT).await;
+    owner.write_and_sync(&name, "a0 ", WAIT).await;
     grant(&server, &ada, &name, "ben", "viewer").await;
 
     let store = open_store(&dir.path().join("ben.db"));

@@ -96,6 +96,15 @@ fn sign(key: &RsaKey, kid: Option<&str>, claims: serde_json::Value) -> String {
     .unwrap()
 }
 
+/// Settings for a server that trusts only our test Clerk instance (no development tokens).
+fn clerk_settings(db: &str) -> sync_server::config::ServeSettings {
+    let mut config = common::settings(db, None);
+    config.dev_auth = false;
+    config.identity.issuer = Some(ISSUER.into());
+    config.identity.authorized_parties = vec![APP.into()];
+    config
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -306,7 +315,6 @@ async fn jwks_keys_are_cached_refetched_on_rotation_and_rate_limited() {
         .await
         .unwrap();
     assert_eq!(hits.load(Ordering::SeqCst), 2);
-    assert!(sync_server::oidc::JWKS_REFETCH_INTERVAL <= Duration::from_secs(30));
     // A token without kid is refused outright with a JWKS.
     assert_eq!(
         verifier.verify(&sign(&k1, None, clerk_claims())).await,
@@ -335,11 +343,8 @@ async fn a_rotated_key_is_picked_up_on_first_use() {
 async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_tokens() {
     let key = rsa_key("k1");
     let db = fresh_database().await;
-    let mut config = common::settings(&db, None);
-    config.dev_auth = false;
-    config.identity.issuer = Some(ISSUER.into());
+    let mut config = clerk_settings(&db);
     config.identity.jwt_key = Some(key.public_pem.clone());
-    config.identity.authorized_parties = vec![APP.into()];
     let server = sync_server::app::start(&config)
         .await
         .expect("starts with a PEM key");
@@ -365,17 +370,8 @@ async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_t
         &token("mallory", "org_acme"),
     );
     mallory.open(&doc);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let event = tokio::time::timeout_at(deadline, mallory.events.as_mut().unwrap().recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if let local::SyncEvent::Denied { reason, .. } = event {
-            assert_eq!(reason, "the token is invalid");
-            break;
-        }
-    }
+    let (_, reason) = mallory.wait_denied(Duration::from_secs(20)).await;
+    assert_eq!(reason, "the token is invalid");
     assert_eq!(mallory.body(&doc), "");
 }
 
@@ -383,11 +379,8 @@ async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_t
 async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_matter() {
     let key = rsa_key("k1");
     let db = fresh_database().await;
-    let mut config = common::settings(&db, None);
-    config.dev_auth = false;
-    config.identity.issuer = Some(ISSUER.into());
+    let mut config = clerk_settings(&db);
     config.identity.jwt_key = Some(key.public_pem.clone());
-    config.identity.authorized_parties = vec![APP.into()];
     let server = sync_server::app::start(&config).await.unwrap();
     let as_user = |sub: &str, role: &str| {
         let mut claims = clerk_claims();
@@ -438,17 +431,8 @@ async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_m
         &as_user("user_admin", "admin"),
     );
     admin.open(&doc);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let event = tokio::time::timeout_at(deadline, admin.events.as_mut().unwrap().recv())
-            .await
-            .unwrap()
-            .unwrap();
-        if let local::SyncEvent::Denied { reason, .. } = event {
-            assert_eq!(reason, "document not found");
-            break;
-        }
-    }
+    let (_, reason) = admin.wait_denied(Duration::from_secs(20)).await;
+    assert_eq!(reason, "document not found");
 }
 
 /// Every forged or unacceptable token is refused by sync (PermissionDenied with the reason) and
@@ -463,11 +447,8 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
     let hits = Arc::new(AtomicUsize::new(0));
     let jwks = jwks_server(published, hits.clone()).await;
     let db = fresh_database().await;
-    let mut config = common::settings(&db, None);
-    config.dev_auth = false;
-    config.identity.issuer = Some(ISSUER.into());
+    let mut config = clerk_settings(&db);
     config.identity.jwks_url = Some(jwks);
-    config.identity.authorized_parties = vec![APP.into()];
     let server = sync_server::app::start(&config).await.unwrap();
     let doc = draft_name(&new_case());
 

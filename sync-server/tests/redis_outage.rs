@@ -54,9 +54,7 @@ async fn edits_during_a_redis_outage_converge_once_it_returns() {
         &ws_url(&first),
         &token("ada", FIRM),
     );
-    ada.open(&doc);
-    ada.type_text(&doc, "[before]");
-    ada.wait_synced(WAIT).await;
+    ada.write_and_sync(&doc, "[before]", WAIT).await;
     grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),

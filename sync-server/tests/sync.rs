@@ -20,9 +20,8 @@ async fn two_laptops_converge_through_one_server() {
         &ws_url(&server),
         &token("ada", FIRM),
     );
-    ada.open(&doc);
-    ada.type_text(&doc, "The Tenant shall pay rent. ");
-    ada.wait_synced(WAIT).await;
+    ada.write_and_sync(&doc, "The Tenant shall pay rent. ", WAIT)
+        .await;
     grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),
@@ -59,9 +58,7 @@ async fn two_server_instances_joined_by_redis_converge() {
         &ws_url(&first),
         &token("ada", FIRM),
     );
-    ada.open(&doc);
-    ada.type_text(&doc, "[start]");
-    ada.wait_synced(WAIT).await;
+    ada.write_and_sync(&doc, "[start]", WAIT).await;
     grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = Laptop::online(
         &dir.path().join("ben.db"),
@@ -99,9 +96,7 @@ async fn offline_edits_on_both_laptops_survive_restart_and_converge() {
     // Both start from a shared draft.
     {
         let mut ada = Laptop::online(&ada_path, &ws_url(&server), &token("ada", FIRM));
-        ada.open(&doc);
-        ada.type_text(&doc, "Shared clause. ");
-        ada.wait_synced(WAIT).await;
+        ada.write_and_sync(&doc, "Shared clause. ", WAIT).await;
         grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
         ada.disconnect().await;
         let mut ben = Laptop::online(&ben_path, &ws_url(&server), &token("ben", FIRM));
@@ -159,31 +154,17 @@ async fn other_firms_cannot_open_a_matter() {
         &ws_url(&server),
         &token("ada", FIRM),
     );
-    ada.open(&doc);
-    ada.type_text(&doc, "Privileged and confidential.");
-    ada.wait_synced(WAIT).await;
+    ada.write_and_sync(&doc, "Privileged and confidential.", WAIT)
+        .await;
     let mut eve = Laptop::online(
         &dir.path().join("eve.db"),
         &ws_url(&server),
         &token("eve", "firm-other"),
     );
     eve.open(&doc);
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let event = tokio::time::timeout_at(deadline, eve.events.as_mut().unwrap().recv())
-            .await
-            .expect("a denial arrives")
-            .expect("client runs");
-        if let local::SyncEvent::Denied {
-            doc: denied,
-            reason,
-        } = event
-        {
-            assert_eq!(denied, doc);
-            assert_eq!(reason, "document not found");
-            break;
-        }
-    }
+    let (denied, reason) = eve.wait_denied(WAIT).await;
+    assert_eq!(denied, doc);
+    assert_eq!(reason, "document not found");
     assert_eq!(
         eve.body(&doc),
         "",

@@ -51,9 +51,7 @@ async fn refreshed_tokens_are_re_sent_before_the_old_ones_expire() {
     let name = draft_name(&new_case());
     let ada = token("ada", FIRM);
     let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
-    owner.open(&name);
-    owner.type_text(&name, "start ");
-    owner.wait_synced(WAIT).await;
+    owner.write_and_sync(&name, "start ", WAIT).await;
     grant(&server, &ada, &name, "ben", "editor").await;
 
     let tokens = Arc::new(Refreshing {

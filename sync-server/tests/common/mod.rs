@@ -156,6 +156,14 @@ impl Laptop {
         }
     }
 
+    /// Open a document, write `text` into it and wait until the server has acked it all
+    /// (the first lawyer on a matter: this also creates the case, with them as owner).
+    pub async fn write_and_sync(&mut self, doc: &DocName, text: &str, timeout: Duration) {
+        self.open(doc);
+        self.type_text(doc, text);
+        self.wait_synced(timeout).await;
+    }
+
     pub fn body(&self, doc: &DocName) -> String {
         self.store.text(doc, "body").unwrap()
     }
@@ -199,6 +207,21 @@ impl Laptop {
                     self.state,
                     self.store.pending_count().unwrap_or(usize::MAX)
                 ),
+            }
+        }
+    }
+
+    /// Wait for the server to refuse a document; returns it and the reason.
+    pub async fn wait_denied(&mut self, timeout: Duration) -> (DocName, String) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let events = self.events.as_mut().expect("online");
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(SyncEvent::Denied { doc, reason })) => return (doc, reason),
+                Ok(Some(SyncEvent::State(state))) => self.state = state,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("sync client stopped while waiting for a denial"),
+                Err(_) => panic!("timed out waiting for a denial"),
             }
         }
     }
