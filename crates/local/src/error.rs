@@ -43,6 +43,12 @@ pub enum LocalError {
     SignInRequired,
     #[error("the keychain could not be used: {0}")]
     TokenStore(String),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("could not write the file: {0}")]
+    Export(String),
 }
 
 impl LocalError {
@@ -66,6 +72,9 @@ impl LocalError {
             Self::SignInExchange(_) => "signin_exchange",
             Self::SignInRequired => "signin_required",
             Self::TokenStore(_) => "token_store",
+            Self::InvalidInput(_) => "invalid_input",
+            Self::NotFound(_) => "not_found",
+            Self::Export(_) => "export",
         }
     }
 }

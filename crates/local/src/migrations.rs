@@ -29,12 +29,54 @@ const MIGRATIONS: &[&str] = &[
         key TEXT PRIMARY KEY NOT NULL,
         value INTEGER NOT NULL
     ) STRICT;",
+    // 2: projections for the dashboard, kept in step with the documents in the same transaction
+    // (see projection.rs), and the full-text index (rowid = docs.rowid).
+    "CREATE TABLE case_rows (
+        id TEXT PRIMARY KEY NOT NULL,
+        title TEXT NOT NULL,
+        client TEXT NOT NULL,
+        matter_number TEXT NOT NULL,
+        practice_area TEXT NOT NULL,
+        status TEXT NOT NULL,
+        responsible TEXT NOT NULL,
+        archived INTEGER NOT NULL,
+        next_deadline TEXT
+    ) STRICT;
+    CREATE TABLE deadline_rows (
+        case_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        date TEXT NOT NULL,
+        title TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        done INTEGER NOT NULL,
+        PRIMARY KEY (case_id, id)
+    ) STRICT;
+    CREATE INDEX deadline_rows_open ON deadline_rows (done, date);
+    CREATE TABLE draft_rows (
+        doc TEXT PRIMARY KEY NOT NULL,
+        case_id TEXT NOT NULL,
+        draft_id TEXT NOT NULL,
+        title TEXT NOT NULL,
+        deleted INTEGER NOT NULL,
+        indexed INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX draft_rows_by_case ON draft_rows (case_id, deleted);
+    CREATE INDEX draft_rows_unindexed ON draft_rows (indexed) WHERE indexed = 0;
+    CREATE VIRTUAL TABLE search_index USING fts5(
+        doc UNINDEXED, case_id UNINDEXED, kind UNINDEXED, title, body,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );",
 ];
+
+/// The first schema version with projections: opening an older file rebuilds them.
+pub(crate) const PROJECTIONS_VERSION: i64 = 2;
 
 /// The schema version this build writes.
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
-pub(crate) fn migrate(connection: &mut Connection) -> Result<(), LocalError> {
+/// Apply the pending migrations; returns the version the file had before.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<i64, LocalError> {
     let current: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     if current > SCHEMA_VERSION {
         return Err(LocalError::SchemaTooNew {
@@ -49,5 +91,5 @@ pub(crate) fn migrate(connection: &mut Connection) -> Result<(), LocalError> {
         transaction.commit()?;
         tracing::info!(version = index + 1, "applied local schema migration");
     }
-    Ok(())
+    Ok(current)
 }

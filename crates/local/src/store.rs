@@ -16,7 +16,7 @@ use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, TransactionMut};
 
 use crate::outbox::{self, OutboxEntry};
-use crate::{KeyProvider, LocalError, doc_log, migrations};
+use crate::{KeyProvider, LocalError, doc_log, migrations, projection};
 
 /// After this many log rows, a document is compacted into its snapshot in the write path.
 pub const COMPACT_AFTER_LOG_ROWS: usize = 500;
@@ -24,14 +24,14 @@ pub const COMPACT_AFTER_LOG_ROWS: usize = 500;
 /// The empty v1 update (no structs, empty delete set).
 const EMPTY_UPDATE: &[u8] = &[0, 0];
 
-struct CachedDoc {
-    doc: Doc,
+pub(crate) struct CachedDoc {
+    pub(crate) doc: Doc,
     log_rows: usize,
 }
 
-struct Inner {
-    connection: Connection,
-    docs: HashMap<String, CachedDoc>,
+pub(crate) struct Inner {
+    pub(crate) connection: Connection,
+    pub(crate) docs: HashMap<String, CachedDoc>,
 }
 
 /// The local database. `Send + Sync`; share it as `Arc<Store>`.
@@ -45,7 +45,8 @@ impl std::fmt::Debug for Store {
     }
 }
 
-fn open_connection(path: &Path, keys: &dyn KeyProvider) -> Result<Connection, LocalError> {
+/// Open the file and migrate it; also returns the schema version the file had before.
+fn open_connection(path: &Path, keys: &dyn KeyProvider) -> Result<(Connection, i64), LocalError> {
     let key = keys.database_key()?;
     let mut connection = Connection::open(path)?;
     // The key must be set before anything else touches the file; pragma_update quotes it.
@@ -71,12 +72,12 @@ fn open_connection(path: &Path, keys: &dyn KeyProvider) -> Result<Connection, Lo
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", "ON")?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
-    migrations::migrate(&mut connection)?;
-    Ok(connection)
+    let previous = migrations::migrate(&mut connection)?;
+    Ok((connection, previous))
 }
 
 /// The cached doc for `name`, loading it from disk on first use.
-fn cached<'a>(
+pub(crate) fn cached<'a>(
     connection: &Connection,
     docs: &'a mut HashMap<String, CachedDoc>,
     name: &DocName,
@@ -101,16 +102,20 @@ fn validate(update: &[u8]) -> Result<(), LocalError> {
 impl Store {
     /// Open (or create) the database at `path`, keyed by `keys`, and bring its schema up to date.
     pub fn open(path: &Path, keys: &dyn KeyProvider) -> Result<Store, LocalError> {
-        let connection = open_connection(path, keys)?;
-        Ok(Store {
+        let (connection, previous) = open_connection(path, keys)?;
+        let store = Store {
             inner: Mutex::new(Inner {
                 connection,
                 docs: HashMap::new(),
             }),
-        })
+        };
+        if previous > 0 && previous < migrations::PROJECTIONS_VERSION {
+            store.rebuild_projections()?;
+        }
+        Ok(store)
     }
 
-    fn lock(&self) -> Result<MutexGuard<'_, Inner>, LocalError> {
+    pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>, LocalError> {
         Ok(self.inner.lock()?)
     }
 
@@ -143,6 +148,7 @@ impl Store {
                 outbox::push(&transaction, name, update)?;
             }
             doc_log::apply(&entry.doc, update)?;
+            projection::refresh(&transaction, name, &entry.doc.transact())?;
             transaction.commit()?;
             Ok(())
         })();
@@ -178,6 +184,7 @@ impl Store {
             let transaction = connection.transaction()?;
             doc_log::append(&transaction, name, &update)?;
             outbox::push(&transaction, name, &update)?;
+            projection::refresh(&transaction, name, &entry.doc.transact())?;
             transaction.commit()?;
             Ok(())
         })();

@@ -1,0 +1,287 @@
+//! The matter and draft operations the desktop app calls: each is one CRDT edit through
+//! [`Store::edit`] (durable, outboxed, projections updated in the same transaction) or one query
+//! of the projections.
+
+use protocol::{DocKind, DocName};
+use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
+
+use crate::draft::{self, Block, DRAFT_META};
+use crate::matter::{self, Case, CaseFields, CasePatch, Deadline, Party};
+use crate::projection::{self, CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use crate::{LocalError, Store, store};
+
+pub const STATUSES: [&str; 3] = ["open", "pending", "closed"];
+
+fn invalid(message: impl Into<String>) -> LocalError {
+    LocalError::InvalidInput(message.into())
+}
+
+/// `YYYY-MM-DD` with a real month and day.
+fn check_date(date: &str) -> Result<(), LocalError> {
+    let parts: Vec<&str> = date.split('-').collect();
+    let valid = matches!(parts.as_slice(), [year, month, day]
+        if year.len() == 4 && month.len() == 2 && day.len() == 2
+            && year.parse::<u32>().is_ok()
+            && month.parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
+            && day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d)));
+    if valid {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "\"{date}\" is not a date: use the form 2026-12-31"
+        )))
+    }
+}
+
+fn check_status(status: &str) -> Result<(), LocalError> {
+    if STATUSES.contains(&status) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "status must be one of {}, not \"{status}\"",
+            STATUSES.join(", ")
+        )))
+    }
+}
+
+fn check_title(title: &str, what: &str) -> Result<(), LocalError> {
+    if title.trim().is_empty() {
+        Err(invalid(format!("a {what} needs a title")))
+    } else {
+        Ok(())
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+impl Store {
+    /// Recompute every projection from the documents (after upgrading an older file).
+    pub(crate) fn rebuild_projections(&self) -> Result<(), LocalError> {
+        for name in self.documents()? {
+            let mut guard = self.lock()?;
+            let store::Inner { connection, docs } = &mut *guard;
+            let entry = store::cached(connection, docs, &name)?;
+            let transaction = connection.transaction()?;
+            projection::refresh(&transaction, &name, &entry.doc.transact())?;
+            transaction.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Create a matter offline; returns its new id (a UUID made here, so no server is needed).
+    pub fn create_case(&self, fields: &CaseFields) -> Result<String, LocalError> {
+        check_title(&fields.title, "matter")?;
+        let mut fields = fields.clone();
+        if fields.status.is_empty() {
+            fields.status = "open".into();
+        }
+        check_status(&fields.status)?;
+        let id = new_id();
+        self.edit(&DocName::case(&id)?, |_, txn| matter::create(txn, &fields))?;
+        Ok(id)
+    }
+
+    fn case_doc(&self, case_id: &str) -> Result<DocName, LocalError> {
+        let name = DocName::case(case_id)?;
+        if self.read(&name, |txn| txn.get_map(matter::CASE_MAP).is_none())? {
+            return Err(LocalError::NotFound(format!(
+                "no matter {case_id} on this computer"
+            )));
+        }
+        Ok(name)
+    }
+
+    /// The whole matter, or `NotFound`.
+    pub fn case(&self, case_id: &str) -> Result<Case, LocalError> {
+        let name = self.case_doc(case_id)?;
+        self.read(&name, |txn| matter::read(txn, case_id))?
+            .ok_or_else(|| LocalError::NotFound(format!("no matter {case_id} on this computer")))
+    }
+
+    pub fn update_case(&self, case_id: &str, patch: &CasePatch) -> Result<(), LocalError> {
+        if let Some(title) = &patch.title {
+            check_title(title, "matter")?;
+        }
+        if let Some(status) = &patch.status {
+            check_status(status)?;
+        }
+        let name = self.case_doc(case_id)?;
+        self.edit(&name, |_, txn| matter::apply_patch(txn, patch))
+    }
+
+    pub fn add_party(
+        &self,
+        case_id: &str,
+        role: &str,
+        party_name: &str,
+    ) -> Result<Party, LocalError> {
+        if party_name.trim().is_empty() {
+            return Err(invalid("a party needs a name"));
+        }
+        let party = Party {
+            id: new_id(),
+            role: role.to_owned(),
+            name: party_name.trim().to_owned(),
+        };
+        let name = self.case_doc(case_id)?;
+        self.edit(&name, |_, txn| matter::add_party(txn, &party))?;
+        Ok(party)
+    }
+
+    pub fn add_deadline(
+        &self,
+        case_id: &str,
+        date: &str,
+        title: &str,
+        kind: &str,
+    ) -> Result<Deadline, LocalError> {
+        check_date(date)?;
+        check_title(title, "deadline")?;
+        let deadline = Deadline {
+            id: new_id(),
+            date: date.to_owned(),
+            title: title.trim().to_owned(),
+            kind: kind.to_owned(),
+            done: false,
+        };
+        let name = self.case_doc(case_id)?;
+        self.edit(&name, |_, txn| matter::add_deadline(txn, &deadline))?;
+        Ok(deadline)
+    }
+
+    pub fn set_deadline_done(&self, case_id: &str, id: &str, done: bool) -> Result<(), LocalError> {
+        let name = self.case_doc(case_id)?;
+        let mut found = false;
+        self.edit(&name, |_, txn| {
+            found = matter::set_deadline_done(txn, id, done)
+        })?;
+        found
+            .then_some(())
+            .ok_or_else(|| LocalError::NotFound(format!("no deadline {id}")))
+    }
+
+    /// Remove a party (`list` = `parties`) or a deadline (`list` = `deadlines`).
+    pub fn remove_from_case(&self, case_id: &str, list: &str, id: &str) -> Result<(), LocalError> {
+        if list != "parties" && list != "deadlines" {
+            return Err(invalid("only parties and deadlines can be removed"));
+        }
+        let name = self.case_doc(case_id)?;
+        let mut found = false;
+        self.edit(&name, |_, txn| found = matter::remove(txn, list, id))?;
+        found
+            .then_some(())
+            .ok_or_else(|| LocalError::NotFound(format!("no entry {id} in {list}")))
+    }
+
+    /// The dashboard's matters.
+    pub fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseSummary>, LocalError> {
+        let guard = self.lock()?;
+        projection::cases(&guard.connection, filter)
+    }
+
+    /// Open deadlines up to `days` after `today` (`YYYY-MM-DD`), overdue first.
+    pub fn upcoming_deadlines(
+        &self,
+        today: &str,
+        days: u32,
+    ) -> Result<Vec<UpcomingDeadline>, LocalError> {
+        check_date(today)?;
+        let guard = self.lock()?;
+        projection::upcoming(&guard.connection, today, days)
+    }
+
+    pub fn drafts(&self, case_id: &str) -> Result<Vec<DraftSummary>, LocalError> {
+        let guard = self.lock()?;
+        projection::drafts(&guard.connection, case_id)
+    }
+
+    /// Create an empty draft in a matter; returns its document name.
+    pub fn create_draft(&self, case_id: &str, title: &str) -> Result<DocName, LocalError> {
+        check_title(title, "draft")?;
+        self.case_doc(case_id)?;
+        let name = DocName::draft(case_id, &new_id())?;
+        self.edit(&name, |_, txn| {
+            let meta = txn.get_or_insert_map(DRAFT_META);
+            meta.insert(txn, "title", title.trim());
+            txn.get_or_insert_xml_fragment(draft::DRAFT_FRAGMENT);
+        })?;
+        Ok(name)
+    }
+
+    fn draft_doc(&self, doc: &str) -> Result<DocName, LocalError> {
+        let name = DocName::parse(doc)?;
+        if name.kind() != DocKind::Draft {
+            return Err(invalid(format!("{doc} is not a draft")));
+        }
+        Ok(name)
+    }
+
+    pub fn rename_draft(&self, doc: &str, title: &str) -> Result<(), LocalError> {
+        check_title(title, "draft")?;
+        let name = self.draft_doc(doc)?;
+        self.edit(&name, |_, txn| {
+            let meta = txn.get_or_insert_map(DRAFT_META);
+            meta.insert(txn, "title", title.trim());
+        })
+    }
+
+    /// Delete a draft (a tombstone in its `meta`, which syncs like any edit).
+    pub fn delete_draft(&self, doc: &str) -> Result<(), LocalError> {
+        let name = self.draft_doc(doc)?;
+        self.edit(&name, |_, txn| {
+            let meta = txn.get_or_insert_map(DRAFT_META);
+            meta.insert(txn, "deleted", true);
+        })
+    }
+
+    /// The whole document as one v1 update (what the editor loads).
+    pub fn full_state(&self, doc: &str) -> Result<Vec<u8>, LocalError> {
+        let name = DocName::parse(doc)?;
+        self.read(&name, |txn| txn.encode_diff_v1(&StateVector::default()))
+    }
+
+    /// A draft as blocks (for export).
+    pub fn draft_blocks(&self, doc: &str) -> Result<(String, Vec<Block>), LocalError> {
+        let name = self.draft_doc(doc)?;
+        self.read(&name, |txn| (draft::title(txn), draft::blocks(txn)))
+    }
+
+    /// Index the text of drafts edited since their last indexing; returns how many.
+    pub fn index_pending_drafts(&self) -> Result<usize, LocalError> {
+        let mut guard = self.lock()?;
+        let store::Inner { connection, docs } = &mut *guard;
+        let pending = projection::drafts_to_index(connection)?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let transaction = connection.transaction()?;
+        for name in &pending {
+            let entry = store::cached(&transaction, docs, name)?;
+            projection::index_draft(&transaction, name, &entry.doc.transact())?;
+        }
+        transaction.commit()?;
+        Ok(pending.len())
+    }
+
+    /// Full-text search over matter fields and draft text, best matches first (at most 50).
+    pub fn search(&self, query: &str) -> Result<Vec<SearchHit>, LocalError> {
+        self.index_pending_drafts()?;
+        let guard = self.lock()?;
+        projection::search(&guard.connection, query)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_date;
+
+    #[test]
+    fn dates_must_be_iso() {
+        assert!(check_date("2026-12-31").is_ok());
+        for bad in ["2026-13-01", "31/12/2026", "2026-1-1", "", "2026-12-00"] {
+            assert!(check_date(bad).is_err(), "{bad}");
+        }
+    }
+}

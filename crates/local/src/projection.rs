@@ -1,0 +1,417 @@
+//! Projections of the documents for the dashboard: one row per matter, its deadlines, one row
+//! per draft, and an FTS5 index over matter fields and draft text. They are written in the same
+//! SQLite transaction as the update that changed the document, so the dashboard never shows a
+//! state the documents do not have.
+//!
+//! One exception keeps typing fast: a draft's *text* is not re-indexed on every keystroke (that
+//! would re-tokenize a 100-page draft each time). The draft row is marked `indexed = 0` in the
+//! edit's transaction, and [`crate::Store::search`] indexes marked drafts before it queries, so
+//! search results are still never stale.
+
+use protocol::{DocKind, DocName};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use yrs::ReadTxn;
+
+use crate::{LocalError, draft, matter};
+
+/// A matter as the dashboard lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseSummary {
+    pub id: String,
+    pub title: String,
+    pub client: String,
+    pub matter_number: String,
+    pub practice_area: String,
+    pub status: String,
+    pub responsible: String,
+    pub archived: bool,
+    /// Earliest open deadline (`YYYY-MM-DD`), if any.
+    pub next_deadline: Option<String>,
+}
+
+/// Which matters the dashboard shows, and in what order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CaseFilter {
+    pub status: Option<String>,
+    pub practice_area: Option<String>,
+    /// "My matters": the responsible lawyer's name.
+    pub responsible: Option<String>,
+    pub include_archived: bool,
+    pub sort: CaseSort,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseSort {
+    #[default]
+    NextDeadline,
+    Title,
+    Client,
+    MatterNumber,
+    Status,
+}
+
+/// A deadline on the "upcoming" list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpcomingDeadline {
+    pub case_id: String,
+    pub case_title: String,
+    pub id: String,
+    pub date: String,
+    pub title: String,
+    pub kind: String,
+    pub overdue: bool,
+}
+
+/// A draft in a matter's list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DraftSummary {
+    pub doc: String,
+    pub case_id: String,
+    pub id: String,
+    pub title: String,
+    /// Unix seconds of the last change seen on this device.
+    pub updated_at: i64,
+}
+
+/// A full-text search hit. `snippet` marks matched words with U+0002 … U+0003 so the UI can
+/// highlight them without interpreting any markup from the document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchHit {
+    pub doc: String,
+    pub case_id: String,
+    pub kind: String,
+    pub title: String,
+    pub case_title: String,
+    pub snippet: String,
+}
+
+pub(crate) const SEARCH_LIMIT: usize = 50;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+fn doc_rowid(connection: &Connection, name: &DocName) -> Result<Option<i64>, LocalError> {
+    Ok(connection
+        .query_row(
+            "SELECT rowid FROM docs WHERE name = ?1",
+            [name.as_str()],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Bring the projections of `name` in line with its document. Called inside the write's
+/// transaction, after the update was applied to `txn`'s document.
+pub(crate) fn refresh<T: ReadTxn>(
+    connection: &Connection,
+    name: &DocName,
+    txn: &T,
+) -> Result<(), LocalError> {
+    match name.kind() {
+        DocKind::Case => refresh_case(connection, name, txn),
+        DocKind::Draft => refresh_draft(connection, name, txn),
+    }
+}
+
+fn refresh_case<T: ReadTxn>(
+    connection: &Connection,
+    name: &DocName,
+    txn: &T,
+) -> Result<(), LocalError> {
+    let case_id = name.case_id();
+    let Some(case) = matter::read(txn, case_id) else {
+        return Ok(());
+    };
+    let next_deadline = case
+        .deadlines
+        .iter()
+        .filter(|deadline| !deadline.done && !deadline.date.is_empty())
+        .map(|deadline| deadline.date.as_str())
+        .min();
+    let fields = &case.fields;
+    connection.execute(
+        "INSERT INTO case_rows (id, title, client, matter_number, practice_area, status,
+                                responsible, archived, next_deadline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (id) DO UPDATE SET title = excluded.title, client = excluded.client,
+           matter_number = excluded.matter_number, practice_area = excluded.practice_area,
+           status = excluded.status, responsible = excluded.responsible,
+           archived = excluded.archived, next_deadline = excluded.next_deadline",
+        params![
+            case_id,
+            fields.title,
+            fields.client,
+            fields.matter_number,
+            fields.practice_area,
+            fields.status,
+            fields.responsible,
+            case.archived,
+            next_deadline,
+        ],
+    )?;
+    connection.execute("DELETE FROM deadline_rows WHERE case_id = ?1", [case_id])?;
+    let mut insert = connection.prepare_cached(
+        "INSERT OR REPLACE INTO deadline_rows (case_id, id, date, title, kind, done)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for deadline in &case.deadlines {
+        insert.execute(params![
+            case_id,
+            deadline.id,
+            deadline.date,
+            deadline.title,
+            deadline.kind,
+            deadline.done
+        ])?;
+    }
+    let mut body = vec![
+        fields.client.as_str(),
+        fields.matter_number.as_str(),
+        fields.practice_area.as_str(),
+        fields.responsible.as_str(),
+        fields.notes.as_str(),
+    ];
+    body.extend(case.parties.iter().map(|party| party.name.as_str()));
+    body.extend(
+        case.deadlines
+            .iter()
+            .map(|deadline| deadline.title.as_str()),
+    );
+    index(connection, name, "case", &fields.title, &body.join("\n"))
+}
+
+fn refresh_draft<T: ReadTxn>(
+    connection: &Connection,
+    name: &DocName,
+    txn: &T,
+) -> Result<(), LocalError> {
+    let deleted = draft::is_deleted(txn);
+    let draft_id = name.as_str().rsplit('/').next().unwrap_or_default();
+    connection.execute(
+        "INSERT INTO draft_rows (doc, case_id, draft_id, title, deleted, indexed, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)
+         ON CONFLICT (doc) DO UPDATE SET title = excluded.title, deleted = excluded.deleted,
+           indexed = 0, updated_at = excluded.updated_at",
+        params![
+            name.as_str(),
+            name.case_id(),
+            draft_id,
+            draft::title(txn),
+            deleted,
+            now()
+        ],
+    )?;
+    if deleted && let Some(rowid) = doc_rowid(connection, name)? {
+        connection.execute("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+    }
+    Ok(())
+}
+
+/// Replace the FTS row of a document (its rowid is the `docs` rowid).
+fn index(
+    connection: &Connection,
+    name: &DocName,
+    kind: &str,
+    title: &str,
+    body: &str,
+) -> Result<(), LocalError> {
+    let Some(rowid) = doc_rowid(connection, name)? else {
+        return Ok(());
+    };
+    connection.execute("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+    connection.execute(
+        "INSERT INTO search_index (rowid, doc, case_id, kind, title, body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![rowid, name.as_str(), name.case_id(), kind, title, body],
+    )?;
+    Ok(())
+}
+
+/// Drafts whose text changed since they were last indexed.
+pub(crate) fn drafts_to_index(connection: &Connection) -> Result<Vec<DocName>, LocalError> {
+    let mut statement = connection
+        .prepare_cached("SELECT doc FROM draft_rows WHERE indexed = 0 AND deleted = 0")?;
+    let names = statement.query_map([], |row| row.get::<_, String>(0))?;
+    let mut drafts = Vec::new();
+    for name in names {
+        drafts.push(DocName::parse(&name?)?);
+    }
+    Ok(drafts)
+}
+
+/// Index a draft's text now (called by the store with the draft's document).
+pub(crate) fn index_draft<T: ReadTxn>(
+    connection: &Connection,
+    name: &DocName,
+    txn: &T,
+) -> Result<(), LocalError> {
+    if !draft::is_deleted(txn) {
+        index(
+            connection,
+            name,
+            "draft",
+            &draft::title(txn),
+            &draft::plain_text(txn),
+        )?;
+    }
+    connection.execute(
+        "UPDATE draft_rows SET indexed = 1 WHERE doc = ?1",
+        [name.as_str()],
+    )?;
+    Ok(())
+}
+
+/// Turn what a lawyer typed into an FTS5 query: every word must appear, each as a prefix
+/// (`"indemn"*`), and nothing typed is interpreted as FTS5 syntax.
+pub(crate) fn fts_query(input: &str) -> Option<String> {
+    let terms: Vec<String> = input
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|term| !term.is_empty())
+        .take(16)
+        .map(|term| format!("\"{term}\"*"))
+        .collect();
+    (!terms.is_empty()).then(|| terms.join(" "))
+}
+
+pub(crate) fn search(connection: &Connection, input: &str) -> Result<Vec<SearchHit>, LocalError> {
+    let Some(query) = fts_query(input) else {
+        return Ok(Vec::new());
+    };
+    let mut statement = connection.prepare_cached(
+        "SELECT s.doc, s.case_id, s.kind, s.title, coalesce(c.title, ''),
+                snippet(search_index, 4, char(2), char(3), '…', 12)
+         FROM search_index s LEFT JOIN case_rows c ON c.id = s.case_id
+         WHERE search_index MATCH ?1
+         ORDER BY rank LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![query, SEARCH_LIMIT as i64], |row| {
+        Ok(SearchHit {
+            doc: row.get(0)?,
+            case_id: row.get(1)?,
+            kind: row.get(2)?,
+            title: row.get(3)?,
+            case_title: row.get(4)?,
+            snippet: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn cases(
+    connection: &Connection,
+    filter: &CaseFilter,
+) -> Result<Vec<CaseSummary>, LocalError> {
+    let order = match filter.sort {
+        CaseSort::NextDeadline => "next_deadline IS NULL, next_deadline, title COLLATE NOCASE",
+        CaseSort::Title => "title COLLATE NOCASE",
+        CaseSort::Client => "client COLLATE NOCASE, title COLLATE NOCASE",
+        CaseSort::MatterNumber => "matter_number COLLATE NOCASE",
+        CaseSort::Status => "status, title COLLATE NOCASE",
+    };
+    // The ORDER BY comes from the fixed strings above, never from input.
+    let sql = format!(
+        "SELECT id, title, client, matter_number, practice_area, status, responsible, archived,
+                next_deadline
+         FROM case_rows
+         WHERE (?1 IS NULL OR status = ?1)
+           AND (?2 IS NULL OR practice_area = ?2)
+           AND (?3 IS NULL OR responsible = ?3)
+           AND (?4 OR archived = 0)
+         ORDER BY {order}"
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(
+        params![
+            filter.status,
+            filter.practice_area,
+            filter.responsible,
+            filter.include_archived
+        ],
+        |row| {
+            Ok(CaseSummary {
+                id: row.get(0)?,
+                title: row.get(1)?,
+                client: row.get(2)?,
+                matter_number: row.get(3)?,
+                practice_area: row.get(4)?,
+                status: row.get(5)?,
+                responsible: row.get(6)?,
+                archived: row.get(7)?,
+                next_deadline: row.get(8)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Open deadlines of live matters on or before `today + days`, overdue ones first.
+pub(crate) fn upcoming(
+    connection: &Connection,
+    today: &str,
+    days: u32,
+) -> Result<Vec<UpcomingDeadline>, LocalError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT d.case_id, c.title, d.id, d.date, d.title, d.kind, d.date < ?1
+         FROM deadline_rows d JOIN case_rows c ON c.id = d.case_id
+         WHERE d.done = 0 AND c.archived = 0 AND d.date != ''
+           AND d.date <= date(?1, '+' || ?2 || ' days')
+         ORDER BY d.date, c.title COLLATE NOCASE",
+    )?;
+    let rows = statement.query_map(params![today, days], |row| {
+        Ok(UpcomingDeadline {
+            case_id: row.get(0)?,
+            case_title: row.get(1)?,
+            id: row.get(2)?,
+            date: row.get(3)?,
+            title: row.get(4)?,
+            kind: row.get(5)?,
+            overdue: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn drafts(
+    connection: &Connection,
+    case_id: &str,
+) -> Result<Vec<DraftSummary>, LocalError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT doc, case_id, draft_id, title, updated_at FROM draft_rows
+         WHERE case_id = ?1 AND deleted = 0 ORDER BY updated_at DESC, title",
+    )?;
+    let rows = statement.query_map([case_id], |row| {
+        Ok(DraftSummary {
+            doc: row.get(0)?,
+            case_id: row.get(1)?,
+            id: row.get(2)?,
+            title: row.get(3)?,
+            updated_at: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fts_query;
+
+    #[test]
+    fn fts_queries_are_prefix_terms_without_syntax() {
+        assert_eq!(
+            fts_query("indemn  Acme").as_deref(),
+            Some("\"indemn\"* \"Acme\"*")
+        );
+        assert_eq!(
+            fts_query("NEAR(\"x\" OR y*) -z").as_deref(),
+            Some("\"NEAR\"* \"x\"* \"OR\"* \"y\"* \"z\"*")
+        );
+        assert_eq!(fts_query("  ()\"* "), None);
+    }
+}

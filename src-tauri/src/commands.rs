@@ -1,0 +1,339 @@
+//! The window's commands: each parses its input, calls `crates/local`, and maps the result.
+//! Errors reach the UI as `{code, message}` (see error.rs).
+
+use std::sync::Arc;
+
+use local::matter::{Case, CaseFields, CasePatch, Deadline, Party};
+use local::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use local::{DocName, KeychainTokenStore, SignIn, SignInConfig};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{CommandError, CommandResult};
+use crate::settings::Settings;
+use crate::sync::{self, AppState, SyncStatus};
+
+fn doc_name(doc: &str) -> CommandResult<DocName> {
+    DocName::parse(doc).map_err(|error| CommandError::new("invalid_doc", error.to_string()))
+}
+
+#[derive(Serialize)]
+pub struct AppInfo {
+    version: &'static str,
+    data_dir: String,
+    settings: Settings,
+    account: Option<String>,
+    status: SyncStatus,
+    today: String,
+}
+
+#[tauri::command]
+pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    AppInfo {
+        version: env!("CARGO_PKG_VERSION"),
+        data_dir: state.data_dir.to_string_lossy().into_owned(),
+        settings: state.settings(),
+        account: state.account.lock().ok().and_then(|a| a.clone()),
+        status: state
+            .status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or(SyncStatus {
+                mode: "local",
+                pending: 0,
+            }),
+        today: chrono::Local::now().format("%Y-%m-%d").to_string(),
+    }
+}
+
+#[tauri::command]
+pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<()> {
+    settings
+        .validate()
+        .map_err(|message| CommandError::new("invalid_settings", message))?;
+    let state = app.state::<AppState>();
+    settings.save(&state.data_dir).map_err(|error| {
+        CommandError::new(
+            "settings_not_saved",
+            format!("Settings could not be saved: {error}"),
+        )
+    })?;
+    if let Ok(mut current) = state.settings.lock() {
+        *current = settings;
+    }
+    sync::restart(&app).await;
+    Ok(())
+}
+
+#[tauri::command]
+pub fn list_cases(
+    state: State<'_, AppState>,
+    filter: CaseFilter,
+) -> CommandResult<Vec<CaseSummary>> {
+    Ok(state.store.cases(&filter)?)
+}
+
+#[tauri::command]
+pub fn upcoming_deadlines(
+    state: State<'_, AppState>,
+    today: String,
+    days: u32,
+) -> CommandResult<Vec<UpcomingDeadline>> {
+    Ok(state.store.upcoming_deadlines(&today, days)?)
+}
+
+#[tauri::command]
+pub fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
+    Ok(state.store.search(&query)?)
+}
+
+#[tauri::command]
+pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
+    let state = app.state::<AppState>();
+    let case = state.store.case(&case_id)?;
+    sync::open(&app, doc_name(&format!("cases/{case_id}"))?).await;
+    Ok(case)
+}
+
+fn after_edit(app: &AppHandle, case_id: &str) -> CommandResult<()> {
+    let state = app.state::<AppState>();
+    state.local_change(app, &doc_name(&format!("cases/{case_id}"))?);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
+    let id = app.state::<AppState>().store.create_case(&fields)?;
+    after_edit(&app, &id)?;
+    Ok(id)
+}
+
+#[tauri::command]
+pub fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
+    app.state::<AppState>()
+        .store
+        .update_case(&case_id, &patch)?;
+    after_edit(&app, &case_id)
+}
+
+#[tauri::command]
+pub fn add_party(
+    app: AppHandle,
+    case_id: String,
+    role: String,
+    name: String,
+) -> CommandResult<Party> {
+    let party = app
+        .state::<AppState>()
+        .store
+        .add_party(&case_id, &role, &name)?;
+    after_edit(&app, &case_id)?;
+    Ok(party)
+}
+
+#[tauri::command]
+pub fn add_deadline(
+    app: AppHandle,
+    case_id: String,
+    date: String,
+    title: String,
+    kind: String,
+) -> CommandResult<Deadline> {
+    let deadline = app
+        .state::<AppState>()
+        .store
+        .add_deadline(&case_id, &date, &title, &kind)?;
+    after_edit(&app, &case_id)?;
+    Ok(deadline)
+}
+
+#[tauri::command]
+pub fn set_deadline_done(
+    app: AppHandle,
+    case_id: String,
+    id: String,
+    done: bool,
+) -> CommandResult<()> {
+    app.state::<AppState>()
+        .store
+        .set_deadline_done(&case_id, &id, done)?;
+    after_edit(&app, &case_id)
+}
+
+#[tauri::command]
+pub fn remove_from_case(
+    app: AppHandle,
+    case_id: String,
+    list: String,
+    id: String,
+) -> CommandResult<()> {
+    app.state::<AppState>()
+        .store
+        .remove_from_case(&case_id, &list, &id)?;
+    after_edit(&app, &case_id)
+}
+
+#[tauri::command]
+pub fn list_drafts(
+    state: State<'_, AppState>,
+    case_id: String,
+) -> CommandResult<Vec<DraftSummary>> {
+    Ok(state.store.drafts(&case_id)?)
+}
+
+#[tauri::command]
+pub fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
+    let state = app.state::<AppState>();
+    let doc = state.store.create_draft(&case_id, &title)?;
+    state.local_change(&app, &doc);
+    Ok(doc.as_str().to_owned())
+}
+
+#[tauri::command]
+pub fn rename_draft(app: AppHandle, doc: String, title: String) -> CommandResult<()> {
+    let state = app.state::<AppState>();
+    state.store.rename_draft(&doc, &title)?;
+    state.local_change(&app, &doc_name(&doc)?);
+    Ok(())
+}
+
+#[tauri::command]
+pub fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
+    let state = app.state::<AppState>();
+    state.store.delete_draft(&doc)?;
+    state.local_change(&app, &doc_name(&doc)?);
+    Ok(())
+}
+
+/// The whole document as one Yjs v1 update (binary), and subscribe it for live updates.
+#[tauri::command]
+pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::Response> {
+    let name = doc_name(&doc)?;
+    let state = app.state::<AppState>();
+    let bytes = state.store.full_state(&doc)?;
+    sync::open(&app, name).await;
+    Ok(tauri::ipc::Response::new(bytes))
+}
+
+/// A change typed in the editor: durable on disk (update log + outbox, one transaction) before
+/// this returns, then handed to the sync client. Returns the number of unsynced changes.
+#[tauri::command]
+pub fn apply_local_update(app: AppHandle, doc: String, update: Vec<u8>) -> CommandResult<usize> {
+    let name = doc_name(&doc)?;
+    let state = app.state::<AppState>();
+    state.store.apply_local_update(&name, &update)?;
+    state.local_change(&app, &name);
+    Ok(state.pending())
+}
+
+#[tauri::command]
+pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> CommandResult<()> {
+    if state.len() > 16 * 1024 {
+        return Err(CommandError::new(
+            "invalid_input",
+            "awareness state too large",
+        ));
+    }
+    sync::set_awareness(&app, &doc_name(&doc)?, state).await;
+    Ok(())
+}
+
+/// Write the draft as a Word file into Documents/Lawyers Hub and return its path.
+#[tauri::command]
+pub fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
+    let state = app.state::<AppState>();
+    let (title, blocks) = state.store.draft_blocks(&doc)?;
+    let bytes = local::docx::export(&title, &blocks)?;
+    let folder = app
+        .path()
+        .document_dir()
+        .unwrap_or_else(|_| state.data_dir.join("exports"))
+        .join("Lawyers Hub");
+    let file_stem: String = title
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == ' ' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    let file_stem = if file_stem.is_empty() {
+        "Draft".to_owned()
+    } else {
+        file_stem
+    };
+    let path = folder.join(format!("{file_stem}.docx"));
+    std::fs::create_dir_all(&folder)
+        .and_then(|()| std::fs::write(&path, bytes))
+        .map_err(|error| {
+            CommandError::new(
+                "export",
+                format!("Could not save {}: {error}", path.display()),
+            )
+        })?;
+    Ok(path.to_string_lossy().into_owned())
+}
+
+/// Sign in with the firm's identity provider in the system browser (OAuth code + PKCE).
+#[tauri::command]
+pub async fn sign_in(app: AppHandle) -> CommandResult<String> {
+    let state = app.state::<AppState>();
+    let settings = state.settings();
+    if settings.oidc_issuer.trim().is_empty() || settings.oidc_client_id.trim().is_empty() {
+        return Err(CommandError::new(
+            "signin_not_configured",
+            "Ask your firm's IT for the sign-in address and client id, and enter them in Settings.",
+        ));
+    }
+    let store = Arc::new(KeychainTokenStore::new(
+        "app.lawyershub.desktop",
+        settings.oidc_issuer.trim(),
+    ));
+    let sign_in = SignIn::discover(
+        SignInConfig::new(settings.oidc_issuer.trim(), settings.oidc_client_id.trim()),
+        store,
+    )
+    .await?;
+    let signed_in = sign_in.sign_in(|url| open_browser(url.as_str())).await?;
+    let account = settings.oidc_issuer.trim().to_owned();
+    if let Ok(mut current) = state.signed_in.lock() {
+        *current = Some(Arc::new(signed_in));
+    }
+    if let Ok(mut current) = state.account.lock() {
+        *current = Some(account.clone());
+    }
+    sync::restart(&app).await;
+    Ok(account)
+}
+
+#[tauri::command]
+pub async fn sign_out(app: AppHandle) -> CommandResult<()> {
+    let state = app.state::<AppState>();
+    let signed_in = state.signed_in.lock().ok().and_then(|mut s| s.take());
+    if let Some(signed_in) = signed_in {
+        signed_in.sign_out().await?;
+    }
+    if let Ok(mut current) = state.account.lock() {
+        *current = None;
+    }
+    sync::restart(&app).await;
+    Ok(())
+}
+
+/// Open `url` in the lawyer's browser (sign-in must happen there, never in the app's webview).
+fn open_browser(url: &str) {
+    let program = if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(target_os = "windows") {
+        "explorer"
+    } else {
+        "xdg-open"
+    };
+    if let Err(error) = std::process::Command::new(program).arg(url).spawn() {
+        tracing::warn!(%error, "could not open the browser for sign-in");
+    }
+}

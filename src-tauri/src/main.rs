@@ -1,0 +1,104 @@
+//! Lawyers Hub desktop app: a thin Tauri shell over `crates/local`. Commands live in
+//! commands.rs, the sync bridge in sync.rs; the UI is in ../ui.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+mod error;
+mod keychain;
+mod settings;
+mod sync;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use tauri::Manager;
+
+use crate::settings::{LaunchOptions, Settings};
+use crate::sync::{AppState, SyncStatus};
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HUB_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let options = match LaunchOptions::parse(std::env::args()) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("lawyers-hub: {message}");
+            std::process::exit(2);
+        }
+    };
+    let result = tauri::Builder::default()
+        .setup(move |app| {
+            let data_dir = match options.data_dir.clone() {
+                Some(dir) => dir,
+                None => app.path().app_data_dir()?,
+            };
+            std::fs::create_dir_all(&data_dir)?;
+            let data_dir = data_dir.canonicalize()?;
+            let mut settings = Settings::load(&data_dir);
+            if let Some(url) = &options.server_url {
+                settings.server_url = url.clone();
+            }
+            if let Some(name) = &options.display_name {
+                settings.display_name = name.clone();
+            }
+            let key = keychain::KeychainKey::new(&data_dir);
+            let store = local::Store::open(&data_dir.join("lawyers-hub.db"), &key)
+                .map_err(|error| format!("cannot open the local database: {error}"))?;
+            let account = options
+                .dev_token
+                .as_ref()
+                .map(|_| "development token".to_owned());
+            app.manage(AppState {
+                store: Arc::new(store),
+                data_dir,
+                settings: Mutex::new(settings),
+                dev_token: options.dev_token.clone(),
+                signed_in: Mutex::new(None),
+                client: tokio::sync::Mutex::new(None),
+                status: Mutex::new(SyncStatus {
+                    mode: "local",
+                    pending: 0,
+                }),
+                opened: Mutex::new(HashSet::new()),
+                account: Mutex::new(account),
+            });
+            let handle = app.handle().clone();
+            tauri::async_runtime::spawn(async move { sync::restart(&handle).await });
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::save_settings,
+            commands::list_cases,
+            commands::upcoming_deadlines,
+            commands::search,
+            commands::get_case,
+            commands::create_case,
+            commands::update_case,
+            commands::add_party,
+            commands::add_deadline,
+            commands::set_deadline_done,
+            commands::remove_from_case,
+            commands::list_drafts,
+            commands::create_draft,
+            commands::rename_draft,
+            commands::delete_draft,
+            commands::open_doc,
+            commands::apply_local_update,
+            commands::set_awareness,
+            commands::export_docx,
+            commands::sign_in,
+            commands::sign_out,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(error) = result {
+        eprintln!("lawyers-hub: {error}");
+        std::process::exit(1);
+    }
+}

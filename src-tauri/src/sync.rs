@@ -1,0 +1,283 @@
+//! The bridge between the sync client in `crates/local` and the window: starts and stops the
+//! client as settings and sign-in change, and turns its events into window events.
+//!
+//! Events (payloads are JSON):
+//! - `sync-state`   `{mode, pending}`: mode is `local` (no server set), `paused` (work offline),
+//!   `signed_out`, `connecting`, `offline`, `syncing` or `synced`.
+//! - `doc-update`   `{doc, update: number[]}`: a remote change, already saved on this computer.
+//! - `awareness`    `{doc, states: [{client_id, clock, state}]}`: collaborators' cursors.
+//! - `cases-changed` `{case_id}`: a matter or one of its drafts changed remotely.
+//! - `sync-denied`  `{doc, reason}`: the server refused a document.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use local::{DocName, SignedIn, StaticToken, Store, SyncEvent, SyncHandle, SyncState, TokenSource};
+use serde::Serialize;
+use tauri::{AppHandle, Emitter, Manager};
+
+use crate::settings::Settings;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub mode: &'static str,
+    pub pending: usize,
+}
+
+#[derive(Clone, Serialize)]
+struct DocUpdate {
+    doc: String,
+    update: Vec<u8>,
+}
+
+#[derive(Clone, Serialize)]
+struct AwarenessState {
+    client_id: u64,
+    clock: u64,
+    state: String,
+}
+
+#[derive(Clone, Serialize)]
+struct Awareness {
+    doc: String,
+    states: Vec<AwarenessState>,
+}
+
+#[derive(Clone, Serialize)]
+struct CaseChanged {
+    case_id: String,
+}
+
+#[derive(Clone, Serialize)]
+struct Denied {
+    doc: String,
+    reason: String,
+}
+
+/// Everything the commands share.
+pub struct AppState {
+    pub store: Arc<Store>,
+    pub data_dir: std::path::PathBuf,
+    pub settings: Mutex<Settings>,
+    /// A development token from the command line (never saved).
+    pub dev_token: Option<String>,
+    pub signed_in: Mutex<Option<Arc<SignedIn>>>,
+    pub client: tokio::sync::Mutex<Option<SyncHandle>>,
+    pub status: Mutex<SyncStatus>,
+    /// Documents the window has open: re-subscribed whenever the client (re)starts.
+    pub opened: Mutex<HashSet<DocName>>,
+    /// The account shown in Settings ("ada@firm" or "development token").
+    pub account: Mutex<Option<String>>,
+}
+
+impl AppState {
+    pub fn settings(&self) -> Settings {
+        self.settings.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn token(&self) -> Option<Arc<dyn TokenSource>> {
+        if let Ok(signed_in) = self.signed_in.lock()
+            && let Some(signed_in) = signed_in.as_ref()
+        {
+            return Some(signed_in.clone() as Arc<dyn TokenSource>);
+        }
+        self.dev_token
+            .as_ref()
+            .map(|token| Arc::new(StaticToken(token.clone())) as Arc<dyn TokenSource>)
+    }
+
+    pub fn pending(&self) -> usize {
+        self.store.pending_count().unwrap_or_else(|error| {
+            tracing::warn!(code = error.code(), "cannot count unsynced changes");
+            0
+        })
+    }
+
+    /// Set and announce the sync status (only when it changed).
+    pub fn publish(&self, app: &AppHandle, status: SyncStatus) {
+        let changed = match self.status.lock() {
+            Ok(mut current) if *current != status => {
+                *current = status.clone();
+                true
+            }
+            _ => false,
+        };
+        if changed && let Err(error) = app.emit("sync-state", status) {
+            tracing::warn!(%error, "cannot emit sync-state");
+        }
+    }
+
+    /// After a local edit: the pending count changed.
+    pub fn local_change(&self, app: &AppHandle, doc: &DocName) {
+        let pending = self.pending();
+        let mode = self.status.lock().map(|s| s.mode).unwrap_or("local");
+        let mode = if mode == "synced" { "syncing" } else { mode };
+        self.publish(app, SyncStatus { mode, pending });
+        if let Ok(client) = self.client.try_lock()
+            && let Some(client) = client.as_ref()
+        {
+            client.local_change(doc);
+        }
+    }
+}
+
+fn event_for(state: &SyncState, pending: usize) -> SyncStatus {
+    match state {
+        SyncState::Offline => SyncStatus {
+            mode: "offline",
+            pending,
+        },
+        SyncState::Connecting => SyncStatus {
+            mode: "connecting",
+            pending,
+        },
+        SyncState::Syncing { pending } => SyncStatus {
+            mode: "syncing",
+            pending: *pending,
+        },
+        SyncState::Synced => SyncStatus {
+            mode: "synced",
+            pending: 0,
+        },
+    }
+}
+
+/// Stop the running client (if any) and start one for the current settings and token.
+pub async fn restart(app: &AppHandle) {
+    let state = app.state::<AppState>();
+    let mut client = state.client.lock().await;
+    if let Some(running) = client.take() {
+        running.shutdown().await;
+    }
+    let settings = state.settings();
+    let pending = state.pending();
+    let url = settings.server_url.trim().to_owned();
+    if url.is_empty() {
+        state.publish(
+            app,
+            SyncStatus {
+                mode: "local",
+                pending,
+            },
+        );
+        return;
+    }
+    if settings.work_offline {
+        state.publish(
+            app,
+            SyncStatus {
+                mode: "paused",
+                pending,
+            },
+        );
+        return;
+    }
+    let Some(token) = state.token() else {
+        state.publish(
+            app,
+            SyncStatus {
+                mode: "signed_out",
+                pending,
+            },
+        );
+        return;
+    };
+    state.publish(
+        app,
+        SyncStatus {
+            mode: "connecting",
+            pending,
+        },
+    );
+    let (handle, mut events) = local::SyncClient::start(
+        state.store.clone(),
+        local::SyncConfig {
+            url,
+            token,
+            min_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(15),
+        },
+    );
+    if let Ok(opened) = state.opened.lock() {
+        for doc in opened.iter() {
+            handle.open(doc.clone());
+        }
+    }
+    *client = Some(handle);
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        while let Some(event) = events.recv().await {
+            forward(&app, event);
+        }
+    });
+}
+
+fn forward(app: &AppHandle, event: SyncEvent) {
+    let state = app.state::<AppState>();
+    let result = match event {
+        SyncEvent::State(sync_state) => {
+            let pending = state.pending();
+            state.publish(app, event_for(&sync_state, pending));
+            Ok(())
+        }
+        SyncEvent::RemoteUpdate { doc, update } => {
+            let case = CaseChanged {
+                case_id: doc.case_id().to_owned(),
+            };
+            app.emit(
+                "doc-update",
+                DocUpdate {
+                    doc: doc.as_str().to_owned(),
+                    update,
+                },
+            )
+            .and_then(|()| app.emit("cases-changed", case))
+        }
+        SyncEvent::Awareness { doc, states } => app.emit(
+            "awareness",
+            Awareness {
+                doc: doc.as_str().to_owned(),
+                states: states
+                    .into_iter()
+                    .map(|entry| AwarenessState {
+                        client_id: entry.client_id,
+                        clock: entry.clock,
+                        state: entry.state,
+                    })
+                    .collect(),
+            },
+        ),
+        SyncEvent::Denied { doc, reason } => {
+            tracing::warn!(doc = %doc, %reason, "server refused a document");
+            app.emit(
+                "sync-denied",
+                Denied {
+                    doc: doc.as_str().to_owned(),
+                    reason,
+                },
+            )
+        }
+    };
+    if let Err(error) = result {
+        tracing::warn!(%error, "cannot emit a sync event to the window");
+    }
+}
+
+/// Subscribe a document for live updates (the matter page or editor opened it).
+pub async fn open(app: &AppHandle, doc: DocName) {
+    let state = app.state::<AppState>();
+    if let Ok(mut opened) = state.opened.lock() {
+        opened.insert(doc.clone());
+    }
+    if let Some(client) = state.client.lock().await.as_ref() {
+        client.open(doc);
+    }
+}
+
+pub async fn set_awareness(app: &AppHandle, doc: &DocName, state_json: String) {
+    let state = app.state::<AppState>();
+    if let Some(client) = state.client.lock().await.as_ref() {
+        client.set_awareness(doc, state_json);
+    }
+}

@@ -1,0 +1,176 @@
+// The draft editor: TipTap bound to the Yjs document that mirrors the Rust one (bridge.ts),
+// with collaborators' cursors, undo of one's own edits only, word count and .docx export.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { Editor } from "@tiptap/core";
+import StarterKit from "@tiptap/starter-kit";
+import Collaboration from "@tiptap/extension-collaboration";
+import CollaborationCaret from "@tiptap/extension-collaboration-caret";
+import * as Y from "yjs";
+import { ipc, errorMessage, type AppInfo, type SyncStatus } from "../ipc";
+import type { Route } from "../app";
+import { colourFor } from "../logic/awareness";
+import { wordCount } from "../logic/words";
+import { ClauseList } from "./clauseList";
+import { openDraft, type DraftSession } from "./bridge";
+
+interface Props {
+  caseId: string;
+  doc: string;
+  info: AppInfo;
+  status: SyncStatus;
+  navigate: (route: Route) => void;
+}
+
+declare global {
+  interface Window {
+    /** For the end-to-end tests and benchmarks: the live editor and its Yjs document. */
+    __hub?: { editor: Editor; ydoc: Y.Doc; flushed: () => Promise<void> };
+  }
+}
+
+export function DraftEditor({ caseId, doc, info, navigate }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const [editor, setEditor] = useState<Editor | null>(null);
+  const [title, setTitle] = useState("");
+  const [words, setWords] = useState(0);
+  const [saving, setSaving] = useState(0);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [, setTick] = useState(0);
+
+  useEffect(() => {
+    let session: DraftSession | null = null;
+    let instance: Editor | null = null;
+    let cancelled = false;
+    let wordTimer: ReturnType<typeof setTimeout> | null = null;
+    let frame = 0;
+    const name = info.settings.display_name || "Me";
+
+    openDraft(doc, {
+      onSaving: setSaving,
+      onPending: () => undefined,
+      onError: setError,
+    })
+      .then((opened) => {
+        session = opened;
+        if (cancelled || !host.current) {
+          void opened.close();
+          return;
+        }
+        const meta = opened.ydoc.getMap<string>("meta");
+        const readTitle = () => setTitle(meta.get("title") ?? "");
+        readTitle();
+        meta.observe(readTitle);
+        instance = new Editor({
+          element: host.current,
+          extensions: [
+            StarterKit.configure({ undoRedo: false, link: false, code: false, codeBlock: false, strike: false }),
+            ClauseList,
+            Collaboration.configure({ document: opened.ydoc, field: "default" }),
+            CollaborationCaret.configure({
+              provider: { awareness: opened.awareness },
+              user: { name, color: colourFor(name) },
+            }),
+          ],
+          editorProps: { attributes: { class: "page", "data-testid": "editor", spellcheck: "true" } },
+          onTransaction: () => {
+            // Re-render the toolbar's active states at most once a frame.
+            if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setTick((t) => t + 1)));
+          },
+          onUpdate: ({ editor: current }) => {
+            if (wordTimer === null)
+              wordTimer = setTimeout(() => {
+                wordTimer = null;
+                setWords(wordCount(current.getText({ blockSeparator: "\n" })));
+              }, 250);
+          },
+        });
+        setWords(wordCount(instance.getText({ blockSeparator: "\n" })));
+        window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
+        setEditor(instance);
+      })
+      .catch((e: unknown) => setError(errorMessage(e)));
+
+    return () => {
+      cancelled = true;
+      if (wordTimer !== null) clearTimeout(wordTimer);
+      if (frame) cancelAnimationFrame(frame);
+      const closing = session;
+      const destroying = instance;
+      window.__hub = undefined;
+      if (closing)
+        void closing.flushed().then(() => {
+          destroying?.destroy();
+          return closing.close();
+        });
+    };
+  }, [doc]);
+
+  const exportDocx = () =>
+    ipc
+      .exportDocx(doc)
+      .then((path) => setNotice(`Saved as ${path}`))
+      .catch((e: unknown) => setError(errorMessage(e)));
+
+  const button = (label: string, active: boolean, action: () => void, testid?: string, hint?: string) => (
+    <button
+      class={active ? "tool active" : "tool"}
+      onMouseDown={(e) => e.preventDefault()}
+      onClick={action}
+      disabled={!editor}
+      data-testid={testid}
+      title={hint ?? label}
+    >
+      {label}
+    </button>
+  );
+  const chain = () => editor!.chain().focus();
+
+  return (
+    <div class="editor-page">
+      <div class="crumbs">
+        <button class="link" onClick={() => navigate({ screen: "case", caseId })}>
+          ← Back to the matter
+        </button>
+      </div>
+      <div class="editor-head">
+        <h1 data-testid="draft-heading">{title || "Untitled draft"}</h1>
+        <button onClick={exportDocx} data-testid="export-docx">
+          Export to Word
+        </button>
+      </div>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {notice && <p class="notice">{notice}</p>}
+      <div class="toolbar editor-toolbar" role="toolbar" aria-label="Formatting">
+        {editor && (
+          <>
+            {button("H1", editor.isActive("heading", { level: 1 }), () => chain().toggleHeading({ level: 1 }).run())}
+            {button("H2", editor.isActive("heading", { level: 2 }), () => chain().toggleHeading({ level: 2 }).run())}
+            {button("H3", editor.isActive("heading", { level: 3 }), () => chain().toggleHeading({ level: 3 }).run())}
+            <span class="sep" />
+            {button("B", editor.isActive("bold"), () => chain().toggleBold().run(), "bold", "Bold (Ctrl+B)")}
+            {button("I", editor.isActive("italic"), () => chain().toggleItalic().run(), "italic", "Italic (Ctrl+I)")}
+            {button("U", editor.isActive("underline"), () => chain().toggleUnderline().run(), "underline", "Underline (Ctrl+U)")}
+            <span class="sep" />
+            {button("• List", editor.isActive("bulletList"), () => chain().toggleBulletList().run())}
+            {button("1. List", editor.isActive("orderedList"), () => chain().toggleOrderedList().run())}
+            {button("§ Clauses", editor.isActive("clauseList"), () => chain().toggleClauseList().run(), "clauses", "Numbered clauses 1. / 1.1.")}
+            {button("❝ Quote", editor.isActive("blockquote"), () => chain().toggleBlockquote().run())}
+            <span class="sep" />
+            {button("Undo", false, () => chain().undo().run(), "undo", "Undo your own last change (Ctrl+Z)")}
+            {button("Redo", false, () => chain().redo().run(), "redo", "Redo (Ctrl+Shift+Z)")}
+          </>
+        )}
+      </div>
+      <div class="paper" ref={host} />
+      <footer class="editor-foot">
+        <span data-testid="word-count">{words === 1 ? "1 word" : `${words} words`}</span>
+        <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,108 @@
+// The Yjs document in the webview, kept in step with the Rust (yrs) document over IPC:
+// local edits go to Rust (durable there before the promise resolves), remote updates come from
+// Rust as events. Updates applied from Rust carry the REMOTE origin and are never sent back.
+import * as Y from "yjs";
+import { Awareness, applyAwarenessUpdate } from "y-protocols/awareness";
+import { events, ipc, errorMessage } from "../ipc";
+import { encodeAwarenessUpdate } from "../logic/awareness";
+
+export const REMOTE = Symbol("from-rust");
+
+export interface DraftSession {
+  ydoc: Y.Doc;
+  awareness: Awareness;
+  /** Resolves when every local change so far is saved on this computer. */
+  flushed: () => Promise<void>;
+  close: () => Promise<void>;
+}
+
+export interface SessionHooks {
+  onSaving: (inFlight: number) => void;
+  onPending: (pending: number) => void;
+  onError: (message: string) => void;
+}
+
+export async function openDraft(doc: string, hooks: SessionHooks): Promise<DraftSession> {
+  const ydoc = new Y.Doc();
+  // Listen before loading: an update that arrives in between is applied after the load
+  // (applying an update twice is harmless in Yjs, missing one is not).
+  const early: Uint8Array[] = [];
+  let loaded = false;
+  const stopUpdates = await events.docUpdate((change) => {
+    if (change.doc !== doc) return;
+    const update = Uint8Array.from(change.update);
+    if (loaded) Y.applyUpdate(ydoc, update, REMOTE);
+    else early.push(update);
+  });
+  Y.applyUpdate(ydoc, await ipc.openDoc(doc), REMOTE);
+  for (const update of early) Y.applyUpdate(ydoc, update, REMOTE);
+  loaded = true;
+
+  // Local updates: queued, merged while one is in flight, sent in order.
+  let queue: Uint8Array[] = [];
+  let sending: Promise<void> = Promise.resolve();
+  let inFlight = 0;
+  const send = () => {
+    if (queue.length === 0) return;
+    const batch = queue.length === 1 ? queue[0]! : Y.mergeUpdates(queue);
+    queue = [];
+    inFlight++;
+    hooks.onSaving(inFlight);
+    sending = sending
+      .then(() => ipc.applyLocalUpdate(doc, batch))
+      .then(
+        (pending) => hooks.onPending(pending),
+        (error: unknown) =>
+          hooks.onError(`This change could not be saved on this computer: ${errorMessage(error)}`),
+      )
+      .finally(() => {
+        inFlight--;
+        hooks.onSaving(inFlight);
+        send();
+      });
+  };
+  const onUpdate = (update: Uint8Array, origin: unknown) => {
+    if (origin === REMOTE) return;
+    queue.push(update);
+    if (inFlight === 0) send();
+  };
+  ydoc.on("update", onUpdate);
+
+  // Awareness: ours goes to Rust (throttled), collaborators' come back as events.
+  const awareness = new Awareness(ydoc);
+  let awarenessTimer: ReturnType<typeof setTimeout> | null = null;
+  const sendAwareness = () => {
+    awarenessTimer = null;
+    const state = awareness.getLocalState();
+    void ipc.setAwareness(doc, JSON.stringify(state ?? null)).catch(() => undefined);
+  };
+  awareness.on("update", (_change: unknown, origin: unknown) => {
+    if (origin !== "local") return;
+    if (awarenessTimer === null) awarenessTimer = setTimeout(sendAwareness, 40);
+  });
+  const stopAwareness = await events.awareness((change) => {
+    if (change.doc !== doc || change.states.length === 0) return;
+    applyAwarenessUpdate(awareness, encodeAwarenessUpdate(change.states), "remote");
+  });
+
+  const flushed = async () => {
+    while (queue.length > 0 || inFlight > 0) {
+      send();
+      await sending;
+    }
+  };
+
+  return {
+    ydoc,
+    awareness,
+    flushed,
+    close: async () => {
+      ydoc.off("update", onUpdate);
+      stopUpdates();
+      stopAwareness();
+      if (awarenessTimer !== null) clearTimeout(awarenessTimer);
+      await ipc.setAwareness(doc, "null").catch(() => undefined);
+      awareness.destroy();
+    },
+  };
+}

@@ -1,0 +1,183 @@
+// The one module that talks to the Rust side: every command and event, typed.
+// Errors from commands are `{code, message}`; match on `code`, show `message`.
+import { invoke } from "@tauri-apps/api/core";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+
+export interface CommandError {
+  code: string;
+  message: string;
+}
+
+export function isCommandError(value: unknown): value is CommandError {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as { code?: unknown }).code === "string" &&
+    typeof (value as { message?: unknown }).message === "string"
+  );
+}
+
+/** A message a lawyer can read, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  if (isCommandError(error)) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export type SyncMode = "local" | "paused" | "signed_out" | "connecting" | "offline" | "syncing" | "synced";
+
+export interface SyncStatus {
+  mode: SyncMode;
+  pending: number;
+}
+
+export interface Settings {
+  server_url: string;
+  display_name: string;
+  work_offline: boolean;
+  oidc_issuer: string;
+  oidc_client_id: string;
+}
+
+export interface AppInfo {
+  version: string;
+  data_dir: string;
+  settings: Settings;
+  account: string | null;
+  status: SyncStatus;
+  today: string;
+}
+
+export interface CaseFields {
+  title: string;
+  client: string;
+  matter_number: string;
+  practice_area: string;
+  status: string;
+  responsible: string;
+  notes: string;
+}
+
+export type CasePatch = Partial<CaseFields> & { archived?: boolean };
+
+export interface Party {
+  id: string;
+  role: string;
+  name: string;
+}
+
+export interface Deadline {
+  id: string;
+  date: string;
+  title: string;
+  kind: string;
+  done: boolean;
+}
+
+export interface Case extends CaseFields {
+  id: string;
+  archived: boolean;
+  parties: Party[];
+  deadlines: Deadline[];
+}
+
+export interface CaseSummary {
+  id: string;
+  title: string;
+  client: string;
+  matter_number: string;
+  practice_area: string;
+  status: string;
+  responsible: string;
+  archived: boolean;
+  next_deadline: string | null;
+}
+
+export type CaseSort = "next_deadline" | "title" | "client" | "matter_number" | "status";
+
+export interface CaseFilter {
+  status: string | null;
+  practice_area: string | null;
+  responsible: string | null;
+  include_archived: boolean;
+  sort: CaseSort;
+}
+
+export interface UpcomingDeadline {
+  case_id: string;
+  case_title: string;
+  id: string;
+  date: string;
+  title: string;
+  kind: string;
+  overdue: boolean;
+}
+
+export interface DraftSummary {
+  doc: string;
+  case_id: string;
+  id: string;
+  title: string;
+  updated_at: number;
+}
+
+export interface SearchHit {
+  doc: string;
+  case_id: string;
+  kind: "case" | "draft";
+  title: string;
+  case_title: string;
+  snippet: string;
+}
+
+export interface AwarenessState {
+  client_id: number;
+  clock: number;
+  state: string;
+}
+
+export const ipc = {
+  appInfo: () => invoke<AppInfo>("app_info"),
+  saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
+  listCases: (filter: CaseFilter) => invoke<CaseSummary[]>("list_cases", { filter }),
+  upcomingDeadlines: (today: string, days: number) =>
+    invoke<UpcomingDeadline[]>("upcoming_deadlines", { today, days }),
+  search: (query: string) => invoke<SearchHit[]>("search", { query }),
+  getCase: (caseId: string) => invoke<Case>("get_case", { caseId }),
+  createCase: (fields: CaseFields) => invoke<string>("create_case", { fields }),
+  updateCase: (caseId: string, patch: CasePatch) => invoke<void>("update_case", { caseId, patch }),
+  addParty: (caseId: string, role: string, name: string) =>
+    invoke<Party>("add_party", { caseId, role, name }),
+  addDeadline: (caseId: string, date: string, title: string, kind: string) =>
+    invoke<Deadline>("add_deadline", { caseId, date, title, kind }),
+  setDeadlineDone: (caseId: string, id: string, done: boolean) =>
+    invoke<void>("set_deadline_done", { caseId, id, done }),
+  removeFromCase: (caseId: string, list: "parties" | "deadlines", id: string) =>
+    invoke<void>("remove_from_case", { caseId, list, id }),
+  listDrafts: (caseId: string) => invoke<DraftSummary[]>("list_drafts", { caseId }),
+  createDraft: (caseId: string, title: string) => invoke<string>("create_draft", { caseId, title }),
+  renameDraft: (doc: string, title: string) => invoke<void>("rename_draft", { doc, title }),
+  deleteDraft: (doc: string) => invoke<void>("delete_draft", { doc }),
+  /** The whole document as one Yjs v1 update. */
+  openDoc: async (doc: string) => new Uint8Array(await invoke<ArrayBuffer>("open_doc", { doc })),
+  /** Durable on this computer when it resolves; returns the number of unsynced changes. */
+  applyLocalUpdate: (doc: string, update: Uint8Array) =>
+    invoke<number>("apply_local_update", { doc, update: Array.from(update) }),
+  setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
+  exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
+  signIn: () => invoke<string>("sign_in"),
+  signOut: () => invoke<void>("sign_out"),
+};
+
+function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
+  return listen<T>(event, (message) => handler(message.payload));
+}
+
+export const events = {
+  syncState: (handler: (status: SyncStatus) => void) => on<SyncStatus>("sync-state", handler),
+  docUpdate: (handler: (change: { doc: string; update: number[] }) => void) => on("doc-update", handler),
+  awareness: (handler: (change: { doc: string; states: AwarenessState[] }) => void) =>
+    on("awareness", handler),
+  casesChanged: (handler: (change: { case_id: string }) => void) => on("cases-changed", handler),
+  denied: (handler: (change: { doc: string; reason: string }) => void) => on("sync-denied", handler),
+};

@@ -1,0 +1,36 @@
+import type { SyncStatus } from "../ipc";
+
+export type Tone = "ok" | "busy" | "warn" | "local";
+
+/** What the status bar says about where the lawyer's work is. */
+export function syncLabel(status: SyncStatus): { text: string; tone: Tone } {
+  const changes = (n: number) => (n === 1 ? "1 change" : `${n} changes`);
+  switch (status.mode) {
+    case "synced":
+      return { text: "Synced with the firm's server", tone: "ok" };
+    case "syncing":
+      return status.pending > 0
+        ? { text: `Syncing ${changes(status.pending)}…`, tone: "busy" }
+        : { text: "Syncing…", tone: "busy" };
+    case "connecting":
+      return { text: "Connecting to the firm's server…", tone: "busy" };
+    case "offline":
+      return {
+        text:
+          "You're offline — your changes are saved on this computer and will sync when you reconnect" +
+          (status.pending > 0 ? ` (${changes(status.pending)} waiting)` : ""),
+        tone: "warn",
+      };
+    case "paused":
+      return {
+        text:
+          "Working offline — all changes saved to this computer" +
+          (status.pending > 0 ? ` (${changes(status.pending)} to sync later)` : ""),
+        tone: "local",
+      };
+    case "signed_out":
+      return { text: "Signed out — all changes saved to this computer. Sign in to sync.", tone: "warn" };
+    case "local":
+      return { text: "All changes saved to this computer", tone: "local" };
+  }
+}
