@@ -27,6 +27,7 @@ pub struct AppState {
     pub verifier: Verifier,
     pub fanout: Arc<Fanout>,
     pub draining: Arc<AtomicBool>,
+    pub copilot: Arc<crate::copilot::Copilot>,
     next_connection: Arc<AtomicU64>,
 }
 
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ready))
         .route("/api/v1/stats", get(|| async { metrics::snapshot() }))
         .merge(crate::rest::routes())
+        .merge(crate::copilot::routes(state.copilot.settings()))
         .with_state(state)
 }
 
@@ -176,6 +178,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
     let verifier = build_verifier(settings).await?;
+    let copilot = Arc::new(crate::copilot::Copilot::new(&settings.copilot));
     let state = AppState {
         pool,
         hub: hub.clone(),
@@ -183,6 +186,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         verifier,
         fanout,
         draining: Arc::new(AtomicBool::new(false)),
+        copilot,
         next_connection: Arc::new(AtomicU64::new(1)),
     };
     let owed_hub = hub.clone();

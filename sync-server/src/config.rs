@@ -47,6 +47,8 @@ pub struct ServeSettings {
     /// Emit logs as JSON lines.
     #[arg(long, env = "HUB_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
+    #[command(flatten)]
+    pub copilot: crate::copilot_config::CopilotSettings,
 }
 
 /// How to verify sign-in tokens from Clerk or another OIDC provider.
@@ -154,6 +156,7 @@ impl std::fmt::Debug for ServeSettings {
             .field("doc_idle_secs", &self.doc_idle_secs)
             .field("compact_after", &self.compact_after)
             .field("writers", &self.writers)
+            .field("copilot", &self.copilot)
             .finish()
     }
 }
@@ -212,6 +215,7 @@ impl ServeSettings {
         if self.dev_auth && self.dev_secret.value.len() < 16 {
             return Err("HUB_DEV_SECRET must be at least 16 characters".into());
         }
+        self.copilot.validate()?;
         if self.database.pool_size < 2 {
             return Err(
                 "HUB_DB_POOL must be at least 2 (one connection is reserved for writes)".into(),
@@ -243,6 +247,7 @@ mod tests {
             compact_after: 1000,
             writers: 4,
             log_json: false,
+            copilot: Default::default(),
         }
     }
 

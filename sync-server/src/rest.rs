@@ -17,27 +17,45 @@ use crate::auth::Principal;
 use crate::db;
 
 /// An API error: a stable code and a message a person can act on.
+#[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Seconds the client should wait before trying again (429/503): `Retry-After`.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
-    fn not_found() -> Self {
+    pub(crate) fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such matter")
     }
 
-    fn forbidden(message: &str) -> Self {
+    pub(crate) fn forbidden(message: &str) -> Self {
         Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// Tell the client when to try again: a `Retry-After` header and `retry_after_secs`.
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub(crate) fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -55,11 +73,15 @@ impl From<sqlx::Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "code": self.code, "message": self.message })),
-        )
-            .into_response()
+        let mut body = json!({ "code": self.code, "message": self.message });
+        match self.retry_after {
+            Some(seconds) => {
+                body["retry_after_secs"] = json!(seconds);
+                let retry_after = [(axum::http::header::RETRY_AFTER, seconds.to_string())];
+                (self.status, retry_after, Json(body)).into_response()
+            }
+            None => (self.status, Json(body)).into_response(),
+        }
     }
 }
 
@@ -93,12 +115,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn is_firm_admin(principal: &Principal) -> bool {
+pub(crate) fn is_firm_admin(principal: &Principal) -> bool {
     matches!(principal.role.as_deref(), Some("admin" | "org:admin"))
 }
 
 /// The case must exist in the caller's firm; returns the caller's role on it (if any).
-async fn case_in_firm(
+pub(crate) async fn case_in_firm(
     state: &AppState,
     case_id: Uuid,
     caller: &Principal,
@@ -114,7 +136,7 @@ async fn case_in_firm(
 }
 
 /// Members may read; owners and firm admins may change. Screened users see nothing.
-async fn require(
+pub(crate) async fn require(
     state: &AppState,
     case_id: Uuid,
     caller: &Principal,

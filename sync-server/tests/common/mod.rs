@@ -65,6 +65,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         compact_after: 1000,
         writers: 4,
         log_json: false,
+        copilot: Default::default(),
     }
 }
 

@@ -1,0 +1,333 @@
+//! Whether a lawyer may use the copilot on a matter, checked before anything reaches the model:
+//! they can read the matter, the server has a model, the firm turned the copilot on, the
+//! client consented to AI use on this matter, and the user is within their monthly tokens,
+//! their rate and their concurrent answers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use axum::http::StatusCode;
+use chrono::{Datelike, TimeZone, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::copilot_config::CopilotSettings;
+use crate::rest::ApiError;
+
+/// The firm's copilot settings (no row: off, nothing stored, the server's quota).
+#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
+pub struct FirmPolicy {
+    pub enabled: bool,
+    pub store_content: bool,
+    pub monthly_token_quota: Option<i64>,
+}
+
+pub async fn firm_policy(
+    executor: impl sqlx::PgExecutor<'_>,
+    firm_id: &str,
+) -> Result<FirmPolicy, sqlx::Error> {
+    Ok(sqlx::query_as::<_, FirmPolicy>(
+        "SELECT enabled, store_content, monthly_token_quota FROM copilot_firm_policy WHERE firm_id = $1",
+    )
+    .bind(firm_id)
+    .fetch_optional(executor)
+    .await?
+    .unwrap_or_default())
+}
+
+pub async fn save_firm_policy(
+    executor: impl sqlx::PgExecutor<'_>,
+    firm_id: &str,
+    policy: &FirmPolicy,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO copilot_firm_policy (firm_id, enabled, store_content, monthly_token_quota, updated_by)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (firm_id) DO UPDATE SET enabled = EXCLUDED.enabled,
+             store_content = EXCLUDED.store_content,
+             monthly_token_quota = EXCLUDED.monthly_token_quota,
+             updated_by = EXCLUDED.updated_by, updated_at = now()",
+    )
+    .bind(firm_id)
+    .bind(policy.enabled)
+    .bind(policy.store_content)
+    .bind(policy.monthly_token_quota)
+    .bind(by)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+pub async fn case_consented(pool: &PgPool, case_id: Uuid) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar::<_, bool>("SELECT consented FROM case_ai_consent WHERE case_id = $1")
+            .bind(case_id)
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+pub async fn save_case_consent(
+    executor: impl sqlx::PgExecutor<'_>,
+    case_id: Uuid,
+    consented: bool,
+    note: &str,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO case_ai_consent (case_id, consented, note, set_by) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (case_id) DO UPDATE SET consented = EXCLUDED.consented, note = EXCLUDED.note,
+             set_by = EXCLUDED.set_by, set_at = now()",
+    )
+    .bind(case_id)
+    .bind(consented)
+    .bind(note)
+    .bind(by)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// The start of this calendar month and of the next (UTC): the quota period.
+pub fn quota_period(now: chrono::DateTime<Utc>) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    let start = Utc
+        .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
+    let (year, month) = if now.month() == 12 {
+        (now.year() + 1, 1)
+    } else {
+        (now.year(), now.month() + 1)
+    };
+    let next = Utc
+        .with_ymd_and_hms(year, month, 1, 0, 0, 0)
+        .single()
+        .unwrap_or(now);
+    (start, next)
+}
+
+/// Tokens this user has used in the firm this month.
+pub async fn tokens_used_this_month(
+    pool: &PgPool,
+    firm_id: &str,
+    user_id: &str,
+) -> Result<i64, sqlx::Error> {
+    let (start, _) = quota_period(Utc::now());
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0)::BIGINT FROM copilot_usage
+         WHERE firm_id = $1 AND user_id = $2 AND at >= $3",
+    )
+    .bind(firm_id)
+    .bind(user_id)
+    .bind(start)
+    .fetch_one(pool)
+    .await
+}
+
+/// The user's monthly allowance and what they have used of it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Quota {
+    pub used_tokens: i64,
+    pub monthly_tokens: i64,
+}
+
+/// Everything allowed: the firm's policy and the user's quota, for the call that follows.
+pub struct Allowed {
+    pub policy: FirmPolicy,
+    pub quota: Quota,
+}
+
+/// Check, in order: the caller can read the matter (else `404 not_found`, exactly like the rest
+/// of the API), the server has a model, the firm's switch, the matter's consent, the quota.
+/// Nothing here talks to the model.
+pub async fn check(
+    state: &AppState,
+    settings: &CopilotSettings,
+    caller: &Principal,
+    case_id: Uuid,
+) -> Result<Allowed, ApiError> {
+    let role = crate::rest::case_in_firm(state, case_id, caller).await?;
+    if role.is_none() {
+        return Err(ApiError::not_found());
+    }
+    if !settings.configured() {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "copilot_not_configured",
+            "The AI copilot is not set up on your firm's server. Ask your administrator to \
+             configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL).",
+        ));
+    }
+    let policy = firm_policy(&state.pool, &caller.firm_id).await?;
+    if !policy.enabled {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "copilot_disabled",
+            "Your firm has turned the AI copilot off. A firm administrator can turn it on.",
+        ));
+    }
+    if !case_consented(&state.pool, case_id).await? {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "consent_required",
+            "The client has not consented to AI use on this matter. Once they have, the \
+             matter's owner can record the consent, and the copilot becomes available.",
+        ));
+    }
+    let quota = Quota {
+        used_tokens: tokens_used_this_month(&state.pool, &caller.firm_id, &caller.user_id).await?,
+        monthly_tokens: policy
+            .monthly_token_quota
+            .unwrap_or(settings.monthly_tokens),
+    };
+    if quota.used_tokens >= quota.monthly_tokens {
+        let (_, next) = quota_period(Utc::now());
+        let wait = (next - Utc::now()).num_seconds().max(1) as u64;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "quota_exceeded",
+            format!(
+                "You have used your AI allowance for this month ({} of {} tokens). It renews \
+                 on {}; a firm administrator can raise it.",
+                quota.used_tokens,
+                quota.monthly_tokens,
+                next.format("%-d %B %Y")
+            ),
+        )
+        .retry_after(wait));
+    }
+    Ok(Allowed { policy, quota })
+}
+
+/// Per-user request rate (a sliding minute) and concurrent answers, on this instance.
+pub struct RateLimiter {
+    per_minute: usize,
+    max_concurrent: u32,
+    users: Mutex<HashMap<String, UserWindow>>,
+}
+
+#[derive(Default)]
+struct UserWindow {
+    started: VecDeque<Instant>,
+    in_flight: u32,
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl RateLimiter {
+    pub fn new(per_minute: u32, max_concurrent: u32) -> Arc<Self> {
+        Arc::new(Self {
+            per_minute: per_minute as usize,
+            max_concurrent,
+            users: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Count a new answer for `user`, or say why not and when to try again.
+    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, ApiError> {
+        let now = Instant::now();
+        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        if users.len() > 10_000 {
+            users.retain(|_, window| {
+                window.in_flight > 0
+                    || window
+                        .started
+                        .back()
+                        .is_some_and(|last| now.duration_since(*last) < WINDOW)
+            });
+        }
+        let window = users.entry(user.to_owned()).or_default();
+        while window
+            .started
+            .front()
+            .is_some_and(|first| now.duration_since(*first) >= WINDOW)
+        {
+            window.started.pop_front();
+        }
+        if window.started.len() >= self.per_minute {
+            let oldest = window.started.front().copied().unwrap_or(now);
+            let wait = WINDOW.saturating_sub(now.duration_since(oldest)).as_secs() + 1;
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!(
+                    "You have asked the copilot {} times in the last minute, the most allowed. \
+                     Try again in {wait} seconds.",
+                    self.per_minute
+                ),
+            )
+            .retry_after(wait));
+        }
+        if window.in_flight >= self.max_concurrent {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_streams",
+                format!(
+                    "You already have {} copilot answers in progress. Wait for one to finish, \
+                     or stop one.",
+                    window.in_flight
+                ),
+            )
+            .retry_after(1));
+        }
+        window.started.push_back(now);
+        window.in_flight += 1;
+        Ok(StreamPermit {
+            limiter: self.clone(),
+            user: user.to_owned(),
+        })
+    }
+}
+
+/// One answer in progress; dropping it frees the user's slot.
+pub struct StreamPermit {
+    limiter: Arc<RateLimiter>,
+    user: String,
+}
+
+impl Drop for StreamPermit {
+    fn drop(&mut self) {
+        let mut users = self
+            .limiter
+            .users
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(window) = users.get_mut(&self.user) {
+            window.in_flight = window.in_flight.saturating_sub(1);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_and_concurrency_limits_refuse_with_a_wait() {
+        let limiter = RateLimiter::new(3, 2);
+        let first = limiter.acquire("ada").unwrap();
+        let second = limiter.acquire("ada").unwrap();
+        let refused = limiter.acquire("ada").err().unwrap();
+        assert_eq!(refused.code(), "too_many_streams");
+        drop(first);
+        let _third = limiter.acquire("ada").unwrap();
+        drop(second);
+        let refused = limiter.acquire("ada").err().unwrap();
+        assert_eq!(refused.code(), "rate_limited");
+        assert!(limiter.acquire("bob").is_ok(), "limits are per user");
+    }
+
+    #[test]
+    fn the_quota_period_is_the_calendar_month() {
+        let now = Utc.with_ymd_and_hms(2026, 12, 15, 10, 0, 0).unwrap();
+        let (start, next) = quota_period(now);
+        assert_eq!(start, Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap());
+        assert_eq!(next, Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap());
+    }
+}
