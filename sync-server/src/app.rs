@@ -28,6 +28,10 @@ pub struct AppState {
     pub fanout: Arc<Fanout>,
     pub draining: Arc<AtomicBool>,
     pub copilot: Arc<crate::copilot::Copilot>,
+    /// Sync connections open on this instance (shutdown waits for them to close).
+    pub open_connections: Arc<AtomicU64>,
+    /// Set once on shutdown: every sync connection closes with "service restart".
+    pub restarting: Arc<tokio::sync::watch::Sender<bool>>,
     next_connection: Arc<AtomicU64>,
 }
 
@@ -38,17 +42,50 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::{DefaultOnResponse, TraceLayer};
     Router::new()
         .route("/api/v1/sync", get(sync_socket))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
+        .route("/metrics", get(metrics::render))
         .route("/api/v1/stats", get(|| async { metrics::snapshot() }))
         .merge(crate::rest::routes())
         .merge(crate::copilot::routes(state.copilot.settings()))
+        // Routes added after this line are neither counted nor logged with a request id.
+        .layer(axum::middleware::from_fn(metrics::track_http))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_request(())
+                        .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
 }
 
+/// Every log line of a request carries its id (`x-request-id`, generated when absent). Only
+/// the path is logged: never headers (tokens) or the query string.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "http",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
+
 async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+    use tracing::Instrument;
     if state.draining.load(Ordering::Relaxed) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -61,7 +98,10 @@ async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
         .max_frame_size(protocol::MAX_FRAME_BYTES)
         .read_buffer_size(1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| connection::serve(socket, state))
+        // The connection's log lines keep the upgrade request's id.
+        .on_upgrade(move |socket| {
+            connection::serve(socket, state).instrument(tracing::Span::current())
+        })
 }
 
 async fn ready(State(state): State<AppState>) -> Response {
@@ -146,6 +186,27 @@ pub fn spawn_compaction(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
     });
 }
 
+/// After the listener stopped: wait (until `deadline`) for sync sockets to close and for the
+/// writes they queued to commit and be acked.
+async fn finish_in_flight(state: &AppState, deadline: tokio::time::Instant) {
+    while state.open_connections.load(Ordering::Acquire) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let open = state.open_connections.load(Ordering::Acquire);
+    let flushed = state.persister.wait_idle(deadline).await;
+    if open > 0 || !flushed {
+        tracing::warn!(
+            open_connections = open,
+            writes_flushed = flushed,
+            "shutdown deadline passed"
+        );
+    } else {
+        tracing::info!("drained: every socket closed and every queued write committed");
+    }
+}
+
 /// A server that is running; dropping `shutdown` (or sending on it) stops it gracefully.
 pub struct Running {
     pub addr: SocketAddr,
@@ -158,6 +219,7 @@ pub struct Running {
 pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     use anyhow::Context;
     settings.validate().map_err(anyhow::Error::msg)?;
+    metrics::install();
     let pool = db::connect(&settings.database)
         .await
         .context("cannot connect to Postgres (DATABASE_URL)")?;
@@ -187,6 +249,8 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         fanout,
         draining: Arc::new(AtomicBool::new(false)),
         copilot,
+        open_connections: Arc::new(AtomicU64::new(0)),
+        restarting: Arc::new(tokio::sync::watch::Sender::new(false)),
         next_connection: Arc::new(AtomicU64::new(1)),
     };
     let owed_hub = hub.clone();
@@ -223,13 +287,24 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
     let draining = state.draining.clone();
-    let closing_hub = hub.clone();
+    let restarting = state.restarting.clone();
+    let drain_delay = Duration::from_secs(settings.ops.drain_delay_secs);
+    let shutdown_timeout = Duration::from_secs(settings.ops.shutdown_timeout_secs);
+    let stopping = state.clone();
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<tokio::time::Instant>();
     let task = tokio::spawn(async move {
         let signal = async move {
             let _ = shutdown_rx.await;
+            let _ = signalled_tx.send(tokio::time::Instant::now());
+            // Readiness fails and new sockets are refused from here on.
             draining.store(true, Ordering::Relaxed);
+            tracing::info!(
+                delay_secs = drain_delay.as_secs(),
+                "draining: /readyz fails"
+            );
+            tokio::time::sleep(drain_delay).await;
             // 1012 "Service Restart": clients reconnect (to another instance) and resend.
-            closing_hub.close_all(1012, "service restart");
+            restarting.send_replace(true);
         };
         if let Err(error) = axum::serve(listener, app)
             .with_graceful_shutdown(signal)
@@ -237,6 +312,10 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         {
             tracing::error!(%error, "server stopped with an error");
         }
+        let started = signalled_rx
+            .await
+            .unwrap_or_else(|_| tokio::time::Instant::now());
+        finish_in_flight(&stopping, started + shutdown_timeout).await;
     });
     tracing::info!(%addr, "sync-server listening");
     Ok(Running {

@@ -49,6 +49,41 @@ pub struct ServeSettings {
     pub log_json: bool,
     #[command(flatten)]
     pub copilot: crate::copilot_config::CopilotSettings,
+    #[command(flatten)]
+    pub ops: OpsSettings,
+}
+
+/// Operations: draining on SIGTERM, and what `preflight` checks beyond the serve settings.
+#[derive(Clone, Debug, Args)]
+pub struct OpsSettings {
+    /// Seconds between failing `/readyz` and closing sockets on SIGTERM, so a load balancer
+    /// stops routing here first (Kubernetes: a few seconds; behind nginx alone: 0).
+    #[arg(long, env = "HUB_DRAIN_DELAY_SECS", default_value_t = 0)]
+    pub drain_delay_secs: u64,
+    /// Most seconds from SIGTERM to exit: in-flight writes finish within it.
+    #[arg(long, env = "HUB_SHUTDOWN_TIMEOUT_SECS", default_value_t = 10)]
+    pub shutdown_timeout_secs: u64,
+    /// The URL clients use (`https://…`); preflight requires TLS for it in production.
+    #[arg(long, env = "HUB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Where `scripts/backup` writes its archives and markers (preflight checks the newest).
+    #[arg(long, env = "HUB_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// Preflight fails when the newest backup is older than this.
+    #[arg(long, env = "HUB_BACKUP_MAX_AGE_HOURS", default_value_t = 26)]
+    pub backup_max_age_hours: u64,
+}
+
+impl Default for OpsSettings {
+    fn default() -> Self {
+        Self {
+            drain_delay_secs: 0,
+            shutdown_timeout_secs: 10,
+            public_url: None,
+            backup_dir: None,
+            backup_max_age_hours: 26,
+        }
+    }
 }
 
 /// How to verify sign-in tokens from Clerk or another OIDC provider.
@@ -157,6 +192,7 @@ impl std::fmt::Debug for ServeSettings {
             .field("compact_after", &self.compact_after)
             .field("writers", &self.writers)
             .field("copilot", &self.copilot)
+            .field("ops", &self.ops)
             .finish()
     }
 }
@@ -248,6 +284,7 @@ mod tests {
             writers: 4,
             log_json: false,
             copilot: Default::default(),
+            ops: OpsSettings::default(),
         }
     }
 

@@ -32,6 +32,8 @@ const MAX_TOKENS_PER_CONNECTION: usize = 8;
 const CLOSE_PROTOCOL: u16 = 1002;
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_UNSUPPORTED: u16 = 1003;
+/// 1012 "Service Restart": clients reconnect (to another instance) and resend.
+pub const CLOSE_SERVICE_RESTART: u16 = 1012;
 
 struct Subscription {
     entry: Arc<DocEntry>,
@@ -71,7 +73,9 @@ struct Fatal {
 
 pub async fn serve(socket: WebSocket, state: AppState) {
     let id = state.next_connection_id();
-    metrics::CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+    metrics::connection_opened();
+    state.open_connections.fetch_add(1, Ordering::AcqRel);
+    let open_connections = state.open_connections.clone();
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
     let writer = tokio::spawn(async move {
@@ -90,6 +94,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
             while let Some(item) = next.take() {
                 match item {
                     Outbound::Frame(bytes) => {
+                        metrics::frame_out(bytes.len());
                         if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
                             return;
                         }
@@ -118,7 +123,19 @@ pub async fn serve(socket: WebSocket, state: AppState) {
         docs: HashMap::new(),
         hub: None,
     };
-    while let Some(message) = stream.next().await {
+    let mut restart = session.state.restarting.subscribe();
+    loop {
+        let message = tokio::select! {
+            message = stream.next() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            // Draining for a restart: every connection ends, subscribed to anything or not.
+            _ = restart.wait_for(|restarting| *restarting) => {
+                session.sender.close(CLOSE_SERVICE_RESTART, "service restart");
+                break;
+            }
+        };
         let result = match message {
             // Boxed: an idle connection then holds a pointer here, not the largest state of
             // every query future below (that is most of a connection's memory).
@@ -146,7 +163,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
             }
         };
         if let Err(fatal) = result {
-            metrics::PROTOCOL_ERRORS.fetch_add(1, Ordering::Relaxed);
+            metrics::protocol_error();
             tracing::info!(conn = id, code = fatal.code, reason = %fatal.reason, "closing connection");
             session.sender.close(fatal.code, &fatal.reason);
             break;
@@ -155,7 +172,8 @@ pub async fn serve(socket: WebSocket, state: AppState) {
     session.cleanup().await;
     drop(session);
     let _ = writer.await;
-    metrics::CONNECTIONS.fetch_sub(1, Ordering::Relaxed);
+    metrics::connection_closed();
+    open_connections.fetch_sub(1, Ordering::AcqRel);
 }
 
 impl Session {
@@ -173,7 +191,7 @@ impl Session {
     }
 
     async fn handle(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
-        metrics::FRAMES_IN.fetch_add(1, Ordering::Relaxed);
+        metrics::frame_in(bytes.len());
         let wire = Wire::decode(bytes).map_err(|error| Fatal {
             code: if error.code() == "frame_too_large" {
                 CLOSE_TOO_BIG
@@ -225,6 +243,7 @@ impl Session {
                 user_id: subscription.user_id.clone(),
                 origin: self.sender.clone(),
                 ack: subscription.ack_refused.clone(),
+                received: std::time::Instant::now(),
             });
             self.reply(Frame::new(
                 key.as_str(),
@@ -290,6 +309,7 @@ impl Session {
                     } else {
                         subscription.ack_refused.clone()
                     },
+                    received: std::time::Instant::now(),
                 };
                 if !self.state.persister.submit(request).await {
                     return Err(Fatal {

@@ -701,26 +701,6 @@ impl DocHub {
         state.log_rows = (state.log_rows - folded as i64).max(0);
         entry.compacting.store(false, Ordering::Release);
     }
-
-    /// Close every connection subscribed anywhere (graceful shutdown).
-    pub fn close_all(&self, code: u16, reason: &str) {
-        let mut closed = std::collections::HashSet::new();
-        for entry in self.loaded() {
-            let state = lock(&entry.state);
-            for subscriber in state.subscribers.values() {
-                if closed.insert(subscriber.sender.id) {
-                    subscriber.sender.close(code, reason);
-                }
-            }
-        }
-        for firm in lock(&self.hub_subscribers).values() {
-            for subscriber in firm.values() {
-                if closed.insert(subscriber.sender.id) {
-                    subscriber.sender.close(code, reason);
-                }
-            }
-        }
-    }
 }
 
 /// Send to every subscriber but `origin`, encoding once per distinct routing key. A subscriber

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use sqlx::PgPool;
@@ -30,11 +31,15 @@ pub struct WriteRequest {
     pub origin: ConnSender,
     /// The pre-encoded SyncStatus frame for the origin's routing key.
     pub ack: Bytes,
+    /// When the frame arrived (for the ack-latency histogram).
+    pub received: std::time::Instant,
 }
 
 #[derive(Clone)]
 pub struct Persister {
     shards: Arc<[mpsc::Sender<WriteRequest>]>,
+    /// Writes submitted and not yet committed (or failed): shutdown waits for zero.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Persister {
@@ -45,6 +50,7 @@ impl Persister {
         compact_after: i64,
         writers: usize,
     ) -> Self {
+        let in_flight = Arc::new(AtomicUsize::new(0));
         let shards: Vec<_> = (0..writers.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel(QUEUE);
@@ -54,19 +60,39 @@ impl Persister {
                     hub.clone(),
                     fanout.clone(),
                     compact_after,
+                    in_flight.clone(),
                 ));
                 tx
             })
             .collect();
         Self {
             shards: shards.into(),
+            in_flight,
+        }
+    }
+
+    /// Wait until every submitted write is committed and acked (true) or `deadline` passes.
+    pub async fn wait_idle(&self, deadline: tokio::time::Instant) -> bool {
+        loop {
+            if self.in_flight.load(Ordering::Acquire) == 0 {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
     }
 
     /// Queue a write; waits only when the writer is saturated.
     pub async fn submit(&self, request: WriteRequest) -> bool {
         let shard = request.entry.id.unsigned_abs() as usize % self.shards.len();
-        self.shards[shard].send(request).await.is_ok()
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let sent = self.shards[shard].send(request).await.is_ok();
+        if !sent {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
+        sent
     }
 }
 
@@ -76,6 +102,7 @@ async fn run(
     hub: Arc<DocHub>,
     fanout: Arc<Fanout>,
     compact_after: i64,
+    in_flight: Arc<AtomicUsize>,
 ) {
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -96,6 +123,7 @@ async fn run(
             // Nothing in this batch is acked: clients keep the updates in their outboxes and
             // resend them after reconnecting.
             tracing::error!(%error, updates = rows.len(), "could not store updates; closing their connections");
+            crate::metrics::record_write_failure();
             let mut closed = BTreeSet::new();
             for request in &batch {
                 if closed.insert(request.origin.id) {
@@ -105,6 +133,7 @@ async fn run(
                     );
                 }
             }
+            in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
             batch.clear();
             continue;
         }
@@ -128,6 +157,7 @@ async fn run(
                 published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
             }
             request.origin.send(request.ack.clone());
+            crate::metrics::record_ack(request.received);
         }
         for firm in changed_firms {
             hub.notify_changed(firm);
@@ -144,6 +174,7 @@ async fn run(
             });
         }
         crate::metrics::record_batch(batch.len(), started.elapsed());
+        in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
         batch.clear();
     }
 }

@@ -66,6 +66,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         writers: 4,
         log_json: false,
         copilot: Default::default(),
+        ops: Default::default(),
     }
 }
 
