@@ -49,6 +49,9 @@ struct DevClaims {
     iss: String,
     iat: i64,
     exp: i64,
+    /// The firm role (Clerk v1 `org_role`), e.g. `admin`; absent for ordinary members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    org_role: Option<String>,
 }
 
 /// Verifies tokens: Clerk/OIDC in production; development HS256 tokens only where allowed.
@@ -99,6 +102,17 @@ impl DevAuth {
     }
 
     pub fn mint(&self, user: &str, firm: &str, ttl_secs: i64) -> Result<String, AuthError> {
+        self.mint_with_role(user, firm, None, ttl_secs)
+    }
+
+    /// A development token carrying a firm role (`admin` makes a firm administrator).
+    pub fn mint_with_role(
+        &self,
+        user: &str,
+        firm: &str,
+        role: Option<&str>,
+        ttl_secs: i64,
+    ) -> Result<String, AuthError> {
         let now = chrono::Utc::now().timestamp();
         let claims = DevClaims {
             sub: user.to_owned(),
@@ -106,6 +120,7 @@ impl DevAuth {
             iss: DEV_ISSUER.to_owned(),
             iat: now,
             exp: now + ttl_secs,
+            org_role: role.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| AuthError::Invalid)
@@ -133,7 +148,7 @@ impl DevAuth {
             user_id: claims.sub,
             firm_id: claims.org_id,
             expires_at: claims.exp,
-            role: None,
+            role: claims.org_role,
         })
     }
 }

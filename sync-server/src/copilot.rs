@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::access::{self, Audit};
 use crate::app::AppState;
 use crate::copilot_config::CopilotSettings;
-use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter};
+use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter, StreamPermit};
 use crate::copilot_prompts::{self, Action, Prompt};
 use crate::copilot_upstream::{Deltas, Progress, Stop, Upstream};
 use crate::copilot_usage::{self, CallRecord, Outcome, UsageQuery, UsageReport};
@@ -194,10 +194,7 @@ pub async fn chat(
         "copilot answer starts"
     );
     let (events, receiver) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move {
-        run(&state, &copilot, call, &events).await;
-        drop(permit);
-    });
+    tokio::spawn(async move { run(&state, &copilot, call, permit, &events).await });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
             .recv()
@@ -239,7 +236,13 @@ fn estimate_tokens(chars: usize) -> i64 {
 
 /// One answer, from the model to the client, then its accounting. Ends as soon as the client
 /// stops reading: the model call is dropped with it.
-async fn run(state: &AppState, copilot: &Copilot, call: Call, events: &mpsc::Sender<Event>) {
+async fn run(
+    state: &AppState,
+    copilot: &Copilot,
+    call: Call,
+    permit: StreamPermit,
+    events: &mpsc::Sender<Event>,
+) {
     let started = tokio::time::Instant::now();
     let model = copilot.upstream.model().to_owned();
     let _ = events
@@ -262,6 +265,8 @@ async fn run(state: &AppState, copilot: &Copilot, call: Call, events: &mpsc::Sen
         }
     };
     let latency = started.elapsed();
+    // The user's slot is free as soon as the model call is over.
+    drop(permit);
     let (prompt_tokens, completion_tokens, estimated) = match &progress.usage {
         Some(usage) => (
             i64::from(usage.prompt_tokens),
