@@ -219,6 +219,18 @@ pub struct Running {
 pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     use anyhow::Context;
     settings.validate().map_err(anyhow::Error::msg)?;
+    if settings.environment == crate::config::Environment::Production {
+        let report = crate::preflight::run(settings).await;
+        if report.blocking().next().is_some() {
+            anyhow::bail!(
+                "preflight failed; refusing to start in production:\n{}",
+                report.render()
+            );
+        }
+        for check in report.checks.iter().filter(|check| !check.ok) {
+            tracing::warn!(check = check.name, detail = %check.detail, fix = %check.fix, "preflight");
+        }
+    }
     metrics::install();
     let pool = db::connect(&settings.database)
         .await

@@ -19,4 +19,5 @@ pub mod metrics;
 pub mod migrate;
 pub mod oidc;
 pub mod persist;
+pub mod preflight;
 pub mod rest;

@@ -14,6 +14,8 @@ struct Cli {
 enum Command {
     /// Serve the sync WebSocket and the HTTP API.
     Serve(Box<ServeSettings>),
+    /// Check the deployment checklist (same settings as `serve`); exits 1 on any ✘.
+    Preflight(Box<ServeSettings>),
     /// Apply, undo or list Postgres migrations.
     Migrate {
         #[command(subcommand)]
@@ -101,6 +103,15 @@ async fn main() -> anyhow::Result<()> {
                 tracing::warn!("shutdown timed out; exiting with work still open");
             }
             tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Preflight(settings) => {
+            init_logging(false);
+            let report = sync_server::preflight::run(&settings).await;
+            print!("{}", report.render());
+            if !report.passed() {
+                std::process::exit(1);
+            }
             Ok(())
         }
         Command::Migrate { action, database } => {
