@@ -39,6 +39,30 @@ fn value(series: &HashMap<String, f64>, name: &str, labels: &[(&str, &str)]) -> 
         .next()
 }
 
+/// `hub_*` and `process_*` series names mentioned in a rules file or dashboard.
+fn series_names(text: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    let bytes = text.as_bytes();
+    for prefix in ["hub_", "process_"] {
+        let mut from = 0;
+        while let Some(found) = text[from..].find(prefix) {
+            let start = from + found;
+            let preceded = start > 0
+                && (bytes[start - 1].is_ascii_alphanumeric()
+                    || bytes[start - 1] == b'_'
+                    || bytes[start - 1] == b':');
+            let end = text[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(text.len(), |offset| start + offset);
+            if !preceded {
+                names.insert(text[start..end].to_owned());
+            }
+            from = end;
+        }
+    }
+    names
+}
+
 async fn scrape(base: &str) -> HashMap<String, f64> {
     let response = reqwest::get(format!("{base}/metrics")).await.unwrap();
     assert_eq!(response.status(), 200);
@@ -168,6 +192,30 @@ async fn metrics_cover_http_sync_storage_redis_process_and_copilot() {
         "hub_copilot_errors_total",
     ] {
         get(name, &[]);
+    }
+    // Every series the alert rules and the dashboard query is one this server exports.
+    let exported = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let deploy = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy");
+    for file in ["prometheus/alerts.yml", "grafana/lawyers-hub.json"] {
+        let text = std::fs::read_to_string(deploy.join(file)).unwrap();
+        let mut referenced = 0;
+        for name in series_names(&text) {
+            referenced += 1;
+            let base_name = name
+                .trim_end_matches("_bucket")
+                .trim_end_matches("_count")
+                .trim_end_matches("_sum");
+            assert!(
+                exported.contains(&format!("# TYPE {base_name} ")),
+                "{file} queries {name}, which /metrics does not export"
+            );
+        }
+        assert!(referenced >= 5, "{file}: only {referenced} series found");
     }
     // A counter incremented anywhere in the process through the `metrics` facade shows up.
     metrics::counter!("hub_copilot_calls_total").increment(2);
