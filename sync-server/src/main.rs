@@ -16,6 +16,25 @@ enum Command {
     Serve(Box<ServeSettings>),
     /// Check the deployment checklist (same settings as `serve`); exits 1 on any ✘.
     Preflight(Box<ServeSettings>),
+    /// Back up the database: a pg_dump archive, its SHA-256 and a marker (scripts/backup).
+    Backup {
+        /// Directory for the archive and its marker.
+        #[arg(long, env = "HUB_BACKUP_DIR")]
+        dir: std::path::PathBuf,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Restore an archive into a fresh database and verify it (scripts/restore).
+    Restore {
+        /// The `.dump` file; its marker is the `.json` beside it.
+        #[arg(long)]
+        archive: std::path::PathBuf,
+        /// Create the target database when it does not exist.
+        #[arg(long)]
+        create: bool,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
     /// Apply, undo or list Postgres migrations.
     Migrate {
         #[command(subcommand)]
@@ -111,6 +130,41 @@ async fn main() -> anyhow::Result<()> {
             print!("{}", report.render());
             if !report.passed() {
                 std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Backup { dir, database } => {
+            init_logging(false);
+            let marker = sync_server::backup::backup(&database.url, &dir).await?;
+            let written = sync_server::backup::read_marker(&marker.with_extension("dump"))?;
+            println!(
+                "backup {} ({} bytes, sha256 {}), schema {}, {} documents; marker {}",
+                written.archive,
+                written.bytes,
+                written.sha256,
+                written.schema_version,
+                written.documents,
+                marker.display()
+            );
+            Ok(())
+        }
+        Command::Restore {
+            archive,
+            create,
+            database,
+        } => {
+            init_logging(false);
+            let restored = sync_server::backup::restore(&archive, &database.url, create).await?;
+            println!(
+                "restored {} into {}: checksum verified, schema {}, {} documents each equal to the backup",
+                archive.display(),
+                sync_server::config::redact_url(&database.url),
+                restored.schema_version,
+                restored.documents
+            );
+            let pool = db::connect(&database).await?;
+            if let Err(error) = migrate::ensure_current(&pool).await {
+                println!("next: {error:#}");
             }
             Ok(())
         }
