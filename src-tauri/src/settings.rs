@@ -25,16 +25,43 @@ impl Settings {
         data_dir.join("settings.json")
     }
 
-    /// The saved settings; a missing file is the defaults, a broken one is logged and replaced
-    /// by the defaults (settings are not worth refusing to start over).
-    pub fn load(data_dir: &Path) -> Settings {
-        match std::fs::read(Self::path(data_dir)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|error| {
-                tracing::warn!(%error, "settings.json is not valid; using defaults");
-                Settings::default()
-            }),
-            Err(_) => Settings::default(),
+    /// Where IT can preset the firm's settings for every user of a machine (installers drop a
+    /// `settings.json` there); used until the lawyer saves settings of their own.
+    pub fn preset_path() -> PathBuf {
+        if let Some(path) = std::env::var_os("HUB_PRESET_SETTINGS") {
+            return PathBuf::from(path);
         }
+        if cfg!(target_os = "windows") {
+            let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
+            PathBuf::from(base).join("Lawyers Hub").join("settings.json")
+        } else if cfg!(target_os = "macos") {
+            PathBuf::from("/Library/Application Support/Lawyers Hub/settings.json")
+        } else {
+            PathBuf::from("/etc/lawyers-hub/settings.json")
+        }
+    }
+
+    fn read(path: &Path) -> Option<Settings> {
+        let bytes = std::fs::read(path).ok()?;
+        match serde_json::from_slice(&bytes) {
+            Ok(settings) => Some(settings),
+            Err(error) => {
+                // Settings are not worth refusing to start over; say which file is broken.
+                tracing::warn!(path = %path.display(), %error, "settings file is not valid JSON; ignored");
+                None
+            }
+        }
+    }
+
+    /// The lawyer's saved settings, else IT's preset, else the defaults.
+    pub fn load(data_dir: &Path) -> Settings {
+        Self::load_with_preset(data_dir, &Self::preset_path())
+    }
+
+    fn load_with_preset(data_dir: &Path, preset: &Path) -> Settings {
+        Self::read(&Self::path(data_dir))
+            .or_else(|| Self::read(preset))
+            .unwrap_or_default()
     }
 
     pub fn save(&self, data_dir: &Path) -> std::io::Result<()> {
@@ -132,6 +159,21 @@ mod tests {
                 .is_err()
         );
         assert!(with("https://hub.firm.example").validate().is_err());
+    }
+
+    #[test]
+    fn own_settings_win_over_the_preset_which_wins_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let preset = dir.path().join("preset.json");
+        std::fs::write(&preset, r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#).unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        assert_eq!(Settings::load_with_preset(&data, &preset).server_url, "wss://hub.firm.example/api/v1/sync");
+        let own = Settings { display_name: "Ada".into(), ..Settings::default() };
+        own.save(&data).unwrap();
+        assert_eq!(Settings::load_with_preset(&data, &preset), own);
+        std::fs::write(data.join("settings.json"), "{not json").unwrap();
+        assert_eq!(Settings::load_with_preset(&data, &preset).server_url, "wss://hub.firm.example/api/v1/sync");
     }
 
     #[test]

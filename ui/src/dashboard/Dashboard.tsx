@@ -53,8 +53,19 @@ export function Dashboard({ info, navigate }: Props) {
 
   useEffect(load, [filter]);
   useEffect(() => {
-    const unlisten = events.casesChanged(() => load());
-    return () => void unlisten.then((stop) => stop());
+    // Collaborators typing produce a stream of changes: refresh at most every 300 ms.
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const unlisten = events.casesChanged(() => {
+      if (timer === null)
+        timer = setTimeout(() => {
+          timer = null;
+          load();
+        }, 300);
+    });
+    return () => {
+      if (timer !== null) clearTimeout(timer);
+      void unlisten.then((stop) => stop());
+    };
   }, [filter]);
 
   useEffect(() => {

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Benchmarks of the real desktop app (release build) under Xvfb, over WebDriver:
+
+- cold start to an interactive dashboard with 1,000 matters (from the app process's start, read
+  from /proc, to the moment the page has rendered all rows, read from the page's clock);
+- typing in a 100-page draft: time from a keystroke's transaction to the next painted frame;
+- idle RSS of the app summed over its process tree (WebKit's web and network processes too).
+
+Run through scripts/bench-app. Prints a Markdown table.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import app_e2e as e2e  # noqa: E402
+
+MATTERS = int(os.environ.get("HUB_BENCH_MATTERS", "1000"))
+
+
+def process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except OSError:
+            continue
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
+def rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def app_pid(driver_pid: int) -> int:
+    for pid in process_tree(driver_pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if handle.read().split(b"\0")[0].endswith(b"lawyers-hub"):
+                    return pid
+        except OSError:
+            continue
+    raise RuntimeError("app process not found")
+
+
+def start_epoch_ms(pid: int) -> float:
+    ticks = os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/stat") as handle:
+        start_ticks = int(handle.read().rsplit(")", 1)[1].split()[19])
+    with open("/proc/stat") as handle:
+        boot = next(int(line.split()[1]) for line in handle if line.startswith("btime"))
+    return (boot + start_ticks / ticks) * 1000
+
+
+def seed(app: e2e.App):
+    app.js_async(
+        """
+        const [count, done] = [arguments[0], arguments[arguments.length - 1]];
+        const invoke = window.__TAURI_INTERNALS__.invoke;
+        (async () => {
+          const areas = ["Litigation", "Corporate", "Real estate", "Employment", "Probate"];
+          for (let i = 0; i < count; i++) {
+            const id = await invoke("create_case", { fields: {
+              title: `Matter ${i} — ${["Acme", "Globex", "Initech", "Umbrella"][i % 4]} v. ${["Bryce", "Cole", "Dunn"][i % 3]}`,
+              client: `Client ${i % 97}`, matter_number: `M-${10000 + i}`, practice_area: areas[i % 5],
+              status: ["open", "pending", "closed"][i % 3], responsible: ["Ada", "Grace", "Alan"][i % 3], notes: "" } });
+            const month = String(1 + (i % 12)).padStart(2, "0");
+            await invoke("add_deadline", { caseId: id, date: `2027-${month}-15`, title: "Filing", kind: "filing" });
+          }
+          done(true);
+        })().catch((e) => done(String(e)));
+        """,
+        MATTERS,
+    )
+
+
+def main() -> int:
+    import subprocess
+    subprocess.run("echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null", shell=True, check=True)
+    data = os.path.join(e2e.WORK, "bench")
+    app = e2e.App("Ada", data)
+    app.driver.set_script_timeout(600)
+    seed(app)
+    app.quit()
+
+    # Cold starts with 1,000 matters.
+    starts = []
+    for _ in range(5):
+        app = e2e.App("Ada", data)
+        pid = app_pid(app.driver_process.pid)
+        rendered = app.js_async(
+            """
+            const done = arguments[arguments.length - 1];
+            const check = () => {
+              const rows = document.querySelectorAll('[data-testid=cases] tbody tr').length;
+              if (rows >= arguments[0]) done(performance.timeOrigin + performance.now()); else requestAnimationFrame(check);
+            };
+            check();
+            """,
+            MATTERS,
+        )
+        starts.append(rendered - start_epoch_ms(pid))
+        rows = len(app.all("[data-testid=cases] tbody tr"))
+        if _ == 0:
+            time.sleep(10)  # idle
+            tree = process_tree(pid)
+            idle_rss = sum(rss_kib(p) for p in tree) / 1024
+            names = []
+            for p in tree:
+                with open(f"/proc/{p}/comm") as handle:
+                    names.append(handle.read().strip())
+        app.quit()
+
+    # Typing in a 100-page draft.
+    app = e2e.App("Ada", data)
+    app.driver.set_script_timeout(600)
+    app.click_text("[data-testid=cases] td", "Matter 0 ")
+    app.find("[data-testid=draft-title]").send_keys("Master services agreement")
+    app.find("[data-testid=new-draft]").click()
+    app.find("[data-testid=editor]")
+    frames = app.js_async(
+        """
+        const done = arguments[arguments.length - 1];
+        const editor = window.__hub.editor;
+        const words = "the supplier shall indemnify the client against losses arising from breach of this agreement including reasonable legal costs";
+        let html = "";
+        for (let i = 0; i < 1500; i++) html += `<p>${i}. ${words} ${words}</p>`;
+        editor.commands.setContent(html);
+        window.__hub.flushed().then(async () => {
+          const middle = Math.floor(editor.state.doc.content.size / 2);
+          editor.commands.setTextSelection(middle);
+          const samples = [];
+          for (let i = 0; i < 300; i++) {
+            const t0 = performance.now();
+            editor.view.dispatch(editor.state.tr.insertText("x"));
+            await new Promise((r) => requestAnimationFrame(() => r()));
+            samples.push(performance.now() - t0);
+          }
+          await window.__hub.flushed();
+          done({ samples, size: editor.state.doc.textContent.length });
+        });
+        """
+    )
+    app.quit()
+    samples = sorted(frames["samples"])
+    p = lambda q: samples[min(len(samples) - 1, round(q * (len(samples) - 1)))]  # noqa: E731
+
+    print(f"| measure | result | target |")
+    print(f"| --- | --- | --- |")
+    print(f"| cold start → dashboard with {rows} matters rendered, median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | ≤ 1,000 ms |")
+    print(f"| typing in a {frames['size']:,}-character draft: keystroke → next frame, 300 keystrokes | p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms | < 16 ms |")
+    print(f"| idle RSS summed over {len(tree)} processes ({', '.join(sorted(set(names)))}) | {idle_rss:.0f} MiB | ≤ 150 MB |")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    finally:
+        for child in e2e.CHILDREN:
+            e2e.stop(child)

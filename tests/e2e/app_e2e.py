@@ -1,0 +1,360 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real desktop app (release build) in a real window under Xvfb, driven
+over WebDriver (tauri-driver + WebKitWebDriver), against a real sync-server on Postgres.
+
+Run through scripts/e2e, which builds everything and wraps this in dbus-run-session + xvfb-run.
+Environment: HUB_APP (the app binary), HUB_SERVER_BIN (sync-server), TAURI_DRIVER, DATABASE_ADMIN_URL.
+Prints one "N passed, N failed" line at the end; exits non-zero when anything failed.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.webdriver import WebDriver
+
+APP = os.environ["HUB_APP"]
+SERVER_BIN = os.environ["HUB_SERVER_BIN"]
+TAURI_DRIVER = os.environ["TAURI_DRIVER"]
+ADMIN_URL = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+SCREENSHOTS = os.environ.get("HUB_SCREENSHOTS")  # a directory: save README screenshots there
+TIMEOUT = float(os.environ.get("HUB_E2E_TIMEOUT", "30"))
+WORK = tempfile.mkdtemp(prefix="hub-e2e-")
+CHILDREN: list[subprocess.Popen] = []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what: str, probe, timeout: float = TIMEOUT, interval: float = 0.1):
+    """Poll `probe` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+            if value:
+                return value
+        except Exception as error:  # the page may be mid-render
+            last_error = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
+
+
+def wait_port(port: int, timeout: float = TIMEOUT):
+    def probe():
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+    wait_for(f"port {port}", probe, timeout)
+
+
+def spawn(args, log_name, env=None):
+    log = open(os.path.join(WORK, log_name), "ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    CHILDREN.append(process)
+    return process
+
+
+def stop(process: subprocess.Popen):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+class Server:
+    """A real sync-server (dev tokens on) on a fresh Postgres database."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.db = f"hub_e2e_{os.getpid()}_{self.port}"
+        subprocess.run(["psql", ADMIN_URL, "-qc", f"CREATE DATABASE {self.db}"], check=True)
+        base = ADMIN_URL.rsplit("/", 1)[0]
+        self.env = dict(os.environ, DATABASE_URL=f"{base}/{self.db}", HUB_BIND=f"127.0.0.1:{self.port}",
+                        HUB_DEV_AUTH="true", HUB_LOG="warn")
+        self.env.pop("REDIS_URL", None)
+        subprocess.run([SERVER_BIN, "migrate", "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.process = None
+        self.url = f"ws://127.0.0.1:{self.port}/api/v1/sync"
+        self.http = f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = spawn([SERVER_BIN, "serve"], "server.log", self.env)
+        wait_port(self.port)
+
+    def stop(self):
+        if self.process:
+            stop(self.process)
+            self.process = None
+
+    def token(self, user: str) -> str:
+        out = subprocess.run([SERVER_BIN, "dev-token", "--user", user, "--firm", "e2e-firm"], env=self.env,
+                             check=True, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def rest(self, method: str, path: str, token: str, body=None):
+        request = urllib.request.Request(self.http + path, method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            text = response.read().decode()
+            return json.loads(text) if text else None
+
+    def drop(self):
+        self.stop()
+        subprocess.run(["psql", ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], check=False)
+
+
+class App:
+    """One app instance: its own tauri-driver (and WebKitWebDriver), window and data directory."""
+
+    def __init__(self, name: str, data_dir: str, server: Server | None = None, user: str | None = None):
+        self.name = name
+        self.data_dir = data_dir
+        self.port = free_port()
+        native = free_port()
+        self.driver_process = spawn([TAURI_DRIVER, "--port", str(self.port), "--native-port", str(native)],
+                                    f"tauri-driver-{name}.log")
+        wait_port(self.port)
+        args = ["--data-dir", data_dir, "--name", name]
+        if server:
+            args += ["--server", server.url, "--dev-token", server.token(user or name.lower())]
+        options = ArgOptions()
+        options.set_capability("browserName", "wry")
+        options.set_capability("tauri:options", {"application": APP, "args": args})
+        started = time.monotonic()
+        self.driver: WebDriver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+        self.driver.implicitly_wait(0)
+        self.find("[data-testid=search]")
+        self.startup_seconds = time.monotonic() - started
+
+    def find(self, css: str, timeout: float = TIMEOUT):
+        return wait_for(css, lambda: self.driver.find_element(By.CSS_SELECTOR, css), timeout)
+
+    def all(self, css: str):
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def click_text(self, css: str, text: str):
+        def probe():
+            for element in self.all(css):
+                if text in element.text:
+                    element.click()
+                    return True
+            return False
+        wait_for(f"{css} containing {text!r}", probe)
+
+    def js(self, script: str, *args):
+        return self.driver.execute_script(script, *args)
+
+    def js_async(self, script: str, *args):
+        return self.driver.execute_async_script(script, *args)
+
+    def sync_mode(self) -> str:
+        return self.find("[data-testid=sync-state]").get_attribute("data-mode")
+
+    def wait_mode(self, *modes: str, timeout: float = TIMEOUT):
+        wait_for(f"{self.name} sync state in {modes}", lambda: self.sync_mode() in modes, timeout)
+
+    def editor_text(self) -> str:
+        return self.find("[data-testid=editor]").text
+
+    def type_in_editor(self, text: str, bold: bool = False):
+        page = self.find("[data-testid=editor]")
+        page.click()
+        page.send_keys(Keys.CONTROL, Keys.END)
+        if bold:
+            page.send_keys(Keys.CONTROL, "b")
+        page.send_keys(text)
+
+    def flushed(self):
+        # Every local change saved on this computer (the editor's IPC queue drained).
+        self.js_async("const done = arguments[arguments.length - 1]; window.__hub.flushed().then(() => done(true));")
+
+    def screenshot(self, name: str):
+        if SCREENSHOTS:
+            os.makedirs(SCREENSHOTS, exist_ok=True)
+            self.driver.save_screenshot(os.path.join(SCREENSHOTS, name))
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        finally:
+            stop(self.driver_process)
+
+
+# ---- shared steps -------------------------------------------------------------------------------
+
+def create_matter(app: App, title: str, client: str) -> None:
+    app.find("[data-testid=new-matter]").click()
+    app.find("[data-testid=matter-title]").send_keys(title)
+    app.find("[data-testid=matter-client]").send_keys(client)
+    app.find("[data-testid=create-matter]").click()
+    app.find("[data-testid=case-page]")
+
+
+def create_draft(app: App, title: str) -> None:
+    app.find("[data-testid=draft-title]").send_keys(title)
+    app.find("[data-testid=new-draft]").click()
+    app.find("[data-testid=editor]")
+
+
+# ---- the tests ----------------------------------------------------------------------------------
+
+def test_offline_matter_deadline_draft_restart_and_search():
+    """Create a matter offline, add a deadline, write a draft; after a restart, find the draft by
+    full-text search, open it and see the text; export it to Word."""
+    data = os.path.join(WORK, "offline")
+    app = App("Ada", data)
+    try:
+        assert app.sync_mode() == "local", app.sync_mode()
+        assert "All changes saved to this computer" in app.find("[data-testid=sync-state]").text
+        app.find("[data-testid=no-matters]")
+        create_matter(app, "Acme v. Globex", "Acme Ltd")
+        app.find("[data-testid=deadline-date]").send_keys("2030-01-15")
+        app.js("const el = document.querySelector('[data-testid=deadline-date]');"
+               "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, '2030-01-15');"
+               "el.dispatchEvent(new Event('input', {bubbles: true}));")
+        app.find("[data-testid=deadline-title]").send_keys("File the defence")
+        app.find("[data-testid=add-deadline]").click()
+        wait_for("deadline listed", lambda: "File the defence" in app.find("[data-testid=case-deadlines]").text)
+        create_draft(app, "Particulars of claim")
+        app.type_in_editor("The Supplier shall indemnify the Client against all losses.")
+        app.type_in_editor(" Survives termination.", bold=True)
+        wait_for("the bold button lit", lambda: "active" in app.find("[data-testid=bold]").get_attribute("class"))
+        app.flushed()
+        wait_for("word count", lambda: app.find("[data-testid=word-count]").text == "11 words")
+        app.find("[data-testid=export-docx]").click()
+        notice = app.find(".notice").text
+        path = notice.removeprefix("Saved as ").strip()
+        assert path.endswith(".docx") and os.path.getsize(path) > 1000, notice
+    finally:
+        app.quit()
+
+    app = App("Ada", data)  # a restart: same data directory, same keychain key
+    try:
+        rows = app.find("[data-testid=cases]").text
+        assert "Acme v. Globex" in rows and "2030-01-15" in rows, rows
+        app.find("[data-testid=search]").send_keys("indemn")
+        results = app.find("[data-testid=search-results]")
+        assert "Particulars of claim" in results.text, results.text
+        app.click_text("[data-testid=search-results] button", "Particulars of claim")
+        wait_for("draft text after restart", lambda: "indemnify the Client" in app.editor_text())
+        assert "Survives termination." in app.editor_text()
+        bold = app.js("return Array.from(document.querySelectorAll('[data-testid=editor] strong')).map(e => e.textContent).join('|')")
+        assert "Survives termination." in bold, bold
+    finally:
+        app.quit()
+
+
+def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
+    server = Server()
+    server.start()
+    ada = grace = None
+    try:
+        ada = App("Ada", os.path.join(WORK, "ada"), server, "ada")
+        ada.wait_mode("synced", "syncing")
+        create_matter(ada, "Shared matter", "Bryce LLP")
+        create_draft(ada, "Joint letter")
+        ada.type_in_editor("Dear Sirs,")
+        ada.flushed()
+        ada.wait_mode("synced")
+        ada_token = server.token("ada")
+        cases = server.rest("GET", "/api/v1/cases", ada_token)
+        case_id = cases[0]["id"]
+        server.rest("PUT", f"/api/v1/cases/{case_id}/members/grace", ada_token, {"role": "editor"})
+
+        grace = App("Grace", os.path.join(WORK, "grace"), server, "grace")
+        wait_for("the shared matter on Grace's dashboard",
+                 lambda: "Shared matter" in grace.find("[data-testid=cases]", 2).text, timeout=TIMEOUT)
+        grace.click_text("[data-testid=cases] td", "Shared matter")
+        grace.click_text("[data-testid=drafts] button", "Joint letter")
+        wait_for("Ada's text on Grace's screen", lambda: "Dear Sirs," in grace.editor_text())
+        grace.type_in_editor(" We act for the tenant.")
+        wait_for("Grace's text on Ada's screen", lambda: "We act for the tenant." in ada.editor_text())
+        ada.type_in_editor(" Kind regards.")
+        wait_for("Ada's later text on Grace's screen", lambda: "Kind regards." in grace.editor_text())
+        # Each sees the other's named cursor.
+        wait_for("Grace's cursor at Ada", lambda: "Grace" in " ".join(e.text for e in ada.all(".collaboration-carets__label")))
+        wait_for("Ada's cursor at Grace", lambda: "Ada" in " ".join(e.text for e in grace.all(".collaboration-carets__label")))
+        ada.screenshot("editor-two-cursors.png")
+
+        # The server goes away; both keep working; nothing is lost when it returns.
+        server.stop()
+        ada.wait_mode("offline", "connecting")
+        grace.wait_mode("offline", "connecting")
+        ada.type_in_editor(" ADA-OFFLINE-EDIT")
+        grace.type_in_editor(" GRACE-OFFLINE-EDIT")
+        ada.flushed()
+        grace.flushed()
+        wait_for("the offline message", lambda: "You're offline" in ada.find("[data-testid=sync-state]").text
+                 or ada.sync_mode() == "connecting")
+        server.start()
+        for app in (ada, grace):
+            wait_for(f"{app.name} converged",
+                     lambda app=app: "ADA-OFFLINE-EDIT" in app.editor_text() and "GRACE-OFFLINE-EDIT" in app.editor_text(),
+                     timeout=TIMEOUT * 2)
+        ada.wait_mode("synced", timeout=TIMEOUT * 2)
+        grace.wait_mode("synced", timeout=TIMEOUT * 2)
+        assert ada.editor_text() == grace.editor_text(), (ada.editor_text(), grace.editor_text())
+        ada.click_text("button", "Back to the matter")
+        ada.click_text("button", "All matters")
+        ada.find("[data-testid=cases]")
+        ada.screenshot("dashboard.png")
+    finally:
+        for app in (ada, grace):
+            if app:
+                app.quit()
+        server.drop()
+
+
+def main() -> int:
+    # The keychain the app keeps its database key in (inside this test's D-Bus session).
+    subprocess.run("echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null",
+                   shell=True, check=True)
+    tests = [value for key, value in globals().items() if key.startswith("test_") and callable(value)]
+    only = os.environ.get("HUB_E2E_ONLY")
+    passed = failed = 0
+    for test in tests:
+        if only and only not in test.__name__:
+            continue
+        started = time.monotonic()
+        try:
+            test()
+            passed += 1
+            print(f"ok   {test.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
+        except Exception:
+            failed += 1
+            print(f"FAIL {test.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
+            traceback.print_exc()
+            for log in sorted(os.listdir(WORK)):
+                if log.endswith(".log"):
+                    print(f"--- {log} (last 40 lines)")
+                    with open(os.path.join(WORK, log), errors="replace") as handle:
+                        print("".join(handle.readlines()[-40:]))
+    for child in CHILDREN:
+        stop(child)
+    shutil.rmtree(WORK, ignore_errors=True)
+    print(f"e2e: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
