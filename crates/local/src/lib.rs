@@ -3,6 +3,7 @@
 //! sign-in (OAuth 2.0 code + PKCE with a loopback redirect) that supplies its token.
 //! See `README.md` in this crate for the API and the on-disk schema.
 
+mod archive;
 mod backoff;
 mod client;
 mod doc_log;
@@ -22,6 +23,7 @@ mod signin;
 mod store;
 mod token_store;
 
+pub use archive::{ArchiveError, ArchiveSummary, export_archive, import_archive};
 pub use client::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use error::LocalError;
 pub use keys::{FixedKey, KeyProvider, StaticToken, TokenSource};
