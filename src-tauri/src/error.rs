@@ -5,14 +5,14 @@ use serde::Serialize;
 
 #[derive(Debug, Serialize)]
 pub struct CommandError {
-    pub code: &'static str,
+    pub code: String,
     pub message: String,
 }
 
 impl CommandError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
         Self {
-            code,
+            code: code.to_owned(),
             message: message.into(),
         }
     }
@@ -32,16 +32,15 @@ impl From<local::LocalError> for CommandError {
             E::WrongKey => "This computer's key does not open the Lawyers Hub data. If you \
                             restored the data from elsewhere, import it through Settings."
                 .to_owned(),
+            // The server's own code (consent_required, rate_limited, ...) is what the UI needs.
+            E::CopilotRefused { code, message } => return Self::new(code, message.clone()),
             E::KeyUnavailable(_) => "The system keychain is locked or missing, so Lawyers Hub \
                                      cannot open its encrypted data. Unlock your keychain and \
                                      restart the app."
                 .to_owned(),
             _ => error.to_string(),
         };
-        Self {
-            code: error.code(),
-            message,
-        }
+        Self::new(error.code(), message)
     }
 }
 

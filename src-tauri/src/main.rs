@@ -4,6 +4,7 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
+mod copilot;
 mod error;
 mod keychain;
 mod settings;
@@ -67,6 +68,8 @@ fn main() {
                 }),
                 opened: Mutex::new(HashSet::new()),
                 account: Mutex::new(account),
+                copilot: Mutex::new(Default::default()),
+                next_copilot: Default::default(),
             });
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { sync::restart(&handle).await });
@@ -95,6 +98,10 @@ fn main() {
             commands::export_docx,
             commands::sign_in,
             commands::sign_out,
+            copilot::copilot_availability,
+            copilot::copilot_set_consent,
+            copilot::copilot_chat,
+            copilot::copilot_stop,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

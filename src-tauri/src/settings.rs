@@ -33,7 +33,9 @@ impl Settings {
         }
         if cfg!(target_os = "windows") {
             let base = std::env::var_os("ProgramData").unwrap_or_else(|| "C:\\ProgramData".into());
-            PathBuf::from(base).join("Lawyers Hub").join("settings.json")
+            PathBuf::from(base)
+                .join("Lawyers Hub")
+                .join("settings.json")
         } else if cfg!(target_os = "macos") {
             PathBuf::from("/Library/Application Support/Lawyers Hub/settings.json")
         } else {
@@ -165,15 +167,28 @@ mod tests {
     fn own_settings_win_over_the_preset_which_wins_over_defaults() {
         let dir = tempfile::tempdir().unwrap();
         let preset = dir.path().join("preset.json");
-        std::fs::write(&preset, r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#).unwrap();
+        std::fs::write(
+            &preset,
+            r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#,
+        )
+        .unwrap();
         let data = dir.path().join("data");
         std::fs::create_dir_all(&data).unwrap();
-        assert_eq!(Settings::load_with_preset(&data, &preset).server_url, "wss://hub.firm.example/api/v1/sync");
-        let own = Settings { display_name: "Ada".into(), ..Settings::default() };
+        assert_eq!(
+            Settings::load_with_preset(&data, &preset).server_url,
+            "wss://hub.firm.example/api/v1/sync"
+        );
+        let own = Settings {
+            display_name: "Ada".into(),
+            ..Settings::default()
+        };
         own.save(&data).unwrap();
         assert_eq!(Settings::load_with_preset(&data, &preset), own);
         std::fs::write(data.join("settings.json"), "{not json").unwrap();
-        assert_eq!(Settings::load_with_preset(&data, &preset).server_url, "wss://hub.firm.example/api/v1/sync");
+        assert_eq!(
+            Settings::load_with_preset(&data, &preset).server_url,
+            "wss://hub.firm.example/api/v1/sync"
+        );
     }
 
     #[test]

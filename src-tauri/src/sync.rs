@@ -69,6 +69,10 @@ pub struct AppState {
     pub opened: Mutex<HashSet<DocName>>,
     /// The account shown in Settings ("ada@firm" or "development token").
     pub account: Mutex<Option<String>>,
+    /// Copilot answers streaming now, by request number (Stop aborts the task, which closes the
+    /// connection, which makes the server cancel the model call).
+    pub copilot: Mutex<std::collections::HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
+    pub next_copilot: std::sync::atomic::AtomicU64,
 }
 
 impl AppState {
@@ -76,7 +80,7 @@ impl AppState {
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    fn token(&self) -> Option<Arc<dyn TokenSource>> {
+    pub fn token(&self) -> Option<Arc<dyn TokenSource>> {
         if let Ok(signed_in) = self.signed_in.lock()
             && let Some(signed_in) = signed_in.as_ref()
         {

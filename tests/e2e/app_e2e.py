@@ -81,15 +81,21 @@ def stop(process: subprocess.Popen):
 
 
 class Server:
-    """A real sync-server (dev tokens on) on a fresh Postgres database."""
+    """A real sync-server (dev tokens on) on a fresh Postgres database, with its copilot pointed
+    at an OpenAI-compatible stand-in (openai_standin.py)."""
 
     def __init__(self):
         self.port = free_port()
+        self.model_port = free_port()
+        self.model = spawn([sys.executable, os.path.join(os.path.dirname(__file__), "openai_standin.py"),
+                            str(self.model_port)], "openai-standin.log")
         self.db = f"hub_e2e_{os.getpid()}_{self.port}"
         subprocess.run(["psql", ADMIN_URL, "-qc", f"CREATE DATABASE {self.db}"], check=True)
         base = ADMIN_URL.rsplit("/", 1)[0]
         self.env = dict(os.environ, DATABASE_URL=f"{base}/{self.db}", HUB_BIND=f"127.0.0.1:{self.port}",
-                        HUB_DEV_AUTH="true", HUB_LOG="warn")
+                        HUB_DEV_AUTH="true", HUB_LOG="warn",
+                        HUB_COPILOT_API_KEY="sk-e2e-standin-key",
+                        HUB_COPILOT_BASE_URL=f"http://127.0.0.1:{self.model_port}/v1")
         self.env.pop("REDIS_URL", None)
         subprocess.run([SERVER_BIN, "migrate", "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.process = None
@@ -105,8 +111,9 @@ class Server:
             stop(self.process)
             self.process = None
 
-    def token(self, user: str) -> str:
-        out = subprocess.run([SERVER_BIN, "dev-token", "--user", user, "--firm", "e2e-firm"], env=self.env,
+    def token(self, user: str, role: str | None = None) -> str:
+        extra = ["--role", role] if role else []
+        out = subprocess.run([SERVER_BIN, "dev-token", "--user", user, "--firm", "e2e-firm", *extra], env=self.env,
                              check=True, capture_output=True, text=True)
         return out.stdout.strip()
 
@@ -120,6 +127,7 @@ class Server:
 
     def drop(self):
         self.stop()
+        stop(self.model)
         subprocess.run(["psql", ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], check=False)
 
 
@@ -174,7 +182,9 @@ class App:
         wait_for(f"{self.name} sync state in {modes}", lambda: self.sync_mode() in modes, timeout)
 
     def editor_text(self) -> str:
-        return self.find("[data-testid=editor]").text
+        # The document's text (the on-screen text also holds collaborators' caret labels).
+        self.find("[data-testid=editor]")
+        return self.js("return window.__hub ? window.__hub.editor.getText() : ''")
 
     def type_in_editor(self, text: str, bold: bool = False):
         page = self.find("[data-testid=editor]")
@@ -314,6 +324,34 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         ada.wait_mode("synced", timeout=TIMEOUT * 2)
         grace.wait_mode("synced", timeout=TIMEOUT * 2)
         assert ada.editor_text() == grace.editor_text(), (ada.editor_text(), grace.editor_text())
+        # The copilot: the firm turns it on, the matter's owner records the client's consent in
+        # the app, then Ada selects a sentence and has it redrafted; the answer streams in and
+        # replaces the selection as an ordinary edit that reaches Grace.
+        server.rest("PUT", "/api/v1/copilot/policy", server.token("it-admin", "admin"), {"enabled": True})
+        ada.click_text("button", "Back to the matter")
+        ada.click_text("[data-testid=drafts] button", "Joint letter")
+        ada.find("[data-testid=editor]")
+        consent = wait_for("the consent button", lambda: next(
+            (b for b in ada.all("[data-testid=copilot] button") if "consented" in b.text), None))
+        consent.click()
+        wait_for("copilot ready", lambda: ada.find("[data-testid=copilot-redraft]").is_enabled())
+        ada.js("const ed = window.__hub.editor; const text = ed.state.doc.textContent;"
+               "let from = -1; ed.state.doc.descendants((node, pos) => { if (from < 0 && node.isText) {"
+               " const i = node.text.indexOf('Dear Sirs,'); if (i >= 0) from = pos + i; } });"
+               "ed.commands.setTextSelection({ from, to: from + 'Dear Sirs,'.length });")
+        ada.find("[data-testid=copilot-instruction]").send_keys("more formal")
+        ada.find("[data-testid=copilot-redraft]").click()
+        wait_for("the answer streaming", lambda: ada.find("[data-testid=copilot-answer]").get_attribute("data-state") == "streaming")
+        wait_for("the whole answer", lambda: ada.find("[data-testid=copilot-answer]").get_attribute("data-state") == "done")
+        assert "The Supplier must indemnify the Client in full." in ada.find("[data-testid=copilot-answer]").text
+        ada.screenshot("editor-copilot.png")
+        ada.find("[data-testid=copilot-replace]").click()
+        wait_for("the redraft in Ada's draft", lambda: "must indemnify the Client in full." in ada.editor_text())
+        assert "Dear Sirs," not in ada.editor_text(), ada.editor_text()
+        wait_for("the redraft on Grace's screen", lambda: "must indemnify the Client in full." in grace.editor_text())
+        ada.find("[data-testid=undo]").click()
+        wait_for("undo brings the original back", lambda: "Dear Sirs," in ada.editor_text())
+
         ada.click_text("button", "Back to the matter")
         ada.click_text("button", "All matters")
         ada.find("[data-testid=cases]")

@@ -1,6 +1,6 @@
 // The one module that talks to the Rust side: every command and event, typed.
 // Errors from commands are `{code, message}`; match on `code`, show `message`.
-import { invoke } from "@tauri-apps/api/core";
+import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 
 export interface CommandError {
@@ -136,6 +136,29 @@ export interface AwarenessState {
   state: string;
 }
 
+export type CopilotAction = "summarize" | "redraft" | "draft_clause" | "review_risks";
+
+export interface CopilotRequest {
+  case_id: string;
+  action: CopilotAction;
+  text: string;
+  instruction?: string;
+}
+
+/** One event of a streamed answer: start, delta {text}, done {usage…}, error {code, message}. */
+export interface CopilotEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+export interface CopilotAvailability {
+  available: boolean;
+  reason_code: string | null;
+  message: string;
+  consented: boolean;
+  model: string;
+}
+
 export const ipc = {
   appInfo: () => invoke<AppInfo>("app_info"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
@@ -165,6 +188,16 @@ export const ipc = {
     invoke<number>("apply_local_update", { doc, update: Array.from(update) }),
   setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
+  copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
+  copilotSetConsent: (caseId: string, consented: boolean) =>
+    invoke<void>("copilot_set_consent", { caseId, consented }),
+  /** Start an answer; events stream to `onEvent`. Resolves to the id for `copilotStop`. */
+  copilotChat: (request: CopilotRequest, onEvent: (event: CopilotEvent) => void) => {
+    const channel = new Channel<CopilotEvent>();
+    channel.onmessage = onEvent;
+    return invoke<number>("copilot_chat", { request, onEvent: channel });
+  },
+  copilotStop: (id: number) => invoke<void>("copilot_stop", { id }),
   signIn: () => invoke<string>("sign_in"),
   signOut: () => invoke<void>("sign_out"),
 };

@@ -49,6 +49,9 @@ pub enum LocalError {
     NotFound(String),
     #[error("could not write the file: {0}")]
     Export(String),
+    /// The firm's server refused a copilot request; `message` is written for the lawyer.
+    #[error("{message}")]
+    CopilotRefused { code: String, message: String },
 }
 
 impl LocalError {
@@ -75,6 +78,7 @@ impl LocalError {
             Self::InvalidInput(_) => "invalid_input",
             Self::NotFound(_) => "not_found",
             Self::Export(_) => "export",
+            Self::CopilotRefused { .. } => "copilot_refused",
         }
     }
 }

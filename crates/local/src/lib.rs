@@ -6,6 +6,7 @@
 mod archive;
 mod backoff;
 mod client;
+pub mod copilot;
 mod doc_log;
 pub mod docx;
 pub mod draft;

@@ -12,6 +12,7 @@ import { colourFor } from "../logic/awareness";
 import { wordCount } from "../logic/words";
 import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
+import { CopilotPanel } from "../copilot/CopilotPanel";
 
 interface Props {
   caseId: string;
@@ -28,7 +29,7 @@ declare global {
   }
 }
 
-export function DraftEditor({ caseId, doc, info, navigate }: Props) {
+export function DraftEditor({ caseId, doc, info, status, navigate }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
   const [title, setTitle] = useState("");
@@ -166,11 +167,16 @@ export function DraftEditor({ caseId, doc, info, navigate }: Props) {
           </>
         )}
       </div>
-      <div class="paper" ref={host} />
-      <footer class="editor-foot">
-        <span data-testid="word-count">{words === 1 ? "1 word" : `${words} words`}</span>
-        <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
-      </footer>
+      <div class="editor-body">
+        <div>
+          <div class="paper" ref={host} />
+          <footer class="editor-foot">
+            <span data-testid="word-count">{words === 1 ? "1 word" : `${words} words`}</span>
+            <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
+          </footer>
+        </div>
+        <CopilotPanel caseId={caseId} editor={editor} status={status} />
+      </div>
     </div>
   );
 }

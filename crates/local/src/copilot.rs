@@ -1,0 +1,228 @@
+//! The desktop side of the AI copilot: asks the firm's sync-server (which holds the model key;
+//! no key ever reaches the laptop) whether the copilot may be used on a matter, and streams an
+//! answer from `POST /api/v1/copilot/chat` (Server-Sent Events: `start`, `delta`s, then `done` or
+//! `error`). Dropping the future returned by [`CopilotClient::chat`] closes the connection, which
+//! the server turns into a cancelled model call (the Stop button).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{LocalError, TokenSource};
+
+/// What the app asks the copilot to do; the server turns it into a prompt from its templates.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CopilotRequest {
+    pub case_id: String,
+    /// `summarize`, `redraft`, `draft_clause` or `review_risks`.
+    pub action: String,
+    #[serde(default)]
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instruction: Option<String>,
+}
+
+/// One event of an answer, as the server sends it (`data` is the event's JSON).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CopilotEvent {
+    pub event: String,
+    pub data: serde_json::Value,
+}
+
+pub struct CopilotClient {
+    http: reqwest::Client,
+    base: String,
+    token: Arc<dyn TokenSource>,
+}
+
+/// `ws://host:port/api/v1/sync` → `http://host:port` (and `wss` → `https`).
+pub fn http_base(sync_url: &str) -> Result<String, LocalError> {
+    let (scheme, rest) = if let Some(rest) = sync_url.strip_prefix("wss://") {
+        ("https", rest)
+    } else if let Some(rest) = sync_url.strip_prefix("ws://") {
+        ("http", rest)
+    } else {
+        return Err(LocalError::InvalidInput(format!(
+            "the server address {sync_url} is not a ws:// or wss:// address"
+        )));
+    };
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() {
+        return Err(LocalError::InvalidInput(format!(
+            "the server address {sync_url} has no host"
+        )));
+    }
+    Ok(format!("{scheme}://{host}"))
+}
+
+fn unreachable(error: reqwest::Error) -> LocalError {
+    // reqwest errors carry the URL, never the Authorization header.
+    LocalError::Connection(format!("the firm's server could not be reached: {error}"))
+}
+
+/// Parse Server-Sent Events out of `buffer`, leaving any incomplete event in it.
+pub(crate) fn drain_events(buffer: &mut String) -> Vec<CopilotEvent> {
+    let mut events = Vec::new();
+    while let Some(end) = buffer.find("\n\n") {
+        let block: String = buffer.drain(..end + 2).collect();
+        let mut name = String::from("message");
+        let mut data = String::new();
+        for line in block.lines() {
+            if let Some(value) = line.strip_prefix("event:") {
+                name = value.trim().to_owned();
+            } else if let Some(value) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(value.strip_prefix(' ').unwrap_or(value));
+            }
+        }
+        if data.is_empty() {
+            continue; // a keep-alive comment
+        }
+        let data = serde_json::from_str(&data).unwrap_or(serde_json::Value::String(data));
+        events.push(CopilotEvent { event: name, data });
+    }
+    events
+}
+
+impl CopilotClient {
+    pub fn new(sync_url: &str, token: Arc<dyn TokenSource>) -> Result<Self, LocalError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(unreachable)?;
+        Ok(Self {
+            http,
+            base: http_base(sync_url)?,
+            token,
+        })
+    }
+
+    /// Turn a refusal (`{code, message}` JSON) into an error the UI can show as it is.
+    async fn refusal(response: reqwest::Response) -> LocalError {
+        #[derive(Deserialize)]
+        struct Refusal {
+            code: String,
+            message: String,
+        }
+        let status = response.status();
+        match response.json::<Refusal>().await {
+            Ok(refusal) => LocalError::CopilotRefused {
+                code: refusal.code,
+                message: refusal.message,
+            },
+            Err(_) => LocalError::CopilotRefused {
+                code: "server_error".into(),
+                message: format!("The firm's server answered {status}. Please try again later."),
+            },
+        }
+    }
+
+    /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
+    pub async fn availability(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+        let response = self
+            .http
+            .get(format!("{}/api/v1/cases/{case_id}/copilot", self.base))
+            .bearer_auth(self.token.token()?)
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        response.json().await.map_err(unreachable)
+    }
+
+    /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.
+    pub async fn set_consent(&self, case_id: &str, consented: bool) -> Result<(), LocalError> {
+        let response = self
+            .http
+            .put(format!("{}/api/v1/cases/{case_id}/ai-consent", self.base))
+            .bearer_auth(self.token.token()?)
+            .json(&serde_json::json!({ "consented": consented }))
+            .timeout(Duration::from_secs(15))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        Ok(())
+    }
+
+    /// Stream an answer, calling `on_event` for each event as it arrives. Returns after the
+    /// server's last event. Drop the future to stop: the connection closes and the server
+    /// cancels the model call.
+    pub async fn chat(
+        &self,
+        request: &CopilotRequest,
+        mut on_event: impl FnMut(CopilotEvent),
+    ) -> Result<(), LocalError> {
+        let mut response = self
+            .http
+            .post(format!("{}/api/v1/copilot/chat", self.base))
+            .bearer_auth(self.token.token()?)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        if !response.status().is_success() {
+            return Err(Self::refusal(response).await);
+        }
+        let mut buffer = String::new();
+        let mut pending_bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(unreachable)? {
+            pending_bytes.extend_from_slice(&chunk);
+            // Only decode complete UTF-8; keep a split character for the next chunk.
+            let valid = match std::str::from_utf8(&pending_bytes) {
+                Ok(text) => text.len(),
+                Err(error) => error.valid_up_to(),
+            };
+            buffer.push_str(&String::from_utf8_lossy(&pending_bytes[..valid]));
+            pending_bytes.drain(..valid);
+            for event in drain_events(&mut buffer) {
+                on_event(event);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derives_the_http_address_from_the_sync_address() {
+        assert_eq!(
+            http_base("wss://hub.firm.example/api/v1/sync").unwrap(),
+            "https://hub.firm.example"
+        );
+        assert_eq!(
+            http_base("ws://127.0.0.1:8080/api/v1/sync").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(http_base("https://x").is_err());
+        assert!(http_base("ws:///api").is_err());
+    }
+
+    #[test]
+    fn parses_server_sent_events_across_chunks() {
+        let mut buffer =
+            String::from("event: start\ndata: {\"model\":\"m\"}\n\nevent: delta\ndata: {\"te");
+        let first = drain_events(&mut buffer);
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].event, "start");
+        buffer.push_str("xt\":\"Hi\"}\n\n: keep-alive\n\nevent: done\ndata: {}\n\n");
+        let rest = drain_events(&mut buffer);
+        assert_eq!(
+            rest.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+            ["delta", "done"]
+        );
+        assert_eq!(rest[0].data["text"], "Hi");
+        assert!(buffer.is_empty());
+    }
+}

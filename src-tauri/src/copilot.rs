@@ -1,0 +1,96 @@
+//! Copilot commands: thin wrappers over `hub_local::copilot`, which talks to the firm's server
+//! (the model key stays there). Answers stream to the window over a Tauri channel.
+
+use std::sync::atomic::Ordering;
+
+use local::copilot::{CopilotClient, CopilotEvent, CopilotRequest};
+use serde_json::json;
+use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager};
+
+use crate::error::{CommandError, CommandResult};
+use crate::sync::AppState;
+
+fn client(app: &AppHandle) -> CommandResult<CopilotClient> {
+    let state = app.state::<AppState>();
+    let settings = state.settings();
+    if settings.server_url.trim().is_empty() {
+        return Err(CommandError::new(
+            "copilot_no_server",
+            "The copilot runs on your firm's server: set the server address in Settings.",
+        ));
+    }
+    let token = state.token().ok_or_else(|| {
+        CommandError::new(
+            "signin_required",
+            "Sign in to your firm to use the copilot.",
+        )
+    })?;
+    Ok(CopilotClient::new(settings.server_url.trim(), token)?)
+}
+
+#[tauri::command]
+pub async fn copilot_availability(
+    app: AppHandle,
+    case_id: String,
+) -> CommandResult<serde_json::Value> {
+    Ok(client(&app)?.availability(&case_id).await?)
+}
+
+#[tauri::command]
+pub async fn copilot_set_consent(
+    app: AppHandle,
+    case_id: String,
+    consented: bool,
+) -> CommandResult<()> {
+    Ok(client(&app)?.set_consent(&case_id, consented).await?)
+}
+
+/// Start an answer; its events go to `on_event`, ending with `done` or `error`. Returns the
+/// request number for `copilot_stop`.
+#[tauri::command]
+pub fn copilot_chat(
+    app: AppHandle,
+    request: CopilotRequest,
+    on_event: Channel<CopilotEvent>,
+) -> CommandResult<u64> {
+    let client = client(&app)?;
+    let state = app.state::<AppState>();
+    let id = state.next_copilot.fetch_add(1, Ordering::Relaxed);
+    let handle = app.clone();
+    let task = tauri::async_runtime::spawn(async move {
+        let send = |event: CopilotEvent| {
+            if let Err(error) = on_event.send(event) {
+                tracing::warn!(%error, "copilot event could not reach the window");
+            }
+        };
+        if let Err(error) = client.chat(&request, send).await {
+            let error = CommandError::from(error);
+            send(CopilotEvent {
+                event: "error".into(),
+                data: json!({ "code": error.code, "message": error.message }),
+            });
+        }
+        if let Ok(mut running) = handle.state::<AppState>().copilot.lock() {
+            running.remove(&id);
+        }
+    });
+    if let Ok(mut running) = state.copilot.lock() {
+        running.insert(id, task);
+    }
+    Ok(id)
+}
+
+/// Stop an answer: the connection to the server closes and the server cancels the model call.
+#[tauri::command]
+pub fn copilot_stop(app: AppHandle, id: u64) {
+    let task = app
+        .state::<AppState>()
+        .copilot
+        .lock()
+        .ok()
+        .and_then(|mut running| running.remove(&id));
+    if let Some(task) = task {
+        task.abort();
+    }
+}
