@@ -165,14 +165,17 @@ mod tests {
 
     #[test]
     fn own_settings_win_over_the_preset_which_wins_over_defaults() {
-        let dir = tempfile::tempdir().unwrap();
-        let preset = dir.path().join("preset.json");
+        // No tempfile crate here: a dev-dependency would change the app's dependency features
+        // and rebuild its whole release tree just for the tests.
+        let dir = std::env::temp_dir().join(format!("hub-settings-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let preset = dir.join("preset.json");
         std::fs::write(
             &preset,
             r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#,
         )
         .unwrap();
-        let data = dir.path().join("data");
+        let data = dir.join("data");
         std::fs::create_dir_all(&data).unwrap();
         assert_eq!(
             Settings::load_with_preset(&data, &preset).server_url,
@@ -189,6 +192,7 @@ mod tests {
             Settings::load_with_preset(&data, &preset).server_url,
             "wss://hub.firm.example/api/v1/sync"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
