@@ -31,7 +31,7 @@ use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter, StreamPermit};
 use crate::copilot_prompts::{self, Action, Prompt};
 use crate::copilot_upstream::{Deltas, Progress, Stop, Upstream};
 use crate::copilot_usage::{self, CallRecord, Outcome, UsageQuery, UsageReport};
-use crate::rest::{ApiError, Caller, is_firm_admin};
+use crate::rest::{ApiError, Caller, VerifiedCaller, is_firm_admin};
 
 /// Most characters of an instruction ("more formal", "as an indemnity clause", …).
 pub const MAX_INSTRUCTION_CHARS: usize = 2_000;
@@ -157,7 +157,7 @@ impl ChatRequest {
 /// `POST /api/v1/copilot/chat`: the answer as Server-Sent Events.
 pub async fn chat(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    VerifiedCaller(caller): VerifiedCaller,
     request: Result<Json<ChatRequest>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let copilot = state.copilot.clone();
@@ -194,7 +194,7 @@ pub async fn chat(
         "copilot answer starts"
     );
     let (events, receiver) = mpsc::channel::<Event>(64);
-    tokio::spawn(async move { run(&state, &copilot, call, permit, &events).await });
+    tokio::spawn(async move { run(&state, &copilot, call, permit, events).await });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver
             .recv()
@@ -241,7 +241,7 @@ async fn run(
     copilot: &Copilot,
     call: Call,
     permit: StreamPermit,
-    events: &mpsc::Sender<Event>,
+    events: mpsc::Sender<Event>,
 ) {
     let started = tokio::time::Instant::now();
     let model = copilot.upstream.model().to_owned();
@@ -257,7 +257,9 @@ async fn run(
         .await;
     let mut progress = Progress::default();
     let result = {
-        let answering = copilot.upstream.answer(&call.prompt, &mut progress, events);
+        let answering = copilot
+            .upstream
+            .answer(&call.prompt, &mut progress, &events);
         tokio::select! {
             biased;
             () = events.closed() => Err(Stop::Cancelled),
@@ -294,6 +296,41 @@ async fn run(
         latency_ms = latency.as_millis() as u64,
         "copilot answer ended"
     );
+    // The lawyer gets the end of the answer first; the accounting follows.
+    let last = match result {
+        Ok(()) => Some(sse(
+            "done",
+            &json!({
+                "finish_reason": progress.finish_reason,
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                    "estimated": estimated,
+                },
+                "latency_ms": latency.as_millis() as u64,
+                "first_token_ms": progress.first_token.map(|first| first.as_millis() as u64),
+                "quota": {
+                    "used_tokens": call.quota.used_tokens + prompt_tokens + completion_tokens,
+                    "monthly_tokens": call.quota.monthly_tokens,
+                },
+            }),
+        )),
+        Err(Stop::Failed(failure)) => Some(sse(
+            "error",
+            &json!({
+                "code": failure.code(),
+                "message": failure.message(),
+                "retryable": failure.retryable(),
+            }),
+        )),
+        Err(Stop::Cancelled) => None,
+    };
+    if let Some(last) = last {
+        let _ = events.send(last).await;
+    }
+    // Ends the response: the client need not wait for the accounting.
+    drop(events);
     let keep = call.policy.store_content;
     copilot_usage::record(
         &state.pool,
@@ -314,36 +351,6 @@ async fn run(
         },
     )
     .await;
-    let last = match result {
-        Ok(()) => sse(
-            "done",
-            &json!({
-                "finish_reason": progress.finish_reason,
-                "usage": {
-                    "prompt_tokens": prompt_tokens,
-                    "completion_tokens": completion_tokens,
-                    "total_tokens": prompt_tokens + completion_tokens,
-                    "estimated": estimated,
-                },
-                "latency_ms": latency.as_millis() as u64,
-                "first_token_ms": progress.first_token.map(|first| first.as_millis() as u64),
-                "quota": {
-                    "used_tokens": call.quota.used_tokens + prompt_tokens + completion_tokens,
-                    "monthly_tokens": call.quota.monthly_tokens,
-                },
-            }),
-        ),
-        Err(Stop::Failed(failure)) => sse(
-            "error",
-            &json!({
-                "code": failure.code(),
-                "message": failure.message(),
-                "retryable": failure.retryable(),
-            }),
-        ),
-        Err(Stop::Cancelled) => return,
-    };
-    let _ = events.send(last).await;
 }
 
 /// `{available, reason_code, message, …}` for `GET /api/v1/cases/{case}/copilot`.
@@ -572,6 +579,6 @@ pub async fn usage(
         )
     })?;
     Ok(Json(
-        copilot_usage::report(&state.pool, &caller.firm_id, &query).await?,
+        copilot_usage::report(&state.pool, &caller.firm_id, &caller.user_id, &query).await?,
     ))
 }

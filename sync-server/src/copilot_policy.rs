@@ -143,6 +143,19 @@ pub struct Allowed {
     pub quota: Quota,
 }
 
+/// Everything `check` needs, read in one round trip (this is on every answer's path).
+#[derive(sqlx::FromRow)]
+struct Standing {
+    case_firm: Option<String>,
+    role: Option<String>,
+    screened: bool,
+    enabled: bool,
+    store_content: bool,
+    monthly_token_quota: Option<i64>,
+    consented: bool,
+    used_tokens: i64,
+}
+
 /// Check, in order: the caller can read the matter (else `404 not_found`, exactly like the rest
 /// of the API), the server has a model, the firm's switch, the matter's consent, the quota.
 /// Nothing here talks to the model.
@@ -152,8 +165,36 @@ pub async fn check(
     caller: &Principal,
     case_id: Uuid,
 ) -> Result<Allowed, ApiError> {
-    let role = crate::rest::case_in_firm(state, case_id, caller).await?;
-    if role.is_none() {
+    let (month_start, next_month) = quota_period(Utc::now());
+    let standing = sqlx::query_as::<_, Standing>(
+        "SELECT (SELECT firm_id FROM cases WHERE id = $1) AS case_firm,
+                (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2) AS role,
+                EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2) AS screened,
+                COALESCE(p.enabled, false) AS enabled,
+                COALESCE(p.store_content, false) AS store_content,
+                p.monthly_token_quota,
+                COALESCE((SELECT consented FROM case_ai_consent WHERE case_id = $1), false)
+                    AS consented,
+                (SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0)::BIGINT
+                 FROM copilot_usage WHERE firm_id = $3 AND user_id = $2 AND at >= $4)
+                    AS used_tokens
+         FROM (SELECT 1) AS one
+         LEFT JOIN copilot_firm_policy p ON p.firm_id = $3",
+    )
+    .bind(case_id)
+    .bind(&caller.user_id)
+    .bind(&caller.firm_id)
+    .bind(month_start)
+    .fetch_one(&state.pool)
+    .await?;
+    let readable = standing.case_firm.as_deref() == Some(caller.firm_id.as_str())
+        && !standing.screened
+        && standing
+            .role
+            .as_deref()
+            .and_then(crate::access::Role::parse)
+            .is_some();
+    if !readable {
         return Err(ApiError::not_found());
     }
     if !settings.configured() {
@@ -164,15 +205,14 @@ pub async fn check(
              configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL).",
         ));
     }
-    let policy = firm_policy(&state.pool, &caller.firm_id).await?;
-    if !policy.enabled {
+    if !standing.enabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "copilot_disabled",
             "Your firm has turned the AI copilot off. A firm administrator can turn it on.",
         ));
     }
-    if !case_consented(&state.pool, case_id).await? {
+    if !standing.consented {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "consent_required",
@@ -180,15 +220,19 @@ pub async fn check(
              matter's owner can record the consent, and the copilot becomes available.",
         ));
     }
+    let policy = FirmPolicy {
+        enabled: standing.enabled,
+        store_content: standing.store_content,
+        monthly_token_quota: standing.monthly_token_quota,
+    };
     let quota = Quota {
-        used_tokens: tokens_used_this_month(&state.pool, &caller.firm_id, &caller.user_id).await?,
+        used_tokens: standing.used_tokens,
         monthly_tokens: policy
             .monthly_token_quota
             .unwrap_or(settings.monthly_tokens),
     };
     if quota.used_tokens >= quota.monthly_tokens {
-        let (_, next) = quota_period(Utc::now());
-        let wait = (next - Utc::now()).num_seconds().max(1) as u64;
+        let wait = (next_month - Utc::now()).num_seconds().max(1) as u64;
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "quota_exceeded",
@@ -197,7 +241,7 @@ pub async fn check(
                  on {}; a firm administrator can raise it.",
                 quota.used_tokens,
                 quota.monthly_tokens,
-                next.format("%-d %B %Y")
+                next_month.format("%-d %B %Y")
             ),
         )
         .retry_after(wait));

@@ -184,9 +184,12 @@ pub struct UsageReport {
 const FILTER: &str = "firm_id = $1 AND at >= $2 AND at < $3
     AND ($4::TEXT IS NULL OR user_id = $4) AND ($5::UUID IS NULL OR case_id = $5)";
 
+/// The report for a firm admin (`reader`). Stored text of a matter the reader is screened from
+/// is left out: an ethical wall holds against administrators too.
 pub async fn report(
     pool: &PgPool,
     firm_id: &str,
+    reader: &str,
     query: &UsageQuery,
 ) -> Result<UsageReport, sqlx::Error> {
     let (month_start, _) = crate::copilot_policy::quota_period(Utc::now());
@@ -225,10 +228,14 @@ pub async fn report(
     .await?;
     let calls = sqlx::query_as::<_, UsageCall>(sqlx::AssertSqlSafe(format!(
         "SELECT id, user_id, case_id, action, model, prompt_tokens, completion_tokens,
-                tokens_estimated, latency_ms, first_token_ms, outcome, error_code, prompt_text,
-                answer_text, at
-         FROM copilot_usage WHERE {FILTER}
-         ORDER BY id DESC LIMIT $6"
+                tokens_estimated, latency_ms, first_token_ms, outcome, error_code,
+                CASE WHEN walled THEN NULL ELSE prompt_text END AS prompt_text,
+                CASE WHEN walled THEN NULL ELSE answer_text END AS answer_text, at
+         FROM (SELECT u.*, EXISTS (SELECT 1 FROM screens s
+                                   WHERE s.case_id = u.case_id AND s.user_id = $7) AS walled
+               FROM copilot_usage u WHERE {FILTER}
+               ORDER BY id DESC LIMIT $6) AS latest
+         ORDER BY id DESC"
     )))
     .bind(firm_id)
     .bind(since)
@@ -236,6 +243,7 @@ pub async fn report(
     .bind(&query.user)
     .bind(query.case)
     .bind(limit)
+    .bind(reader)
     .fetch_all(pool)
     .await?;
     Ok(UsageReport {

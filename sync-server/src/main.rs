@@ -51,6 +51,9 @@ enum Command {
         /// Lifetime in seconds.
         #[arg(long, default_value_t = 12 * 3600)]
         ttl: i64,
+        /// The firm role the token carries (`admin`: a firm administrator).
+        #[arg(long)]
+        role: Option<String>,
         #[command(flatten)]
         secret: DevSecret,
     },
@@ -185,10 +188,11 @@ async fn main() -> anyhow::Result<()> {
             user,
             firm,
             ttl,
+            role,
             secret,
         } => {
             let token = auth::DevAuth::new(&secret.value)
-                .mint(&user, &firm, ttl)
+                .mint_with_role(&user, &firm, role.as_deref(), ttl)
                 .map_err(|error| anyhow::anyhow!("cannot mint token: {error}"))?;
             println!("{token}");
             Ok(())

@@ -85,7 +85,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The verified caller of a REST route.
+/// The verified caller of a REST route (recorded in `firms`/`users` on sight).
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
@@ -95,24 +95,43 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let unauthorized =
-            |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
-        let principal = state
-            .verifier
-            .verify(token.trim())
-            .await
-            .map_err(|error| unauthorized(&error.to_string()))?;
+        let principal = bearer_principal(parts, state).await?;
         db::ensure_principal(&state.pool, &principal.user_id, &principal.firm_id).await?;
         Ok(Caller(principal))
     }
+}
+
+/// The verified caller, without recording them: for hot routes whose checks already require a
+/// known member of a matter (the copilot's chat).
+pub struct VerifiedCaller(pub Principal);
+
+impl FromRequestParts<AppState> for VerifiedCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(VerifiedCaller(bearer_principal(parts, state).await?))
+    }
+}
+
+async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let unauthorized =
+        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
+    state
+        .verifier
+        .verify(token.trim())
+        .await
+        .map_err(|error| unauthorized(&error.to_string()))
 }
 
 pub(crate) fn is_firm_admin(principal: &Principal) -> bool {

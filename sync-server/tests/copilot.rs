@@ -459,6 +459,28 @@ async fn the_answer_streams_through_in_order_and_every_call_is_accounted_for() {
     assert_eq!(report["totals"]["calls"], 2);
     assert_eq!(report["calls"].as_array().unwrap().len(), 1);
     assert_eq!(report["calls"][0]["answer_text"], "- **Risk** one");
+    // An ethical wall holds against administrators: screened, they see the numbers, not the text.
+    let screen = format!("/api/v1/cases/{}/screens/root", env.case);
+    let (status, _, _) = env
+        .rest(
+            reqwest::Method::PUT,
+            &screen,
+            &env.ada,
+            Some(json!({"reason": "conflict"})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, report, _) = env
+        .rest(
+            reqwest::Method::GET,
+            "/api/v1/copilot/usage",
+            &env.admin,
+            None,
+        )
+        .await;
+    assert_eq!(report["totals"]["calls"], 2);
+    assert!(report["calls"][0].get("answer_text").is_none(), "{report}");
+    assert!(report["calls"][0].get("prompt_text").is_none(), "{report}");
     env.assert_key_absent();
 }
 
@@ -817,6 +839,7 @@ async fn rate_concurrency_and_quota_limits_refuse_with_clear_errors() {
     assert_eq!(env.standin.requests(), 3);
 
     // The monthly allowance: 3 calls have used well over 100 tokens.
+    env.wait_usage(3).await;
     let (status, policy, _) = env
         .rest(
             reqwest::Method::PUT,
