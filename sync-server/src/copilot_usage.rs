@@ -11,9 +11,10 @@ use uuid::Uuid;
 
 /// Series names (Prometheus). Labels: `outcome` (ok, cancelled, error, refused), `kind`
 /// (prompt, completion), `code` (the error or refusal code the client saw).
-pub const CALLS: &str = "hub_copilot_calls_total";
-pub const TOKENS: &str = "hub_copilot_tokens_total";
-pub const ERRORS: &str = "hub_copilot_errors_total";
+pub const CALLS: &str = crate::metrics::name::COPILOT_CALLS;
+pub const TOKENS: &str = crate::metrics::name::COPILOT_TOKENS;
+pub const ERRORS: &str = crate::metrics::name::COPILOT_ERRORS;
+/// A histogram (the recorder gives `*_seconds` series the latency buckets).
 pub const LATENCY: &str = "hub_copilot_latency_seconds";
 
 /// How a call that reached the model ended.

@@ -220,6 +220,18 @@ impl Env {
         }
     }
 
+    /// The Prometheus exposition (kept with the other received bytes).
+    async fn metrics(&self) -> String {
+        let response = self.http.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let text = response.text().await.unwrap();
+        self.received
+            .lock()
+            .unwrap()
+            .extend_from_slice(text.as_bytes());
+        text
+    }
+
     /// The key is in none of the bytes sent to clients, nor in any log line.
     fn assert_key_absent(&self) {
         let received = self.received.lock().unwrap();
@@ -481,6 +493,17 @@ async fn the_answer_streams_through_in_order_and_every_call_is_accounted_for() {
     assert_eq!(report["totals"]["calls"], 2);
     assert!(report["calls"][0].get("answer_text").is_none(), "{report}");
     assert!(report["calls"][0].get("prompt_text").is_none(), "{report}");
+
+    // Prometheus: calls by outcome, tokens by kind, the latency histogram.
+    let metrics = env.metrics().await;
+    for series in [
+        "hub_copilot_calls_total{outcome=\"ok\"}",
+        "hub_copilot_tokens_total{kind=\"prompt\"}",
+        "hub_copilot_tokens_total{kind=\"completion\"}",
+        "hub_copilot_latency_seconds_bucket",
+    ] {
+        assert!(metrics.contains(series), "{series} missing");
+    }
     env.assert_key_absent();
 }
 
@@ -639,6 +662,9 @@ async fn policy_refusals_come_before_any_call_to_the_model() {
     assert_eq!((status, body["code"].as_str()), (401, Some("unauthorized")));
 
     assert_eq!(env.standin.requests(), 0, "nothing reached the model");
+    let metrics = env.metrics().await;
+    assert!(metrics.contains("hub_copilot_calls_total{outcome=\"refused\"}"));
+    assert!(metrics.contains("hub_copilot_errors_total{code=\"consent_required\"}"));
 
     // Allowed now: the audit log has both policy changes; one call goes through.
     let (_, body, _) = env
@@ -986,19 +1012,21 @@ async fn model_failures_become_events_a_lawyer_understands_and_the_key_never_lea
         .collect();
     let error = |code: &str| ("error".to_owned(), Some(code.to_owned()));
     let ok = ("ok".to_owned(), None);
-    assert_eq!(
-        outcomes,
-        [
-            error("upstream_rate_limited"),
-            ok.clone(),
-            error("upstream_unavailable"),
-            error("upstream_quota"),
-            error("upstream_interrupted"),
-            ok,
-            error("upstream_timeout"),
-            error("upstream_auth"),
-        ]
-    );
+    // Rows are written after each answer ends, so their order may differ from the calls'.
+    let mut outcomes = outcomes;
+    outcomes.sort();
+    let mut expected = vec![
+        error("upstream_rate_limited"),
+        ok.clone(),
+        error("upstream_unavailable"),
+        error("upstream_quota"),
+        error("upstream_interrupted"),
+        ok,
+        error("upstream_timeout"),
+        error("upstream_auth"),
+    ];
+    expected.sort();
+    assert_eq!(outcomes, expected);
     // The usage report counts them.
     let (_, report, _) = env
         .rest(
@@ -1015,6 +1043,16 @@ async fn model_failures_become_events_a_lawyer_understands_and_the_key_never_lea
         logs.contains("Incorrect API key provided: <redacted>"),
         "the cause is logged"
     );
+    let metrics = env.metrics().await;
+    for code in [
+        "upstream_rate_limited",
+        "upstream_interrupted",
+        "upstream_timeout",
+        "upstream_auth",
+    ] {
+        let series = format!("hub_copilot_errors_total{{code=\"{code}\"}}");
+        assert!(metrics.contains(&series), "{series} missing");
+    }
     let (_, policy, _) = env
         .rest(
             reqwest::Method::GET,
