@@ -57,6 +57,9 @@ struct Serve {
 }
 
 struct Sample {
+    /// The first event of any kind: the proxy's `start` (sent once every check has passed, before
+    /// the model is called), the endpoint's role chunk.
+    first_event: Duration,
     first_token: Duration,
     total: Duration,
 }
@@ -70,6 +73,7 @@ async fn read_stream(
 ) -> Sample {
     let mut buffer = String::new();
     let mut first_token = None;
+    let mut first_event = None;
     loop {
         let chunk = response
             .chunk()
@@ -79,11 +83,13 @@ async fn read_stream(
         buffer.push_str(std::str::from_utf8(&chunk).expect("utf-8"));
         while let Some(end) = buffer.find("\n\n") {
             let event: String = buffer.drain(..end + 2).collect();
+            first_event.get_or_insert_with(|| started.elapsed());
             if first_token.is_none() && is_content(&event) {
                 first_token = Some(started.elapsed());
             }
             if is_end(&event) {
                 return Sample {
+                    first_event: first_event.unwrap_or_default(),
                     first_token: first_token.expect("content before the end"),
                     total: started.elapsed(),
                 };
@@ -156,7 +162,7 @@ async fn run(
     direct_body: &Value,
     proxy_body: &Value,
     tokens: &[String],
-) -> (Histogram<u64>, Histogram<u64>, Duration) {
+) -> (Histogram<u64>, Histogram<u64>, Histogram<u64>, Duration) {
     let started = Instant::now();
     let mut tasks = Vec::new();
     for token in tokens.iter().take(options.streams) {
@@ -182,15 +188,17 @@ async fn run(
             samples
         }));
     }
+    let mut event = Histogram::<u64>::new(3).unwrap();
     let mut first = Histogram::<u64>::new(3).unwrap();
     let mut total = Histogram::<u64>::new(3).unwrap();
     for task in tasks {
         for sample in task.await.unwrap() {
+            event.record(sample.first_event.as_micros() as u64).unwrap();
             first.record(sample.first_token.as_micros() as u64).unwrap();
             total.record(sample.total.as_micros() as u64).unwrap();
         }
     }
-    (first, total, started.elapsed())
+    (event, first, total, started.elapsed())
 }
 
 fn ms(micros: u64) -> String {
@@ -307,7 +315,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let mut results = Vec::new();
     for target in [Target::Direct, Target::Proxy, Target::Direct, Target::Proxy] {
-        let (first, total, elapsed) = run(
+        let (event, first, total, elapsed) = run(
             target,
             &options,
             &direct_url,
@@ -322,8 +330,10 @@ async fn main() -> anyhow::Result<()> {
             Target::Proxy => "proxy",
         };
         println!(
-            "{label:>6}: n={} TTFT p50 {} p99 {} max {} ms | total p50 {} p99 {} max {} ms | {:.1} s",
+            "{label:>6}: n={} first event p50 {} p99 {} | TTFT p50 {} p99 {} max {} ms | total p50 {} p99 {} max {} ms | {:.1} s",
             first.len(),
+            ms(event.value_at_quantile(0.5)),
+            ms(event.value_at_quantile(0.99)),
             ms(first.value_at_quantile(0.5)),
             ms(first.value_at_quantile(0.99)),
             ms(first.max()),
