@@ -244,11 +244,7 @@ pub fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     let state = app.state::<AppState>();
     let (title, blocks) = state.store.draft_blocks(&doc)?;
     let bytes = local::docx::export(&title, &blocks)?;
-    let folder = app
-        .path()
-        .document_dir()
-        .unwrap_or_else(|_| state.data_dir.join("exports"))
-        .join("Lawyers Hub");
+    let folder = crate::local_data::exports_dir(&app);
     let file_stem: String = title
         .chars()
         .map(|c| {

@@ -7,6 +7,7 @@ mod commands;
 mod copilot;
 mod error;
 mod keychain;
+mod local_data;
 mod settings;
 mod sync;
 
@@ -102,6 +103,9 @@ fn main() {
             copilot::copilot_set_consent,
             copilot::copilot_chat,
             copilot::copilot_stop,
+            local_data::export_local_data,
+            local_data::list_local_exports,
+            local_data::import_local_data,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

@@ -75,7 +75,7 @@ impl Settings {
 
     pub fn validate(&self) -> Result<(), String> {
         let url = self.server_url.trim();
-        if !url.is_empty() && !(url.starts_with("ws://") || url.starts_with("wss://")) {
+        if !(url.is_empty() || url.starts_with("ws://") || url.starts_with("wss://")) {
             return Err(format!(
                 "The server address must start with wss:// (or ws:// for a server on this \
                  computer), e.g. wss://hub.your-firm.com/api/v1/sync — not \"{url}\"."

@@ -270,6 +270,31 @@ def test_offline_matter_deadline_draft_restart_and_search():
         assert "Survives termination." in app.editor_text()
         bold = app.js("return Array.from(document.querySelectorAll('[data-testid=editor] strong')).map(e => e.textContent).join('|')")
         assert "Survives termination." in bold, bold
+        # Export my local data (encrypted with a passphrase).
+        app.find("[data-testid=nav-settings]").click()
+        app.find("[data-testid=archive-passphrase]").send_keys("correct horse battery")
+        app.find("[data-testid=export-data]").click()
+        wait_for("the export", lambda: "Exported" in app.find("[data-testid=local-data-message]").text)
+    finally:
+        app.quit()
+
+    # A new laptop (fresh data directory, its own keychain key) imports the export.
+    app = App("Ada", os.path.join(WORK, "new-laptop"))
+    try:
+        app.find("[data-testid=no-matters]")
+        app.find("[data-testid=nav-settings]").click()
+        app.find("[data-testid=archive-passphrase]").send_keys("wrong passphrase")
+        app.find("[data-testid=import-data]").click()
+        wait_for("a refused wrong passphrase", lambda: "passphrase" in app.find("[data-testid=local-data-message]").text.lower())
+        field = app.find("[data-testid=archive-passphrase]")
+        field.clear()
+        field.send_keys("correct horse battery")
+        app.find("[data-testid=import-data]").click()
+        wait_for("the import", lambda: "Imported" in app.find("[data-testid=local-data-message]").text)
+        app.click_text("nav button", "Matters")
+        wait_for("the imported matter", lambda: "Acme v. Globex" in app.find("[data-testid=cases]", 2).text)
+        app.find("[data-testid=search]").send_keys("termination")
+        assert "Particulars of claim" in app.find("[data-testid=search-results]").text
     finally:
         app.quit()
 

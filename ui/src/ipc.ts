@@ -198,6 +198,11 @@ export const ipc = {
     return invoke<number>("copilot_chat", { request, onEvent: channel });
   },
   copilotStop: (id: number) => invoke<void>("copilot_stop", { id }),
+  exportLocalData: (passphrase: string) =>
+    invoke<{ path: string; documents: number }>("export_local_data", { passphrase }),
+  listLocalExports: () => invoke<string[]>("list_local_exports"),
+  /** Merge an export (a file name from listLocalExports) into this computer's data. */
+  importLocalData: (file: string, passphrase: string) => invoke<number>("import_local_data", { file, passphrase }),
   signIn: () => invoke<string>("sign_in"),
   signOut: () => invoke<void>("sign_out"),
 };

@@ -1,5 +1,5 @@
 // Settings: the firm's server, sign-in, the lawyer's name, "work offline", where data lives.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { ipc, errorMessage, type AppInfo, type Settings } from "../ipc";
 
 export function SettingsPage({ info, onSaved }: { info: AppInfo; onSaved: () => void }) {
@@ -110,11 +110,81 @@ export function SettingsPage({ info, onSaved }: { info: AppInfo; onSaved: () => 
         </p>
         <p class="hint">Lawyers Hub {info.version}</p>
       </section>
+      <LocalData />
       <div class="actions">
         <button class="primary" disabled={busy} onClick={() => save(settings)} data-testid="save-settings">
           Save settings
         </button>
       </div>
     </div>
+  );
+}
+
+/** "Export my local data" (an encrypted archive in Documents/Lawyers Hub) and import. */
+function LocalData() {
+  const [passphrase, setPassphrase] = useState("");
+  const [exports, setExports] = useState<string[]>([]);
+  const [chosen, setChosen] = useState("");
+  const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
+  const refresh = () =>
+    ipc
+      .listLocalExports()
+      .then((found) => {
+        setExports(found);
+        setChosen((current) => current || found[0] || "");
+      })
+      .catch(() => setExports([]));
+  useEffect(() => void refresh(), []);
+  const fail = (e: unknown) => setMessage({ text: errorMessage(e), error: true });
+  return (
+    <section class="card">
+      <h2>Export or import my local data</h2>
+      <p class="hint">
+        An export holds every matter and draft on this computer, including changes not yet synced, encrypted with the
+        passphrase you choose, and is saved in Documents/Lawyers Hub. To import on another computer, copy the file
+        into that folder there. Keep the passphrase safe: without it the export cannot be opened.
+      </p>
+      {message && <p class={message.error ? "error" : "notice"} data-testid="local-data-message">{message.text}</p>}
+      <label class="field">
+        Passphrase (at least 8 characters)
+        <input type="password" value={passphrase} onInput={(e) => setPassphrase(e.currentTarget.value)} data-testid="archive-passphrase" />
+      </label>
+      <div class="actions">
+        <button
+          onClick={() =>
+            ipc
+              .exportLocalData(passphrase)
+              .then((done) => {
+                setMessage({ text: `Exported ${done.documents} documents to ${done.path}`, error: false });
+                void refresh();
+              })
+              .catch(fail)
+          }
+          data-testid="export-data"
+        >
+          Export my local data
+        </button>
+      </div>
+      {exports.length > 0 && (
+        <div class="inline-form">
+          <select value={chosen} onChange={(e) => setChosen(e.currentTarget.value)} aria-label="Export file" data-testid="import-file">
+            {exports.map((name) => (
+              <option value={name}>{name}</option>
+            ))}
+          </select>
+          <button
+            onClick={() =>
+              ipc
+                .importLocalData(chosen, passphrase)
+                .then((count) => setMessage({ text: `Imported ${count} documents; they sync when you are online.`, error: false }))
+                .catch(fail)
+            }
+            data-testid="import-data"
+          >
+            Import
+          </button>
+        </div>
+      )}
+    </section>
   );
 }
