@@ -646,6 +646,20 @@ async fn policy_refusals_come_before_any_call_to_the_model() {
         );
         assert!(!error["message"].as_str().unwrap().is_empty());
     }
+    // A body far over the limit is cut off at the door (before it is even parsed).
+    let (status, error) = env
+        .chat(
+            &env.ada,
+            env.request("summarize", &"z".repeat(200_000), None),
+        )
+        .await
+        .err()
+        .unwrap();
+    assert_eq!((status, error["code"].as_str()), (413, Some("too_large")));
+    assert!(
+        error["message"].as_str().unwrap().contains("length limit"),
+        "refused by the body limit, not after parsing: {error}"
+    );
     let response = env
         .http
         .post(env.url("/api/v1/copilot/chat"))
