@@ -79,8 +79,12 @@ def seed(app: e2e.App):
               title: `Matter ${i} — ${["Acme", "Globex", "Initech", "Umbrella"][i % 4]} v. ${["Bryce", "Cole", "Dunn"][i % 3]}`,
               client: `Client ${i % 97}`, matter_number: `M-${10000 + i}`, practice_area: areas[i % 5],
               status: ["open", "pending", "closed"][i % 3], responsible: ["Ada", "Grace", "Alan"][i % 3], notes: "" } });
+            // A few deadlines around today (two overdue), the rest spread over next year.
+            const near = new Date(Date.now() + (i - 2) * 3 * 86400000).toISOString().slice(0, 10);
             const month = String(1 + (i % 12)).padStart(2, "0");
-            await invoke("add_deadline", { caseId: id, date: `2027-${month}-15`, title: "Filing", kind: "filing" });
+            const date = i < 6 ? near : `2027-${month}-15`;
+            const title = ["File defence", "Case management hearing", "Serve witness statements", "Limitation date", "Disclosure", "Settlement meeting"][i % 6];
+            await invoke("add_deadline", { caseId: id, date, title, kind: "filing" });
           }
           done(true);
         })().catch((e) => done(String(e)));
@@ -117,6 +121,7 @@ def main() -> int:
         starts.append(rendered - start_epoch_ms(pid))
         rows = len(app.all("[data-testid=cases] tbody tr"))
         if _ == 0:
+            app.screenshot("dashboard.png")
             time.sleep(10)  # idle
             tree = process_tree(pid)
             idle_rss = sum(rss_kib(p) for p in tree) / 1024

@@ -137,11 +137,6 @@ class App:
     def __init__(self, name: str, data_dir: str, server: Server | None = None, user: str | None = None):
         self.name = name
         self.data_dir = data_dir
-        self.port = free_port()
-        native = free_port()
-        self.driver_process = spawn([TAURI_DRIVER, "--port", str(self.port), "--native-port", str(native)],
-                                    f"tauri-driver-{name}.log")
-        wait_port(self.port)
         args = ["--data-dir", data_dir, "--name", name]
         if server:
             args += ["--server", server.url, "--dev-token", server.token(user or name.lower())]
@@ -149,7 +144,25 @@ class App:
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": APP, "args": args})
         started = time.monotonic()
-        self.driver: WebDriver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}", options=options)
+        for attempt in range(3):
+            # Each instance has its own tauri-driver (and WebKitWebDriver) on fresh ports; a port
+            # taken between probing and binding only costs a retry.
+            self.port = free_port()
+            native = free_port()
+            while native == self.port:
+                native = free_port()
+            self.driver_process = spawn([TAURI_DRIVER, "--port", str(self.port), "--native-port", str(native)],
+                                        f"tauri-driver-{name}.log")
+            wait_port(self.port)
+            try:
+                self.driver: WebDriver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}",
+                                                          options=options)
+                break
+            except Exception:
+                stop(self.driver_process)
+                if attempt == 2:
+                    raise
+                time.sleep(1)
         self.driver.implicitly_wait(0)
         self.find("[data-testid=search]")
         self.startup_seconds = time.monotonic() - started
@@ -308,6 +321,12 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         ada.wait_mode("synced", "syncing")
         create_matter(ada, "Shared matter", "Bryce LLP")
         create_draft(ada, "Joint letter")
+        # Structure first (heading, numbered clauses, a quote), then typing at the end.
+        ada.js("window.__hub.editor.commands.setContent("
+               "'<h2>Heads of terms</h2><ol data-type=\"clauses\"><li><p>The Landlord lets the Premises to the Tenant.</p>"
+               "<ol data-type=\"clauses\"><li><p>The term is five years.</p></li></ol></li>"
+               "<li><p>Rent is payable quarterly in advance.</p></li></ol>"
+               "<blockquote><p>Subject to contract.</p></blockquote><p></p>', true)")
         ada.type_in_editor("Dear Sirs,")
         ada.flushed()
         ada.wait_mode("synced")
@@ -322,6 +341,10 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         grace.click_text("[data-testid=cases] td", "Shared matter")
         grace.click_text("[data-testid=drafts] button", "Joint letter")
         wait_for("Ada's text on Grace's screen", lambda: "Dear Sirs," in grace.editor_text())
+        clauses = grace.js("return [document.querySelectorAll('[data-testid=editor] ol.clauses > li').length,"
+                           " document.querySelectorAll('[data-testid=editor] ol.clauses ol.clauses > li').length,"
+                           " document.querySelectorAll('[data-testid=editor] h2, [data-testid=editor] blockquote').length]")
+        assert clauses == [3, 1, 2], f"clauses, sub-clauses, heading+quote on Grace's screen: {clauses}"
         grace.type_in_editor(" We act for the tenant.")
         wait_for("Grace's text on Ada's screen", lambda: "We act for the tenant." in ada.editor_text())
         ada.type_in_editor(" Kind regards.")
