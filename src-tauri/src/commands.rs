@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use local::Store;
 use local::matter::{Case, CaseFields, CasePatch, Deadline, Party};
 use local::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
 use local::{DocName, KeychainTokenStore, SignIn, SignInConfig};
@@ -65,143 +66,164 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
     Ok(())
 }
 
-#[tauri::command]
-pub fn list_cases(
-    state: State<'_, AppState>,
-    filter: CaseFilter,
-) -> CommandResult<Vec<CaseSummary>> {
-    Ok(state.store.cases(&filter)?)
+/// Run `f` on the store on a blocking-pool thread. Every store call commits with fsync
+/// (`synchronous = FULL`); a synchronous Tauri command would run on the main thread and a slow
+/// disk would freeze the window, so commands never touch the store on the UI thread.
+async fn on_store<T: Send + 'static>(
+    app: &AppHandle,
+    f: impl FnOnce(&Store) -> Result<T, local::LocalError> + Send + 'static,
+) -> CommandResult<T> {
+    let store = app.state::<AppState>().store.clone();
+    tauri::async_runtime::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "store task failed");
+            CommandError::new(
+                "internal",
+                "Lawyers Hub hit an internal error; please try again.",
+            )
+        })?
+        .map_err(CommandError::from)
+}
+
+/// After an edit: tell the sync client and the status bar.
+fn edited(app: &AppHandle, doc: &DocName) {
+    app.state::<AppState>().local_change(app, doc);
+}
+
+fn case_doc(case_id: &str) -> CommandResult<DocName> {
+    doc_name(&format!("cases/{case_id}"))
 }
 
 #[tauri::command]
-pub fn upcoming_deadlines(
-    state: State<'_, AppState>,
+pub async fn list_cases(app: AppHandle, filter: CaseFilter) -> CommandResult<Vec<CaseSummary>> {
+    on_store(&app, move |store| store.cases(&filter)).await
+}
+
+#[tauri::command]
+pub async fn upcoming_deadlines(
+    app: AppHandle,
     today: String,
     days: u32,
 ) -> CommandResult<Vec<UpcomingDeadline>> {
-    Ok(state.store.upcoming_deadlines(&today, days)?)
+    on_store(&app, move |store| store.upcoming_deadlines(&today, days)).await
 }
 
 #[tauri::command]
-pub fn search(state: State<'_, AppState>, query: String) -> CommandResult<Vec<SearchHit>> {
-    Ok(state.store.search(&query)?)
+pub async fn search(app: AppHandle, query: String) -> CommandResult<Vec<SearchHit>> {
+    on_store(&app, move |store| store.search(&query)).await
 }
 
 #[tauri::command]
 pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
-    let state = app.state::<AppState>();
-    let case = state.store.case(&case_id)?;
-    sync::open(&app, doc_name(&format!("cases/{case_id}"))?).await;
+    let name = case_doc(&case_id)?;
+    let case = on_store(&app, move |store| store.case(&case_id)).await?;
+    sync::open(&app, name).await;
     Ok(case)
 }
 
-fn after_edit(app: &AppHandle, case_id: &str) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    state.local_change(app, &doc_name(&format!("cases/{case_id}"))?);
-    Ok(())
-}
-
 #[tauri::command]
-pub fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
-    let id = app.state::<AppState>().store.create_case(&fields)?;
-    after_edit(&app, &id)?;
+pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
+    let id = on_store(&app, move |store| store.create_case(&fields)).await?;
+    edited(&app, &case_doc(&id)?);
     Ok(id)
 }
 
 #[tauri::command]
-pub fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
-    app.state::<AppState>()
-        .store
-        .update_case(&case_id, &patch)?;
-    after_edit(&app, &case_id)
+pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
+    let name = case_doc(&case_id)?;
+    on_store(&app, move |store| store.update_case(&case_id, &patch)).await?;
+    edited(&app, &name);
+    Ok(())
 }
 
 #[tauri::command]
-pub fn add_party(
+pub async fn add_party(
     app: AppHandle,
     case_id: String,
     role: String,
     name: String,
 ) -> CommandResult<Party> {
-    let party = app
-        .state::<AppState>()
-        .store
-        .add_party(&case_id, &role, &name)?;
-    after_edit(&app, &case_id)?;
+    let doc = case_doc(&case_id)?;
+    let party = on_store(&app, move |store| store.add_party(&case_id, &role, &name)).await?;
+    edited(&app, &doc);
     Ok(party)
 }
 
 #[tauri::command]
-pub fn add_deadline(
+pub async fn add_deadline(
     app: AppHandle,
     case_id: String,
     date: String,
     title: String,
     kind: String,
 ) -> CommandResult<Deadline> {
-    let deadline = app
-        .state::<AppState>()
-        .store
-        .add_deadline(&case_id, &date, &title, &kind)?;
-    after_edit(&app, &case_id)?;
+    let doc = case_doc(&case_id)?;
+    let deadline = on_store(&app, move |store| {
+        store.add_deadline(&case_id, &date, &title, &kind)
+    })
+    .await?;
+    edited(&app, &doc);
     Ok(deadline)
 }
 
 #[tauri::command]
-pub fn set_deadline_done(
+pub async fn set_deadline_done(
     app: AppHandle,
     case_id: String,
     id: String,
     done: bool,
 ) -> CommandResult<()> {
-    app.state::<AppState>()
-        .store
-        .set_deadline_done(&case_id, &id, done)?;
-    after_edit(&app, &case_id)
+    let doc = case_doc(&case_id)?;
+    on_store(&app, move |store| {
+        store.set_deadline_done(&case_id, &id, done)
+    })
+    .await?;
+    edited(&app, &doc);
+    Ok(())
 }
 
 #[tauri::command]
-pub fn remove_from_case(
+pub async fn remove_from_case(
     app: AppHandle,
     case_id: String,
     list: String,
     id: String,
 ) -> CommandResult<()> {
-    app.state::<AppState>()
-        .store
-        .remove_from_case(&case_id, &list, &id)?;
-    after_edit(&app, &case_id)
-}
-
-#[tauri::command]
-pub fn list_drafts(
-    state: State<'_, AppState>,
-    case_id: String,
-) -> CommandResult<Vec<DraftSummary>> {
-    Ok(state.store.drafts(&case_id)?)
-}
-
-#[tauri::command]
-pub fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
-    let state = app.state::<AppState>();
-    let doc = state.store.create_draft(&case_id, &title)?;
-    state.local_change(&app, &doc);
-    Ok(doc.as_str().to_owned())
-}
-
-#[tauri::command]
-pub fn rename_draft(app: AppHandle, doc: String, title: String) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    state.store.rename_draft(&doc, &title)?;
-    state.local_change(&app, &doc_name(&doc)?);
+    let doc = case_doc(&case_id)?;
+    on_store(&app, move |store| {
+        store.remove_from_case(&case_id, &list, &id)
+    })
+    .await?;
+    edited(&app, &doc);
     Ok(())
 }
 
 #[tauri::command]
-pub fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    state.store.delete_draft(&doc)?;
-    state.local_change(&app, &doc_name(&doc)?);
+pub async fn list_drafts(app: AppHandle, case_id: String) -> CommandResult<Vec<DraftSummary>> {
+    on_store(&app, move |store| store.drafts(&case_id)).await
+}
+
+#[tauri::command]
+pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
+    let doc = on_store(&app, move |store| store.create_draft(&case_id, &title)).await?;
+    edited(&app, &doc);
+    Ok(doc.as_str().to_owned())
+}
+
+#[tauri::command]
+pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> CommandResult<()> {
+    let name = doc_name(&doc)?;
+    on_store(&app, move |store| store.rename_draft(&doc, &title)).await?;
+    edited(&app, &name);
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
+    let name = doc_name(&doc)?;
+    on_store(&app, move |store| store.delete_draft(&doc)).await?;
+    edited(&app, &name);
     Ok(())
 }
 
@@ -209,8 +231,7 @@ pub fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
 #[tauri::command]
 pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::Response> {
     let name = doc_name(&doc)?;
-    let state = app.state::<AppState>();
-    let bytes = state.store.full_state(&doc)?;
+    let bytes = on_store(&app, move |store| store.full_state(&doc)).await?;
     sync::open(&app, name).await;
     Ok(tauri::ipc::Response::new(bytes))
 }
@@ -218,12 +239,20 @@ pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::
 /// A change typed in the editor: durable on disk (update log + outbox, one transaction) before
 /// this returns, then handed to the sync client. Returns the number of unsynced changes.
 #[tauri::command]
-pub fn apply_local_update(app: AppHandle, doc: String, update: Vec<u8>) -> CommandResult<usize> {
+pub async fn apply_local_update(
+    app: AppHandle,
+    doc: String,
+    update: Vec<u8>,
+) -> CommandResult<usize> {
     let name = doc_name(&doc)?;
-    let state = app.state::<AppState>();
-    state.store.apply_local_update(&name, &update)?;
-    state.local_change(&app, &name);
-    Ok(state.pending())
+    let target = name.clone();
+    let pending = on_store(&app, move |store| {
+        store.apply_local_update(&target, &update)?;
+        store.pending_count()
+    })
+    .await?;
+    edited(&app, &name);
+    Ok(pending)
 }
 
 #[tauri::command]
@@ -240,10 +269,13 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 
 /// Write the draft as a Word file into Documents/Lawyers Hub and return its path.
 #[tauri::command]
-pub fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
-    let state = app.state::<AppState>();
-    let (title, blocks) = state.store.draft_blocks(&doc)?;
-    let bytes = local::docx::export(&title, &blocks)?;
+pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
+    let bytes = on_store(&app, move |store| {
+        let (title, blocks) = store.draft_blocks(&doc)?;
+        Ok((title.clone(), local::docx::export(&title, &blocks)?))
+    })
+    .await?;
+    let (title, bytes) = bytes;
     let folder = crate::local_data::exports_dir(&app);
     let file_stem: String = title
         .chars()

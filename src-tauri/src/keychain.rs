@@ -1,6 +1,6 @@
 //! The SQLCipher key of the local database lives in the OS keychain (macOS Keychain, Windows
-//! Credential Manager, the Secret Service on Linux). It is made on first run: 32 random bytes,
-//! hex-encoded, one entry per data directory.
+//! Credential Manager, the Secret Service on Linux). It is made on first run: 32 random bytes in
+//! SQLCipher's raw-key form, one entry per data directory.
 
 use local::{KeyProvider, LocalError};
 use rand::RngCore;
@@ -33,7 +33,10 @@ impl KeyProvider for KeychainKey {
             Err(keyring::Error::NoEntry) => {
                 let mut bytes = [0u8; 32];
                 rand::rng().fill_bytes(&mut bytes);
-                let key: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+                // SQLCipher's raw-key form `x'<64 hex>'`: the key is already 256 random bits,
+                // so SQLCipher skips its passphrase KDF (PBKDF2, 256,000 rounds) on every start.
+                let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+                let key = format!("x'{hex}'");
                 entry.set_password(&key).map_err(unavailable)?;
                 // Read it back: a keychain that accepts writes but loses them would otherwise
                 // lock the lawyer out of the database on the next start.

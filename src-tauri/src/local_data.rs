@@ -49,8 +49,24 @@ pub struct Exported {
     documents: usize,
 }
 
+/// Run an archive job on a blocking-pool thread (never the UI thread: it reads every document).
+async fn blocking<T: Send + 'static>(
+    job: impl FnOnce() -> Result<T, ArchiveError> + Send + 'static,
+) -> CommandResult<T> {
+    tauri::async_runtime::spawn_blocking(job)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "archive task failed");
+            CommandError::new(
+                "internal",
+                "Lawyers Hub hit an internal error; please try again.",
+            )
+        })?
+        .map_err(CommandError::from)
+}
+
 #[tauri::command]
-pub fn export_local_data(app: AppHandle, passphrase: String) -> CommandResult<Exported> {
+pub async fn export_local_data(app: AppHandle, passphrase: String) -> CommandResult<Exported> {
     let folder = exports_dir(&app);
     std::fs::create_dir_all(&folder).map_err(|error| {
         CommandError::new(
@@ -60,8 +76,9 @@ pub fn export_local_data(app: AppHandle, passphrase: String) -> CommandResult<Ex
     })?;
     let stamp = chrono::Local::now().format("%Y-%m-%d-%H%M%S");
     let path = folder.join(format!("lawyers-hub-export-{stamp}.{EXTENSION}"));
-    let state = app.state::<AppState>();
-    let summary = local::export_archive(&state.store, &path, &passphrase)?;
+    let store = app.state::<AppState>().store.clone();
+    let target = path.clone();
+    let summary = blocking(move || local::export_archive(&store, &target, &passphrase)).await?;
     Ok(Exported {
         path: path.to_string_lossy().into_owned(),
         documents: summary.documents,
@@ -98,10 +115,8 @@ pub async fn import_local_data(
         ));
     }
     let path = exports_dir(&app).join(&file);
-    let summary = {
-        let state = app.state::<AppState>();
-        local::import_archive(&state.store, &path, &passphrase)?
-    };
+    let store = app.state::<AppState>().store.clone();
+    let summary = blocking(move || local::import_archive(&store, &path, &passphrase)).await?;
     // The merged documents are in the outbox: a fresh connection sends them.
     sync::restart(&app).await;
     if let Err(error) = app.emit("cases-changed", serde_json::json!({ "case_id": "" })) {

@@ -1,10 +1,11 @@
 // The shell: top bar with the sync state, and one screen at a time.
+import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
 import { syncLabel } from "./logic/syncLabel";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
-import { DraftEditor } from "./editor/DraftEditor";
+import type { DraftEditorProps } from "./editor/DraftEditor";
 import { SettingsPage } from "./settings/SettingsPage";
 
 export type Route =
@@ -12,6 +13,22 @@ export type Route =
   | { screen: "case"; caseId: string }
   | { screen: "draft"; caseId: string; doc: string }
   | { screen: "settings" };
+
+/**
+ * The editor (TipTap, ProseMirror, Yjs: most of the app's JavaScript) loads when a draft is
+ * first opened, so start-up only parses what the dashboard needs.
+ */
+function LazyDraftEditor(props: DraftEditorProps) {
+  const [Editor, setEditor] = useState<ComponentType<DraftEditorProps> | null>(null);
+  const [failed, setFailed] = useState<string | null>(null);
+  useEffect(() => {
+    import("./editor/DraftEditor")
+      .then((module) => setEditor(() => module.DraftEditor))
+      .catch((error: unknown) => setFailed(String(error)));
+  }, []);
+  if (failed) return <p class="error">The editor could not be loaded: {failed}</p>;
+  return Editor ? <Editor {...props} /> : <p class="loading">Opening the draft…</p>;
+}
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | null>(null);
@@ -75,7 +92,7 @@ export function App() {
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
         {route.screen === "case" && <CasePage caseId={route.caseId} info={info} navigate={setRoute} />}
         {route.screen === "draft" && (
-          <DraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
+          <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
         )}
         {route.screen === "settings" && <SettingsPage info={info} onSaved={reload} />}
       </main>

@@ -250,3 +250,23 @@ proptest! {
         prop_assert_eq!(reloaded.unwrap_or_default(), text_a);
     }
 }
+
+/// The desktop app keys its database with SQLCipher's raw-key form (no passphrase KDF): the
+/// file opens again with the same key and not with another.
+#[test]
+fn raw_keys_open_the_file_and_wrong_raw_keys_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.db");
+    let raw = |byte: &str| FixedKey(format!("x'{}'", byte.repeat(32)));
+    {
+        let store = Store::open(&path, &raw("a5")).unwrap();
+        insert(&store, &draft(), 0, "raw key");
+    }
+    let store = Store::open(&path, &raw("a5")).unwrap();
+    assert_eq!(store.text(&draft(), "body").unwrap(), "raw key");
+    drop(store);
+    assert!(matches!(
+        Store::open(&path, &raw("5a")),
+        Err(LocalError::WrongKey)
+    ));
+}

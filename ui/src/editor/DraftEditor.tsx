@@ -14,7 +14,7 @@ import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
 
-interface Props {
+export interface DraftEditorProps {
   caseId: string;
   doc: string;
   info: AppInfo;
@@ -29,7 +29,7 @@ declare global {
   }
 }
 
-export function DraftEditor({ caseId, doc, info, status, navigate }: Props) {
+export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
   const [title, setTitle] = useState("");
