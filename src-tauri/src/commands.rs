@@ -30,6 +30,13 @@ pub struct AppInfo {
 
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+    static FIRST: std::sync::Once = std::sync::Once::new();
+    FIRST.call_once(|| {
+        tracing::info!(
+            since_start_ms = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64),
+            "window asked for the app's state (UI script running)"
+        );
+    });
     AppInfo {
         version: env!("CARGO_PKG_VERSION"),
         data_dir: state.data_dir.to_string_lossy().into_owned(),

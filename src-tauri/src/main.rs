@@ -19,7 +19,11 @@ use tauri::Manager;
 use crate::settings::{LaunchOptions, Settings};
 use crate::sync::{AppState, SyncStatus};
 
+/// When the process started, for the start-up timings in the log.
+pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 fn main() {
+    STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HUB_LOG")
@@ -50,8 +54,14 @@ fn main() {
                 settings.display_name = name.clone();
             }
             let key = keychain::KeychainKey::new(&data_dir);
+            let opening = std::time::Instant::now();
             let store = local::Store::open(&data_dir.join("lawyers-hub.db"), &key)
                 .map_err(|error| format!("cannot open the local database: {error}"))?;
+            tracing::info!(
+                open_ms = opening.elapsed().as_millis() as u64,
+                since_start_ms = STARTED.get().map(|s| s.elapsed().as_millis() as u64),
+                "local store open (keychain + SQLCipher + migrations)"
+            );
             let account = options
                 .dev_token
                 .as_ref()

@@ -150,25 +150,29 @@ def main() -> int:
           const middle = Math.floor(editor.state.doc.content.size / 2);
           editor.commands.setTextSelection(middle);
           const samples = [];
+          const handler = [];
           for (let i = 0; i < 300; i++) {
             const t0 = performance.now();
             editor.view.dispatch(editor.state.tr.insertText("x"));
+            handler.push(performance.now() - t0);
             await new Promise((r) => requestAnimationFrame(() => r()));
             samples.push(performance.now() - t0);
           }
           await window.__hub.flushed();
-          done({ samples, size: editor.state.doc.textContent.length });
+          done({ samples, handler, size: editor.state.doc.textContent.length });
         });
         """
     )
     app.quit()
     samples = sorted(frames["samples"])
-    p = lambda q: samples[min(len(samples) - 1, round(q * (len(samples) - 1)))]  # noqa: E731
+    handler = sorted(frames["handler"])
+    p = lambda q, xs=samples: xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]  # noqa: E731
 
     print(f"| measure | result | target |")
     print(f"| --- | --- | --- |")
     print(f"| cold start → dashboard with {rows} matters rendered, median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | ≤ 1,000 ms |")
     print(f"| typing in a {frames['size']:,}-character draft: keystroke → next frame, 300 keystrokes | p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms | < 16 ms |")
+    print(f"| … of which the keystroke's own work (transaction, Yjs, view update) | p50 {p(0.5, handler):.1f} ms, p99 {p(0.99, handler):.1f} ms | |")
     print(f"| idle RSS summed over {len(tree)} processes ({', '.join(sorted(set(names)))}) | {idle_rss:.0f} MiB | ≤ 150 MB |")
     return 0
 

@@ -47,8 +47,20 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     let frame = 0;
     const name = info.settings.display_name || "Me";
 
+    // "Saving…" only when a save takes noticeably long: a re-render per keystroke would cost
+    // more than the save itself.
+    let savingTimer: ReturnType<typeof setTimeout> | null = null;
+    const onSaving = (inFlight: number) => {
+      if (inFlight === 0) {
+        if (savingTimer !== null) clearTimeout(savingTimer);
+        savingTimer = null;
+        setSaving(0);
+      } else if (savingTimer === null) {
+        savingTimer = setTimeout(() => setSaving(1), 300);
+      }
+    };
     openDraft(doc, {
-      onSaving: setSaving,
+      onSaving,
       onPending: () => undefined,
       onError: setError,
     })
@@ -95,6 +107,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     return () => {
       cancelled = true;
       if (wordTimer !== null) clearTimeout(wordTimer);
+      if (savingTimer !== null) clearTimeout(savingTimer);
       if (frame) cancelAnimationFrame(frame);
       const closing = session;
       const destroying = instance;
