@@ -4,8 +4,8 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod commands;
-mod copilot;
 mod error;
+mod firm;
 mod keychain;
 mod local_data;
 mod settings;
@@ -109,10 +109,11 @@ fn main() {
             commands::export_docx,
             commands::sign_in,
             commands::sign_out,
-            copilot::copilot_availability,
-            copilot::copilot_set_consent,
-            copilot::copilot_chat,
-            copilot::copilot_stop,
+            firm::case_members,
+            firm::copilot_availability,
+            firm::copilot_set_consent,
+            firm::copilot_chat,
+            firm::copilot_stop,
             local_data::export_local_data,
             local_data::list_local_exports,
             local_data::import_local_data,

@@ -339,6 +339,8 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         wait_for("the shared matter on Grace's dashboard",
                  lambda: "Shared matter" in grace.find("[data-testid=cases]", 2).text, timeout=TIMEOUT)
         grace.click_text("[data-testid=cases] td", "Shared matter")
+        members = wait_for("the matter's members from the server", lambda: grace.find("[data-testid=members]", 2).text)
+        assert "Owner ada" in members and "Editor grace" in members, members
         grace.click_text("[data-testid=drafts] button", "Joint letter")
         wait_for("Ada's text on Grace's screen", lambda: "Dear Sirs," in grace.editor_text())
         clauses = grace.js("return [document.querySelectorAll('[data-testid=editor] ol.clauses > li').length,"

@@ -90,7 +90,7 @@ export function App() {
       </header>
       <main class="content">
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
-        {route.screen === "case" && <CasePage caseId={route.caseId} info={info} navigate={setRoute} />}
+        {route.screen === "case" && <CasePage caseId={route.caseId} info={info} status={status} navigate={setRoute} />}
         {route.screen === "draft" && (
           <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
         )}

@@ -159,6 +159,13 @@ export interface CopilotAvailability {
   model: string;
 }
 
+export interface Member {
+  user_id: string;
+  role: "owner" | "editor" | "viewer";
+  added_by: string;
+  added_at: string;
+}
+
 export const ipc = {
   appInfo: () => invoke<AppInfo>("app_info"),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
@@ -188,6 +195,7 @@ export const ipc = {
     invoke<number>("apply_local_update", { doc, update: Array.from(update) }),
   setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
+  caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
   copilotSetConsent: (caseId: string, consented: boolean) =>
     invoke<void>("copilot_set_consent", { caseId, consented }),

@@ -6,11 +6,11 @@
 mod archive;
 mod backoff;
 mod client;
-pub mod copilot;
 mod doc_log;
 pub mod docx;
 pub mod draft;
 mod error;
+pub mod firm_server;
 mod keys;
 mod loopback;
 pub mod matter;

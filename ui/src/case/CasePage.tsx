@@ -1,7 +1,17 @@
 // One matter: its fields, parties, deadlines, notes and drafts. Every change is a CRDT edit
 // saved on this computer first, so the page works the same offline.
 import { useEffect, useState } from "preact/hooks";
-import { events, ipc, errorMessage, type AppInfo, type Case, type CasePatch, type DraftSummary } from "../ipc";
+import {
+  events,
+  ipc,
+  errorMessage,
+  type AppInfo,
+  type Case,
+  type CasePatch,
+  type DraftSummary,
+  type Member,
+  type SyncStatus,
+} from "../ipc";
 import type { Route } from "../app";
 import { dueLabel, isValidDate } from "../logic/deadlines";
 
@@ -13,7 +23,17 @@ const ROLES: Record<string, string> = {
   other: "Other",
 };
 
-export function CasePage({ caseId, info, navigate }: { caseId: string; info: AppInfo; navigate: (r: Route) => void }) {
+export function CasePage({
+  caseId,
+  info,
+  status,
+  navigate,
+}: {
+  caseId: string;
+  info: AppInfo;
+  status: SyncStatus;
+  navigate: (r: Route) => void;
+}) {
   const [matter, setMatter] = useState<Case | null>(null);
   const [drafts, setDrafts] = useState<DraftSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
@@ -145,13 +165,7 @@ export function CasePage({ caseId, info, navigate }: { caseId: string; info: App
           <NotesBox value={matter.notes} onSave={(notes) => update({ notes })} />
         </section>
 
-        <section class="card">
-          <h2>Members</h2>
-          <p class="hint">
-            Who may open this matter is managed on the firm's server by the matter's owner (see the
-            README: members and ethical walls). You are working as <strong>{info.settings.display_name || "this computer's user"}</strong>.
-          </p>
-        </section>
+        <Members caseId={caseId} status={status} />
       </div>
     </div>
   );
@@ -313,5 +327,45 @@ function DraftRow({
       <button class="link" onClick={() => setRenaming(true)}>Rename</button>
       <button class="link danger" onClick={onDelete}>Delete</button>
     </li>
+  );
+}
+
+const ROLE_NAMES: Record<string, string> = { owner: "Owner", editor: "Editor", viewer: "Viewer" };
+
+/** Who may open the matter (read-only: the owner manages members on the firm's server). */
+function Members({ caseId, status }: { caseId: string; status: SyncStatus }) {
+  const [members, setMembers] = useState<Member[] | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const online = status.mode === "synced" || status.mode === "syncing";
+  useEffect(() => {
+    if (!online) return;
+    ipc
+      .caseMembers(caseId)
+      .then((found) => {
+        setMembers(found);
+        setProblem(null);
+      })
+      .catch((e: unknown) => setProblem(errorMessage(e)));
+  }, [caseId, online]);
+  return (
+    <section class="card">
+      <h2>Members</h2>
+      {!online ? (
+        <p class="hint">Members are shown when you are connected to the firm's server.</p>
+      ) : problem ? (
+        <p class="hint">{problem}</p>
+      ) : members === null ? (
+        <p class="hint">Asking the firm's server…</p>
+      ) : (
+        <ul class="party-list" data-testid="members">
+          {members.map((m) => (
+            <li key={m.user_id}>
+              <span class="tag">{ROLE_NAMES[m.role] ?? m.role}</span> {m.user_id}
+            </li>
+          ))}
+        </ul>
+      )}
+      <p class="hint">Owners add and remove members, and set ethical walls, through the firm's server.</p>
+    </section>
   );
 }

@@ -1,8 +1,9 @@
-//! The desktop side of the AI copilot: asks the firm's sync-server (which holds the model key;
-//! no key ever reaches the laptop) whether the copilot may be used on a matter, and streams an
-//! answer from `POST /api/v1/copilot/chat` (Server-Sent Events: `start`, `delta`s, then `done` or
-//! `error`). Dropping the future returned by [`CopilotClient::chat`] closes the connection, which
-//! the server turns into a cancelled model call (the Stop button).
+//! The firm server's REST API as the desktop app uses it, beside the sync socket: a matter's
+//! members, and the AI copilot — whether it may be used on a matter, the client's consent, and
+//! answers streamed from `POST /api/v1/copilot/chat` (Server-Sent Events: `start`, `delta`s, then
+//! `done` or `error`; the server holds the model key, which never reaches the laptop). Dropping
+//! the future returned by [`FirmServer::chat`] closes the connection, which the server turns into
+//! a cancelled model call (the Stop button).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,7 +31,7 @@ pub struct CopilotEvent {
     pub data: serde_json::Value,
 }
 
-pub struct CopilotClient {
+pub struct FirmServer {
     http: reqwest::Client,
     base: String,
     token: Arc<dyn TokenSource>,
@@ -87,7 +88,7 @@ pub(crate) fn drain_events(buffer: &mut String) -> Vec<CopilotEvent> {
     events
 }
 
-impl CopilotClient {
+impl FirmServer {
     pub fn new(sync_url: &str, token: Arc<dyn TokenSource>) -> Result<Self, LocalError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -120,11 +121,11 @@ impl CopilotClient {
         }
     }
 
-    /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
-    pub async fn availability(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+    /// GET a JSON resource under `/api/v1`.
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value, LocalError> {
         let response = self
             .http
-            .get(format!("{}/api/v1/cases/{case_id}/copilot", self.base))
+            .get(format!("{}/api/v1/{path}", self.base))
             .bearer_auth(self.token.token()?)
             .timeout(Duration::from_secs(15))
             .send()
@@ -134,6 +135,16 @@ impl CopilotClient {
             return Err(Self::refusal(response).await);
         }
         response.json().await.map_err(unreachable)
+    }
+
+    /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
+    pub async fn availability(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+        self.get_json(&format!("cases/{case_id}/copilot")).await
+    }
+
+    /// `GET /api/v1/cases/{case}/members`: who may open the matter, with their roles.
+    pub async fn members(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+        self.get_json(&format!("cases/{case_id}/members")).await
     }
 
     /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.

@@ -1,9 +1,10 @@
-//! Copilot commands: thin wrappers over `hub_local::copilot`, which talks to the firm's server
-//! (the model key stays there). Answers stream to the window over a Tauri channel.
+//! Commands that talk to the firm's server over REST (`hub_local::firm_server`): a matter's
+//! members and the copilot (the model key stays on the server). Answers stream to the window
+//! over a Tauri channel.
 
 use std::sync::atomic::Ordering;
 
-use local::copilot::{CopilotClient, CopilotEvent, CopilotRequest};
+use local::firm_server::{CopilotEvent, CopilotRequest, FirmServer};
 use serde_json::json;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -11,13 +12,13 @@ use tauri::{AppHandle, Manager};
 use crate::error::{CommandError, CommandResult};
 use crate::sync::AppState;
 
-fn client(app: &AppHandle) -> CommandResult<CopilotClient> {
+fn client(app: &AppHandle) -> CommandResult<FirmServer> {
     let state = app.state::<AppState>();
     let settings = state.settings();
     if settings.server_url.trim().is_empty() {
         return Err(CommandError::new(
             "copilot_no_server",
-            "The copilot runs on your firm's server: set the server address in Settings.",
+            "This needs your firm's server: set the server address in Settings.",
         ));
     }
     let token = state.token().ok_or_else(|| {
@@ -26,7 +27,14 @@ fn client(app: &AppHandle) -> CommandResult<CopilotClient> {
             "Sign in to your firm to use the copilot.",
         )
     })?;
-    Ok(CopilotClient::new(settings.server_url.trim(), token)?)
+    Ok(FirmServer::new(settings.server_url.trim(), token)?)
+}
+
+/// The matter's members and roles, from the firm's server (read-only here: owners manage
+/// them through the server's API).
+#[tauri::command]
+pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<serde_json::Value> {
+    Ok(client(&app)?.members(&case_id).await?)
 }
 
 #[tauri::command]
