@@ -94,12 +94,13 @@ async fn on_store<T: Send + 'static>(
 }
 
 /// After an edit: tell the sync client and the status bar.
-fn edited(app: &AppHandle, doc: &DocName) {
-    app.state::<AppState>().local_change(app, doc);
+/// After an edit: tell the sync client and the status bar; the number of unsynced changes.
+fn edited(app: &AppHandle, doc: &DocName) -> usize {
+    app.state::<AppState>().local_change(app, doc)
 }
 
 fn case_doc(case_id: &str) -> CommandResult<DocName> {
-    doc_name(&format!("cases/{case_id}"))
+    DocName::case(case_id).map_err(|error| CommandError::new("invalid_doc", error.to_string()))
 }
 
 #[tauri::command]
@@ -253,13 +254,11 @@ pub async fn apply_local_update(
 ) -> CommandResult<usize> {
     let name = doc_name(&doc)?;
     let target = name.clone();
-    let pending = on_store(&app, move |store| {
-        store.apply_local_update(&target, &update)?;
-        store.pending_count()
+    on_store(&app, move |store| {
+        store.apply_local_update(&target, &update)
     })
     .await?;
-    edited(&app, &name);
-    Ok(pending)
+    Ok(edited(&app, &name))
 }
 
 #[tauri::command]

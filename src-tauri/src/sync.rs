@@ -112,17 +112,23 @@ impl AppState {
         }
     }
 
-    /// After a local edit: the pending count changed.
-    pub fn local_change(&self, app: &AppHandle, doc: &DocName) {
+    /// After a local edit: announce the new number of unsynced changes (returned) and tell the
+    /// sync client. The client is told from a task that waits for its lock: a `try_lock` here
+    /// could lose the notice while a restart or an awareness send holds the lock, leaving the
+    /// edit in the outbox until the next one.
+    pub fn local_change(&self, app: &AppHandle, doc: &DocName) -> usize {
         let pending = self.pending();
         let mode = self.status.lock().map(|s| s.mode).unwrap_or("local");
         let mode = if mode == "synced" { "syncing" } else { mode };
         self.publish(app, SyncStatus { mode, pending });
-        if let Ok(client) = self.client.try_lock()
-            && let Some(client) = client.as_ref()
-        {
-            client.local_change(doc);
-        }
+        let app = app.clone();
+        let doc = doc.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Some(client) = app.state::<AppState>().client.lock().await.as_ref() {
+                client.local_change(&doc);
+            }
+        });
+        pending
     }
 }
 

@@ -61,7 +61,6 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     };
     openDraft(doc, {
       onSaving,
-      onPending: () => undefined,
       onError: setError,
     })
       .then((opened) => {

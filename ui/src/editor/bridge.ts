@@ -18,7 +18,6 @@ export interface DraftSession {
 
 export interface SessionHooks {
   onSaving: (inFlight: number) => void;
-  onPending: (pending: number) => void;
   onError: (message: string) => void;
 }
 
@@ -51,7 +50,7 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
     sending = sending
       .then(() => ipc.applyLocalUpdate(doc, batch))
       .then(
-        (pending) => hooks.onPending(pending),
+        () => undefined,
         (error: unknown) =>
           hooks.onError(`This change could not be saved on this computer: ${errorMessage(error)}`),
       )
