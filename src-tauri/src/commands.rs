@@ -28,6 +28,27 @@ pub struct AppInfo {
     today: String,
 }
 
+/// The first screen is on the window with its data (the dashboard's rows painted). Logged once,
+/// with the time since the process started and the wall clock, for support ("the app takes N s
+/// to open") and for `scripts/bench-app`, which starts the app as a user would (no WebDriver).
+#[tauri::command]
+pub fn ui_ready(screen: String, rows: u32) {
+    static FIRST: std::sync::Once = std::sync::Once::new();
+    FIRST.call_once(|| {
+        let epoch_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_millis() as u64)
+            .unwrap_or(0);
+        tracing::info!(
+            screen = screen.as_str(),
+            rows,
+            since_start_ms = crate::STARTED.get().map(|s| s.elapsed().as_millis() as u64),
+            epoch_ms,
+            "first screen ready"
+        );
+    });
+}
+
 #[tauri::command]
 pub fn app_info(state: State<'_, AppState>) -> AppInfo {
     static FIRST: std::sync::Once = std::sync::Once::new();

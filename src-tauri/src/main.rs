@@ -88,6 +88,7 @@ fn main() {
         })
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
+            commands::ui_ready,
             commands::save_settings,
             commands::list_cases,
             commands::upcoming_deadlines,

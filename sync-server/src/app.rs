@@ -253,6 +253,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
     let verifier = build_verifier(settings).await?;
     let copilot = Arc::new(crate::copilot::Copilot::new(&settings.copilot));
+    copilot.cache().spawn_listener(pool.clone());
     let state = AppState {
         pool,
         hub: hub.clone(),

@@ -28,6 +28,7 @@ use crate::access::{self, Audit};
 use crate::app::AppState;
 use crate::copilot_config::CopilotSettings;
 use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter, StreamPermit};
+use crate::copilot_policy_cache::PolicyCache;
 use crate::copilot_prompts::{self, Action, Prompt};
 use crate::copilot_upstream::{Deltas, Progress, Stop, Upstream};
 use crate::copilot_usage::{self, CallRecord, Outcome, UsageQuery, UsageReport};
@@ -41,6 +42,7 @@ pub struct Copilot {
     settings: CopilotSettings,
     upstream: Upstream,
     limiter: Arc<RateLimiter>,
+    cache: Arc<PolicyCache>,
 }
 
 impl Copilot {
@@ -49,7 +51,18 @@ impl Copilot {
             settings: settings.clone(),
             upstream: Upstream::new(settings),
             limiter: RateLimiter::new(settings.rate_per_minute, settings.max_concurrent),
+            cache: Arc::new(PolicyCache::default()),
         }
+    }
+
+    /// The allowed checks kept in memory (see [`crate::copilot_policy_cache`]).
+    pub fn cache(&self) -> &Arc<PolicyCache> {
+        &self.cache
+    }
+
+    /// Something that could take the copilot away changed here: the next request reads afresh.
+    pub fn policy_changed(&self) {
+        self.cache.invalidate();
     }
 
     pub fn settings(&self) -> &CopilotSettings {
@@ -332,6 +345,13 @@ async fn run(
     // Ends the response: the client need not wait for the accounting.
     drop(events);
     let keep = call.policy.store_content;
+    // Counted in what this instance keeps before the row is written, so the next check here
+    // never misses it (an unwritten row is logged; the quota errs on the safe side).
+    copilot.cache.add_tokens(
+        &call.firm_id,
+        &call.user_id,
+        prompt_tokens.saturating_add(completion_tokens),
+    );
     copilot_usage::record(
         &state.pool,
         CallRecord {
@@ -508,6 +528,7 @@ pub async fn put_policy(
     )
     .await?;
     tx.commit().await?;
+    state.copilot.policy_changed();
     Ok(Json(policy_view(&state.copilot.settings, after)))
 }
 
@@ -557,6 +578,7 @@ pub async fn put_consent(
     )
     .await?;
     tx.commit().await?;
+    state.copilot.policy_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 

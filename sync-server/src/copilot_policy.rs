@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::copilot_config::CopilotSettings;
+use crate::copilot_policy_cache::Standing;
 use crate::rest::ApiError;
 
 /// The firm's copilot settings (no row: off, nothing stored, the server's quota).
@@ -143,9 +144,9 @@ pub struct Allowed {
     pub quota: Quota,
 }
 
-/// Everything `check` needs, read in one round trip (this is on every answer's path).
+/// Everything `check` needs, read in one round trip.
 #[derive(sqlx::FromRow)]
-struct Standing {
+struct StandingRow {
     case_firm: Option<String>,
     role: Option<String>,
     screened: bool,
@@ -158,7 +159,8 @@ struct Standing {
 
 /// Check, in order: the caller can read the matter (else `404 not_found`, exactly like the rest
 /// of the API), the server has a model, the firm's switch, the matter's consent, the quota.
-/// Nothing here talks to the model.
+/// Nothing here talks to the model. An allowed standing is kept in memory until something that
+/// could revoke it changes ([`crate::copilot_policy_cache`]); refusals are always read afresh.
 pub async fn check(
     state: &AppState,
     settings: &CopilotSettings,
@@ -166,7 +168,60 @@ pub async fn check(
     case_id: Uuid,
 ) -> Result<Allowed, ApiError> {
     let (month_start, next_month) = quota_period(Utc::now());
-    let standing = sqlx::query_as::<_, Standing>(
+    let cache = state.copilot.cache();
+    let kept = cache
+        .get(case_id, &caller.user_id, month_start)
+        .filter(|standing| standing.firm_id == caller.firm_id);
+    let standing = match kept {
+        Some(standing) => {
+            crate::metrics::copilot_policy_lookup(true);
+            standing
+        }
+        None => {
+            crate::metrics::copilot_policy_lookup(false);
+            let reading = cache.reading();
+            let standing = read_standing(state, settings, caller, case_id, month_start).await?;
+            cache.keep(reading, case_id, &caller.user_id, standing.clone());
+            standing
+        }
+    };
+    let quota = Quota {
+        used_tokens: standing.used_tokens,
+        monthly_tokens: standing
+            .policy
+            .monthly_token_quota
+            .unwrap_or(settings.monthly_tokens),
+    };
+    if quota.used_tokens >= quota.monthly_tokens {
+        let wait = (next_month - Utc::now()).num_seconds().max(1) as u64;
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "quota_exceeded",
+            format!(
+                "You have used your AI allowance for this month ({} of {} tokens). It renews \
+                 on {}; a firm administrator can raise it.",
+                quota.used_tokens,
+                quota.monthly_tokens,
+                next_month.format("%-d %B %Y")
+            ),
+        )
+        .retry_after(wait));
+    }
+    Ok(Allowed {
+        policy: standing.policy,
+        quota,
+    })
+}
+
+/// Read the caller's standing on the matter from Postgres; `Err` unless every switch allows.
+async fn read_standing(
+    state: &AppState,
+    settings: &CopilotSettings,
+    caller: &Principal,
+    case_id: Uuid,
+    month_start: chrono::DateTime<Utc>,
+) -> Result<Standing, ApiError> {
+    let row = sqlx::query_as::<_, StandingRow>(
         "SELECT (SELECT firm_id FROM cases WHERE id = $1) AS case_firm,
                 (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2) AS role,
                 EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2) AS screened,
@@ -187,9 +242,9 @@ pub async fn check(
     .bind(month_start)
     .fetch_one(&state.pool)
     .await?;
-    let readable = standing.case_firm.as_deref() == Some(caller.firm_id.as_str())
-        && !standing.screened
-        && standing
+    let readable = row.case_firm.as_deref() == Some(caller.firm_id.as_str())
+        && !row.screened
+        && row
             .role
             .as_deref()
             .and_then(crate::access::Role::parse)
@@ -205,14 +260,14 @@ pub async fn check(
              configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL).",
         ));
     }
-    if !standing.enabled {
+    if !row.enabled {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "copilot_disabled",
             "Your firm has turned the AI copilot off. A firm administrator can turn it on.",
         ));
     }
-    if !standing.consented {
+    if !row.consented {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "consent_required",
@@ -220,33 +275,16 @@ pub async fn check(
              matter's owner can record the consent, and the copilot becomes available.",
         ));
     }
-    let policy = FirmPolicy {
-        enabled: standing.enabled,
-        store_content: standing.store_content,
-        monthly_token_quota: standing.monthly_token_quota,
-    };
-    let quota = Quota {
-        used_tokens: standing.used_tokens,
-        monthly_tokens: policy
-            .monthly_token_quota
-            .unwrap_or(settings.monthly_tokens),
-    };
-    if quota.used_tokens >= quota.monthly_tokens {
-        let wait = (next_month - Utc::now()).num_seconds().max(1) as u64;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "quota_exceeded",
-            format!(
-                "You have used your AI allowance for this month ({} of {} tokens). It renews \
-                 on {}; a firm administrator can raise it.",
-                quota.used_tokens,
-                quota.monthly_tokens,
-                next_month.format("%-d %B %Y")
-            ),
-        )
-        .retry_after(wait));
-    }
-    Ok(Allowed { policy, quota })
+    Ok(Standing {
+        firm_id: caller.firm_id.clone(),
+        policy: FirmPolicy {
+            enabled: row.enabled,
+            store_content: row.store_content,
+            monthly_token_quota: row.monthly_token_quota,
+        },
+        used_tokens: row.used_tokens,
+        month_start,
+    })
 }
 
 /// Per-user request rate (a sliding minute) and concurrent answers, on this instance.

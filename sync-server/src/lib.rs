@@ -10,6 +10,7 @@ pub mod connection;
 pub mod copilot;
 pub mod copilot_config;
 pub mod copilot_policy;
+pub mod copilot_policy_cache;
 pub mod copilot_prompts;
 pub mod copilot_upstream;
 pub mod copilot_usage;

@@ -45,6 +45,8 @@ pub mod name {
     pub const COPILOT_CALLS: &str = "hub_copilot_calls_total";
     pub const COPILOT_TOKENS: &str = "hub_copilot_tokens_total";
     pub const COPILOT_ERRORS: &str = "hub_copilot_errors_total";
+    pub const COPILOT_POLICY_CHECKS: &str = "hub_copilot_policy_checks_total";
+    pub const COPILOT_POLICY_LISTENER_UP: &str = "hub_copilot_policy_listener_up";
 }
 
 /// Latency buckets (seconds). 2 s and 5 s are bucket edges because the alert thresholds are
@@ -130,6 +132,14 @@ fn describe() {
     describe_counter!(name::COPILOT_CALLS, "Copilot calls to the model endpoint");
     describe_counter!(name::COPILOT_TOKENS, "Model tokens used by the copilot");
     describe_counter!(name::COPILOT_ERRORS, "Copilot calls that failed");
+    describe_counter!(
+        name::COPILOT_POLICY_CHECKS,
+        "Copilot policy checks by where the answer came from (memory or database)"
+    );
+    describe_gauge!(
+        name::COPILOT_POLICY_LISTENER_UP,
+        "1 when this instance hears copilot policy changes (else every check reads Postgres)"
+    );
     // Present from the first scrape, so rules and dashboards see zero rather than no data.
     for counter in [
         name::COPILOT_CALLS,
@@ -149,6 +159,12 @@ pub fn record_batch(requests: usize, elapsed: Duration) {
     WRITE_REQUESTS.fetch_add(requests as u64, Ordering::Relaxed);
     WRITE_MICROS.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     metrics::counter!(name::WRITE_BATCHES).increment(1);
+}
+
+/// A copilot policy check answered from memory (`true`) or from Postgres.
+pub fn copilot_policy_lookup(kept: bool) {
+    let source = if kept { "memory" } else { "database" };
+    metrics::counter!(name::COPILOT_POLICY_CHECKS, "source" => source).increment(1);
 }
 
 pub fn record_write_failure() {
@@ -219,6 +235,13 @@ pub async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!(name::DB_POOL_MAX).set(f64::from(state.pool.options().get_max_connections()));
     metrics::gauge!(name::REDIS_CONFIGURED).set(if state.fanout.enabled() { 1.0 } else { 0.0 });
     metrics::gauge!(name::REDIS_UP).set(if state.fanout.healthy() { 1.0 } else { 0.0 });
+    metrics::gauge!(name::COPILOT_POLICY_LISTENER_UP).set(
+        if state.copilot.cache().is_listening() {
+            1.0
+        } else {
+            0.0
+        },
+    );
     metrics::gauge!(name::DRAINING).set(if state.draining.load(Ordering::Relaxed) {
         1.0
     } else {

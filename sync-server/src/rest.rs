@@ -256,6 +256,7 @@ async fn commit_audited(
 /// Apply an access change everywhere at once: this instance's open connections, and (through
 /// Redis) every other instance's.
 async fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>) {
+    state.copilot.policy_changed();
     state.hub.set_access(case_id, user_id, role);
     state.fanout.publish_access(case_id, user_id, role).await;
 }

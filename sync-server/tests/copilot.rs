@@ -1078,3 +1078,158 @@ async fn model_failures_become_events_a_lawyer_understands_and_the_key_never_lea
     assert_eq!(policy["configured"], true);
     env.assert_key_absent();
 }
+
+/// A counter's value in the Prometheus text (0 when absent).
+fn counter(metrics: &str, series: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+const FROM_MEMORY: &str = "hub_copilot_policy_checks_total{source=\"memory\"}";
+
+impl Env {
+    /// Ask until the answer is refused with `code`; how long that took after `since`.
+    async fn until_refused(&self, token: &str, code: &str, since: Instant) -> Duration {
+        let ask = self.request("summarize", "The parties agree as follows.", None);
+        loop {
+            match self.chat(token, ask.clone()).await {
+                Err((_, body)) if body["code"] == code => return since.elapsed(),
+                Err((status, body)) => panic!("refused with {status} {body}, expected {code}"),
+                Ok(answer) => {
+                    answer.all().await;
+                }
+            }
+            assert!(since.elapsed() < WAIT, "still allowed after {WAIT:?}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn sql(&self, statement: &str) {
+        let pool = sqlx::PgPool::connect(&self.db).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allowed_checks_are_kept_in_memory_and_every_revocation_applies_at_once() {
+    let env = env(|_| {}).await;
+    env.allow().await;
+    grant_role(&env, "ben", "editor").await;
+    let ben = token("ben", FIRM);
+    let ask = env.request("summarize", "The parties agree as follows.", None);
+    let listening = |metrics: &str| counter(metrics, "hub_copilot_policy_listener_up") == 1.0;
+    let deadline = Instant::now() + WAIT;
+    while !listening(&env.metrics().await) {
+        assert!(
+            Instant::now() < deadline,
+            "the policy listener never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // The second answer's check comes from memory.
+    let before = counter(&env.metrics().await, FROM_MEMORY);
+    for _ in 0..3 {
+        let events = env.chat(&env.ada, ask.clone()).await.unwrap().all().await;
+        assert_eq!(events.last().unwrap().0, "done");
+    }
+    let after = counter(&env.metrics().await, FROM_MEMORY);
+    assert!(after >= before + 2.0, "kept checks: {before} → {after}");
+
+    // Through this server: the very next request is refused.
+    let consent_path = format!("/api/v1/cases/{}/ai-consent", env.case);
+    let (status, _, _) = env
+        .rest(
+            reqwest::Method::PUT,
+            &consent_path,
+            &env.ada,
+            Some(json!({"consented": false})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = env.chat(&env.ada, ask.clone()).await.err().unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("consent_required"))
+    );
+    env.allow().await;
+    env.chat(&ben, ask.clone()).await.unwrap().all().await;
+    let path = format!("/api/v1/cases/{}/members/ben", env.case);
+    let (status, _, _) = env
+        .rest(reqwest::Method::DELETE, &path, &env.ada, None)
+        .await;
+    assert_eq!(status, 204);
+    let (status, body) = env.chat(&ben, ask.clone()).await.err().unwrap();
+    assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
+
+    // Written by someone else (another instance, an administrator in psql): the trigger's
+    // notice reaches this server within milliseconds.
+    let consent = |value: bool| {
+        format!(
+            "UPDATE case_ai_consent SET consented = {value} WHERE case_id = '{}'",
+            env.case
+        )
+    };
+    let revocations = [
+        (consent(false), &env.ada, "consent_required"),
+        (
+            "DELETE FROM case_members WHERE user_id = 'ben'".to_owned(),
+            &ben,
+            "not_found",
+        ),
+        (
+            format!("UPDATE copilot_firm_policy SET enabled = false WHERE firm_id = '{FIRM}'"),
+            &env.ada,
+            "copilot_disabled",
+        ),
+    ];
+    for (revoke, who, code) in revocations {
+        // Allowed again, and the check is in memory.
+        env.sql(&consent(true)).await;
+        grant_role(&env, "ben", "viewer").await;
+        env.chat(who, ask.clone()).await.unwrap().all().await;
+        env.chat(who, ask.clone()).await.unwrap().all().await;
+        let since = Instant::now();
+        env.sql(&revoke).await;
+        let took = env.until_refused(who, code, since).await;
+        eprintln!("{code}: refused {took:?} after the commit by another writer");
+        assert!(took < Duration::from_secs(1), "{code} took {took:?}");
+    }
+
+    // The listening connection is cut: nothing is kept until it is back, then all works again.
+    env.sql("UPDATE copilot_firm_policy SET enabled = true")
+        .await;
+    env.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let up = listening(&env.metrics().await);
+        if up {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the policy listener never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.chat(&env.ada, ask.clone()).await.unwrap().all().await;
+    env.chat(&env.ada, ask.clone()).await.unwrap().all().await;
+    let since = Instant::now();
+    env.sql(&consent(false)).await;
+    let took = env.until_refused(&env.ada, "consent_required", since).await;
+    assert!(
+        took < Duration::from_secs(1),
+        "after reconnecting: {took:?}"
+    );
+    env.assert_key_absent();
+}

@@ -80,6 +80,48 @@ def start_epoch_ms(pid: int) -> float:
     return (boot + start_ticks / ticks) * 1000
 
 
+def launch_direct(data: str, idle: float) -> tuple[float, tuple | None]:
+    """Start the app binary directly; returns (ms to "first screen ready", memory after `idle`
+    seconds as (rss MiB, pss MiB, per-process text) or None)."""
+    import re
+    import subprocess
+    env = dict(os.environ, HUB_LOG="info", NO_COLOR="1")
+    started = time.time() * 1000
+    process = subprocess.Popen([e2e.APP, "--data-dir", data, "--name", "Ada"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = None
+        deadline = time.monotonic() + 60
+        assert process.stderr is not None
+        for line in process.stderr:
+            line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+            if "first screen ready" in line:
+                ready = int(re.search(r"epoch_ms=(\d+)", line).group(1)) - started
+                rows = int(re.search(r"rows=(\d+)", line).group(1))
+                assert rows >= MATTERS, line
+                break
+            if time.monotonic() > deadline:
+                break
+        if ready is None:
+            raise RuntimeError("the app never reported its first screen")
+        memory = None
+        if idle:
+            time.sleep(idle)
+            tree = process_tree(process.pid)
+            rss = sum(rss_kib(p) for p in tree) / 1024
+            pss = sum(pss_kib(p) for p in tree) / 1024
+            text = ", ".join(f"{open(f'/proc/{p}/comm').read().strip()} {rss_kib(p) / 1024:.0f}/{pss_kib(p) / 1024:.0f}" for p in tree)
+            memory = (rss, pss, text, len(tree))
+        return ready, memory
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def seed(app: e2e.App):
     app.js_async(
         """
@@ -115,7 +157,17 @@ def main() -> int:
     seed(app)
     app.quit()
 
-    # Cold starts with 1,000 matters.
+    # Cold starts with 1,000 matters, as a user starts the app (no WebDriver session, whose
+    # automation set-up is not part of a real start): from just before exec to the app's
+    # "first screen ready" log line (the dashboard's rows painted), and its idle memory.
+    direct = []
+    for attempt in range(5):
+        ready, tree_mem = launch_direct(data, idle=10 if attempt == 0 else 0)
+        direct.append(ready)
+        if tree_mem:
+            direct_mem = tree_mem
+
+    # The same through WebDriver (tauri-driver + WebKitWebDriver), as the E2E tests start it.
     starts = []
     for _ in range(5):
         app = e2e.App("Ada", data)
@@ -185,11 +237,13 @@ def main() -> int:
 
     print(f"| measure | result | target |")
     print(f"| --- | --- | --- |")
-    print(f"| cold start → dashboard with {rows} matters rendered, median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | ≤ 1,000 ms |")
+    print(f"| cold start → dashboard with {MATTERS} matters painted (app started directly), median of 5 | {statistics.median(direct):.0f} ms (min {min(direct):.0f}, max {max(direct):.0f}) | ≤ 1,000 ms |")
+    print(f"| … the same started through WebDriver (rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
+    rss, pss, text, count = direct_mem
+    print(f"| idle memory, app started directly, {count} processes (RSS/PSS MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ 150 MB |")
     print(f"| typing in a {frames['size']:,}-character draft: keystroke → next frame, 300 keystrokes | p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms | < 16 ms |")
     print(f"| … of which the keystroke's own work (transaction, Yjs, view update) | p50 {p(0.5, handler):.1f} ms, p99 {p(0.99, handler):.1f} ms | |")
-    print(f"| idle RSS summed over {len(tree)} processes ({per_process} MiB) | {idle_rss:.0f} MiB | ≤ 150 MB |")
-    print(f"| idle PSS summed over the same processes (shared library pages counted once) | {idle_pss:.0f} MiB | |")
+    print(f"| idle RSS through WebDriver, {len(tree)} processes ({per_process} MiB) | {idle_rss:.0f} MiB (PSS {idle_pss:.0f} MiB) | |")
     return 0
 
 

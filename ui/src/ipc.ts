@@ -168,6 +168,8 @@ export interface Member {
 
 export const ipc = {
   appInfo: () => invoke<AppInfo>("app_info"),
+  /** The first screen has painted its data (logged once by the app, measured by bench-app). */
+  uiReady: (screen: string, rows: number) => invoke<void>("ui_ready", { screen, rows }),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
   listCases: (filter: CaseFilter) => invoke<CaseSummary[]>("list_cases", { filter }),
   upcomingDeadlines: (today: string, days: number) =>

@@ -24,6 +24,9 @@ interface Props {
 
 const STATUS_NAMES: Record<string, string> = { open: "Open", pending: "Pending", closed: "Closed" };
 
+/** Whether the app has been told the first screen is painted (once per window). */
+let reportedReady = false;
+
 export function Dashboard({ info, navigate }: Props) {
   const [cases, setCases] = useState<CaseSummary[] | null>(null);
   const [upcoming, setUpcoming] = useState<UpcomingDeadline[]>([]);
@@ -52,6 +55,13 @@ export function Dashboard({ info, navigate }: Props) {
   };
 
   useEffect(load, [filter]);
+  useEffect(() => {
+    if (cases === null || reportedReady) return;
+    reportedReady = true;
+    const rows = cases.length;
+    // After the frame with the rows has been painted.
+    requestAnimationFrame(() => setTimeout(() => void ipc.uiReady("dashboard", rows).catch(() => undefined), 0));
+  }, [cases]);
   useEffect(() => {
     // Collaborators typing produce a stream of changes: refresh at most every 300 ms.
     let timer: ReturnType<typeof setTimeout> | null = null;
