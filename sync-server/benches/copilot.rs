@@ -3,7 +3,7 @@
 //! with N concurrent streams.
 //!
 //! ```sh
-//! cargo bench -p sync-server --bench copilot -- [--streams 50] [--rounds 20] [--pieces 20] [--delay-ms 10]
+//! cargo bench -p sync-server --bench copilot -- [--streams 50] [--rounds 20] [--pieces 20] [--delay-ms 10] [--burst]
 //! ```
 //!
 //! Everything runs in this process on loopback: the stand-in (tests/common/openai_standin.rs,
@@ -45,6 +45,14 @@ struct Options {
     /// Pause before each content chunk (milliseconds).
     #[arg(long, default_value_t = 10)]
     delay_ms: u64,
+    /// Start all streams at the same instant (then every round starts as a burst of `streams`
+    /// requests), instead of spreading their starts evenly over one answer's length (50 answers
+    /// always in progress, arriving one after another, as in steady use).
+    #[arg(long)]
+    burst: bool,
+    /// Direct-then-proxy runs, one after the other.
+    #[arg(long, default_value_t = 3)]
+    pairs: usize,
     /// Accepted for `cargo bench` compatibility.
     #[arg(long, hide = true)]
     bench: bool,
@@ -174,7 +182,14 @@ async fn run(
         let (direct_body, proxy_body) = (direct_body.clone(), proxy_body.clone());
         let token = token.clone();
         let rounds = options.rounds;
+        let offset = if options.burst {
+            Duration::ZERO
+        } else {
+            Duration::from_millis(options.pieces as u64 * options.delay_ms) * tasks.len() as u32
+                / options.streams as u32
+        };
         tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(offset).await;
             let mut samples = Vec::new();
             for round in 0..rounds {
                 let sample = match target {
@@ -310,11 +325,20 @@ async fn main() -> anyhow::Result<()> {
         .clone();
 
     println!(
-        "copilot bench: {} streams × {} rounds (first not counted), {} pieces {} ms apart",
-        options.streams, options.rounds, options.pieces, options.delay_ms,
+        "copilot bench: {} streams × {} rounds (first not counted), {} pieces {} ms apart, {}",
+        options.streams,
+        options.rounds,
+        options.pieces,
+        options.delay_ms,
+        if options.burst {
+            "all starting at once (bursts)"
+        } else {
+            "starts spread over an answer's length (steady)"
+        },
     );
     let mut results = Vec::new();
-    for target in [Target::Direct, Target::Proxy, Target::Direct, Target::Proxy] {
+    let targets = (0..options.pairs).flat_map(|_| [Target::Direct, Target::Proxy]);
+    for target in targets {
         let (event, first, total, elapsed) = run(
             target,
             &options,
