@@ -22,6 +22,33 @@ use crate::sync::{AppState, SyncStatus};
 /// When the process started, for the start-up timings in the log.
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// WebKitGTK settings for a document app (measured under Xvfb, docs/BENCHMARKS.md "Desktop app"):
+/// without GPU compositing the web process uses ~110 MB less memory, the window is ready sooner
+/// and a keystroke in a long draft reaches the screen within a frame (compositing through Mesa's
+/// software GL took tens of milliseconds a frame). `HUB_GPU_COMPOSITING=1` keeps WebKit's default.
+/// The cache model for local pages: no web browsing happens here.
+#[cfg(any(target_os = "linux", target_os = "freebsd"))]
+fn tune_webview(app: &tauri::App) {
+    let keep_gpu = std::env::var_os("HUB_GPU_COMPOSITING").is_some_and(|value| value == "1");
+    for window in app.webview_windows().values() {
+        let tuned = window.with_webview(move |webview| {
+            use webkit2gtk::{
+                CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+            };
+            let view = webview.inner();
+            if let Some(context) = view.context() {
+                context.set_cache_model(CacheModel::DocumentViewer);
+            }
+            if !keep_gpu && let Some(settings) = WebViewExt::settings(&view) {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
+        });
+        if let Err(error) = tuned {
+            tracing::warn!(%error, "could not tune the web view");
+        }
+    }
+}
+
 fn main() {
     STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
@@ -84,6 +111,8 @@ fn main() {
             });
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { sync::restart(&handle).await });
+            #[cfg(any(target_os = "linux", target_os = "freebsd"))]
+            tune_webview(app);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

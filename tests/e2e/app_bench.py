@@ -60,6 +60,18 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def anon_kib(pid: int) -> int:
+    """Anonymous memory (heaps, JIT, caches: the process's own, not library pages)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Anonymous:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def app_pid(driver_pid: int) -> int:
     for pid in process_tree(driver_pid):
         try:
@@ -110,7 +122,7 @@ def launch_direct(data: str, idle: float) -> tuple[float, tuple | None]:
             tree = process_tree(process.pid)
             rss = sum(rss_kib(p) for p in tree) / 1024
             pss = sum(pss_kib(p) for p in tree) / 1024
-            text = ", ".join(f"{open(f'/proc/{p}/comm').read().strip()} {rss_kib(p) / 1024:.0f}/{pss_kib(p) / 1024:.0f}" for p in tree)
+            text = ", ".join(f"{open(f'/proc/{p}/comm').read().strip()} {rss_kib(p) / 1024:.0f}/{pss_kib(p) / 1024:.0f}/{anon_kib(p) / 1024:.0f}" for p in tree)
             memory = (rss, pss, text, len(tree))
         return ready, memory
     finally:
