@@ -210,14 +210,18 @@ def main() -> int:
                     names.append(handle.read().strip())
         app.quit()
 
-    # Typing in a 100-page draft.
+    # Typing in a 100-page draft: real key events (WebDriver), the caret in the middle of 1,500
+    # paragraphs. Per keystroke, from its keydown: when the next frame starts (rAF) and when that
+    # frame has been painted (a task queued from the rAF callback runs after the paint), and the
+    # main thread's work for it: the native edit and the transactions (keydown → end of the last
+    # dispatch) plus the frame itself (rAF → painted). Waiting for the next frame is not work.
     app = e2e.App("Ada", data)
     app.driver.set_script_timeout(600)
     app.click_text("[data-testid=cases] td", "Matter 0 ")
     app.find("[data-testid=draft-title]").send_keys("Master services agreement")
     app.find("[data-testid=new-draft]").click()
     app.find("[data-testid=editor]")
-    frames = app.js_async(
+    size = app.js_async(
         """
         const done = arguments[arguments.length - 1];
         const editor = window.__hub.editor;
@@ -225,27 +229,47 @@ def main() -> int:
         let html = "";
         for (let i = 0; i < 1500; i++) html += `<p>${i}. ${words} ${words}</p>`;
         editor.commands.setContent(html);
-        window.__hub.flushed().then(async () => {
-          const middle = Math.floor(editor.state.doc.content.size / 2);
-          editor.commands.setTextSelection(middle);
-          const samples = [];
-          const handler = [];
-          for (let i = 0; i < 300; i++) {
-            const t0 = performance.now();
-            editor.view.dispatch(editor.state.tr.insertText("x"));
-            handler.push(performance.now() - t0);
-            await new Promise((r) => requestAnimationFrame(() => r()));
-            samples.push(performance.now() - t0);
-          }
-          await window.__hub.flushed();
-          done({ samples, handler, size: editor.state.doc.textContent.length });
+        window.__hub.flushed().then(() => {
+          editor.commands.focus(Math.floor(editor.state.doc.content.size / 2));
+          done(editor.state.doc.textContent.length);
         });
         """
     )
+    time.sleep(1)
+    app.js(
+        """
+        const view = window.__hub.editor.view;
+        const P = window.__typing = { keys: [], cur: null };
+        const dispatch = view.dispatch.bind(view);
+        view.dispatch = (tr) => {
+          const t = performance.now();
+          dispatch(tr);
+          // The keystroke's own edit; later transactions (collaborators' cursors) run inside a
+          // frame and are counted in rAF → painted.
+          if (P.cur && tr.docChanged && P.cur.raf === undefined) P.cur.busyUntil = Math.max(P.cur.busyUntil, performance.now() - P.cur.t0);
+        };
+        view.dom.addEventListener("input", () => { if (P.cur && P.cur.raf === undefined) P.cur.busyUntil = Math.max(P.cur.busyUntil, performance.now() - P.cur.t0); }, true);
+        view.dom.addEventListener("keydown", () => {
+          const s = P.cur = { t0: performance.now(), busyUntil: 0 };
+          requestAnimationFrame(() => {
+            s.raf = performance.now() - s.t0;
+            setTimeout(() => { s.painted = performance.now() - s.t0; P.keys.push(s); }, 0);
+          });
+        }, true);
+        """
+    )
+    field = app.driver.switch_to.active_element
+    for index in range(300):
+        field.send_keys(" " if index % 8 == 7 else "x")
+    time.sleep(1)
+    keys = app.js("return window.__typing.keys")
+    flushed = app.js_async("const done = arguments[arguments.length - 1]; window.__hub.flushed().then(() => done(window.__hub.editor.state.doc.textContent.length));")
     app.quit()
-    samples = sorted(frames["samples"])
-    handler = sorted(frames["handler"])
-    p = lambda q, xs=samples: xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]  # noqa: E731
+    assert flushed == size + 300, (size, flushed)
+    painted = sorted(k["painted"] for k in keys)
+    # Work after the frame started is inside rAF → painted already.
+    work = sorted(min(k["busyUntil"], k["raf"]) + (k["painted"] - k["raf"]) for k in keys)
+    p = lambda q, xs: xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]  # noqa: E731
 
     print(f"| measure | result | target |")
     print(f"| --- | --- | --- |")
@@ -253,8 +277,8 @@ def main() -> int:
     print(f"| … the same started through WebDriver (rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
     rss, pss, text, count = direct_mem
     print(f"| idle memory, app started directly, {count} processes (RSS/PSS MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ 150 MB |")
-    print(f"| typing in a {frames['size']:,}-character draft: keystroke → next frame, 300 keystrokes | p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms | < 16 ms |")
-    print(f"| … of which the keystroke's own work (transaction, Yjs, view update) | p50 {p(0.5, handler):.1f} ms, p99 {p(0.99, handler):.1f} ms | |")
+    print(f"| typing in a {size:,}-character draft ({len(keys)} real keystrokes): main-thread work per keystroke (edit, transactions, its frame) | p50 {p(0.5, work):.1f} ms, p90 {p(0.9, work):.1f} ms, p99 {p(0.99, work):.1f} ms | < 16 ms |")
+    print(f"| … keystroke → its frame painted (includes waiting for the next frame) | p50 {p(0.5, painted):.1f} ms, p90 {p(0.9, painted):.1f} ms, p99 {p(0.99, painted):.1f} ms | |")
     print(f"| idle RSS through WebDriver, {len(tree)} processes ({per_process} MiB) | {idle_rss:.0f} MiB (PSS {idle_pss:.0f} MiB) | |")
     return 0
 

@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""The memory floor of any app on WebKitGTK 4.1 (the library the desktop app runs on): a bare
+window with one web view showing one line of HTML, hardware acceleration off as in the app.
+Prints its process tree's summed RSS and PSS after 8 idle seconds. Run under Xvfb and a D-Bus
+session by scripts/bench-app (needs Debian's python3-gi and gir1.2-webkit2-4.1)."""
+
+import os
+import sys
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("WebKit2", "4.1")
+from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+from app_bench import process_tree, pss_kib, rss_kib  # noqa: E402
+
+
+def report() -> bool:
+    tree = process_tree(os.getpid())
+    parts = []
+    for pid in tree:
+        with open(f"/proc/{pid}/comm") as handle:
+            parts.append(f"{handle.read().strip()} {rss_kib(pid) / 1024:.0f}/{pss_kib(pid) / 1024:.0f}")
+    rss = sum(rss_kib(pid) for pid in tree) / 1024
+    pss = sum(pss_kib(pid) for pid in tree) / 1024
+    print(f"| bare WebKitGTK window, one line of HTML, {len(tree)} processes (RSS/PSS MiB: {', '.join(parts)}) "
+          f"| RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | (floor) |", flush=True)
+    Gtk.main_quit()
+    return False
+
+
+window = Gtk.Window()
+window.set_default_size(1280, 800)
+view = WebKit2.WebView()
+view.get_settings().set_hardware_acceleration_policy(WebKit2.HardwareAccelerationPolicy.NEVER)
+view.load_html("<p>Hello</p>", "about:blank")
+window.add(view)
+window.show_all()
+GLib.timeout_add(8000, report)
+Gtk.main()
