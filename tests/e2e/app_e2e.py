@@ -9,6 +9,7 @@ Prints one "N passed, N failed" line at the end; exits non-zero when anything fa
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -276,6 +277,12 @@ def test_offline_matter_deadline_draft_restart_and_search():
     try:
         rows = app.find("[data-testid=cases]").text
         assert "Acme v. Globex" in rows and "2030-01-15" in rows, rows
+        # The app logs when its first screen is painted (support, and bench-app's cold start).
+        def ready_logged():
+            with open(os.path.join(WORK, "tauri-driver-Ada.log"), errors="replace") as handle:
+                log = re.sub(r"\x1b\[[0-9;]*m", "", handle.read())
+            return re.search(r'first screen ready screen="?dashboard"? rows=1 since_start_ms=\d+', log)
+        wait_for("the first-screen log line", ready_logged)
         app.find("[data-testid=search]").send_keys("indemn")
         results = app.find("[data-testid=search-results]")
         assert "Particulars of claim" in results.text, results.text
