@@ -188,15 +188,17 @@ def main() -> int:
             """
             const done = arguments[arguments.length - 1];
             const check = () => {
-              const rows = document.querySelectorAll('[data-testid=cases] tbody tr').length;
-              if (rows >= arguments[0]) done(performance.timeOrigin + performance.now()); else requestAnimationFrame(check);
+              // The table draws the rows in view; data-rows is how many it holds.
+              const table = document.querySelector('[data-testid=cases]');
+              const rows = table ? Number(table.dataset.rows) : 0;
+              if (rows >= arguments[0] && table.querySelector('tbody tr[data-row]')) done(performance.timeOrigin + performance.now()); else requestAnimationFrame(check);
             };
             check();
             """,
             MATTERS,
         )
         starts.append(rendered - start_epoch_ms(pid))
-        rows = len(app.all("[data-testid=cases] tbody tr"))
+        rows = int(app.find("[data-testid=cases]").get_attribute("data-rows"))
         if _ == 0:
             app.screenshot("dashboard.png")
             time.sleep(10)  # idle
@@ -274,7 +276,7 @@ def main() -> int:
     print(f"| measure | result | target |")
     print(f"| --- | --- | --- |")
     print(f"| cold start → dashboard with {MATTERS} matters painted (app started directly), median of 5 | {statistics.median(direct):.0f} ms (min {min(direct):.0f}, max {max(direct):.0f}) | ≤ 1,000 ms |")
-    print(f"| … the same started through WebDriver (rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
+    print(f"| … the same started through WebDriver (the table's first rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
     rss, pss, text, count = direct_mem
     print(f"| idle memory, app started directly, {count} processes (RSS/PSS MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ 150 MB |")
     print(f"| typing in a {size:,}-character draft ({len(keys)} real keystrokes): main-thread work per keystroke (edit, transactions, its frame) | p50 {p(0.5, work):.1f} ms, p90 {p(0.9, work):.1f} ms, p99 {p(0.99, work):.1f} ms | < 16 ms |")

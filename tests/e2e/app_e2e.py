@@ -320,6 +320,47 @@ def test_offline_matter_deadline_draft_restart_and_search():
         app.quit()
 
 
+def test_dashboard_with_many_matters_draws_the_rows_in_view():
+    """300 matters: the table holds all of them but draws only those near the view; scrolling to
+    the bottom draws the last ones, and they open."""
+    app = App("Ada", os.path.join(WORK, "many"))
+    try:
+        app.driver.set_script_timeout(120)
+        created = app.js_async(
+            """
+            const done = arguments[arguments.length - 1];
+            const invoke = window.__TAURI_INTERNALS__.invoke;
+            (async () => {
+              for (let i = 0; i < 300; i++) {
+                await invoke("create_case", { fields: { title: `Bulk matter ${String(i).padStart(3, "0")}`,
+                  client: "Bulk client", matter_number: `B-${i}`, practice_area: "Litigation", status: "open",
+                  responsible: "Ada", notes: "" } });
+              }
+              done(true);
+            })().catch((e) => done(String(e)));
+            """
+        )
+        assert created is True, created
+        app.find("[data-testid=nav-settings]").click()
+        app.find("[data-testid=nav-matters]").click()
+        app.find("[data-testid=sort]")
+        app.js("const el = document.querySelector('[data-testid=sort]'); el.value = 'title';"
+               "el.dispatchEvent(new Event('change', {bubbles: true}));")
+        wait_for("all 300 in the table", lambda: app.find("[data-testid=cases]").get_attribute("data-rows") == "300")
+        wait_for("sorted by title", lambda: app.find("[data-testid=cases] tbody tr[data-row='0']").text.startswith("Bulk matter 000"))
+        drawn = len(app.all("[data-testid=cases] tbody tr[data-row]"))
+        assert 0 < drawn < 150, drawn
+        app.js("document.querySelector('.content').scrollTop = 1e9")
+        wait_for("the last rows drawn", lambda: "Bulk matter 299" in app.find("[data-testid=cases] tbody").text)
+        assert "Bulk matter 000" not in app.find("[data-testid=cases] tbody").text
+        app.click_text("[data-testid=cases] td", "Bulk matter 299")
+        wait_for("the matter opens", lambda: "Bulk matter 299" in app.js(
+            "const page = document.querySelector('[data-testid=case-page]');"
+            "return page ? Array.from(page.querySelectorAll('input, h1, h2')).map(e => e.value || e.textContent).join('|') : ''"))
+    finally:
+        app.quit()
+
+
 def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
     server = Server()
     server.start()

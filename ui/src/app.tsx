@@ -72,6 +72,7 @@ export function App() {
           <button
             class={route.screen === "dashboard" ? "active" : ""}
             onClick={() => setRoute({ screen: "dashboard" })}
+            data-testid="nav-matters"
           >
             Matters
           </button>

@@ -15,6 +15,7 @@ import {
 import type { Route } from "../app";
 import { dueLabel } from "../logic/deadlines";
 import { snippetParts } from "../logic/snippet";
+import { DEFAULT_ROW_HEIGHT, OVERSCAN, visibleRange } from "../logic/rowWindow";
 import { NewCaseForm } from "./NewCaseForm";
 
 interface Props {
@@ -185,7 +186,11 @@ export function Dashboard({ info, navigate }: Props) {
               </label>
               <label>
                 Sort by{" "}
-                <select value={filter.sort} onChange={(e) => set({ sort: e.currentTarget.value as CaseSort })}>
+                <select
+                  value={filter.sort}
+                  onChange={(e) => set({ sort: e.currentTarget.value as CaseSort })}
+                  data-testid="sort"
+                >
                   <option value="next_deadline">Next deadline</option>
                   <option value="title">Title</option>
                   <option value="client">Client</option>
@@ -223,6 +228,10 @@ export function Dashboard({ info, navigate }: Props) {
   );
 }
 
+/**
+ * The matters table draws only the rows in view (plus some either side): a partner with
+ * thousands of matters gets the same start-up and memory as one with fifty.
+ */
 function CaseTable({
   cases,
   today,
@@ -232,6 +241,43 @@ function CaseTable({
   today: string;
   navigate: (route: Route) => void;
 }) {
+  const rowsBox = useRef<HTMLDivElement>(null);
+  const count = cases?.length ?? 0;
+  // The rows drawn and the row height the padding uses: changed together, so the list's height
+  // is always count × rowHeight and nothing moves under the pointer as rows come and go.
+  const [view, setView] = useState({ first: 0, last: 0, rowHeight: DEFAULT_ROW_HEIGHT });
+
+  useEffect(() => {
+    const element = rowsBox.current;
+    if (!element) return;
+    const scroller = (element.closest(".content") as HTMLElement | null) ?? document.documentElement;
+    let frame = 0;
+    const update = () => {
+      frame = 0;
+      const row = element.querySelector<HTMLTableRowElement>("tr[data-row]");
+      // Where row 0 would be: the top of the padded box.
+      const top = element.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      setView((current) => {
+        const rowHeight = row?.getBoundingClientRect().height || current.rowHeight;
+        const [first, last] = visibleRange(top, scroller.clientHeight, rowHeight, count);
+        return current.first === first && current.last === last && current.rowHeight === rowHeight
+          ? current
+          : { first, last, rowHeight };
+      });
+    };
+    const schedule = () => {
+      if (!frame) frame = requestAnimationFrame(update);
+    };
+    update();
+    scroller.addEventListener("scroll", schedule, { passive: true });
+    window.addEventListener("resize", schedule);
+    return () => {
+      if (frame) cancelAnimationFrame(frame);
+      scroller.removeEventListener("scroll", schedule);
+      window.removeEventListener("resize", schedule);
+    };
+  }, [count]);
+
   if (cases === null) return <p class="loading">Loading matters…</p>;
   if (cases.length === 0)
     return (
@@ -240,38 +286,76 @@ function CaseTable({
         <p>Create your first matter with “New matter”. It is saved on this computer and syncs with the firm when you are online.</p>
       </div>
     );
+  // Before the first measurement (the rows have just arrived): the top of the list.
+  const [first, last] =
+    view.last === 0 ? [0, Math.min(count, 2 * OVERSCAN)] : [Math.min(view.first, count), Math.min(view.last, count)];
+  const columns = (
+    <colgroup>
+      <col class="col-title" />
+      <col class="col-client" />
+      <col class="col-number" />
+      <col class="col-area" />
+      <col class="col-status" />
+      <col class="col-responsible" />
+      <col class="col-deadline" />
+    </colgroup>
+  );
+  // The header and the rows are two tables with the same fixed columns; the rows' table sits in
+  // a box padded by the height of the rows not drawn, so the scroll height is always exact.
   return (
-    <table class="cases" data-testid="cases">
-      <thead>
-        <tr>
-          <th>Matter</th>
-          <th>Client</th>
-          <th>No.</th>
-          <th>Practice area</th>
-          <th>Status</th>
-          <th>Responsible</th>
-          <th>Next deadline</th>
-        </tr>
-      </thead>
-      <tbody>
-        {cases.map((c) => (
-          <tr key={c.id} onClick={() => navigate({ screen: "case", caseId: c.id })} class={c.archived ? "archived" : ""}>
-            <td class="title">{c.title}</td>
-            <td>{c.client}</td>
-            <td>{c.matter_number}</td>
-            <td>{c.practice_area}</td>
-            <td>
-              <span class={`status status-${c.status}`}>{STATUS_NAMES[c.status] ?? c.status}</span>
-              {c.archived && <span class="status">Archived</span>}
-            </td>
-            <td>{c.responsible}</td>
-            <td class={c.next_deadline && c.next_deadline < today ? "overdue" : ""}>
-              {c.next_deadline ? `${c.next_deadline} (${dueLabel(today, c.next_deadline)})` : "—"}
-            </td>
+    <div class="cases" data-testid="cases" data-rows={count} role="table" aria-rowcount={count + 1}>
+      <table role="presentation">
+        {columns}
+        <thead>
+          <tr role="row" aria-rowindex={1}>
+            <th role="columnheader">Matter</th>
+            <th role="columnheader">Client</th>
+            <th role="columnheader">No.</th>
+            <th role="columnheader">Practice area</th>
+            <th role="columnheader">Status</th>
+            <th role="columnheader">Responsible</th>
+            <th role="columnheader">Next deadline</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+      </table>
+      <div
+        ref={rowsBox}
+        style={{ paddingTop: `${first * view.rowHeight}px`, paddingBottom: `${(count - last) * view.rowHeight}px` }}
+      >
+        <table role="presentation">
+          {columns}
+          <tbody>
+            {cases.slice(first, last).map((c, index) => (
+              <tr
+                key={c.id}
+                role="row"
+                data-row={first + index}
+                aria-rowindex={first + index + 2}
+                onClick={() => navigate({ screen: "case", caseId: c.id })}
+                class={c.archived ? "archived" : ""}
+              >
+                <td role="cell" class="title" title={c.title}>
+                  {c.title}
+                </td>
+                <td role="cell" title={c.client}>
+                  {c.client}
+                </td>
+                <td role="cell">{c.matter_number}</td>
+                <td role="cell">{c.practice_area}</td>
+                <td role="cell">
+                  <span class={`status status-${c.status}`}>{STATUS_NAMES[c.status] ?? c.status}</span>
+                  {c.archived && <span class="status">Archived</span>}
+                </td>
+                <td role="cell">{c.responsible}</td>
+                <td role="cell" class={c.next_deadline && c.next_deadline < today ? "overdue" : ""}>
+                  {c.next_deadline ? `${c.next_deadline} (${dueLabel(today, c.next_deadline)})` : "—"}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </div>
   );
 }
 
