@@ -102,16 +102,23 @@ async fn on_store<T: Send + 'static>(
     f: impl FnOnce(&Store) -> Result<T, local::LocalError> + Send + 'static,
 ) -> CommandResult<T> {
     let store = app.state::<AppState>().store.clone();
-    tauri::async_runtime::spawn_blocking(move || f(&store))
+    blocking(move || f(&store)).await
+}
+
+/// Run `job` on a blocking-pool thread, never the UI thread; its error becomes `{code, message}`.
+pub(crate) async fn blocking<T: Send + 'static, E: Into<CommandError> + Send + 'static>(
+    job: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> CommandResult<T> {
+    tauri::async_runtime::spawn_blocking(job)
         .await
         .map_err(|error| {
-            tracing::error!(%error, "store task failed");
+            tracing::error!(%error, "blocking task failed");
             CommandError::new(
                 "internal",
                 "Lawyers Hub hit an internal error; please try again.",
             )
         })?
-        .map_err(CommandError::from)
+        .map_err(Into::into)
 }
 
 /// After an edit: tell the sync client and the status bar.

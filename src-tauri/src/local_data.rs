@@ -8,6 +8,7 @@ use local::ArchiveError;
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, Manager};
 
+use crate::commands::blocking;
 use crate::error::{CommandError, CommandResult};
 use crate::sync::{self, AppState};
 
@@ -47,22 +48,6 @@ pub fn exports_dir(app: &AppHandle) -> PathBuf {
 pub struct Exported {
     path: String,
     documents: usize,
-}
-
-/// Run an archive job on a blocking-pool thread (never the UI thread: it reads every document).
-async fn blocking<T: Send + 'static>(
-    job: impl FnOnce() -> Result<T, ArchiveError> + Send + 'static,
-) -> CommandResult<T> {
-    tauri::async_runtime::spawn_blocking(job)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "archive task failed");
-            CommandError::new(
-                "internal",
-                "Lawyers Hub hit an internal error; please try again.",
-            )
-        })?
-        .map_err(CommandError::from)
 }
 
 #[tauri::command]

@@ -395,12 +395,23 @@ pub async fn availability(
 ) -> Result<Json<Availability>, ApiError> {
     let settings = &state.copilot.settings;
     let checked = copilot_policy::check(&state, settings, &caller, case_id).await;
-    let (reason_code, message) = match &checked {
-        Ok(_) => (None, "The copilot is available for this matter.".to_owned()),
-        Err(error) if error.code() == "not_found" || error.code() == "server_error" => {
-            return Err(checked.err().unwrap_or_else(ApiError::not_found));
+    let refusal = match checked {
+        // Allowed: the check already read the quota, and consent is given.
+        Ok(allowed) => {
+            return Ok(Json(Availability {
+                available: true,
+                reason_code: None,
+                message: "The copilot is available for this matter.".to_owned(),
+                consented: true,
+                model: settings.model.clone(),
+                actions: Action::ALL,
+                quota: allowed.quota,
+            }));
         }
-        Err(error) => (Some(error.code()), error.message().to_owned()),
+        Err(error) if error.code() == "not_found" || error.code() == "server_error" => {
+            return Err(error);
+        }
+        Err(error) => error,
     };
     let policy = copilot_policy::firm_policy(&state.pool, &caller.firm_id).await?;
     let quota = Quota {
@@ -415,9 +426,9 @@ pub async fn availability(
             .unwrap_or(settings.monthly_tokens),
     };
     Ok(Json(Availability {
-        available: reason_code.is_none(),
-        reason_code,
-        message,
+        available: false,
+        reason_code: Some(refusal.code()),
+        message: refusal.message().to_owned(),
         consented: copilot_policy::case_consented(&state.pool, case_id).await?,
         model: settings.model.clone(),
         actions: Action::ALL,

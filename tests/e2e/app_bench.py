@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Benchmarks of the real desktop app (release build) under Xvfb, over WebDriver:
+"""Benchmarks of the real desktop app (release build) under Xvfb:
 
-- cold start to an interactive dashboard with 1,000 matters (from the app process's start, read
-  from /proc, to the moment the page has rendered all rows, read from the page's clock);
-- typing in a 100-page draft: time from a keystroke's transaction to the next painted frame;
-- idle RSS of the app summed over its process tree (WebKit's web and network processes too).
+- cold start to the dashboard with 1,000 matters painted, the app started directly (from just
+  before exec to its "first screen ready" log line), and through WebDriver for comparison;
+- typing in a 100-page draft with real key events: main-thread work per keystroke and keystroke →
+  its frame painted;
+- idle RSS and PSS of the app summed over its process tree (WebKit's web and network processes
+  too); webkit_floor.py measures the same for a bare WebKitGTK window.
 
 Run through scripts/bench-app. Prints a Markdown table.
 """
@@ -39,37 +41,45 @@ def process_tree(root: int) -> list[int]:
     return tree
 
 
-def rss_kib(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as handle:
-        for line in handle:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+def proc_kib(pid: int, file: str, field: str) -> int:
+    """A `Field:  N kB` line of /proc/PID/<file> (0 once the process is gone)."""
+    try:
+        with open(f"/proc/{pid}/{file}") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
     return 0
+
+
+def rss_kib(pid: int) -> int:
+    return proc_kib(pid, "status", "VmRSS")
 
 
 def pss_kib(pid: int) -> int:
     """Proportional set size: shared pages (the WebKit libraries mapped by every process) counted
     once across processes, so sums over a process tree are not inflated."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_kib(pid, "smaps_rollup", "Pss")
 
 
 def anon_kib(pid: int) -> int:
     """Anonymous memory (heaps, JIT, caches: the process's own, not library pages)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as handle:
-            for line in handle:
-                if line.startswith("Anonymous:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    return proc_kib(pid, "smaps_rollup", "Anonymous")
+
+
+def tree_memory(root: int) -> tuple[float, float, str, int]:
+    """Summed RSS and PSS (MiB) of `root` and its descendants, a per-process text
+    ("name RSS/PSS/anonymous" MiB) and the number of processes."""
+    tree = process_tree(root)
+    parts = []
+    for pid in tree:
+        with open(f"/proc/{pid}/comm") as handle:
+            name = handle.read().strip()
+        parts.append(f"{name} {rss_kib(pid) / 1024:.0f}/{pss_kib(pid) / 1024:.0f}/{anon_kib(pid) / 1024:.0f}")
+    rss = sum(rss_kib(pid) for pid in tree) / 1024
+    pss = sum(pss_kib(pid) for pid in tree) / 1024
+    return rss, pss, ", ".join(parts), len(tree)
 
 
 def app_pid(driver_pid: int) -> int:
@@ -93,8 +103,8 @@ def start_epoch_ms(pid: int) -> float:
 
 
 def launch_direct(data: str, idle: float) -> tuple[float, tuple | None]:
-    """Start the app binary directly; returns (ms to "first screen ready", memory after `idle`
-    seconds as (rss MiB, pss MiB, per-process text) or None)."""
+    """Start the app binary directly; returns (ms to "first screen ready", `tree_memory` after
+    `idle` seconds, or None without idling)."""
     import re
     import subprocess
     env = dict(os.environ, HUB_LOG="info", NO_COLOR="1")
@@ -119,11 +129,7 @@ def launch_direct(data: str, idle: float) -> tuple[float, tuple | None]:
         memory = None
         if idle:
             time.sleep(idle)
-            tree = process_tree(process.pid)
-            rss = sum(rss_kib(p) for p in tree) / 1024
-            pss = sum(pss_kib(p) for p in tree) / 1024
-            text = ", ".join(f"{open(f'/proc/{p}/comm').read().strip()} {rss_kib(p) / 1024:.0f}/{pss_kib(p) / 1024:.0f}/{anon_kib(p) / 1024:.0f}" for p in tree)
-            memory = (rss, pss, text, len(tree))
+            memory = tree_memory(process.pid)
         return ready, memory
     finally:
         process.terminate()
@@ -172,16 +178,12 @@ def main() -> int:
     # Cold starts with 1,000 matters, as a user starts the app (no WebDriver session, whose
     # automation set-up is not part of a real start): from just before exec to the app's
     # "first screen ready" log line (the dashboard's rows painted), and its idle memory.
-    direct = []
-    for attempt in range(5):
-        ready, tree_mem = launch_direct(data, idle=10 if attempt == 0 else 0)
-        direct.append(ready)
-        if tree_mem:
-            direct_mem = tree_mem
+    ready, direct_mem = launch_direct(data, idle=10)
+    direct = [ready] + [launch_direct(data, idle=0)[0] for _ in range(4)]
 
     # The same through WebDriver (tauri-driver + WebKitWebDriver), as the E2E tests start it.
     starts = []
-    for _ in range(5):
+    for attempt in range(5):
         app = e2e.App("Ada", data)
         pid = app_pid(app.driver_process.pid)
         rendered = app.js_async(
@@ -198,18 +200,8 @@ def main() -> int:
             MATTERS,
         )
         starts.append(rendered - start_epoch_ms(pid))
-        rows = int(app.find("[data-testid=cases]").get_attribute("data-rows"))
-        if _ == 0:
+        if attempt == 0:
             app.screenshot("dashboard.png")
-            time.sleep(10)  # idle
-            tree = process_tree(pid)
-            idle_rss = sum(rss_kib(p) for p in tree) / 1024
-            idle_pss = sum(pss_kib(p) for p in tree) / 1024
-            per_process = ", ".join(f"{open(f'/proc/{p}/comm').read().strip()} {rss_kib(p) / 1024:.0f}" for p in tree)
-            names = []
-            for p in tree:
-                with open(f"/proc/{p}/comm") as handle:
-                    names.append(handle.read().strip())
         app.quit()
 
     # Typing in a 100-page draft: real key events (WebDriver), the caret in the middle of 1,500
@@ -244,7 +236,6 @@ def main() -> int:
         const P = window.__typing = { keys: [], cur: null };
         const dispatch = view.dispatch.bind(view);
         view.dispatch = (tr) => {
-          const t = performance.now();
           dispatch(tr);
           // The keystroke's own edit; later transactions (collaborators' cursors) run inside a
           // frame and are counted in rAF → painted.
@@ -278,10 +269,9 @@ def main() -> int:
     print(f"| cold start → dashboard with {MATTERS} matters painted (app started directly), median of 5 | {statistics.median(direct):.0f} ms (min {min(direct):.0f}, max {max(direct):.0f}) | ≤ 1,000 ms |")
     print(f"| … the same started through WebDriver (the table's first rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
     rss, pss, text, count = direct_mem
-    print(f"| idle memory, app started directly, {count} processes (RSS/PSS MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ 150 MB |")
+    print(f"| idle memory, app started directly, {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ 150 MB |")
     print(f"| typing in a {size:,}-character draft ({len(keys)} real keystrokes): main-thread work per keystroke (edit, transactions, its frame) | p50 {p(0.5, work):.1f} ms, p90 {p(0.9, work):.1f} ms, p99 {p(0.99, work):.1f} ms | < 16 ms |")
     print(f"| … keystroke → its frame painted (includes waiting for the next frame) | p50 {p(0.5, painted):.1f} ms, p90 {p(0.9, painted):.1f} ms, p99 {p(0.99, painted):.1f} ms | |")
-    print(f"| idle RSS through WebDriver, {len(tree)} processes ({per_process} MiB) | {idle_rss:.0f} MiB (PSS {idle_pss:.0f} MiB) | |")
     return 0
 
 

@@ -14,18 +14,12 @@ gi.require_version("WebKit2", "4.1")
 from gi.repository import GLib, Gtk, WebKit2  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from app_bench import process_tree, pss_kib, rss_kib  # noqa: E402
+from app_bench import tree_memory  # noqa: E402
 
 
 def report() -> bool:
-    tree = process_tree(os.getpid())
-    parts = []
-    for pid in tree:
-        with open(f"/proc/{pid}/comm") as handle:
-            parts.append(f"{handle.read().strip()} {rss_kib(pid) / 1024:.0f}/{pss_kib(pid) / 1024:.0f}")
-    rss = sum(rss_kib(pid) for pid in tree) / 1024
-    pss = sum(pss_kib(pid) for pid in tree) / 1024
-    print(f"| bare WebKitGTK window, one line of HTML, {len(tree)} processes (RSS/PSS MiB: {', '.join(parts)}) "
+    rss, pss, parts, count = tree_memory(os.getpid())
+    print(f"| bare WebKitGTK window, one line of HTML, {count} processes (RSS/PSS/anonymous MiB: {parts}) "
           f"| RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | (floor) |", flush=True)
     Gtk.main_quit()
     return False

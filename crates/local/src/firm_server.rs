@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LocalError, TokenSource};
 
+/// Longest wait for a plain (non-streaming) request to the firm's server.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
 /// What the app asks the copilot to do; the server turns it into a prompt from its templates.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct CopilotRequest {
@@ -121,20 +124,34 @@ impl FirmServer {
         }
     }
 
-    /// GET a JSON resource under `/api/v1`.
-    async fn get_json(&self, path: &str) -> Result<serde_json::Value, LocalError> {
-        let response = self
+    /// Send a request to `/api/v1/{path}` with the user's token; a non-2xx answer becomes the
+    /// server's `{code, message}` as an error.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        build: impl FnOnce(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, LocalError> {
+        let request = self
             .http
-            .get(format!("{}/api/v1/{path}", self.base))
-            .bearer_auth(self.token.token()?)
-            .timeout(Duration::from_secs(15))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .request(method, format!("{}/api/v1/{path}", self.base))
+            .bearer_auth(self.token.token()?);
+        let response = build(request).send().await.map_err(unreachable)?;
         if !response.status().is_success() {
             return Err(Self::refusal(response).await);
         }
-        response.json().await.map_err(unreachable)
+        Ok(response)
+    }
+
+    /// GET a JSON resource under `/api/v1`.
+    async fn get_json(&self, path: &str) -> Result<serde_json::Value, LocalError> {
+        self.send(reqwest::Method::GET, path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .json()
+        .await
+        .map_err(unreachable)
     }
 
     /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
@@ -149,18 +166,13 @@ impl FirmServer {
 
     /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.
     pub async fn set_consent(&self, case_id: &str, consented: bool) -> Result<(), LocalError> {
-        let response = self
-            .http
-            .put(format!("{}/api/v1/cases/{case_id}/ai-consent", self.base))
-            .bearer_auth(self.token.token()?)
-            .json(&serde_json::json!({ "consented": consented }))
-            .timeout(Duration::from_secs(15))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !response.status().is_success() {
-            return Err(Self::refusal(response).await);
-        }
+        let path = format!("cases/{case_id}/ai-consent");
+        self.send(reqwest::Method::PUT, &path, |request| {
+            request
+                .json(&serde_json::json!({ "consented": consented }))
+                .timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
         Ok(())
     }
 
@@ -173,16 +185,10 @@ impl FirmServer {
         mut on_event: impl FnMut(CopilotEvent),
     ) -> Result<(), LocalError> {
         let mut response = self
-            .http
-            .post(format!("{}/api/v1/copilot/chat", self.base))
-            .bearer_auth(self.token.token()?)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        if !response.status().is_success() {
-            return Err(Self::refusal(response).await);
-        }
+            .send(reqwest::Method::POST, "copilot/chat", |builder| {
+                builder.json(request)
+            })
+            .await?;
         let mut buffer = String::new();
         let mut pending_bytes = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(unreachable)? {

@@ -14,6 +14,7 @@ import {
 } from "../ipc";
 import type { Route } from "../app";
 import { dueLabel, isValidDate } from "../logic/deadlines";
+import { connectedToServer } from "../logic/syncLabel";
 
 const ROLES: Record<string, string> = {
   client: "Client",
@@ -336,7 +337,7 @@ const ROLE_NAMES: Record<string, string> = { owner: "Owner", editor: "Editor", v
 function Members({ caseId, status }: { caseId: string; status: SyncStatus }) {
   const [members, setMembers] = useState<Member[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const online = status.mode === "synced" || status.mode === "syncing";
+  const online = connectedToServer(status);
   useEffect(() => {
     if (!online) return;
     ipc

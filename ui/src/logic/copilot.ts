@@ -1,4 +1,5 @@
 import type { CopilotEvent, SyncStatus } from "../ipc";
+import { connectedToServer } from "./syncLabel";
 
 export interface Answer {
   text: string;
@@ -29,10 +30,8 @@ export function applyEvent(answer: Answer, event: CopilotEvent): Answer {
 
 /** Why the copilot cannot be used right now (null: it can), from the sync state alone. */
 export function offlineReason(status: SyncStatus): string | null {
+  if (connectedToServer(status)) return null;
   switch (status.mode) {
-    case "synced":
-    case "syncing":
-      return null;
     case "local":
       return "The copilot runs on your firm's server: set the server address in Settings.";
     case "signed_out":

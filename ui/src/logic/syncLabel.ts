@@ -2,6 +2,11 @@ import type { SyncStatus } from "../ipc";
 
 export type Tone = "ok" | "busy" | "warn" | "local";
 
+/** Whether the app is connected to the firm's server (what server-only features need). */
+export function connectedToServer(status: SyncStatus): boolean {
+  return status.mode === "synced" || status.mode === "syncing";
+}
+
 /** What the status bar says about where the lawyer's work is. */
 export function syncLabel(status: SyncStatus): { text: string; tone: Tone } {
   const changes = (n: number) => (n === 1 ? "1 change" : `${n} changes`);
