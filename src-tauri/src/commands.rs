@@ -304,13 +304,38 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 /// Write the draft as a Word file into Documents/Lawyers Hub and return its path.
 #[tauri::command]
 pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
-    let bytes = on_store(&app, move |store| {
+    let (title, bytes) = on_store(&app, move |store| {
         let (title, blocks) = store.draft_blocks(&doc)?;
-        Ok((title.clone(), local::docx::export(&title, &blocks)?))
+        let bytes = local::docx::export(&title, &blocks)?;
+        Ok((title, bytes))
     })
     .await?;
-    let (title, bytes) = bytes;
-    let folder = crate::local_data::exports_dir(&app);
+    save_export(&app, &title, "docx", &bytes)
+}
+
+/// Write the draft as a PDF (`paper`: "a4" or "letter") into Documents/Lawyers Hub and return
+/// its path.
+#[tauri::command]
+pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandResult<String> {
+    let paper = local::pdf::Paper::parse(&paper)
+        .ok_or_else(|| CommandError::new("invalid_input", "paper must be \"a4\" or \"letter\""))?;
+    let (title, bytes) = on_store(&app, move |store| {
+        let (title, blocks) = store.draft_blocks(&doc)?;
+        let bytes = local::pdf::export(&title, &blocks, paper)?;
+        Ok((title, bytes))
+    })
+    .await?;
+    save_export(&app, &title, "pdf", &bytes)
+}
+
+/// Save an export named after the draft's title in the exports folder; returns its path.
+fn save_export(
+    app: &AppHandle,
+    title: &str,
+    extension: &str,
+    bytes: &[u8],
+) -> CommandResult<String> {
+    let folder = crate::local_data::exports_dir(app);
     let file_stem: String = title
         .chars()
         .map(|c| {
@@ -328,7 +353,7 @@ pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     } else {
         file_stem
     };
-    let path = folder.join(format!("{file_stem}.docx"));
+    let path = folder.join(format!("{file_stem}.{extension}"));
     std::fs::create_dir_all(&folder)
         .and_then(|()| std::fs::write(&path, bytes))
         .map_err(|error| {

@@ -137,6 +137,7 @@ fn main() {
             commands::apply_local_update,
             commands::set_awareness,
             commands::export_docx,
+            commands::export_pdf,
             commands::sign_in,
             commands::sign_out,
             firm::case_members,

@@ -270,6 +270,11 @@ def test_offline_matter_deadline_draft_restart_and_search():
         notice = app.find(".notice").text
         path = notice.removeprefix("Saved as ").strip()
         assert path.endswith(".docx") and os.path.getsize(path) > 1000, notice
+        app.find("[data-testid=export-pdf]").click()
+        wait_for("the PDF saved", lambda: app.find(".notice").text.endswith(".pdf"))
+        pdf = app.find(".notice").text.removeprefix("Saved as ").strip()
+        text = subprocess.run(["pdftotext", pdf, "-"], check=True, capture_output=True, text=True).stdout
+        assert "The Supplier shall indemnify the Client against all losses. Survives termination." in text, text
     finally:
         app.quit()
 

@@ -2,6 +2,7 @@
 // Errors from commands are `{code, message}`; match on `code`, show `message`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { Paper } from "./logic/paper";
 
 export interface CommandError {
   code: string;
@@ -197,6 +198,8 @@ export const ipc = {
     invoke<number>("apply_local_update", { doc, update: Array.from(update) }),
   setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
+  /** Resolves to the saved file's path. */
+  exportPdf: (doc: string, paper: Paper) => invoke<string>("export_pdf", { doc, paper }),
   caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
   copilotSetConsent: (caseId: string, consented: boolean) =>

@@ -3,6 +3,7 @@
 //! - keystroke → durable: one typed character, as the webview's Yjs document encodes it, through
 //!   `Store::apply_local_update` (validate, apply, update log + outbox + projections in one
 //!   SQLite transaction with `synchronous = FULL`) in a 100-page draft;
+//! - Word and PDF export of that draft;
 //! - full-text search over 10,000 documents (2,000 matters, 8,000 drafts).
 //!
 //! `cargo bench -p hub-local --bench desktop [-- --quick]`; figures go to docs/BENCHMARKS.md.
@@ -142,6 +143,33 @@ fn keystrokes(quick: bool) {
         ms(p50),
         ms(p99),
         ms(max)
+    );
+    exports(&store, &name, if quick { 3 } else { 10 });
+}
+
+/// Word and PDF export of the same 100-page draft, from reading the store to the file's bytes.
+fn exports(store: &Store, name: &DocName, rounds: usize) {
+    let mut docx = Vec::new();
+    let mut pdf = Vec::new();
+    let mut sizes = (0, 0);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
+        sizes.0 = hub_local::docx::export(&title, &blocks).unwrap().len();
+        docx.push(started.elapsed());
+        let started = Instant::now();
+        let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
+        sizes.1 = hub_local::pdf::export(&title, &blocks, hub_local::pdf::Paper::A4)
+            .unwrap()
+            .len();
+        pdf.push(started.elapsed());
+    }
+    println!(
+        "export the 100-page draft ({rounds} rounds): Word p50 {} ({} KiB), PDF p50 {} ({} KiB)",
+        ms(percentile(&mut docx, 0.50)),
+        sizes.0 / 1024,
+        ms(percentile(&mut pdf, 0.50)),
+        sizes.1 / 1024
     );
 }
 

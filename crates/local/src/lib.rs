@@ -17,6 +17,7 @@ pub mod matter;
 mod matters;
 mod migrations;
 mod outbox;
+pub mod pdf;
 pub mod projection;
 mod session;
 mod signed_in;

@@ -1,5 +1,5 @@
 // The draft editor: TipTap bound to the Yjs document that mirrors the Rust one (bridge.ts),
-// with collaborators' cursors, undo of one's own edits only, word count and .docx export.
+// with collaborators' cursors, undo of one's own edits only, word count, .docx and PDF export.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Editor } from "@tiptap/core";
 import StarterKit from "@tiptap/starter-kit";
@@ -8,8 +8,9 @@ import CollaborationCaret from "@tiptap/extension-collaboration-caret";
 import * as Y from "yjs";
 import { ipc, errorMessage, type AppInfo, type SyncStatus } from "../ipc";
 import type { Route } from "../app";
-import { colourFor } from "../logic/awareness";
-import { wordCount } from "../logic/words";
+import { colourFor, remoteChangesOnly } from "../logic/awareness";
+import { docWordCount } from "../logic/words";
+import { chosenPaper, type Paper } from "../logic/paper";
 import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
@@ -29,6 +30,23 @@ declare global {
   }
 }
 
+/** The toolbar's lit buttons, as a key: the toolbar re-renders only when it changes. */
+const FORMATS: [string, Record<string, unknown>?][] = [
+  ["heading", { level: 1 }],
+  ["heading", { level: 2 }],
+  ["heading", { level: 3 }],
+  ["bold"],
+  ["italic"],
+  ["underline"],
+  ["bulletList"],
+  ["orderedList"],
+  ["clauseList"],
+  ["blockquote"],
+];
+function activeFormats(editor: Editor): string {
+  return FORMATS.map(([name, attributes]) => (editor.isActive(name, attributes) ? "1" : "0")).join("");
+}
+
 export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
@@ -45,6 +63,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     let cancelled = false;
     let wordTimer: ReturnType<typeof setTimeout> | null = null;
     let frame = 0;
+    let shownFormats = "";
+    const wordCache = new WeakMap<object, number>();
     const name = info.settings.display_name || "Me";
 
     // "Saving…" only when a save takes noticeably long: a re-render per keystroke would cost
@@ -80,24 +100,32 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
             ClauseList,
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
             CollaborationCaret.configure({
-              provider: { awareness: opened.awareness },
+              provider: { awareness: remoteChangesOnly(opened.awareness) },
               user: { name, color: colourFor(name) },
             }),
           ],
           editorProps: { attributes: { class: "page", "data-testid": "editor", spellcheck: "true" } },
-          onTransaction: () => {
-            // Re-render the toolbar's active states at most once a frame.
-            if (!frame) frame = requestAnimationFrame(() => ((frame = 0), setTick((t) => t + 1)));
+          onTransaction: ({ editor: current }) => {
+            // Re-render the toolbar when its active states change, at most once a frame: a
+            // re-render per keystroke would cost more than the keystroke's own edit.
+            const formats = activeFormats(current);
+            if (formats !== shownFormats && !frame)
+              frame = requestAnimationFrame(() => {
+                frame = 0;
+                shownFormats = activeFormats(current);
+                setTick((t) => t + 1);
+              });
           },
           onUpdate: ({ editor: current }) => {
             if (wordTimer === null)
               wordTimer = setTimeout(() => {
                 wordTimer = null;
-                setWords(wordCount(current.getText({ blockSeparator: "\n" })));
+                setWords(docWordCount(current.state.doc, wordCache));
               }, 250);
           },
         });
-        setWords(wordCount(instance.getText({ blockSeparator: "\n" })));
+        shownFormats = activeFormats(instance);
+        setWords(docWordCount(instance.state.doc, wordCache));
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
         setEditor(instance);
       })
@@ -119,11 +147,18 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     };
   }, [doc]);
 
-  const exportDocx = () =>
-    ipc
-      .exportDocx(doc)
-      .then((path) => setNotice(`Saved as ${path}`))
-      .catch((e: unknown) => setError(errorMessage(e)));
+  const [paper, setPaper] = useState<Paper>(() => chosenPaper(localStorage.getItem("hub.paper"), navigator.language));
+  const choosePaper = (value: Paper) => {
+    localStorage.setItem("hub.paper", value);
+    setPaper(value);
+  };
+  const saved = (exported: Promise<string>) => {
+    setError(null);
+    setNotice(null);
+    exported.then((path) => setNotice(`Saved as ${path}`)).catch((e: unknown) => setError(errorMessage(e)));
+  };
+  const exportDocx = () => saved(ipc.exportDocx(doc));
+  const exportPdf = () => saved(ipc.exportPdf(doc, paper));
 
   const button = (label: string, active: boolean, action: () => void, testid?: string, hint?: string) => (
     <button
@@ -148,9 +183,23 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
       </div>
       <div class="editor-head">
         <h1 data-testid="draft-heading">{title || "Untitled draft"}</h1>
-        <button onClick={exportDocx} data-testid="export-docx">
-          Export to Word
-        </button>
+        <div class="exports">
+          <button onClick={exportDocx} data-testid="export-docx">
+            Export to Word
+          </button>
+          <button onClick={exportPdf} data-testid="export-pdf">
+            Export to PDF
+          </button>
+          <select
+            aria-label="PDF paper size"
+            data-testid="paper"
+            value={paper}
+            onChange={(e) => choosePaper(e.currentTarget.value === "letter" ? "letter" : "a4")}
+          >
+            <option value="a4">A4</option>
+            <option value="letter">Letter</option>
+          </select>
+        </div>
       </div>
       {error && (
         <p class="error" role="alert">

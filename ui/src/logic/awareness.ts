@@ -1,4 +1,5 @@
 import * as encoding from "lib0/encoding";
+import type { Awareness } from "y-protocols/awareness";
 import type { AwarenessState } from "../ipc";
 
 /**
@@ -24,4 +25,42 @@ export function colourFor(name: string): string {
   let hash = 0;
   for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
   return COLOURS[hash % COLOURS.length] ?? "#005f8f";
+}
+
+type ChangeListener = (change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => void;
+
+/**
+ * The awareness the caret plugin is given: the same object, except that "change" events about
+ * only our own state never reach it. The plugin never draws our own caret, yet each such event
+ * (one per keystroke, as our cursor moves) made it dispatch a whole editor transaction.
+ */
+export function remoteChangesOnly(awareness: Awareness): Awareness {
+  const wrapped = new Map<ChangeListener, ChangeListener>();
+  return new Proxy(awareness, {
+    get(target, property) {
+      if (property === "on" || property === "off") {
+        return (name: string, listener: ChangeListener) => {
+          if (name !== "change") {
+            if (property === "on") target.on(name, listener);
+            else target.off(name, listener);
+            return;
+          }
+          if (property === "on") {
+            const onlyRemote: ChangeListener = (change, origin) => {
+              const ids = [...change.added, ...change.updated, ...change.removed];
+              if (ids.some((id) => id !== target.clientID)) listener(change, origin);
+            };
+            wrapped.set(listener, onlyRemote);
+            target.on("change", onlyRemote);
+          } else {
+            const onlyRemote = wrapped.get(listener);
+            if (onlyRemote) target.off("change", onlyRemote);
+            wrapped.delete(listener);
+          }
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
