@@ -256,12 +256,22 @@ impl Store {
         if pending.is_empty() {
             return Ok(0);
         }
-        let transaction = connection.transaction()?;
-        for name in &pending {
-            let entry = store::cached(&transaction, docs, name)?;
-            projection::index_draft(&transaction, name, &entry.doc.transact())?;
-        }
-        transaction.commit()?;
+        // The index is derived data, so its commit skips the fsync (WAL + synchronous=NORMAL:
+        // atomic, made durable by the next FULL commit). A crash before that loses only this
+        // indexing; the drafts are still marked unindexed and are indexed again by the next
+        // search. The fsync was the slow tail of the first search after an edit.
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let indexed = (|| -> Result<(), LocalError> {
+            let transaction = connection.transaction()?;
+            for name in &pending {
+                let entry = store::cached(&transaction, docs, name)?;
+                projection::index_draft(&transaction, name, &entry.doc.transact())?;
+            }
+            transaction.commit()?;
+            Ok(())
+        })();
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        indexed?;
         Ok(pending.len())
     }
 
@@ -276,6 +286,39 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::check_date;
+    use crate::matter::CaseFields;
+    use crate::{FixedKey, Store};
+    use yrs::{WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+
+    /// Indexing commits without an fsync, then puts `synchronous = FULL` back: every later
+    /// keystroke is durable on disk again before it is acknowledged.
+    #[test]
+    fn indexing_after_an_edit_leaves_commits_fully_synchronous() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), &FixedKey("k".into())).unwrap();
+        let case = store
+            .create_case(&CaseFields {
+                title: "Acme".into(),
+                ..CaseFields::default()
+            })
+            .unwrap();
+        let name = store.create_draft(&case, "Letter").unwrap();
+        store
+            .edit(&name, |_, txn| {
+                let fragment = txn.get_or_insert_xml_fragment("default");
+                let paragraph = fragment.push_back(txn, XmlElementPrelim::empty("paragraph"));
+                paragraph.push_back(txn, XmlTextPrelim::new("estoppel by convention"));
+            })
+            .unwrap();
+        assert_eq!(store.search("estoppel").unwrap().len(), 1);
+        let synchronous: i64 = store
+            .lock()
+            .unwrap()
+            .connection
+            .query_row("PRAGMA synchronous", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(synchronous, 2, "FULL");
+    }
 
     #[test]
     fn dates_must_be_iso() {
