@@ -1133,13 +1133,20 @@ async fn allowed_checks_are_kept_in_memory_and_every_revocation_applies_at_once(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 
-    // The second answer's check comes from memory.
+    // Checks come from memory. The set-up above committed three transactions (firm policy,
+    // consent, membership) whose trigger notices may still be on their way, on a busy machine
+    // for tens of milliseconds; each one drops the cache once more, costing at most one check
+    // read from Postgres. So within 3 + 3 answers, two checks must have come from memory.
     let before = counter(&env.metrics().await, FROM_MEMORY);
-    for _ in 0..3 {
+    let mut after = before;
+    for _ in 0..6 {
         let events = env.chat(&env.ada, ask.clone()).await.unwrap().all().await;
         assert_eq!(events.last().unwrap().0, "done");
+        after = counter(&env.metrics().await, FROM_MEMORY);
+        if after >= before + 2.0 {
+            break;
+        }
     }
-    let after = counter(&env.metrics().await, FROM_MEMORY);
     assert!(after >= before + 2.0, "kept checks: {before} → {after}");
 
     // Through this server: the very next request is refused.

@@ -154,7 +154,7 @@ pub fn export(title: &str, blocks: &[Block]) -> Result<Vec<u8>, LocalError> {
     }
     let mut bytes = Cursor::new(Vec::new());
     docx.pack(&mut bytes)
-        .map_err(|error| LocalError::Export(error.to_string()))?;
+        .map_err(|error| LocalError::Export(format!("Could not write the Word file: {error}")))?;
     Ok(bytes.into_inner())
 }
 

@@ -47,7 +47,8 @@ pub enum LocalError {
     InvalidInput(String),
     #[error("{0}")]
     NotFound(String),
-    #[error("could not write the file: {0}")]
+    /// An export could not be made; the message is written for the lawyer.
+    #[error("{0}")]
     Export(String),
     /// The firm's server refused a copilot request; `message` is written for the lawyer.
     #[error("{message}")]

@@ -74,7 +74,11 @@ struct Fonts {
 
 impl Fonts {
     fn load() -> Result<Self, LocalError> {
-        let broken = || LocalError::Export("the built-in PDF font could not be read".into());
+        let broken = || {
+            LocalError::Export(
+                "Could not write the PDF: its built-in font could not be read.".into(),
+            )
+        };
         let mut shapers = Vec::new();
         let mut pdf = Vec::new();
         for bytes in [REGULAR, BOLD, ITALIC, BOLD_ITALIC] {
@@ -545,7 +549,7 @@ fn render(
     let count = pages.len();
     let settings = || {
         PageSettings::from_wh(width, height)
-            .ok_or_else(|| LocalError::Export("invalid page size".into()))
+            .ok_or_else(|| LocalError::Export("Could not write the PDF: invalid page size.".into()))
     };
     for (number, draws) in pages.into_iter().enumerate() {
         let mut page = document.start_page_with(settings()?);
@@ -598,7 +602,7 @@ fn render(
     }
     document
         .finish()
-        .map_err(|error| LocalError::Export(format!("{error:?}")))
+        .map_err(|error| LocalError::Export(format!("Could not write the PDF: {error:?}")))
 }
 
 #[cfg(test)]
@@ -739,6 +743,7 @@ mod tests {
         )];
         let error = export("", &blocks, Paper::A4).unwrap_err();
         let message = error.to_string();
+        assert!(message.starts_with("The PDF font cannot show"), "{message}");
         assert!(
             message.contains('株') && message.contains("Word"),
             "{message}"
