@@ -140,6 +140,44 @@ def launch_direct(data: str, idle: float) -> tuple[float, tuple | None]:
             process.wait()
 
 
+# In the page: the 1,500-paragraph draft's HTML, and per-keystroke timing of an element. From
+# each keydown: when the next frame starts (rAF), when that frame has been painted (a task queued
+# from the rAF callback runs after the paint), and `busyUntil`, the end of the keystroke's own
+# work before that frame (its input event, and whatever calls the returned `busy`).
+TYPING_JS = """
+const words = "the supplier shall indemnify the client against losses arising from breach of this agreement including reasonable legal costs";
+window.__bench = {
+  draftHtml: () => {
+    let html = "";
+    for (let i = 0; i < 1500; i++) html += `<p>${i}. ${words} ${words}</p>`;
+    return html;
+  },
+  timeKeys: (element) => {
+    const P = window.__typing = { keys: [], cur: null };
+    const busy = () => { if (P.cur && P.cur.raf === undefined) P.cur.busyUntil = Math.max(P.cur.busyUntil, performance.now() - P.cur.t0); };
+    element.addEventListener("input", busy, true);
+    element.addEventListener("keydown", () => {
+      const s = P.cur = { t0: performance.now(), busyUntil: 0 };
+      requestAnimationFrame(() => {
+        s.raf = performance.now() - s.t0;
+        setTimeout(() => { s.painted = performance.now() - s.t0; P.keys.push(s); }, 0);
+      });
+    }, true);
+    return busy;
+  },
+};
+"""
+
+
+def type_keys(app: e2e.App) -> list[dict]:
+    """300 real key events into the focused element (a space every 8th); their timings."""
+    field = app.driver.switch_to.active_element
+    for index in range(300):
+        field.send_keys(" " if index % 8 == 7 else "x")
+    time.sleep(1)
+    return app.js("return window.__typing.keys")
+
+
 def seed(app: e2e.App):
     app.js_async(
         """
@@ -215,14 +253,12 @@ def main() -> int:
     app.find("[data-testid=draft-title]").send_keys("Master services agreement")
     app.find("[data-testid=new-draft]").click()
     app.find("[data-testid=editor]")
+    app.js(TYPING_JS)
     size = app.js_async(
         """
         const done = arguments[arguments.length - 1];
         const editor = window.__hub.editor;
-        const words = "the supplier shall indemnify the client against losses arising from breach of this agreement including reasonable legal costs";
-        let html = "";
-        for (let i = 0; i < 1500; i++) html += `<p>${i}. ${words} ${words}</p>`;
-        editor.commands.setContent(html);
+        editor.commands.setContent(window.__bench.draftHtml());
         window.__hub.flushed().then(() => {
           editor.commands.focus(Math.floor(editor.state.doc.content.size / 2));
           done(editor.state.doc.textContent.length);
@@ -233,29 +269,17 @@ def main() -> int:
     app.js(
         """
         const view = window.__hub.editor.view;
-        const P = window.__typing = { keys: [], cur: null };
+        const busy = window.__bench.timeKeys(view.dom);
         const dispatch = view.dispatch.bind(view);
         view.dispatch = (tr) => {
           dispatch(tr);
           // The keystroke's own edit; later transactions (collaborators' cursors) run inside a
           // frame and are counted in rAF → painted.
-          if (P.cur && tr.docChanged && P.cur.raf === undefined) P.cur.busyUntil = Math.max(P.cur.busyUntil, performance.now() - P.cur.t0);
+          if (tr.docChanged) busy();
         };
-        view.dom.addEventListener("input", () => { if (P.cur && P.cur.raf === undefined) P.cur.busyUntil = Math.max(P.cur.busyUntil, performance.now() - P.cur.t0); }, true);
-        view.dom.addEventListener("keydown", () => {
-          const s = P.cur = { t0: performance.now(), busyUntil: 0 };
-          requestAnimationFrame(() => {
-            s.raf = performance.now() - s.t0;
-            setTimeout(() => { s.painted = performance.now() - s.t0; P.keys.push(s); }, 0);
-          });
-        }, true);
         """
     )
-    field = app.driver.switch_to.active_element
-    for index in range(300):
-        field.send_keys(" " if index % 8 == 7 else "x")
-    time.sleep(1)
-    keys = app.js("return window.__typing.keys")
+    keys = type_keys(app)
     flushed = app.js_async("const done = arguments[arguments.length - 1]; window.__hub.flushed().then(() => done(window.__hub.editor.state.doc.textContent.length));")
     # WebKit's own floor for the same typing: a plain contenteditable (no ProseMirror, no Yjs)
     # with the same 1,500 paragraphs and styles, in the same window, the editor hidden.
@@ -266,20 +290,9 @@ def main() -> int:
         const plain = document.createElement('div');
         plain.className = 'page';
         plain.contentEditable = 'true';
-        const words = "the supplier shall indemnify the client against losses arising from breach of this agreement including reasonable legal costs";
-        let html = "";
-        for (let i = 0; i < 1500; i++) html += `<p>${i}. ${words} ${words}</p>`;
-        plain.innerHTML = html;
+        plain.innerHTML = window.__bench.draftHtml();
         paper.parentNode.insertBefore(plain, paper);
-        const P = window.__typing = { keys: [], cur: null };
-        plain.addEventListener("input", () => { if (P.cur && P.cur.raf === undefined) P.cur.busyUntil = performance.now() - P.cur.t0; }, true);
-        plain.addEventListener("keydown", () => {
-          const s = P.cur = { t0: performance.now(), busyUntil: 0 };
-          requestAnimationFrame(() => {
-            s.raf = performance.now() - s.t0;
-            setTimeout(() => { s.painted = performance.now() - s.t0; P.keys.push(s); }, 0);
-          });
-        }, true);
+        window.__bench.timeKeys(plain);
         plain.focus();
         const range = document.createRange();
         range.setStart(plain.children[750].firstChild, 20);
@@ -288,11 +301,7 @@ def main() -> int:
         """
     )
     time.sleep(1)
-    field = app.driver.switch_to.active_element
-    for index in range(300):
-        field.send_keys(" " if index % 8 == 7 else "x")
-    time.sleep(1)
-    floor_keys = app.js("return window.__typing.keys")
+    floor_keys = type_keys(app)
     app.quit()
     assert flushed == size + 300, (size, flushed)
     painted = sorted(k["painted"] for k in keys)

@@ -68,8 +68,8 @@ fn face(bold: bool, italic: bool) -> Face {
 struct Fonts {
     shapers: Vec<rustybuzz::Face<'static>>,
     pdf: Vec<Font>,
-    /// Advance widths at 1 pt, by face and text: drafts repeat their words.
-    widths: HashMap<(Face, String), f32>,
+    /// Advance widths at 1 pt, by face, then text: drafts repeat their words.
+    widths: [HashMap<String, f32>; 4],
 }
 
 impl Fonts {
@@ -88,13 +88,13 @@ impl Fonts {
         Ok(Self {
             shapers,
             pdf,
-            widths: HashMap::new(),
+            widths: Default::default(),
         })
     }
 
     /// The width of `text` in `face` at `size` points, as the PDF will draw it (shaped, kerned).
     fn width(&mut self, face: Face, text: &str, size: f32) -> f32 {
-        if let Some(width) = self.widths.get(&(face, text.to_owned())) {
+        if let Some(width) = self.widths[face].get(text) {
             return width * size;
         }
         let shaper = &self.shapers[face];
@@ -104,11 +104,11 @@ impl Fonts {
         let shaped = rustybuzz::shape(shaper, &[], buffer);
         let units: i32 = shaped.glyph_positions().iter().map(|p| p.x_advance).sum();
         let width = units as f32 / shaper.units_per_em() as f32;
-        self.widths.insert((face, text.to_owned()), width);
+        self.widths[face].insert(text.to_owned(), width);
         width * size
     }
 
-    /// Characters of `text` that no face can draw.
+    /// Characters of `text` the font cannot draw (the four faces cover the same characters).
     fn missing(&self, text: &str, missing: &mut BTreeSet<char>) {
         for c in text.chars() {
             if !c.is_whitespace()
@@ -186,16 +186,12 @@ fn atoms(block: &Block, force_bold: bool, force_italic: bool) -> Vec<Atom> {
         for c in run.text.chars() {
             match c {
                 c if invisible(c) => {}
-                // A no-break space joins the words either side of it.
-                '\u{00A0}' => match word.last_mut() {
-                    Some((last, text)) if *last == style => text.push(c),
-                    _ => word.push((style, c.to_string())),
-                },
                 '\n' | '\u{2028}' | '\u{2029}' => {
                     flush(&mut word, &mut atoms);
                     atoms.push(Atom::Newline);
                 }
-                c if c.is_whitespace() => {
+                // A no-break space is no break: it joins the words either side of it.
+                c if c.is_whitespace() && c != '\u{00A0}' => {
                     flush(&mut word, &mut atoms);
                     atoms.push(Atom::Space(style));
                 }

@@ -1,7 +1,8 @@
 // The draft editor: TipTap bound to the Yjs document that mirrors the Rust one (bridge.ts),
 // with collaborators' cursors, undo of one's own edits only, word count, .docx and PDF export.
+import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Editor } from "@tiptap/core";
+import { Editor, type ChainedCommands } from "@tiptap/core";
 import StarterKit from "@tiptap/starter-kit";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
@@ -30,21 +31,43 @@ declare global {
   }
 }
 
-/** The toolbar's lit buttons, as a key: the toolbar re-renders only when it changes. */
-const FORMATS: [string, Record<string, unknown>?][] = [
-  ["heading", { level: 1 }],
-  ["heading", { level: 2 }],
-  ["heading", { level: 3 }],
-  ["bold"],
-  ["italic"],
-  ["underline"],
-  ["bulletList"],
-  ["orderedList"],
-  ["clauseList"],
-  ["blockquote"],
+/** A formatting button: lit while `name` (with `attributes`) is active at the selection. */
+interface Format {
+  label: string;
+  name: string;
+  attributes?: Record<string, unknown>;
+  toggle: (chain: ChainedCommands) => ChainedCommands;
+  testid?: string;
+  hint?: string;
+}
+
+const heading = (level: 1 | 2 | 3): Format => ({
+  label: `H${level}`,
+  name: "heading",
+  attributes: { level },
+  toggle: (c) => c.toggleHeading({ level }),
+});
+
+/** The toolbar's formatting buttons, in groups separated on screen. */
+const FORMAT_GROUPS: Format[][] = [
+  [heading(1), heading(2), heading(3)],
+  [
+    { label: "B", name: "bold", toggle: (c) => c.toggleBold(), testid: "bold", hint: "Bold (Ctrl+B)" },
+    { label: "I", name: "italic", toggle: (c) => c.toggleItalic(), testid: "italic", hint: "Italic (Ctrl+I)" },
+    { label: "U", name: "underline", toggle: (c) => c.toggleUnderline(), testid: "underline", hint: "Underline (Ctrl+U)" },
+  ],
+  [
+    { label: "• List", name: "bulletList", toggle: (c) => c.toggleBulletList() },
+    { label: "1. List", name: "orderedList", toggle: (c) => c.toggleOrderedList() },
+    { label: "§ Clauses", name: "clauseList", toggle: (c) => c.toggleClauseList(), testid: "clauses", hint: "Numbered clauses 1. / 1.1." },
+    { label: "❝ Quote", name: "blockquote", toggle: (c) => c.toggleBlockquote() },
+  ],
 ];
+const FORMATS = FORMAT_GROUPS.flat();
+
+/** Which formatting buttons are lit, as a key: the toolbar re-renders only when it changes. */
 function activeFormats(editor: Editor): string {
-  return FORMATS.map(([name, attributes]) => (editor.isActive(name, attributes) ? "1" : "0")).join("");
+  return FORMATS.map((format) => (editor.isActive(format.name, format.attributes) ? "1" : "0")).join("");
 }
 
 export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
@@ -210,18 +233,20 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
       <div class="toolbar editor-toolbar" role="toolbar" aria-label="Formatting">
         {editor && (
           <>
-            {button("H1", editor.isActive("heading", { level: 1 }), () => chain().toggleHeading({ level: 1 }).run())}
-            {button("H2", editor.isActive("heading", { level: 2 }), () => chain().toggleHeading({ level: 2 }).run())}
-            {button("H3", editor.isActive("heading", { level: 3 }), () => chain().toggleHeading({ level: 3 }).run())}
-            <span class="sep" />
-            {button("B", editor.isActive("bold"), () => chain().toggleBold().run(), "bold", "Bold (Ctrl+B)")}
-            {button("I", editor.isActive("italic"), () => chain().toggleItalic().run(), "italic", "Italic (Ctrl+I)")}
-            {button("U", editor.isActive("underline"), () => chain().toggleUnderline().run(), "underline", "Underline (Ctrl+U)")}
-            <span class="sep" />
-            {button("• List", editor.isActive("bulletList"), () => chain().toggleBulletList().run())}
-            {button("1. List", editor.isActive("orderedList"), () => chain().toggleOrderedList().run())}
-            {button("§ Clauses", editor.isActive("clauseList"), () => chain().toggleClauseList().run(), "clauses", "Numbered clauses 1. / 1.1.")}
-            {button("❝ Quote", editor.isActive("blockquote"), () => chain().toggleBlockquote().run())}
+            {FORMAT_GROUPS.map((group, index) => (
+              <Fragment key={index}>
+                {index > 0 && <span class="sep" />}
+                {group.map((format) =>
+                  button(
+                    format.label,
+                    editor.isActive(format.name, format.attributes),
+                    () => format.toggle(chain()).run(),
+                    format.testid,
+                    format.hint,
+                  ),
+                )}
+              </Fragment>
+            ))}
             <span class="sep" />
             {button("Undo", false, () => chain().undo().run(), "undo", "Undo your own last change (Ctrl+Z)")}
             {button("Redo", false, () => chain().redo().run(), "redo", "Redo (Ctrl+Shift+Z)")}
