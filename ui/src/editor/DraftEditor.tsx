@@ -102,9 +102,15 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         savingTimer = setTimeout(() => setSaving(1), 300);
       }
     };
+    // While this computer refuses to save, the message stays up and the draft is read-only:
+    // what was typed is held in order and retried, and no more piles up behind it.
+    const onSaveProblem = (message: string | null) => {
+      setError(message);
+      instance?.setEditable(message === null);
+    };
     openDraft(doc, {
       onSaving,
-      onError: setError,
+      onError: onSaveProblem,
     })
       .then((opened) => {
         session = opened;

@@ -1,24 +1,27 @@
 // The Yjs document in the webview, kept in step with the Rust (yrs) document over IPC:
-// local edits go to Rust (durable there before the promise resolves), remote updates come from
-// Rust as events. Updates applied from Rust carry the REMOTE origin and are never sent back.
+// local edits go to Rust in order (durable there before the promise resolves, retried until they
+// are), remote updates come from Rust as events. Updates applied from Rust carry the REMOTE origin and are never sent back.
 import * as Y from "yjs";
 import { Awareness, applyAwarenessUpdate } from "y-protocols/awareness";
 import { events, ipc, errorMessage } from "../ipc";
 import { encodeAwarenessUpdate } from "../logic/awareness";
+import { SaveQueue } from "./saveQueue";
 
 export const REMOTE = Symbol("from-rust");
 
 export interface DraftSession {
   ydoc: Y.Doc;
   awareness: Awareness;
-  /** Resolves when every local change so far is saved on this computer. */
+  /** Resolves when every local change so far is saved on this computer (waits through retries). */
   flushed: () => Promise<void>;
   close: () => Promise<void>;
 }
 
 export interface SessionHooks {
-  onSaving: (inFlight: number) => void;
-  onError: (message: string) => void;
+  /** 1 while local changes wait to be saved, 0 once all are. */
+  onSaving: (unsaved: number) => void;
+  /** A persistent message while this computer refuses to save; `null` when it accepts again. */
+  onError: (message: string | null) => void;
 }
 
 export async function openDraft(doc: string, hooks: SessionHooks): Promise<DraftSession> {
@@ -37,33 +40,18 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
   for (const update of early) Y.applyUpdate(ydoc, update, REMOTE);
   loaded = true;
 
-  // Local updates: queued, merged while one is in flight, sent in order.
-  let queue: Uint8Array[] = [];
-  let sending: Promise<void> = Promise.resolve();
-  let inFlight = 0;
-  const send = () => {
-    if (queue.length === 0) return;
-    const batch = queue.length === 1 ? queue[0]! : Y.mergeUpdates(queue);
-    queue = [];
-    inFlight++;
-    hooks.onSaving(inFlight);
-    sending = sending
-      .then(() => ipc.applyLocalUpdate(doc, batch))
-      .then(
-        () => undefined,
-        (error: unknown) =>
-          hooks.onError(`This change could not be saved on this computer: ${errorMessage(error)}`),
-      )
-      .finally(() => {
-        inFlight--;
-        hooks.onSaving(inFlight);
-        send();
-      });
-  };
+  // Local updates: saved strictly in order, one batch at a time; a refused batch is kept and
+  // retried (see saveQueue.ts), so a failed save never strands the typing that follows it.
+  const saves = new SaveQueue({
+    save: (update) => ipc.applyLocalUpdate(doc, update),
+    merge: (updates) => Y.mergeUpdates(updates),
+    reason: errorMessage,
+    onSaving: hooks.onSaving,
+    onProblem: hooks.onError,
+  });
   const onUpdate = (update: Uint8Array, origin: unknown) => {
     if (origin === REMOTE) return;
-    queue.push(update);
-    if (inFlight === 0) send();
+    saves.push(update);
   };
   ydoc.on("update", onUpdate);
 
@@ -84,17 +72,10 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
     applyAwarenessUpdate(awareness, encodeAwarenessUpdate(change.states), "remote");
   });
 
-  const flushed = async () => {
-    while (queue.length > 0 || inFlight > 0) {
-      send();
-      await sending;
-    }
-  };
-
   return {
     ydoc,
     awareness,
-    flushed,
+    flushed: () => saves.flushed(),
     close: async () => {
       ydoc.off("update", onUpdate);
       stopUpdates();

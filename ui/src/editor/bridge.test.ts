@@ -1,0 +1,115 @@
+// The editor's local saves against a store that refuses some of them (a full disk): nothing
+// typed is lost, nothing is saved out of order, and the lawyer is told while it lasts.
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import * as Y from "yjs";
+import { openDraft } from "./bridge";
+
+const disk = vi.hoisted(() => ({
+  /** Updates the store accepted, in the order it accepted them. */
+  saved: [] as Uint8Array[],
+  /** How many of the next saves fail. */
+  failuresLeft: 0,
+  inFlight: 0,
+  maxInFlight: 0,
+  calls: 0,
+}));
+
+vi.mock("../ipc", () => ({
+  ipc: {
+    // An empty document: the v1 update with no structs and an empty delete set.
+    openDoc: async () => new Uint8Array([0, 0]),
+    setAwareness: async () => undefined,
+    applyLocalUpdate: async (_doc: string, update: Uint8Array) => {
+      disk.calls++;
+      disk.inFlight++;
+      disk.maxInFlight = Math.max(disk.maxInFlight, disk.inFlight);
+      // The save takes a moment, as an fsync does.
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      disk.inFlight--;
+      if (disk.failuresLeft > 0) {
+        disk.failuresLeft--;
+        throw { code: "disk_full", message: "This computer's disk is full." };
+      }
+      disk.saved.push(Uint8Array.from(update));
+      return disk.saved.length;
+    },
+  },
+  events: {
+    docUpdate: async () => () => undefined,
+    awareness: async () => () => undefined,
+  },
+  errorMessage: (error: unknown) => (error as { message: string }).message,
+}));
+
+/** The store's document: every accepted update applied in order. */
+function storeText(): { text: string; everythingIntegrated: boolean[] } {
+  const doc = new Y.Doc();
+  const everythingIntegrated = disk.saved.map((update) => {
+    Y.applyUpdate(doc, update);
+    return doc.store.pendingStructs === null && doc.store.pendingDs === null;
+  });
+  return { text: doc.getText("body").toString(), everythingIntegrated };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  disk.saved = [];
+  disk.failuresLeft = 0;
+  disk.inFlight = 0;
+  disk.maxInFlight = 0;
+  disk.calls = 0;
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("local saves", () => {
+  it("keep a refused batch, retry it before anything typed later, and tell the lawyer", async () => {
+    const messages: (string | null)[] = [];
+    const session = await openDraft("draft:x", {
+      onSaving: () => undefined,
+      onError: (message: string | null) => messages.push(message),
+    });
+    const body = session.ydoc.getText("body");
+
+    disk.failuresLeft = 3;
+    body.insert(0, "Dear ");
+    await vi.advanceTimersByTimeAsync(1);
+    body.insert(5, "Sirs");
+    body.insert(9, ", ");
+    await vi.advanceTimersByTimeAsync(60_000);
+    body.insert(11, "we act for the claimant.");
+    await vi.advanceTimersByTimeAsync(60_000);
+    await session.flushed();
+
+    const stored = storeText();
+    expect(stored.text).toBe("Dear Sirs, we act for the claimant.");
+    // Each accepted update integrates on top of the ones before it: none waits for a gap.
+    expect(stored.everythingIntegrated.every(Boolean)).toBe(true);
+    expect(disk.maxInFlight).toBe(1);
+    expect(disk.calls).toBeGreaterThan(3);
+
+    const shown = messages.find((message) => message !== null);
+    expect(shown).toContain("Your last changes could not be saved to this computer");
+    expect(shown).toContain("This computer's disk is full.");
+    expect(shown).toContain("keeps retrying");
+    // Once the store accepts again, the message goes away.
+    expect(messages.at(-1)).toBeNull();
+    await session.close();
+  });
+
+  it("never sends a batch before the one in flight is saved", async () => {
+    const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
+    const body = session.ydoc.getText("body");
+    for (const word of ["one ", "two ", "three ", "four "]) {
+      body.insert(body.length, word);
+      await vi.advanceTimersByTimeAsync(1);
+    }
+    await vi.advanceTimersByTimeAsync(100);
+    await session.flushed();
+    expect(disk.maxInFlight).toBe(1);
+    expect(storeText().text).toBe("one two three four ");
+    await session.close();
+  });
+});

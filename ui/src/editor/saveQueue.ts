@@ -1,0 +1,94 @@
+// The editor's local saves, strictly in order. Yjs updates depend on the ones before them: a
+// batch the store missed would leave every later batch saved but impossible to integrate. So one
+// batch is in flight at a time, and a batch the store refuses (a full disk, say) is kept, merged
+// with what was typed since, and retried with backoff until the store has every byte.
+
+/** Waits between retries of a refused save, in milliseconds; the last one repeats. */
+export const RETRY_DELAYS_MS: readonly number[] = [500, 1_000, 2_000, 5_000, 10_000, 30_000];
+
+/** What the lawyer reads while saves are refused (`reason` is the store's message). */
+export function notSavedMessage(reason: string): string {
+  const sentence = /[.!?]$/.test(reason.trim()) ? reason.trim() : `${reason.trim()}.`;
+  return (
+    `Your last changes could not be saved to this computer: ${sentence} ` +
+    "Lawyers Hub keeps retrying; don't close the window."
+  );
+}
+
+export interface SaveQueueOptions {
+  /** Resolves once `update` is durable on this computer; rejects when the store refused it. */
+  save: (update: Uint8Array) => Promise<unknown>;
+  /** Several updates as one, in order (Y.mergeUpdates). */
+  merge: (updates: Uint8Array[]) => Uint8Array;
+  /** A reason the lawyer can read, from whatever `save` rejected with. */
+  reason: (error: unknown) => string;
+  /** 1 while changes wait to be saved, 0 once all are. */
+  onSaving: (unsaved: number) => void;
+  /** The persistent message while saves are refused; `null` once the store accepts again. */
+  onProblem: (message: string | null) => void;
+  delaysMs?: readonly number[];
+}
+
+export class SaveQueue {
+  /** Updates not yet durable, oldest first. While one is in flight it stays at the front. */
+  private waiting: Uint8Array[] = [];
+  private running = false;
+  private failures = 0;
+  private drained: (() => void)[] = [];
+
+  constructor(private readonly options: SaveQueueOptions) {}
+
+  push(update: Uint8Array): void {
+    this.waiting.push(update);
+    if (!this.running) void this.run();
+  }
+
+  /** True while the store refuses saves (the message is showing). */
+  get blocked(): boolean {
+    return this.failures > 0;
+  }
+
+  /** Resolves when every update pushed so far is durable (waits through retries). */
+  flushed(): Promise<void> {
+    if (!this.running && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    this.options.onSaving(1);
+    while (this.waiting.length > 0) {
+      // Everything waiting goes as one batch: after a refusal the retry carries the refused
+      // bytes and all typed since, so nothing is ever sent ahead of what it depends on.
+      if (this.waiting.length > 1) this.waiting = [this.options.merge(this.waiting)];
+      const batch = this.waiting[0]!;
+      try {
+        await this.options.save(batch);
+      } catch (error: unknown) {
+        this.failures++;
+        this.options.onProblem(notSavedMessage(this.options.reason(error)));
+        await sleep(this.delay());
+        continue;
+      }
+      this.waiting.shift();
+      if (this.failures > 0) {
+        this.failures = 0;
+        this.options.onProblem(null);
+      }
+    }
+    this.running = false;
+    this.options.onSaving(0);
+    const drained = this.drained;
+    this.drained = [];
+    for (const resolve of drained) resolve();
+  }
+
+  private delay(): number {
+    const delays = this.options.delaysMs ?? RETRY_DELAYS_MS;
+    return delays[Math.min(this.failures, delays.length) - 1] ?? 1_000;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
