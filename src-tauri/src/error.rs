@@ -29,6 +29,10 @@ impl From<local::LocalError> for CommandError {
                  work is safe; please try again, and restart the app if it keeps happening."
                     .to_owned()
             }
+            // Nothing was written; the editor keeps the change and retries once there is room.
+            E::DiskFull => "This computer's disk is full. Free some space (empty the bin, move \
+                            large files elsewhere) and your work is saved."
+                .to_owned(),
             E::WrongKey => "This computer's key does not open the Lawyers Hub data. If you \
                             restored the data from elsewhere, import it through Settings."
                 .to_owned(),

@@ -11,8 +11,12 @@ pub enum LocalError {
     KeyUnavailable(String),
     #[error("the sign-in token is not available: {0}")]
     TokenUnavailable(String),
+    /// SQLite could not grow the file (SQLITE_FULL): the disk, or the volume's quota, is full.
+    /// The write was rolled back whole; retrying the same write once there is room succeeds.
+    #[error("this computer's disk is full")]
+    DiskFull,
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(rusqlite::Error),
     #[error(
         "the database was written by a newer version of the app (schema {found}, this build knows {known})"
     )]
@@ -62,6 +66,7 @@ impl LocalError {
             Self::WrongKey => "wrong_key",
             Self::KeyUnavailable(_) => "key_unavailable",
             Self::TokenUnavailable(_) => "token_unavailable",
+            Self::DiskFull => "disk_full",
             Self::Database(_) => "database",
             Self::SchemaTooNew { .. } => "schema_too_new",
             Self::InvalidUpdate(_) => "invalid_update",
@@ -80,6 +85,19 @@ impl LocalError {
             Self::NotFound(_) => "not_found",
             Self::Export(_) => "export",
             Self::CopilotRefused { .. } => "copilot_refused",
+        }
+    }
+}
+
+impl From<rusqlite::Error> for LocalError {
+    fn from(error: rusqlite::Error) -> Self {
+        match &error {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if failure.code == rusqlite::ErrorCode::DiskFull =>
+            {
+                Self::DiskFull
+            }
+            _ => Self::Database(error),
         }
     }
 }

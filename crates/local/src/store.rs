@@ -323,6 +323,22 @@ impl Store {
         outbox::ack(&mut guard.connection, ids)
     }
 
+    /// Fault injection for tests: cap the database file at `pages` pages (SQLite never sets it
+    /// below the current size), so a write that needs one more page fails with SQLITE_FULL just
+    /// as on a full disk. Returns the cap in force.
+    #[doc(hidden)]
+    pub fn set_max_page_count(&self, pages: u64) -> Result<u64, LocalError> {
+        let guard = self.lock()?;
+        let pages = pages.min(i64::MAX as u64) as i64;
+        let limit: i64 =
+            guard
+                .connection
+                .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |row| {
+                    row.get(0)
+                })?;
+        Ok(limit.max(0) as u64)
+    }
+
     /// The catch-up cursor: the server's change position this store is synced up to (0 = never).
     pub fn cursor(&self) -> Result<i64, LocalError> {
         let guard = self.lock()?;
