@@ -1,23 +1,27 @@
 //! The SQLCipher key of the local database lives in the OS keychain (macOS Keychain, Windows
-//! Credential Manager, the Secret Service on Linux). It is made on first run: 32 random bytes in
-//! SQLCipher's raw-key form, one entry per data directory.
+//! Credential Manager, the Secret Service on Linux), one entry per data directory. When to make
+//! a key, and never over an existing database, is decided by `local::StoredKey`; this is only
+//! the keychain slot it keeps the key in.
 
-use local::{KeyProvider, LocalError};
-use rand::RngCore;
+use local::{KeySlot, LocalError};
 
 const SERVICE: &str = "app.lawyershub.desktop.database";
 
-pub struct KeychainKey {
+pub struct KeychainSlot {
     /// The keychain entry's account: the absolute data directory, so two profiles on one
     /// machine (or two test instances) never share a key.
     account: String,
 }
 
-impl KeychainKey {
+impl KeychainSlot {
     pub fn new(data_dir: &std::path::Path) -> Self {
         Self {
             account: data_dir.to_string_lossy().into_owned(),
         }
+    }
+
+    fn entry(&self) -> Result<keyring::Entry, LocalError> {
+        keyring::Entry::new(SERVICE, &self.account).map_err(unavailable)
     }
 }
 
@@ -25,30 +29,16 @@ fn unavailable(error: keyring::Error) -> LocalError {
     LocalError::KeyUnavailable(error.to_string())
 }
 
-impl KeyProvider for KeychainKey {
-    fn database_key(&self) -> Result<String, LocalError> {
-        let entry = keyring::Entry::new(SERVICE, &self.account).map_err(unavailable)?;
-        match entry.get_password() {
-            Ok(key) => Ok(key),
-            Err(keyring::Error::NoEntry) => {
-                let mut bytes = [0u8; 32];
-                rand::rng().fill_bytes(&mut bytes);
-                // SQLCipher's raw-key form `x'<64 hex>'`: the key is already 256 random bits,
-                // so SQLCipher skips its passphrase KDF (PBKDF2, 256,000 rounds) on every start.
-                let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
-                let key = format!("x'{hex}'");
-                entry.set_password(&key).map_err(unavailable)?;
-                // Read it back: a keychain that accepts writes but loses them would otherwise
-                // lock the lawyer out of the database on the next start.
-                match entry.get_password() {
-                    Ok(stored) if stored == key => Ok(key),
-                    Ok(_) => Err(LocalError::KeyUnavailable(
-                        "the keychain returned a different key than was stored".into(),
-                    )),
-                    Err(error) => Err(unavailable(error)),
-                }
-            }
+impl KeySlot for KeychainSlot {
+    fn get(&self) -> Result<Option<String>, LocalError> {
+        match self.entry()?.get_password() {
+            Ok(key) => Ok(Some(key)),
+            Err(keyring::Error::NoEntry) => Ok(None),
             Err(error) => Err(unavailable(error)),
         }
+    }
+
+    fn set(&self, key: &str) -> Result<(), LocalError> {
+        self.entry()?.set_password(key).map_err(unavailable)
     }
 }

@@ -80,9 +80,10 @@ fn main() {
             if let Some(name) = &options.display_name {
                 settings.display_name = name.clone();
             }
-            let key = keychain::KeychainKey::new(&data_dir);
+            let database = data_dir.join("lawyers-hub.db");
+            let key = local::StoredKey::new(keychain::KeychainSlot::new(&data_dir), &database);
             let opening = std::time::Instant::now();
-            let store = local::Store::open(&data_dir.join("lawyers-hub.db"), &key)
+            let store = local::Store::open(&database, &key)
                 .map_err(|error| format!("cannot open the local database: {error}"))?;
             tracing::info!(
                 open_ms = opening.elapsed().as_millis() as u64,

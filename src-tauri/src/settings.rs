@@ -45,8 +45,15 @@ impl Settings {
 
     fn read(path: &Path) -> Option<Settings> {
         let bytes = std::fs::read(path).ok()?;
-        match serde_json::from_slice(&bytes) {
-            Ok(settings) => Some(settings),
+        match serde_json::from_slice::<Settings>(&bytes) {
+            // Refused as a value typed in the settings screen would be; the next source applies.
+            Ok(settings) => match settings.validate() {
+                Ok(()) => Some(settings),
+                Err(message) => {
+                    tracing::warn!(path = %path.display(), message, "settings file refused; ignored");
+                    None
+                }
+            },
             Err(error) => {
                 // Settings are not worth refusing to start over; say which file is broken.
                 tracing::warn!(path = %path.display(), %error, "settings file is not valid JSON; ignored");
@@ -73,32 +80,19 @@ impl Settings {
         std::fs::rename(temporary, Self::path(data_dir))
     }
 
+    /// The one set of rules for settings from every source: typed in the settings screen, IT's
+    /// preset, the saved file, the environment and the command line. Addresses are parsed as
+    /// URLs (see `local::address`); the message says what to change.
     pub fn validate(&self) -> Result<(), String> {
-        let url = self.server_url.trim();
-        if !(url.is_empty() || url.starts_with("ws://") || url.starts_with("wss://")) {
-            return Err(format!(
-                "The server address must start with wss:// (or ws:// for a server on this \
-                 computer), e.g. wss://hub.your-firm.com/api/v1/sync — not \"{url}\"."
-            ));
+        if !self.server_url.trim().is_empty() {
+            local::address::sync_server_url(&self.server_url).map_err(|error| error.to_string())?;
         }
-        if url.starts_with("ws://") && !is_loopback(url) {
-            return Err(
-                "Use wss:// for the firm's server: ws:// is unencrypted and only \
-                        allowed for a server on this computer."
-                    .into(),
-            );
+        if !self.oidc_issuer.trim().is_empty() {
+            local::address::identity_provider_url(&self.oidc_issuer)
+                .map_err(|error| error.to_string())?;
         }
         Ok(())
     }
-}
-
-fn is_loopback(url: &str) -> bool {
-    let host = url
-        .trim_start_matches("ws://")
-        .split(['/', ':'])
-        .next()
-        .unwrap_or_default();
-    matches!(host, "127.0.0.1" | "localhost" | "[")
 }
 
 /// Options from the command line (or environment), for IT presets, `scripts/dev` and tests.
@@ -112,11 +106,28 @@ pub struct LaunchOptions {
 
 impl LaunchOptions {
     pub fn parse(args: impl Iterator<Item = String>) -> Result<Self, String> {
+        Self::parse_with_env(args, |name| std::env::var_os(name))
+    }
+
+    /// `parse` with the environment given (tests cannot set the process's environment safely).
+    fn parse_with_env(
+        args: impl Iterator<Item = String>,
+        env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Self, String> {
+        let text = |name: &str| -> Result<Option<String>, String> {
+            env(name)
+                .map(|value| {
+                    value
+                        .into_string()
+                        .map_err(|_| format!("{name} is not valid text"))
+                })
+                .transpose()
+        };
         let mut options = LaunchOptions {
-            data_dir: std::env::var_os("HUB_DATA_DIR").map(PathBuf::from),
-            server_url: std::env::var("HUB_SERVER_URL").ok(),
-            dev_token: std::env::var("HUB_DEV_TOKEN").ok(),
-            display_name: std::env::var("HUB_DISPLAY_NAME").ok(),
+            data_dir: env("HUB_DATA_DIR").map(PathBuf::from),
+            server_url: text("HUB_SERVER_URL")?,
+            dev_token: text("HUB_DEV_TOKEN")?,
+            display_name: text("HUB_DISPLAY_NAME")?,
         };
         let mut args = args.skip(1);
         while let Some(arg) = args.next() {
@@ -134,6 +145,14 @@ impl LaunchOptions {
                 }
             }
         }
+        // Held to the rules of the settings screen: these values override the saved settings.
+        let overrides = Settings {
+            server_url: options.server_url.clone().unwrap_or_default(),
+            ..Settings::default()
+        };
+        overrides
+            .validate()
+            .map_err(|message| format!("--server (or HUB_SERVER_URL): {message}"))?;
         Ok(options)
     }
 }
@@ -161,6 +180,141 @@ mod tests {
                 .is_err()
         );
         assert!(with("https://hub.firm.example").validate().is_err());
+    }
+
+    /// Strings that look like "this computer" to a prefix check but reach another host.
+    const NOT_LOOPBACK: &[&str] = &[
+        "ws://127.0.0.1.evil.com/api/v1/sync",
+        "ws://localhost.evil.com/api/v1/sync",
+        "ws://localhost@evil.com/api/v1/sync",
+        "ws://127.0.0.1:8080@evil.com/api/v1/sync",
+        "ws://localhost:1@evil.com/api/v1/sync",
+        "ws://[::ffff:203.0.113.5]/api/v1/sync",
+        "ws://[2001:db8::1]:8080/api/v1/sync",
+        "ws://evil.com/127.0.0.1",
+        "ws://evil.com?localhost",
+    ];
+
+    #[test]
+    fn only_a_host_on_this_computer_may_use_plain_ws() {
+        let with = |url: &str| Settings {
+            server_url: url.into(),
+            ..Settings::default()
+        };
+        for url in NOT_LOOPBACK {
+            assert!(with(url).validate().is_err(), "{url} was accepted");
+        }
+        for url in [
+            "ws://127.0.0.1:8080/api/v1/sync",
+            "ws://127.8.9.10/api/v1/sync",
+            "ws://localhost:8080/api/v1/sync",
+            "ws://LOCALHOST/api/v1/sync",
+            "ws://[::1]:8080/api/v1/sync",
+        ] {
+            assert!(with(url).validate().is_ok(), "{url} was refused");
+        }
+        // A user name or password in the address is refused even with wss://.
+        for url in [
+            "wss://hub.firm.example@evil.com/api/v1/sync",
+            "wss://user:secret@hub.firm.example/api/v1/sync",
+            "wss://",
+            "wss://:443/api/v1/sync",
+            "hub.firm.example",
+        ] {
+            assert!(with(url).validate().is_err(), "{url} was accepted");
+        }
+    }
+
+    #[test]
+    fn the_identity_provider_is_https_unless_on_this_computer() {
+        let with = |issuer: &str| Settings {
+            oidc_issuer: issuer.into(),
+            ..Settings::default()
+        };
+        for issuer in [
+            "",
+            "https://clerk.firm.example",
+            "http://127.0.0.1:4000",
+            "http://localhost:4000/realms/firm",
+        ] {
+            assert!(with(issuer).validate().is_ok(), "{issuer} was refused");
+        }
+        for issuer in [
+            "http://clerk.firm.example",
+            "http://127.0.0.1.evil.com",
+            "http://localhost@evil.com",
+            "https://admin:secret@clerk.firm.example",
+            "ftp://clerk.firm.example",
+            "clerk.firm.example",
+        ] {
+            assert!(with(issuer).validate().is_err(), "{issuer} was accepted");
+        }
+    }
+
+    #[test]
+    fn presets_and_saved_files_are_validated_like_typed_settings() {
+        let dir = std::env::temp_dir().join(format!("hub-settings-bent-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let preset = dir.join("preset.json");
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        for bad in [
+            r#"{"server_url": "ws://127.0.0.1:80@evil.com/api/v1/sync"}"#,
+            r#"{"server_url": "ws://[::ffff:203.0.113.5]/api/v1/sync"}"#,
+            r#"{"oidc_issuer": "http://clerk.firm.example"}"#,
+        ] {
+            std::fs::write(&preset, bad).unwrap();
+            assert_eq!(
+                Settings::load_with_preset(&data, &preset),
+                Settings::default(),
+                "preset {bad} was used"
+            );
+        }
+        // A bent saved file is refused too, and the (valid) preset applies instead.
+        std::fs::write(
+            &preset,
+            r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#,
+        )
+        .unwrap();
+        std::fs::write(
+            data.join("settings.json"),
+            r#"{"server_url": "ws://localhost:1@evil.com/api/v1/sync"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            Settings::load_with_preset(&data, &preset).server_url,
+            "wss://hub.firm.example/api/v1/sync"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn command_line_values_are_validated_like_typed_settings() {
+        for url in NOT_LOOPBACK {
+            let args = ["app", "--server", url];
+            let parsed = LaunchOptions::parse(args.iter().map(|s| s.to_string()));
+            assert!(parsed.is_err(), "--server {url} was accepted");
+        }
+        let args = ["app", "--server", "wss://hub.firm.example/api/v1/sync"];
+        assert!(LaunchOptions::parse(args.iter().map(|s| s.to_string())).is_ok());
+    }
+
+    #[test]
+    fn environment_values_are_validated_like_typed_settings() {
+        let no_args = || ["app"].iter().map(|s| s.to_string());
+        for url in NOT_LOOPBACK {
+            let env = |name: &str| (name == "HUB_SERVER_URL").then(|| (*url).into());
+            let error = LaunchOptions::parse_with_env(no_args(), env).unwrap_err();
+            assert!(error.contains("HUB_SERVER_URL"), "{error}");
+        }
+        let env = |name: &str| {
+            (name == "HUB_SERVER_URL").then(|| "ws://127.0.0.1:8080/api/v1/sync".into())
+        };
+        let options = LaunchOptions::parse_with_env(no_args(), env).unwrap();
+        assert_eq!(
+            options.server_url.as_deref(),
+            Some("ws://127.0.0.1:8080/api/v1/sync")
+        );
     }
 
     #[test]

@@ -9,6 +9,15 @@ pub enum LocalError {
     WrongKey,
     #[error("the database key is not available: {0}")]
     KeyUnavailable(String),
+    /// The keychain holds no key for a database that exists: a new key could never open it.
+    #[error(
+        "The key to your local Lawyers Hub data is missing from the system keychain, so {} \
+         cannot be opened. Restore the keychain entry (for example from a backup of your \
+         keychain), or move {} aside to start fresh: your synced matters will download again.",
+        database.display(),
+        database.display()
+    )]
+    KeyMissing { database: std::path::PathBuf },
     #[error("the sign-in token is not available: {0}")]
     TokenUnavailable(String),
     /// SQLite could not grow the file (SQLITE_FULL): the disk, or the volume's quota, is full.
@@ -65,6 +74,7 @@ impl LocalError {
         match self {
             Self::WrongKey => "wrong_key",
             Self::KeyUnavailable(_) => "key_unavailable",
+            Self::KeyMissing { .. } => "key_missing",
             Self::TokenUnavailable(_) => "token_unavailable",
             Self::DiskFull => "disk_full",
             Self::Database(_) => "database",

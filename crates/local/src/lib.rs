@@ -3,6 +3,7 @@
 //! sign-in (OAuth 2.0 code + PKCE with a loopback redirect) that supplies its token.
 //! See `README.md` in this crate for the API and the on-disk schema.
 
+pub mod address;
 mod archive;
 mod backoff;
 mod client;
@@ -28,7 +29,9 @@ mod token_store;
 pub use archive::{ArchiveError, ArchiveSummary, export_archive, import_archive};
 pub use client::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use error::LocalError;
-pub use keys::{FixedKey, KeyProvider, StaticToken, TokenSource};
+pub use keys::{
+    FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StaticToken, StoredKey, TokenSource,
+};
 pub use matters::STATUSES;
 pub use oauth2::url::Url;
 pub use outbox::OutboxEntry;

@@ -100,6 +100,9 @@ impl SignIn {
             .timeout(config.http_timeout)
             .build()
             .map_err(|error| LocalError::SignInDiscovery(error.to_string()))?;
+        // Checked here as well as in the settings: the discovery document names the endpoints,
+        // so fetching it over plain HTTP would let anyone on the network pick them.
+        crate::address::identity_provider_url(&config.issuer)?;
         let issuer = config.issuer.trim_end_matches('/').to_owned();
         let discovery_url = format!("{issuer}/.well-known/openid-configuration");
         let response = http
@@ -202,8 +205,7 @@ impl SignIn {
 }
 
 fn require_https_or_loopback(url: &Url) -> Result<(), LocalError> {
-    let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    if url.scheme() == "https" || (url.scheme() == "http" && loopback) {
+    if url.scheme() == "https" || (url.scheme() == "http" && crate::address::is_loopback(url)) {
         Ok(())
     } else {
         Err(LocalError::SignInDiscovery(format!(
