@@ -32,6 +32,8 @@ pub struct AppState {
     pub open_connections: Arc<AtomicU64>,
     /// Set once on shutdown: every sync connection closes with "service restart".
     pub restarting: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Connections per user and address, new matters per user (`HUB_MAX_*`).
+    pub limiter: Arc<crate::limits::Limiter>,
     next_connection: Arc<AtomicU64>,
 }
 
@@ -49,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics::render))
-        .route("/api/v1/stats", get(|| async { metrics::snapshot() }))
+        .route("/api/v1/stats", get(metrics::stats))
         .merge(crate::rest::routes())
         .merge(crate::copilot::routes(state.copilot.settings()))
         // Routes added after this line are neither counted nor logged with a request id.
@@ -84,7 +86,11 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> Response {
+async fn sync_socket(
+    State(state): State<AppState>,
+    extensions: axum::http::Extensions,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     use tracing::Instrument;
     if state.draining.load(Ordering::Relaxed) {
         return (
@@ -93,6 +99,22 @@ async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
         )
             .into_response();
     }
+    let peer = extensions
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip());
+    let address_slot = match peer {
+        Some(address) => match state.limiter.address_connection(address) {
+            Some(slot) => Some(slot),
+            None => {
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many connections from this address",
+                )
+                    .into_response();
+            }
+        },
+        None => None,
+    };
     upgrade
         .max_message_size(protocol::MAX_FRAME_BYTES)
         .max_frame_size(protocol::MAX_FRAME_BYTES)
@@ -100,7 +122,7 @@ async fn sync_socket(State(state): State<AppState>, upgrade: WebSocketUpgrade) -
         .write_buffer_size(0)
         // The connection's log lines keep the upgrade request's id.
         .on_upgrade(move |socket| {
-            connection::serve(socket, state).instrument(tracing::Span::current())
+            connection::serve(socket, state, address_slot).instrument(tracing::Span::current())
         })
 }
 
@@ -150,6 +172,8 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                         .refresh()
                         .await
                         .map_err(|error| anyhow::anyhow!("{error} ({})", cache.url()))?;
+                    // Withdrawn keys stop being trusted within the refresh interval.
+                    cache.refresh_periodically();
                     KeySource::Jwks(cache)
                 }
                 (None, None) => anyhow::bail!("set CLERK_JWT_KEY or HUB_JWKS_URL"),
@@ -158,6 +182,7 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                 OidcSettings {
                     issuer: issuer.clone(),
                     authorized_parties: identity.authorized_parties.clone(),
+                    require_azp: settings.environment == crate::config::Environment::Production,
                     firm_claim: identity.firm_claim.clone(),
                     audience: identity.audience.clone(),
                 },
@@ -174,7 +199,15 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
 /// Fold a document's log into a snapshot in the background.
 pub fn spawn_compaction(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
     tokio::spawn(async move {
-        let rebuild = |stored: &db::StoredDocument| cpu_bound(|| crate::hub::rebuild_state(stored));
+        let rebuild = |stored: &db::StoredDocument| {
+            cpu_bound(|| crate::hub::rebuild_state(stored)).inspect_err(|error| {
+                crate::hub::bad_document(
+                    entry.id,
+                    "compaction skipped: history does not integrate",
+                    error,
+                );
+            })
+        };
         let folded = match db::compact_document(&pool, entry.id, rebuild).await {
             Ok(folded) => folded,
             Err(error) => {
@@ -242,7 +275,10 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
             .context("cannot connect to Redis (REDIS_URL)")?,
         None => Arc::new(Fanout::disabled()),
     };
-    let hub = Arc::new(DocHub::new());
+    let hub = Arc::new(DocHub::new(crate::hub::AwarenessLimits {
+        max_states: settings.limits.max_awareness_states,
+        max_state_bytes: settings.limits.max_awareness_state_bytes,
+    }));
     let persister = Persister::start(
         pool.clone(),
         hub.clone(),
@@ -251,6 +287,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         settings.writers,
     );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
+    crate::access_watch::spawn(hub.clone(), pool.clone());
     let verifier = build_verifier(settings).await?;
     let copilot = Arc::new(crate::copilot::Copilot::new(&settings.copilot));
     copilot.cache().spawn_listener(pool.clone());
@@ -264,6 +301,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         copilot,
         open_connections: Arc::new(AtomicU64::new(0)),
         restarting: Arc::new(tokio::sync::watch::Sender::new(false)),
+        limiter: crate::limits::Limiter::new(settings.limits.clone()),
         next_connection: Arc::new(AtomicU64::new(1)),
     };
     let owed_hub = hub.clone();
@@ -298,7 +336,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         }
     });
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state.clone());
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let draining = state.draining.clone();
     let restarting = state.restarting.clone();
     let drain_delay = Duration::from_secs(settings.ops.drain_delay_secs);

@@ -51,6 +51,8 @@ pub struct ServeSettings {
     pub copilot: crate::copilot_config::CopilotSettings,
     #[command(flatten)]
     pub ops: OpsSettings,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitSettings,
 }
 
 /// Operations: draining on SIGTERM, and what `preflight` checks beyond the serve settings.
@@ -193,6 +195,7 @@ impl std::fmt::Debug for ServeSettings {
             .field("writers", &self.writers)
             .field("copilot", &self.copilot)
             .field("ops", &self.ops)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -285,6 +288,7 @@ mod tests {
             log_json: false,
             copilot: Default::default(),
             ops: OpsSettings::default(),
+            limits: Default::default(),
         }
     }
 

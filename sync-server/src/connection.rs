@@ -17,7 +17,8 @@ use crate::access::Role;
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::db;
-use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound};
+use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
+use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
 use crate::persist::WriteRequest;
 
@@ -34,8 +35,14 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 /// 1012 "Service Restart": clients reconnect (to another instance) and resend.
 pub const CLOSE_SERVICE_RESTART: u16 = 1012;
+/// Metric: client updates refused because yrs cannot integrate them.
+pub const REFUSED_UPDATES: &str = "hub_refused_updates_total";
+/// Hocuspocus's "Unauthorized": nothing was authenticated in time.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
 
 struct Subscription {
+    /// This routing key's subscription in the hub (its own live access, broadcasts, presence).
+    id: SubId,
     entry: Arc<DocEntry>,
     principal: Arc<Principal>,
     user_id: Arc<str>,
@@ -61,8 +68,17 @@ struct Session {
     principals: HashMap<String, Arc<Principal>>,
     seen_users: Vec<String>,
     docs: HashMap<String, Subscription>,
-    /// The catch-up channel, once authenticated: the caller's firm and user.
-    hub: Option<(String, String)>,
+    /// The catch-up channel, once authenticated: the caller's firm and user, and the token's
+    /// expiry (shared with the hub, which sends no notice on an expired token).
+    hub: Option<(String, String, Arc<AtomicI64>)>,
+    /// Whether anything was authenticated on this socket (else it is closed after a while).
+    authenticated: bool,
+    /// This connection counted against each of its users' connection limits.
+    user_slots: Vec<(String, UserSlot)>,
+    /// Catch-up requests left this minute.
+    changes_budget: PerMinute,
+    /// This connection counted against its peer address's limit (released when it ends).
+    _address_slot: Option<AddressSlot>,
 }
 
 /// Why a connection must end.
@@ -71,7 +87,7 @@ struct Fatal {
     reason: String,
 }
 
-pub async fn serve(socket: WebSocket, state: AppState) {
+pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<AddressSlot>) {
     let id = state.next_connection_id();
     metrics::connection_opened();
     state.open_connections.fetch_add(1, Ordering::AcqRel);
@@ -115,6 +131,7 @@ pub async fn serve(socket: WebSocket, state: AppState) {
             }
         }
     });
+    let limits = state.limiter.settings().clone();
     let mut session = Session {
         state,
         sender: ConnSender::new(id, tx),
@@ -122,14 +139,29 @@ pub async fn serve(socket: WebSocket, state: AppState) {
         seen_users: Vec::new(),
         docs: HashMap::new(),
         hub: None,
+        authenticated: false,
+        user_slots: Vec::new(),
+        changes_budget: PerMinute::new(limits.changes_per_minute),
+        _address_slot: address_slot,
     };
     let mut restart = session.state.restarting.subscribe();
+    let auth_deadline =
+        tokio::time::Instant::now() + std::time::Duration::from_secs(limits.auth_timeout_secs);
     loop {
         let message = tokio::select! {
             message = stream.next() => match message {
                 Some(message) => message,
                 None => break,
             },
+            // A socket that authenticates nothing holds a connection for nobody.
+            _ = tokio::time::sleep_until(auth_deadline), if !session.authenticated => {
+                metrics::protocol_error();
+                session.sender.close(
+                    CLOSE_UNAUTHORIZED,
+                    &format!("authenticate within {} s of connecting", limits.auth_timeout_secs),
+                );
+                break;
+            }
             // Draining for a restart: every connection ends, subscribed to anything or not.
             _ = restart.wait_for(|restarting| *restarting) => {
                 session.sender.close(CLOSE_SERVICE_RESTART, "service restart");
@@ -225,7 +257,7 @@ impl Session {
         };
         let Some(role) = Role::from_code(subscription.access.load(Ordering::Acquire)) else {
             // Access was revoked while this document was open: nothing more is served.
-            self.docs.remove(&key);
+            self.unsubscribe(&key);
             self.deny(&key, "access revoked");
             return Ok(());
         };
@@ -242,6 +274,7 @@ impl Session {
                 update: None,
                 user_id: subscription.user_id.clone(),
                 origin: self.sender.clone(),
+                subscription: subscription.id,
                 ack: subscription.ack_refused.clone(),
                 received: std::time::Instant::now(),
             });
@@ -298,12 +331,27 @@ impl Session {
                     reason: format!("refused update: {error}"),
                 })?;
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
+                if !empty && role.can_write() {
+                    let entry = subscription.entry.clone();
+                    if let Err(error) = crate::app::cpu_bound(|| entry.admit(&update)) {
+                        // Never stored: it would break every later load of the document. What
+                        // yrs may have integrated of it before failing is dropped by reloading.
+                        tracing::warn!(doc = entry.id, %error, "refused an update yrs cannot integrate");
+                        ::metrics::counter!(REFUSED_UPDATES).increment(1);
+                        self.state.hub.reload(&entry);
+                        return Err(Fatal {
+                            code: CLOSE_PROTOCOL,
+                            reason: format!("refused update: it cannot be integrated ({error})"),
+                        });
+                    }
+                }
                 // Viewers' updates are refused (SyncStatus false), in order with the others.
                 let request = WriteRequest {
                     entry: subscription.entry.clone(),
                     update: (!empty && role.can_write()).then(|| Bytes::from(update)),
                     user_id: subscription.user_id.clone(),
                     origin: self.sender.clone(),
+                    subscription: subscription.id,
                     ack: if role.can_write() {
                         subscription.ack_ok.clone()
                     } else {
@@ -328,7 +376,7 @@ impl Session {
                 let accepted =
                     self.state
                         .hub
-                        .apply_awareness(&entry, &update, Some(self.sender.id));
+                        .apply_awareness(&entry, &update, Some(subscription.id));
                 self.state
                     .fanout
                     .publish_awareness(&entry.name, &entry.firm_id, &accepted)
@@ -398,6 +446,17 @@ impl Session {
                 return Ok(());
             }
         };
+        if !self.count_user(&principal.user_id) {
+            self.deny(
+                &key,
+                &format!(
+                    "too many connections for this user (at most {}): close another window or device",
+                    self.state.limiter.settings().max_connections_per_user
+                ),
+            );
+            return Ok(());
+        }
+        self.authenticated = true;
         let authenticated = |role: Role| {
             Frame::new(
                 key.as_str(),
@@ -407,13 +466,30 @@ impl Session {
             )
         };
         if key == HUB_CHANNEL {
-            let follower = (principal.firm_id.clone(), principal.user_id.clone());
-            if let Some((previous, _)) = self.hub.replace(follower) {
-                self.state.hub.unsubscribe_hub(&previous, self.sender.id);
+            match &self.hub {
+                // A refreshed token on the open channel: same person, new expiry.
+                Some((firm, user, expires_at))
+                    if *firm == principal.firm_id && *user == principal.user_id =>
+                {
+                    expires_at.store(principal.expires_at, Ordering::Release);
+                }
+                _ => {
+                    if let Some((previous, _, _)) = self.hub.take() {
+                        self.state.hub.unsubscribe_hub(&previous, self.sender.id);
+                    }
+                    let expires_at = Arc::new(AtomicI64::new(principal.expires_at));
+                    self.state.hub.subscribe_hub(
+                        &principal.firm_id,
+                        self.sender.clone(),
+                        expires_at.clone(),
+                    );
+                    self.hub = Some((
+                        principal.firm_id.clone(),
+                        principal.user_id.clone(),
+                        expires_at,
+                    ));
+                }
             }
-            self.state
-                .hub
-                .subscribe_hub(&principal.firm_id, self.sender.clone());
             self.reply(authenticated(Role::Editor));
             return Ok(());
         }
@@ -425,39 +501,84 @@ impl Session {
                 return Ok(());
             }
         };
-        if let Some(existing) = self.docs.get_mut(&key) {
-            // A refreshed token on an open document: same person, same access.
+        if let Some(existing) = self.docs.get(&key) {
+            // A refreshed token on an open key renews nothing by itself: the same person's
+            // membership and walls are read again, as on a first open.
             if *existing.user_id == *principal.user_id
-                && let Some(role) = Role::from_code(existing.access.load(Ordering::Acquire))
+                && Role::from_code(existing.access.load(Ordering::Acquire)).is_some()
             {
-                existing
-                    .expires_at
-                    .store(principal.expires_at, Ordering::Release);
-                existing.principal = principal;
-                self.reply(authenticated(role));
-                return Ok(());
+                let access = match crate::access::case_access(
+                    &self.state.pool,
+                    existing.entry.case_id,
+                    &principal.user_id,
+                )
+                .await
+                {
+                    Ok(access) => access,
+                    Err(error) => {
+                        tracing::error!(%error, "could not re-check access");
+                        self.deny(&key, "server error: try again");
+                        return Ok(());
+                    }
+                };
+                if let Some(existing) = self.docs.get_mut(&key) {
+                    existing.access.store(Role::code(access), Ordering::Release);
+                    if let Some(role) = access {
+                        existing
+                            .expires_at
+                            .store(principal.expires_at, Ordering::Release);
+                        existing.principal = principal;
+                        self.reply(authenticated(role));
+                        return Ok(());
+                    }
+                }
             }
             self.unsubscribe(&key);
         }
+        let max_docs = self.state.limiter.settings().max_docs_per_connection;
+        if self.docs.len() >= max_docs {
+            self.deny(
+                &key,
+                &format!("too many documents open on this connection (at most {max_docs})"),
+            );
+            return Ok(());
+        }
+        // Read before the role: a change applied after this bumps it (see below).
+        let epoch = self.state.hub.access_epoch();
+        let limiter = self.state.limiter.clone();
+        let user_for_limit = principal.user_id.clone();
         let row = match db::open_document(
             &self.state.pool,
             &doc,
             &principal.user_id,
             &principal.firm_id,
+            move || limiter.new_case(&user_for_limit),
         )
         .await
         {
             Ok(row) => row,
             Err(db::OpenError::NotFound) => {
                 let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
-                self.audit(
-                    &principal,
+                crate::access::audit_refusal(
+                    &self.state.pool,
+                    &principal.firm_id,
+                    &principal.user_id,
                     case_id,
                     "access_denied",
                     serde_json::json!({ "document": doc.as_str() }),
                 )
                 .await;
                 self.deny(&key, "document not found");
+                return Ok(());
+            }
+            Err(db::OpenError::TooManyNewCases) => {
+                self.deny(
+                    &key,
+                    &format!(
+                        "too many new matters (at most {} a minute): wait a minute and try again",
+                        self.state.limiter.settings().new_cases_per_minute
+                    ),
+                );
                 return Ok(());
             }
             Err(db::OpenError::Db(error)) => {
@@ -485,22 +606,16 @@ impl Session {
                 },
             )
             .await;
-        let entry = match subscribed {
-            Ok(entry) => entry,
+        let (entry, id) = match subscribed {
+            Ok(subscribed) => subscribed,
             Err(error) => {
                 tracing::error!(%error, "could not load document");
                 self.deny(&key, "server error: try again");
                 return Ok(());
             }
         };
-        self.audit(
-            &principal,
-            Some(row.case_id),
-            "document_opened",
-            serde_json::json!({ "document": doc.as_str() }),
-        )
-        .await;
         let subscription = Subscription {
+            id,
             entry,
             user_id,
             principal,
@@ -509,9 +624,49 @@ impl Session {
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
             ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
         };
-        let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
         self.docs.insert(key.clone(), subscription);
-        self.reply(authenticated(row.role));
+        // An access change applied between reading the role and registering the subscription
+        // did not find it: read the role again, now that any later change will.
+        let mut role = row.role;
+        if self.state.hub.access_changed_since(epoch) {
+            let user = self
+                .docs
+                .get(&key)
+                .map(|subscription| subscription.user_id.clone())
+                .unwrap_or_else(|| Arc::from(""));
+            // An error reads as "no access": the client is told to try again and reopens.
+            let fresh = crate::access::case_access(&self.state.pool, row.case_id, &user)
+                .await
+                .unwrap_or(None);
+            match fresh {
+                Some(fresh) => {
+                    role = fresh;
+                    if let Some(subscription) = self.docs.get(&key) {
+                        subscription
+                            .access
+                            .store(Role::code(Some(fresh)), Ordering::Release);
+                    }
+                }
+                None => {
+                    self.unsubscribe(&key);
+                    self.deny(&key, "document not found");
+                    return Ok(());
+                }
+            }
+        }
+        let Some(subscription) = self.docs.get(&key) else {
+            return Ok(());
+        };
+        let principal = subscription.principal.clone();
+        let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
+        self.audit(
+            &principal,
+            Some(row.case_id),
+            "document_opened",
+            serde_json::json!({ "document": doc.as_str() }),
+        )
+        .await;
+        self.reply(authenticated(role));
         // Like Hocuspocus: a newcomer learns who is already there without asking.
         if awareness.len() > 1 {
             self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
@@ -519,15 +674,48 @@ impl Session {
         Ok(())
     }
 
+    /// Count this connection against `user`'s limit the first time it authenticates as them.
+    fn count_user(&mut self, user: &str) -> bool {
+        if self.user_slots.iter().any(|(counted, _)| counted == user) {
+            return true;
+        }
+        match self.state.limiter.user_connection(user) {
+            Some(slot) => {
+                self.user_slots.push((user.to_owned(), slot));
+                true
+            }
+            None => false,
+        }
+    }
+
     async fn handle_hub(&mut self, message: Message) -> Result<(), Fatal> {
-        let Some((firm, user)) = self.hub.clone() else {
+        let Some((firm, user, expires_at)) = self.hub.clone() else {
             self.deny(HUB_CHANNEL, "authenticate this channel first");
             return Ok(());
         };
         let Message::Stateless(text) = message else {
             return Ok(());
         };
+        if expires_at.load(Ordering::Acquire) <= chrono::Utc::now().timestamp() {
+            // Like documents: nothing is served on an expired token until the client
+            // re-authenticates on this socket.
+            self.reply(Frame::new(
+                HUB_CHANNEL,
+                Message::Auth(AuthMessage::TokenRequest),
+            ));
+            metrics::TOKEN_REQUESTS.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
         let reply = match HubMessage::parse(&text) {
+            Ok(HubMessage::Changes(ChangesField::Request(_))) if !self.changes_budget.take() => {
+                HubMessage::Error {
+                    code: "rate_limited".into(),
+                    message: format!(
+                        "at most {} catch-up requests a minute: wait for the change notice",
+                        self.state.limiter.settings().changes_per_minute
+                    ),
+                }
+            }
             Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
                 &self.state.pool,
                 &firm,
@@ -581,7 +769,7 @@ impl Session {
             && let Some(removal) = self
                 .state
                 .hub
-                .unsubscribe(&subscription.entry, self.sender.id)
+                .unsubscribe(&subscription.entry, subscription.id)
         {
             let fanout = self.state.fanout.clone();
             let entry = subscription.entry.clone();
@@ -598,7 +786,7 @@ impl Session {
         for key in keys {
             self.unsubscribe(&key);
         }
-        if let Some((firm, _)) = self.hub.take() {
+        if let Some((firm, _, _)) = self.hub.take() {
             self.state.hub.unsubscribe_hub(&firm, self.sender.id);
         }
     }

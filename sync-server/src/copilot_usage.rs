@@ -182,11 +182,13 @@ pub struct UsageReport {
     pub calls: Vec<UsageCall>,
 }
 
+/// The rows a report covers. Rows of matters the reader (`$6`) is screened from are left out
+/// entirely: an ethical wall holds against administrators too.
 const FILTER: &str = "firm_id = $1 AND at >= $2 AND at < $3
-    AND ($4::TEXT IS NULL OR user_id = $4) AND ($5::UUID IS NULL OR case_id = $5)";
+    AND ($4::TEXT IS NULL OR user_id = $4) AND ($5::UUID IS NULL OR case_id = $5)
+    AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = copilot_usage.case_id AND s.user_id = $6)";
 
-/// The report for a firm admin (`reader`). Stored text of a matter the reader is screened from
-/// is left out: an ethical wall holds against administrators too.
+/// The report for a firm admin (`reader`).
 pub async fn report(
     pool: &PgPool,
     firm_id: &str,
@@ -211,6 +213,7 @@ pub async fn report(
     .bind(until)
     .bind(&query.user)
     .bind(query.case)
+    .bind(reader)
     .fetch_one(pool)
     .await?;
     let by_user = sqlx::query_as::<_, UserUsage>(sqlx::AssertSqlSafe(format!(
@@ -225,26 +228,23 @@ pub async fn report(
     .bind(until)
     .bind(&query.user)
     .bind(query.case)
+    .bind(reader)
     .fetch_all(pool)
     .await?;
     let calls = sqlx::query_as::<_, UsageCall>(sqlx::AssertSqlSafe(format!(
         "SELECT id, user_id, case_id, action, model, prompt_tokens, completion_tokens,
                 tokens_estimated, latency_ms, first_token_ms, outcome, error_code,
-                CASE WHEN walled THEN NULL ELSE prompt_text END AS prompt_text,
-                CASE WHEN walled THEN NULL ELSE answer_text END AS answer_text, at
-         FROM (SELECT u.*, EXISTS (SELECT 1 FROM screens s
-                                   WHERE s.case_id = u.case_id AND s.user_id = $7) AS walled
-               FROM copilot_usage u WHERE {FILTER}
-               ORDER BY id DESC LIMIT $6) AS latest
-         ORDER BY id DESC"
+                prompt_text, answer_text, at
+         FROM copilot_usage WHERE {FILTER}
+         ORDER BY id DESC LIMIT $7"
     )))
     .bind(firm_id)
     .bind(since)
     .bind(until)
     .bind(&query.user)
     .bind(query.case)
-    .bind(limit)
     .bind(reader)
+    .bind(limit)
     .fetch_all(pool)
     .await?;
     Ok(UsageReport {

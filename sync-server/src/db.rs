@@ -31,6 +31,9 @@ pub enum OpenError {
     /// all reported exactly like a missing one.
     #[error("document not found")]
     NotFound,
+    /// The caller created too many matters in the last minute.
+    #[error("too many new matters: wait a minute and try again")]
+    TooManyNewCases,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -63,6 +66,7 @@ pub async fn open_document(
     name: &DocName,
     user_id: &str,
     firm_id: &str,
+    may_create_case: impl FnOnce() -> bool,
 ) -> Result<DocumentRow, OpenError> {
     let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
     // The common case, every reconnect: the document exists. Two reads, no write transaction.
@@ -84,6 +88,13 @@ pub async fn open_document(
             case_id: case,
             role,
         });
+    }
+    let case_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1)")
+        .bind(case_id)
+        .fetch_one(pool)
+        .await?;
+    if !case_exists && !may_create_case() {
+        return Err(OpenError::TooManyNewCases);
     }
     let mut tx = pool.begin().await?;
     let created = sqlx::query(
@@ -164,6 +175,23 @@ pub struct StoredDocument {
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
+/// A document's stored history read in one consistent snapshot: a compaction committing on
+/// another instance between the snapshot read and the rows read would otherwise hide the rows it
+/// folded (the old snapshot, then no rows).
+pub async fn load_document_consistent(
+    pool: &PgPool,
+    doc_id: i64,
+) -> Result<StoredDocument, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let stored = load_document(&mut tx, doc_id).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// A document's history through `conn` (the caller provides the snapshot's consistency).
 pub async fn load_document(
     conn: &mut sqlx::PgConnection,
     doc_id: i64,
@@ -213,6 +241,20 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     Ok(())
 }
 
+/// The documents `$4` may see in firm `$1` that changed at or after transaction `$2`, with the
+/// transaction that makes them new to this user: the last write, or the grant of their matter
+/// (a new member gets every existing document of the matter, not only those changed since).
+const VISIBLE_CHANGES: &str = "
+    SELECT d.name, d.id, d.change_xid AS xid FROM documents d
+    JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $4
+    WHERE d.firm_id = $1 AND d.change_xid >= $2
+      AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)
+    UNION ALL
+    SELECT d.name, d.id, m.granted_xid AS xid FROM case_members m
+    JOIN documents d ON d.case_id = m.case_id
+    WHERE m.user_id = $4 AND m.granted_xid >= $2 AND d.firm_id = $1 AND d.change_xid < $2
+      AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)";
+
 /// Documents of `firm_id` changed by transactions at or after `since`, oldest first, and the
 /// cursor to ask from next time. The cursor is the xmin of this query's snapshot: every
 /// transaction below it has finished, so nothing that commits later can be skipped.
@@ -228,13 +270,9 @@ pub async fn changes_since(
         sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
             .fetch_one(&mut *tx)
             .await?;
-    let rows = sqlx::query_as::<_, (String, i64)>(
-        "SELECT d.name, d.change_xid FROM documents d
-         JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $4
-         WHERE d.firm_id = $1 AND d.change_xid >= $2
-           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)
-         ORDER BY d.change_xid, d.id LIMIT $3",
-    )
+    let rows = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
+        "SELECT name, xid FROM ({VISIBLE_CHANGES}) AS changed ORDER BY xid, id LIMIT $3"
+    )))
     .bind(firm_id)
     .bind(since)
     .bind(limit as i64 + 1)
@@ -258,15 +296,12 @@ pub async fn changes_since(
         .filter(|(_, xid)| *xid < last_xid)
         .map(|(name, _)| name)
         .collect();
-    let same = sqlx::query_scalar::<_, String>(
-        "SELECT d.name FROM documents d
-         JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $3
-         WHERE d.firm_id = $1 AND d.change_xid = $2
-           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $3)
-         ORDER BY d.id",
-    )
+    let same = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+        "SELECT name FROM ({VISIBLE_CHANGES}) AS changed WHERE xid = $2 ORDER BY id LIMIT $3"
+    )))
     .bind(firm_id)
     .bind(last_xid)
+    .bind(i64::MAX)
     .bind(user_id)
     .fetch_all(&mut *tx)
     .await?;

@@ -22,9 +22,8 @@ const KIND_UPDATE: u8 = 0;
 const KIND_AWARENESS: u8 = 1;
 /// "I dropped messages while Redis was away: re-read your documents from Postgres."
 const KIND_RESYNC: u8 = 2;
-/// A member's access to a case changed: `doc` carries the case id, `firm` the user id, the
-/// payload one byte of `Role::code`.
-const KIND_ACCESS: u8 = 3;
+// Kind 3 carried access changes until they moved to Postgres notices (`crate::access_watch`):
+// pub/sub drops messages, and a lost revocation must never happen. It is not reused.
 /// Messages waiting for Redis before new ones are dropped (and a resync is announced later).
 const PUBLISH_QUEUE: usize = 16 * 1024;
 
@@ -97,22 +96,6 @@ impl Fanout {
             .map(|(doc, firm, bytes)| self.encode(KIND_UPDATE, doc, firm, bytes))
             .collect();
         self.publish(messages).await;
-    }
-
-    pub async fn publish_access(
-        &self,
-        case_id: uuid::Uuid,
-        user_id: &str,
-        role: Option<crate::access::Role>,
-    ) {
-        let code = crate::access::Role::code(role);
-        self.publish(vec![self.encode(
-            KIND_ACCESS,
-            &case_id.to_string(),
-            user_id,
-            &[code],
-        )])
-        .await;
     }
 
     pub async fn publish_awareness(&self, doc: &str, firm: &str, update: &[u8]) {
@@ -194,11 +177,6 @@ impl Fanout {
             KIND_AWARENESS => {
                 if let (Some(entry), Ok(update)) = (hub.get(doc), AwarenessUpdate::decode(bytes)) {
                     hub.apply_awareness(&entry, &update, None);
-                }
-            }
-            KIND_ACCESS => {
-                if let (Ok(case_id), Some(code)) = (uuid::Uuid::parse_str(doc), bytes.first()) {
-                    hub.set_access(case_id, firm, crate::access::Role::from_code(*code));
                 }
             }
             KIND_RESYNC => {

@@ -1,8 +1,9 @@
 //! Documents loaded in this instance: their yrs state, who is subscribed, awareness, and the
 //! firm-wide catch-up subscribers. All broadcasts encode a frame once and share the buffer.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -17,6 +18,10 @@ use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
 use crate::db;
 
 pub type ConnId = u64;
+/// One routing key of one connection: the unit of access, broadcast and awareness ownership. A
+/// socket may open one document under several keys (`name` and `name\0session`, as the provider
+/// multiplexes); each key is its own subscription with its own live access.
+pub type SubId = u64;
 
 /// What a connection's writer task sends.
 #[derive(Debug)]
@@ -98,6 +103,9 @@ pub struct NewSubscriber {
 /// A connection following its firm's changes on the catch-up channel.
 struct HubSubscriber {
     sender: ConnSender,
+    /// The token's expiry (seconds since the epoch), shared with the connection: no notice is
+    /// sent on an expired token.
+    expires_at: Arc<AtomicI64>,
     last_push: Option<Instant>,
     /// A change happened while pushes were paused for this subscriber.
     owed: bool,
@@ -125,7 +133,9 @@ fn changed_notice() -> Bytes {
 struct AwarenessSlot {
     clock: u64,
     state: String,
-    owner: Option<ConnId>,
+    /// The subscription that introduced this client id (None: another instance's client). Only
+    /// it may change or remove the state.
+    owner: Option<SubId>,
 }
 
 struct DocState {
@@ -139,7 +149,7 @@ struct DocState {
     history: Option<StoredHistory>,
     /// The yrs document, built from `history` the first time a diff is needed.
     doc: Option<Doc>,
-    subscribers: HashMap<ConnId, Subscriber>,
+    subscribers: HashMap<SubId, Subscriber>,
     awareness: HashMap<u64, AwarenessSlot>,
     idle_since: Option<Instant>,
     /// Rows in the Postgres update log (compaction trigger).
@@ -150,6 +160,10 @@ struct DocState {
 
 /// Updates kept unintegrated before the document is materialized anyway.
 const HISTORY_LIMIT: usize = 4096;
+/// A first sync is answered with the stored rows as they are only up to this many; beyond it the
+/// document's state is encoded once and sent as one Step2 (a legal-hold document with 100,000
+/// rows would otherwise be 100,000 frames, more than any connection's queue holds).
+const FIRST_SYNC_MAX_ROWS: usize = 256;
 
 impl DocState {
     /// The yrs document, integrating the held history on first use.
@@ -160,19 +174,11 @@ impl DocState {
             if let Some(snapshot) = &history.snapshot
                 && let Err(error) = apply(&doc, snapshot)
             {
-                tracing::error!(doc_id, %error, "stored snapshot does not decode");
+                bad_document(doc_id, "stored snapshot does not apply", &error);
             }
-            {
-                let mut txn = doc.transact_mut();
-                for update in &history.updates {
-                    let applied = Update::decode_v1(update)
-                        .map_err(|error| error.to_string())
-                        .and_then(|update| {
-                            txn.apply_update(update).map_err(|error| error.to_string())
-                        });
-                    if let Err(error) = applied {
-                        tracing::error!(doc_id, %error, "stored update does not apply");
-                    }
+            for update in &history.updates {
+                if let Err(error) = apply(&doc, update) {
+                    bad_document(doc_id, "stored update does not apply", &error);
                 }
             }
             self.doc = Some(doc);
@@ -214,11 +220,29 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// yrs work on one document with its panics caught: a defect (or a hostile update) that makes
+/// yrs panic fails that one call, never the task that made it (a writer shard serves many
+/// documents).
+pub fn guarded<R>(work: impl FnOnce() -> Result<R, String>) -> Result<R, String> {
+    catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| Err("yrs panicked".to_owned()))
+}
+
 fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
-    let update = Update::decode_v1(update).map_err(|error| error.to_string())?;
-    doc.transact_mut()
-        .apply_update(update)
-        .map_err(|error| error.to_string())
+    guarded(|| {
+        let update = Update::decode_v1(update).map_err(|error| error.to_string())?;
+        doc.transact_mut()
+            .apply_update(update)
+            .map_err(|error| error.to_string())
+    })
+}
+
+/// Metric: documents whose stored history could not be integrated (each occurrence).
+pub const BAD_DOCUMENTS: &str = "hub_bad_documents_total";
+
+/// A stored document that yrs cannot integrate: say which, count it, carry on with the others.
+pub fn bad_document(doc_id: i64, what: &str, error: &str) {
+    tracing::error!(doc_id, %error, "{what}");
+    metrics::counter!(BAD_DOCUMENTS).increment(1);
 }
 
 /// Rebuild a document from its stored snapshot and updates and encode its full state.
@@ -230,9 +254,11 @@ pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
     for (_, update) in &stored.updates {
         apply(&doc, update)?;
     }
-    Ok(doc
-        .transact()
-        .encode_state_as_update_v1(&StateVector::default()))
+    guarded(|| {
+        Ok(doc
+            .transact()
+            .encode_state_as_update_v1(&StateVector::default()))
+    })
 }
 
 pub fn update_frame(routing_key: &str, update: &[u8]) -> Bytes {
@@ -269,9 +295,7 @@ impl DocEntry {
     }
 
     async fn load(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        let stored = db::load_document(&mut conn, self.id).await?;
-        drop(conn);
+        let stored = db::load_document_consistent(pool, self.id).await?;
         let mut state = lock(&self.state);
         state.log_rows = stored.updates.len() as i64;
         let mut updates: Vec<Vec<u8>> =
@@ -291,6 +315,7 @@ impl DocEntry {
         let mut state = lock(&self.state);
         if remote.is_empty()
             && let Some(history) = &state.history
+            && history.updates.len() <= FIRST_SYNC_MAX_ROWS
         {
             // The client has nothing, so it lacks everything: send the stored bytes as they
             // are. Our own Step1 then carries an empty state vector, which is exact for what
@@ -302,12 +327,26 @@ impl DocEntry {
             });
         }
         let doc = state.materialize(self.id).ok_or("document is not loaded")?;
-        let txn = doc.transact();
-        Ok(Step1Answer {
-            step2: txn.encode_state_as_update_v1(&remote),
-            updates: Vec::new(),
-            state_vector: txn.state_vector().encode_v1(),
+        guarded(|| {
+            let txn = doc.transact();
+            Ok(Step1Answer {
+                step2: txn.encode_state_as_update_v1(&remote),
+                updates: Vec::new(),
+                state_vector: txn.state_vector().encode_v1(),
+            })
         })
+    }
+
+    /// Integrate a client's update into the in-memory document before it is stored: an update
+    /// that decodes but that yrs cannot integrate (an item whose parent is not a type, say) is
+    /// refused here, so it never reaches Postgres, where it would break every later load,
+    /// compaction and backup of the document. Integration is idempotent, so the update is
+    /// applied again, at no cost, when its commit is broadcast. On `Err` the document in memory
+    /// may hold part of the refused update: the caller must [`DocHub::reload`] it.
+    pub fn admit(&self, update: &[u8]) -> Result<(), String> {
+        let mut state = lock(&self.state);
+        let doc = state.materialize(self.id).ok_or("document is not loaded")?;
+        apply(doc, update)
     }
 
     /// For a case document: its title if it changed since last asked (Y.Map `case`, key
@@ -316,14 +355,17 @@ impl DocEntry {
         use yrs::{GetString, Map, Out};
         let mut state = lock(&self.state);
         let doc = state.materialize(self.id)?;
-        let map = doc.get_or_insert_map("case");
-        let txn = doc.transact();
-        let title = match map.get(&txn, "title")? {
-            Out::Any(yrs::Any::String(text)) => text.to_string(),
-            Out::YText(text) => text.get_string(&txn),
-            _ => return None,
-        };
-        drop(txn);
+        let title = guarded(|| {
+            let map = doc.get_or_insert_map("case");
+            let txn = doc.transact();
+            Ok(match map.get(&txn, "title") {
+                Some(Out::Any(yrs::Any::String(text))) => Some(text.to_string()),
+                Some(Out::YText(text)) => Some(text.get_string(&txn)),
+                _ => None,
+            })
+        })
+        .ok()
+        .flatten()?;
         if state.title.as_deref() == Some(title.as_str()) {
             return None;
         }
@@ -332,39 +374,93 @@ impl DocEntry {
     }
 }
 
+/// Caps on presence (awareness) per document.
+#[derive(Debug, Clone, Copy)]
+pub struct AwarenessLimits {
+    pub max_states: usize,
+    pub max_state_bytes: usize,
+}
+
+impl Default for AwarenessLimits {
+    fn default() -> Self {
+        let limits = crate::limits::LimitSettings::default();
+        Self {
+            max_states: limits.max_awareness_states,
+            max_state_bytes: limits.max_awareness_state_bytes,
+        }
+    }
+}
+
 /// Every document loaded in this instance.
 pub struct DocHub {
     docs: Mutex<HashMap<String, Arc<DocEntry>>>,
     /// Catch-up channel subscribers, by firm.
     hub_subscribers: Mutex<HashMap<String, HashMap<ConnId, HubSubscriber>>>,
+    next_subscription: AtomicU64,
+    /// Bumped before every access change is applied (and before every re-check): an opener that
+    /// read a role before a bump re-checks it after registering (see `access_changed_since`).
+    access_epoch: AtomicU64,
+    awareness_limits: AwarenessLimits,
 }
 
 impl Default for DocHub {
     fn default() -> Self {
-        Self::new()
+        Self::new(AwarenessLimits::default())
     }
 }
 
 impl DocHub {
-    pub fn new() -> Self {
+    pub fn new(awareness_limits: AwarenessLimits) -> Self {
         Self {
             docs: Mutex::new(HashMap::new()),
             hub_subscribers: Mutex::new(HashMap::new()),
+            next_subscription: AtomicU64::new(1),
+            access_epoch: AtomicU64::new(0),
+            awareness_limits,
         }
+    }
+
+    /// The access epoch, read before a role is read from Postgres.
+    pub fn access_epoch(&self) -> u64 {
+        self.access_epoch.load(Ordering::Acquire)
+    }
+
+    /// Whether an access change was applied since `epoch` was read: a role read before it may
+    /// be stale and must be read again now that the subscription is registered (a change
+    /// applied after registration finds the subscription; one applied before bumped the epoch).
+    pub fn access_changed_since(&self, epoch: u64) -> bool {
+        self.access_epoch() != epoch
+    }
+
+    /// Announce that access changes are about to be applied (call before reading the new roles).
+    pub fn bump_access_epoch(&self) {
+        self.access_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Every (case, user) with an open subscription here: what a full re-check reads.
+    pub fn subscribed_users(&self) -> Vec<(uuid::Uuid, Arc<str>)> {
+        let mut pairs = HashSet::new();
+        for entry in self.loaded() {
+            let state = lock(&entry.state);
+            for subscriber in state.subscribers.values() {
+                pairs.insert((entry.case_id, subscriber.user_id.clone()));
+            }
+        }
+        pairs.into_iter().collect()
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<DocEntry>> {
         lock(&self.docs).get(name).cloned()
     }
 
-    /// Load (once) and subscribe a connection to a document.
+    /// Load (once) and subscribe a connection's routing key to a document.
     pub async fn subscribe(
         &self,
         pool: &PgPool,
         row: &db::DocumentRow,
         name: &str,
         subscriber: NewSubscriber,
-    ) -> Result<Arc<DocEntry>, sqlx::Error> {
+    ) -> Result<(Arc<DocEntry>, SubId), sqlx::Error> {
         let entry = {
             let mut docs = lock(&self.docs);
             let entry = docs
@@ -381,9 +477,10 @@ impl DocHub {
             }
             return Err(error);
         }
+        let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&entry.state);
         state.subscribers.insert(
-            subscriber.sender.id,
+            id,
             Subscriber {
                 sender: subscriber.sender,
                 routing_key: subscriber.routing_key,
@@ -395,19 +492,19 @@ impl DocHub {
         );
         state.idle_since = None;
         drop(state);
-        Ok(entry)
+        Ok((entry, id))
     }
 
-    /// Remove a connection from a document; returns the awareness removal to publish, if any.
-    pub fn unsubscribe(&self, entry: &DocEntry, conn: ConnId) -> Option<Vec<u8>> {
+    /// Remove a subscription from a document; returns the awareness removal to publish, if any.
+    pub fn unsubscribe(&self, entry: &DocEntry, subscription: SubId) -> Option<Vec<u8>> {
         let mut state = lock(&entry.state);
-        state.subscribers.remove(&conn);
+        state.subscribers.remove(&subscription);
         if state.subscribers.is_empty() {
             state.idle_since = Some(Instant::now());
         }
         let mut removed = Vec::new();
         state.awareness.retain(|client_id, slot| {
-            if slot.owner == Some(conn) {
+            if slot.owner == Some(subscription) {
                 removed.push(AwarenessEntry {
                     client_id: *client_id,
                     clock: slot.clock + 1,
@@ -429,12 +526,12 @@ impl DocHub {
     }
 
     /// A committed update (ours, or another instance's via Redis): apply it and send it to every
-    /// subscriber but its origin. Returns whether the document's log should be compacted.
+    /// subscription but its origin. Returns whether the document's log should be compacted.
     pub fn apply_committed(
         &self,
         name: &str,
         update: &Bytes,
-        origin: Option<ConnId>,
+        origin: Option<SubId>,
         compact_after: i64,
     ) -> bool {
         let Some(entry) = self.get(name) else {
@@ -447,7 +544,7 @@ impl DocHub {
         }
         if let Some(doc) = &state.doc {
             if let Err(error) = apply(doc, update) {
-                tracing::error!(doc = entry.id, %error, "committed update does not apply");
+                bad_document(entry.id, "committed update does not apply", &error);
             }
         } else if let Some(history) = &mut state.history {
             history.updates.push(update.to_vec());
@@ -464,21 +561,27 @@ impl DocHub {
         state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
-    /// Record awareness entries (newer clocks win) and relay them to everyone else.
+    /// Record awareness entries (newer clocks win) and relay them to everyone else. A
+    /// subscription may only set or remove the client ids it introduced; states over the size
+    /// cap, and new client ids past the per-document cap, are dropped.
     pub fn apply_awareness(
         &self,
         entry: &DocEntry,
         update: &AwarenessUpdate,
-        origin: Option<ConnId>,
+        origin: Option<SubId>,
     ) -> Vec<u8> {
+        let limits = self.awareness_limits;
         let mut state = lock(&entry.state);
         let mut accepted = Vec::new();
         for item in &update.entries {
-            let newer = state
-                .awareness
-                .get(&item.client_id)
-                .is_none_or(|slot| item.clock >= slot.clock);
-            if !newer {
+            let slot = state.awareness.get(&item.client_id);
+            let newer = slot.is_none_or(|slot| item.clock >= slot.clock);
+            // Another connection's client id (or another instance's, for a local origin).
+            let foreign = origin.is_some() && slot.is_some_and(|slot| slot.owner != origin);
+            let too_big = item.state.len() > limits.max_state_bytes;
+            let over_cap =
+                slot.is_none() && !item.is_removal() && state.awareness.len() >= limits.max_states;
+            if !newer || foreign || too_big || over_cap {
                 continue;
             }
             if item.is_removal() {
@@ -519,7 +622,7 @@ impl DocHub {
         .encode()
     }
 
-    pub fn subscribe_hub(&self, firm_id: &str, sender: ConnSender) {
+    pub fn subscribe_hub(&self, firm_id: &str, sender: ConnSender, expires_at: Arc<AtomicI64>) {
         lock(&self.hub_subscribers)
             .entry(firm_id.to_owned())
             .or_default()
@@ -527,6 +630,7 @@ impl DocHub {
                 sender.id,
                 HubSubscriber {
                     sender,
+                    expires_at,
                     last_push: None,
                     owed: false,
                 },
@@ -553,8 +657,15 @@ impl DocHub {
             return;
         };
         let now = Instant::now();
+        let now_secs = chrono::Utc::now().timestamp();
         let mut notice = None;
         for subscriber in firm.values_mut() {
+            if subscriber.expires_at.load(Ordering::Acquire) <= now_secs {
+                // An expired token hears nothing (its next request is answered with a token
+                // request); the notice is owed until it re-authenticates.
+                subscriber.owed = true;
+                continue;
+            }
             if subscriber
                 .last_push
                 .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
@@ -574,9 +685,11 @@ impl DocHub {
     pub fn flush_owed(&self) {
         let mut subscribers = lock(&self.hub_subscribers);
         let now = Instant::now();
+        let now_secs = chrono::Utc::now().timestamp();
         let mut notice = None;
         for subscriber in subscribers.values_mut().flat_map(|firm| firm.values_mut()) {
             if subscriber.owed
+                && subscriber.expires_at.load(Ordering::Acquire) > now_secs
                 && subscriber
                     .last_push
                     .is_none_or(|at| now.duration_since(at) >= PUSH_INTERVAL)
@@ -599,6 +712,7 @@ impl DocHub {
         user_id: &str,
         role: Option<crate::access::Role>,
     ) -> usize {
+        self.bump_access_epoch();
         let code = crate::access::Role::code(role);
         let mut affected = 0;
         for entry in self
@@ -608,14 +722,14 @@ impl DocHub {
         {
             let mut state = lock(&entry.state);
             let mut revoked = Vec::new();
-            for (conn, subscriber) in &state.subscribers {
+            for (subscription, subscriber) in &state.subscribers {
                 if &*subscriber.user_id != user_id {
                     continue;
                 }
                 subscriber.access.store(code, Ordering::Release);
                 affected += 1;
                 if role.is_none() {
-                    revoked.push(*conn);
+                    revoked.push(*subscription);
                     let denied = Frame::new(
                         subscriber.routing_key.as_str(),
                         Message::Auth(protocol::AuthMessage::PermissionDenied {
@@ -625,14 +739,42 @@ impl DocHub {
                     subscriber.sender.send(Bytes::from(denied.encode()));
                 }
             }
-            for conn in revoked {
-                state.subscribers.remove(&conn);
+            for subscription in revoked {
+                state.subscribers.remove(&subscription);
+                // The presence it introduced goes with it.
+                state
+                    .awareness
+                    .retain(|_, slot| slot.owner != Some(subscription));
             }
             if state.subscribers.is_empty() {
                 state.idle_since = Some(Instant::now());
             }
         }
         affected
+    }
+
+    /// A document whose in-memory state can no longer be trusted (yrs refused or panicked on an
+    /// update half-way through): forget it, so the next open loads it from Postgres, and close
+    /// its subscribers' connections so they reconnect and resend what they had not been acked.
+    pub fn reload(&self, entry: &Arc<DocEntry>) {
+        {
+            let mut docs = lock(&self.docs);
+            if docs
+                .get(&entry.name)
+                .is_some_and(|loaded| Arc::ptr_eq(loaded, entry))
+            {
+                docs.remove(&entry.name);
+            }
+        }
+        let mut state = lock(&entry.state);
+        for subscriber in state.subscribers.values() {
+            subscriber
+                .sender
+                .close(1011, "the document was reloaded: reconnect");
+        }
+        state.subscribers.clear();
+        state.awareness.clear();
+        state.idle_since = Some(Instant::now());
     }
 
     /// Every firm with catch-up subscribers here.
@@ -665,11 +807,17 @@ impl DocHub {
         pool: &PgPool,
         entry: &DocEntry,
     ) -> Result<(), sqlx::Error> {
-        let mut conn = pool.acquire().await?;
-        let stored = db::load_document(&mut conn, entry.id).await?;
-        drop(conn);
-        let Ok(full) = rebuild_state(&stored) else {
-            return Ok(());
+        let stored = db::load_document_consistent(pool, entry.id).await?;
+        let full = match rebuild_state(&stored) {
+            Ok(full) => full,
+            Err(error) => {
+                bad_document(
+                    entry.id,
+                    "resync skipped: stored history does not apply",
+                    &error,
+                );
+                return Ok(());
+            }
         };
         let mut state = lock(&entry.state);
         let Some(doc) = state.materialize(entry.id) else {
@@ -703,13 +851,14 @@ impl DocHub {
     }
 }
 
-/// Send to every subscriber but `origin`, encoding once per distinct routing key. A subscriber
-/// whose token has expired is sent nothing but one request for a fresh token.
-fn broadcast(state: &DocState, origin: Option<ConnId>, encode: impl Fn(&str) -> Vec<u8>) {
+/// Send to every subscription but `origin`, encoding once per distinct routing key. A
+/// subscriber whose token has expired is sent nothing but one request for a fresh token; one
+/// whose access was revoked is sent nothing at all.
+fn broadcast(state: &DocState, origin: Option<SubId>, encode: impl Fn(&str) -> Vec<u8>) {
     let now = chrono::Utc::now().timestamp();
     let mut encoded: Vec<(&str, Bytes)> = Vec::with_capacity(1);
-    for (conn, subscriber) in &state.subscribers {
-        if Some(*conn) == origin {
+    for (subscription, subscriber) in &state.subscribers {
+        if Some(*subscription) == origin || subscriber.access.load(Ordering::Acquire) == 0 {
             continue;
         }
         let key = subscriber.routing_key.as_str();

@@ -2,6 +2,7 @@
 //! Redis fan-out between instances.
 
 pub mod access;
+pub mod access_watch;
 pub mod app;
 pub mod auth;
 pub mod backup;
@@ -17,6 +18,7 @@ pub mod copilot_usage;
 pub mod db;
 pub mod fanout;
 pub mod hub;
+pub mod limits;
 pub mod metrics;
 pub mod migrate;
 pub mod oidc;

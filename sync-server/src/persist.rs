@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::db;
 use crate::fanout::Fanout;
-use crate::hub::{ConnSender, DocEntry, DocHub};
+use crate::hub::{ConnSender, DocEntry, DocHub, SubId};
 
 /// Most updates in one transaction.
 const MAX_BATCH: usize = 2048;
@@ -29,6 +29,8 @@ pub struct WriteRequest {
     pub update: Option<Bytes>,
     pub user_id: Arc<str>,
     pub origin: ConnSender,
+    /// The routing key's subscription the update came through (not echoed back to it).
+    pub subscription: SubId,
     /// The pre-encoded SyncStatus frame for the origin's routing key.
     pub ack: Bytes,
     /// When the frame arrived (for the ack-latency histogram).
@@ -144,8 +146,12 @@ async fn run(
         for request in &batch {
             if let Some(update) = &request.update {
                 let entry = &request.entry;
-                if hub.apply_committed(&entry.name, update, Some(request.origin.id), compact_after)
-                {
+                if hub.apply_committed(
+                    &entry.name,
+                    update,
+                    Some(request.subscription),
+                    compact_after,
+                ) {
                     crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
                 }
                 if !entry.name.contains("/drafts/")

@@ -138,12 +138,12 @@ pub(crate) fn is_firm_admin(principal: &Principal) -> bool {
     matches!(principal.role.as_deref(), Some("admin" | "org:admin"))
 }
 
-/// The case must exist in the caller's firm; returns the caller's role on it (if any).
+/// The case must exist in the caller's firm; returns where the caller stands on it.
 pub(crate) async fn case_in_firm(
     state: &AppState,
     case_id: Uuid,
     caller: &Principal,
-) -> Result<Option<Role>, ApiError> {
+) -> Result<access::Standing, ApiError> {
     let firm: Option<String> = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
         .bind(case_id)
         .fetch_optional(&state.pool)
@@ -151,17 +151,22 @@ pub(crate) async fn case_in_firm(
     if firm.as_deref() != Some(caller.firm_id.as_str()) {
         return Err(ApiError::not_found());
     }
-    Ok(access::case_access(&state.pool, case_id, &caller.user_id).await?)
+    Ok(access::case_standing(&state.pool, case_id, &caller.user_id).await?)
 }
 
-/// Members may read; owners and firm admins may change. Screened users see nothing.
+/// Members may read; owners and firm admins may change. Screened users see nothing, firm admins
+/// included: an ethical wall holds against the people who manage walls too.
 pub(crate) async fn require(
     state: &AppState,
     case_id: Uuid,
     caller: &Principal,
     manage: bool,
 ) -> Result<(), ApiError> {
-    let role = case_in_firm(state, case_id, caller).await?;
+    let standing = case_in_firm(state, case_id, caller).await?;
+    if standing.screened {
+        return Err(ApiError::not_found());
+    }
+    let role = standing.role;
     let admin = is_firm_admin(caller);
     match (role, manage) {
         (_, true) if admin => Ok(()),
@@ -253,12 +258,49 @@ async fn commit_audited(
     Ok(())
 }
 
-/// Apply an access change everywhere at once: this instance's open connections, and (through
-/// Redis) every other instance's.
-async fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>) {
+/// Apply an access change to this instance's open connections at once. Every other instance
+/// (and this one again) hears it from the database's own notice (`crate::access_watch`), which
+/// cannot be lost the way a Redis message can.
+fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>) {
     state.copilot.policy_changed();
     state.hub.set_access(case_id, user_id, role);
-    state.fanout.publish_access(case_id, user_id, role).await;
+}
+
+/// Lock the matter's row for the rest of `tx`: access changes to one matter run one at a time,
+/// so two owners demoting each other cannot both see the other still an owner.
+async fn lock_case(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    case_id: Uuid,
+) -> Result<(), ApiError> {
+    sqlx::query("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE")
+        .bind(case_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Refuse a change that would leave the matter without an owner: `user_id` stops being one.
+async fn keep_an_owner(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    case_id: Uuid,
+    user_id: &str,
+) -> Result<(), ApiError> {
+    let (is_owner, others): (bool, i64) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2 AND role = 'owner'),
+                (SELECT count(*) FROM case_members WHERE case_id = $1 AND role = 'owner' AND user_id <> $2)",
+    )
+    .bind(case_id)
+    .bind(user_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    if is_owner && others == 0 {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_owner",
+            "a matter must keep at least one owner: make someone else an owner first",
+        ));
+    }
+    Ok(())
 }
 
 /// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"viewer"}`
@@ -276,12 +318,14 @@ pub async fn put_member(
         )
     })?;
     require(&state, case_id, &caller, true).await?;
+    let mut tx = state.pool.begin().await?;
+    lock_case(&mut tx, case_id).await?;
     let screened: bool = sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2)",
     )
     .bind(case_id)
     .bind(&user_id)
-    .fetch_one(&state.pool)
+    .fetch_one(&mut *tx)
     .await?;
     if screened {
         return Err(ApiError::new(
@@ -290,7 +334,9 @@ pub async fn put_member(
             "this person is screened from the matter (ethical wall) and cannot be added",
         ));
     }
-    let mut tx = state.pool.begin().await?;
+    if role != Role::Owner {
+        keep_an_owner(&mut tx, case_id, &user_id).await?;
+    }
     sqlx::query(
         "INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (case_id, user_id) DO UPDATE SET role = EXCLUDED.role",
@@ -309,7 +355,7 @@ pub async fn put_member(
         json!({ "member": user_id, "role": role.as_str() }),
     )
     .await?;
-    propagate(&state, case_id, &user_id, Some(role)).await;
+    propagate(&state, case_id, &user_id, Some(role));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,20 +367,8 @@ pub async fn delete_member(
 ) -> Result<StatusCode, ApiError> {
     require(&state, case_id, &caller, true).await?;
     let mut tx = state.pool.begin().await?;
-    let owners_left: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM case_members WHERE case_id = $1 AND role = 'owner' AND user_id <> $2",
-    )
-    .bind(case_id)
-    .bind(&user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if owners_left == 0 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "last_owner",
-            "a matter must keep at least one owner",
-        ));
-    }
+    lock_case(&mut tx, case_id).await?;
+    keep_an_owner(&mut tx, case_id, &user_id).await?;
     sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
         .bind(case_id)
         .bind(&user_id)
@@ -348,7 +382,7 @@ pub async fn delete_member(
         json!({ "member": user_id }),
     )
     .await?;
-    propagate(&state, case_id, &user_id, None).await;
+    propagate(&state, case_id, &user_id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -399,6 +433,8 @@ pub async fn put_screen(
         ));
     }
     let mut tx = state.pool.begin().await?;
+    lock_case(&mut tx, case_id).await?;
+    keep_an_owner(&mut tx, case_id, &user_id).await?;
     sqlx::query(
         "INSERT INTO screens (case_id, user_id, reason, added_by) VALUES ($1, $2, $3, $4)
          ON CONFLICT (case_id, user_id) DO UPDATE SET reason = EXCLUDED.reason",
@@ -422,7 +458,7 @@ pub async fn put_screen(
         json!({ "screened": user_id }),
     )
     .await?;
-    propagate(&state, case_id, &user_id, None).await;
+    propagate(&state, case_id, &user_id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -433,6 +469,13 @@ pub async fn delete_screen(
     Path((case_id, user_id)): Path<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
     require(&state, case_id, &caller, true).await?;
+    if user_id == caller.user_id {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "self_screen",
+            "nobody can lift a screen on themselves: ask another owner or a firm admin",
+        ));
+    }
     let mut tx = state.pool.begin().await?;
     sqlx::query("DELETE FROM screens WHERE case_id = $1 AND user_id = $2")
         .bind(case_id)

@@ -21,47 +21,6 @@ fn update(doc: &Doc, text: &str) -> Vec<u8> {
     txn.encode_update_v1()
 }
 
-async fn rest(
-    server: &sync_server::app::Running,
-    method: reqwest::Method,
-    path: &str,
-    token: &str,
-    body: Option<serde_json::Value>,
-) -> (u16, serde_json::Value) {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("http://{}{path}", server.addr))
-        .bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
-    )
-}
-
-/// Open a document as a raw client: authenticate and finish the initial sync.
-async fn open(url: &str, doc: &str, token: &str) -> (Socket, Message) {
-    let mut socket = connect(url).await;
-    let answer = authenticate(&mut socket, doc, token).await;
-    if matches!(answer, Message::Auth(AuthMessage::Authenticated { .. })) {
-        send(
-            &mut socket,
-            Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
-        )
-        .await;
-        loop {
-            if let Message::Sync(SyncMessage::Step1(_)) = next(&mut socket).await.unwrap().message {
-                break;
-            }
-        }
-    }
-    (socket, answer)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
     let db = fresh_database().await;

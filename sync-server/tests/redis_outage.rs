@@ -3,46 +3,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A private Redis for this test, so stopping it disturbs nobody else.
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn start_redis(port: u16) -> Redis {
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("redis-server runs (scripts/setup installs it)");
-    wait_for_port(port, "redis").await;
-    Redis(child)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edits_during_a_redis_outage_converge_once_it_returns() {
     let port = free_port();
-    let redis = start_redis(port).await;
+    let redis = PrivateRedis::start_on(port).await;
     let redis_url = format!("redis://127.0.0.1:{port}");
     let db = fresh_database().await;
     let first = start_server(&db, Some(redis_url.clone())).await;
@@ -83,7 +53,7 @@ async fn edits_during_a_redis_outage_converge_once_it_returns() {
     );
 
     // Redis returns on the same address: instances re-read Postgres and everyone converges.
-    let _redis = start_redis(port).await;
+    let _redis = PrivateRedis::start_on(port).await;
     ada.wait_until("ben's outage edit", WAIT, |s| {
         s.text(&doc, "body").unwrap().contains("[ben during]")
     })

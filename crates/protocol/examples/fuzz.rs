@@ -1,5 +1,8 @@
 //! A deterministic fuzz run of every decoder over millions of hostile inputs: random bytes and
 //! mutations of valid frames (including real Yjs updates). Any panic aborts with a non-zero exit.
+//! Every input that passes `validate_update` is also integrated into a document holding real
+//! content (as the server does before storing an update), with yrs's errors and panics counted:
+//! the server must survive whatever a client can make yrs do.
 //!
 //! `cargo run --release -p hub-protocol --example fuzz -- 2000000 [seed]`
 
@@ -7,7 +10,8 @@ use hub_protocol::{
     AuthMessage, AwarenessEntry, AwarenessUpdate, Frame, Message, SyncMessage, Wire,
     validate_update,
 };
-use yrs::{Doc, Text, Transact};
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, Text, Transact, Update};
 
 /// xorshift64*: small, fast and reproducible from the seed.
 struct Rng(u64);
@@ -72,7 +76,24 @@ fn seeds() -> Vec<Vec<u8>> {
     frames.push(Frame::new(name, Message::SyncStatus(true)).encode());
     frames.extend(updates);
     frames.push(awareness);
+    // Nested types (a map in a map, an XML element with children): items with parent ids.
+    let nested = Doc::with_client_id(3);
+    {
+        let root = nested.get_or_insert_map("case");
+        let mut txn = nested.transact_mut();
+        let parties = yrs::Map::insert(&root, &mut txn, "parties", yrs::MapPrelim::default());
+        yrs::Map::insert(&parties, &mut txn, "client", "Acme");
+        frames.push(txn.encode_update_v1());
+    }
     frames
+}
+
+/// The document fuzzed updates are integrated into: real text from a known client.
+fn target() -> Doc {
+    let doc = Doc::with_client_id(1);
+    let text = doc.get_or_insert_text("body");
+    text.insert(&mut doc.transact_mut(), 0, "The parties agree as follows.");
+    doc
 }
 
 static CAUGHT_PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
@@ -95,6 +116,8 @@ fn main() {
     let seeds = seeds();
     let started = std::time::Instant::now();
     let (mut decoded, mut refused, mut updates_ok) = (0u64, 0u64, 0u64);
+    let (mut integrated, mut integration_errors, mut integration_panics) = (0u64, 0u64, 0u64);
+    let mut doc = target();
     let mut input = Vec::with_capacity(512);
     for case in 0..cases {
         input.clear();
@@ -130,12 +153,32 @@ fn main() {
         }
         if validate_update(&input).is_ok() {
             updates_ok += 1;
+            let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                Update::decode_v1(&input)
+                    .map_err(|error| error.to_string())
+                    .and_then(|update| {
+                        doc.transact_mut()
+                            .apply_update(update)
+                            .map_err(|error| error.to_string())
+                    })
+            }));
+            match applied {
+                Ok(Ok(())) => integrated += 1,
+                Ok(Err(_)) => integration_errors += 1,
+                Err(_) => integration_panics += 1,
+            }
+            // A panic may leave the document unusable (as the server would reload it), and a
+            // long run must not grow one document without bound.
+            if !matches!(applied, Ok(Ok(()))) || integrated % 10_000 == 0 {
+                doc = target();
+            }
         }
         let _ = AwarenessUpdate::decode(&input);
     }
     println!(
         "fuzz: {cases} cases (seed {seed:#x}): {decoded} frames decoded and round-tripped, {refused} refused with an error, \
-         {updates_ok} inputs were valid Yjs updates, {} yrs decoder panics caught and refused, {:.1} s",
+         {updates_ok} inputs were valid Yjs updates ({integrated} integrated, {integration_errors} refused by yrs, \
+         {integration_panics} yrs panics while integrating caught), {} yrs panics caught in all, {:.1} s",
         CAUGHT_PANICS.load(std::sync::atomic::Ordering::Relaxed),
         started.elapsed().as_secs_f64()
     );

@@ -67,6 +67,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         log_json: false,
         copilot: Default::default(),
         ops: Default::default(),
+        limits: Default::default(),
     }
 }
 
@@ -313,4 +314,57 @@ pub async fn grant(server: &Running, owner_token: &str, doc: &DocName, user: &st
         "{}",
         response.text().await.unwrap_or_default()
     );
+}
+
+/// A private Redis for one test, so stopping or disturbing it touches nobody else.
+pub struct PrivateRedis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    pub async fn start() -> Self {
+        Self::start_on(free_port()).await
+    }
+
+    pub async fn start_on(port: u16) -> Self {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server runs (scripts/setup installs it)");
+        wait_for_port(port, "redis").await;
+        Self { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Run a redis-cli command against this Redis.
+    pub fn cli(&self, args: &[&str]) {
+        let status = std::process::Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("redis-cli runs");
+        assert!(status.success(), "redis-cli {args:?}");
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

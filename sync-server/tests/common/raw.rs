@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use protocol::{AuthMessage, Frame, Message, Wire};
+use protocol::{AuthMessage, Frame, Message, SyncMessage, Wire};
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
 pub type Socket =
@@ -61,4 +61,46 @@ pub async fn authenticate(socket: &mut Socket, doc: &str, token: &str) -> Messag
     )
     .await;
     next(socket).await.expect("auth answer").message
+}
+
+/// A REST call as `token`'s holder: the status and the JSON body (Null when not JSON).
+pub async fn rest(
+    server: &sync_server::app::Running,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", server.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Open a document as a raw client: authenticate and finish the initial sync.
+pub async fn open(url: &str, doc: &str, token: &str) -> (Socket, Message) {
+    let mut socket = connect(url).await;
+    let answer = authenticate(&mut socket, doc, token).await;
+    if matches!(answer, Message::Auth(AuthMessage::Authenticated { .. })) {
+        send(
+            &mut socket,
+            Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+        )
+        .await;
+        loop {
+            if let Message::Sync(SyncMessage::Step1(_)) = next(&mut socket).await.unwrap().message {
+                break;
+            }
+        }
+    }
+    (socket, answer)
 }

@@ -1,0 +1,14 @@
+DROP INDEX case_members_user_granted;
+ALTER TABLE case_members DROP COLUMN granted_xid;
+DROP TRIGGER security_log_no_truncate ON security_log;
+DROP TRIGGER security_log_append_only ON security_log;
+DROP TRIGGER audit_log_no_truncate ON audit_log;
+DROP TRIGGER audit_log_append_only ON audit_log;
+DROP FUNCTION hub_append_only();
+DROP TABLE security_log;
+DROP TRIGGER access_cases ON cases;
+DROP TRIGGER access_screens_truncate ON screens;
+DROP TRIGGER access_screens ON screens;
+DROP TRIGGER access_members_truncate ON case_members;
+DROP TRIGGER access_members ON case_members;
+DROP FUNCTION hub_access_changed();

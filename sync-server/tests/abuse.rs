@@ -1,0 +1,442 @@
+//! Abuse and robustness: limits per connection, user and address; awareness that only its
+//! owner may change; poison updates refused before they are stored; documents with very long
+//! histories that still open on a new device.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::raw::*;
+use common::*;
+use protocol::{
+    AuthMessage, AwarenessEntry, AwarenessUpdate, Frame, HubMessage, Message, SyncMessage,
+};
+use sync_server::app::Running;
+use sync_server::limits::LimitSettings;
+use yrs::{Doc, Text, Transact};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+async fn start_with(db: &str, limits: LimitSettings) -> Running {
+    let mut settings = settings(db, None);
+    settings.limits = limits;
+    sync_server::app::start(&settings)
+        .await
+        .expect("server starts")
+}
+
+fn authenticated(message: &Message) -> bool {
+    matches!(message, Message::Auth(AuthMessage::Authenticated { .. }))
+}
+
+fn denial(message: &Message) -> Option<String> {
+    match message {
+        Message::Auth(AuthMessage::PermissionDenied { reason }) => Some(reason.clone()),
+        _ => None,
+    }
+}
+
+/// Read until the server closes the socket; its close code and reason.
+async fn closed(socket: &mut Socket) -> (u16, String) {
+    loop {
+        if let Err(close) = next(socket).await {
+            return close;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_that_never_authenticates_is_closed() {
+    let db = fresh_database().await;
+    let server = start_with(
+        &db,
+        LimitSettings {
+            auth_timeout_secs: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut idle = connect(&ws_url(&server)).await;
+    let started = std::time::Instant::now();
+    let (code, reason) = tokio::time::timeout(WAIT, closed(&mut idle)).await.unwrap();
+    assert_eq!(code, 4401, "{reason}");
+    assert!(reason.contains("authenticate"), "{reason}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_per_connection_and_connections_per_user_are_bounded() {
+    let db = fresh_database().await;
+    let server = start_with(
+        &db,
+        LimitSettings {
+            max_docs_per_connection: 2,
+            max_connections_per_user: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ada = token("ada", FIRM);
+    let case = new_case();
+    let mut socket = connect(&ws_url(&server)).await;
+    for _ in 0..2 {
+        let name = draft_name(&case);
+        assert!(authenticated(
+            &authenticate(&mut socket, name.as_str(), &ada).await
+        ));
+    }
+    let third = draft_name(&case);
+    let answer = authenticate(&mut socket, third.as_str(), &ada).await;
+    let reason = denial(&answer).expect("the third document is refused");
+    assert!(reason.contains("too many documents"), "{reason}");
+
+    let _second = connect(&ws_url(&server)).await;
+    let mut second = connect(&ws_url(&server)).await;
+    // Two sockets of Ada's are open once this one authenticates; a third is refused.
+    assert!(authenticated(
+        &authenticate(&mut second, draft_name(&case).as_str(), &ada).await
+    ));
+    let mut third_socket = connect(&ws_url(&server)).await;
+    let answer = authenticate(&mut third_socket, draft_name(&case).as_str(), &ada).await;
+    let reason = denial(&answer).expect("a third connection of one user is refused");
+    assert!(reason.contains("too many connections"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_per_address_are_bounded() {
+    let db = fresh_database().await;
+    let server = start_with(
+        &db,
+        LimitSettings {
+            max_connections_per_address: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        open.push(connect(&ws_url(&server)).await);
+    }
+    let refused = tokio_tungstenite::connect_async(ws_url(&server)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429)
+        }
+        other => panic!("a fourth connection from one address was accepted: {other:?}"),
+    }
+    drop(open.pop());
+    // Once one closes there is room again.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        if tokio_tungstenite::connect_async(ws_url(&server))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_matters_and_catch_up_requests_are_rate_limited() {
+    let db = fresh_database().await;
+    let server = start_with(
+        &db,
+        LimitSettings {
+            new_cases_per_minute: 2,
+            changes_per_minute: 3,
+            ..Default::default()
+        },
+    )
+    .await;
+    let ada = token("ada", FIRM);
+    let mut socket = connect(&ws_url(&server)).await;
+    for _ in 0..2 {
+        let name = draft_name(&new_case());
+        assert!(authenticated(
+            &authenticate(&mut socket, name.as_str(), &ada).await
+        ));
+    }
+    let name = draft_name(&new_case());
+    let reason = denial(&authenticate(&mut socket, name.as_str(), &ada).await)
+        .expect("a third new matter within a minute is refused");
+    assert!(reason.contains("too many new matters"), "{reason}");
+
+    let mut hub = connect(&ws_url(&server)).await;
+    authenticate(&mut hub, protocol::HUB_CHANNEL, &ada).await;
+    let mut limited = false;
+    for _ in 0..5 {
+        send(
+            &mut hub,
+            Frame::new(
+                protocol::HUB_CHANNEL,
+                Message::Stateless(HubMessage::request(0).to_json()),
+            ),
+        )
+        .await;
+        if let Message::Stateless(text) = next(&mut hub).await.unwrap().message
+            && let Ok(HubMessage::Error { code, .. }) = HubMessage::parse(&text)
+        {
+            assert_eq!(code, "rate_limited");
+            limited = true;
+        }
+    }
+    assert!(
+        limited,
+        "five catch-up requests in a second were all served"
+    );
+}
+
+fn presence(client_id: u64, clock: u64, state: &str) -> Vec<u8> {
+    AwarenessUpdate {
+        entries: vec![AwarenessEntry {
+            client_id,
+            clock,
+            state: state.into(),
+        }],
+    }
+    .encode()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn awareness_belongs_to_the_connection_that_introduced_it() {
+    let db = fresh_database().await;
+    let server = start_with(
+        &db,
+        LimitSettings {
+            max_awareness_states: 3,
+            max_awareness_state_bytes: 256,
+            ..Default::default()
+        },
+    )
+    .await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut first, _) = open(&ws_url(&server), doc, &ada).await;
+    grant(&server, &ada, &name, "ben", "editor").await;
+    let (mut intruder, _) = open(&ws_url(&server), doc, &token("ben", FIRM)).await;
+    send(
+        &mut first,
+        Frame::new(
+            doc,
+            Message::Awareness(presence(7, 1, r#"{"user":{"name":"Ada"}}"#)),
+        ),
+    )
+    .await;
+    // Another connection may neither remove nor overwrite client 7.
+    send(
+        &mut intruder,
+        Frame::new(doc, Message::Awareness(presence(7, 5, "null"))),
+    )
+    .await;
+    send(
+        &mut intruder,
+        Frame::new(
+            doc,
+            Message::Awareness(presence(7, 6, r#"{"user":{"name":"Not Ada"}}"#)),
+        ),
+    )
+    .await;
+    // Oversized states and more states than the cap are refused too.
+    let huge = format!(r#"{{"user":{{"name":"{}"}}}}"#, "x".repeat(1000));
+    send(
+        &mut intruder,
+        Frame::new(doc, Message::Awareness(presence(8, 1, &huge))),
+    )
+    .await;
+    for client in 20..30 {
+        send(
+            &mut intruder,
+            Frame::new(doc, Message::Awareness(presence(client, 1, "{}"))),
+        )
+        .await;
+    }
+    send(&mut intruder, Frame::new(doc, Message::QueryAwareness)).await;
+    let snapshot = loop {
+        if let Message::Awareness(bytes) = next(&mut intruder).await.unwrap().message {
+            let update = AwarenessUpdate::decode(&bytes).unwrap();
+            // The answer to QueryAwareness is the full snapshot (it carries client 7).
+            if update.entries.iter().any(|entry| entry.client_id == 7) || update.entries.len() > 1 {
+                break update;
+            }
+        }
+    };
+    let ada_state = snapshot
+        .entries
+        .iter()
+        .find(|entry| entry.client_id == 7)
+        .expect("Ada's presence is still there");
+    assert!(ada_state.state.contains("\"Ada\""), "{}", ada_state.state);
+    assert!(snapshot.entries.iter().all(|entry| entry.client_id != 8));
+    assert!(
+        snapshot.entries.len() <= 3,
+        "{} states",
+        snapshot.entries.len()
+    );
+}
+
+/// An update that decodes but cannot be integrated: an item whose parent is a string item.
+fn poison_update(parent_client: u64) -> Vec<u8> {
+    let mut writer = protocol::Writer::with_capacity(32);
+    writer.write_var_uint(1); // one client's structs
+    writer.write_var_uint(1); // one struct
+    writer.write_var_uint(parent_client + 1); // client
+    writer.write_var_uint(0); // clock
+    writer.write_u8(4); // info: string content, no origins, no parent sub
+    writer.write_var_uint(0); // parent is an item id...
+    writer.write_var_uint(parent_client); // ...of the string item written below
+    writer.write_var_uint(0);
+    writer.write_var_str("poison");
+    writer.write_var_uint(0); // empty delete set
+    writer.into_vec()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_usable() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let ydoc = Doc::with_client_id(41);
+    let text = ydoc.get_or_insert_text("body");
+    let first = {
+        let mut txn = ydoc.transact_mut();
+        text.insert(&mut txn, 0, "Clause one. ");
+        txn.encode_update_v1()
+    };
+    send(
+        &mut socket,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(first))),
+    )
+    .await;
+    assert_eq!(
+        next(&mut socket).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
+    send(
+        &mut socket,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(poison_update(41)))),
+    )
+    .await;
+    let answer = next(&mut socket).await;
+    assert!(
+        !matches!(&answer, Ok(frame) if frame.message == Message::SyncStatus(true)),
+        "a poison update was acked: {answer:?}"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
+        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "the poison update was stored");
+    // The document still opens and still takes edits, on a new connection.
+    let (mut again, answer) = open(&ws_url(&server), doc, &ada).await;
+    assert!(authenticated(&answer));
+    let more = {
+        let mut txn = ydoc.transact_mut();
+        text.insert(&mut txn, 12, "Clause two.");
+        txn.encode_update_v1()
+    };
+    send(
+        &mut again,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(more))),
+    )
+    .await;
+    loop {
+        if next(&mut again).await.unwrap().message == Message::SyncStatus(true) {
+            break;
+        }
+    }
+    assert_eq!(
+        stored_text(&db, &name, "body").await,
+        "Clause one. Clause two."
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_with_100000_stored_rows_opens_on_a_new_device() {
+    const ROWS: usize = 100_000;
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    // Create the document, then give it a long history straight in Postgres (a matter on legal
+    // hold is never compacted).
+    let (socket, _) = open(&ws_url(&server), doc, &ada).await;
+    drop(socket);
+    let ydoc = Doc::with_client_id(7);
+    let text = ydoc.get_or_insert_text("body");
+    let mut updates = Vec::with_capacity(ROWS);
+    for i in 0..ROWS {
+        let mut txn = ydoc.transact_mut();
+        let end = text.len(&txn);
+        text.insert(&mut txn, end, if i % 10 == 9 { "x\n" } else { "x" });
+        updates.push(txn.encode_update_v1());
+    }
+    let expected = {
+        use yrs::GetString;
+        text.get_string(&ydoc.transact())
+    };
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let doc_id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
+        .bind(doc)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE cases SET legal_hold = true WHERE id = $1::uuid")
+        .bind(name.case_id())
+        .execute(&pool)
+        .await
+        .unwrap();
+    for chunk in updates.chunks(10_000) {
+        sqlx::query(
+            "INSERT INTO doc_updates (doc_id, bytes, user_id)
+             SELECT $1, b, 'ada' FROM UNNEST($2::bytea[]) AS b",
+        )
+        .bind(doc_id)
+        .bind(chunk)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    // A server that has not loaded the document yet (as after a restart) serves a new device.
+    let fresh_server = start_server(&db, None).await;
+    let mut device = connect(&ws_url(&fresh_server)).await;
+    assert!(authenticated(&authenticate(&mut device, doc, &ada).await));
+    send(
+        &mut device,
+        Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    let received = Doc::new();
+    loop {
+        let frame = tokio::time::timeout(WAIT, next(&mut device))
+            .await
+            .expect("the first sync finishes in time")
+            .unwrap_or_else(|close| panic!("the server closed the first sync: {close:?}"));
+        match frame.message {
+            Message::Sync(SyncMessage::Step2(bytes) | SyncMessage::Update(bytes)) => {
+                use yrs::updates::decoder::Decode;
+                received
+                    .transact_mut()
+                    .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+                    .unwrap();
+            }
+            Message::Sync(SyncMessage::Step1(_)) => break,
+            _ => {}
+        }
+    }
+    use yrs::GetString;
+    let got = received
+        .get_or_insert_text("body")
+        .get_string(&received.transact());
+    assert_eq!(got.len(), expected.len());
+    assert_eq!(got, expected);
+    drop(server);
+}
