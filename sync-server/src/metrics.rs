@@ -1,6 +1,6 @@
 //! Metrics: a global Prometheus recorder (so `metrics::counter!` works from any module), the
 //! HTTP middleware that counts requests by route and status, and `/metrics`. The plain counters
-//! below also feed `/api/v1/stats`, which the benchmark and some tests read.
+//! below also feed `/api/v1/stats` (firm admins only) and are read directly by some tests.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -255,6 +255,19 @@ pub async fn render(State(state): State<AppState>) -> Response {
         handle.render(),
     )
         .into_response()
+}
+
+/// `GET /api/v1/stats`: the plain counters, for a firm admin's bearer token only (they are
+/// server-wide: connection counts and write volume say how busy the firm is).
+pub async fn stats(
+    crate::rest::VerifiedCaller(caller): crate::rest::VerifiedCaller,
+) -> Result<String, crate::rest::ApiError> {
+    if !crate::rest::is_firm_admin(&caller) {
+        return Err(crate::rest::ApiError::forbidden(
+            "only firm admins can read the server's statistics",
+        ));
+    }
+    Ok(snapshot())
 }
 
 /// A plain-text snapshot for `/api/v1/stats`.

@@ -5,7 +5,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use base64::Engine;
@@ -13,7 +13,8 @@ use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use sync_server::auth::AuthError;
-use sync_server::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier};
+use sync_server::config::Environment;
+use sync_server::oidc::{JwksCache, JwksRefresh, KeySource, OidcSettings, OidcVerifier};
 
 const ISSUER: &str = "https://clerk.firm-acme.test";
 const APP: &str = "https://app.lawyers-hub.test";
@@ -122,6 +123,7 @@ fn settings() -> OidcSettings {
     OidcSettings {
         issuer: ISSUER.into(),
         authorized_parties: vec![APP.into()],
+        require_azp: false,
         firm_claim: None,
         audience: None,
     }
@@ -248,26 +250,74 @@ async fn clerk_tokens_are_verified_to_the_letter() {
     );
 }
 
+/// A JWKS endpoint on loopback whose answers a test changes while it runs.
+#[derive(Clone, Default)]
+struct Jwks {
+    keys: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
+    /// Requests received (answered or not).
+    hits: Arc<AtomicUsize>,
+    /// While set, requests are received and counted but never answered (a stalled IdP).
+    hang: Arc<AtomicBool>,
+    /// Told whenever a request starts to hang.
+    hung: Arc<tokio::sync::Notify>,
+    /// The `Cache-Control` header to send, if any.
+    cache_control: Arc<std::sync::Mutex<Option<String>>>,
+}
+
+impl Jwks {
+    fn serving(keys: Vec<serde_json::Value>) -> Self {
+        let jwks = Self::default();
+        *jwks.keys.lock().unwrap() = keys;
+        jwks
+    }
+
+    async fn start(&self) -> String {
+        let jwks = self.clone();
+        let app = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let jwks = jwks.clone();
+                async move {
+                    jwks.hits.fetch_add(1, Ordering::SeqCst);
+                    if jwks.hang.load(Ordering::SeqCst) {
+                        jwks.hung.notify_one();
+                        std::future::pending::<()>().await;
+                    }
+                    let body = axum::Json(json!({"keys": jwks.keys.lock().unwrap().clone()}));
+                    let cache_control = jwks.cache_control.lock().unwrap().clone();
+                    match cache_control {
+                        Some(value) => axum::response::IntoResponse::into_response((
+                            [("cache-control", value)],
+                            body,
+                        )),
+                        None => axum::response::IntoResponse::into_response(body),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        format!("http://{addr}/.well-known/jwks.json")
+    }
+
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+}
+
 /// A JWKS endpoint that counts its requests and can rotate keys.
 async fn jwks_server(
     keys: Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
     hits: Arc<AtomicUsize>,
 ) -> String {
-    let app = axum::Router::new().route(
-        "/.well-known/jwks.json",
-        axum::routing::get(move || {
-            let keys = keys.clone();
-            let hits = hits.clone();
-            async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                axum::Json(json!({"keys": keys.lock().unwrap().clone()}))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}/.well-known/jwks.json")
+    Jwks {
+        keys,
+        hits,
+        ..Jwks::default()
+    }
+    .start()
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -606,4 +656,192 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 401);
+}
+
+/// Security item 5.1: in production a token without `azp` is refused once authorized parties
+/// are configured (a token minted for another client of the same IdP carries none, or an
+/// unexpected one). Outside production `azp` is checked only when present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn production_requires_azp_when_authorized_parties_are_configured() {
+    let key = rsa_key("k1");
+    let mut config = clerk_settings("postgres://unused@127.0.0.1/unused");
+    config.identity.jwt_key = Some(key.public_pem.clone());
+    let mut claims = clerk_claims();
+    claims.as_object_mut().unwrap().remove("azp");
+    let no_azp = sign(&key, None, claims);
+    let allowed = sign(&key, None, clerk_claims());
+    let foreign = sign(
+        &key,
+        None,
+        with(clerk_claims(), "azp", json!("https://phishing.test")),
+    );
+
+    config.environment = Environment::Production;
+    let production = sync_server::app::build_verifier(&config).await.unwrap();
+    assert_eq!(
+        production.verify(&no_azp).await,
+        Err(AuthError::UnauthorizedParty),
+        "production accepted a token without azp"
+    );
+    assert!(production.verify(&allowed).await.is_ok());
+    assert_eq!(
+        production.verify(&foreign).await,
+        Err(AuthError::UnauthorizedParty)
+    );
+    // Without azp, RFC 9068's client_id (or Okta's cid) names the client instead.
+    for claim in ["client_id", "cid"] {
+        let mut claims = clerk_claims();
+        claims.as_object_mut().unwrap().remove("azp");
+        claims[claim] = json!(APP);
+        assert!(
+            production
+                .verify(&sign(&key, None, claims.clone()))
+                .await
+                .is_ok()
+        );
+        claims[claim] = json!("another-client");
+        assert_eq!(
+            production.verify(&sign(&key, None, claims)).await,
+            Err(AuthError::UnauthorizedParty),
+            "{claim}"
+        );
+    }
+
+    config.environment = Environment::Development;
+    let development = sync_server::app::build_verifier(&config).await.unwrap();
+    assert!(development.verify(&no_azp).await.is_ok());
+    assert_eq!(
+        development.verify(&foreign).await,
+        Err(AuthError::UnauthorizedParty)
+    );
+}
+
+/// Verify `token` until `expected` comes back, for at most `within`.
+async fn verifies_as(
+    verifier: &OidcVerifier,
+    token: &str,
+    expected: Result<(), AuthError>,
+    within: Duration,
+) -> bool {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if verifier.verify(token).await.map(|_| ()) == expected {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Security item 5.2: a key the IdP withdraws (rotated out after a compromise) stops being
+/// trusted within a bounded time, without waiting for an unknown kid. The refresh interval
+/// follows the JWKS response's `Cache-Control: max-age`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_removed_from_the_jwks_is_refused_after_the_periodic_refresh() {
+    let (k1, k2) = (rsa_key("k1"), rsa_key("k2"));
+    let jwks = Jwks::serving(vec![k1.jwk.clone(), k2.jwk.clone()]);
+    *jwks.cache_control.lock().unwrap() = Some("public, max-age=1".into());
+    let url = jwks.start().await;
+    // Without max-age the next refresh would be a minute away: only max-age=1 brings it in.
+    let cache = JwksCache::with_refresh(
+        url,
+        JwksRefresh {
+            default: Duration::from_secs(60),
+            min: Duration::from_millis(100),
+            max: Duration::from_secs(60),
+        },
+    );
+    assert_eq!(cache.refresh().await.unwrap(), 2);
+    cache.refresh_periodically();
+    let verifier = OidcVerifier::new(settings(), KeySource::Jwks(cache));
+    let old = sign(&k1, Some("k1"), clerk_claims());
+    verifier.verify(&old).await.unwrap();
+
+    jwks.keys.lock().unwrap().retain(|jwk| jwk["kid"] != "k1");
+    assert!(
+        verifies_as(
+            &verifier,
+            &old,
+            Err(AuthError::UnknownKey),
+            Duration::from_secs(5)
+        )
+        .await,
+        "a key removed from the JWKS was still trusted after 5 s (max-age=1)"
+    );
+    verifier
+        .verify(&sign(&k2, Some("k2"), clerk_claims()))
+        .await
+        .unwrap();
+    assert!(jwks.hits() >= 2, "refreshed in the background");
+}
+
+/// Security item 5.3: while the IdP is slow, a JWKS fetch must not hold up tokens signed with
+/// keys already known; concurrent unknown kids share one fetch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_jwks_fetch_does_not_stall_verification_of_known_keys() {
+    let (k1, k3) = (rsa_key("k1"), rsa_key("k3"));
+    let jwks = Jwks::serving(vec![k1.jwk.clone()]);
+    let url = jwks.start().await;
+    let cache = JwksCache::new(url);
+    cache.refresh().await.unwrap();
+    let verifier = Arc::new(OidcVerifier::new(settings(), KeySource::Jwks(cache)));
+    jwks.hang.store(true, Ordering::SeqCst);
+
+    // An unknown kid makes the verifier refetch; the identity provider never answers.
+    let unknown: Vec<_> = (0..5)
+        .map(|_| {
+            let verifier = verifier.clone();
+            let token = sign(&k3, Some("k3"), clerk_claims());
+            tokio::spawn(async move { verifier.verify(&token).await })
+        })
+        .collect();
+    tokio::time::timeout(Duration::from_secs(5), jwks.hung.notified())
+        .await
+        .expect("the refetch reaches the identity provider");
+
+    // Meanwhile a token signed with a known key verifies at once.
+    let known = tokio::time::timeout(
+        Duration::from_secs(1),
+        verifier.verify(&sign(&k1, Some("k1"), clerk_claims())),
+    )
+    .await;
+    assert!(
+        matches!(known, Ok(Ok(_))),
+        "a known kid waited for the hanging JWKS fetch: {known:?}"
+    );
+    for task in unknown {
+        assert_eq!(task.await.unwrap(), Err(AuthError::UnknownKey));
+    }
+    assert_eq!(jwks.hits(), 2, "the start-up fetch and one refetch");
+}
+
+/// Security item 5.4: `/api/v1/stats` is not public: a firm admin's bearer token is required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_are_for_firm_admins_only() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let url = format!("http://{}/api/v1/stats", server.addr);
+    let http = reqwest::Client::new();
+    let status = |request: reqwest::RequestBuilder| async move {
+        request.send().await.unwrap().status().as_u16()
+    };
+    assert_eq!(status(http.get(&url)).await, 401, "no token");
+    assert_eq!(
+        status(http.get(&url).bearer_auth("not.a.token")).await,
+        401,
+        "garbage token"
+    );
+    assert_eq!(
+        status(http.get(&url).bearer_auth(token("ada", FIRM))).await,
+        403,
+        "a member who is not a firm admin"
+    );
+    let admin = sync_server::auth::DevAuth::new(SECRET)
+        .mint_with_role("root", FIRM, Some("admin"), 3600)
+        .unwrap();
+    let response = http.get(&url).bearer_auth(admin).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.text().await.unwrap().contains("connections "));
 }
