@@ -273,7 +273,9 @@ pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::
 }
 
 /// A change typed in the editor: durable on disk (update log + outbox, one transaction) before
-/// this returns, then handed to the sync client. Returns the number of unsynced changes.
+/// this returns, then handed to the sync client. Returns the number of unsynced changes. On an
+/// error nothing was written (`disk_full` when the disk is): the editor keeps the bytes and
+/// sends them again, ahead of anything typed since (ui/src/editor/saveQueue.ts).
 #[tauri::command]
 pub async fn apply_local_update(
     app: AppHandle,
