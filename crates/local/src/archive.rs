@@ -116,7 +116,13 @@ pub fn export_archive(
     let empty = yrs::updates::encoder::Encode::encode_v1(&empty);
     let mut states = Vec::new();
     let mut entries = Vec::new();
+    // A matter the firm removed from this laptop is never exported (its documents are gone;
+    // this holds even if one came back without the firm letting the lawyer in again).
+    let removed = store.removed_case_ids()?;
     for name in store.documents()? {
+        if removed.contains(name.case_id()) {
+            continue;
+        }
         let state = store.diff_since(&name, &empty)?;
         entries.push(ManifestEntry {
             name: name.as_str().to_owned(),
@@ -255,6 +261,9 @@ pub fn import_archive(
     if at != plaintext.len() {
         return Err(ArchiveError::Damaged("trailing bytes".into()));
     }
+    // An export made before a wall must not bring the walled matter back onto this laptop.
+    let removed = store.removed_case_ids()?;
+    documents.retain(|(name, _)| !removed.contains(name.case_id()));
     for (name, state) in &documents {
         store.apply_local_update(name, state)?;
     }

@@ -20,6 +20,7 @@ mod migrations;
 mod outbox;
 pub mod pdf;
 pub mod projection;
+mod removal;
 mod session;
 mod signed_in;
 mod signin;
@@ -35,6 +36,7 @@ pub use keys::{
 pub use matters::STATUSES;
 pub use oauth2::url::Url;
 pub use outbox::OutboxEntry;
+pub use removal::{PurgeReport, RemovedMatter};
 pub use protocol::AwarenessEntry;
 pub use protocol::DocName;
 pub use signed_in::SignedIn;

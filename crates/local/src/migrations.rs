@@ -67,6 +67,22 @@ const MIGRATIONS: &[&str] = &[
         doc UNINDEXED, case_id UNINDEXED, kind UNINDEXED, title, body,
         tokenize = 'unicode61 remove_diacritics 2'
     );",
+    // 3: matter removal (see removal.rs). `matter_grants`: matters the server has let this
+    // laptop open at least once; only those are purged on a "document not found". Seeded with
+    // matters that have a document without unsent updates: everything in such a document came
+    // from the server or was acknowledged by it. `removed_matters`: tombstones, no content.
+    "CREATE TABLE matter_grants (
+        case_id TEXT PRIMARY KEY NOT NULL,
+        granted_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE removed_matters (
+        case_id TEXT PRIMARY KEY NOT NULL,
+        removed_at INTEGER NOT NULL,
+        reason TEXT NOT NULL
+    ) STRICT;
+    INSERT OR IGNORE INTO matter_grants (case_id, granted_at)
+        SELECT substr(name, 7, 36), unixepoch() FROM docs
+        WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.doc = docs.name);",
 ];
 
 /// The first schema version with projections: opening an older file rebuilds them.
