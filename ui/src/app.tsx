@@ -3,6 +3,7 @@ import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
 import { syncLabel } from "./logic/syncLabel";
+import { currentSaveProblem, onSaveProblem } from "./logic/saveProblems";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
@@ -35,6 +36,8 @@ export function App() {
   const [status, setStatus] = useState<SyncStatus>({ mode: "local", pending: 0 });
   const [route, setRoute] = useState<Route>({ screen: "dashboard" });
   const [fatal, setFatal] = useState<string | null>(null);
+  const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
+  useEffect(() => onSaveProblem(setSaveProblem), []);
 
   const reload = () =>
     ipc
@@ -89,6 +92,11 @@ export function App() {
           {label.text}
         </div>
       </header>
+      {saveProblem && (
+        <p class="error save-problem" role="alert" data-testid="save-problem">
+          {saveProblem}
+        </p>
+      )}
       <main class="content">
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
         {route.screen === "case" && <CasePage caseId={route.caseId} info={info} status={status} navigate={setRoute} />}

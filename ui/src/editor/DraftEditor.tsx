@@ -102,10 +102,10 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         savingTimer = setTimeout(() => setSaving(1), 300);
       }
     };
-    // While this computer refuses to save, the message stays up and the draft is read-only:
-    // what was typed is held in order and retried, and no more piles up behind it.
+    // While this computer refuses to save, the draft is read-only: what was typed is held in
+    // order and retried, and no more piles up behind it. The shell shows the message (on every
+    // screen, as the retries outlive this editor).
     const onSaveProblem = (message: string | null) => {
-      setError(message);
       instance?.setEditable(message === null);
     };
     openDraft(doc, {

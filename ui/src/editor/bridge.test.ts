@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
 import { openDraft } from "./bridge";
+import { currentSaveProblem } from "../logic/saveProblems";
 
 const disk = vi.hoisted(() => ({
   /** Updates the store accepted, in the order it accepted them. */
@@ -75,7 +76,9 @@ describe("local saves", () => {
 
     disk.failuresLeft = 3;
     body.insert(0, "Dear ");
-    await vi.advanceTimersByTimeAsync(1);
+    await vi.advanceTimersByTimeAsync(10);
+    // The shell shows it on every screen while it lasts.
+    expect(currentSaveProblem()).toContain("This computer's disk is full.");
     body.insert(5, "Sirs");
     body.insert(9, ", ");
     await vi.advanceTimersByTimeAsync(60_000);
@@ -96,6 +99,7 @@ describe("local saves", () => {
     expect(shown).toContain("keeps retrying");
     // Once the store accepts again, the message goes away.
     expect(messages.at(-1)).toBeNull();
+    expect(currentSaveProblem()).toBeNull();
     await session.close();
   });
 

@@ -5,6 +5,7 @@ import * as Y from "yjs";
 import { Awareness, applyAwarenessUpdate } from "y-protocols/awareness";
 import { events, ipc, errorMessage } from "../ipc";
 import { encodeAwarenessUpdate } from "../logic/awareness";
+import { reportSaveProblem } from "../logic/saveProblems";
 import { SaveQueue } from "./saveQueue";
 
 export const REMOTE = Symbol("from-rust");
@@ -47,7 +48,10 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
     merge: (updates) => Y.mergeUpdates(updates),
     reason: errorMessage,
     onSaving: hooks.onSaving,
-    onProblem: hooks.onError,
+    onProblem: (message) => {
+      reportSaveProblem(doc, message);
+      hooks.onError(message);
+    },
   });
   const onUpdate = (update: Uint8Array, origin: unknown) => {
     if (origin === REMOTE) return;
