@@ -255,15 +255,23 @@ async fn awareness_belongs_to_the_connection_that_introduced_it() {
         )
         .await;
     }
-    send(&mut intruder, Frame::new(doc, Message::QueryAwareness)).await;
-    let snapshot = loop {
-        if let Message::Awareness(bytes) = next(&mut intruder).await.unwrap().message {
-            let update = AwarenessUpdate::decode(&bytes).unwrap();
-            // The answer to QueryAwareness is the full snapshot (it carries client 7).
-            if update.entries.iter().any(|entry| entry.client_id == 7) || update.entries.len() > 1 {
-                break update;
-            }
+    // Frames are handled in order: once this Step1 is answered, all of the above was.
+    send(
+        &mut intruder,
+        Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    loop {
+        if let Message::Sync(SyncMessage::Step2(_)) = next(&mut intruder).await.unwrap().message {
+            break;
         }
+    }
+    // A newcomer is sent every presence the document holds.
+    let mut observer = connect(&ws_url(&server)).await;
+    assert!(authenticated(&authenticate(&mut observer, doc, &ada).await));
+    let snapshot = match next(&mut observer).await.unwrap().message {
+        Message::Awareness(bytes) => AwarenessUpdate::decode(&bytes).unwrap(),
+        other => panic!("expected the presence snapshot, got {other:?}"),
     };
     let ada_state = snapshot
         .entries
