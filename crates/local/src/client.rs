@@ -68,6 +68,14 @@ pub enum SyncEvent {
         doc: DocName,
         reason: String,
     },
+    /// The firm removed the lawyer from this matter (or walled them off it): every document of
+    /// it was purged from this computer, and `discarded_changes` unsent local edits with them.
+    /// The client no longer syncs the matter.
+    MatterRemoved {
+        case_id: String,
+        reason: String,
+        discarded_changes: usize,
+    },
 }
 
 #[derive(Debug)]

@@ -19,6 +19,30 @@ const OUTBOX_BATCH: usize = 256;
 /// The empty v1 update: nothing to apply, nothing to tell the UI.
 const EMPTY_UPDATE: &[u8] = &[0, 0];
 
+/// What a `PermissionDenied` means for the matter on this laptop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Denial {
+    /// Sent to open connections when the firm removes or screens the lawyer.
+    Revoked,
+    /// The server's one answer for a matter the lawyer may not see (another firm's, removed,
+    /// screened, or never created): a wall only if the server granted the matter before.
+    NotFound,
+    /// Anything else ("server error …", "too many …", "authenticate …"): may pass; never purges.
+    Other,
+}
+
+impl Denial {
+    /// Only the server's two exact answers count; an unknown reason is treated as passing, so a
+    /// new server message can never make a laptop destroy data.
+    fn of(reason: &str) -> Self {
+        match reason {
+            "access revoked" => Self::Revoked,
+            "document not found" => Self::NotFound,
+            _ => Self::Other,
+        }
+    }
+}
+
 /// What this device says about itself, kept across connections.
 #[derive(Debug, Default)]
 pub(crate) struct Presence {
@@ -314,7 +338,7 @@ impl Session {
             return Ok(());
         }
         match frame.message {
-            Message::Auth(auth) => self.handle_doc_auth(&doc, auth),
+            Message::Auth(auth) => self.handle_doc_auth(&doc, auth, presence),
             Message::Sync(sync) | Message::SyncReply(sync) => self.handle_sync(&doc, sync),
             Message::SyncStatus(stored) => self.handle_status(&doc, stored),
             Message::Awareness(bytes) => {
@@ -336,10 +360,16 @@ impl Session {
         }
     }
 
-    fn handle_doc_auth(&mut self, doc: &DocName, auth: AuthMessage) -> Result<(), LocalError> {
+    fn handle_doc_auth(
+        &mut self,
+        doc: &DocName,
+        auth: AuthMessage,
+        presence: &mut Presence,
+    ) -> Result<(), LocalError> {
         match auth {
             AuthMessage::Authenticated { scope } => {
                 self.healthy = true;
+                self.store.record_matter_granted(doc.case_id())?;
                 if let Some(sync) = self.docs.get_mut(doc) {
                     sync.scope = if scope == "readonly" {
                         Scope::ReadOnly
@@ -349,6 +379,25 @@ impl Session {
                 }
             }
             AuthMessage::PermissionDenied { reason } => {
+                let denial = Denial::of(&reason);
+                let refused_before = self
+                    .docs
+                    .get(doc)
+                    .is_some_and(|sync| sync.scope == Scope::Denied);
+                if refused_before && denial == Denial::Other {
+                    // The answers to frames pipelined behind the first refusal
+                    // ("authenticate this document first"): already reported.
+                    tracing::debug!(doc = %doc, reason, "further refusal of a refused document");
+                    return Ok(());
+                }
+                let wall = match denial {
+                    Denial::Revoked => true,
+                    Denial::NotFound => self.store.matter_granted_before(doc.case_id())?,
+                    Denial::Other => false,
+                };
+                if wall {
+                    return self.remove_matter(doc.case_id(), reason, presence);
+                }
                 tracing::warn!(doc = %doc, reason, "access to document denied; its outbox is kept");
                 if let Some(sync) = self.docs.get_mut(doc) {
                     sync.scope = Scope::Denied;
@@ -382,7 +431,56 @@ impl Session {
         Ok(())
     }
 
+    /// The firm walled the lawyer off `case_id`: purge the matter, stop syncing every document
+    /// of it on this connection and on later ones, and tell the app once.
+    fn remove_matter(
+        &mut self,
+        case_id: &str,
+        reason: String,
+        presence: &mut Presence,
+    ) -> Result<(), LocalError> {
+        let report = self.store.purge_case(case_id, &reason)?;
+        for (_, sync) in self
+            .docs
+            .iter_mut()
+            .filter(|(doc, _)| doc.case_id() == case_id)
+        {
+            sync.scope = Scope::Denied;
+            sync.in_flight.clear();
+        }
+        self.hub.waiting.retain(|doc| doc.case_id() != case_id);
+        presence.opened.retain(|doc| doc.case_id() != case_id);
+        presence.awareness.retain(|doc, _| doc.case_id() != case_id);
+        self.store_cursor_when_done()?;
+        // The server denies every open document of the matter; the first purge takes them all.
+        if report.docs > 0 {
+            tracing::warn!(
+                case_id,
+                reason,
+                discarded = report.unsynced_updates,
+                "matter removed from this computer by the firm"
+            );
+            emit(
+                &self.events,
+                SyncEvent::MatterRemoved {
+                    case_id: case_id.to_owned(),
+                    reason,
+                    discarded_changes: report.unsynced_updates,
+                },
+            );
+        }
+        Ok(())
+    }
+
     fn handle_sync(&mut self, doc: &DocName, message: SyncMessage) -> Result<(), LocalError> {
+        // Nothing from a refused document is applied (it may belong to a purged matter).
+        if self
+            .docs
+            .get(doc)
+            .is_some_and(|sync| sync.scope == Scope::Denied)
+        {
+            return Ok(());
+        }
         match message {
             SyncMessage::Step1(state_vector) => {
                 let Some(sync) = self.docs.get(doc) else {
@@ -573,5 +671,29 @@ impl Session {
             self.store.set_cursor(cursor)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Denial;
+
+    #[test]
+    fn only_the_servers_two_definitive_answers_can_purge() {
+        assert_eq!(Denial::of("access revoked"), Denial::Revoked);
+        assert_eq!(Denial::of("document not found"), Denial::NotFound);
+        for passing in [
+            "server error: database unavailable",
+            "server error",
+            "too many connections",
+            "too many documents",
+            "authenticate first",
+            "authenticate again",
+            "Access revoked",
+            "access revoked ",
+            "",
+        ] {
+            assert_eq!(Denial::of(passing), Denial::Other, "{passing:?}");
+        }
     }
 }
