@@ -8,6 +8,8 @@
 //! - `awareness`    `{doc, states: [{client_id, clock, state}]}`: collaborators' cursors.
 //! - `cases-changed` `{case_id}`: a matter or one of its drafts changed remotely.
 //! - `sync-denied`  `{doc, reason}`: the server refused a document.
+//! - `matter-removed` `{case_id, reason, discarded_changes}`: the firm removed the lawyer from a
+//!   matter; it was purged from this computer with that many unsent changes.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -53,6 +55,13 @@ struct CaseChanged {
 struct Denied {
     doc: String,
     reason: String,
+}
+
+#[derive(Clone, Serialize)]
+struct MatterRemoved {
+    case_id: String,
+    reason: String,
+    discarded_changes: usize,
 }
 
 /// Everything the commands share.
@@ -267,6 +276,29 @@ fn forward(app: &AppHandle, event: SyncEvent) {
                     reason,
                 },
             )
+        }
+        SyncEvent::MatterRemoved {
+            case_id,
+            reason,
+            discarded_changes,
+        } => {
+            // Not re-subscribed when the client restarts: the matter is gone.
+            if let Ok(mut opened) = state.opened.lock() {
+                opened.retain(|doc| doc.case_id() != case_id);
+            }
+            let case = CaseChanged {
+                case_id: case_id.clone(),
+            };
+            app.emit(
+                "matter-removed",
+                MatterRemoved {
+                    case_id,
+                    reason,
+                    discarded_changes,
+                },
+            )
+            // The dashboard and search reload and find the matter gone.
+            .and_then(|()| app.emit("cases-changed", case))
         }
     };
     if let Err(error) = result {

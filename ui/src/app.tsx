@@ -4,6 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
 import { syncLabel } from "./logic/syncLabel";
 import { currentSaveProblem, onSaveProblem } from "./logic/saveProblems";
+import { leavesRemovedMatter, removalNotice, takeTitleOnScreen } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
@@ -38,6 +39,14 @@ export function App() {
   const [fatal, setFatal] = useState<string | null>(null);
   const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
   useEffect(() => onSaveProblem(setSaveProblem), []);
+  const [removed, setRemoved] = useState<string | null>(null);
+  useEffect(() => {
+    const unlisten = events.matterRemoved((removal) => {
+      setRemoved(removalNotice(removal, takeTitleOnScreen(removal.case_id)));
+      setRoute((current) => (leavesRemovedMatter(current, removal.case_id) ? { screen: "dashboard" } : current));
+    });
+    return () => void unlisten.then((stop) => stop());
+  }, []);
 
   const reload = () =>
     ipc
@@ -95,6 +104,12 @@ export function App() {
       {saveProblem && (
         <p class="error save-problem" role="alert" data-testid="save-problem">
           {saveProblem}
+        </p>
+      )}
+      {removed && (
+        <p class="error matter-removed" role="alert" data-testid="matter-removed">
+          {removed}{" "}
+          <button onClick={() => setRemoved(null)}>Dismiss</button>
         </p>
       )}
       <main class="content">

@@ -2,6 +2,7 @@
 // Errors from commands are `{code, message}`; match on `code`, show `message`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { MatterRemoval } from "./logic/matterRemoval";
 import type { Paper } from "./logic/paper";
 
 export interface CommandError {
@@ -231,4 +232,6 @@ export const events = {
     on("awareness", handler),
   casesChanged: (handler: (change: { case_id: string }) => void) => on("cases-changed", handler),
   denied: (handler: (change: { doc: string; reason: string }) => void) => on("sync-denied", handler),
+  /** The firm removed the lawyer from a matter; it is gone from this computer. */
+  matterRemoved: (handler: (removal: MatterRemoval) => void) => on<MatterRemoval>("matter-removed", handler),
 };

@@ -12,6 +12,7 @@ import {
   type Member,
   type SyncStatus,
 } from "../ipc";
+import { showingCases } from "../logic/matterRemoval";
 import type { Route } from "../app";
 import { dueLabel, isValidDate } from "../logic/deadlines";
 import { connectedToServer } from "../logic/syncLabel";
@@ -40,7 +41,13 @@ export function CasePage({
   const [error, setError] = useState<string | null>(null);
 
   const load = () => {
-    ipc.getCase(caseId).then(setMatter).catch((e: unknown) => setError(errorMessage(e)));
+    ipc
+      .getCase(caseId)
+      .then((loaded) => {
+        showingCases([{ id: caseId, title: loaded.title }]);
+        setMatter(loaded);
+      })
+      .catch((e: unknown) => setError(errorMessage(e)));
     ipc.listDrafts(caseId).then(setDrafts).catch((e: unknown) => setError(errorMessage(e)));
   };
   useEffect(() => {

@@ -14,6 +14,7 @@ import {
 } from "../ipc";
 import type { Route } from "../app";
 import { dueLabel } from "../logic/deadlines";
+import { showingCases } from "../logic/matterRemoval";
 import { snippetParts } from "../logic/snippet";
 import { DEFAULT_ROW_HEIGHT, OVERSCAN, visibleRange } from "../logic/rowWindow";
 import { NewCaseForm } from "./NewCaseForm";
@@ -47,7 +48,10 @@ export function Dashboard({ info, navigate }: Props) {
   const load = () => {
     ipc
       .listCases(filter)
-      .then(setCases)
+      .then((list) => {
+        showingCases(list);
+        setCases(list);
+      })
       .catch((e: unknown) => setError(errorMessage(e)));
     ipc
       .upcomingDeadlines(info.today, 14)
