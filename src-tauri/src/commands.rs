@@ -285,6 +285,11 @@ pub async fn apply_local_update(
     let name = doc_name(&doc)?;
     let target = name.clone();
     on_store(&app, move |store| {
+        // A save still queued in the editor when the firm removed the matter is discarded
+        // like the matter's other unsent changes (docs/ARCHITECTURE.md, "Matter removal").
+        if store.matter_removed(target.case_id())? {
+            return Ok(());
+        }
         store.apply_local_update(&target, &update)
     })
     .await?;

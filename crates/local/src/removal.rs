@@ -161,6 +161,21 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Whether the firm removed `case_id` from this laptop (and has not let the lawyer back in):
+    /// local edits to it are discarded, not stored.
+    pub fn matter_removed(&self, case_id: &str) -> Result<bool, LocalError> {
+        let guard = self.lock()?;
+        Ok(guard
+            .connection
+            .query_row(
+                "SELECT 1 FROM removed_matters WHERE case_id = ?1",
+                [case_id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
     /// Case ids of removed matters (for exports and imports to skip).
     pub(crate) fn removed_case_ids(&self) -> Result<HashSet<String>, LocalError> {
         Ok(self

@@ -138,6 +138,9 @@ fn purging_a_matter_leaves_nothing_of_it_and_keeps_the_other_matters() {
     assert!(!fresh.documents().unwrap().iter().any(in_case(&walled)));
     assert_eq!(fresh.search("kilimanjaro").unwrap().len(), 3);
 
+    assert!(store.matter_removed(&walled).unwrap());
+    assert!(!store.matter_removed(&kept).unwrap());
+
     // Purging again finds nothing more to remove.
     let again = store.purge_case(&walled, "document not found").unwrap();
     assert_eq!((again.docs, again.unsynced_updates), (0, 0));
