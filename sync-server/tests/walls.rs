@@ -581,3 +581,55 @@ async fn a_new_member_catches_up_on_the_whole_matter() {
         );
     }
 }
+
+// ---- 5. The catch-up channel honours token expiry ------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catch_up_channel_serves_nothing_on_an_expired_token() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let short = sync_server::auth::DevAuth::new(SECRET)
+        .mint("ada", FIRM, 2)
+        .unwrap();
+    let mut hub = connect(&ws_url(&server)).await;
+    assert!(matches!(
+        authenticate(&mut hub, protocol::HUB_CHANNEL, &short).await,
+        Message::Auth(AuthMessage::Authenticated { .. })
+    ));
+    // The token runs out (its expiry is a time, so this test waits for it).
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    send(
+        &mut hub,
+        Frame::new(
+            protocol::HUB_CHANNEL,
+            Message::Stateless(HubMessage::request(0).to_json()),
+        ),
+    )
+    .await;
+    let answer = next(&mut hub).await.unwrap().message;
+    assert_eq!(
+        answer,
+        Message::Auth(AuthMessage::TokenRequest),
+        "an expired token was served the firm's changes"
+    );
+    // A fresh token on the same socket resumes the channel.
+    assert!(matches!(
+        authenticate(&mut hub, protocol::HUB_CHANNEL, &token("ada", FIRM)).await,
+        Message::Auth(AuthMessage::Authenticated { .. })
+    ));
+    send(
+        &mut hub,
+        Frame::new(
+            protocol::HUB_CHANNEL,
+            Message::Stateless(HubMessage::request(0).to_json()),
+        ),
+    )
+    .await;
+    let Message::Stateless(text) = next(&mut hub).await.unwrap().message else {
+        panic!("no catch-up answer after re-authenticating");
+    };
+    assert!(matches!(
+        HubMessage::parse(&text),
+        Ok(HubMessage::Changes(protocol::ChangesField::Reply(_)))
+    ));
+}
