@@ -12,6 +12,7 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
+use crate::account::{Account, BoundTokens};
 use crate::session::{Presence, Session, emit};
 use crate::{LocalError, Store, TokenSource, backoff};
 
@@ -76,6 +77,13 @@ pub enum SyncEvent {
         reason: String,
         discarded_changes: usize,
     },
+    /// This computer's data belongs to `bound`, and the token is for `signed_in`: the client
+    /// does not connect (nothing is sent or received, the outbox is kept) until a token for
+    /// `bound` is available (it retries when the token source changes).
+    AccountMismatch {
+        bound: crate::Account,
+        signed_in: crate::Account,
+    },
 }
 
 #[derive(Debug)]
@@ -85,6 +93,8 @@ enum Command {
     SetAwareness(DocName, String),
     Offline,
     Online,
+    /// Local-only matters were attached: sync them on a fresh connection.
+    Reconnect,
     Shutdown,
 }
 
@@ -126,6 +136,12 @@ impl SyncHandle {
         self.send(Command::Online);
     }
 
+    /// After `Store::attach_local_matters`: start a fresh connection, whose first flush sends
+    /// the attached matters' outbox entries (a running connection skipped them).
+    pub fn matters_attached(&self) {
+        self.send(Command::Reconnect);
+    }
+
     /// Say goodbye (awareness), close the socket and wait for the task to end.
     pub async fn shutdown(self) {
         self.send(Command::Shutdown);
@@ -143,6 +159,7 @@ impl SyncClient {
         store: Arc<Store>,
         config: SyncConfig,
     ) -> (SyncHandle, UnboundedReceiver<SyncEvent>) {
+        bind_at_sign_in(&store, &config);
         let (commands, command_receiver) = mpsc::unbounded_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         // Yjs client ids are 32-bit unsigned in practice.
@@ -164,17 +181,44 @@ impl SyncClient {
     }
 }
 
+/// The client starts when the lawyer signs in: bind an unbound store to that account now, so
+/// only matters made before the sign-in stay on this computer (not those made while the first
+/// connection is still being set up). A mismatch is reported by the task when it connects.
+fn bind_at_sign_in(store: &Store, config: &SyncConfig) {
+    let Ok(token) = config.token.token() else {
+        return;
+    };
+    let account = match Account::of_token(&config.url, &token) {
+        Ok(account) => account,
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "cannot tell the sign-in's account");
+            return;
+        }
+    };
+    match store.bind_account(&account) {
+        Ok(_) | Err(LocalError::AccountMismatch { .. }) => {}
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "cannot bind the store to its account")
+        }
+    }
+}
+
 /// Why a connection (or an attempt) ended.
 enum Ending {
     Shutdown,
     WentOffline,
-    Lost { healthy: bool },
+    Lost {
+        healthy: bool,
+    },
+    /// The token is for another account than the store's: wait for another token.
+    WrongAccount,
 }
 
 /// What a command means for the current connection.
 enum Control {
     Continue,
     Offline,
+    Reconnect,
     Shutdown,
 }
 
@@ -221,6 +265,7 @@ impl Client {
             }
             // The outbox is read on connect.
             Some(Command::LocalChange(_)) => Control::Continue,
+            Some(Command::Reconnect) => Control::Reconnect,
         }
     }
 
@@ -251,6 +296,20 @@ impl Client {
                     return;
                 }
                 Ending::WentOffline => attempt = 0,
+                Ending::WrongAccount => {
+                    self.set_state(SyncState::Offline);
+                    let mut changes = self.config.token.changes();
+                    loop {
+                        tokio::select! {
+                            () = token_changed(&mut changes) => break,
+                            command = self.commands.recv() => match self.note(command) {
+                                Control::Shutdown => return,
+                                Control::Offline | Control::Reconnect => break,
+                                Control::Continue => {}
+                            },
+                        }
+                    }
+                }
                 Ending::Lost { healthy } => {
                     if healthy {
                         attempt = 0;
@@ -267,7 +326,7 @@ impl Client {
                             () = &mut sleep => break,
                             command = self.commands.recv() => match self.note(command) {
                                 Control::Shutdown => return,
-                                Control::Offline => break,
+                                Control::Offline | Control::Reconnect => break,
                                 Control::Continue => {}
                             },
                         }
@@ -294,7 +353,8 @@ impl Client {
                     });
                 }
                 command = self.commands.recv() => match self.note(command) {
-                    Control::Continue => {}
+                    // Not connected yet: the connection being made reads the outbox afresh.
+                    Control::Continue | Control::Reconnect => {}
                     control => return Err(control),
                 },
             }
@@ -309,6 +369,42 @@ impl Client {
                 return Ending::Lost { healthy: false };
             }
         };
+        // Refuse before any byte is sent: the store is bound to the first account that syncs it.
+        let account = match Account::of_token(&self.config.url, &token) {
+            Ok(account) => account,
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "cannot tell the sign-in's account");
+                return Ending::Lost { healthy: false };
+            }
+        };
+        match self.store.bind_account(&account) {
+            Ok(_) => {}
+            Err(LocalError::AccountMismatch { bound, signed_in }) => {
+                tracing::warn!(
+                    bound = %bound,
+                    signed_in = %signed_in,
+                    "this computer's data belongs to another account; not syncing"
+                );
+                emit(
+                    &self.events,
+                    SyncEvent::AccountMismatch {
+                        bound: *bound,
+                        signed_in: *signed_in,
+                    },
+                );
+                return Ending::WrongAccount;
+            }
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "cannot bind the store to its account");
+                return Ending::Lost { healthy: false };
+            }
+        }
+        let tokens = Arc::new(BoundTokens {
+            inner: Arc::clone(&self.config.token),
+            url: self.config.url.clone(),
+            account,
+            changed: std::sync::atomic::AtomicBool::new(false),
+        });
         let socket = match self.connect().await {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {
@@ -322,9 +418,9 @@ impl Client {
             Arc::clone(&self.store),
             self.events.clone(),
             token,
-            Arc::clone(&self.config.token),
+            Arc::clone(&tokens) as Arc<dyn TokenSource>,
         );
-        match self.sync(&mut session, socket).await {
+        match self.sync(&mut session, socket, &tokens).await {
             Ok(ending) => ending,
             Err(error) => {
                 tracing::warn!(code = error.code(), %error, "sync connection ended by a local error");
@@ -335,11 +431,24 @@ impl Client {
         }
     }
 
-    async fn sync(&mut self, session: &mut Session, socket: Socket) -> Result<Ending, LocalError> {
+    async fn sync(
+        &mut self,
+        session: &mut Session,
+        socket: Socket,
+        tokens: &BoundTokens,
+    ) -> Result<Ending, LocalError> {
         let (mut sink, mut stream) = socket.split();
         session.start(&self.presence)?;
         let mut token_changes = self.config.token.changes();
         loop {
+            if tokens.account_changed() {
+                // Signed in as someone else meanwhile: stop here; the next connect reports it.
+                tracing::warn!("the sign-in changed account; closing the sync connection");
+                if let Err(error) = sink.close().await {
+                    tracing::debug!(%error, "closing the sync connection failed");
+                }
+                return Ok(Ending::Lost { healthy: true });
+            }
             let outgoing = session.take_outgoing();
             if !outgoing.is_empty() {
                 for wire in outgoing {
@@ -399,7 +508,8 @@ impl Client {
                     };
                     let ending = match control {
                         Control::Continue => continue,
-                        Control::Offline => Ending::WentOffline,
+                        // Still online: the run loop connects again at once.
+                        Control::Offline | Control::Reconnect => Ending::WentOffline,
                         Control::Shutdown => Ending::Shutdown,
                     };
                     session.leave_awareness(&mut self.presence);

@@ -58,6 +58,19 @@ pub enum LocalError {
     TokenStore(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// The sync token does not say which user and firm it is for (see account.rs).
+    #[error("the account of this sign-in cannot be told: {0}")]
+    AccountUnknown(String),
+    /// This computer's data belongs to another account; nothing is synced.
+    #[error(
+        "This computer's Lawyers Hub data belongs to {} at {} on {}. Sign in as that account \
+         (or set that server) to sync it; nothing was sent for {}.",
+        bound.user, bound.firm, bound.server, signed_in
+    )]
+    AccountMismatch {
+        bound: Box<crate::account::Account>,
+        signed_in: Box<crate::account::Account>,
+    },
     #[error("{0}")]
     NotFound(String),
     /// An export could not be made; the message is written for the lawyer.
@@ -92,6 +105,8 @@ impl LocalError {
             Self::SignInRequired => "signin_required",
             Self::TokenStore(_) => "token_store",
             Self::InvalidInput(_) => "invalid_input",
+            Self::AccountUnknown(_) => "account_unknown",
+            Self::AccountMismatch { .. } => "account_mismatch",
             Self::NotFound(_) => "not_found",
             Self::Export(_) => "export",
             Self::CopilotRefused { .. } => "copilot_refused",

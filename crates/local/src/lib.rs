@@ -3,6 +3,7 @@
 //! sign-in (OAuth 2.0 code + PKCE with a loopback redirect) that supplies its token.
 //! See `README.md` in this crate for the API and the on-disk schema.
 
+mod account;
 pub mod address;
 mod archive;
 mod backoff;
@@ -27,6 +28,7 @@ mod signin;
 mod store;
 mod token_store;
 
+pub use account::{Account, Binding, normalize_server};
 pub use archive::{ArchiveError, ArchiveSummary, export_archive, import_archive};
 pub use client::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use error::LocalError;
@@ -36,9 +38,9 @@ pub use keys::{
 pub use matters::STATUSES;
 pub use oauth2::url::Url;
 pub use outbox::OutboxEntry;
-pub use removal::{PurgeReport, RemovedMatter};
 pub use protocol::AwarenessEntry;
 pub use protocol::DocName;
+pub use removal::{PurgeReport, RemovedMatter};
 pub use signed_in::SignedIn;
 pub use signin::{SignIn, SignInConfig};
 pub use store::{COMPACT_AFTER_LOG_ROWS, Store};

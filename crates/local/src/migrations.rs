@@ -83,6 +83,20 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO matter_grants (case_id, granted_at)
         SELECT substr(name, 7, 36), unixepoch() FROM docs
         WHERE NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.doc = docs.name);",
+    // 4: the account this store belongs to (see account.rs): one row, written the first time it
+    // syncs, never changed. `local_only_matters`: matters that existed before that binding and
+    // were never granted by a server; they are not synced until the lawyer attaches them.
+    "CREATE TABLE store_account (
+        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+        server TEXT NOT NULL,
+        firm TEXT NOT NULL,
+        user TEXT NOT NULL,
+        bound_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE local_only_matters (
+        case_id TEXT PRIMARY KEY NOT NULL,
+        since INTEGER NOT NULL
+    ) STRICT;",
 ];
 
 /// The first schema version with projections: opening an older file rebuilds them.

@@ -195,6 +195,11 @@ impl Session {
         if self.docs.contains_key(doc) {
             return Ok(());
         }
+        // A matter made before this store was bound stays on this computer until attached: no
+        // Step1 (the server's Step1 would pull it up as our Step2) and no outbox entries.
+        if self.store.is_local_only(doc.case_id())? {
+            return Ok(());
+        }
         let state_vector = self.store.state_vector(doc)?;
         {
             let auth = self.auth_frame(doc.as_str());

@@ -1,0 +1,240 @@
+//! One local store per account, with the real server and a real laptop (SQLCipher store + sync
+//! client): a store that synced for one (server, firm, user) never uploads to another, and
+//! matters made on the laptop before any sign-in stay on it until the lawyer attaches them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use local::{Account, DocName, SyncEvent, SyncState, normalize_server};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+async fn document_firm(database_url: &str, doc: &DocName) -> Option<String> {
+    let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+    let firm = sqlx::query_scalar("SELECT firm_id FROM documents WHERE name = $1")
+        .bind(doc.as_str())
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    firm
+}
+
+/// Wait until the client is Synced and nothing of `doc` is left in the outbox.
+async fn wait_sent(laptop: &mut Laptop, doc: &DocName) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let unsent = laptop
+            .store
+            .pending()
+            .unwrap()
+            .iter()
+            .any(|entry| &entry.doc == doc);
+        if laptop.state == SyncState::Synced && !unsent {
+            return;
+        }
+        match tokio::time::timeout_at(deadline, laptop.events.as_mut().unwrap().recv()).await {
+            Ok(Some(SyncEvent::State(state))) => laptop.state = state,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("sync client stopped"),
+            Err(_) => panic!(
+                "timed out waiting for {doc} to be sent (state {:?})",
+                laptop.state
+            ),
+        }
+    }
+}
+
+/// Wait for the client to refuse the store's account; returns (bound, signed in).
+async fn wait_mismatch(laptop: &mut Laptop) -> (Account, Account) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, laptop.events.as_mut().unwrap().recv()).await {
+            Ok(Some(SyncEvent::AccountMismatch { bound, signed_in })) => return (bound, signed_in),
+            Ok(Some(SyncEvent::State(state))) => laptop.state = state,
+            Ok(Some(_)) => {}
+            Ok(None) => panic!("sync client stopped"),
+            Err(_) => panic!(
+                "timed out waiting for the account mismatch (state {:?})",
+                laptop.state
+            ),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_firms_token_uploads_nothing_from_this_store() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laptop.db");
+
+    // ada@firm-a syncs a matter, then writes a second one while offline.
+    let synced = draft_name(&new_case());
+    let mut laptop = Laptop::online(&path, &url, &token("ada", "firm-a"));
+    laptop
+        .write_and_sync(&synced, "Firm A's privileged strategy. ", WAIT)
+        .await;
+    laptop.disconnect().await;
+    let unsent = draft_name(&new_case());
+    laptop.type_text(&unsent, "Firm A's unsent advice. ");
+    let pending = laptop.store.pending_count().unwrap();
+    assert!(pending > 0);
+
+    // The same store, now with mallory@firm-b's token.
+    laptop.connect(&url, &token("mallory", "firm-b"));
+    laptop.open(&synced);
+    laptop.open(&unsent);
+    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    laptop.disconnect().await;
+    let server_name = normalize_server(&url).unwrap();
+    assert_eq!(
+        bound,
+        Account {
+            server: server_name.clone(),
+            firm: "firm-a".into(),
+            user: "ada".into()
+        }
+    );
+    assert_eq!(
+        signed_in,
+        Account {
+            server: server_name,
+            firm: "firm-b".into(),
+            user: "mallory".into()
+        }
+    );
+
+    assert_eq!(
+        document_firm(&database, &unsent).await,
+        None,
+        "firm A's unsent matter reached the server"
+    );
+    assert_eq!(stored_text(&database, &unsent, "body").await, "");
+    assert_eq!(
+        document_firm(&database, &synced).await.as_deref(),
+        Some("firm-a")
+    );
+    assert_eq!(
+        laptop.store.pending_count().unwrap(),
+        pending,
+        "the outbox is kept"
+    );
+    assert!(
+        laptop.body(&synced).contains("privileged"),
+        "nothing was purged"
+    );
+
+    // ada signs in again: her unsent matter goes to her firm, as it always should have.
+    laptop.connect(&url, &token("ada", "firm-a"));
+    laptop.open(&unsent);
+    laptop.wait_synced(WAIT).await;
+    assert_eq!(
+        document_firm(&database, &unsent).await.as_deref(),
+        Some("firm-a")
+    );
+    assert!(
+        stored_text(&database, &unsent, "body")
+            .await
+            .contains("unsent advice")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_server_gets_nothing_from_this_store() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let other_database = fresh_database().await;
+    let other_server = start_server(&other_database, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laptop.db");
+
+    let synced = draft_name(&new_case());
+    let mut laptop = Laptop::online(&path, &ws_url(&server), &token("ada", "firm-a"));
+    laptop
+        .write_and_sync(&synced, "Synced to the firm's server. ", WAIT)
+        .await;
+    laptop.disconnect().await;
+    let unsent = draft_name(&new_case());
+    laptop.type_text(&unsent, "Written on the train. ");
+
+    // The server address changed in Settings (same user, same firm, another server).
+    laptop.connect(&ws_url(&other_server), &token("ada", "firm-a"));
+    laptop.open(&synced);
+    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    laptop.disconnect().await;
+    assert_eq!(bound.server, normalize_server(&ws_url(&server)).unwrap());
+    assert_eq!(
+        signed_in.server,
+        normalize_server(&ws_url(&other_server)).unwrap()
+    );
+    assert_eq!(document_firm(&other_database, &synced).await, None);
+    assert_eq!(document_firm(&other_database, &unsent).await, None);
+    assert_eq!(
+        laptop.store.pending_count().unwrap(),
+        1,
+        "the outbox is kept"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matters_made_before_sign_in_wait_to_be_attached() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laptop.db");
+
+    let early = draft_name(&new_case());
+    let mut laptop = Laptop::offline(&path);
+    laptop.type_text(&early, "Made before anyone signed in. ");
+
+    laptop.connect(&url, &token("ada", "firm-a"));
+    let later = draft_name(&new_case());
+    laptop.open(&later);
+    laptop.type_text(&later, "Made after sign-in. ");
+    laptop.open(&early);
+    wait_sent(&mut laptop, &later).await;
+    assert_eq!(
+        document_firm(&database, &later).await.as_deref(),
+        Some("firm-a")
+    );
+    assert_eq!(
+        document_firm(&database, &early).await,
+        None,
+        "an unattached matter was uploaded"
+    );
+    assert_eq!(stored_text(&database, &early, "body").await, "");
+    assert_eq!(
+        laptop.store.local_only_matters().unwrap(),
+        vec![early.case_id().to_owned()]
+    );
+    assert!(
+        laptop
+            .store
+            .pending()
+            .unwrap()
+            .iter()
+            .any(|entry| entry.doc == early),
+        "kept"
+    );
+
+    // The lawyer chooses to upload it to the firm.
+    assert_eq!(laptop.store.attach_local_matters().unwrap(), 1);
+    laptop.handle.as_ref().unwrap().matters_attached();
+    wait_sent(&mut laptop, &early).await;
+    assert_eq!(
+        document_firm(&database, &early).await.as_deref(),
+        Some("firm-a")
+    );
+    assert!(
+        stored_text(&database, &early, "body")
+            .await
+            .contains("before anyone signed in")
+    );
+    assert!(laptop.store.local_only_matters().unwrap().is_empty());
+}
