@@ -24,6 +24,9 @@ use yrs::{GetString, ReadTxn, StateVector, Text, Transact, Update, WriteTxn};
 const CASE: &str = "0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
 const DENIED_CASE: &str = "dddddddd-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
 const WAIT: Duration = Duration::from_secs(20);
+/// An unsigned JWT for ada at firm-test: the client reads the account from its claims (the
+/// store is bound to it); this server checks only that it is sent.
+const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGEiLCJvcmdfaWQiOiJmaXJtLXRlc3QifQ.unsigned";
 
 fn doc(n: u32) -> DocName {
     DocName::draft(CASE, &format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
@@ -117,7 +120,7 @@ async fn serve(state: Shared, listener: TcpListener) {
                         let name = frame.document_name().to_owned();
                         match frame.message {
                             Message::Auth(AuthMessage::Token { token, .. }) => {
-                                assert_eq!(token, "secret-token");
+                                assert_eq!(token, TOKEN);
                                 if name.contains(DENIED_CASE) {
                                     send(&tx, &name, Message::Auth(AuthMessage::PermissionDenied { reason: "screened".into() }));
                                 } else {
@@ -196,7 +199,7 @@ fn start(store: &Arc<Store>, url: &str) -> (SyncHandle, UnboundedReceiver<SyncEv
         store.clone(),
         SyncConfig {
             url: url.into(),
-            token: Arc::new(StaticToken("secret-token".into())),
+            token: Arc::new(StaticToken(TOKEN.into())),
             min_backoff: Duration::from_millis(20),
             max_backoff: Duration::from_millis(200),
         },
@@ -325,6 +328,10 @@ async fn denied_docs_keep_their_outbox() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir, "a.db");
     let denied = DocName::case(DENIED_CASE).unwrap();
+    // Signed in before writing (a matter written before any sign-in would stay local-only).
+    store
+        .bind_account(&hub_local::Account::of_token(&url, TOKEN).unwrap())
+        .unwrap();
     type_text(&store, &denied, "walled off");
     let (handle, mut events) = start(&store, &url);
     let event = wait_for(&mut events, |event| {
