@@ -87,6 +87,23 @@ struct Fatal {
     reason: String,
 }
 
+/// Postgres could not answer: the client must not take this for a refusal (a laptop purges a
+/// matter it is refused), so the connection ends and the client reconnects and resends.
+fn unavailable() -> Fatal {
+    Fatal {
+        code: 1011,
+        reason: "storage unavailable: reconnect and try again".into(),
+    }
+}
+
+/// Why a token was not accepted.
+enum Unverified {
+    /// The token is refused (answered with `PermissionDenied`).
+    Refused(String),
+    /// The server could not record the caller (ends the connection: try again).
+    Unavailable,
+}
+
 pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<AddressSlot>) {
     let id = state.next_connection_id();
     metrics::connection_opened();
@@ -401,7 +418,7 @@ impl Session {
         }
     }
 
-    async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, String> {
+    async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, Unverified> {
         let now = chrono::Utc::now().timestamp();
         if let Some(principal) = self
             .principals
@@ -415,14 +432,14 @@ impl Session {
                 .verifier
                 .verify(token)
                 .await
-                .map_err(|error| error.to_string())?,
+                .map_err(|error| Unverified::Refused(error.to_string()))?,
         );
         if !self.seen_users.contains(&principal.user_id) {
             db::ensure_principal(&self.state.pool, &principal.user_id, &principal.firm_id)
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "could not record user");
-                    "server error: try again".to_owned()
+                    Unverified::Unavailable
                 })?;
             self.seen_users.push(principal.user_id.clone());
             self.audit(&principal, None, "sign_in_seen", serde_json::json!({}))
@@ -441,10 +458,11 @@ impl Session {
         };
         let principal = match self.verify(&token).await {
             Ok(principal) => principal,
-            Err(reason) => {
+            Err(Unverified::Refused(reason)) => {
                 self.deny(&key, &reason);
                 return Ok(());
             }
+            Err(Unverified::Unavailable) => return Err(unavailable()),
         };
         if !self.count_user(&principal.user_id) {
             self.deny(
@@ -517,8 +535,7 @@ impl Session {
                     Ok(access) => access,
                     Err(error) => {
                         tracing::error!(%error, "could not re-check access");
-                        self.deny(&key, "server error: try again");
-                        return Ok(());
+                        return Err(unavailable());
                     }
                 };
                 if let Some(existing) = self.docs.get_mut(&key) {
@@ -583,8 +600,7 @@ impl Session {
             }
             Err(db::OpenError::Db(error)) => {
                 tracing::error!(%error, "could not open document");
-                self.deny(&key, "server error: try again");
-                return Ok(());
+                return Err(unavailable());
             }
         };
         let user_id: Arc<str> = Arc::from(principal.user_id.as_str());
@@ -610,8 +626,7 @@ impl Session {
             Ok(subscribed) => subscribed,
             Err(error) => {
                 tracing::error!(%error, "could not load document");
-                self.deny(&key, "server error: try again");
-                return Ok(());
+                return Err(unavailable());
             }
         };
         let subscription = Subscription {
@@ -634,10 +649,15 @@ impl Session {
                 .get(&key)
                 .map(|subscription| subscription.user_id.clone())
                 .unwrap_or_else(|| Arc::from(""));
-            // An error reads as "no access": the client is told to try again and reopens.
-            let fresh = crate::access::case_access(&self.state.pool, row.case_id, &user)
-                .await
-                .unwrap_or(None);
+            let fresh = match crate::access::case_access(&self.state.pool, row.case_id, &user).await
+            {
+                Ok(fresh) => fresh,
+                Err(error) => {
+                    tracing::error!(%error, "could not re-check access");
+                    self.unsubscribe(&key);
+                    return Err(unavailable());
+                }
+            };
             match fresh {
                 Some(fresh) => {
                     role = fresh;

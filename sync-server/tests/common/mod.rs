@@ -31,8 +31,13 @@ pub fn redis_url() -> String {
 
 /// A new, migrated database for one test.
 pub async fn fresh_database() -> String {
+    fresh_database_on(&postgres_base()).await
+}
+
+/// A new, migrated database on the Postgres at `base` (`postgres://user@host:port`).
+pub async fn fresh_database_on(base: &str) -> String {
     let name = format!("hub_test_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPool::connect(&format!("{}/postgres", postgres_base()))
+    let admin = PgPool::connect(&format!("{base}/postgres"))
         .await
         .expect("Postgres must run (scripts/test starts it)");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
@@ -40,7 +45,7 @@ pub async fn fresh_database() -> String {
         .await
         .unwrap();
     admin.close().await;
-    let url = format!("{}/{name}", postgres_base());
+    let url = format!("{base}/{name}");
     let pool = PgPool::connect(&url).await.unwrap();
     sync_server::migrate::up(&pool, None).await.unwrap();
     pool.close().await;

@@ -1,0 +1,297 @@
+//! Faults a firm will see, with 0 acknowledged updates lost and every replica converging:
+//! Postgres restarted while lawyers edit, and a laptop's process killed with SIGKILL in the
+//! middle of its writes. (A Redis subscriber cut while a wall goes up is in `walls.rs`; a full
+//! disk on the laptop in hub-local's `disk_full.rs`.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A Postgres cluster of this test's own (initdb in a temporary directory, run as the
+/// `postgres` user), so it can be stopped and started without disturbing anyone else.
+struct PrivatePostgres {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    port: u16,
+}
+
+fn as_postgres(program: &Path, args: &[&str]) {
+    let status = Command::new("runuser")
+        .args(["-u", "postgres", "--"])
+        .arg(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("runuser runs");
+    assert!(status.success(), "{} {args:?}", program.display());
+}
+
+impl PrivatePostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("Debian's PostgreSQL is installed (scripts/setup)")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin")))
+            .filter(|bin| bin.join("initdb").exists())
+            .max()
+            .expect("an initdb");
+        let dir = tempfile::tempdir().unwrap();
+        let status = Command::new("chown")
+            .args(["postgres:postgres", dir.path().to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let data = dir.path().join("data");
+        as_postgres(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
+        );
+        let postgres = Self {
+            dir,
+            bin,
+            port: free_port(),
+        };
+        postgres.up();
+        postgres
+    }
+
+    fn pg_ctl(&self, args: &[&str]) {
+        let data = self.dir.path().join("data");
+        let mut all = vec!["-D", data.to_str().unwrap()];
+        all.extend_from_slice(args);
+        as_postgres(&self.bin.join("pg_ctl"), &all);
+    }
+
+    fn up(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        self.pg_ctl(&["-o", &options, "-w", "-l", "/dev/null", "start"]);
+    }
+
+    /// Stop at once, as a crash or a failover would.
+    fn stop(&self) {
+        self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
+    }
+
+    fn restart(&self) {
+        self.stop();
+        self.up();
+    }
+
+    fn base(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.dir.path().join("data");
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_restarted_while_lawyers_edit_loses_nothing() {
+    let postgres = PrivatePostgres::start();
+    let db = fresh_database_on(&postgres.base()).await;
+    let redis = PrivateRedis::start().await;
+    let first = start_server(&db, Some(redis.url())).await;
+    let second = start_server(&db, Some(redis.url())).await;
+    let dir = tempfile::tempdir().unwrap();
+    let doc = draft_name(&new_case());
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&first),
+        &token("ada", FIRM),
+    );
+    ada.write_and_sync(&doc, "[start]", WAIT).await;
+    grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
+    let mut ben = Laptop::online(
+        &dir.path().join("ben.db"),
+        &ws_url(&second),
+        &token("ben", FIRM),
+    );
+    ben.open(&doc);
+    ben.wait_until("the start", WAIT, body_contains(&doc, "[start]"))
+        .await;
+
+    let mut words = Vec::new();
+    for round in 0..60 {
+        let (a, b) = (format!("[a{round}]"), format!("[b{round}]"));
+        ada.type_text(&doc, &a);
+        ben.type_text(&doc, &b);
+        words.push(a);
+        words.push(b);
+        if round == 20 {
+            // Postgres goes down in the middle of the edits and comes back.
+            postgres.restart();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    ada.wait_synced(WAIT).await;
+    ben.wait_synced(WAIT).await;
+    let last = words.last().unwrap().clone();
+    ada.wait_until("every edit", WAIT, body_contains(&doc, &last))
+        .await;
+    ben.wait_until("every edit", WAIT, |store| {
+        let text = store.text(&doc, "body").unwrap();
+        text.contains("[a59]") && text.contains("[b59]")
+    })
+    .await;
+    let stored = stored_text(&db, &doc, "body").await;
+    for word in &words {
+        assert!(stored.contains(word.as_str()), "{word} was lost: {stored}");
+    }
+    assert_eq!(ada.body(&doc), ben.body(&doc));
+    assert_eq!(stored, ada.body(&doc));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storage_outage_is_never_answered_as_a_refusal() {
+    // A laptop purges a matter it is refused: "the server could not check" must never read as
+    // "you may not".
+    let postgres = PrivatePostgres::start();
+    let db = fresh_database_on(&postgres.base()).await;
+    let server = start_server(&db, None).await;
+    let doc = draft_name(&new_case());
+    let (socket, answer) =
+        common::raw::open(&ws_url(&server), doc.as_str(), &token("ada", FIRM)).await;
+    assert!(matches!(
+        answer,
+        protocol::Message::Auth(protocol::AuthMessage::Authenticated { .. })
+    ));
+    drop(socket);
+    postgres.stop();
+    for user in ["ada", "ben"] {
+        let mut socket = common::raw::connect(&ws_url(&server)).await;
+        common::raw::send(
+            &mut socket,
+            protocol::Frame::new(
+                doc.as_str(),
+                protocol::Message::Auth(protocol::AuthMessage::Token {
+                    token: token(user, FIRM),
+                    provider_version: None,
+                }),
+            ),
+        )
+        .await;
+        match common::raw::next(&mut socket).await {
+            Err((code, reason)) => assert_eq!(code, 1011, "{reason}"),
+            Ok(frame) => panic!(
+                "{user} was answered {:?} while storage was down",
+                frame.message
+            ),
+        }
+    }
+    postgres.up();
+}
+
+/// The child side of the SIGKILL test: write words into a store, printing each one that the
+/// store acknowledged, until killed.
+#[test]
+fn laptop_child_writes_until_killed() {
+    let Ok(path) = std::env::var("HUB_FAULTS_CHILD_STORE") else {
+        return; // Only meaningful when the test below runs this binary as its child.
+    };
+    let doc = local::DocName::parse(&std::env::var("HUB_FAULTS_CHILD_DOC").unwrap()).unwrap();
+    let store = open_store(Path::new(&path));
+    let ydoc = yrs::Doc::new();
+    let body = ydoc.get_or_insert_text("body");
+    let mut out = std::io::stdout().lock();
+    for i in 0.. {
+        use yrs::{Text, Transact};
+        let word = format!("[w{i}]");
+        let update = {
+            let mut txn = ydoc.transact_mut();
+            let end = body.len(&txn);
+            body.insert(&mut txn, end, &word);
+            txn.encode_update_v1()
+        };
+        store.apply_local_update(&doc, &update).unwrap();
+        writeln!(out, "saved {word}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_laptop_killed_mid_write_keeps_and_uploads_everything_it_reported_saved() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ada.db");
+    let doc = draft_name(&new_case());
+    // Ada's laptop has synced with her firm before (her store belongs to her account).
+    {
+        let mut ada = Laptop::online(&path, &ws_url(&server), &token("ada", FIRM));
+        ada.write_and_sync(&doc, "[before]", WAIT).await;
+        ada.disconnect().await;
+    }
+    // The laptop's process writes as fast as it can and is killed with SIGKILL mid-stream.
+    let mut child: Child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "laptop_child_writes_until_killed", "--nocapture"])
+        .env("HUB_FAULTS_CHILD_STORE", &path)
+        .env("HUB_FAULTS_CHILD_DOC", doc.as_str())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut saved = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while saved.len() < 300 {
+        let line = lines.next().expect("the child keeps writing").unwrap();
+        if let Some(word) = line.strip_prefix("saved ") {
+            saved.push(word.to_owned());
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-9", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    child.wait().unwrap();
+
+    // Restarted: every word it reported saved is there, and syncing uploads all of it.
+    let mut ada = Laptop::online(&path, &ws_url(&server), &token("ada", FIRM));
+    let text = ada.body(&doc);
+    for word in &saved {
+        assert!(
+            text.contains(word.as_str()),
+            "{word} was reported saved but lost"
+        );
+    }
+    ada.open(&doc);
+    ada.wait_synced(WAIT).await;
+    let stored = stored_text(&db, &doc, "body").await;
+    assert_eq!(stored, ada.body(&doc));
+    for word in &saved {
+        assert!(
+            stored.contains(word.as_str()),
+            "{word} never reached the server"
+        );
+    }
+}
