@@ -228,6 +228,9 @@ async fn a_matter_the_server_never_granted_is_kept_when_refused() {
     // ben wrote into that matter id offline (say, restored from an old backup): the server
     // refuses it, but it was never acknowledged to this laptop, so it is not destroyed.
     let mut ben = Laptop::offline(&dir.path().join("ben.db"));
+    // ben signed in before (a matter written before any sign-in would stay local-only).
+    let account = local::Account::of_token(&url, &token("ben", FIRM)).unwrap();
+    ben.store.bind_account(&account).unwrap();
     ben.type_text(&foreign, "ben's offline words. ");
     ben.connect(&url, &token("ben", FIRM));
     let heard = listen(&mut ben, "the refusal", |heard, _, _| {

@@ -50,6 +50,11 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir.path().join("ada.db"));
     let doc = draft_name(&new_case());
+    // Signed in before the matter is written (one written before any sign-in stays local-only
+    // until attached): the store belongs to this account.
+    let account =
+        local::Account::of_token(&ws_url(&server), &signed_in.access_token().unwrap()).unwrap();
+    store.bind_account(&account).unwrap();
     store
         .edit(&doc, |_, txn| {
             use yrs::{Text, WriteTxn};
@@ -78,7 +83,10 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
             SyncEvent::State(SyncState::Synced)
             | SyncEvent::State(_)
             | SyncEvent::RemoteUpdate { .. } => {}
-            SyncEvent::Awareness { .. } => {}
+            SyncEvent::AccountMismatch { bound, signed_in } => {
+                panic!("account mismatch: {bound} / {signed_in}")
+            }
+            SyncEvent::Awareness { .. } | SyncEvent::MatterRemoved { .. } => {}
         }
     }
     assert_eq!(
