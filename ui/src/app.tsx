@@ -9,6 +9,7 @@ import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
 import { SettingsPage } from "./settings/SettingsPage";
+import { AccountNotices } from "./accounts/AccountNotices";
 
 export type Route =
   | { screen: "dashboard" }
@@ -112,6 +113,7 @@ export function App() {
           <button onClick={() => setRemoved(null)}>Dismiss</button>
         </p>
       )}
+      <AccountNotices mode={status.mode} />
       <main class="content">
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
         {route.screen === "case" && <CasePage caseId={route.caseId} info={info} status={status} navigate={setRoute} />}

@@ -2,6 +2,7 @@
 // Errors from commands are `{code, message}`; match on `code`, show `message`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AccountMismatch, LocalMatters } from "./logic/accounts";
 import type { MatterRemoval } from "./logic/matterRemoval";
 import type { Paper } from "./logic/paper";
 
@@ -219,6 +220,9 @@ export const ipc = {
   importLocalData: (file: string, passphrase: string) => invoke<number>("import_local_data", { file, passphrase }),
   signIn: () => invoke<string>("sign_in"),
   signOut: () => invoke<void>("sign_out"),
+  localMatters: () => invoke<LocalMatters>("local_matters"),
+  /** Upload the matters made before the first sign-in to the account; how many. */
+  attachLocalMatters: () => invoke<number>("attach_local_matters"),
 };
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
@@ -234,4 +238,7 @@ export const events = {
   denied: (handler: (change: { doc: string; reason: string }) => void) => on("sync-denied", handler),
   /** The firm removed the lawyer from a matter; it is gone from this computer. */
   matterRemoved: (handler: (removal: MatterRemoval) => void) => on<MatterRemoval>("matter-removed", handler),
+  /** Signed in as another account than this computer's data belongs to: nothing syncs. */
+  accountMismatch: (handler: (mismatch: AccountMismatch) => void) =>
+    on<AccountMismatch>("account-mismatch", handler),
 };
