@@ -393,6 +393,13 @@ impl Server {
                         "HUB_LOG",
                         std::env::var("HUB_LOG").unwrap_or_else(|_| "warn".into()),
                     )
+                    // Thousands of simulated lawyers share a few users and one address here:
+                    // lift the per-user, per-address and rate limits a firm's server keeps.
+                    .env("HUB_MAX_CONNECTIONS_PER_USER", "1000000")
+                    .env("HUB_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
+                    .env("HUB_NEW_CASES_PER_MINUTE", "1000000")
+                    .env("HUB_CHANGES_PER_MINUTE", "1000000")
+                    .env("HUB_MAX_DOCS_PER_CONNECTION", "1000000")
                     .env_remove("REDIS_URL")
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
