@@ -281,3 +281,37 @@ async fn a_stopped_and_restarted_server_purges_nothing() {
             .contains("server was down")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_the_lawyer_from_the_matter_purges_it_too() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_ada, mut ben, walled, own) = two_lawyers(&server, dir.path()).await;
+    let case = walled.case_id().to_owned();
+
+    let (status, body) = rest(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/cases/{case}/members/ben"),
+        &token("ada", FIRM),
+        None,
+    )
+    .await;
+    assert!(
+        (200..300).contains(&status),
+        "remove member: {status} {body}"
+    );
+    let heard = listen(&mut ben, "the matter's removal", |heard, _, _| {
+        !heard.removed.is_empty()
+    })
+    .await;
+
+    assert_eq!(
+        heard.removed,
+        [(case.clone(), "access revoked".to_owned(), 0)]
+    );
+    assert!(!holds_case(&ben.store, &case));
+    assert!(ben.store.search("zanzibar").unwrap().is_empty());
+    assert!(holds_case(&ben.store, own.case_id()));
+}
