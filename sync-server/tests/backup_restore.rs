@@ -113,6 +113,8 @@ async fn backup_destroy_restore_restart_and_the_client_catches_up_with_nothing_l
     ada.type_text(&brief, "Brief after the backup. ");
     ada.wait_synced(WAIT).await;
     ada.disconnect().await;
+    // A restored server keeps its address (the laptop's data belongs to that server).
+    let address = server.addr;
     server.shutdown.send(()).unwrap();
     tokio::time::timeout(WAIT, server.task)
         .await
@@ -136,8 +138,12 @@ async fn backup_destroy_restore_restart_and_the_client_catches_up_with_nothing_l
         "Brief before the backup. "
     );
 
-    // The server restarts on it; a new laptop sees the backup's content...
-    let server = start_server(&db, None).await;
+    // The server restarts on it, at the same address; a new laptop sees the backup's content...
+    let mut restarted = settings(&db, None);
+    restarted.bind = address;
+    let server = sync_server::app::start(&restarted)
+        .await
+        .expect("server restarts");
     let mut fresh = Laptop::online(
         &laptops.path().join("ada-new.db"),
         &ws_url(&server),
