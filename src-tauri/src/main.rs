@@ -3,6 +3,7 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+mod accounts;
 mod commands;
 mod error;
 mod firm;
@@ -149,6 +150,8 @@ fn main() {
             local_data::export_local_data,
             local_data::list_local_exports,
             local_data::import_local_data,
+            accounts::local_matters,
+            accounts::attach_local_matters,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

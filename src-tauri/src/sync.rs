@@ -10,6 +10,8 @@
 //! - `sync-denied`  `{doc, reason}`: the server refused a document.
 //! - `matter-removed` `{case_id, reason, discarded_changes}`: the firm removed the lawyer from a
 //!   matter; it was purged from this computer with that many unsent changes.
+//! - `account-mismatch` `{bound, signed_in, message}`: this computer's data belongs to another
+//!   account (server, firm, user); nothing is synced until that account signs in again.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -299,6 +301,9 @@ fn forward(app: &AppHandle, event: SyncEvent) {
             )
             // The dashboard and search reload and find the matter gone.
             .and_then(|()| app.emit("cases-changed", case))
+        }
+        SyncEvent::AccountMismatch { bound, signed_in } => {
+            crate::accounts::announce_mismatch(app, bound, signed_in)
         }
     };
     if let Err(error) = result {
