@@ -285,6 +285,75 @@ mod tests {
         );
     }
 
+    fn account(user: &str, firm: &str) -> Account {
+        Account {
+            server: "hub.example.com:443/api/v1/sync".into(),
+            firm: firm.into(),
+            user: user.into(),
+        }
+    }
+
+    #[test]
+    fn a_store_belongs_to_its_first_account_and_keeps_earlier_matters_local() {
+        use yrs::{Text, WriteTxn};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db"), &crate::FixedKey("k".into())).unwrap();
+        let case = "0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
+        let early = DocName::case(case).unwrap();
+        let write = |doc: &DocName| {
+            store
+                .edit(doc, |_, txn| txn.get_or_insert_text("body").push(txn, "x"))
+                .unwrap()
+        };
+        write(&early);
+        assert_eq!(store.account().unwrap(), None);
+        assert!(
+            store.attach_local_matters().is_err(),
+            "nothing to attach to yet"
+        );
+
+        let ada = account("ada", "firm-a");
+        assert_eq!(
+            store.bind_account(&ada).unwrap(),
+            Binding::NewlyBound { local_only: 1 }
+        );
+        assert_eq!(store.bind_account(&ada).unwrap(), Binding::Same);
+        assert_eq!(store.account().unwrap(), Some(ada.clone()));
+        assert_eq!(store.local_only_matters().unwrap(), vec![case.to_owned()]);
+        assert!(store.is_local_only(case).unwrap());
+        // A matter made after the binding syncs.
+        let later = DocName::case("1b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b").unwrap();
+        write(&later);
+        assert!(!store.is_local_only(later.case_id()).unwrap());
+
+        for other in [account("mallory", "firm-b"), account("ada", "firm-b")] {
+            let error = store.bind_account(&other).unwrap_err();
+            assert_eq!(error.code(), "account_mismatch");
+        }
+        let moved = Account {
+            server: "elsewhere.example.com:443/api/v1/sync".into(),
+            ..ada.clone()
+        };
+        assert_eq!(
+            store.bind_account(&moved).unwrap_err().code(),
+            "account_mismatch"
+        );
+        assert_eq!(
+            store.account().unwrap(),
+            Some(ada),
+            "the binding never changes"
+        );
+
+        assert_eq!(store.attach_local_matters().unwrap(), 1);
+        assert!(store.local_only_matters().unwrap().is_empty());
+        assert!(!store.is_local_only(case).unwrap());
+        assert_eq!(
+            store.pending_count().unwrap(),
+            2,
+            "the outbox was kept throughout"
+        );
+    }
+
     #[test]
     fn tokens_without_a_user_or_firm_name_no_account() {
         for claims in [
