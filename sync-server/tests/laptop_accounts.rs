@@ -238,3 +238,79 @@ async fn matters_made_before_sign_in_wait_to_be_attached() {
     );
     assert!(laptop.store.local_only_matters().unwrap().is_empty());
 }
+
+/// A token source whose holder signs in as someone else while connected.
+struct Switching {
+    current: std::sync::Mutex<String>,
+    ticks: tokio::sync::watch::Sender<u64>,
+}
+
+impl local::TokenSource for Switching {
+    fn token(&self) -> Result<String, local::LocalError> {
+        Ok(self.current.lock().unwrap().clone())
+    }
+
+    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.ticks.subscribe())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = std::sync::Arc::new(Switching {
+        current: std::sync::Mutex::new(token("ada", "firm-a")),
+        ticks: tokio::sync::watch::channel(0).0,
+    });
+    let mut laptop = Laptop::offline(&dir.path().join("laptop.db"));
+    let (handle, events) = local::SyncClient::start(
+        laptop.store.clone(),
+        local::SyncConfig {
+            url: url.clone(),
+            token: tokens.clone(),
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(500),
+        },
+    );
+    laptop.handle = Some(handle);
+    laptop.events = Some(events);
+    let first = draft_name(&new_case());
+    laptop
+        .write_and_sync(&first, "ada's first matter. ", WAIT)
+        .await;
+
+    // Signed in as mallory@firm-b while connected, then more work on the laptop.
+    *tokens.current.lock().unwrap() = token("mallory", "firm-b");
+    tokens.ticks.send_modify(|tick| *tick += 1);
+    let second = draft_name(&new_case());
+    laptop.open(&second);
+    laptop.type_text(&second, "ada's second matter. ");
+    laptop.type_text(&first, "More of ada's work. ");
+    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    assert_eq!(
+        (bound.user.as_str(), signed_in.user.as_str()),
+        ("ada", "mallory")
+    );
+    laptop.disconnect().await;
+
+    // Nothing went to firm-b; what did go, went to ada's firm as ada.
+    assert_ne!(
+        document_firm(&database, &second).await.as_deref(),
+        Some("firm-b")
+    );
+    assert_eq!(
+        document_firm(&database, &first).await.as_deref(),
+        Some("firm-a")
+    );
+    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let in_firm_b: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM documents WHERE firm_id = 'firm-b'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(in_firm_b, 0);
+    pool.close().await;
+}
