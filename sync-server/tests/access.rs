@@ -325,8 +325,13 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     )
     .await;
     assert_eq!(status, 204);
-    let (doc, reason) = member.wait_denied(WAIT).await;
-    assert_eq!((doc, reason.as_str()), (name.clone(), "access revoked"));
+    // Ben's laptop is told at once, and removes the matter (docs/ARCHITECTURE.md, "Matter
+    // removal").
+    let (case_id, reason) = member.wait_removed(WAIT).await;
+    assert_eq!(
+        (case_id.as_str(), reason.as_str()),
+        (name.case_id(), "access revoked")
+    );
     owner.type_text(&name, "Not for Ben.");
     owner.wait_synced(WAIT).await;
     // A fresh catch-up from zero lists nothing of that matter for Ben.

@@ -234,6 +234,24 @@ impl Laptop {
         }
     }
 
+    /// Wait for the laptop to remove a matter the server refused for good; returns the case id
+    /// and the server's reason.
+    pub async fn wait_removed(&mut self, timeout: Duration) -> (String, String) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let events = self.events.as_mut().expect("online");
+            match tokio::time::timeout_at(deadline, events.recv()).await {
+                Ok(Some(SyncEvent::MatterRemoved {
+                    case_id, reason, ..
+                })) => return (case_id, reason),
+                Ok(Some(SyncEvent::State(state))) => self.state = state,
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("sync client stopped while waiting for a removal"),
+                Err(_) => panic!("timed out waiting for the matter's removal"),
+            }
+        }
+    }
+
     pub async fn disconnect(&mut self) {
         if let Some(handle) = self.handle.take() {
             handle.shutdown().await;
