@@ -140,6 +140,22 @@ fn describe() {
         name::COPILOT_POLICY_LISTENER_UP,
         "1 when this instance hears copilot policy changes (else every check reads Postgres)"
     );
+    describe_counter!(
+        crate::hub::BAD_DOCUMENTS,
+        "Stored documents yrs could not integrate (skipped by compaction, resync and backup)"
+    );
+    describe_counter!(
+        crate::connection::REFUSED_UPDATES,
+        "Client updates refused before storage because yrs cannot integrate them"
+    );
+    describe_counter!(
+        crate::access_watch::RECHECKS,
+        "Re-checks of every open subscription's access (after a gap in hearing access notices)"
+    );
+    describe_gauge!(
+        crate::access_watch::LISTENER_UP,
+        "1 when this instance hears Postgres access notices (walls, removals) as they commit"
+    );
     // Present from the first scrape, so rules and dashboards see zero rather than no data.
     for counter in [
         name::COPILOT_CALLS,
@@ -147,9 +163,13 @@ fn describe() {
         name::COPILOT_ERRORS,
         name::WRITE_FAILURES,
         name::PROTOCOL_ERRORS,
+        crate::hub::BAD_DOCUMENTS,
+        crate::connection::REFUSED_UPDATES,
+        crate::access_watch::RECHECKS,
     ] {
         metrics::counter!(counter).increment(0);
     }
+    metrics::gauge!(crate::access_watch::LISTENER_UP).set(0.0);
     let process = PROCESS.get_or_init(metrics_process::Collector::default);
     process.describe();
 }
