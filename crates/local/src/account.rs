@@ -42,6 +42,9 @@ struct Claims {
     sub: Option<String>,
     o: Option<Organization>,
     org_id: Option<String>,
+    /// Microsoft Entra ID's tenant (one tenant per firm).
+    tid: Option<String>,
+    iss: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,11 +69,16 @@ impl Account {
             .sub
             .filter(|sub| !sub.is_empty())
             .ok_or_else(|| unknown("the sign-in token names no user"))?;
+        // Clerk's organization (v2, then v1), Entra's tenant; for a provider whose firm claim
+        // is configured on the server only (`HUB_FIRM_CLAIM`, e.g. Okta), the issuer: such a
+        // provider serves one firm, so the issuer names it as well as any claim would.
         let firm = claims
             .o
             .and_then(|organization| organization.id)
             .filter(|id| !id.is_empty())
             .or(claims.org_id.filter(|id| !id.is_empty()))
+            .or(claims.tid.filter(|id| !id.is_empty()))
+            .or(claims.iss.filter(|iss| !iss.is_empty()))
             .ok_or_else(|| unknown("the sign-in token names no firm"))?;
         Ok(Self {
             server: normalize_server(url)?,
@@ -360,10 +368,32 @@ mod tests {
             serde_json::json!({"org_id": "firm-a"}),
             serde_json::json!({"sub": "ada"}),
             serde_json::json!({"sub": "ada", "org_id": ""}),
+            serde_json::json!({"sub": "ada", "iss": ""}),
         ] {
             let error = Account::of_token("ws://h/api/v1/sync", &token(claims)).unwrap_err();
             assert_eq!(error.code(), "account_unknown");
         }
         assert!(Account::of_token("ws://h/api/v1/sync", "opaque").is_err());
+    }
+
+    #[test]
+    fn providers_without_an_organization_claim_name_the_firm_by_tenant_or_issuer() {
+        let entra = Account::of_token(
+            "wss://hub.firm.example/api/v1/sync",
+            &token(serde_json::json!({
+                "sub": "ada", "tid": "tenant-1",
+                "iss": "https://login.microsoftonline.com/tenant-1/v2.0"
+            })),
+        )
+        .unwrap();
+        assert_eq!(entra.firm, "tenant-1");
+        let okta = Account::of_token(
+            "wss://hub.firm.example/api/v1/sync",
+            &token(serde_json::json!({
+                "sub": "ada", "firm": "acme", "iss": "https://acme.okta.com/oauth2/default"
+            })),
+        )
+        .unwrap();
+        assert_eq!(okta.firm, "https://acme.okta.com/oauth2/default");
     }
 }
