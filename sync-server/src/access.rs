@@ -120,19 +120,7 @@ pub async fn case_access(
     case_id: Uuid,
     user_id: &str,
 ) -> Result<Option<Role>, sqlx::Error> {
-    let (role, screened): (Option<String>, bool) = sqlx::query_as(
-        "SELECT (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2),
-                EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2)",
-    )
-    .bind(case_id)
-    .bind(user_id)
-    .fetch_one(executor)
-    .await?;
-    Ok(if screened {
-        None
-    } else {
-        role.as_deref().and_then(Role::parse)
-    })
+    Ok(case_standing(executor, case_id, user_id).await?.access())
 }
 
 /// One audit entry. Never token or document contents.

@@ -89,24 +89,34 @@ async fn listen(pool: &PgPool) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Listen for access notices forever (see the module's documentation).
-pub fn spawn(hub: Arc<DocHub>, pool: PgPool) {
-    let heartbeat_pool = pool.clone();
+/// Send `payload` on the Postgres `channel` every `every`, forever: a listener that hears
+/// nothing, not even this, for a while knows its connection may be dead without having said so.
+pub fn spawn_heartbeat(
+    pool: PgPool,
+    channel: &'static str,
+    payload: &'static str,
+    every: Duration,
+) {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(HEARTBEAT);
+        let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(ALIVE)
-                .execute(&heartbeat_pool)
+                .bind(channel)
+                .bind(payload)
+                .execute(&pool)
                 .await;
             if let Err(error) = sent {
-                tracing::debug!(%error, "access heartbeat not sent");
+                tracing::debug!(%error, channel, "heartbeat notice not sent");
             }
         }
     });
+}
+
+/// Listen for access notices forever (see the module's documentation).
+pub fn spawn(hub: Arc<DocHub>, pool: PgPool) {
+    spawn_heartbeat(pool.clone(), CHANNEL, ALIVE, HEARTBEAT);
     tokio::spawn(async move {
         loop {
             match listen(&pool).await {

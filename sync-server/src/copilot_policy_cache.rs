@@ -183,22 +183,7 @@ impl PolicyCache {
     /// connection is down, and everything is dropped when it comes back (changes may have been
     /// missed in between).
     pub fn spawn_listener(self: &std::sync::Arc<Self>, pool: PgPool) {
-        let heartbeat_pool = pool.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(HEARTBEAT);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(CHANNEL)
-                    .bind(ALIVE)
-                    .execute(&heartbeat_pool)
-                    .await;
-                if let Err(error) = sent {
-                    tracing::debug!(%error, "copilot policy heartbeat not sent");
-                }
-            }
-        });
+        crate::access_watch::spawn_heartbeat(pool.clone(), CHANNEL, ALIVE, HEARTBEAT);
         let cache = self.clone();
         tokio::spawn(async move {
             let mut delay = Duration::from_millis(100);
