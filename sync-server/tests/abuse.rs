@@ -448,3 +448,85 @@ async fn a_document_with_100000_stored_rows_opens_on_a_new_device() {
     assert_eq!(got, expected);
     drop(server);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_document_yrs_cannot_integrate_stops_neither_backups_nor_other_documents() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let ada = token("ada", FIRM);
+    let (bad, good) = (draft_name(&new_case()), draft_name(&new_case()));
+    for (name, text) in [(&bad, "Clause one. "), (&good, "Other matter.")] {
+        let (mut socket, _) = open(&ws_url(&server), name.as_str(), &ada).await;
+        let ydoc = Doc::with_client_id(41);
+        let update = {
+            let body = ydoc.get_or_insert_text("body");
+            let mut txn = ydoc.transact_mut();
+            body.insert(&mut txn, 0, text);
+            txn.encode_update_v1()
+        };
+        send(
+            &mut socket,
+            Frame::new(name.as_str(), Message::Sync(SyncMessage::Update(update))),
+        )
+        .await;
+        assert_eq!(
+            next(&mut socket).await.unwrap().message,
+            Message::SyncStatus(true)
+        );
+    }
+    // A row an older version stored without checking: it decodes, but yrs cannot integrate it.
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO doc_updates (doc_id, bytes, user_id)
+         SELECT id, $2, 'ada' FROM documents WHERE name = $1",
+    )
+    .bind(bad.as_str())
+    .bind(poison_update(41))
+    .execute(&pool)
+    .await
+    .unwrap();
+    // The backup goes on past it, names it, and its restore verifies.
+    let dir = tempfile::tempdir().unwrap();
+    let marker = sync_server::backup::backup(&db, dir.path())
+        .await
+        .expect("one bad document does not stop the backup");
+    let written = sync_server::backup::read_marker(&marker).unwrap();
+    assert_eq!(written.documents, 2);
+    let restored_url = format!(
+        "{}/hub_restore_{}",
+        postgres_base(),
+        uuid::Uuid::new_v4().simple()
+    );
+    sync_server::backup::restore(&dir.path().join(&written.archive), &restored_url, true)
+        .await
+        .expect("the restore of a backup with a bad document verifies");
+    // A server that loads it fresh still serves both documents, the good one whole.
+    let fresh = start_server(&db, None).await;
+    for (name, text) in [(&bad, "Clause one. "), (&good, "Other matter.")] {
+        let mut device = connect(&ws_url(&fresh)).await;
+        assert!(authenticated(&authenticate(&mut device, name.as_str(), &ada).await));
+        send(
+            &mut device,
+            Frame::new(name.as_str(), Message::Sync(SyncMessage::Step1(vec![0]))),
+        )
+        .await;
+        let received = Doc::new();
+        loop {
+            match next(&mut device).await.unwrap().message {
+                Message::Sync(SyncMessage::Step2(bytes) | SyncMessage::Update(bytes)) => {
+                    use yrs::updates::decoder::Decode;
+                    let _ = received
+                        .transact_mut()
+                        .apply_update(yrs::Update::decode_v1(&bytes).unwrap());
+                }
+                Message::Sync(SyncMessage::Step1(_)) => break,
+                _ => {}
+            }
+        }
+        use yrs::GetString;
+        let got = received
+            .get_or_insert_text("body")
+            .get_string(&received.transact());
+        assert!(got.contains(text), "{name}: {got:?}");
+    }
+}
