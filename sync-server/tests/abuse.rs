@@ -366,34 +366,29 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_document_with_100000_stored_rows_opens_on_a_new_device() {
-    const ROWS: usize = 100_000;
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let name = draft_name(&new_case());
-    let doc = name.as_str();
-    let ada = token("ada", FIRM);
-    // Create the document, then give it a long history straight in Postgres (a matter on legal
-    // hold is never compacted).
-    let (socket, _) = open(&ws_url(&server), doc, &ada).await;
+/// Create `name` as `token`'s holder, then give it `rows` stored updates straight in Postgres
+/// (a matter on legal hold is never compacted); returns the text they add up to.
+async fn long_history(
+    db: &str,
+    server: &Running,
+    name: &local::DocName,
+    token: &str,
+    rows: usize,
+) -> String {
+    let (socket, _) = open(&ws_url(server), name.as_str(), token).await;
     drop(socket);
     let ydoc = Doc::with_client_id(7);
     let text = ydoc.get_or_insert_text("body");
-    let mut updates = Vec::with_capacity(ROWS);
-    for i in 0..ROWS {
+    let mut updates = Vec::with_capacity(rows);
+    for i in 0..rows {
         let mut txn = ydoc.transact_mut();
         let end = text.len(&txn);
         text.insert(&mut txn, end, if i % 10 == 9 { "x\n" } else { "x" });
         updates.push(txn.encode_update_v1());
     }
-    let expected = {
-        use yrs::GetString;
-        text.get_string(&ydoc.transact())
-    };
-    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let pool = sqlx::PgPool::connect(db).await.unwrap();
     let doc_id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(doc)
+        .bind(name.as_str())
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -413,6 +408,74 @@ async fn a_document_with_100000_stored_rows_opens_on_a_new_device() {
         .await
         .unwrap();
     }
+    use yrs::GetString;
+    text.get_string(&ydoc.transact())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wall_that_lands_while_the_document_loads_still_applies() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let name = draft_name(&new_case());
+    let ada = token("ada", FIRM);
+    long_history(&db, &server, &name, &ada, 300_000).await;
+    grant(&server, &ada, &name, "ben", "editor").await;
+    // A server that has not loaded the document: Ben's open reads his role, then spends a while
+    // loading 300,000 rows before his subscription is registered. The wall lands in between.
+    let fresh = start_server(&db, None).await;
+    let mut walled = connect(&ws_url(&fresh)).await;
+    send(
+        &mut walled,
+        Frame::new(
+            name.as_str(),
+            Message::Auth(AuthMessage::Token {
+                token: token("ben", FIRM),
+                provider_version: None,
+            }),
+        ),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let (status, _) = rest(
+        &fresh,
+        reqwest::Method::PUT,
+        &format!("/api/v1/cases/{}/screens/ben", name.case_id()),
+        &ada,
+        Some(serde_json::json!({"reason": "conflict"})),
+    )
+    .await;
+    assert_eq!(status, 204);
+    // Whatever the open answered, nothing of the matter is served after the wall.
+    send(
+        &mut walled,
+        Frame::new(name.as_str(), Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    loop {
+        match tokio::time::timeout(WAIT, next(&mut walled))
+            .await
+            .expect("answered")
+            .expect("socket open")
+            .message
+        {
+            Message::Sync(SyncMessage::Step2(_) | SyncMessage::Update(_)) => {
+                panic!("the walled lawyer read the matter: the wall landed while it loaded")
+            }
+            message if denial(&message).is_some() => break,
+            _ => continue,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_with_100000_stored_rows_opens_on_a_new_device() {
+    const ROWS: usize = 100_000;
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let expected = long_history(&db, &server, &name, &ada, ROWS).await;
     // A server that has not loaded the document yet (as after a restart) serves a new device.
     let fresh_server = start_server(&db, None).await;
     let mut device = connect(&ws_url(&fresh_server)).await;
@@ -504,7 +567,9 @@ async fn a_stored_document_yrs_cannot_integrate_stops_neither_backups_nor_other_
     let fresh = start_server(&db, None).await;
     for (name, text) in [(&bad, "Clause one. "), (&good, "Other matter.")] {
         let mut device = connect(&ws_url(&fresh)).await;
-        assert!(authenticated(&authenticate(&mut device, name.as_str(), &ada).await));
+        assert!(authenticated(
+            &authenticate(&mut device, name.as_str(), &ada).await
+        ));
         send(
             &mut device,
             Frame::new(name.as_str(), Message::Sync(SyncMessage::Step1(vec![0]))),
