@@ -169,7 +169,7 @@ fn main() {
             }
             // A panic may leave the document unusable (as the server would reload it), and a
             // long run must not grow one document without bound.
-            if !matches!(applied, Ok(Ok(()))) || integrated % 10_000 == 0 {
+            if !matches!(applied, Ok(Ok(()))) || integrated % 1_000 == 0 {
                 doc = target();
             }
         }
