@@ -28,8 +28,10 @@ impl Rng {
     }
 }
 
-fn seeds() -> Vec<Vec<u8>> {
-    let doc = Doc::new();
+/// Valid frames and updates to mutate. `client` fixes the Yjs client id, so a run is
+/// reproducible from its seed (a random client id changes every encoded update).
+fn seeds(client: u64) -> Vec<Vec<u8>> {
+    let doc = Doc::with_client_id(client);
     let text = doc.get_or_insert_text("body");
     let mut updates = Vec::new();
     for i in 0..8 {
@@ -113,7 +115,36 @@ fn main() {
         .and_then(|arg| arg.parse().ok())
         .unwrap_or(0x5eed_1a3d);
     let mut rng = Rng(seed | 1);
-    let seeds = seeds();
+    let seeds = seeds(2 + seed % 1_000);
+    // An integration that runs for seconds is a hang (yrs looping on a hostile update): print the
+    // input so it can be replayed, and fail the run.
+    let watched: std::sync::Arc<(std::sync::Mutex<Vec<u8>>, std::sync::atomic::AtomicU64)> =
+        std::sync::Arc::new((
+            std::sync::Mutex::new(Vec::new()),
+            std::sync::atomic::AtomicU64::new(0),
+        ));
+    let started_at = std::time::Instant::now();
+    {
+        let watched = watched.clone();
+        std::thread::spawn(move || {
+            loop {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                let since = watched.1.load(std::sync::atomic::Ordering::Acquire);
+                if since != 0 && started_at.elapsed().as_millis() as u64 - since > 5_000 {
+                    let input = watched
+                        .0
+                        .lock()
+                        .map(|input| input.clone())
+                        .unwrap_or_default();
+                    let hex: String = input.iter().map(|byte| format!("{byte:02x}")).collect();
+                    eprintln!(
+                        "fuzz: yrs has been integrating one update for over 5 s (seed {seed:#x}): {hex}"
+                    );
+                    std::process::exit(2);
+                }
+            }
+        });
+    }
     let started = std::time::Instant::now();
     let (mut decoded, mut refused, mut updates_ok) = (0u64, 0u64, 0u64);
     let (mut integrated, mut integration_errors, mut integration_panics) = (0u64, 0u64, 0u64);
@@ -153,6 +184,14 @@ fn main() {
         }
         if validate_update(&input).is_ok() {
             updates_ok += 1;
+            if let Ok(mut slot) = watched.0.lock() {
+                slot.clear();
+                slot.extend_from_slice(&input);
+            }
+            watched.1.store(
+                (started_at.elapsed().as_millis() as u64).max(1),
+                std::sync::atomic::Ordering::Release,
+            );
             let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 Update::decode_v1(&input)
                     .map_err(|error| error.to_string())
@@ -162,6 +201,7 @@ fn main() {
                             .map_err(|error| error.to_string())
                     })
             }));
+            watched.1.store(0, std::sync::atomic::Ordering::Release);
             match applied {
                 Ok(Ok(())) => integrated += 1,
                 Ok(Err(_)) => integration_errors += 1,
