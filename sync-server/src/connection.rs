@@ -632,9 +632,9 @@ impl Session {
         let subscription = Subscription {
             id,
             entry,
-            user_id,
+            user_id: user_id.clone(),
             principal,
-            access,
+            access: access.clone(),
             expires_at,
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
             ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
@@ -644,35 +644,22 @@ impl Session {
         // did not find it: read the role again, now that any later change will.
         let mut role = row.role;
         if self.state.hub.access_changed_since(epoch) {
-            let user = self
-                .docs
-                .get(&key)
-                .map(|subscription| subscription.user_id.clone())
-                .unwrap_or_else(|| Arc::from(""));
-            let fresh = match crate::access::case_access(&self.state.pool, row.case_id, &user).await
-            {
-                Ok(fresh) => fresh,
-                Err(error) => {
-                    tracing::error!(%error, "could not re-check access");
-                    self.unsubscribe(&key);
-                    return Err(unavailable());
-                }
-            };
-            match fresh {
-                Some(fresh) => {
-                    role = fresh;
-                    if let Some(subscription) = self.docs.get(&key) {
-                        subscription
-                            .access
-                            .store(Role::code(Some(fresh)), Ordering::Release);
+            let fresh =
+                match crate::access::case_access(&self.state.pool, row.case_id, &user_id).await {
+                    Ok(fresh) => fresh,
+                    Err(error) => {
+                        tracing::error!(%error, "could not re-check access");
+                        self.unsubscribe(&key);
+                        return Err(unavailable());
                     }
-                }
-                None => {
-                    self.unsubscribe(&key);
-                    self.deny(&key, "document not found");
-                    return Ok(());
-                }
-            }
+                };
+            let Some(fresh) = fresh else {
+                self.unsubscribe(&key);
+                self.deny(&key, "document not found");
+                return Ok(());
+            };
+            role = fresh;
+            access.store(Role::code(Some(fresh)), Ordering::Release);
         }
         let Some(subscription) = self.docs.get(&key) else {
             return Ok(());
