@@ -30,7 +30,7 @@ pub struct AccountMismatch {
 
 #[tauri::command]
 pub async fn local_matters(app: AppHandle) -> CommandResult<LocalMatters> {
-    let store = app.state::<AppState>().store.clone();
+    let store = app.state::<AppState>().store();
     blocking(move || {
         Ok::<_, local::LocalError>(LocalMatters {
             account: store.account()?,
@@ -44,7 +44,7 @@ pub async fn local_matters(app: AppHandle) -> CommandResult<LocalMatters> {
 /// Returns how many were attached.
 #[tauri::command]
 pub async fn attach_local_matters(app: AppHandle) -> CommandResult<usize> {
-    let store = app.state::<AppState>().store.clone();
+    let store = app.state::<AppState>().store();
     let attached = blocking(move || store.attach_local_matters()).await?;
     tracing::info!(attached, "local matters attached to the account");
     if let Some(client) = app.state::<AppState>().client.lock().await.as_ref() {

@@ -101,7 +101,7 @@ async fn on_store<T: Send + 'static>(
     app: &AppHandle,
     f: impl FnOnce(&Store) -> Result<T, local::LocalError> + Send + 'static,
 ) -> CommandResult<T> {
-    let store = app.state::<AppState>().store.clone();
+    let store = app.state::<AppState>().store();
     blocking(move || f(&store)).await
 }
 
@@ -267,8 +267,10 @@ pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
 #[tauri::command]
 pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::Response> {
     let name = doc_name(&doc)?;
-    let bytes = on_store(&app, move |store| store.full_state(&doc)).await?;
-    sync::open(&app, name).await;
+    let store = app.state::<AppState>().store();
+    let reader = store.clone();
+    let bytes = blocking(move || reader.full_state(&doc)).await?;
+    sync::open_in(&app, name, &store).await;
     Ok(tauri::ipc::Response::new(bytes))
 }
 
@@ -284,7 +286,10 @@ pub async fn apply_local_update(
 ) -> CommandResult<usize> {
     let name = doc_name(&doc)?;
     let target = name.clone();
-    on_store(&app, move |store| {
+    // The store the document was read from: after a switch to another account's store, an
+    // edit of a draft opened before still goes to its own account's store, never this one.
+    let store = app.state::<AppState>().store_of_opened(&name)?;
+    blocking(move || {
         // A save still queued in the editor when the firm removed the matter is discarded
         // like the matter's other unsent changes (docs/ARCHITECTURE.md, "Matter removal").
         if store.matter_removed(target.case_id())? {

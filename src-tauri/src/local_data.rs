@@ -61,7 +61,7 @@ pub async fn export_local_data(app: AppHandle, passphrase: String) -> CommandRes
     })?;
     let stamp = chrono::Local::now().format("%Y-%m-%d-%H%M%S");
     let path = folder.join(format!("lawyers-hub-export-{stamp}.{EXTENSION}"));
-    let store = app.state::<AppState>().store.clone();
+    let store = app.state::<AppState>().store();
     let target = path.clone();
     let summary = blocking(move || local::export_archive(&store, &target, &passphrase)).await?;
     Ok(Exported {
@@ -100,7 +100,7 @@ pub async fn import_local_data(
         ));
     }
     let path = exports_dir(&app).join(&file);
-    let store = app.state::<AppState>().store.clone();
+    let store = app.state::<AppState>().store();
     let summary = blocking(move || local::import_archive(&store, &path, &passphrase)).await?;
     // The merged documents are in the outbox: a fresh connection sends them.
     sync::restart(&app).await;

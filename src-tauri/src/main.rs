@@ -81,7 +81,7 @@ fn main() {
             if let Some(name) = &options.display_name {
                 settings.display_name = name.clone();
             }
-            let database = data_dir.join("lawyers-hub.db");
+            let database = local::StoreFiles::new(&data_dir).default_path();
             let key = local::StoredKey::new(keychain::KeychainSlot::new(&data_dir), &database);
             let opening = std::time::Instant::now();
             let store = local::Store::open(&database, &key)
@@ -95,8 +95,13 @@ fn main() {
                 .dev_token
                 .as_ref()
                 .map(|_| "development token".to_owned());
+            let store = Arc::new(store);
             app.manage(AppState {
-                store: Arc::new(store),
+                store: std::sync::RwLock::new(sync::ActiveStore {
+                    path: database,
+                    store: store.clone(),
+                }),
+                default_store: store,
                 data_dir,
                 settings: Mutex::new(settings),
                 dev_token: options.dev_token.clone(),
@@ -107,6 +112,7 @@ fn main() {
                     pending: 0,
                 }),
                 opened: Mutex::new(HashSet::new()),
+                doc_stores: Mutex::new(Default::default()),
                 account: Mutex::new(account),
                 copilot: Mutex::new(Default::default()),
                 next_copilot: Default::default(),

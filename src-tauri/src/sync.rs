@@ -68,7 +68,11 @@ struct MatterRemoved {
 
 /// Everything the commands share.
 pub struct AppState {
-    pub store: Arc<Store>,
+    /// The store of the account signed in now (see `switch_store`); take it with `store()`.
+    pub store: std::sync::RwLock<ActiveStore>,
+    /// The default store (`lawyers-hub.db`), kept open: who it belongs to decides where other
+    /// accounts' data goes.
+    pub default_store: Arc<Store>,
     pub data_dir: std::path::PathBuf,
     pub settings: Mutex<Settings>,
     /// A development token from the command line (never saved).
@@ -78,6 +82,9 @@ pub struct AppState {
     pub status: Mutex<SyncStatus>,
     /// Documents the window has open: re-subscribed whenever the client (re)starts.
     pub opened: Mutex<HashSet<DocName>>,
+    /// The store each document the window opened was read from: its edits go there, never to
+    /// another account's store the app switched to meanwhile.
+    pub doc_stores: Mutex<std::collections::HashMap<DocName, Arc<Store>>>,
     /// The account shown in Settings ("ada@firm" or "development token").
     pub account: Mutex<Option<String>>,
     /// Copilot answers streaming now, by request number (Stop aborts the task, which closes the
@@ -86,7 +93,29 @@ pub struct AppState {
     pub next_copilot: std::sync::atomic::AtomicU64,
 }
 
+/// The store in use and its file.
+#[derive(Clone)]
+pub struct ActiveStore {
+    pub path: std::path::PathBuf,
+    pub store: Arc<Store>,
+}
+
 impl AppState {
+    /// The store of the account in use.
+    pub fn store(&self) -> Arc<Store> {
+        match self.store.read() {
+            Ok(active) => active.store.clone(),
+            Err(poisoned) => poisoned.into_inner().store.clone(),
+        }
+    }
+
+    fn store_path(&self) -> std::path::PathBuf {
+        match self.store.read() {
+            Ok(active) => active.path.clone(),
+            Err(poisoned) => poisoned.into_inner().path.clone(),
+        }
+    }
+
     pub fn settings(&self) -> Settings {
         self.settings.lock().map(|s| s.clone()).unwrap_or_default()
     }
@@ -103,7 +132,7 @@ impl AppState {
     }
 
     pub fn pending(&self) -> usize {
-        self.store.pending_count().unwrap_or_else(|error| {
+        self.store().pending_count().unwrap_or_else(|error| {
             tracing::warn!(code = error.code(), "cannot count unsynced changes");
             0
         })
@@ -211,8 +240,9 @@ pub async fn restart(app: &AppHandle) {
             pending,
         },
     );
+    switch_store(app, &url, token.as_ref()).await;
     let (handle, mut events) = local::SyncClient::start(
-        state.store.clone(),
+        state.store(),
         local::SyncConfig {
             url,
             token,
@@ -232,6 +262,98 @@ pub async fn restart(app: &AppHandle) {
             forward(&app, event);
         }
     });
+}
+
+/// Event `store-switched` `{account}`: the window now shows another account's matters.
+#[derive(Clone, Serialize)]
+struct StoreSwitched {
+    account: String,
+}
+
+/// Use the store of the account `token` signs into (one store file per account, see
+/// `local::StoreFiles`): the default store when it belongs to that account or to nobody yet,
+/// else the account's own file, made on first use. Called with the client stopped. If the
+/// account cannot be told or its store cannot be opened, the current store stays, and the
+/// sync client's own check refuses to send it anywhere it does not belong.
+async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
+    let state = app.state::<AppState>();
+    let account = match token
+        .token()
+        .and_then(|token| local::Account::of_token(url, &token))
+    {
+        Ok(account) => account,
+        Err(error) => {
+            tracing::warn!(code = error.code(), %error, "cannot tell the sign-in's account");
+            return;
+        }
+    };
+    let files = local::StoreFiles::new(&state.data_dir);
+    let default_store = state.default_store.clone();
+    let chosen = {
+        let account = account.clone();
+        crate::commands::blocking(move || {
+            let owner = default_store.account()?;
+            Ok::<_, local::LocalError>(files.path_for(owner.as_ref(), &account))
+        })
+        .await
+    };
+    let chosen = match chosen {
+        Ok(path) => path,
+        Err(error) => {
+            tracing::warn!(?error, "cannot read whom the local store belongs to");
+            return;
+        }
+    };
+    if chosen == state.store_path() {
+        return;
+    }
+    let store = if chosen == local::StoreFiles::new(&state.data_dir).default_path() {
+        Ok(state.default_store.clone())
+    } else {
+        let path = chosen.clone();
+        crate::commands::blocking(move || open_account_store(&path)).await
+    };
+    let store = match store {
+        Ok(store) => store,
+        Err(error) => {
+            tracing::error!(?error, path = %chosen.display(), "cannot open the account's store");
+            return;
+        }
+    };
+    if let Ok(mut active) = state.store.write() {
+        *active = ActiveStore {
+            path: chosen.clone(),
+            store,
+        };
+    }
+    // The documents the window had open belong to the other store: not subscribed here. An
+    // edit still on its way to one of them is written to that store (`doc_stores`).
+    if let Ok(mut opened) = state.opened.lock() {
+        opened.clear();
+    }
+    tracing::info!(%account, path = %chosen.display(), "switched to the account's local store");
+    if let Err(error) = app.emit(
+        "store-switched",
+        StoreSwitched {
+            account: account.to_string(),
+        },
+    ) {
+        tracing::warn!(%error, "cannot emit store-switched");
+    }
+}
+
+/// Open (or make) an account's own store file, its key in the keychain entry of that file.
+pub fn open_account_store(path: &std::path::Path) -> Result<Arc<Store>, local::LocalError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|error| {
+            local::LocalError::InvalidInput(format!(
+                "cannot make the folder for this account's data ({}): {error}",
+                dir.display()
+            ))
+        })?;
+    }
+    let key = local::StoredKey::new(crate::keychain::KeychainSlot::new(path), path);
+    Ok(Arc::new(Store::open(path, &key)?))
 }
 
 fn forward(app: &AppHandle, event: SyncEvent) {
@@ -308,6 +430,35 @@ fn forward(app: &AppHandle, event: SyncEvent) {
     };
     if let Err(error) = result {
         tracing::warn!(%error, "cannot emit a sync event to the window");
+    }
+}
+
+/// The window opened `doc`, read from `store`: its edits are written to that store (even if
+/// the lawyer signs in as another account meanwhile: they are that account's work), and it is
+/// subscribed for live updates if `store` is the one in use.
+pub async fn open_in(app: &AppHandle, doc: DocName, store: &Arc<Store>) {
+    let state = app.state::<AppState>();
+    if let Ok(mut stores) = state.doc_stores.lock() {
+        stores.insert(doc.clone(), store.clone());
+    }
+    if Arc::ptr_eq(store, &state.store()) {
+        open(app, doc).await;
+    }
+}
+
+impl AppState {
+    /// The store `doc` was opened from, where its edits belong.
+    pub fn store_of_opened(&self, doc: &DocName) -> crate::error::CommandResult<Arc<Store>> {
+        self.doc_stores
+            .lock()
+            .ok()
+            .and_then(|stores| stores.get(doc).cloned())
+            .ok_or_else(|| {
+                crate::error::CommandError::new(
+                    "document_not_open",
+                    "This draft is not open; open it again from the matter list.",
+                )
+            })
     }
 }
 

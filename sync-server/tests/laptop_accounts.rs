@@ -314,3 +314,121 @@ async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
     assert_eq!(in_firm_b, 0);
     pool.close().await;
 }
+
+/// The store is bound when the server accepts the token, not when the client starts: a token
+/// the server refuses (here signed with another key, as a forged or stale one would be) leaves
+/// the store unbound and sends nothing, and the lawyer's real account can still take it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_server_refuses_never_binds_the_store() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("laptop.db");
+
+    let mut laptop = Laptop::offline(&path);
+    let draft = draft_name(&new_case());
+    laptop.type_text(&draft, "Written before signing in. ");
+    let forged = sync_server::auth::DevAuth::new("not the server's secret")
+        .mint("mallory", "firm-b", 3600)
+        .unwrap();
+    laptop.connect(&url, &forged);
+    laptop.open(&draft);
+    // The server answers the catch-up channel's authentication with a refusal; give the client
+    // time to hear it (it keeps retrying with backoff).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        laptop.store.account().unwrap(),
+        None,
+        "a refused token took the store"
+    );
+    laptop.disconnect().await;
+    assert_eq!(document_firm(&database, &draft).await, None);
+
+    // The lawyer signs in properly: the store is hers.
+    laptop.connect(&url, &token("ada", "firm-a"));
+    let later = draft_name(&new_case());
+    laptop.open(&later);
+    laptop.type_text(&later, "Written after signing in. ");
+    wait_sent(&mut laptop, &later).await;
+    assert_eq!(
+        document_firm(&database, &later).await.as_deref(),
+        Some("firm-a")
+    );
+    assert_eq!(
+        laptop.store.account().unwrap().map(|account| account.user),
+        Some("ada".to_owned())
+    );
+    assert_eq!(
+        laptop.store.local_only_matters().unwrap(),
+        vec![draft.case_id().to_owned()],
+        "made before signing in: kept on this computer until attached"
+    );
+}
+
+/// One store file per account: signing in as a lawyer of another firm (or another lawyer)
+/// switches to that account's own file, which syncs to that account alone; switching back
+/// finds the first account's store as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_account_syncs_its_own_store_file() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let files = local::StoreFiles::new(dir.path());
+
+    let ada = token("ada", "firm-a");
+    let ada_account = Account::of_token(&url, &ada).unwrap();
+    assert_eq!(files.path_for(None, &ada_account), files.default_path());
+    let firm_a = draft_name(&new_case());
+    let mut first = Laptop::online(&files.default_path(), &url, &ada);
+    first
+        .write_and_sync(&firm_a, "Firm A's privileged strategy. ", WAIT)
+        .await;
+    first.disconnect().await;
+    let unsent = draft_name(&new_case());
+    first.type_text(&unsent, "Firm A's unsent advice. ");
+    let owner = first.store.account().unwrap();
+    assert_eq!(owner.as_ref(), Some(&ada_account));
+
+    // The same computer, signed in as a lawyer of firm B.
+    let mallory = token("mallory", "firm-b");
+    let mallory_account = Account::of_token(&url, &mallory).unwrap();
+    let other = files.path_for(owner.as_ref(), &mallory_account);
+    assert_ne!(other, files.default_path());
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    let firm_b = draft_name(&new_case());
+    let mut second = Laptop::online(&other, &url, &mallory);
+    second
+        .write_and_sync(&firm_b, "Firm B's own matter. ", WAIT)
+        .await;
+    second.disconnect().await;
+    assert_eq!(
+        document_firm(&database, &firm_b).await.as_deref(),
+        Some("firm-b")
+    );
+    assert_eq!(document_firm(&database, &unsent).await, None);
+    assert_eq!(second.body(&firm_a), "");
+    assert_eq!(second.body(&unsent), "");
+    assert_eq!(
+        second.store.account().unwrap(),
+        Some(mallory_account.clone())
+    );
+    // Each account finds its own file again, whoever is asked first.
+    assert_eq!(files.path_for(owner.as_ref(), &mallory_account), other);
+    assert_eq!(
+        files.path_for(owner.as_ref(), &ada_account),
+        files.default_path()
+    );
+
+    // ada again: her unsent matter goes to her firm.
+    drop(second);
+    first.connect(&url, &ada);
+    first.open(&unsent);
+    wait_sent(&mut first, &unsent).await;
+    assert_eq!(
+        document_firm(&database, &unsent).await.as_deref(),
+        Some("firm-a")
+    );
+    assert_eq!(first.body(&firm_b), "");
+}

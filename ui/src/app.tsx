@@ -49,6 +49,12 @@ export function App() {
     return () => void unlisten.then((stop) => stop());
   }, []);
 
+  // Another account signed in: every screen shows that account's store now, so start over.
+  useEffect(() => {
+    const unlisten = events.storeSwitched(() => window.location.reload());
+    return () => void unlisten.then((stop) => stop());
+  }, []);
+
   const reload = () =>
     ipc
       .appInfo()

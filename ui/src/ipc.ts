@@ -241,4 +241,7 @@ export const events = {
   /** Signed in as another account than this computer's data belongs to: nothing syncs. */
   accountMismatch: (handler: (mismatch: AccountMismatch) => void) =>
     on<AccountMismatch>("account-mismatch", handler),
+  /** Signed in as another account: the app now shows that account's own local store. */
+  storeSwitched: (handler: (switched: { account: string }) => void) =>
+    on<{ account: string }>("store-switched", handler),
 };

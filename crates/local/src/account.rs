@@ -119,8 +119,10 @@ impl Store {
     }
 
     /// Bind the store to `account` if it belongs to nobody yet, or check that it belongs to it.
-    /// Binding marks every matter the store holds that no server ever granted as "this computer
-    /// only", in the same transaction. `Err(AccountMismatch)` when it belongs to someone else.
+    /// Called when the server has accepted `account`'s token, never before: a refused token or
+    /// a mistyped server address takes nothing. `Err(AccountMismatch)` when it belongs to
+    /// someone else. The matters to keep on this computer were marked when the sign-in began
+    /// (`mark_local_only`); `NewlyBound` says how many there are.
     pub fn bind_account(&self, account: &Account) -> Result<Binding, LocalError> {
         let mut guard = self.lock()?;
         let transaction = guard.connection.transaction()?;
@@ -139,6 +141,26 @@ impl Store {
              VALUES (1, ?1, ?2, ?3, unixepoch())",
             (&account.server, &account.firm, &account.user),
         )?;
+        let local_only: i64 =
+            transaction.query_row("SELECT count(*) FROM local_only_matters", [], |row| {
+                row.get(0)
+            })?;
+        let local_only = usize::try_from(local_only).unwrap_or(0);
+        transaction.commit()?;
+        tracing::info!(local_only, "local store bound to its account");
+        Ok(Binding::NewlyBound { local_only })
+    }
+
+    /// A sign-in begins on this store: if it belongs to nobody yet, every matter it holds that
+    /// no server ever granted stays on this computer ("this computer only") until the lawyer
+    /// attaches it. Matters made after this call sync with the account that signs in. Returns
+    /// how many were newly marked; nothing on a bound store.
+    pub fn mark_local_only(&self) -> Result<usize, LocalError> {
+        let mut guard = self.lock()?;
+        let transaction = guard.connection.transaction()?;
+        if read_account(&transaction)?.is_some() {
+            return Ok(0);
+        }
         let mut cases = std::collections::BTreeSet::new();
         {
             let mut statement = transaction.prepare("SELECT name FROM docs")?;
@@ -147,9 +169,9 @@ impl Store {
                 cases.insert(DocName::parse(&name?)?.case_id().to_owned());
             }
         }
-        let mut local_only = 0;
+        let mut marked = 0;
         for case_id in &cases {
-            local_only += transaction.execute(
+            marked += transaction.execute(
                 "INSERT OR IGNORE INTO local_only_matters (case_id, since)
                  SELECT ?1, unixepoch()
                  WHERE NOT EXISTS (SELECT 1 FROM matter_grants WHERE case_id = ?1)",
@@ -157,8 +179,7 @@ impl Store {
             )?;
         }
         transaction.commit()?;
-        tracing::info!(local_only, "local store bound to its account");
-        Ok(Binding::NewlyBound { local_only })
+        Ok(marked)
     }
 
     /// Matters made on this computer before it was bound to an account and not attached yet.
@@ -321,6 +342,8 @@ mod tests {
         );
 
         let ada = account("ada", "firm-a");
+        assert_eq!(store.mark_local_only().unwrap(), 1);
+        assert_eq!(store.mark_local_only().unwrap(), 0, "marked once");
         assert_eq!(
             store.bind_account(&ada).unwrap(),
             Binding::NewlyBound { local_only: 1 }
@@ -332,6 +355,12 @@ mod tests {
         // A matter made after the binding syncs.
         let later = DocName::case("1b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b").unwrap();
         write(&later);
+        assert!(!store.is_local_only(later.case_id()).unwrap());
+        assert_eq!(
+            store.mark_local_only().unwrap(),
+            0,
+            "a bound store marks nothing"
+        );
         assert!(!store.is_local_only(later.case_id()).unwrap());
 
         for other in [account("mallory", "firm-b"), account("ada", "firm-b")] {

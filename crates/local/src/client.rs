@@ -159,7 +159,7 @@ impl SyncClient {
         store: Arc<Store>,
         config: SyncConfig,
     ) -> (SyncHandle, UnboundedReceiver<SyncEvent>) {
-        bind_at_sign_in(&store, &config);
+        mark_at_sign_in(&store);
         let (commands, command_receiver) = mpsc::unbounded_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         // Yjs client ids are 32-bit unsigned in practice.
@@ -181,24 +181,16 @@ impl SyncClient {
     }
 }
 
-/// The client starts when the lawyer signs in: bind an unbound store to that account now, so
-/// only matters made before the sign-in stay on this computer (not those made while the first
-/// connection is still being set up). A mismatch is reported by the task when it connects.
-fn bind_at_sign_in(store: &Store, config: &SyncConfig) {
-    let Ok(token) = config.token.token() else {
-        return;
-    };
-    let account = match Account::of_token(&config.url, &token) {
-        Ok(account) => account,
+/// The client starts when the lawyer signs in: on a store that belongs to nobody yet, the
+/// matters it holds now stay on this computer until the lawyer attaches them. The store itself
+/// is bound only when the server accepts the token (`Session::bind_when_accepted`), so a token
+/// the server refuses, or a sign-in to the wrong server, never takes the store.
+fn mark_at_sign_in(store: &Store) {
+    match store.mark_local_only() {
+        Ok(0) => {}
+        Ok(marked) => tracing::info!(marked, "matters made before sign-in kept on this computer"),
         Err(error) => {
-            tracing::warn!(code = error.code(), %error, "cannot tell the sign-in's account");
-            return;
-        }
-    };
-    match store.bind_account(&account) {
-        Ok(_) | Err(LocalError::AccountMismatch { .. }) => {}
-        Err(error) => {
-            tracing::warn!(code = error.code(), %error, "cannot bind the store to its account")
+            tracing::warn!(code = error.code(), %error, "cannot mark this computer's matters")
         }
     }
 }
@@ -377,28 +369,29 @@ impl Client {
                 return Ending::Lost { healthy: false };
             }
         };
-        match self.store.bind_account(&account) {
-            Ok(_) => {}
-            Err(LocalError::AccountMismatch { bound, signed_in }) => {
+        let unbound = match self.store.account() {
+            Ok(None) => true,
+            Ok(Some(bound)) if bound == account => false,
+            Ok(Some(bound)) => {
                 tracing::warn!(
                     bound = %bound,
-                    signed_in = %signed_in,
+                    signed_in = %account,
                     "this computer's data belongs to another account; not syncing"
                 );
                 emit(
                     &self.events,
                     SyncEvent::AccountMismatch {
-                        bound: *bound,
-                        signed_in: *signed_in,
+                        bound,
+                        signed_in: account,
                     },
                 );
                 return Ending::WrongAccount;
             }
             Err(error) => {
-                tracing::warn!(code = error.code(), %error, "cannot bind the store to its account");
+                tracing::warn!(code = error.code(), %error, "cannot read the store's account");
                 return Ending::Lost { healthy: false };
             }
-        }
+        };
         let tokens = Arc::new(BoundTokens {
             inner: Arc::clone(&self.config.token),
             url: self.config.url.clone(),
@@ -420,6 +413,9 @@ impl Client {
             token,
             Arc::clone(&tokens) as Arc<dyn TokenSource>,
         );
+        if unbound {
+            session.bind_when_accepted(tokens.account.clone());
+        }
         match self.sync(&mut session, socket, &tokens).await {
             Ok(ending) => ending,
             Err(error) => {

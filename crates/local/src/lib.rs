@@ -27,6 +27,7 @@ mod signed_in;
 mod signin;
 mod store;
 mod token_store;
+mod stores;
 
 pub use account::{Account, Binding, normalize_server};
 pub use archive::{ArchiveError, ArchiveSummary, export_archive, import_archive};
@@ -45,3 +46,4 @@ pub use signed_in::SignedIn;
 pub use signin::{SignIn, SignInConfig};
 pub use store::{COMPACT_AFTER_LOG_ROWS, Store};
 pub use token_store::{KeychainTokenStore, MemoryTokenStore, TokenStore};
+pub use stores::StoreFiles;

@@ -96,6 +96,10 @@ pub(crate) struct Session {
     outgoing: Vec<Wire>,
     /// Set once the server authenticated anything: the connection is worth keeping.
     pub healthy: bool,
+    /// The store belongs to nobody yet: it is bound to this account when the server accepts
+    /// the token (the catch-up channel's `Authenticated`), and until then nothing but that one
+    /// authentication is sent, so a token the server refuses never binds the store.
+    binding: Option<crate::Account>,
 }
 
 fn frame(doc: &str, message: Message) -> Wire {
@@ -126,7 +130,13 @@ impl Session {
             sent_upto: 0,
             outgoing: Vec::new(),
             healthy: false,
+            binding: None,
         }
+    }
+
+    /// Bind the store to `account` once the server accepts the token (see `binding`).
+    pub fn bind_when_accepted(&mut self, account: crate::Account) {
+        self.binding = Some(account);
     }
 
     pub fn take_outgoing(&mut self) -> Vec<Wire> {
@@ -154,6 +164,14 @@ impl Session {
             let auth = self.auth_frame(HUB_CHANNEL);
             self.outgoing.push(auth)
         };
+        if self.binding.is_some() {
+            return Ok(());
+        }
+        self.begin(presence)
+    }
+
+    /// Catch-up, subscriptions and the outbox: what follows the first authentication.
+    fn begin(&mut self, presence: &Presence) -> Result<(), LocalError> {
         self.request_changes(self.store.cursor()?);
         let mut docs: Vec<DocName> = presence.opened.iter().cloned().collect();
         docs.extend(presence.awareness.keys().cloned());
@@ -192,7 +210,9 @@ impl Session {
 
     /// Authenticate `doc` and start its initial sync, unless already done on this connection.
     pub fn subscribe(&mut self, doc: &DocName, presence: &Presence) -> Result<(), LocalError> {
-        if self.docs.contains_key(doc) {
+        // Before the store is bound, nothing about any document leaves: `begin` subscribes
+        // opened and pending documents once it is.
+        if self.docs.contains_key(doc) || self.binding.is_some() {
             return Ok(());
         }
         // A matter made before this store was bound stays on this computer until attached: no
@@ -275,6 +295,9 @@ impl Session {
 
     /// Send outbox entries not yet sent on this connection.
     pub fn flush_outbox(&mut self, presence: &Presence) -> Result<(), LocalError> {
+        if self.binding.is_some() {
+            return Ok(());
+        }
         loop {
             let entries = self.store.pending_after(self.sent_upto, OUTBOX_BATCH)?;
             let Some(last) = entries.last() else {
@@ -590,6 +613,11 @@ impl Session {
             Message::Auth(AuthMessage::Authenticated { .. }) => {
                 self.healthy = true;
                 self.hub.authenticated = true;
+                if let Some(account) = self.binding.take() {
+                    // The server accepted the token: from now on the store is this account's.
+                    self.store.bind_account(&account)?;
+                    self.begin(presence)?;
+                }
             }
             Message::Auth(AuthMessage::PermissionDenied { reason }) => {
                 // Without catch-up we still sync opened documents and the outbox.
