@@ -1,6 +1,9 @@
 // A real OpenID Connect provider (npm oidc-provider) for the desktop sign-in tests: one native
 // public client with PKCE, rotating refresh tokens, RS256 JWT access tokens with Clerk-like claims
 // (sid, azp, o.id, o.rol), and a headless interaction that signs in a fixed account and consents.
+// ID tokens carry the user's name and email (scopes profile, email); RFC 7009 revocation is on
+// unless OIDC_REVOCATION=0. OIDC_PORT (or --port) picks the port, so a test can bring it back on
+// the same issuer after stopping it.
 // Usage: node oidc-provider.mjs [--port 0]   prints {"issuer":"http://127.0.0.1:PORT"} when ready.
 import http from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
@@ -14,10 +17,13 @@ const CLIENT_ID = process.env.OIDC_CLIENT_ID ?? 'lawyers-hub-desktop';
 const ACCOUNT = process.env.OIDC_ACCOUNT ?? 'ada@firm-acme';
 const FIRM = process.env.OIDC_FIRM ?? 'firm-acme';
 const RESOURCE = 'urn:lawyers-hub:sync';
+// The name in the ID token (profile scope): "Ada Lovelace" for the default account.
+const PEOPLE = { 'ada@firm-acme': 'Ada Lovelace' };
+const personName = (account) => PEOPLE[account] ?? account.split('@')[0];
 
 // The port is known only once the server listens, and the issuer must contain it.
 const server = http.createServer();
-await new Promise((resolve) => server.listen(Number(arg('--port', '0')), '127.0.0.1', resolve));
+await new Promise((resolve) => server.listen(Number(process.env.OIDC_PORT ?? arg('--port', '0')), '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
@@ -31,9 +37,12 @@ const provider = new Provider(issuer, {
     response_types: ['code'],
   }],
   jwks: { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }] },
-  findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: sub }) }),
+  findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: sub, email_verified: true, name: personName(sub) }) }),
+  claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'] },
+  // Name and email in the ID token itself (as Clerk, Entra ID and Okta do), not only at userinfo.
+  conformIdTokenClaims: false,
   pkce: { methods: ['S256'], required: () => true },
-  scopes: ['openid', 'offline_access', 'sync'],
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'sync'],
   issueRefreshToken: (ctx, client) => client.grantTypeAllowed('refresh_token'),
   rotateRefreshToken: true,
   ttl: {
@@ -43,6 +52,7 @@ const provider = new Provider(issuer, {
   cookies: { keys: ['lawyers-hub-test-only-cookie-key'] },
   features: {
     devInteractions: { enabled: false },
+    revocation: { enabled: process.env.OIDC_REVOCATION !== '0' },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => RESOURCE,

@@ -1,6 +1,7 @@
 //! A signed-in user: the access token in memory only, refreshed in the background before it
 //! expires (the refresh token lives in the `TokenStore` and is replaced on every rotation), handed
-//! to the sync client through `TokenSource`. `sign_out` wipes both.
+//! to the sync client through `TokenSource`; who is signed in, from the ID token. `sign_out`
+//! revokes the refresh token at the provider when it can and wipes both tokens.
 
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
@@ -11,8 +12,11 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::LocalError;
+use crate::id_token::{SignedInUser, user_of_id_token};
 use crate::keys::TokenSource;
-use crate::signin::{Provider, TokenResponse, is_invalid_grant, token_error};
+use crate::signin::{
+    Provider, Revocation, TokenResponse, is_invalid_grant, log_revocation, revoke, token_error,
+};
 use crate::token_store::TokenStore;
 
 /// When the provider does not say how long an access token lives, it is refreshed this soon.
@@ -32,6 +36,10 @@ struct Inner {
     provider: Arc<Provider>,
     store: Arc<dyn TokenStore>,
     access: RwLock<Option<AccessToken>>,
+    /// Who is signed in, from the latest ID token (or the store, after a restore).
+    user: RwLock<Option<SignedInUser>>,
+    /// Turns `true` when the provider refuses the refresh token: the session is over.
+    refused: watch::Sender<bool>,
     /// One refresh at a time: with rotation, two concurrent uses of the same refresh token look
     /// like a replay and make the provider revoke the whole grant.
     refreshing: tokio::sync::Mutex<()>,
@@ -53,7 +61,14 @@ impl SignedIn {
         store: Arc<dyn TokenStore>,
         tokens: TokenResponse,
     ) -> Result<Self, LocalError> {
-        let signed_in = Self::new(provider, store);
+        // An ID token for another issuer or app ends the sign-in here (OIDC Core §3.1.3.7);
+        // on a refresh it is only logged (`accept`).
+        if let Some(id_token) = &tokens.extra_fields().id_token {
+            user_of_id_token(id_token, &provider.issuer, &provider.config.client_id)?;
+        }
+        // A new sign-in replaces whatever was kept, including who it named.
+        blocking(&store, |store| store.clear()).await?;
+        let signed_in = Self::new(provider, store, None);
         signed_in.inner.accept(tokens).await?;
         signed_in.spawn_refresher()?;
         Ok(signed_in)
@@ -62,22 +77,29 @@ impl SignedIn {
     pub(crate) async fn restore(
         provider: Arc<Provider>,
         store: Arc<dyn TokenStore>,
+        user: Option<SignedInUser>,
     ) -> Result<Option<Self>, LocalError> {
         if blocking(&store, |store| store.load()).await?.is_none() {
             return Ok(None);
         }
-        let signed_in = Self::new(provider, store);
+        let signed_in = Self::new(provider, store, user);
         signed_in.inner.refresh().await?;
         signed_in.spawn_refresher()?;
         Ok(Some(signed_in))
     }
 
-    fn new(provider: Arc<Provider>, store: Arc<dyn TokenStore>) -> Self {
+    fn new(
+        provider: Arc<Provider>,
+        store: Arc<dyn TokenStore>,
+        user: Option<SignedInUser>,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 provider,
                 store,
                 access: RwLock::new(None),
+                user: RwLock::new(user),
+                refused: watch::channel(false).0,
                 refreshing: tokio::sync::Mutex::new(()),
                 generation: watch::channel(0).0,
                 refresher: Mutex::new(None),
@@ -102,25 +124,50 @@ impl SignedIn {
         self.inner.refresh().await
     }
 
+    /// Who is signed in (name, e-mail, subject), when the provider sent an ID token.
+    pub fn user(&self) -> Option<SignedInUser> {
+        self.inner
+            .user
+            .read()
+            .map(|user| user.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Turns `true` when the provider refuses the refresh token (revoked, expired): the session
+    /// is over and the lawyer must sign in again (offline refreshes only retry, never end it).
+    /// `wait_for(|refused| *refused)` ends with `Err` once the session is dropped.
+    pub fn refusal(&self) -> watch::Receiver<bool> {
+        self.inner.refused.subscribe()
+    }
+
     /// Changes on every new access token (after sign-in and each refresh), so the sync client can
     /// re-authenticate on its open socket; `Err` on `changed()` once the session is gone.
     pub fn token_changes(&self) -> watch::Receiver<u64> {
         self.inner.generation.subscribe()
     }
 
-    /// Forgets the access token and deletes the refresh token from the store; stops refreshing.
-    /// Every clone of this session is signed out.
+    /// Stops refreshing, revokes the refresh token at the provider (RFC 7009) when it offers
+    /// revocation, then forgets the access token and wipes the store, whether or not the
+    /// provider could be told (what it was told is returned and logged). Every clone of this
+    /// session is signed out. `Err` only when the store cannot be wiped.
     #[tracing::instrument(skip_all)]
-    pub async fn sign_out(&self) -> Result<(), LocalError> {
+    pub async fn sign_out(&self) -> Result<Revocation, LocalError> {
         if let Some(task) = self.inner.refresher.lock()?.take() {
             task.abort();
         }
-        // Wait for a refresh in flight, so it cannot store a rotated token after the wipe.
+        // Wait for a refresh in flight, so it cannot store a rotated token after the wipe (and
+        // the token revoked is the latest).
         let _refreshing = self.inner.refreshing.lock().await;
         *self.inner.access.write()? = None;
+        let revocation = match blocking(&self.inner.store, |store| store.load()).await {
+            Ok(Some(refresh_token)) => revoke(&self.inner.provider, &refresh_token).await,
+            Ok(None) => Revocation::NothingKept,
+            Err(error) => Revocation::Failed(error.to_string()),
+        };
+        log_revocation(&revocation);
         blocking(&self.inner.store, |store| store.clear()).await?;
         tracing::info!("signed out");
-        Ok(())
+        Ok(revocation)
     }
 }
 
@@ -188,6 +235,7 @@ impl Inner {
                 tracing::warn!("the provider refused the refresh token; sign-in required");
                 *self.access.write()? = None;
                 blocking(&self.store, |store| store.clear()).await?;
+                self.refused.send_replace(true);
                 Err(LocalError::SignInRequired)
             }
             Err(error) => Err(token_error(error)),
@@ -204,6 +252,7 @@ impl Inner {
                 "the provider issued no refresh token (ask for offline_access?); the session ends when the access token expires"
             );
         }
+        self.take_user(&tokens).await;
         let now = Instant::now();
         let lifetime = tokens.expires_in().unwrap_or(ASSUMED_LIFETIME);
         let margin = self.provider.config.refresh_margin.min(lifetime / 2);
@@ -214,6 +263,36 @@ impl Inner {
         });
         self.generation.send_modify(|generation| *generation += 1);
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Keeps who the response's ID token names (refresh responses often carry none: the user
+    /// stays). The store gets the user when it changed, so the next start can show it offline.
+    async fn take_user(&self, tokens: &TokenResponse) {
+        let Some(id_token) = &tokens.extra_fields().id_token else {
+            return;
+        };
+        let issuer = &self.provider.issuer;
+        let user = match user_of_id_token(id_token, issuer, &self.provider.config.client_id) {
+            Ok(user) => user,
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "ignoring the ID token");
+                return;
+            }
+        };
+        let changed = match self.user.write() {
+            Ok(mut current) if current.as_ref() != Some(&user) => {
+                *current = Some(user.clone());
+                true
+            }
+            _ => false,
+        };
+        if changed
+            && let Err(error) = blocking(&self.store, move |store| store.save_user(&user)).await
+        {
+            tracing::warn!(code = error.code(), %error, "cannot keep who is signed in");
+        }
     }
 }
 
@@ -249,7 +328,7 @@ async fn refresh_loop(inner: Weak<Inner>) {
 }
 
 /// Runs a (possibly blocking) token store call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     store: &Arc<dyn TokenStore>,
     call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
 ) -> Result<T, LocalError> {

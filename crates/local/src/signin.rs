@@ -2,21 +2,28 @@
 //! (RFC 8252) against any OpenID Connect provider found by discovery (Clerk, Entra ID, Okta, ...).
 //! The system browser is sent to the provider; it comes back to a loopback listener on
 //! `127.0.0.1:0`; the code is exchanged for tokens. See `SignedIn` for what happens afterwards.
+//! At app start `SignIn::restore_kept` signs in again from the kept refresh token, without the
+//! browser; sign-out revokes that token at the provider (RFC 7009) when it offers revocation.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType, BasicTokenResponse};
-use oauth2::url::Url;
-use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope, TokenUrl,
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
 };
-use serde::Deserialize;
+use oauth2::url::{Url, form_urlencoded};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
+    PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
+    StandardTokenResponse, TokenUrl,
+};
+use serde::{Deserialize, Serialize};
 
 use crate::LocalError;
+use crate::id_token::SignedInUser;
 use crate::loopback::LoopbackRedirect;
-use crate::signed_in::SignedIn;
+use crate::signed_in::{SignedIn, blocking};
 use crate::token_store::TokenStore;
 
 /// What the app knows about its identity provider before discovery.
@@ -26,7 +33,8 @@ pub struct SignInConfig {
     pub issuer: String,
     /// The OAuth client id of the desktop app (a public client: no secret).
     pub client_id: String,
-    /// Scopes asked for. `offline_access` asks for a refresh token on most providers.
+    /// Scopes asked for. `offline_access` asks for a refresh token on most providers;
+    /// `profile` and `email` for the name and e-mail the app shows.
     pub scopes: Vec<String>,
     /// Extra authorization parameters, e.g. `("resource", ..)` or `("audience", ..)` where the
     /// provider needs one to issue a JWT access token for the sync server.
@@ -45,7 +53,9 @@ impl SignInConfig {
         Self {
             issuer: issuer.into(),
             client_id: client_id.into(),
-            scopes: vec!["openid".into(), "offline_access".into()],
+            scopes: ["openid", "profile", "email", "offline_access"]
+                .map(String::from)
+                .to_vec(),
             extra_params: Vec::new(),
             browser_timeout: Duration::from_secs(300),
             refresh_margin: Duration::from_secs(60),
@@ -60,12 +70,34 @@ struct ProviderMetadata {
     issuer: String,
     authorization_endpoint: Url,
     token_endpoint: Url,
+    /// RFC 7009 token revocation (RFC 8414 metadata), used at sign-out when offered.
+    #[serde(default)]
+    revocation_endpoint: Option<Url>,
     #[serde(default)]
     code_challenge_methods_supported: Option<Vec<String>>,
 }
 
-pub(crate) type OAuthClient =
-    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The token response fields beyond OAuth's: the OpenID Connect ID token, which names the user.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct IdTokenFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenFields {}
+
+pub(crate) type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 /// The provider as discovered: endpoints, client id and the HTTP client. Shared with `SignedIn`
 /// for refreshes.
@@ -73,6 +105,7 @@ pub(crate) type OAuthClient =
 pub(crate) struct Provider {
     pub(crate) issuer: String,
     pub(crate) oauth: OAuthClient,
+    pub(crate) revocation_endpoint: Option<Url>,
     pub(crate) http: reqwest::Client,
     pub(crate) config: SignInConfig,
 }
@@ -125,7 +158,10 @@ impl SignIn {
                 metadata.issuer
             )));
         }
-        for endpoint in [&metadata.authorization_endpoint, &metadata.token_endpoint] {
+        for endpoint in [&metadata.authorization_endpoint, &metadata.token_endpoint]
+            .into_iter()
+            .chain(&metadata.revocation_endpoint)
+        {
             require_https_or_loopback(endpoint)?;
         }
         if let Some(methods) = &metadata.code_challenge_methods_supported
@@ -135,13 +171,20 @@ impl SignIn {
                 "the provider does not support PKCE with S256".into(),
             ));
         }
-        let oauth = BasicClient::new(ClientId::new(config.client_id.clone()))
-            .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint))
-            .set_token_uri(TokenUrl::from_url(metadata.token_endpoint));
+        let oauth: OAuthClient = oauth2::Client::<
+            BasicErrorResponse,
+            TokenResponse,
+            BasicTokenIntrospectionResponse,
+            StandardRevocableToken,
+            BasicRevocationErrorResponse,
+        >::new(ClientId::new(config.client_id.clone()))
+        .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint))
+        .set_token_uri(TokenUrl::from_url(metadata.token_endpoint));
         Ok(Self {
             provider: Arc::new(Provider {
                 issuer: metadata.issuer,
                 oauth,
+                revocation_endpoint: metadata.revocation_endpoint,
                 http,
                 config,
             }),
@@ -187,20 +230,176 @@ impl SignIn {
         SignedIn::start(self.provider.clone(), self.store.clone(), tokens).await
     }
 
-    /// Signs in again without the browser from the refresh token kept in the store (at app
-    /// start). `None` when there is none or the provider no longer accepts it.
+    /// Signs in again without the browser from the refresh token kept in the store. Only an
+    /// explicit refusal by the provider (`invalid_grant`) wipes the kept token; any other
+    /// failure keeps it (`Restored::Offline`).
     #[tracing::instrument(skip_all, fields(issuer = %self.provider.issuer))]
-    pub async fn restore(&self) -> Result<Option<SignedIn>, LocalError> {
-        match SignedIn::restore(self.provider.clone(), self.store.clone()).await {
-            Ok(signed_in) => Ok(signed_in),
-            Err(LocalError::SignInRequired) => Ok(None),
-            Err(error) => Err(error),
+    pub async fn restore(&self) -> Restored {
+        let user = kept_user(&self.store).await;
+        match SignedIn::restore(self.provider.clone(), self.store.clone(), user.clone()).await {
+            Ok(Some(signed_in)) => {
+                tracing::info!("signed in again from the kept refresh token");
+                Restored::SignedIn(signed_in)
+            }
+            Ok(None) => Restored::NothingKept,
+            Err(LocalError::SignInRequired) => Restored::Refused { user },
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "cannot restore the sign-in now; the refresh token is kept");
+                Restored::Offline { user, error }
+            }
         }
+    }
+
+    /// App start: discovers the provider and restores the kept sign-in, touching the network
+    /// only when a refresh token is kept. A discovery that fails (offline on a plane) is
+    /// `Restored::Offline`: the token is kept and the caller tries again later.
+    pub async fn restore_kept(config: SignInConfig, store: Arc<dyn TokenStore>) -> Restored {
+        match blocking(&store, |store| store.load()).await {
+            Ok(Some(_)) => {}
+            Ok(None) => return Restored::NothingKept,
+            Err(error) => {
+                let user = kept_user(&store).await;
+                return Restored::Offline { user, error };
+            }
+        }
+        match Self::discover(config, store.clone()).await {
+            Ok(sign_in) => sign_in.restore().await,
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "cannot reach the identity provider; the refresh token is kept");
+                let user = kept_user(&store).await;
+                Restored::Offline { user, error }
+            }
+        }
+    }
+
+    /// Who the kept refresh token signs in, as far as the store knows (no network).
+    pub async fn kept_user(store: &Arc<dyn TokenStore>) -> Option<SignedInUser> {
+        kept_user(store).await
+    }
+
+    /// Sign-out without a session (the kept sign-in was never restored, e.g. offline): revokes
+    /// the kept refresh token at the provider when it can be reached and offers revocation, and
+    /// wipes it here whatever the provider says. `Err` only when the store cannot be wiped.
+    #[tracing::instrument(skip_all)]
+    pub async fn sign_out_kept(
+        config: SignInConfig,
+        store: Arc<dyn TokenStore>,
+    ) -> Result<Revocation, LocalError> {
+        let revocation = match blocking(&store, |store| store.load()).await {
+            Ok(None) => Revocation::NothingKept,
+            Ok(Some(refresh_token)) => match Self::discover(config, store.clone()).await {
+                Ok(sign_in) => revoke(&sign_in.provider, &refresh_token).await,
+                Err(error) => Revocation::Failed(error.to_string()),
+            },
+            Err(error) => Revocation::Failed(error.to_string()),
+        };
+        log_revocation(&revocation);
+        blocking(&store, |store| store.clear()).await?;
+        tracing::info!("signed out");
+        Ok(revocation)
     }
 
     /// The token store this sign-in writes to.
     pub fn store(&self) -> &Arc<dyn TokenStore> {
         &self.store
+    }
+}
+
+/// What became of the sign-in kept from the last run.
+#[derive(Debug)]
+pub enum Restored {
+    /// No refresh token was kept: nobody is signed in.
+    NothingKept,
+    /// Signed in again from the kept refresh token, without the browser.
+    SignedIn(SignedIn),
+    /// The provider refused the kept refresh token (revoked, expired, already used): it was
+    /// wiped with the user it named. The lawyer must sign in again.
+    Refused { user: Option<SignedInUser> },
+    /// The provider could not be asked (offline, provider down, keychain locked): the refresh
+    /// token is kept, `user` is who it signs in (to show meanwhile). Try again later.
+    Offline {
+        user: Option<SignedInUser>,
+        error: LocalError,
+    },
+}
+
+/// What sign-out could tell the provider. The tokens on this computer are wiped in every case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The provider revoked the refresh token (RFC 7009).
+    Revoked,
+    /// The provider offers no revocation endpoint.
+    NotOffered,
+    /// No refresh token was kept.
+    NothingKept,
+    /// The provider could not be told (offline, an error): the grant lives on at the provider
+    /// until it expires there or an administrator ends it.
+    Failed(String),
+}
+
+impl Revocation {
+    /// A stable code for the UI: `revoked`, `not_offered`, `nothing_kept` or `failed`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::NotOffered => "not_offered",
+            Self::NothingKept => "nothing_kept",
+            Self::Failed(_) => "failed",
+        }
+    }
+}
+
+async fn kept_user(store: &Arc<dyn TokenStore>) -> Option<SignedInUser> {
+    blocking(store, |store| store.load_user())
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(code = error.code(), %error, "cannot read who is signed in");
+            None
+        })
+}
+
+/// RFC 7009: asks the provider to revoke `refresh_token` (and with it, on most providers, the
+/// whole grant). A public client names itself with `client_id`. The body is built by hand, so
+/// this needs nothing of the HTTP client but a POST.
+pub(crate) async fn revoke(provider: &Provider, refresh_token: &str) -> Revocation {
+    let Some(endpoint) = &provider.revocation_endpoint else {
+        return Revocation::NotOffered;
+    };
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("token", refresh_token)
+        .append_pair("token_type_hint", "refresh_token")
+        .append_pair("client_id", &provider.config.client_id)
+        .finish();
+    let response = provider
+        .http
+        .post(endpoint.clone())
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body)
+        .send()
+        .await;
+    match response {
+        // 200 also when the token was already invalid (RFC 7009 §2.2): either way it is dead.
+        Ok(response) if response.status().is_success() => Revocation::Revoked,
+        Ok(response) => Revocation::Failed(format!("{endpoint} answered {}", response.status())),
+        // reqwest's error names the URL, never the body (which holds the token).
+        Err(error) => Revocation::Failed(format!("{endpoint}: {error}")),
+    }
+}
+
+pub(crate) fn log_revocation(revocation: &Revocation) {
+    match revocation {
+        Revocation::Revoked => tracing::info!("the provider revoked the refresh token"),
+        Revocation::NotOffered => {
+            tracing::info!("the provider offers no token revocation; the token is only wiped here")
+        }
+        Revocation::NothingKept => {}
+        Revocation::Failed(reason) => tracing::warn!(
+            %reason,
+            "could not revoke the refresh token at the provider; it is wiped here all the same"
+        ),
     }
 }
 
@@ -245,7 +444,7 @@ pub(crate) fn is_invalid_grant(error: &TokenRequestError) -> bool {
 }
 
 /// Tokens straight from the provider, before `SignedIn` takes them apart.
-pub(crate) type TokenResponse = BasicTokenResponse;
+pub(crate) type TokenResponse = StandardTokenResponse<IdTokenFields, BasicTokenType>;
 
 #[cfg(test)]
 mod tests {
@@ -269,7 +468,9 @@ mod tests {
     #[test]
     fn default_config_asks_for_a_refresh_token() {
         let config = SignInConfig::new("https://id.example", "desktop");
-        assert!(config.scopes.iter().any(|scope| scope == "offline_access"));
+        for scope in ["openid", "profile", "email", "offline_access"] {
+            assert!(config.scopes.iter().any(|asked| asked == scope), "{scope}");
+        }
         assert_eq!(config.refresh_margin, Duration::from_secs(60));
     }
 }

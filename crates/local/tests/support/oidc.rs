@@ -22,7 +22,27 @@ pub struct OidcProvider {
     _child: Child,
 }
 
+impl OidcProvider {
+    /// The provider's port (part of its issuer).
+    pub fn port(&self) -> u16 {
+        Url::parse(&self.issuer).unwrap().port().unwrap()
+    }
+
+    /// Kills the provider and waits until it has exited: its port refuses connections, as a
+    /// provider does for a laptop offline. `start_provider_with(.., &[("OIDC_PORT", ..)])`
+    /// brings one back on the same issuer (knowing none of the old tokens).
+    pub async fn stop(mut self) {
+        self._child.kill().await.unwrap();
+    }
+}
+
 pub async fn start_provider(access_token_ttl_secs: u64) -> OidcProvider {
+    start_provider_with(access_token_ttl_secs, &[]).await
+}
+
+/// A provider with extra settings (tests/node/README.md): `OIDC_PROFILE` (`clerk`, `entra`,
+/// `okta`: the access token's claim layout), `OIDC_ADMINS`, `OIDC_FIRM`, `OIDC_AUDIENCE`, …
+pub async fn start_provider_with(access_token_ttl_secs: u64, env: &[(&str, &str)]) -> OidcProvider {
     // This file serves the tests of more than one crate: find the repository's tests/node.
     let node_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -37,6 +57,7 @@ pub async fn start_provider(access_token_ttl_secs: u64) -> OidcProvider {
         .arg(node_dir.join("oidc-provider.mjs"))
         .args(["--port", "0"])
         .env("OIDC_ACCESS_TTL", access_token_ttl_secs.to_string())
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
@@ -73,6 +94,19 @@ pub async fn discover(provider: &OidcProvider, store: Arc<dyn TokenStore>) -> Si
     SignIn::discover(SignInConfig::new(&provider.issuer, CLIENT_ID), store)
         .await
         .unwrap()
+}
+
+/// Signs `account` in (the provider takes it from `login_hint`) through the whole desktop flow
+/// and returns their access token.
+pub async fn access_token_of(provider: &OidcProvider, account: &str) -> String {
+    let mut config = SignInConfig::new(&provider.issuer, CLIENT_ID);
+    config
+        .extra_params
+        .push(("login_hint".into(), account.to_owned()));
+    let store = Arc::new(hub_local::MemoryTokenStore::new());
+    let sign_in = SignIn::discover(config, store).await.unwrap();
+    let signed_in = sign_in_headless(&sign_in).await.0.unwrap();
+    signed_in.access_token().unwrap()
 }
 
 /// What the headless browser saw: the authorization URL and the final page.
