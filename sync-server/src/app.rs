@@ -51,7 +51,6 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics::render))
-        .route("/api/v1/stats", get(metrics::stats))
         .merge(crate::rest::routes())
         .merge(crate::copilot::routes(state.copilot.settings()))
         // Routes added after this line are neither counted nor logged with a request id.
@@ -151,22 +150,30 @@ pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     }
 }
 
-/// The token verifier the settings ask for. A JWKS is fetched once here so that a wrong URL
-/// stops the start, not the first sign-in.
+/// The token verifier the settings ask for. A JWKS is fetched once here (after discovering its
+/// URL when none is configured) so that a wrong issuer or URL stops the start, not the first
+/// sign-in.
 pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier> {
-    use crate::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier};
+    use crate::config::KeyLocation;
+    use crate::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier, discover_jwks_url};
     let identity = &settings.identity;
     let oidc = match &identity.issuer {
         None => None,
         Some(issuer) => {
-            let keys = match (&identity.jwt_key, identity.jwks_url()) {
-                (Some(pem), _) => KeySource::Pem(Box::new(
+            let keys = match identity.key_location() {
+                KeyLocation::Pem(pem) => KeySource::Pem(Box::new(
                     jsonwebtoken::DecodingKey::from_rsa_pem(pem.replace("\\n", "\n").as_bytes())
                         .map_err(|_| {
                             anyhow::anyhow!("CLERK_JWT_KEY is not an RSA public key in PEM format")
                         })?,
                 )),
-                (None, Some(url)) => {
+                location => {
+                    let url = match location {
+                        KeyLocation::JwksUrl(url) => url.to_owned(),
+                        _ => discover_jwks_url(issuer)
+                            .await
+                            .map_err(anyhow::Error::msg)?,
+                    };
                     let cache = JwksCache::new(url);
                     cache
                         .refresh()
@@ -176,15 +183,15 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                     cache.refresh_periodically();
                     KeySource::Jwks(cache)
                 }
-                (None, None) => anyhow::bail!("set CLERK_JWT_KEY or HUB_JWKS_URL"),
             };
             Some(OidcVerifier::new(
                 OidcSettings {
                     issuer: issuer.clone(),
                     authorized_parties: identity.authorized_parties.clone(),
                     require_azp: settings.environment == crate::config::Environment::Production,
-                    firm_claim: identity.firm_claim.clone(),
-                    audience: identity.audience.clone(),
+                    firm_claim: identity.firm_claim_path().map_err(anyhow::Error::msg)?,
+                    admin: identity.admin_rule().map_err(anyhow::Error::msg)?,
+                    audiences: identity.accepted_audiences(),
                 },
                 keys,
             ))

@@ -5,6 +5,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+pub use crate::claims::Profile;
+
 pub const DEV_ISSUER: &str = "lawyers-hub-dev";
 
 /// A verified caller.
@@ -14,8 +16,11 @@ pub struct Principal {
     pub firm_id: String,
     /// Seconds since the epoch after which the token must not be used.
     pub expires_at: i64,
-    /// The caller's role in the firm (Clerk `o.rol` / `org_role`), when the IdP says.
-    pub role: Option<String>,
+    /// Whether the identity provider makes the caller a firm administrator (Clerk's
+    /// organization role, or `HUB_ADMIN_CLAIM` / `HUB_ADMIN_VALUE`).
+    pub firm_admin: bool,
+    /// Name and email as the token states them, for the firm directory.
+    pub profile: Profile,
 }
 
 impl Principal {
@@ -52,6 +57,23 @@ struct DevClaims {
     /// The firm role (Clerk v1 `org_role`), e.g. `admin`; absent for ordinary members.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     org_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+/// What a development token says about its holder.
+#[derive(Debug, Clone, Default)]
+pub struct DevToken<'a> {
+    pub user: &'a str,
+    pub firm: &'a str,
+    /// The firm role: `admin` makes a firm administrator.
+    pub role: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub email: Option<&'a str>,
+    /// Lifetime in seconds.
+    pub ttl_secs: i64,
 }
 
 /// Verifies tokens: Clerk/OIDC in production; development HS256 tokens only where allowed.
@@ -113,14 +135,27 @@ impl DevAuth {
         role: Option<&str>,
         ttl_secs: i64,
     ) -> Result<String, AuthError> {
+        self.mint_token(&DevToken {
+            user,
+            firm,
+            role,
+            ttl_secs,
+            ..DevToken::default()
+        })
+    }
+
+    /// A development token with everything it can carry (role, name, email).
+    pub fn mint_token(&self, token: &DevToken<'_>) -> Result<String, AuthError> {
         let now = chrono::Utc::now().timestamp();
         let claims = DevClaims {
-            sub: user.to_owned(),
-            org_id: firm.to_owned(),
+            sub: token.user.to_owned(),
+            org_id: token.firm.to_owned(),
             iss: DEV_ISSUER.to_owned(),
             iat: now,
-            exp: now + ttl_secs,
-            org_role: role.map(str::to_owned),
+            exp: now + token.ttl_secs,
+            org_role: token.role.map(str::to_owned),
+            name: token.name.map(str::to_owned),
+            email: token.email.map(str::to_owned),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| AuthError::Invalid)
@@ -144,11 +179,19 @@ impl DevAuth {
         if claims.sub.is_empty() {
             return Err(AuthError::Invalid);
         }
+        // The same cleaning as for a real identity provider's claims.
+        let mut profile_claims = serde_json::Map::new();
+        for (claim, value) in [("name", claims.name), ("email", claims.email)] {
+            if let Some(value) = value {
+                profile_claims.insert(claim.into(), value.into());
+            }
+        }
         Ok(Principal {
             user_id: claims.sub,
             firm_id: claims.org_id,
             expires_at: claims.exp,
-            role: claims.org_role,
+            firm_admin: matches!(claims.org_role.as_deref(), Some("admin" | "org:admin")),
+            profile: Profile::from_claims(&profile_claims),
         })
     }
 }

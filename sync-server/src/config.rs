@@ -4,6 +4,8 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
+use crate::claims::{AdminRule, ClaimPath};
+
 /// Where the server runs. Production refuses anything meant only for development.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Environment {
@@ -94,7 +96,7 @@ pub struct IdentitySettings {
     /// The token issuer to pin (`iss`), e.g. `https://clerk.your-firm.com` or your IdP's issuer URL.
     #[arg(long = "oidc-issuer", env = "HUB_OIDC_ISSUER")]
     pub issuer: Option<String>,
-    /// The JWKS URL (default: `{issuer}/.well-known/jwks.json`, Clerk's location).
+    /// The JWKS URL (default: the `jwks_uri` of `{issuer}/.well-known/openid-configuration`).
     #[arg(long = "jwks-url", env = "HUB_JWKS_URL")]
     pub jwks_url: Option<String>,
     /// A PEM public key to verify with instead of fetching the JWKS (Clerk's "JWT public key").
@@ -110,9 +112,16 @@ pub struct IdentitySettings {
     /// For IdPs other than Clerk: the claim holding the firm id (dotted path, e.g. `tenant.id`).
     #[arg(long = "firm-claim", env = "HUB_FIRM_CLAIM")]
     pub firm_claim: Option<String>,
-    /// Require this audience (`aud`).
-    #[arg(long = "audience", env = "HUB_AUDIENCE")]
-    pub audience: Option<String>,
+    /// The claim that marks firm admins (dotted path; a string or an array), e.g. `roles`
+    /// (Entra app roles) or `groups` (Okta). Default: Clerk's organization role.
+    #[arg(long = "admin-claim", env = "HUB_ADMIN_CLAIM")]
+    pub admin_claim: Option<String>,
+    /// The value(s) of `HUB_ADMIN_CLAIM` that make a firm admin, comma separated.
+    #[arg(long = "admin-value", env = "HUB_ADMIN_VALUE", value_delimiter = ',')]
+    pub admin_values: Vec<String>,
+    /// Accepted audiences (`aud`), comma separated: a token must name one of them.
+    #[arg(long = "audience", env = "HUB_AUDIENCE", value_delimiter = ',')]
+    pub audiences: Vec<String>,
 }
 
 impl std::fmt::Debug for IdentitySettings {
@@ -123,9 +132,22 @@ impl std::fmt::Debug for IdentitySettings {
             .field("jwt_key", &self.jwt_key.as_ref().map(|_| "<pem>"))
             .field("authorized_parties", &self.authorized_parties)
             .field("firm_claim", &self.firm_claim)
-            .field("audience", &self.audience)
+            .field("admin_claim", &self.admin_claim)
+            .field("admin_values", &self.admin_values)
+            .field("audiences", &self.audiences)
             .finish()
     }
+}
+
+/// Where verification keys come from, as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLocation<'a> {
+    /// `CLERK_JWT_KEY`: one PEM public key, no network.
+    Pem(&'a str),
+    /// `HUB_JWKS_URL`.
+    JwksUrl(&'a str),
+    /// Neither: the issuer's OpenID Connect discovery document names the JWKS (`jwks_uri`).
+    Discovery,
 }
 
 impl IdentitySettings {
@@ -133,16 +155,62 @@ impl IdentitySettings {
         self.issuer.is_some()
     }
 
-    pub fn jwks_url(&self) -> Option<String> {
-        if self.jwt_key.is_some() {
-            return None;
+    pub fn key_location(&self) -> KeyLocation<'_> {
+        match (&self.jwt_key, &self.jwks_url) {
+            (Some(pem), _) => KeyLocation::Pem(pem),
+            (None, Some(url)) => KeyLocation::JwksUrl(url),
+            (None, None) => KeyLocation::Discovery,
         }
-        self.jwks_url.clone().or_else(|| {
-            self.issuer
-                .as_ref()
-                .map(|issuer| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')))
-        })
     }
+
+    /// `HUB_FIRM_CLAIM`, parsed.
+    pub fn firm_claim_path(&self) -> Result<Option<ClaimPath>, String> {
+        self.firm_claim
+            .as_deref()
+            .map(|claim| ClaimPath::parse("HUB_FIRM_CLAIM", claim))
+            .transpose()
+    }
+
+    /// `HUB_ADMIN_CLAIM` and `HUB_ADMIN_VALUE`, parsed.
+    pub fn admin_rule(&self) -> Result<AdminRule, String> {
+        AdminRule::from_settings(self.admin_claim.as_deref(), &self.admin_values)
+    }
+
+    /// `HUB_AUDIENCE` without empty entries.
+    pub fn accepted_audiences(&self) -> Vec<String> {
+        self.audiences
+            .iter()
+            .map(|audience| audience.trim().to_owned())
+            .filter(|audience| !audience.is_empty())
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let Some(issuer) = &self.issuer
+            && !(issuer.starts_with("https://") || is_loopback_http(issuer))
+        {
+            return Err(format!(
+                "HUB_OIDC_ISSUER must be an https:// URL (got {issuer})"
+            ));
+        }
+        self.firm_claim_path()?;
+        self.admin_rule()?;
+        Ok(())
+    }
+}
+
+/// `http://` on this computer only (a test or development identity provider).
+pub fn is_loopback_http(url: &str) -> bool {
+    url.strip_prefix("http://").is_some_and(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if let Some(port) = authority.strip_prefix("[::1]") {
+            return port.is_empty() || port.starts_with(':');
+        }
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority, |(host, _port)| host);
+        host == "127.0.0.1" || host == "localhost"
+    })
 }
 
 #[derive(Clone, Args)]
@@ -230,19 +298,14 @@ impl ServeSettings {
             );
         }
         if !self.dev_auth && !self.identity.configured() {
-            return Err("no token verifier is configured: set HUB_OIDC_ISSUER (and CLERK_JWT_KEY or \
-                        HUB_JWKS_URL) for Clerk/OIDC sign-in, or start with --dev-auth for local development"
-                .into());
+            return Err(
+                "no token verifier is configured: set HUB_OIDC_ISSUER for Clerk/OIDC sign-in \
+                        (keys are found through its discovery document, or set CLERK_JWT_KEY or \
+                        HUB_JWKS_URL), or start with --dev-auth for local development"
+                    .into(),
+            );
         }
-        if let Some(issuer) = &self.identity.issuer
-            && !(issuer.starts_with("https://")
-                || issuer.starts_with("http://127.0.0.1")
-                || issuer.starts_with("http://localhost"))
-        {
-            return Err(format!(
-                "HUB_OIDC_ISSUER must be an https:// URL (got {issuer})"
-            ));
-        }
+        self.identity.validate()?;
         if self.identity.configured()
             && self.environment == Environment::Production
             && self.identity.authorized_parties.is_empty()
@@ -310,6 +373,39 @@ mod tests {
         let text = format!("{:?}", settings(Environment::Development, true));
         assert!(!text.contains("secret"), "{text}");
         assert!(text.contains("postgres://hub:***@db/hub"));
+    }
+
+    #[test]
+    fn only_loopback_may_be_plain_http() {
+        for url in [
+            "http://127.0.0.1:4000",
+            "http://localhost/oidc",
+            "http://[::1]:9000/x",
+        ] {
+            assert!(is_loopback_http(url), "{url}");
+        }
+        for url in [
+            "http://127.0.0.1.evil.test",
+            "http://user@127.0.0.1",
+            "http://idp.test",
+            "https://127.0.0.1",
+            "http://[::1].evil.test",
+        ] {
+            assert!(!is_loopback_http(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn identity_claims_are_checked_at_start_up() {
+        let mut config = settings(Environment::Development, true);
+        config.identity.admin_claim = Some("roles".into());
+        let refused = config.validate().unwrap_err();
+        assert!(refused.contains("HUB_ADMIN_VALUE"), "{refused}");
+        config.identity.admin_values = vec!["Hub.Admin".into()];
+        assert!(config.validate().is_ok());
+        config.identity.firm_claim = Some("tenant..id".into());
+        let refused = config.validate().unwrap_err();
+        assert!(refused.contains("HUB_FIRM_CLAIM"), "{refused}");
     }
 
     #[test]

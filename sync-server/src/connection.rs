@@ -66,7 +66,8 @@ struct Session {
     state: AppState,
     sender: ConnSender,
     principals: HashMap<String, Arc<Principal>>,
-    seen_users: Vec<String>,
+    /// Users recorded on this connection, with the firm and profile their token named then.
+    seen_users: Vec<(String, String, crate::auth::Profile)>,
     docs: HashMap<String, Subscription>,
     /// The catch-up channel, once authenticated: the caller's firm and user, and the token's
     /// expiry (shared with the hub, which sends no notice on an expired token).
@@ -434,14 +435,31 @@ impl Session {
                 .await
                 .map_err(|error| Unverified::Refused(error.to_string()))?,
         );
-        if !self.seen_users.contains(&principal.user_id) {
-            db::ensure_principal(&self.state.pool, &principal.user_id, &principal.firm_id)
+        // Recorded once per connection, and again only when a new token names the person
+        // differently (a refreshed token after a change of name in the identity provider).
+        let recorded = self
+            .seen_users
+            .iter()
+            .find(|(user, ..)| *user == principal.user_id);
+        let first_sight = recorded.is_none();
+        if recorded.is_none_or(|(_, firm, profile)| {
+            *firm != principal.firm_id || *profile != principal.profile
+        }) {
+            db::ensure_principal(&self.state.pool, &principal)
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "could not record user");
                     Unverified::Unavailable
                 })?;
-            self.seen_users.push(principal.user_id.clone());
+            self.seen_users
+                .retain(|(user, ..)| *user != principal.user_id);
+            self.seen_users.push((
+                principal.user_id.clone(),
+                principal.firm_id.clone(),
+                principal.profile.clone(),
+            ));
+        }
+        if first_sight {
             self.audit(&principal, None, "sign_in_seen", serde_json::json!({}))
                 .await;
         }

@@ -5,6 +5,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use uuid::Uuid;
 
 use crate::access::{self, Role};
+use crate::auth::Principal;
 use crate::config::DatabaseSettings;
 
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
@@ -38,22 +39,31 @@ pub enum OpenError {
     Db(#[from] sqlx::Error),
 }
 
-/// Record a firm and a user the first time a verified token names them.
-pub async fn ensure_principal(
-    pool: &PgPool,
-    user_id: &str,
-    firm_id: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO firms (id) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(firm_id)
-        .execute(pool)
-        .await?;
+/// Record a firm, a user and their firm directory entry from a verified token, in one
+/// statement. Cheap when nothing changed: the directory row is rewritten only when the token
+/// names the person differently (an absent claim keeps what is known), and `last_seen` moves at
+/// most once a minute, so a stream of REST calls writes no rows.
+pub async fn ensure_principal(pool: &PgPool, principal: &Principal) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO users (id, firm_id) VALUES ($1, $2)
-         ON CONFLICT (id) DO UPDATE SET last_seen = now()",
+        "WITH firm AS (
+             INSERT INTO firms (id) VALUES ($2) ON CONFLICT DO NOTHING
+         ), person AS (
+             INSERT INTO users (id, firm_id) VALUES ($1, $2)
+             ON CONFLICT (id) DO UPDATE SET last_seen = now()
+                 WHERE users.last_seen < now() - interval '1 minute'
+         )
+         INSERT INTO firm_directory (firm_id, user_id, name, email) VALUES ($2, $1, $3, $4)
+         ON CONFLICT (firm_id, user_id) DO UPDATE
+             SET name = COALESCE(EXCLUDED.name, firm_directory.name),
+                 email = COALESCE(EXCLUDED.email, firm_directory.email),
+                 updated_at = now()
+             WHERE (EXCLUDED.name IS NOT NULL AND EXCLUDED.name IS DISTINCT FROM firm_directory.name)
+                OR (EXCLUDED.email IS NOT NULL AND EXCLUDED.email IS DISTINCT FROM firm_directory.email)",
     )
-    .bind(user_id)
-    .bind(firm_id)
+    .bind(&principal.user_id)
+    .bind(&principal.firm_id)
+    .bind(&principal.profile.name)
+    .bind(&principal.profile.email)
     .execute(pool)
     .await?;
     Ok(())

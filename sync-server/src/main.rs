@@ -54,6 +54,12 @@ enum Command {
         /// The firm role the token carries (`admin`: a firm administrator).
         #[arg(long)]
         role: Option<String>,
+        /// The display name the token carries (for the firm directory).
+        #[arg(long)]
+        name: Option<String>,
+        /// The email the token carries (for the firm directory).
+        #[arg(long)]
+        email: Option<String>,
         #[command(flatten)]
         secret: DevSecret,
     },
@@ -189,10 +195,19 @@ async fn main() -> anyhow::Result<()> {
             firm,
             ttl,
             role,
+            name,
+            email,
             secret,
         } => {
             let token = auth::DevAuth::new(&secret.value)
-                .mint_with_role(&user, &firm, role.as_deref(), ttl)
+                .mint_token(&auth::DevToken {
+                    user: &user,
+                    firm: &firm,
+                    role: role.as_deref(),
+                    name: name.as_deref(),
+                    email: email.as_deref(),
+                    ttl_secs: ttl,
+                })
                 .map_err(|error| anyhow::anyhow!("cannot mint token: {error}"))?;
             println!("{token}");
             Ok(())

@@ -2,9 +2,10 @@
 //! (`CLERK_JWT_KEY`, no network) or a JWKS URL (refreshed in the background every
 //! `Cache-Control: max-age`, clamped to [`JwksRefresh`]'s bounds, and refetched on an unknown
 //! `kid` at most once per [`JWKS_REFETCH_INTERVAL`]), `iss` pinned, `exp` and `sub` required,
-//! `nbf` checked, 5 s of clock skew, `azp` checked against an allowlist (required in
-//! production), Clerk's `sts: "pending"` refused, and the firm taken from `o.id` (Clerk session
-//! token v2), `org_id` (v1) or a configured claim.
+//! `nbf` checked, 5 s of clock skew, `aud` one of the configured audiences, `azp` checked
+//! against an allowlist (required in production), Clerk's `sts: "pending"` refused, and the
+//! firm, admin role and profile read as configured (`crate::claims`). Without a configured JWKS
+//! URL the provider's `jwks_uri` comes from OpenID Connect discovery.
 
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
@@ -15,6 +16,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::auth::{AuthError, Principal};
+use crate::claims::{AdminRule, ClaimPath, Profile};
 
 /// Least time between two JWKS fetches caused by unknown key ids (a flood of tokens with
 /// made-up `kid`s must not become a flood of requests to the identity provider).
@@ -240,6 +242,54 @@ impl JwksShared {
     }
 }
 
+/// OpenID Connect Discovery: the key set URL (`jwks_uri`) of the provider at `issuer`, read from
+/// `{issuer}/.well-known/openid-configuration`. The document must name exactly this issuer
+/// (OpenID Connect Discovery 1.0 §4.3): anything else would be trusting another provider's keys.
+pub async fn discover_jwks_url(issuer: &str) -> Result<String, String> {
+    #[derive(Deserialize)]
+    struct ProviderMetadata {
+        issuer: String,
+        jwks_uri: String,
+    }
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        issuer.trim_end_matches('/')
+    );
+    let http = reqwest::Client::builder()
+        .timeout(JWKS_FETCH_TIMEOUT)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new());
+    let response = http
+        .get(&url)
+        .send()
+        .await
+        .and_then(|response| response.error_for_status())
+        .map_err(|error| {
+            format!(
+                "cannot read the identity provider's discovery document {url}: {}; check \
+                 HUB_OIDC_ISSUER, or set HUB_JWKS_URL (or CLERK_JWT_KEY) to skip discovery",
+                error.without_url()
+            )
+        })?;
+    let metadata: ProviderMetadata = response.json().await.map_err(|_| {
+        format!("{url} is not an OpenID Provider configuration (it needs `issuer` and `jwks_uri`)")
+    })?;
+    if metadata.issuer != issuer {
+        return Err(format!(
+            "the discovery document {url} names the issuer {:?}, not HUB_OIDC_ISSUER={issuer:?}: \
+             set HUB_OIDC_ISSUER to exactly the `iss` of your access tokens",
+            metadata.issuer
+        ));
+    }
+    let jwks = metadata.jwks_uri;
+    if !(jwks.starts_with("https://") || crate::config::is_loopback_http(&jwks)) {
+        return Err(format!(
+            "the discovery document {url} names a JWKS that is not https:// ({jwks})"
+        ));
+    }
+    Ok(jwks)
+}
+
 /// What a deployment pins about its identity provider.
 pub struct OidcSettings {
     pub issuer: String,
@@ -248,12 +298,15 @@ pub struct OidcSettings {
     /// Refuse tokens that do not name an allowed client (production, where
     /// `authorized_parties` is never empty): otherwise a token the same IdP issued to another
     /// client, without `azp`, would pass. The client is `azp`, else RFC 9068's `client_id`,
-    /// else Okta's `cid`. When false, only an `azp` that is present is checked.
+    /// else Okta's `cid`, else Entra v1's `appid`. When false, only an `azp` that is present is
+    /// checked.
     pub require_azp: bool,
-    /// For IdPs other than Clerk: the claim holding the firm id (dotted path, e.g. `tenant.id`).
-    pub firm_claim: Option<String>,
-    /// Optional audience to require.
-    pub audience: Option<String>,
+    /// For IdPs other than Clerk: the claim holding the firm id (`tid`, `tenant.id`).
+    pub firm_claim: Option<ClaimPath>,
+    /// Who is a firm admin (default: Clerk's organization role).
+    pub admin: AdminRule,
+    /// Accepted audiences (`aud` must name one of them); empty: `aud` is not checked.
+    pub audiences: Vec<String>,
 }
 
 pub struct OidcVerifier {
@@ -261,41 +314,15 @@ pub struct OidcVerifier {
     keys: KeySource,
 }
 
-#[derive(Deserialize)]
-struct ClerkOrganization {
-    id: Option<String>,
-    rol: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Claims {
-    sub: String,
-    exp: i64,
-    azp: Option<String>,
-    /// The client in RFC 9068 JWT access tokens, and Okta's name for it: stand-ins for a
-    /// missing `azp` where `azp` is required.
-    client_id: Option<String>,
-    cid: Option<String>,
-    sts: Option<String>,
-    /// Clerk session token v2.
-    o: Option<ClerkOrganization>,
-    /// Clerk session token v1.
-    org_id: Option<String>,
-    org_role: Option<String>,
-    #[serde(flatten)]
-    rest: serde_json::Map<String, serde_json::Value>,
-}
-
-fn claim_path<'a>(
+/// A claim that must be a string when present (anything else makes the token invalid).
+fn optional_text<'a>(
     claims: &'a serde_json::Map<String, serde_json::Value>,
-    path: &str,
-) -> Option<&'a str> {
-    let mut parts = path.split('.');
-    let mut value = claims.get(parts.next()?)?;
-    for part in parts {
-        value = value.get(part)?;
+    name: &str,
+) -> Result<Option<&'a str>, AuthError> {
+    match claims.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value.as_str().map(Some).ok_or(AuthError::Invalid),
     }
-    value.as_str()
 }
 
 impl OidcVerifier {
@@ -329,58 +356,66 @@ impl OidcVerifier {
         let mut validation = Validation::new(header.alg);
         validation.algorithms = ALGORITHMS.to_vec();
         validation.set_issuer(&[self.settings.issuer.as_str()]);
-        validation.set_required_spec_claims(&["exp", "sub", "iss"]);
         validation.validate_nbf = true;
         validation.leeway = CLOCK_SKEW_SECS;
-        match &self.settings.audience {
-            Some(audience) => validation.set_audience(&[audience.as_str()]),
-            None => validation.validate_aud = false,
+        if self.settings.audiences.is_empty() {
+            validation.validate_aud = false;
+            validation.set_required_spec_claims(&["exp", "sub", "iss"]);
+        } else {
+            validation.set_audience(&self.settings.audiences);
+            // jsonwebtoken checks `aud` only when a token has one: a configured audience must
+            // not be dodged by leaving the claim out.
+            validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         }
-        let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
-                jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
-                _ => AuthError::Invalid,
-            })?
-            .claims;
-        if claims.sub.is_empty() {
-            return Err(AuthError::Invalid);
-        }
-        if claims.sts.as_deref() == Some("pending") {
+        let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+            token,
+            &key,
+            &validation,
+        )
+        .map_err(|error| match error.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+            jsonwebtoken::errors::ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+            _ => AuthError::Invalid,
+        })?
+        .claims;
+        let user_id = optional_text(&claims, "sub")?
+            .filter(|sub| !sub.is_empty())
+            .ok_or(AuthError::Invalid)?;
+        let expires_at = claims
+            .get("exp")
+            .and_then(serde_json::Value::as_i64)
+            .ok_or(AuthError::Invalid)?;
+        if optional_text(&claims, "sts")? == Some("pending") {
             return Err(AuthError::PendingSession);
         }
-        let party = match (&claims.azp, self.settings.require_azp) {
-            (Some(azp), _) => Some(azp),
-            (None, true) => Some(
-                claims
-                    .client_id
-                    .as_ref()
-                    .or(claims.cid.as_ref())
+        let party = match optional_text(&claims, "azp")? {
+            Some(azp) => Some(azp),
+            None if self.settings.require_azp => Some(
+                ["client_id", "cid", "appid"]
+                    .into_iter()
+                    .find_map(|claim| optional_text(&claims, claim).transpose())
+                    .transpose()?
                     .ok_or(AuthError::UnauthorizedParty)?,
             ),
-            (None, false) => None,
+            None => None,
         };
-        if party.is_some_and(|party| !self.settings.authorized_parties.contains(party)) {
+        if party.is_some_and(|party| {
+            !self
+                .settings
+                .authorized_parties
+                .iter()
+                .any(|allowed| allowed == party)
+        }) {
             return Err(AuthError::UnauthorizedParty);
         }
-        let (firm, role) = match &self.settings.firm_claim {
-            Some(path) => (claim_path(&claims.rest, path).map(str::to_owned), None),
-            None => match (&claims.o, &claims.org_id) {
-                (Some(organization), _) if organization.id.is_some() => {
-                    (organization.id.clone(), organization.rol.clone())
-                }
-                (_, Some(org_id)) => (Some(org_id.clone()), claims.org_role.clone()),
-                _ => (None, None),
-            },
-        };
-        let firm_id = firm
-            .filter(|firm| !firm.is_empty())
+        let firm_id = crate::claims::firm(&claims, self.settings.firm_claim.as_ref())
             .ok_or(AuthError::NoFirm)?;
         Ok(Principal {
-            user_id: claims.sub,
+            user_id: user_id.to_owned(),
             firm_id,
-            expires_at: claims.exp,
-            role,
+            expires_at,
+            firm_admin: self.settings.admin.is_admin(&claims),
+            profile: Profile::from_claims(&claims),
         })
     }
 }

@@ -220,21 +220,25 @@ async fn identity(settings: &ServeSettings) -> Check {
             "list your apps' azp values in HUB_AUTHORIZED_PARTIES",
         );
     }
-    let source = match settings.identity.jwks_url() {
-        Some(url) => format!("JWKS {url} fetched"),
-        None => "PEM key (CLERK_JWT_KEY) parsed".to_owned(),
-    };
-    match tokio::time::timeout(NETWORK_TIMEOUT, crate::app::build_verifier(settings)).await {
-        Ok(Ok(_)) => Check::pass(NAME, format!("issuer {issuer}; {source}")),
+    // Discovery and the JWKS are two requests, each with its own 5 s timeout.
+    match tokio::time::timeout(2 * NETWORK_TIMEOUT, crate::app::build_verifier(settings)).await {
+        Ok(Ok(verifier)) => {
+            let source = match verifier.oidc().and_then(|oidc| oidc.jwks()) {
+                Some(jwks) => format!("JWKS {} fetched", jwks.url()),
+                None => "PEM key (CLERK_JWT_KEY) parsed".to_owned(),
+            };
+            Check::pass(NAME, format!("issuer {issuer}; {source}"))
+        }
         Ok(Err(error)) => Check::fail(
             NAME,
             format!("{error:#}"),
-            "fix CLERK_JWT_KEY (Clerk Dashboard → API keys → JWT public key) or make the JWKS URL reachable",
+            "fix CLERK_JWT_KEY (Clerk Dashboard → API keys → JWT public key), HUB_OIDC_ISSUER \
+             (its /.well-known/openid-configuration must answer) or HUB_JWKS_URL",
         ),
         Err(_) => Check::fail(
             NAME,
-            "the JWKS did not answer within 5 s",
-            "check HUB_JWKS_URL / HUB_OIDC_ISSUER and outbound HTTPS, or use CLERK_JWT_KEY",
+            "the identity provider did not answer within 10 s",
+            "check HUB_OIDC_ISSUER / HUB_JWKS_URL and outbound HTTPS, or use CLERK_JWT_KEY",
         ),
     }
 }

@@ -1,5 +1,5 @@
-//! REST `/api/v1` for what sync cannot express: my matters, members, screens (ethical walls)
-//! and the audit log. Every route takes `Authorization: Bearer <token>`; errors are JSON
+//! REST `/api/v1` for what sync cannot express: my matters, members, screens (ethical walls),
+//! the audit log and the firm directory (`crate::directory`). Every route takes `Authorization: Bearer <token>`; errors are JSON
 //! `{code, message}`. Another firm's matter, or one the caller may not see, is `404 not_found`.
 
 use axum::Json;
@@ -85,7 +85,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The verified caller of a REST route (recorded in `firms`/`users` on sight).
+/// The verified caller of a REST route (recorded in `firms`, `users` and the firm directory on
+/// sight).
 pub struct Caller(pub Principal);
 
 impl FromRequestParts<AppState> for Caller {
@@ -96,7 +97,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let principal = bearer_principal(parts, state).await?;
-        db::ensure_principal(&state.pool, &principal.user_id, &principal.firm_id).await?;
+        db::ensure_principal(&state.pool, &principal).await?;
         Ok(Caller(principal))
     }
 }
@@ -135,7 +136,7 @@ async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, 
 }
 
 pub(crate) fn is_firm_admin(principal: &Principal) -> bool {
-    matches!(principal.role.as_deref(), Some("admin" | "org:admin"))
+    principal.firm_admin
 }
 
 /// The case must exist in the caller's firm; returns where the caller stands on it.
@@ -211,13 +212,18 @@ pub async fn my_cases(
 #[derive(Serialize, sqlx::FromRow)]
 pub struct Member {
     user_id: String,
+    /// From the firm directory: absent until the person has signed in with a token that names
+    /// them.
+    name: Option<String>,
+    email: Option<String>,
     /// owner, editor or viewer (a CHECK constraint in the schema).
     role: String,
     added_by: String,
     added_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// `GET /api/v1/cases/{case}/members`
+/// `GET /api/v1/cases/{case}/members`, with names from the firm directory of the matter's own
+/// firm only: an id that belongs to someone of another firm shows no name.
 pub async fn members(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -225,7 +231,11 @@ pub async fn members(
 ) -> Result<Json<Vec<Member>>, ApiError> {
     require(&state, case_id, &caller, false).await?;
     let members = sqlx::query_as::<_, Member>(
-        "SELECT user_id, role, added_by, added_at FROM case_members WHERE case_id = $1 ORDER BY added_at, user_id",
+        "SELECT m.user_id, d.name, d.email, m.role, m.added_by, m.added_at
+         FROM case_members m
+         JOIN cases c ON c.id = m.case_id
+         LEFT JOIN firm_directory d ON d.firm_id = c.firm_id AND d.user_id = m.user_id
+         WHERE m.case_id = $1 ORDER BY m.added_at, m.user_id",
     )
     .bind(case_id)
     .fetch_all(&state.pool)
@@ -528,6 +538,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/cases/{case}/screens/{user}"),
     ("DELETE", "/api/v1/cases/{case}/screens/{user}"),
     ("GET", "/api/v1/cases/{case}/audit"),
+    ("GET", "/api/v1/directory"),
+    ("GET", "/api/v1/stats"),
 ];
 
 pub fn routes() -> axum::Router<AppState> {
@@ -545,4 +557,6 @@ pub fn routes() -> axum::Router<AppState> {
             put(put_screen).delete(delete_screen),
         )
         .route("/api/v1/cases/{case}/audit", get(audit_log))
+        .route("/api/v1/directory", get(crate::directory::search))
+        .route("/api/v1/stats", get(crate::metrics::stats))
 }

@@ -13,6 +13,7 @@ use common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use sync_server::auth::AuthError;
+use sync_server::claims::{AdminRule, ClaimPath};
 use sync_server::config::Environment;
 use sync_server::oidc::{JwksCache, JwksRefresh, KeySource, OidcSettings, OidcVerifier};
 
@@ -125,7 +126,8 @@ fn settings() -> OidcSettings {
         authorized_parties: vec![APP.into()],
         require_azp: false,
         firm_claim: None,
-        audience: None,
+        admin: AdminRule::default(),
+        audiences: Vec::new(),
     }
 }
 
@@ -148,7 +150,7 @@ async fn clerk_tokens_are_verified_to_the_letter() {
         (principal.user_id.as_str(), principal.firm_id.as_str()),
         ("user_ada", "org_acme")
     );
-    assert_eq!(principal.role.as_deref(), Some("admin"));
+    assert!(principal.firm_admin);
 
     // Clerk v1: org_id / org_role.
     let mut v1 = clerk_claims();
@@ -232,7 +234,7 @@ async fn clerk_tokens_are_verified_to_the_letter() {
     // Another IdP with the firm in a configured claim.
     let generic = OidcVerifier::new(
         OidcSettings {
-            firm_claim: Some("tenant.id".into()),
+            firm_claim: Some(ClaimPath::parse("HUB_FIRM_CLAIM", "tenant.id").unwrap()),
             ..settings()
         },
         KeySource::Pem(Box::new(
@@ -688,8 +690,8 @@ async fn production_requires_azp_when_authorized_parties_are_configured() {
         production.verify(&foreign).await,
         Err(AuthError::UnauthorizedParty)
     );
-    // Without azp, RFC 9068's client_id (or Okta's cid) names the client instead.
-    for claim in ["client_id", "cid"] {
+    // Without azp, RFC 9068's client_id (or Okta's cid, or Entra v1's appid) names the client.
+    for claim in ["client_id", "cid", "appid"] {
         let mut claims = clerk_claims();
         claims.as_object_mut().unwrap().remove("azp");
         claims[claim] = json!(APP);
@@ -844,4 +846,111 @@ async fn stats_are_for_firm_admins_only() {
     let response = http.get(&url).bearer_auth(admin).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert!(response.text().await.unwrap().contains("connections "));
+}
+
+/// HUB_AUDIENCE lists every audience the deployment's tokens may carry (Entra: `api://<app id>`
+/// in v1 tokens, the bare application id in v2; Okta: the authorization server's audience); a
+/// token must name one of them, as a string or in an array, and may not leave `aud` out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_audiences_accept_any_listed_one_and_require_aud() {
+    let key = rsa_key("k1");
+    let pem = || {
+        KeySource::Pem(Box::new(
+            jsonwebtoken::DecodingKey::from_rsa_pem(key.public_pem.as_bytes()).unwrap(),
+        ))
+    };
+    let app = "6f0c3c1e-5b7a-4d0e-9a51-3c2b1d0e9f87";
+    let verifier = OidcVerifier::new(
+        OidcSettings {
+            audiences: vec![format!("api://{app}"), app.into()],
+            ..settings()
+        },
+        pem(),
+    );
+    let with_aud = |aud: serde_json::Value| sign(&key, None, with(clerk_claims(), "aud", aud));
+    for accepted in [
+        json!(format!("api://{app}")),
+        json!(app),
+        json!(["https://graph.microsoft.com", app]),
+    ] {
+        assert!(
+            verifier.verify(&with_aud(accepted.clone())).await.is_ok(),
+            "{accepted}"
+        );
+    }
+    for refused in [
+        json!("api://another-app"),
+        json!(["https://graph.microsoft.com"]),
+    ] {
+        assert_eq!(
+            verifier.verify(&with_aud(refused.clone())).await,
+            Err(AuthError::Invalid),
+            "{refused}"
+        );
+    }
+    assert_eq!(
+        verifier.verify(&sign(&key, None, clerk_claims())).await,
+        Err(AuthError::Invalid),
+        "a token without aud dodges nothing"
+    );
+    // Without configured audiences, aud is not looked at.
+    let open = OidcVerifier::new(settings(), pem());
+    assert!(open.verify(&with_aud(json!("anything"))).await.is_ok());
+}
+
+/// Without HUB_JWKS_URL the keys come from the issuer's discovery document, which must name
+/// exactly the configured issuer; a provider without one stops the start with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_must_name_the_configured_issuer() {
+    let key = rsa_key("k1");
+    let jwks = Jwks::serving(vec![key.jwk.clone()]).start().await;
+    let claimed_issuer = Arc::new(std::sync::Mutex::new(String::new()));
+    let app = {
+        let claimed_issuer = claimed_issuer.clone();
+        axum::Router::new().route(
+            "/tenant/.well-known/openid-configuration",
+            axum::routing::get(move || {
+                let issuer = claimed_issuer.lock().unwrap().clone();
+                let jwks = jwks.clone();
+                async move { axum::Json(json!({"issuer": issuer, "jwks_uri": jwks})) }
+            }),
+        )
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let issuer = format!("{base}/tenant");
+
+    let mut config = clerk_settings("postgres://unused@127.0.0.1/unused");
+    config.identity.issuer = Some(issuer.clone());
+    *claimed_issuer.lock().unwrap() = issuer.clone();
+    let verifier = sync_server::app::build_verifier(&config).await.unwrap();
+    let claims = with(clerk_claims(), "iss", json!(issuer));
+    assert_eq!(
+        verifier
+            .verify(&sign(&key, Some("k1"), claims))
+            .await
+            .unwrap()
+            .firm_id,
+        "org_acme"
+    );
+
+    *claimed_issuer.lock().unwrap() = "https://evil.test".into();
+    let refused = sync_server::app::build_verifier(&config)
+        .await
+        .err()
+        .expect("another issuer's document is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("names the issuer \"https://evil.test\""),
+        "{refused}"
+    );
+
+    config.identity.issuer = Some(format!("{base}/no-such-tenant"));
+    let refused = sync_server::app::build_verifier(&config)
+        .await
+        .err()
+        .expect("no discovery document, no start");
+    assert!(refused.to_string().contains("HUB_JWKS_URL"), "{refused}");
 }

@@ -41,7 +41,7 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     config.identity.issuer = Some(provider.issuer.clone());
     config.identity.jwks_url = Some(discovery["jwks_uri"].as_str().unwrap().to_owned());
     config.identity.authorized_parties = vec![oidc::CLIENT_ID.into()];
-    config.identity.audience = Some("urn:lawyers-hub:sync".into());
+    config.identity.audiences = vec!["urn:lawyers-hub:sync".into()];
     let server = sync_server::app::start(&config)
         .await
         .expect("starts against the provider's JWKS");
