@@ -164,6 +164,9 @@ export interface CopilotAvailability {
 
 export interface Member {
   user_id: string;
+  /** From the firm directory; absent from older servers, null until the person signed in. */
+  name?: string | null;
+  email?: string | null;
   role: "owner" | "editor" | "viewer";
   added_by: string;
   added_at: string;

@@ -16,6 +16,7 @@ import { showingCases } from "../logic/matterRemoval";
 import type { Route } from "../app";
 import { dueLabel, isValidDate } from "../logic/deadlines";
 import { connectedToServer } from "../logic/syncLabel";
+import { personLabel } from "../logic/people";
 
 const ROLES: Record<string, string> = {
   client: "Client",
@@ -366,11 +367,15 @@ function Members({ caseId, status }: { caseId: string; status: SyncStatus }) {
         <p class="hint">Asking the firm's server…</p>
       ) : (
         <ul class="party-list" data-testid="members">
-          {members.map((m) => (
-            <li key={m.user_id}>
-              <span class="tag">{ROLE_NAMES[m.role] ?? m.role}</span> {m.user_id}
-            </li>
-          ))}
+          {members.map((m) => {
+            const label = personLabel(m);
+            return (
+              <li key={m.user_id} title={m.user_id}>
+                <span class="tag">{ROLE_NAMES[m.role] ?? m.role}</span> {label.primary}
+                {label.secondary && <span class="hint">{label.secondary}</span>}
+              </li>
+            );
+          })}
         </ul>
       )}
       <p class="hint">Owners add and remove members, and set ethical walls, through the firm's server.</p>
