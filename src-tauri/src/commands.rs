@@ -1,17 +1,16 @@
 //! The window's commands: each parses its input, calls `crates/local`, and maps the result.
 //! Errors reach the UI as `{code, message}` (see error.rs).
 
-use std::sync::Arc;
-
+use local::DocName;
 use local::Store;
 use local::matter::{Case, CaseFields, CasePatch, Deadline, Party};
 use local::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
-use local::{DocName, KeychainTokenStore, SignIn, SignInConfig};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
 use crate::settings::Settings;
+use crate::signin::{SignInState, SignInStatus};
 use crate::sync::{self, AppState, SyncStatus};
 
 fn doc_name(doc: &str) -> CommandResult<DocName> {
@@ -23,7 +22,10 @@ pub struct AppInfo {
     version: &'static str,
     data_dir: String,
     settings: Settings,
+    /// "development token" when started with one (sign-in is then not used).
     account: Option<String>,
+    /// Who is signed in with the identity provider, and how sure the app is of it.
+    sign_in: SignInStatus,
     status: SyncStatus,
     today: String,
 }
@@ -50,7 +52,7 @@ pub fn ui_ready(screen: String, rows: u32) {
 }
 
 #[tauri::command]
-pub fn app_info(state: State<'_, AppState>) -> AppInfo {
+pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> AppInfo {
     static FIRST: std::sync::Once = std::sync::Once::new();
     FIRST.call_once(|| {
         tracing::info!(
@@ -63,6 +65,7 @@ pub fn app_info(state: State<'_, AppState>) -> AppInfo {
         data_dir: state.data_dir.to_string_lossy().into_owned(),
         settings: state.settings(),
         account: state.account.lock().ok().and_then(|a| a.clone()),
+        sign_in: sign_in.status(),
         status: state
             .status
             .lock()
@@ -90,6 +93,8 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
     if let Ok(mut current) = state.settings.lock() {
         *current = settings;
     }
+    // Another identity provider (or one set for the first time) may have a sign-in kept.
+    crate::signin::resume(&app);
     sync::restart(&app).await;
     Ok(())
 }
@@ -375,64 +380,4 @@ fn save_export(
             )
         })?;
     Ok(path.to_string_lossy().into_owned())
-}
-
-/// Sign in with the firm's identity provider in the system browser (OAuth code + PKCE).
-#[tauri::command]
-pub async fn sign_in(app: AppHandle) -> CommandResult<String> {
-    let state = app.state::<AppState>();
-    let settings = state.settings();
-    if settings.oidc_issuer.trim().is_empty() || settings.oidc_client_id.trim().is_empty() {
-        return Err(CommandError::new(
-            "signin_not_configured",
-            "Ask your firm's IT for the sign-in address and client id, and enter them in Settings.",
-        ));
-    }
-    let store = Arc::new(KeychainTokenStore::new(
-        "app.lawyershub.desktop",
-        settings.oidc_issuer.trim(),
-    ));
-    let sign_in = SignIn::discover(
-        SignInConfig::new(settings.oidc_issuer.trim(), settings.oidc_client_id.trim()),
-        store,
-    )
-    .await?;
-    let signed_in = sign_in.sign_in(|url| open_browser(url.as_str())).await?;
-    let account = settings.oidc_issuer.trim().to_owned();
-    if let Ok(mut current) = state.signed_in.lock() {
-        *current = Some(Arc::new(signed_in));
-    }
-    if let Ok(mut current) = state.account.lock() {
-        *current = Some(account.clone());
-    }
-    sync::restart(&app).await;
-    Ok(account)
-}
-
-#[tauri::command]
-pub async fn sign_out(app: AppHandle) -> CommandResult<()> {
-    let state = app.state::<AppState>();
-    let signed_in = state.signed_in.lock().ok().and_then(|mut s| s.take());
-    if let Some(signed_in) = signed_in {
-        signed_in.sign_out().await?;
-    }
-    if let Ok(mut current) = state.account.lock() {
-        *current = None;
-    }
-    sync::restart(&app).await;
-    Ok(())
-}
-
-/// Open `url` in the lawyer's browser (sign-in must happen there, never in the app's webview).
-fn open_browser(url: &str) {
-    let program = if cfg!(target_os = "macos") {
-        "open"
-    } else if cfg!(target_os = "windows") {
-        "explorer"
-    } else {
-        "xdg-open"
-    };
-    if let Err(error) = std::process::Command::new(program).arg(url).spawn() {
-        tracing::warn!(%error, "could not open the browser for sign-in");
-    }
 }

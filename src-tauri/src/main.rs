@@ -10,6 +10,7 @@ mod firm;
 mod keychain;
 mod local_data;
 mod settings;
+mod signin;
 mod sync;
 
 use std::collections::HashSet;
@@ -67,6 +68,7 @@ fn main() {
         }
     };
     let result = tauri::Builder::default()
+        .manage(signin::SignInState::default())
         .setup(move |app| {
             let data_dir = match options.data_dir.clone() {
                 Some(dir) => dir,
@@ -117,6 +119,9 @@ fn main() {
                 copilot: Mutex::new(Default::default()),
                 next_copilot: Default::default(),
             });
+            // The sign-in kept in the keychain is restored in the background (no browser); it
+            // says "restoring" first, so the sync client's first start does not say "signed out".
+            signin::resume(app.handle());
             let handle = app.handle().clone();
             tauri::async_runtime::spawn(async move { sync::restart(&handle).await });
             #[cfg(any(target_os = "linux", target_os = "freebsd"))]
@@ -146,8 +151,9 @@ fn main() {
             commands::set_awareness,
             commands::export_docx,
             commands::export_pdf,
-            commands::sign_in,
-            commands::sign_out,
+            signin::sign_in,
+            signin::cancel_sign_in,
+            signin::sign_out,
             firm::case_members,
             firm::copilot_availability,
             firm::copilot_set_consent,

@@ -85,7 +85,8 @@ pub struct AppState {
     /// The store each document the window opened was read from: its edits go there, never to
     /// another account's store the app switched to meanwhile.
     pub doc_stores: Mutex<std::collections::HashMap<DocName, Arc<Store>>>,
-    /// The account shown in Settings ("ada@firm" or "development token").
+    /// "development token" when started with one; who signed in with the identity provider is
+    /// `signin::SignInState`'s.
     pub account: Mutex<Option<String>>,
     /// Copilot answers streaming now, by request number (Stop aborts the task, which closes the
     /// connection, which makes the server cancel the model call).
@@ -224,13 +225,11 @@ pub async fn restart(app: &AppHandle) {
         return;
     }
     let Some(token) = state.token() else {
-        state.publish(
-            app,
-            SyncStatus {
-                mode: "signed_out",
-                pending,
-            },
-        );
+        // "connecting" / "offline" while the sign-in kept from the last run is being restored.
+        let mode = app
+            .state::<crate::signin::SignInState>()
+            .sync_mode_without_token();
+        state.publish(app, SyncStatus { mode, pending });
         return;
     };
     state.publish(

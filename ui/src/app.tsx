@@ -10,6 +10,8 @@ import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AccountNotices } from "./accounts/AccountNotices";
+import { SignedInAs } from "./shell/SignedInAs";
+import type { SignInStatus } from "./logic/signIn";
 
 export type Route =
   | { screen: "dashboard" }
@@ -35,6 +37,7 @@ function LazyDraftEditor(props: DraftEditorProps) {
 
 export function App() {
   const [info, setInfo] = useState<AppInfo | null>(null);
+  const [signIn, setSignIn] = useState<SignInStatus | null>(null);
   const [status, setStatus] = useState<SyncStatus>({ mode: "local", pending: 0 });
   const [route, setRoute] = useState<Route>({ screen: "dashboard" });
   const [fatal, setFatal] = useState<string | null>(null);
@@ -60,6 +63,7 @@ export function App() {
       .appInfo()
       .then((next) => {
         setInfo(next);
+        setSignIn(next.sign_in);
         setStatus(next.status);
       })
       .catch((error: unknown) => setFatal(errorMessage(error)));
@@ -67,7 +71,12 @@ export function App() {
   useEffect(() => {
     void reload();
     const unlisten = events.syncState(setStatus);
-    return () => void unlisten.then((stop) => stop());
+    // The kept sign-in is restored in the background after launch: who is signed in arrives here.
+    const unlistenSignIn = events.signInState(setSignIn);
+    return () => {
+      void unlisten.then((stop) => stop());
+      void unlistenSignIn.then((stop) => stop());
+    };
   }, []);
 
   if (fatal) {
@@ -107,6 +116,11 @@ export function App() {
           <span class="dot" />
           {label.text}
         </div>
+        <SignedInAs
+          status={signIn ?? info.sign_in}
+          devAccount={info.account}
+          onOpen={() => setRoute({ screen: "settings" })}
+        />
       </header>
       {saveProblem && (
         <p class="error save-problem" role="alert" data-testid="save-problem">
@@ -126,7 +140,7 @@ export function App() {
         {route.screen === "draft" && (
           <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
         )}
-        {route.screen === "settings" && <SettingsPage info={info} onSaved={reload} />}
+        {route.screen === "settings" && <SettingsPage info={info} signIn={signIn ?? info.sign_in} onSaved={reload} />}
       </main>
     </div>
   );

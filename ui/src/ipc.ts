@@ -5,6 +5,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AccountMismatch, LocalMatters } from "./logic/accounts";
 import type { MatterRemoval } from "./logic/matterRemoval";
 import type { Paper } from "./logic/paper";
+import type { SignedOut, SignInStatus } from "./logic/signIn";
 
 export interface CommandError {
   code: string;
@@ -46,7 +47,10 @@ export interface AppInfo {
   version: string;
   data_dir: string;
   settings: Settings;
+  /** "development token" when the app was started with one (sign-in is not used then). */
   account: string | null;
+  /** Who is signed in with the identity provider (live: events.signInState). */
+  sign_in: SignInStatus;
   status: SyncStatus;
   today: string;
 }
@@ -221,8 +225,12 @@ export const ipc = {
   listLocalExports: () => invoke<string[]>("list_local_exports"),
   /** Merge an export (a file name from listLocalExports) into this computer's data. */
   importLocalData: (file: string, passphrase: string) => invoke<number>("import_local_data", { file, passphrase }),
-  signIn: () => invoke<string>("sign_in"),
-  signOut: () => invoke<void>("sign_out"),
+  /** Opens the system browser and waits for it (`signin_cancelled` after cancelSignIn). */
+  signIn: () => invoke<SignInStatus>("sign_in"),
+  /** Ends the sign-in waiting for the browser. */
+  cancelSignIn: () => invoke<void>("cancel_sign_in"),
+  /** Revokes the sign-in at the provider when it can, and wipes it from this computer. */
+  signOut: () => invoke<SignedOut>("sign_out"),
   localMatters: () => invoke<LocalMatters>("local_matters"),
   /** Upload the matters made before the first sign-in to the account; how many. */
   attachLocalMatters: () => invoke<number>("attach_local_matters"),
@@ -234,6 +242,8 @@ function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn
 
 export const events = {
   syncState: (handler: (status: SyncStatus) => void) => on<SyncStatus>("sync-state", handler),
+  /** Who is signed in changed (restored at launch, offline, refused, signed in or out). */
+  signInState: (handler: (status: SignInStatus) => void) => on<SignInStatus>("sign-in-state", handler),
   docUpdate: (handler: (change: { doc: string; update: number[] }) => void) => on("doc-update", handler),
   awareness: (handler: (change: { doc: string; states: AwarenessState[] }) => void) =>
     on("awareness", handler),

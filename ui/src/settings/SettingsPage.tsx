@@ -1,8 +1,18 @@
 // Settings: the firm's server, sign-in, the lawyer's name, "work offline", where data lives.
 import { useEffect, useState } from "preact/hooks";
-import { ipc, errorMessage, type AppInfo, type Settings } from "../ipc";
+import { ipc, errorMessage, isCommandError, type AppInfo, type Settings } from "../ipc";
+import { accountLabel, canSignOut, signOutMessage, type SignInStatus } from "../logic/signIn";
 
-export function SettingsPage({ info, onSaved }: { info: AppInfo; onSaved: () => void }) {
+export function SettingsPage({
+  info,
+  signIn,
+  onSaved,
+}: {
+  info: AppInfo;
+  /** Who is signed in, live (the kept sign-in is restored in the background after launch). */
+  signIn: SignInStatus;
+  onSaved: () => void;
+}) {
   const [settings, setSettings] = useState<Settings>(info.settings);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
@@ -57,50 +67,58 @@ export function SettingsPage({ info, onSaved }: { info: AppInfo; onSaved: () => 
       </section>
       <section class="card">
         <h2>Account</h2>
-        <p>
-          {info.account ? (
-            <>
-              Signed in: <strong>{info.account}</strong>
-            </>
-          ) : (
-            "Not signed in."
-          )}
-        </p>
+        <AccountLine status={signIn} devAccount={info.account} />
         {text("oidc_issuer", "Sign-in address (from your firm's IT)", "https://clerk.your-firm.com")}
         {text("oidc_client_id", "Client id (from your firm's IT)", "lawyers-hub-desktop")}
-        <div class="actions">
-          <button
-            disabled={busy}
-            onClick={() => {
-              setBusy(true);
-              ipc
-                .saveSettings(settings)
-                .then(() => ipc.signIn())
-                .then((account) => {
-                  setMessage({ text: `Signed in at ${account}.`, error: false });
-                  onSaved();
-                })
-                .catch((e: unknown) => setMessage({ text: errorMessage(e), error: true }))
-                .finally(() => setBusy(false));
-            }}
-          >
-            Sign in with your browser
-          </button>
-          <button
-            disabled={busy || !info.account}
-            onClick={() =>
-              ipc
-                .signOut()
-                .then(() => {
-                  setMessage({ text: "Signed out. Your work stays on this computer.", error: false });
-                  onSaved();
-                })
-                .catch((e: unknown) => setMessage({ text: errorMessage(e), error: true }))
-            }
-          >
-            Sign out
-          </button>
-        </div>
+        {signIn.state === "waiting_for_browser" ? (
+          <div class="actions" data-testid="sign-in-waiting">
+            <span class="hint">Waiting for your browser… finish signing in there.</span>
+            <button onClick={() => void ipc.cancelSignIn()} data-testid="cancel-sign-in">
+              Cancel
+            </button>
+          </div>
+        ) : (
+          <div class="actions">
+            <button
+              disabled={busy}
+              onClick={() => {
+                setBusy(true);
+                setMessage(null);
+                ipc
+                  .saveSettings(settings)
+                  .then(() => ipc.signIn())
+                  .then(() => onSaved())
+                  .catch((e: unknown) => {
+                    // Cancelled by the lawyer: nothing to report.
+                    if (!(isCommandError(e) && e.code === "signin_cancelled")) {
+                      setMessage({ text: errorMessage(e), error: true });
+                    }
+                  })
+                  .finally(() => setBusy(false));
+              }}
+              data-testid="sign-in"
+            >
+              {signIn.state === "expired" ? "Sign in again with your browser" : "Sign in with your browser"}
+            </button>
+            <button
+              disabled={busy || !canSignOut(signIn)}
+              onClick={() => {
+                setBusy(true);
+                ipc
+                  .signOut()
+                  .then((result) => {
+                    setMessage({ text: signOutMessage(result), error: false });
+                    onSaved();
+                  })
+                  .catch((e: unknown) => setMessage({ text: errorMessage(e), error: true }))
+                  .finally(() => setBusy(false));
+              }}
+              data-testid="sign-out"
+            >
+              Sign out
+            </button>
+          </div>
+        )}
       </section>
       <section class="card">
         <h2>This computer</h2>
@@ -117,6 +135,25 @@ export function SettingsPage({ info, onSaved }: { info: AppInfo; onSaved: () => 
         </button>
       </div>
     </div>
+  );
+}
+
+/** "Signed in: Ada Lovelace (ada@firm.example)", or why not. */
+function AccountLine({ status, devAccount }: { status: SignInStatus; devAccount: string | null }) {
+  const label = accountLabel(status, devAccount);
+  return (
+    <p class={label.tone === "warn" ? "warning" : undefined} title={status.detail ?? undefined} data-testid="account">
+      {status.state === "signed_in" || (status.state === "signed_out" && devAccount) ? (
+        <>
+          Signed in: <strong>{label.text}</strong>
+        </>
+      ) : (
+        label.text
+      )}
+      {status.state === "offline" && (
+        <span class="hint"> Your work is saved on this computer; syncing resumes when the sign-in can be checked.</span>
+      )}
+    </p>
   );
 }
 
