@@ -1,7 +1,7 @@
 //! The whole identity chain with real parts: a lawyer signs in on the desktop side (PKCE through
 //! a real OIDC provider, headless browser), and the sync-server — configured for that provider's
 //! JWKS, issuer, audience and azp — accepts the resulting RS256 token for sync and REST, also
-//! after a refresh rotates it.
+//! after a refresh rotates it and after an app restart restores the sign-in without a browser.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 extern crate local as hub_local;
@@ -21,7 +21,8 @@ const WAIT: Duration = Duration::from_secs(30);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     let provider = oidc::start_provider(300).await;
-    let sign_in = oidc::discover(&provider, Arc::new(MemoryTokenStore::new())).await;
+    let kept_tokens = Arc::new(MemoryTokenStore::new());
+    let sign_in = oidc::discover(&provider, kept_tokens.clone()).await;
     let (signed_in, _visit) = oidc::sign_in_headless(&sign_in).await;
     let signed_in = signed_in.unwrap();
 
@@ -130,4 +131,20 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
         .unwrap();
     assert_eq!(firm.as_deref(), Some("firm-acme"));
     handle.shutdown().await;
+
+    // App restart: the sign-in kept next to the refresh token is restored without a browser,
+    // and the firm's server accepts the restored access token.
+    drop(signed_in);
+    let restored = match local::SignIn::restore_kept(
+        local::SignInConfig::new(&provider.issuer, oidc::CLIENT_ID),
+        kept_tokens,
+    )
+    .await
+    {
+        local::Restored::SignedIn(restored) => restored,
+        other => panic!("the kept sign-in was not restored: {other:?}"),
+    };
+    let (status, listed) = cases(restored.token().unwrap()).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["id"], doc.case_id());
 }
