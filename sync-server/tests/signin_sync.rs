@@ -87,7 +87,9 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
             SyncEvent::AccountMismatch { bound, signed_in } => {
                 panic!("account mismatch: {bound} / {signed_in}")
             }
-            SyncEvent::Awareness { .. } | SyncEvent::MatterRemoved { .. } => {}
+            SyncEvent::Awareness { .. }
+            | SyncEvent::MatterRemoved { .. }
+            | SyncEvent::Problem(_) => {}
         }
     }
     assert_eq!(

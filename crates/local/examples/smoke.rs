@@ -149,7 +149,8 @@ async fn step<T>(
 
 async fn journeys(options: Options) -> Result<(), String> {
     let ws = websocket_url(&options.url);
-    let http = reqwest::Client::builder()
+    let http = hub_local::net::network()
+        .http()
         .timeout(STEP_TIMEOUT)
         .build()
         .map_err(|error| error.to_string())?;

@@ -77,6 +77,10 @@ pub enum SyncEvent {
         reason: String,
         discarded_changes: usize,
     },
+    /// A connection attempt failed, in words a lawyer and IT can act on (certificate not trusted
+    /// and its issuer, certificate for another name, expired, proxy refused, unreachable). The
+    /// client keeps retrying with backoff; the next `State(Syncing | Synced)` means it is past.
+    Problem(String),
     /// This computer's data belongs to `bound`, and the token is for `signed_in`: the client
     /// does not connect (nothing is sent or received, the outbox is kept) until a token for
     /// `bound` is available (it retries when the token source changes).
@@ -214,8 +218,7 @@ enum Control {
     Shutdown,
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+use crate::net::Socket;
 
 struct Client {
     store: Arc<Store>,
@@ -330,17 +333,14 @@ impl Client {
 
     async fn connect(&mut self) -> Result<Result<Socket, LocalError>, Control> {
         let url = self.config.url.clone();
-        let connect = tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio_tungstenite::connect_async_with_config(url, None, true),
-        );
+        let connect = tokio::time::timeout(CONNECT_TIMEOUT, crate::net::connect_websocket(&url));
         tokio::pin!(connect);
         loop {
             tokio::select! {
                 result = &mut connect => {
                     return Ok(match result {
-                        Ok(Ok((socket, _response))) => Ok(socket),
-                        Ok(Err(error)) => Err(LocalError::Connection(error.to_string())),
+                        Ok(Ok(socket)) => Ok(socket),
+                        Ok(Err(error)) => Err(error),
                         Err(_) => Err(LocalError::Connection("handshake timed out".into())),
                     });
                 }
@@ -401,7 +401,8 @@ impl Client {
         let socket = match self.connect().await {
             Ok(Ok(socket)) => socket,
             Ok(Err(error)) => {
-                tracing::info!(code = error.code(), %error, "sync connection failed");
+                tracing::warn!(code = error.code(), %error, "sync connection failed");
+                emit(&self.events, SyncEvent::Problem(error.to_string()));
                 return Ending::Lost { healthy: false };
             }
             Err(Control::Offline) => return Ending::WentOffline,

@@ -62,7 +62,7 @@ pub fn http_base(sync_url: &str) -> Result<String, LocalError> {
 
 fn unreachable(error: reqwest::Error) -> LocalError {
     // reqwest errors carry the URL, never the Authorization header.
-    LocalError::Connection(format!("the firm's server could not be reached: {error}"))
+    LocalError::Connection(crate::net::describe(&error, "the firm's server"))
 }
 
 /// Parse Server-Sent Events out of `buffer`, leaving any incomplete event in it.
@@ -93,7 +93,8 @@ pub(crate) fn drain_events(buffer: &mut String) -> Vec<CopilotEvent> {
 
 impl FirmServer {
     pub fn new(sync_url: &str, token: Arc<dyn TokenSource>) -> Result<Self, LocalError> {
-        let http = reqwest::Client::builder()
+        let http = crate::net::network()
+            .http()
             .connect_timeout(Duration::from_secs(10))
             .build()
             .map_err(unreachable)?;

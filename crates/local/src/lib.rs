@@ -19,6 +19,7 @@ mod loopback;
 pub mod matter;
 mod matters;
 mod migrations;
+pub mod net;
 mod outbox;
 pub mod pdf;
 pub mod projection;
@@ -27,13 +28,14 @@ mod session;
 mod signed_in;
 mod signin;
 mod store;
-mod token_store;
 mod stores;
+mod token_store;
 
 pub use account::{Account, Binding, normalize_server};
 pub use archive::{ArchiveError, ArchiveSummary, export_archive, import_archive};
 pub use client::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use error::LocalError;
+pub use id_token::SignedInUser;
 pub use keys::{
     FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StaticToken, StoredKey, TokenSource,
 };
@@ -44,8 +46,7 @@ pub use protocol::AwarenessEntry;
 pub use protocol::DocName;
 pub use removal::{PurgeReport, RemovedMatter};
 pub use signed_in::SignedIn;
-pub use id_token::SignedInUser;
 pub use signin::{Restored, Revocation, SignIn, SignInConfig};
 pub use store::{COMPACT_AFTER_LOG_ROWS, Store};
-pub use token_store::{KeychainTokenStore, MemoryTokenStore, TokenStore};
 pub use stores::StoreFiles;
+pub use token_store::{KeychainTokenStore, MemoryTokenStore, TokenStore};

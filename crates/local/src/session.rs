@@ -324,7 +324,9 @@ impl Session {
 
     /// Where this connection stands, for `SyncEvent::State`.
     pub fn state(&self) -> Result<SyncState, LocalError> {
-        let busy = self.hub.requesting
+        // Waiting for the server to accept the token (and bind the store) is not in step yet.
+        let busy = self.binding.is_some()
+            || self.hub.requesting
             || self.docs.values().any(|sync| {
                 sync.scope != Scope::Denied && (!sync.synced || !sync.in_flight.is_empty())
             });
@@ -620,6 +622,14 @@ impl Session {
                 }
             }
             Message::Auth(AuthMessage::PermissionDenied { reason }) => {
+                if self.binding.is_some() {
+                    // The server refused the token itself: nothing was sent, the store stays
+                    // unbound, and the connection ends (the client retries with backoff).
+                    let problem =
+                        format!("the server refused the sign-in ({reason}); sign in again");
+                    emit(&self.events, SyncEvent::Problem(problem.clone()));
+                    return Err(LocalError::Connection(problem));
+                }
                 // Without catch-up we still sync opened documents and the outbox.
                 tracing::warn!(reason, "catch-up channel denied");
                 self.hub.requesting = false;

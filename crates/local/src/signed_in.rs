@@ -222,7 +222,7 @@ impl Inner {
             .provider
             .oauth
             .exchange_refresh_token(&RefreshToken::new(refresh_token))
-            .request_async(&self.provider.http)
+            .request_async(&crate::net::OAuthHttp(&self.provider.http))
             .await;
         match result {
             Ok(tokens) => {

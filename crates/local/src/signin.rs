@@ -126,7 +126,8 @@ impl SignIn {
         config: SignInConfig,
         store: Arc<dyn TokenStore>,
     ) -> Result<Self, LocalError> {
-        let http = reqwest::Client::builder()
+        let http = crate::net::network()
+            .http()
             // The token endpoint must not redirect (oauth2's advice against SSRF); discovery
             // neither, as its document names the issuer it comes from.
             .redirect(reqwest::redirect::Policy::none())
@@ -138,11 +139,9 @@ impl SignIn {
         crate::address::identity_provider_url(&config.issuer)?;
         let issuer = config.issuer.trim_end_matches('/').to_owned();
         let discovery_url = format!("{issuer}/.well-known/openid-configuration");
-        let response = http
-            .get(&discovery_url)
-            .send()
-            .await
-            .map_err(|error| LocalError::Connection(format!("{discovery_url}: {error}")))?;
+        let response = http.get(&discovery_url).send().await.map_err(|error| {
+            LocalError::Connection(crate::net::describe(&error, &discovery_url))
+        })?;
         if !response.status().is_success() {
             return Err(LocalError::SignInDiscovery(format!(
                 "{discovery_url} answered {}",
@@ -223,7 +222,7 @@ impl SignIn {
         let tokens = oauth
             .exchange_code(AuthorizationCode::new(code))
             .set_pkce_verifier(verifier)
-            .request_async(&self.provider.http)
+            .request_async(&crate::net::OAuthHttp(&self.provider.http))
             .await
             .map_err(token_error)?;
         tracing::info!("signed in");

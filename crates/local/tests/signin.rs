@@ -51,7 +51,10 @@ async fn refresh_directly(
     refresh_token: &str,
 ) -> (u16, serde_json::Value) {
     let metadata = metadata(provider).await;
-    let response = reqwest::Client::new()
+    let response = hub_local::net::network()
+        .http()
+        .build()
+        .unwrap()
         .post(metadata["token_endpoint"].as_str().unwrap())
         .form(&[
             ("grant_type", "refresh_token"),
@@ -157,7 +160,10 @@ async fn refresh_rotates_the_refresh_token_and_the_old_one_is_refused() {
     .json()
     .await
     .unwrap();
-    let reused = reqwest::Client::new()
+    let reused = hub_local::net::network()
+        .http()
+        .build()
+        .unwrap()
         .post(metadata["token_endpoint"].as_str().unwrap())
         .form(&[
             ("grant_type", "refresh_token"),
@@ -300,7 +306,10 @@ async fn a_refresh_token_the_provider_refuses_at_restore_is_wiped() {
     drop(signed_in);
     // Revoked at the provider meanwhile (an administrator ended the grant, say).
     let kept = store.load().unwrap().unwrap();
-    let revoked = reqwest::Client::new()
+    let revoked = hub_local::net::network()
+        .http()
+        .build()
+        .unwrap()
         .post(
             metadata(&provider).await["revocation_endpoint"]
                 .as_str()

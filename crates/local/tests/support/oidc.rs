@@ -137,8 +137,9 @@ pub async fn sign_in_headless(sign_in: &SignIn) -> (Result<SignedIn, LocalError>
 
 /// GETs `url` and follows redirects by hand, carrying cookies like a browser would.
 pub async fn browse(mut url: Url) -> (u16, String) {
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+    let http = hub_local::net::network()
+        .http()
+        .redirect(hub_local::net::reqwest::redirect::Policy::none())
         .build()
         .unwrap();
     let mut cookies = BTreeMap::<String, String>::new();
@@ -146,10 +147,13 @@ pub async fn browse(mut url: Url) -> (u16, String) {
         let mut request = http.get(url.clone());
         if !cookies.is_empty() {
             let header: Vec<String> = cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            request = request.header(reqwest::header::COOKIE, header.join("; "));
+            request = request.header(hub_local::net::reqwest::header::COOKIE, header.join("; "));
         }
         let response = request.send().await.unwrap();
-        for set_cookie in response.headers().get_all(reqwest::header::SET_COOKIE) {
+        for set_cookie in response
+            .headers()
+            .get_all(hub_local::net::reqwest::header::SET_COOKIE)
+        {
             let pair = set_cookie.to_str().unwrap().split(';').next().unwrap();
             if let Some((name, value)) = pair.split_once('=') {
                 if value.is_empty() {
@@ -160,7 +164,7 @@ pub async fn browse(mut url: Url) -> (u16, String) {
             }
         }
         if response.status().is_redirection() {
-            let location = response.headers()[reqwest::header::LOCATION]
+            let location = response.headers()[hub_local::net::reqwest::header::LOCATION]
                 .to_str()
                 .unwrap();
             url = url.join(location).unwrap();

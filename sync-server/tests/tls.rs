@@ -1,0 +1,464 @@
+//! The path a firm deploys: the laptop reaches `wss://hub.lawyershub.test` through nginx
+//! terminating TLS with a certificate from the firm's own CA (generated here with the openssl
+//! command line), sometimes through a real corporate forward proxy (tinyproxy, HTTP CONNECT).
+//! The real sync client and REST client of `hub-local` (rustls with the platform verifier) do the
+//! talking. The firm CA is trusted the way the platform verifier reads the Linux trust store:
+//! `SSL_CERT_FILE` names the bundle (rustls-native-certs honours it, as OpenSSL does).
+//!
+//! `hub.lawyershub.test` resolves to 127.0.0.1 through /etc/hosts (scripts/setup adds it), so
+//! the certificate names a real host name, not an IP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use common::*;
+use local::{LocalError, StaticToken, SyncEvent};
+
+const HOST: &str = "hub.lawyershub.test";
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Certificates {
+    dir: PathBuf,
+}
+
+impl Certificates {
+    fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let output = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs (scripts/setup installs it)");
+    assert!(output.status.success(), "openssl {args:?}: {output:?}");
+}
+
+/// A CA (`{name}-ca.pem`) and a server certificate it signed for `dns` (`{name}.pem`).
+fn issue(dir: &Path, name: &str, ca_subject: &str, dns: &str) {
+    let ca_key = format!("{name}-ca.key");
+    let ca = format!("{name}-ca.pem");
+    openssl(
+        dir,
+        &[
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &ca_key, "-out", &ca,
+            "-days", "30", "-subj", ca_subject,
+        ],
+    );
+    let key = format!("{name}.key");
+    let csr = format!("{name}.csr");
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            &format!("/CN={dns}"),
+        ],
+    );
+    let extensions = format!("{name}.ext");
+    std::fs::write(
+        dir.join(&extensions),
+        format!(
+            "subjectAltName=DNS:{dns}\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n"
+        ),
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-out",
+            &format!("{name}.pem"),
+            "-days",
+            "30",
+            "-extfile",
+            &extensions,
+        ],
+    );
+}
+
+/// The firm's CA and certificates: made by the parent test (once per binary), read from
+/// `HUB_TLS_CERTS` by the child that does the connecting.
+fn certificates() -> &'static Certificates {
+    static CERTIFICATES: OnceLock<Certificates> = OnceLock::new();
+    CERTIFICATES.get_or_init(|| {
+        if let Ok(dir) = std::env::var("HUB_TLS_CERTS") {
+            return Certificates { dir: dir.into() };
+        }
+        let dir = tempfile::tempdir().unwrap().keep();
+        // The firm's own CA, which IT installed on the laptop.
+        issue(
+            &dir,
+            "firm",
+            "/O=Example LLP/CN=Example LLP Internal Root CA",
+            HOST,
+        );
+        // A certificate for another name, from the same trusted CA.
+        std::fs::write(
+            dir.join("other.ext"),
+            "subjectAltName=DNS:other.lawyershub.test\n",
+        )
+        .unwrap();
+        openssl(
+            &dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "other.key",
+                "-out",
+                "other.csr",
+                "-subj",
+                "/CN=other.lawyershub.test",
+            ],
+        );
+        openssl(
+            &dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "other.csr",
+                "-CA",
+                "firm-ca.pem",
+                "-CAkey",
+                "firm-ca.key",
+                "-CAcreateserial",
+                "-out",
+                "other.pem",
+                "-days",
+                "30",
+                "-extfile",
+                "other.ext",
+            ],
+        );
+        // A CA nobody installed (a hotel Wi-Fi's interception box, say).
+        issue(
+            &dir,
+            "rogue",
+            "/O=Intercepting Proxy/CN=Hotel WiFi Security CA",
+            HOST,
+        );
+        Certificates { dir }
+    })
+}
+
+/// Run the ignored test `child` in a child process of this binary whose trust store holds the
+/// firm's CA (`SSL_CERT_FILE`, read by the platform verifier as by OpenSSL), as on a laptop whose
+/// IT installed it. (This process's environment cannot be changed without unsafe code.)
+fn run_child(child: &str) {
+    let certificates = certificates();
+    let status = Command::new(std::env::current_exe().unwrap())
+        .args([
+            child,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("SSL_CERT_FILE", certificates.path("firm-ca.pem"))
+        .env("HUB_TLS_CERTS", &certificates.dir)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .env_remove("ALL_PROXY")
+        .env_remove("all_proxy")
+        .status()
+        .unwrap();
+    assert!(status.success(), "{child} failed: {status}");
+}
+
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// nginx terminating TLS with `certificate` in front of the sync server at `upstream`.
+fn nginx(dir: &Path, port: u16, upstream: std::net::SocketAddr, certificate: &str) -> Process {
+    let certificates = certificates();
+    let config = format!(
+        r#"
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body;
+  proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fastcgi;
+  uwsgi_temp_path {dir}/uwsgi;
+  scgi_temp_path {dir}/scgi;
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name {HOST};
+    ssl_certificate {cert};
+    ssl_certificate_key {key};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    location / {{
+      proxy_pass http://{upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_read_timeout 3600s;
+    }}
+  }}
+}}
+"#,
+        dir = dir.display(),
+        cert = certificates.path(&format!("{certificate}.pem")),
+        key = certificates.path(&format!("{certificate}.key")),
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, config).unwrap();
+    let child = Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("nginx runs (scripts/setup installs nginx-light)");
+    Process(child)
+}
+
+/// tinyproxy on `port`, tunnelling CONNECT only to `allowed_port`.
+fn tinyproxy(dir: &Path, port: u16, allowed_port: u16) -> Process {
+    let config = format!(
+        "Port {port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\nMaxClients 20\n\
+         LogFile \"{dir}/tinyproxy.log\"\nLogLevel Connect\nConnectPort {allowed_port}\n\
+         User nobody\nGroup nogroup\n",
+        dir = dir.display()
+    );
+    let path = dir.join("tinyproxy.conf");
+    std::fs::write(&path, config).unwrap();
+    // The log file must be writable by the user tinyproxy drops to.
+    std::fs::write(dir.join("tinyproxy.log"), "").unwrap();
+    let _ = Command::new("chmod")
+        .args(["a+rwx", &dir.display().to_string()])
+        .status();
+    let _ = Command::new("chmod")
+        .args(["a+rw", &dir.join("tinyproxy.log").display().to_string()])
+        .status();
+    let child = Command::new("tinyproxy")
+        .arg("-d")
+        .arg("-c")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tinyproxy runs (scripts/setup installs it)");
+    Process(child)
+}
+
+fn resolves() {
+    use std::net::ToSocketAddrs;
+    let resolved = (HOST, 443).to_socket_addrs().map(|mut addrs| addrs.next());
+    assert!(
+        matches!(resolved, Ok(Some(_))),
+        "{HOST} must resolve to 127.0.0.1: scripts/setup adds it to /etc/hosts"
+    );
+}
+
+struct Firm {
+    database: String,
+    _server: sync_server::app::Running,
+    _nginx: Process,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl Firm {
+    async fn start(certificate: &str) -> Self {
+        certificates();
+        resolves();
+        let database = fresh_database().await;
+        let server = start_server(&database, None).await;
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let nginx = nginx(dir.path(), port, server.addr, certificate);
+        wait_for_port(port, "nginx").await;
+        Self {
+            database,
+            _server: server,
+            _nginx: nginx,
+            dir,
+            port,
+        }
+    }
+
+    fn wss(&self) -> String {
+        format!("wss://{HOST}:{}/api/v1/sync", self.port)
+    }
+}
+
+/// The real sync client over wss:// with the firm's CA: writes, syncs, and a second laptop
+/// receives it; the REST client works through the same TLS.
+async fn syncs_and_calls_rest(firm: &Firm) {
+    let dir = tempfile::tempdir().unwrap();
+    let case = new_case();
+    let doc = draft_name(&case);
+    let ada = token("ada", "firm-a");
+    let mut laptop = Laptop::online(&dir.path().join("a.db"), &firm.wss(), &ada);
+    laptop
+        .write_and_sync(&doc, "Settlement terms, over TLS. ", WAIT)
+        .await;
+    assert!(
+        stored_text(&firm.database, &doc, "body")
+            .await
+            .contains("over TLS")
+    );
+    let mut second = Laptop::online(&dir.path().join("b.db"), &firm.wss(), &ada);
+    second.open(&doc);
+    second
+        .wait_until("the draft arrives", WAIT, body_contains(&doc, "over TLS"))
+        .await;
+    let rest =
+        local::firm_server::FirmServer::new(&firm.wss(), Arc::new(StaticToken(ada))).unwrap();
+    let members = rest.members(&case).await.unwrap();
+    assert!(
+        members.to_string().contains("ada"),
+        "members over https: {members}"
+    );
+    laptop.disconnect().await;
+    second.disconnect().await;
+}
+
+/// Connect once with the sync client and return the reason it gives up with.
+async fn refusal(url: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(&dir.path().join("x.db"));
+    let (handle, mut events) = local::SyncClient::start(
+        store,
+        local::SyncConfig {
+            url: url.to_owned(),
+            token: Arc::new(StaticToken(token("ada", "firm-a"))),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(1),
+        },
+    );
+    let reason = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await {
+                Some(SyncEvent::Problem(reason)) => return reason,
+                Some(_) => {}
+                None => panic!("client stopped"),
+            }
+        }
+    })
+    .await
+    .expect("a clear error, not a hang");
+    handle.shutdown().await;
+    reason
+}
+
+#[test]
+fn the_laptop_syncs_over_wss_with_the_firms_own_ca() {
+    run_child("child_syncs_over_wss");
+}
+
+#[test]
+fn through_a_corporate_proxy_and_a_clear_error_when_it_refuses() {
+    run_child("child_through_a_proxy");
+}
+
+#[test]
+fn an_untrusted_or_misnamed_certificate_is_a_clear_error_never_a_hang() {
+    run_child("child_refuses_bad_certificates");
+}
+
+#[ignore = "run by the_laptop_syncs_over_wss_with_the_firms_own_ca"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_syncs_over_wss() {
+    let firm = Firm::start("firm").await;
+    syncs_and_calls_rest(&firm).await;
+}
+
+#[ignore = "run by through_a_corporate_proxy_and_a_clear_error_when_it_refuses"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_through_a_proxy() {
+    let firm = Firm::start("firm").await;
+    let proxy_port = free_port();
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let _proxy = tinyproxy(proxy_dir.path(), proxy_port, firm.port);
+    wait_for_port(proxy_port, "tinyproxy").await;
+    local::net::set_proxy(Some(format!("http://127.0.0.1:{proxy_port}"))).unwrap();
+    syncs_and_calls_rest(&firm).await;
+    let log = std::fs::read_to_string(proxy_dir.path().join("tinyproxy.log")).unwrap();
+    assert!(
+        log.contains(HOST),
+        "the connections went through the proxy: {log}"
+    );
+
+    // A proxy that does not allow the server's port: the lawyer is told, not left waiting.
+    let strict_port = free_port();
+    let strict_dir = tempfile::tempdir().unwrap();
+    let _strict = tinyproxy(strict_dir.path(), strict_port, 443);
+    wait_for_port(strict_port, "tinyproxy").await;
+    local::net::set_proxy(Some(format!("http://127.0.0.1:{strict_port}"))).unwrap();
+    let reason = refusal(&firm.wss()).await;
+    local::net::set_proxy(None).unwrap();
+    assert!(
+        reason.contains("proxy") && reason.contains("refused"),
+        "{reason}"
+    );
+    drop(firm.dir);
+}
+
+#[ignore = "run by an_untrusted_or_misnamed_certificate_is_a_clear_error_never_a_hang"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_refuses_bad_certificates() {
+    // The certificate of a CA this computer does not trust: its issuer is named.
+    let rogue = Firm::start("rogue").await;
+    let reason = refusal(&rogue.wss()).await;
+    assert!(
+        reason.contains("Hotel WiFi Security CA") && reason.contains("does not trust"),
+        "{reason}"
+    );
+    let rest = local::firm_server::FirmServer::new(
+        &rogue.wss(),
+        Arc::new(StaticToken(token("ada", "firm-a"))),
+    )
+    .unwrap();
+    match rest.members(&new_case()).await {
+        Err(LocalError::Connection(reason)) => {
+            assert!(reason.contains("Hotel WiFi Security CA"), "REST: {reason}")
+        }
+        other => panic!("REST over an untrusted certificate: {other:?}"),
+    }
+    // A trusted CA, but the certificate is for another host name.
+    let misnamed = Firm::start("other").await;
+    let reason = refusal(&misnamed.wss()).await;
+    assert!(reason.contains("another name"), "{reason}");
+}
