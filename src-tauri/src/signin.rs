@@ -170,8 +170,11 @@ pub fn resume(app: &AppHandle) {
         return;
     };
     // Set before the task runs, so a sync restart right after says "connecting", not
-    // "signed out".
-    if sign_in.status().state != SignInPhase::Offline {
+    // "signed out". An offline or refused sign-in keeps saying so until the provider answers.
+    if !matches!(
+        sign_in.status().state,
+        SignInPhase::Offline | SignInPhase::Expired
+    ) {
         publish(app, SignInStatus::new(SignInPhase::Restoring, None));
     }
     let task = tauri::async_runtime::spawn(restore_until_answered(app.clone(), config, store));
@@ -183,6 +186,12 @@ pub fn resume(app: &AppHandle) {
 /// Restores the kept sign-in; while the provider cannot be reached, keeps the refresh token,
 /// says who is signed in "(offline)", and tries again with backoff.
 async fn restore_until_answered(app: AppHandle, config: SignInConfig, store: Arc<dyn TokenStore>) {
+    if app.state::<SignInState>().status().state == SignInPhase::Restoring
+        && let Some(user) = SignIn::kept_user(&store).await
+    {
+        // "Signing in as Ada Lovelace…" while the provider is asked.
+        publish(&app, SignInStatus::new(SignInPhase::Restoring, Some(&user)));
+    }
     let mut attempt = 0;
     loop {
         let restored = SignIn::restore_kept(config.clone(), store.clone()).await;
@@ -193,7 +202,12 @@ async fn restore_until_answered(app: AppHandle, config: SignInConfig, store: Arc
                 return;
             }
             Restored::NothingKept | Restored::Refused { .. } => {
-                publish(&app, status);
+                // "Please sign in again" stays until the lawyer does (or signs out).
+                let refused_before =
+                    app.state::<SignInState>().status().state == SignInPhase::Expired;
+                if !(refused_before && matches!(restored, Restored::NothingKept)) {
+                    publish(&app, status);
+                }
                 sync::restart(&app).await;
                 return;
             }
@@ -359,6 +373,9 @@ pub struct SignedOut {
 pub async fn sign_out(app: AppHandle) -> CommandResult<SignedOut> {
     let sign_in_state = app.state::<SignInState>();
     sign_in_state.stop_restoring();
+    // A sign-in waiting for the browser ends without putting anything back (it would restore
+    // the kept token while this revokes it).
+    sign_in_state.attempts.fetch_add(1, Ordering::SeqCst);
     cancel_sign_in(app.state::<SignInState>());
     let state = app.state::<AppState>();
     let session = state.signed_in.lock().ok().and_then(|mut s| s.take());
