@@ -383,8 +383,9 @@ pub(crate) async fn revoke(provider: &Provider, refresh_token: &str) -> Revocati
         // 200 also when the token was already invalid (RFC 7009 §2.2): either way it is dead.
         Ok(response) if response.status().is_success() => Revocation::Revoked,
         Ok(response) => Revocation::Failed(format!("{endpoint} answered {}", response.status())),
-        // reqwest's error names the URL, never the body (which holds the token).
-        Err(error) => Revocation::Failed(format!("{endpoint}: {error}")),
+        // Names the URL and what went wrong (certificate, proxy, network), never the body
+        // (which holds the token).
+        Err(error) => Revocation::Failed(crate::net::describe(&error, endpoint.as_str())),
     }
 }
 
