@@ -27,6 +27,8 @@ pub struct AppInfo {
     /// Who is signed in with the identity provider, and how sure the app is of it.
     sign_in: SignInStatus,
     status: SyncStatus,
+    /// Why the server cannot be reached now, if it cannot (then `sync-problem` events).
+    problem: Option<String>,
     today: String,
 }
 
@@ -74,6 +76,11 @@ pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> 
                 mode: "local",
                 pending: 0,
             }),
+        problem: state
+            .problem
+            .lock()
+            .ok()
+            .and_then(|problem| problem.clone()),
         today: chrono::Local::now().format("%Y-%m-%d").to_string(),
     }
 }
@@ -90,6 +97,8 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
             format!("Settings could not be saved: {error}"),
         )
     })?;
+    // Validated above: a proxy that cannot be used was refused before saving.
+    local::net::set_proxy(settings.proxy())?;
     if let Ok(mut current) = state.settings.lock() {
         *current = settings;
     }

@@ -77,6 +77,9 @@ fn main() {
             std::fs::create_dir_all(&data_dir)?;
             let data_dir = data_dir.canonicalize()?;
             let mut settings = Settings::load(&data_dir);
+            if let Err(error) = local::net::set_proxy(settings.proxy()) {
+                tracing::warn!(%error, "the proxy setting is unusable; connecting directly");
+            }
             if let Some(url) = &options.server_url {
                 settings.server_url = url.clone();
             }
@@ -113,6 +116,7 @@ fn main() {
                     mode: "local",
                     pending: 0,
                 }),
+                problem: Mutex::new(None),
                 opened: Mutex::new(HashSet::new()),
                 doc_stores: Mutex::new(Default::default()),
                 account: Mutex::new(account),

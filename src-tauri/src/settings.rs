@@ -18,6 +18,18 @@ pub struct Settings {
     /// The firm's identity provider (Clerk or any OIDC issuer) and this app's client id there.
     pub oidc_issuer: String,
     pub oidc_client_id: String,
+    /// Scopes asked for besides `openid profile email offline_access`, space-separated: Microsoft
+    /// Entra ID needs the sync server's API scope (`api://<app-id>/sync`) to issue a token for it.
+    pub oidc_scopes: String,
+    /// The API the token is for, for providers that take it as an `audience` parameter (Auth0,
+    /// some Okta set-ups). Empty: not sent.
+    pub oidc_audience: String,
+    /// The same as an RFC 8707 `resource` indicator, for providers that take that instead.
+    /// Empty: not sent. (Entra ID v2 refuses `resource`: use `oidc_scopes` there.)
+    pub oidc_resource: String,
+    /// The firm's HTTP proxy (`http://proxy.firm.example:3128`) for every connection the app
+    /// makes. Empty: the system's (`HTTPS_PROXY`, `NO_PROXY`).
+    pub proxy: String,
 }
 
 impl Settings {
@@ -91,7 +103,48 @@ impl Settings {
             local::address::identity_provider_url(&self.oidc_issuer)
                 .map_err(|error| error.to_string())?;
         }
+        if !self.proxy.trim().is_empty() {
+            local::net::validate_proxy(&self.proxy).map_err(|error| error.to_string())?;
+        }
+        if let Some(bad) = self.oidc_scopes.split_whitespace().find(|scope| {
+            scope
+                .chars()
+                .any(|c| c == '"' || c == '\\' || c.is_control())
+        }) {
+            return Err(format!(
+                "the sign-in scope “{bad}” is not a valid OAuth scope"
+            ));
+        }
         Ok(())
+    }
+
+    /// The proxy for `local::net::set_proxy` (None: the system's).
+    pub fn proxy(&self) -> Option<String> {
+        let proxy = self.proxy.trim();
+        (!proxy.is_empty()).then(|| proxy.to_owned())
+    }
+
+    /// Sign-in with the identity provider as configured: extra scopes, audience or resource.
+    pub fn sign_in_config(&self) -> local::SignInConfig {
+        let mut config =
+            local::SignInConfig::new(self.oidc_issuer.trim(), self.oidc_client_id.trim());
+        for scope in self.oidc_scopes.split_whitespace() {
+            if !config.scopes.iter().any(|known| known == scope) {
+                config.scopes.push(scope.to_owned());
+            }
+        }
+        for (name, value) in [
+            ("audience", &self.oidc_audience),
+            ("resource", &self.oidc_resource),
+        ] {
+            let value = value.trim();
+            if !value.is_empty() {
+                config
+                    .extra_params
+                    .push((name.to_owned(), value.to_owned()));
+            }
+        }
+        config
     }
 }
 
@@ -160,6 +213,53 @@ impl LaunchOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn it_sets_the_proxy_scopes_and_audience_a_provider_needs() {
+        let entra = Settings {
+            oidc_issuer: "https://login.microsoftonline.com/tenant/v2.0".into(),
+            oidc_client_id: "desktop-app-id".into(),
+            oidc_scopes: "api://hub-api-id/sync  offline_access".into(),
+            proxy: "http://proxy.firm.example:3128".into(),
+            ..Settings::default()
+        };
+        assert_eq!(entra.validate(), Ok(()));
+        let config = entra.sign_in_config();
+        assert_eq!(
+            config.scopes,
+            [
+                "openid",
+                "profile",
+                "email",
+                "offline_access",
+                "api://hub-api-id/sync"
+            ]
+        );
+        assert!(
+            config.extra_params.is_empty(),
+            "Entra v2 refuses `resource`"
+        );
+        assert_eq!(
+            entra.proxy().as_deref(),
+            Some("http://proxy.firm.example:3128")
+        );
+        let okta = Settings {
+            oidc_audience: "api://lawyers-hub".into(),
+            ..Settings::default()
+        };
+        assert_eq!(
+            okta.sign_in_config().extra_params,
+            [("audience".to_owned(), "api://lawyers-hub".to_owned())]
+        );
+        for proxy in ["proxy.firm.example:3128", "socks5://proxy:1080"] {
+            let bad = Settings {
+                proxy: proxy.into(),
+                ..Settings::default()
+            };
+            assert!(bad.validate().is_err(), "{proxy}");
+        }
+        assert_eq!(Settings::default().proxy(), None);
+    }
 
     #[test]
     fn server_urls_must_be_websocket_and_encrypted_off_this_computer() {

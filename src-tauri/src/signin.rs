@@ -140,7 +140,7 @@ fn configured(settings: &Settings) -> Option<(SignInConfig, Arc<dyn TokenStore>)
         return None;
     }
     let store: Arc<dyn TokenStore> = Arc::new(KeychainTokenStore::new(KEYCHAIN_SERVICE, issuer));
-    Some((SignInConfig::new(issuer, client_id), store))
+    Some((settings.sign_in_config(), store))
 }
 
 /// At launch, and whenever the settings change: unless someone is signed in (or a development

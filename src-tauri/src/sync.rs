@@ -10,6 +10,9 @@
 //! - `sync-denied`  `{doc, reason}`: the server refused a document.
 //! - `matter-removed` `{case_id, reason, discarded_changes}`: the firm removed the lawyer from a
 //!   matter; it was purged from this computer with that many unsent changes.
+//! - `sync-problem` `{message}`: why the server cannot be reached (certificate, proxy, network),
+//!   `null` once connected.
+//! - `store-switched` `{account}`: another account signed in; the window shows its own store.
 //! - `account-mismatch` `{bound, signed_in, message}`: this computer's data belongs to another
 //!   account (server, firm, user); nothing is synced until that account signs in again.
 
@@ -80,6 +83,8 @@ pub struct AppState {
     pub signed_in: Mutex<Option<Arc<SignedIn>>>,
     pub client: tokio::sync::Mutex<Option<SyncHandle>>,
     pub status: Mutex<SyncStatus>,
+    /// Why the server cannot be reached now (shown under the sync state), if it cannot.
+    pub problem: Mutex<Option<String>>,
     /// Documents the window has open: re-subscribed whenever the client (re)starts.
     pub opened: Mutex<HashSet<DocName>>,
     /// The store each document the window opened was read from: its edits go there, never to
@@ -263,6 +268,27 @@ pub async fn restart(app: &AppHandle) {
     });
 }
 
+/// Event `sync-problem` `{message}`: why the server cannot be reached (a certificate this
+/// computer does not trust and its issuer, a proxy that refused, ...), or `null` once connected.
+#[derive(Clone, Serialize)]
+struct SyncProblem {
+    message: Option<String>,
+}
+
+fn announce_problem(app: &AppHandle, message: Option<String>) {
+    let state = app.state::<AppState>();
+    let changed = match state.problem.lock() {
+        Ok(mut current) if *current != message => {
+            *current = message.clone();
+            true
+        }
+        _ => false,
+    };
+    if changed && let Err(error) = app.emit("sync-problem", SyncProblem { message }) {
+        tracing::warn!(%error, "cannot emit sync-problem");
+    }
+}
+
 /// Event `store-switched` `{account}`: the window now shows another account's matters.
 #[derive(Clone, Serialize)]
 struct StoreSwitched {
@@ -360,7 +386,14 @@ fn forward(app: &AppHandle, event: SyncEvent) {
     let result = match event {
         SyncEvent::State(sync_state) => {
             let pending = state.pending();
+            if matches!(sync_state, SyncState::Syncing { .. } | SyncState::Synced) {
+                announce_problem(app, None);
+            }
             state.publish(app, event_for(&sync_state, pending));
+            Ok(())
+        }
+        SyncEvent::Problem(message) => {
+            announce_problem(app, Some(message));
             Ok(())
         }
         SyncEvent::RemoteUpdate { doc, update } => {

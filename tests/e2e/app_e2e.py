@@ -13,6 +13,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -81,9 +82,67 @@ def stop(process: subprocess.Popen):
             process.wait()
 
 
+TLS_HOST = "hub.lawyershub.test"  # 127.0.0.1 through /etc/hosts (scripts/setup)
+
+
+def firm_certificates() -> str:
+    """A firm CA and a certificate it signed for TLS_HOST, made with the openssl command line in
+    WORK; returns the CA's path. The apps trust it through SSL_CERT_FILE, which the platform
+    verifier reads on Linux as IT's installed roots."""
+    def openssl(*args):
+        subprocess.run(["openssl", *args], cwd=WORK, check=True, capture_output=True)
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
+            "-subj", "/O=Example LLP/CN=Example LLP Internal Root CA")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "hub.key", "-out", "hub.csr", "-subj", f"/CN={TLS_HOST}")
+    with open(os.path.join(WORK, "hub.ext"), "w") as ext:
+        ext.write(f"subjectAltName=DNS:{TLS_HOST}\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "hub.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "hub.pem", "-days", "30", "-extfile", "hub.ext")
+    return os.path.join(WORK, "ca.pem")
+
+
+FIRM_CA = firm_certificates()
+
+
+def tls_front(port: int, upstream: int) -> subprocess.Popen:
+    """nginx terminating TLS for TLS_HOST:port (the firm CA's certificate) in front of the server."""
+    conf = os.path.join(WORK, f"nginx-{port}.conf")
+    with open(conf, "w") as out:
+        out.write(f"""
+worker_processes 1;
+daemon off;
+pid {WORK}/nginx-{port}.pid;
+error_log {WORK}/nginx-{port}.log warn;
+events {{ worker_connections 256; }}
+http {{
+  access_log off;
+  client_body_temp_path {WORK}/body; proxy_temp_path {WORK}/proxy; fastcgi_temp_path {WORK}/fastcgi;
+  uwsgi_temp_path {WORK}/uwsgi; scgi_temp_path {WORK}/scgi;
+  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+  server {{
+    listen 127.0.0.1:{port} ssl;
+    server_name {TLS_HOST};
+    ssl_certificate {WORK}/hub.pem;
+    ssl_certificate_key {WORK}/hub.key;
+    location / {{
+      proxy_pass http://127.0.0.1:{upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 3600s;
+    }}
+  }}
+}}
+""")
+    process = spawn(["nginx", "-c", conf, "-p", WORK], f"nginx-{port}.out")
+    wait_port(port)
+    return process
+
+
 class Server:
     """A real sync-server (dev tokens on) on a fresh Postgres database, with its copilot pointed
-    at an OpenAI-compatible stand-in (openai_standin.py)."""
+    at an OpenAI-compatible stand-in (openai_standin.py), reached as a firm deploys it: over
+    wss:// through nginx terminating TLS with a certificate from the firm's own CA."""
 
     def __init__(self):
         self.port = free_port()
@@ -100,8 +159,11 @@ class Server:
         self.env.pop("REDIS_URL", None)
         subprocess.run([SERVER_BIN, "migrate", "up"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.process = None
-        self.url = f"ws://127.0.0.1:{self.port}/api/v1/sync"
-        self.http = f"http://127.0.0.1:{self.port}"
+        self.tls_port = free_port()
+        self.front = tls_front(self.tls_port, self.port)
+        self.url = f"wss://{TLS_HOST}:{self.tls_port}/api/v1/sync"
+        self.http = f"https://{TLS_HOST}:{self.tls_port}"
+        self.tls = ssl.create_default_context(cafile=FIRM_CA)
 
     def start(self):
         self.process = spawn([SERVER_BIN, "serve"], "server.log", self.env)
@@ -122,12 +184,13 @@ class Server:
         request = urllib.request.Request(self.http + path, method=method,
                                          data=json.dumps(body).encode() if body is not None else None,
                                          headers={"Authorization": f"Bearer {token}", "content-type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=10, context=self.tls) as response:
             text = response.read().decode()
             return json.loads(text) if text else None
 
     def drop(self):
         self.stop()
+        stop(self.front)
         stop(self.model)
         subprocess.run(["psql", ADMIN_URL, "-qc", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)"], check=False)
 
@@ -152,8 +215,9 @@ class App:
             native = free_port()
             while native == self.port:
                 native = free_port()
+            # The app trusts the firm's CA as on a laptop whose IT installed it.
             self.driver_process = spawn([TAURI_DRIVER, "--port", str(self.port), "--native-port", str(native)],
-                                        f"tauri-driver-{name}.log")
+                                        f"tauri-driver-{name}.log", dict(os.environ, SSL_CERT_FILE=FIRM_CA))
             wait_port(self.port)
             try:
                 self.driver: WebDriver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}",

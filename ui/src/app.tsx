@@ -10,6 +10,7 @@ import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AccountNotices } from "./accounts/AccountNotices";
+import { SyncProblem } from "./shell/SyncProblem";
 import { SignedInAs } from "./shell/SignedInAs";
 import type { SignInStatus } from "./logic/signIn";
 
@@ -122,6 +123,7 @@ export function App() {
           onOpen={() => setRoute({ screen: "settings" })}
         />
       </header>
+      <SyncProblem initial={info.problem} />
       {saveProblem && (
         <p class="error save-problem" role="alert" data-testid="save-problem">
           {saveProblem}

@@ -41,6 +41,14 @@ export interface Settings {
   work_offline: boolean;
   oidc_issuer: string;
   oidc_client_id: string;
+  /** Extra sign-in scopes, space-separated (Entra ID: `api://<app-id>/sync`). */
+  oidc_scopes: string;
+  /** `audience` parameter for providers that need it (Auth0, some Okta set-ups). */
+  oidc_audience: string;
+  /** RFC 8707 `resource` indicator, for providers that take that instead. */
+  oidc_resource: string;
+  /** The firm's HTTP proxy (`http://proxy:3128`); empty: the system's. */
+  proxy: string;
 }
 
 export interface AppInfo {
@@ -52,6 +60,8 @@ export interface AppInfo {
   /** Who is signed in with the identity provider (live: events.signInState). */
   sign_in: SignInStatus;
   status: SyncStatus;
+  /** Why the server cannot be reached now, if it cannot. */
+  problem: string | null;
   today: string;
 }
 
@@ -254,6 +264,9 @@ export const events = {
   /** Signed in as another account than this computer's data belongs to: nothing syncs. */
   accountMismatch: (handler: (mismatch: AccountMismatch) => void) =>
     on<AccountMismatch>("account-mismatch", handler),
+  /** Why the server cannot be reached (certificate, proxy, network), or null once connected. */
+  syncProblem: (handler: (change: { message: string | null }) => void) =>
+    on<{ message: string | null }>("sync-problem", handler),
   /** Signed in as another account: the app now shows that account's own local store. */
   storeSwitched: (handler: (switched: { account: string }) => void) =>
     on<{ account: string }>("store-switched", handler),

@@ -162,7 +162,7 @@ async fn journeys(options: Options) -> Result<(), String> {
             .bearer_auth(&options.token)
             .send()
             .await
-            .map_err(|error| format!("{cases_url}: {error}"))?;
+            .map_err(|error| hub_local::net::describe(&error, &cases_url))?;
         match response.status().as_u16() {
             200 => Ok(()),
             401 => Err("401: the token was refused (expired, wrong issuer or audience?)".into()),

@@ -28,7 +28,11 @@ export function SettingsPage({
       .catch((e: unknown) => setMessage({ text: errorMessage(e), error: true }))
       .finally(() => setBusy(false));
   };
-  const text = (key: "server_url" | "display_name" | "oidc_issuer" | "oidc_client_id", label: string, placeholder: string) => (
+  const text = (
+    key: "server_url" | "display_name" | "oidc_issuer" | "oidc_client_id" | "oidc_scopes" | "oidc_audience" | "oidc_resource" | "proxy",
+    label: string,
+    placeholder: string,
+  ) => (
     <label class="field">
       {label}
       <input
@@ -70,6 +74,13 @@ export function SettingsPage({
         <AccountLine status={signIn} devAccount={info.account} />
         {text("oidc_issuer", "Sign-in address (from your firm's IT)", "https://clerk.your-firm.com")}
         {text("oidc_client_id", "Client id (from your firm's IT)", "lawyers-hub-desktop")}
+        <details class="advanced" data-testid="connection-advanced">
+          <summary>Connection details (from your firm's IT)</summary>
+          {text("oidc_scopes", "Extra sign-in scopes", "api://lawyers-hub-api/sync")}
+          {text("oidc_audience", "API audience", "")}
+          {text("oidc_resource", "API resource", "")}
+          {text("proxy", "Proxy (empty: the system's)", "http://proxy.your-firm.com:3128")}
+        </details>
         {signIn.state === "waiting_for_browser" ? (
           <div class="actions" data-testid="sign-in-waiting">
             <span class="hint">Waiting for your browser… finish signing in there.</span>
