@@ -97,6 +97,12 @@ const MIGRATIONS: &[&str] = &[
         case_id TEXT PRIMARY KEY NOT NULL,
         since INTEGER NOT NULL
     ) STRICT;",
+    // 5: removal notices that outlive a restart (see removal.rs). `discarded_changes`: the unsent
+    // changes the purge discarded (NULL on tombstones written before this version, when the
+    // count was not kept). `notice_dismissed_at`: when the lawyer dismissed the notice; the
+    // tombstone itself stays, so the matter's edits, exports and imports stay refused.
+    "ALTER TABLE removed_matters ADD COLUMN discarded_changes INTEGER;
+    ALTER TABLE removed_matters ADD COLUMN notice_dismissed_at INTEGER;",
 ];
 
 /// The first schema version with projections: opening an older file rebuilds them.

@@ -8,6 +8,10 @@
 //! privileged text on the laptop of someone who may no longer see it. The count is reported so
 //! the lawyer is told how many changes were discarded.
 //!
+//! The tombstone is also the lawyer's notice: it is listed by `removal_notices` (at every launch,
+//! so a restart does not hide why a matter vanished) until the lawyer dismisses it. Dismissing
+//! keeps the tombstone, so the matter stays refused.
+//!
 //! Which denials purge is decided by the sync session (`session.rs`); this module only records
 //! which matters the server has granted (`matter_grants`) so a refusal of a matter the server
 //! never acknowledged (made offline) is not mistaken for a wall.
@@ -38,6 +42,27 @@ pub struct RemovedMatter {
     pub removed_at: i64,
     /// The server's reason ("access revoked", "document not found"); never content.
     pub reason: String,
+    /// Unsent changes the purge discarded; `None` for a tombstone written before the count was
+    /// kept (schema 5).
+    pub discarded_changes: Option<u64>,
+    /// Whether the lawyer has dismissed the notice (or there was nothing to tell: a purge that
+    /// found nothing of the matter on this computer).
+    pub notice_dismissed: bool,
+}
+
+const REMOVED_MATTER_COLUMNS: &str = "case_id, removed_at, reason, discarded_changes, \
+     notice_dismissed_at IS NOT NULL";
+
+fn removed_matter(row: &rusqlite::Row<'_>) -> rusqlite::Result<RemovedMatter> {
+    Ok(RemovedMatter {
+        case_id: row.get(0)?,
+        removed_at: row.get(1)?,
+        reason: row.get(2)?,
+        discarded_changes: row
+            .get::<_, Option<i64>>(3)?
+            .map(|count| u64::try_from(count).unwrap_or(0)),
+        notice_dismissed: row.get(4)?,
+    })
 }
 
 /// The documents of a matter this store holds: the case document and every draft.
@@ -81,10 +106,20 @@ fn delete_matter(
         connection.execute("DELETE FROM docs WHERE name = ?1", [name])?;
     }
     connection.execute("DELETE FROM matter_grants WHERE case_id = ?1", [case_id])?;
+    // A purge that found nothing of the matter here (a later document of a matter already
+    // purged, say) has nothing to tell the lawyer: its tombstone is written already dismissed,
+    // as the app is not told live either. One that removed something (again) makes the notice
+    // current; the first reason is kept.
     connection.execute(
-        "INSERT OR IGNORE INTO removed_matters (case_id, removed_at, reason)
-         VALUES (?1, unixepoch(), ?2)",
-        params![case_id, reason],
+        "INSERT INTO removed_matters
+             (case_id, removed_at, reason, discarded_changes, notice_dismissed_at)
+         VALUES (?1, unixepoch(), ?2, ?3, CASE WHEN ?4 = 0 THEN unixepoch() END)
+         ON CONFLICT (case_id) DO UPDATE SET
+             removed_at = excluded.removed_at,
+             discarded_changes = coalesce(discarded_changes, 0) + excluded.discarded_changes,
+             notice_dismissed_at = NULL
+         WHERE ?4 > 0",
+        params![case_id, reason, unsynced_updates as i64, docs.len() as i64],
     )?;
     Ok(PurgeReport {
         docs: docs.len(),
@@ -147,18 +182,40 @@ impl Store {
     /// Matters the firm removed from this laptop, newest first.
     pub fn removed_matters(&self) -> Result<Vec<RemovedMatter>, LocalError> {
         let guard = self.lock()?;
-        let mut statement = guard.connection.prepare_cached(
-            "SELECT case_id, removed_at, reason FROM removed_matters
-             ORDER BY removed_at DESC, case_id",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok(RemovedMatter {
-                case_id: row.get(0)?,
-                removed_at: row.get(1)?,
-                reason: row.get(2)?,
-            })
-        })?;
+        let mut statement = guard.connection.prepare_cached(&format!(
+            "SELECT {REMOVED_MATTER_COLUMNS} FROM removed_matters
+             ORDER BY removed_at DESC, case_id"
+        ))?;
+        let rows = statement.query_map([], removed_matter)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Removals the lawyer has not dismissed yet, newest first: what the app tells them at
+    /// launch. Tombstones hold no title or content, so neither does a notice.
+    pub fn removal_notices(&self) -> Result<Vec<RemovedMatter>, LocalError> {
+        let guard = self.lock()?;
+        let mut statement = guard.connection.prepare_cached(&format!(
+            "SELECT {REMOVED_MATTER_COLUMNS} FROM removed_matters
+             WHERE notice_dismissed_at IS NULL
+             ORDER BY removed_at DESC, case_id"
+        ))?;
+        let rows = statement.query_map([], removed_matter)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The lawyer has read the notice about `case_id`: stop listing it. The tombstone stays (the
+    /// matter is still removed). Returns whether a notice was showing; dismissing twice, or a
+    /// matter that was never removed, changes nothing.
+    #[tracing::instrument(skip_all, fields(case_id = %case_id))]
+    pub fn dismiss_removal_notice(&self, case_id: &str) -> Result<bool, LocalError> {
+        let case = DocName::case(case_id)?;
+        let guard = self.lock()?;
+        let dismissed = guard.connection.execute(
+            "UPDATE removed_matters SET notice_dismissed_at = unixepoch()
+             WHERE case_id = ?1 AND notice_dismissed_at IS NULL",
+            [case.case_id()],
+        )?;
+        Ok(dismissed > 0)
     }
 
     /// Whether the firm removed `case_id` from this laptop (and has not let the lawyer back in):

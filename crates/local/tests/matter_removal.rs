@@ -195,3 +195,118 @@ fn only_a_matter_the_server_granted_before_counts_as_synced() {
     store.record_matter_granted(&offline).unwrap();
     assert!(store.removed_matters().unwrap().is_empty());
 }
+
+/// The lawyer learns why a matter vanished even after a restart: the tombstone is listed as a
+/// notice (what is stored: the id, when, why, how many unsent changes went; never a title) until
+/// they dismiss it, and dismissing it does not bring the matter back.
+#[test]
+fn removal_notices_outlive_a_restart_until_dismissed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ben.db");
+    let store = open(&path, "k");
+    let (walled, _) = matter(&store, "Walled v Crown", "zanzibar");
+    let (kept, _) = matter(&store, "Kept v Crown", "kilimanjaro");
+    assert!(store.removal_notices().unwrap().is_empty());
+
+    let report = store.purge_case(&walled, "access revoked").unwrap();
+    assert!(report.unsynced_updates > 0);
+
+    let notices = store.removal_notices().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].case_id, walled);
+    assert_eq!(notices[0].reason, "access revoked");
+    assert_eq!(
+        notices[0].discarded_changes,
+        Some(report.unsynced_updates as u64)
+    );
+    assert!(notices[0].removed_at > 0);
+    assert!(!notices[0].notice_dismissed);
+    let shown = format!("{notices:?}");
+    assert!(!shown.contains("Walled") && !shown.contains("zanzibar"));
+
+    // The app restarts: the notice is still there, unchanged.
+    drop(store);
+    let store = open(&path, "k");
+    assert_eq!(store.removal_notices().unwrap(), notices);
+
+    assert!(store.dismiss_removal_notice(&walled).unwrap());
+    assert!(store.removal_notices().unwrap().is_empty());
+    assert!(!store.dismiss_removal_notice(&walled).unwrap(), "only once");
+    assert!(
+        !store.dismiss_removal_notice(&kept).unwrap(),
+        "a matter that was never removed has no notice"
+    );
+    assert!(store.dismiss_removal_notice("not a case id").is_err());
+    // The matter stays removed: edits to it are still discarded, and the tombstone is kept.
+    assert!(store.matter_removed(&walled).unwrap());
+    let removed = store.removed_matters().unwrap();
+    assert_eq!(removed.len(), 1);
+    assert!(removed[0].notice_dismissed);
+
+    // Dismissed stays dismissed after another restart, and a later denial of the same matter
+    // (nothing of it left here) does not bring the notice back.
+    drop(store);
+    let store = open(&path, "k");
+    assert!(store.removal_notices().unwrap().is_empty());
+    let again = store.purge_case(&walled, "document not found").unwrap();
+    assert_eq!(again.docs, 0);
+    assert!(store.removal_notices().unwrap().is_empty());
+    assert!(store.matter_removed(&walled).unwrap());
+}
+
+#[test]
+fn a_purge_that_found_nothing_here_leaves_no_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("ben.db"), "k");
+    let never_here = uuid::Uuid::new_v4().to_string();
+
+    let report = store.purge_case(&never_here, "document not found").unwrap();
+
+    assert_eq!(report.docs, 0);
+    assert!(store.matter_removed(&never_here).unwrap(), "still refused");
+    assert!(store.removal_notices().unwrap().is_empty());
+}
+
+#[test]
+fn letting_the_lawyer_back_in_ends_the_notice() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("ben.db"), "k");
+    let (walled, _) = matter(&store, "Walled v Crown", "zanzibar");
+    store.purge_case(&walled, "access revoked").unwrap();
+    assert_eq!(store.removal_notices().unwrap().len(), 1);
+
+    store.record_matter_granted(&walled).unwrap();
+
+    assert!(store.removal_notices().unwrap().is_empty());
+}
+
+/// A tombstone written before notices were kept (schema 4) becomes a notice on upgrade; how
+/// many changes went was not recorded then, so it says nothing about them.
+#[test]
+fn a_removal_from_before_the_upgrade_is_listed_without_a_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ben.db");
+    let store = open(&path, "k");
+    let (walled, _) = matter(&store, "Walled v Crown", "zanzibar");
+    store.purge_case(&walled, "access revoked").unwrap();
+    drop(store);
+    // Turn the file back into schema 4, as an older app left it.
+    {
+        let connection = rusqlite::Connection::open(&path).unwrap();
+        connection.pragma_update(None, "key", "k").unwrap();
+        connection
+            .execute_batch(
+                "ALTER TABLE removed_matters DROP COLUMN notice_dismissed_at;
+                 ALTER TABLE removed_matters DROP COLUMN discarded_changes;
+                 PRAGMA user_version = 4;",
+            )
+            .unwrap();
+    }
+
+    let store = open(&path, "k");
+
+    let notices = store.removal_notices().unwrap();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].case_id, walled);
+    assert_eq!(notices[0].discarded_changes, None);
+}
