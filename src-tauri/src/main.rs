@@ -4,11 +4,13 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 mod accounts;
+mod close_guard;
 mod commands;
 mod error;
 mod firm;
 mod keychain;
 mod local_data;
+mod removals;
 mod settings;
 mod signin;
 mod sync;
@@ -69,6 +71,8 @@ fn main() {
     };
     let result = tauri::Builder::default()
         .manage(signin::SignInState::default())
+        .manage(close_guard::CloseGuard::default())
+        .on_window_event(close_guard::on_window_event)
         .setup(move |app| {
             let data_dir = match options.data_dir.clone() {
                 Some(dir) => dir,
@@ -168,6 +172,11 @@ fn main() {
             local_data::import_local_data,
             accounts::local_matters,
             accounts::attach_local_matters,
+            removals::removal_notices,
+            removals::dismiss_removal_notice,
+            close_guard::guard_window_close,
+            close_guard::hold_window_open,
+            close_guard::close_window,
         ])
         .run(tauri::generate_context!());
     if let Err(error) = result {

@@ -4,7 +4,7 @@ import { useEffect, useState } from "preact/hooks";
 import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
 import { syncLabel } from "./logic/syncLabel";
 import { currentSaveProblem, onSaveProblem } from "./logic/saveProblems";
-import { leavesRemovedMatter, removalNotice, takeTitleOnScreen } from "./logic/matterRemoval";
+import { leavesRemovedMatter } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
@@ -13,6 +13,8 @@ import { AccountNotices } from "./accounts/AccountNotices";
 import { SyncProblem } from "./shell/SyncProblem";
 import { SignedInAs } from "./shell/SignedInAs";
 import type { SignInStatus } from "./logic/signIn";
+import { RemovalNotices } from "./shell/RemovalNotices";
+import { UnsavedCloseDialog, useCloseGuard } from "./shell/UnsavedCloseDialog";
 
 export type Route =
   | { screen: "dashboard" }
@@ -44,10 +46,10 @@ export function App() {
   const [fatal, setFatal] = useState<string | null>(null);
   const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
   useEffect(() => onSaveProblem(setSaveProblem), []);
-  const [removed, setRemoved] = useState<string | null>(null);
+  const closeQuestion = useCloseGuard();
   useEffect(() => {
+    // The notice itself is RemovalNotices'; here the window leaves the matter.
     const unlisten = events.matterRemoved((removal) => {
-      setRemoved(removalNotice(removal, takeTitleOnScreen(removal.case_id)));
       setRoute((current) => (leavesRemovedMatter(current, removal.case_id) ? { screen: "dashboard" } : current));
     });
     return () => void unlisten.then((stop) => stop());
@@ -129,12 +131,7 @@ export function App() {
           {saveProblem}
         </p>
       )}
-      {removed && (
-        <p class="error matter-removed" role="alert" data-testid="matter-removed">
-          {removed}{" "}
-          <button onClick={() => setRemoved(null)}>Dismiss</button>
-        </p>
-      )}
+      <RemovalNotices />
       <AccountNotices mode={status.mode} />
       <main class="content">
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
@@ -144,6 +141,7 @@ export function App() {
         )}
         {route.screen === "settings" && <SettingsPage info={info} signIn={signIn ?? info.sign_in} onSaved={reload} />}
       </main>
+      <UnsavedCloseDialog question={closeQuestion} />
     </div>
   );
 }

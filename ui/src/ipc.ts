@@ -3,7 +3,7 @@
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AccountMismatch, LocalMatters } from "./logic/accounts";
-import type { MatterRemoval } from "./logic/matterRemoval";
+import type { MatterRemoval, StoredRemoval } from "./logic/matterRemoval";
 import type { Paper } from "./logic/paper";
 import type { SignedOut, SignInStatus } from "./logic/signIn";
 
@@ -244,6 +244,16 @@ export const ipc = {
   localMatters: () => invoke<LocalMatters>("local_matters"),
   /** Upload the matters made before the first sign-in to the account; how many. */
   attachLocalMatters: () => invoke<number>("attach_local_matters"),
+  /** Matters the firm removed from this computer whose notice the lawyer has not dismissed. */
+  removalNotices: () => invoke<StoredRemoval[]>("removal_notices"),
+  /** The lawyer read the notice; the matter stays removed. Whether a notice was still listed. */
+  dismissRemovalNotice: (caseId: string) => invoke<boolean>("dismiss_removal_notice", { caseId }),
+  /** This window answers every `close-requested` event from now on. */
+  guardWindowClose: () => invoke<void>("guard_window_close"),
+  /** The window is saving or asking the lawyer about close request `request`. */
+  holdWindowOpen: (request: number) => invoke<void>("hold_window_open", { request }),
+  /** Close the window now (nothing unsaved, or the lawyer chose to discard it). */
+  closeWindow: () => invoke<void>("close_window"),
 };
 
 function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn> {
@@ -264,6 +274,8 @@ export const events = {
   /** Signed in as another account than this computer's data belongs to: nothing syncs. */
   accountMismatch: (handler: (mismatch: AccountMismatch) => void) =>
     on<AccountMismatch>("account-mismatch", handler),
+  /** The lawyer asked to close the window; answer with holdWindowOpen or closeWindow. */
+  closeRequested: (handler: (request: number) => void) => on<number>("close-requested", handler),
   /** Why the server cannot be reached (certificate, proxy, network), or null once connected. */
   syncProblem: (handler: (change: { message: string | null }) => void) =>
     on<{ message: string | null }>("sync-problem", handler),

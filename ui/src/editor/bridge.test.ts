@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
 import { openDraft } from "./bridge";
 import { currentSaveProblem } from "../logic/saveProblems";
+import { decideClose, pendingSaves } from "../logic/closeGuard";
 
 const disk = vi.hoisted(() => ({
   /** Updates the store accepted, in the order it accepted them. */
@@ -115,5 +116,29 @@ describe("local saves", () => {
     expect(disk.maxInFlight).toBe(1);
     expect(storeText().text).toBe("one two three four ");
     await session.close();
+  });
+
+  it("keeps the window open while the store refuses edits, and lets it close once they are saved", async () => {
+    const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
+    const body = session.ydoc.getText("body");
+    disk.failuresLeft = 100;
+    body.insert(0, "Without prejudice");
+    await vi.advanceTimersByTimeAsync(10);
+    // The editor is left: its queue keeps retrying, and closing the window still asks.
+    await session.close();
+
+    const deciding = decideClose(pendingSaves(), () => undefined);
+    await vi.advanceTimersByTimeAsync(10);
+    const refused = await deciding;
+    expect(refused.close).toBe(false);
+    if (!refused.close) expect(refused.message).toContain("1 change is not saved on this computer yet: This computer's disk is full.");
+
+    // The last save on closing goes through: the window may close, and nothing is left behind.
+    disk.failuresLeft = 0;
+    const retried = decideClose(pendingSaves(), () => undefined);
+    await vi.advanceTimersByTimeAsync(10);
+    await expect(retried).resolves.toEqual({ close: true });
+    expect(storeText().text).toBe("Without prejudice");
+    expect(pendingSaves()).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { Awareness, applyAwarenessUpdate } from "y-protocols/awareness";
 import { events, ipc, errorMessage } from "../ipc";
 import { encodeAwarenessUpdate } from "../logic/awareness";
 import { reportSaveProblem } from "../logic/saveProblems";
+import { registerPendingSaves } from "../logic/closeGuard";
 import { SaveQueue } from "./saveQueue";
 
 export const REMOTE = Symbol("from-rust");
@@ -53,6 +54,12 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
       hooks.onError(message);
     },
   });
+  // Closing the window asks about these until the session is closed (after they are saved).
+  const unregisterSaves = registerPendingSaves({
+    unsaved: () => saves.unsaved,
+    reason: () => saves.reason,
+    saveNow: () => saves.saveNow(),
+  });
   const onUpdate = (update: Uint8Array, origin: unknown) => {
     if (origin === REMOTE) return;
     saves.push(update);
@@ -82,6 +89,8 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
     flushed: () => saves.flushed(),
     close: async () => {
       ydoc.off("update", onUpdate);
+      // Edits still unsaved keep the guard until they are saved.
+      void saves.flushed().then(unregisterSaves);
       stopUpdates();
       stopAwareness();
       if (awarenessTimer !== null) clearTimeout(awarenessTimer);

@@ -64,6 +64,64 @@ describe("save queue", () => {
     expect(notSavedMessage("database is locked")).toContain("database is locked. Lawyers Hub");
   });
 
+  it("counts the changes not saved yet and says why the store refuses them", async () => {
+    let refuse = true;
+    const queue = new SaveQueue({
+      save: async () => {
+        if (refuse) throw new Error("disk full");
+      },
+      merge: concat,
+      reason: (error) => (error instanceof Error ? error.message : String(error)),
+      onSaving: () => undefined,
+      onProblem: () => undefined,
+      delaysMs: [100],
+    });
+    expect(queue.unsaved).toBe(0);
+    queue.push(bytes(1));
+    queue.push(bytes(2));
+    await vi.advanceTimersByTimeAsync(0);
+    queue.push(bytes(3));
+    expect(queue.unsaved).toBe(3);
+    expect(queue.reason).toBe("disk full");
+    refuse = false;
+    await vi.advanceTimersByTimeAsync(100);
+    expect(queue.unsaved).toBe(0);
+    expect(queue.reason).toBeNull();
+  });
+
+  it("saves now when asked, without waiting out the retry delay, and says whether it worked", async () => {
+    let refuse = true;
+    const attempts: number[] = [];
+    const queue = new SaveQueue({
+      save: async () => {
+        attempts.push(Date.now());
+        if (refuse) throw new Error("disk full");
+      },
+      merge: concat,
+      reason: String,
+      onSaving: () => undefined,
+      onProblem: () => undefined,
+      delaysMs: [60_000],
+    });
+    const start = Date.now();
+    queue.push(bytes(1));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(attempts).toHaveLength(1);
+
+    // Still refused: the answer comes at once, and the retries go on.
+    await expect(queue.saveNow()).resolves.toBe(false);
+    expect(attempts).toHaveLength(2);
+    expect(queue.unsaved).toBe(1);
+
+    refuse = false;
+    await expect(queue.saveNow()).resolves.toBe(true);
+    expect(attempts.map((at) => at - start)).toEqual([0, 0, 0]);
+    expect(queue.unsaved).toBe(0);
+    expect(queue.blocked).toBe(false);
+    await expect(queue.saveNow()).resolves.toBe(true);
+    expect(attempts).toHaveLength(3);
+  });
+
   it("is flushed at once when nothing waits", async () => {
     const queue = new SaveQueue({
       save: async () => undefined,

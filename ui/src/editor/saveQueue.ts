@@ -34,11 +34,20 @@ export class SaveQueue {
   private waiting: Uint8Array[] = [];
   private running = false;
   private failures = 0;
+  private lastReason: string | null = null;
   private drained: (() => void)[] = [];
+  /** Updates pushed, and how many of the oldest are durable: the difference is unsaved. */
+  private pushed = 0;
+  private saved = 0;
+  /** `saveNow` callers waiting for the outcome of the next attempt. */
+  private attempts: ((saved: boolean) => void)[] = [];
+  /** Ends the wait before the next retry early. */
+  private wake: (() => void) | null = null;
 
   constructor(private readonly options: SaveQueueOptions) {}
 
   push(update: Uint8Array): void {
+    this.pushed++;
     this.waiting.push(update);
     if (!this.running) void this.run();
   }
@@ -46,6 +55,29 @@ export class SaveQueue {
   /** True while the store refuses saves (the message is showing). */
   get blocked(): boolean {
     return this.failures > 0;
+  }
+
+  /** Local changes (editor updates) not durable yet: refused, in flight or waiting. */
+  get unsaved(): number {
+    return this.pushed - this.saved;
+  }
+
+  /** Why the store refused the last attempt, while it refuses; null otherwise. */
+  get reason(): string | null {
+    return this.failures > 0 ? this.lastReason : null;
+  }
+
+  /**
+   * One attempt to save everything now, without waiting out the retry delay: true once nothing
+   * is unsaved, false as soon as an attempt is refused (the retries go on as before). Used when
+   * the window is about to close.
+   */
+  saveNow(): Promise<boolean> {
+    if (!this.running && this.waiting.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.attempts.push(resolve);
+      this.wake?.();
+    });
   }
 
   /** Resolves when every update pushed so far is durable (waits through retries). */
@@ -62,14 +94,19 @@ export class SaveQueue {
       // bytes and all typed since, so nothing is ever sent ahead of what it depends on.
       if (this.waiting.length > 1) this.waiting = [this.options.merge(this.waiting)];
       const batch = this.waiting[0]!;
+      // The batch holds every update pushed so far (later ones queue behind it).
+      const covers = this.pushed;
       try {
         await this.options.save(batch);
       } catch (error: unknown) {
         this.failures++;
-        this.options.onProblem(notSavedMessage(this.options.reason(error)));
-        await sleep(this.delay());
+        this.lastReason = this.options.reason(error);
+        this.options.onProblem(notSavedMessage(this.lastReason));
+        this.settleAttempts(false);
+        await this.pause(this.delay());
         continue;
       }
+      this.saved = covers;
       this.waiting.shift();
       if (this.failures > 0) {
         this.failures = 0;
@@ -77,18 +114,34 @@ export class SaveQueue {
       }
     }
     this.running = false;
+    this.settleAttempts(true);
     this.options.onSaving(0);
     const drained = this.drained;
     this.drained = [];
     for (const resolve of drained) resolve();
   }
 
+  private settleAttempts(saved: boolean): void {
+    const attempts = this.attempts;
+    this.attempts = [];
+    for (const resolve of attempts) resolve(saved);
+  }
+
+  /** Waits `ms`, or less if `saveNow` asks for an attempt meanwhile. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wake = done;
+    });
+  }
+
   private delay(): number {
     const delays = this.options.delaysMs ?? RETRY_DELAYS_MS;
     return delays[Math.min(this.failures, delays.length) - 1] ?? 1_000;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
