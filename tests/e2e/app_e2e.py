@@ -531,6 +531,158 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         server.drop()
 
 
+def test_a_matter_the_firm_removes_is_explained_after_a_restart_until_dismissed():
+    """The firm takes Grace off a matter she has open: it leaves her computer and a notice names
+    it. After a restart the notice is still there (from what the store kept: a reference, no
+    title); once dismissed it stays gone across the next restart."""
+    server = Server()
+    server.start()
+    ada = grace = None
+    grace_data = os.path.join(WORK, "grace-removed")
+    try:
+        ada = App("Ada", os.path.join(WORK, "ada-removes"), server, "ada")
+        ada.wait_mode("synced", "syncing")
+        create_matter(ada, "Walled matter", "Hollis plc")
+        create_draft(ada, "Privileged advice")
+        ada.type_in_editor("Our advice on the claim.")
+        ada.flushed()
+        ada.wait_mode("synced")
+        ada_token = server.token("ada")
+        case_id = wait_for("the matter's title on the server", lambda: next(
+            (case["id"] for case in server.rest("GET", "/api/v1/cases", ada_token) if case["title"] == "Walled matter"),
+            None))
+        server.rest("PUT", f"/api/v1/cases/{case_id}/members/grace", ada_token, {"role": "editor"})
+
+        grace = App("Grace", grace_data, server, "grace")
+        wait_for("the matter on Grace's dashboard",
+                 lambda: "Walled matter" in grace.find("[data-testid=cases]", 2).text)
+        grace.click_text("[data-testid=cases] td", "Walled matter")
+        grace.click_text("[data-testid=drafts] button", "Privileged advice")
+        wait_for("the draft on Grace's screen", lambda: "Our advice" in grace.editor_text())
+
+        server.rest("DELETE", f"/api/v1/cases/{case_id}/members/grace", ada_token)
+        live = wait_for("the removal notice", lambda: grace.find("[data-testid=matter-removed]", 2).text)
+        assert "You no longer have access to “Walled matter”" in live, live
+        grace.find("[data-testid=no-matters]")  # back on the dashboard, which has no matter left
+        grace.quit()
+
+        grace = App("Grace", grace_data, server, "grace")
+        stored = wait_for("the notice after a restart", lambda: grace.find("[data-testid=matter-removed]", 2).text)
+        assert f"a matter (reference {case_id[:8]})" in stored, stored
+        assert "Walled matter" not in stored, stored
+        assert len(grace.all("[data-testid=matter-removed]")) == 1
+        grace.find("[data-testid=dismiss-matter-removed]").click()
+        wait_for("the notice dismissed", lambda: not grace.all("[data-testid=matter-removed]"))
+        grace.quit()
+
+        grace = App("Grace", grace_data, server, "grace")
+        notices = grace.js_async("const done = arguments[arguments.length - 1];"
+                                 "window.__TAURI_INTERNALS__.invoke('removal_notices').then(done, (e) => done(String(e)));")
+        assert notices == [], notices
+        assert not grace.all("[data-testid=matter-removed]")
+    finally:
+        for app in (ada, grace):
+            if app:
+                app.quit()
+        server.drop()
+
+
+def app_windows() -> list:
+    """The app's top-level X windows (under Xvfb there is no window manager)."""
+    from Xlib import display  # python3-xlib (scripts/setup)
+    screen = display.Display()
+    found = []
+    def walk(window):
+        for child in window.query_tree().children:
+            try:
+                if child.get_wm_name() == "Lawyers Hub" and child.get_wm_protocols():
+                    found.append((screen, child))
+            except Exception:  # a window that went away meanwhile
+                pass
+            walk(child)
+    walk(screen.screen().root)
+    return found
+
+
+def click_close_button() -> None:
+    """What the title bar's close button makes the window manager send: WM_DELETE_WINDOW."""
+    from Xlib import X, protocol
+    windows = app_windows()
+    assert windows, "no app window"
+    for screen, window in windows:
+        event = protocol.event.ClientMessage(
+            window=window, client_type=screen.intern_atom("WM_PROTOCOLS"),
+            data=(32, [screen.intern_atom("WM_DELETE_WINDOW"), X.CurrentTime, 0, 0, 0]))
+        window.send_event(event)
+        screen.flush()
+
+
+def fill_disk(directory: str) -> str:
+    """Fill the file system of `directory` to the last byte; returns the filler's path."""
+    path = os.path.join(directory, "filler")
+    with open(path, "wb", buffering=0) as out:
+        for chunk in (1 << 20, 1 << 16, 1 << 12, 1 << 9):
+            try:
+                while True:
+                    out.write(b"\0" * chunk)
+            except OSError:  # ENOSPC: try smaller pieces, down to nothing left
+                pass
+    return path
+
+
+def test_closing_the_window_while_saves_fail_asks_and_keeps_the_edits():
+    """A full disk (a small tmpfs holds the app's data): closing the window asks instead of losing
+    the edit the store refused; Keep open keeps it; once there is room, closing saves the edit
+    first and closes without asking, and the edit is there after a restart."""
+    data = os.path.join(WORK, "close-guard")
+    os.makedirs(data)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", data], check=True)
+    app = None
+    try:
+        app = App("Ada", data)
+        create_matter(app, "Closing matter", "Carter Ltd")
+        create_draft(app, "Unsaved letter")
+        app.type_in_editor("Saved first.")
+        app.flushed()
+        filler = fill_disk(data)
+        # One edit (typing on would stop at the first refusal: the draft turns read-only).
+        app.js("window.__hub.editor.chain().focus('end').insertContent(' Typed on a full disk.').run()")
+        wait_for("the save problem", lambda: "could not be saved" in app.find("[data-testid=save-problem]", 2).text)
+
+        click_close_button()
+        question = wait_for("the close question", lambda: app.find("[data-testid=unsaved-close]", 2).text)
+        assert "1 change is not saved on this computer yet: This computer's disk is full." in question, question
+        assert "Keep open" in question and "Close and discard" in question, question
+        assert app.js("return document.activeElement.dataset.testid") == "unsaved-close-keep"
+        app.find("[data-testid=unsaved-close-keep]").click()
+        wait_for("the question answered", lambda: not app.all("[data-testid=unsaved-close]"))
+        # Longer than the Rust side waits for an answer (3 s): the page held the window open.
+        time.sleep(4)
+        assert app_windows(), "the window stayed open"
+        assert "Typed on a full disk." in app.editor_text()
+
+        # Room again: closing saves what was typed, then closes without asking.
+        os.remove(filler)
+        click_close_button()
+        wait_for("the window closed", lambda: not app_windows())
+        try:
+            app.driver.quit()
+        except Exception:  # the app is gone already
+            pass
+        stop(app.driver_process)
+
+        app = App("Ada", data)
+        app.click_text("[data-testid=cases] td", "Closing matter")
+        app.click_text("[data-testid=drafts] button", "Unsaved letter")
+        wait_for("the edit typed on a full disk", lambda: "Saved first. Typed on a full disk." in app.editor_text())
+    finally:
+        if app:
+            try:
+                app.quit()
+            except Exception:  # closed by the test
+                pass
+        subprocess.run(["umount", "-l", data], check=False)
+
 def main() -> int:
     # The keychain the app keeps its database key in (inside this test's D-Bus session).
     subprocess.run("echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null",
