@@ -10,9 +10,10 @@ import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AccountNotices } from "./accounts/AccountNotices";
-import { SyncProblem } from "./shell/SyncProblem";
 import { SignedInAs } from "./shell/SignedInAs";
 import type { SignInStatus } from "./logic/signIn";
+import { SyncProblem } from "./shell/SyncProblem";
+import { whenAllSaved } from "./logic/closeGuard";
 import { RemovalNotices } from "./shell/RemovalNotices";
 import { UnsavedCloseDialog, useCloseGuard } from "./shell/UnsavedCloseDialog";
 
@@ -57,7 +58,8 @@ export function App() {
 
   // Another account signed in: every screen shows that account's store now, so start over.
   useEffect(() => {
-    const unlisten = events.storeSwitched(() => window.location.reload());
+    // Edits still being saved belong to the previous account's store: saved there first.
+    const unlisten = events.storeSwitched(() => void whenAllSaved(() => window.location.reload()));
     return () => void unlisten.then((stop) => stop());
   }, []);
 
@@ -92,7 +94,7 @@ export function App() {
   }
   if (!info) return <main class="loading">Opening your matters…</main>;
 
-  const label = syncLabel(status);
+  const label = syncLabel(status, saveProblem);
   return (
     <div class="shell">
       <header class="topbar">

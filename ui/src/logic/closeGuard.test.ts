@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { decideClose, pendingSaves, registerPendingSaves, unsavedCloseMessage, type PendingSaves } from "./closeGuard";
+import { decideClose, pendingSaves, registerPendingSaves, unsavedCloseMessage, whenAllSaved, type PendingSaves } from "./closeGuard";
 
 /** A save queue stand-in: `unsaved` changes, refused for `reason` until `accepts` is set. */
 function queue(unsaved: number, reason: string | null, accepts: () => boolean | "never" = () => false) {
@@ -94,5 +94,32 @@ describe("closing the window", () => {
     expect(pendingSaves()).toEqual([second]);
     stopSecond();
     expect(pendingSaves()).toEqual([]);
+  });
+});
+
+describe("whenAllSaved", () => {
+  it("runs only once every queue has saved", async () => {
+    let unsaved = 2;
+    const stop = registerPendingSaves({
+      unsaved: () => unsaved,
+      reason: () => "This computer's disk is full",
+      saveNow: async () => {
+        unsaved -= 1;
+        return unsaved === 0;
+      },
+    });
+    let ran = 0;
+    let slept = 0;
+    await whenAllSaved(
+      () => (ran += 1),
+      1,
+      async () => {
+        slept += 1;
+      },
+    );
+    stop();
+    expect(ran).toBe(1);
+    expect(unsaved).toBe(0);
+    expect(slept).toBe(1);
   });
 });

@@ -72,3 +72,21 @@ export async function decideClose(
   const reason = saves.map((queue) => queue.reason()).find((text) => text !== null) ?? null;
   return { close: false, unsaved, message: unsavedCloseMessage(unsaved, reason) };
 }
+
+/**
+ * Wait until every registered save queue has saved (one attempt every `intervalMs`), then run
+ * `then`. Used before the window reloads for another account's store: edits of the previous
+ * account's drafts are written to that account's store first, never dropped by the reload.
+ */
+export async function whenAllSaved(
+  then: () => void,
+  intervalMs = 1_000,
+  sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<void> {
+  for (;;) {
+    const decision = await decideClose(pendingSaves(), () => {});
+    if (decision.close) break;
+    await sleep(intervalMs);
+  }
+  then();
+}

@@ -10,6 +10,9 @@ import { colourFor, encodeAwarenessUpdate } from "./awareness";
 describe("sync label", () => {
   it("says where the work is in each state", () => {
     expect(syncLabel({ mode: "synced", pending: 0 }).text).toBe("Synced with the firm's server");
+    // A failing local save is never reported as saved.
+    expect(syncLabel({ mode: "local", pending: 0 }, "This computer's disk is full").text).toContain("not saved yet");
+    expect(syncLabel({ mode: "local", pending: 0 }, null).text).toBe("All changes saved to this computer");
     expect(syncLabel({ mode: "syncing", pending: 3 }).text).toBe("Syncing 3 changes…");
     expect(syncLabel({ mode: "syncing", pending: 1 }).text).toBe("Syncing 1 change…");
     expect(syncLabel({ mode: "local", pending: 0 }).text).toBe("All changes saved to this computer");

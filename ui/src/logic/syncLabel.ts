@@ -7,8 +7,12 @@ export function connectedToServer(status: SyncStatus): boolean {
   return status.mode === "synced" || status.mode === "syncing";
 }
 
-/** What the status bar says about where the lawyer's work is. */
-export function syncLabel(status: SyncStatus): { text: string; tone: Tone } {
+/**
+ * What the status bar says about where the lawyer's work is. While this computer refuses to
+ * save edits (`saveProblem`, e.g. a full disk) it never claims they are saved anywhere.
+ */
+export function syncLabel(status: SyncStatus, saveProblem: string | null = null): { text: string; tone: Tone } {
+  if (saveProblem) return { text: "Some changes are not saved yet — see the message below", tone: "warn" };
   const changes = (n: number) => (n === 1 ? "1 change" : `${n} changes`);
   switch (status.mode) {
     case "synced":
