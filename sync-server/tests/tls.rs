@@ -9,7 +9,11 @@
 //! the certificate names a real host name, not an IP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+extern crate local as hub_local;
+
 mod common;
+#[path = "../../crates/local/tests/support/oidc.rs"]
+mod oidc;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -230,6 +234,8 @@ http {{
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_set_header X-Forwarded-Proto https;
+      proxy_set_header Host $http_host;
       proxy_read_timeout 3600s;
     }}
   }}
@@ -396,6 +402,57 @@ fn through_a_corporate_proxy_and_a_clear_error_when_it_refuses() {
 #[test]
 fn an_untrusted_or_misnamed_certificate_is_a_clear_error_never_a_hang() {
     run_child("child_refuses_bad_certificates");
+}
+
+#[test]
+fn sign_in_works_over_tls_with_the_firms_ca_and_through_the_proxy() {
+    run_child("child_signs_in_over_tls");
+}
+
+#[ignore = "run by sign_in_works_over_tls_with_the_firms_ca_and_through_the_proxy"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_signs_in_over_tls() {
+    certificates();
+    resolves();
+    // The identity provider behind nginx with the firm-CA certificate, at an https:// issuer.
+    let tls_port = free_port();
+    let port = free_port();
+    let issuer = format!("https://{HOST}:{tls_port}");
+    let provider = oidc::start_provider_with(
+        300,
+        &[("OIDC_PORT", &port.to_string()), ("OIDC_ISSUER", &issuer)],
+    )
+    .await;
+    assert_eq!(provider.issuer, issuer);
+    let dir = tempfile::tempdir().unwrap();
+    let _nginx = nginx(
+        dir.path(),
+        tls_port,
+        std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        "firm",
+    );
+    wait_for_port(tls_port, "nginx").await;
+    // ... and the laptop behind the firm's proxy.
+    let proxy_port = free_port();
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let _proxy = tinyproxy(proxy_dir.path(), proxy_port, tls_port);
+    wait_for_port(proxy_port, "tinyproxy").await;
+    local::net::set_proxy(Some(format!("http://127.0.0.1:{proxy_port}"))).unwrap();
+
+    let kept = Arc::new(local::MemoryTokenStore::new());
+    let sign_in = oidc::discover(&provider, kept.clone()).await;
+    let (signed_in, _visit) = oidc::sign_in_headless(&sign_in).await;
+    let signed_in = signed_in.expect("signed in over TLS");
+    assert!(!local::TokenSource::token(&signed_in).unwrap().is_empty());
+    // The app restarts: the kept sign-in is restored (a refresh over TLS, no browser).
+    let again = oidc::discover(&provider, kept).await;
+    let restored = match again.restore().await {
+        local::Restored::SignedIn(restored) => restored,
+        other => panic!("not restored over TLS: {other:?}"),
+    };
+    assert!(!local::TokenSource::token(&restored).unwrap().is_empty());
+    let log = std::fs::read_to_string(proxy_dir.path().join("tinyproxy.log")).unwrap();
+    assert!(log.contains(HOST), "sign-in went through the proxy: {log}");
 }
 
 #[ignore = "run by the_laptop_syncs_over_wss_with_the_firms_own_ca"]

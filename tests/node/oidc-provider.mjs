@@ -67,7 +67,9 @@ function accessTokenClaims(token) {
 // The port is known only once the server listens, and the issuer must contain it.
 const server = http.createServer();
 await new Promise((resolve) => server.listen(Number(process.env.OIDC_PORT ?? arg('--port', '0')), '127.0.0.1', resolve));
-const issuer = `http://127.0.0.1:${server.address().port}`;
+// OIDC_ISSUER: the provider sits behind a TLS-terminating proxy (nginx) at that https:// address;
+// endpoint URLs then follow the forwarded host and protocol.
+const issuer = process.env.OIDC_ISSUER ?? `http://127.0.0.1:${server.address().port}`;
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
 const provider = new Provider(issuer, {
@@ -127,6 +129,7 @@ async function interaction(req, res) {
   }
 }
 
+if (process.env.OIDC_ISSUER) provider.proxy = true;
 const callback = provider.callback();
 server.on('request', (req, res) => (req.url.startsWith('/interaction/') ? interaction(req, res) : callback(req, res)));
 const stop = () => server.close(() => process.exit(0));

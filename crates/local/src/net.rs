@@ -98,9 +98,7 @@ impl Network {
         let matcher = match &proxy {
             Some(proxy) => Matcher::builder()
                 .all(proxy.clone())
-                .no(std::env::var("NO_PROXY")
-                    .or_else(|_| std::env::var("no_proxy"))
-                    .unwrap_or_default())
+                .no(no_proxy_list())
                 .build(),
             None => Matcher::from_env(),
         };
@@ -123,7 +121,9 @@ impl Network {
             .https_only(false);
         match &self.proxy {
             Some(proxy) => match reqwest::Proxy::all(proxy.as_str()) {
-                Ok(proxy) => builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_env())),
+                Ok(proxy) => {
+                    builder.proxy(proxy.no_proxy(reqwest::NoProxy::from_string(&no_proxy_list())))
+                }
                 Err(error) => {
                     tracing::warn!(%error, "the configured proxy is unusable; connecting directly");
                     builder
@@ -137,6 +137,21 @@ impl Network {
     fn proxy_for(&self, uri: &http::Uri) -> Option<hyper_util::client::proxy::matcher::Intercept> {
         self.matcher.intercept(uri)
     }
+}
+
+/// The hosts IT's proxy is not used for: `NO_PROXY`, and this computer itself (a development
+/// server, the sign-in's loopback redirect).
+fn no_proxy_list() -> String {
+    let from_env = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    let mut list: Vec<&str> = from_env
+        .split(',')
+        .map(str::trim)
+        .filter(|host| !host.is_empty())
+        .collect();
+    list.extend(["localhost", "127.0.0.1", "::1"]);
+    list.join(",")
 }
 
 /// rustls with ring, the platform verifier (plus Mozilla's roots), wrapped so that an untrusted
@@ -650,5 +665,29 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, error);
         let message = explain(&io, "hub.firm.example").unwrap();
         assert!(message.contains("for another name"), "{message}");
+    }
+
+    #[test]
+    fn expired_and_untrusted_certificates_are_explained_however_deeply_wrapped() {
+        let expired = rustls::Error::InvalidCertificate(CertificateError::Expired);
+        // As hyper and tokio-rustls wrap it: an io::Error around an io::Error around rustls's.
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, expired);
+        let outer = std::io::Error::other(inner);
+        let message = explain(&outer, "hub.firm.example").unwrap();
+        assert!(message.contains("has expired"), "{message}");
+        let untrusted = rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(
+            Arc::new(UntrustedIssuer {
+                issuer: "CN=Hotel WiFi Security CA".into(),
+            }),
+        )));
+        let message = explain(&untrusted, "hub.firm.example").unwrap();
+        assert!(
+            message.contains("“CN=Hotel WiFi Security CA”") && message.contains("does not trust"),
+            "{message}"
+        );
+        assert_eq!(
+            explain(&std::io::Error::other("connection refused"), "h"),
+            None
+        );
     }
 }
