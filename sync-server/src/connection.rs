@@ -9,7 +9,7 @@ use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     AuthMessage, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL, HubMessage,
-    MAX_CHANGES_PER_REPLY, Message, SyncMessage, Wire,
+    IntegrateError, MAX_CHANGES_PER_REPLY, Message, SyncMessage, Wire,
 };
 use tokio::sync::mpsc;
 
@@ -35,7 +35,7 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_UNSUPPORTED: u16 = 1003;
 /// 1012 "Service Restart": clients reconnect (to another instance) and resend.
 pub const CLOSE_SERVICE_RESTART: u16 = 1012;
-/// Metric: client updates refused because yrs cannot integrate them.
+/// Metric: client updates refused because yrs cannot integrate them (safely).
 pub const REFUSED_UPDATES: &str = "hub_refused_updates_total";
 /// Hocuspocus's "Unauthorized": nothing was authenticated in time.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
@@ -351,16 +351,29 @@ impl Session {
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
                 if !empty && role.can_write() {
                     let entry = subscription.entry.clone();
-                    if let Err(error) = crate::app::cpu_bound(|| entry.admit(&update)) {
-                        // Never stored: it would break every later load of the document. What
-                        // yrs may have integrated of it before failing is dropped by reloading.
-                        tracing::warn!(doc = entry.id, %error, "refused an update yrs cannot integrate");
-                        ::metrics::counter!(REFUSED_UPDATES).increment(1);
-                        self.state.hub.reload(&entry);
-                        return Err(Fatal {
-                            code: CLOSE_PROTOCOL,
-                            reason: format!("refused update: it cannot be integrated ({error})"),
-                        });
+                    match crate::app::cpu_bound(|| entry.admit(&update)) {
+                        Ok(()) => {}
+                        // Never stored: it would break every later load of the document, or
+                        // make yrs use freed memory. The document is unchanged.
+                        Err(IntegrateError::Refused(error)) => {
+                            tracing::warn!(doc = entry.id, code = error.code(), %error, "refused a malformed update");
+                            ::metrics::counter!(REFUSED_UPDATES).increment(1);
+                            return Err(Fatal {
+                                code: CLOSE_PROTOCOL,
+                                reason: format!("refused update: {error}"),
+                            });
+                        }
+                        // What yrs may have integrated of it before failing is dropped by
+                        // reloading.
+                        Err(error @ IntegrateError::Integration(_)) => {
+                            tracing::warn!(doc = entry.id, %error, "refused an update yrs cannot integrate");
+                            ::metrics::counter!(REFUSED_UPDATES).increment(1);
+                            self.state.hub.reload(&entry);
+                            return Err(Fatal {
+                                code: CLOSE_PROTOCOL,
+                                reason: format!("refused update: {error}"),
+                            });
+                        }
                     }
                 }
                 // Viewers' updates are refused (SyncStatus false), in order with the others.

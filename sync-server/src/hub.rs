@@ -8,12 +8,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use protocol::{AwarenessEntry, AwarenessUpdate, Frame, HubMessage, Message, SyncMessage};
+use protocol::{
+    AwarenessEntry, AwarenessUpdate, Frame, HubMessage, IntegrateError, Message, SyncMessage,
+};
 use sqlx::PgPool;
 use tokio::sync::{OnceCell, mpsc};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::{Doc, ReadTxn, StateVector, Transact, Update};
+use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 use crate::db;
 
@@ -174,11 +176,11 @@ impl DocState {
             if let Some(snapshot) = &history.snapshot
                 && let Err(error) = apply(&doc, snapshot)
             {
-                bad_document(doc_id, "stored snapshot does not apply", &error);
+                bad_document(doc_id, "stored snapshot does not apply", &error.to_string());
             }
             for update in &history.updates {
                 if let Err(error) = apply(&doc, update) {
-                    bad_document(doc_id, "stored update does not apply", &error);
+                    bad_document(doc_id, "stored update does not apply", &error.to_string());
                 }
             }
             self.doc = Some(doc);
@@ -227,13 +229,14 @@ pub fn guarded<R>(work: impl FnOnce() -> Result<R, String>) -> Result<R, String>
     catch_unwind(AssertUnwindSafe(work)).unwrap_or_else(|_| Err("yrs panicked".to_owned()))
 }
 
-fn apply(doc: &Doc, update: &[u8]) -> Result<(), String> {
-    guarded(|| {
-        let update = Update::decode_v1(update).map_err(|error| error.to_string())?;
-        doc.transact_mut()
-            .apply_update(update)
-            .map_err(|error| error.to_string())
-    })
+/// Integrate `update` into `doc` through [`protocol::integrate_update`], which first refuses
+/// (document unchanged) the updates that make yrs 0.28.1 use memory it has freed; a panic inside
+/// yrs is contained here, as in [`guarded`].
+fn apply(doc: &Doc, update: &[u8]) -> Result<(), IntegrateError> {
+    catch_unwind(AssertUnwindSafe(|| {
+        protocol::integrate_update(&mut doc.transact_mut(), update)
+    }))
+    .unwrap_or_else(|_| Err(IntegrateError::Integration("yrs panicked".to_owned())))
 }
 
 /// Metric: documents whose stored history could not be integrated (each occurrence).
@@ -249,10 +252,10 @@ pub fn bad_document(doc_id: i64, what: &str, error: &str) {
 pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
     let doc = Doc::new();
     if let Some(snapshot) = &stored.snapshot {
-        apply(&doc, snapshot)?;
+        apply(&doc, snapshot).map_err(|error| error.to_string())?;
     }
     for (_, update) in &stored.updates {
-        apply(&doc, update)?;
+        apply(&doc, update).map_err(|error| error.to_string())?;
     }
     guarded(|| {
         Ok(doc
@@ -338,14 +341,19 @@ impl DocEntry {
     }
 
     /// Integrate a client's update into the in-memory document before it is stored: an update
-    /// that decodes but that yrs cannot integrate (an item whose parent is not a type, say) is
-    /// refused here, so it never reaches Postgres, where it would break every later load,
-    /// compaction and backup of the document. Integration is idempotent, so the update is
-    /// applied again, at no cost, when its commit is broadcast. On `Err` the document in memory
-    /// may hold part of the refused update: the caller must [`DocHub::reload`] it.
-    pub fn admit(&self, update: &[u8]) -> Result<(), String> {
+    /// that decodes but that yrs cannot integrate (an item whose parent is not a type, say), or
+    /// cannot integrate safely (a malformed change: one that skips clocks, builds on what the
+    /// document lacks, or restates clocks it holds elsewhere), is refused here, so it never
+    /// reaches Postgres, where it would break every later load, compaction and backup of the
+    /// document. Integration is idempotent, so the update is applied again, at no cost, when its
+    /// commit is broadcast. On [`IntegrateError::Refused`] the document is unchanged; on
+    /// [`IntegrateError::Integration`] it may hold part of the update: the caller must
+    /// [`DocHub::reload`] it.
+    pub fn admit(&self, update: &[u8]) -> Result<(), IntegrateError> {
         let mut state = lock(&self.state);
-        let doc = state.materialize(self.id).ok_or("document is not loaded")?;
+        let doc = state
+            .materialize(self.id)
+            .ok_or_else(|| IntegrateError::Integration("document is not loaded".to_owned()))?;
         apply(doc, update)
     }
 
@@ -543,8 +551,21 @@ impl DocHub {
             return false;
         }
         if let Some(doc) = &state.doc {
-            if let Err(error) = apply(doc, update) {
-                bad_document(entry.id, "committed update does not apply", &error);
+            match apply(doc, update) {
+                Ok(()) => {}
+                // Another instance's update that skips or builds on changes this instance has
+                // not heard of (Redis dropped them): the document is unchanged, and the resync
+                // after the gap (`resync_from_store`) brings both, in order.
+                Err(IntegrateError::Refused(error)) => tracing::warn!(
+                    doc = entry.id,
+                    %error,
+                    "committed update does not apply yet: this instance is behind"
+                ),
+                Err(error @ IntegrateError::Integration(_)) => bad_document(
+                    entry.id,
+                    "committed update does not apply",
+                    &error.to_string(),
+                ),
             }
         } else if let Some(history) = &mut state.history {
             history.updates.push(update.to_vec());

@@ -146,7 +146,7 @@ fn describe() {
     );
     describe_counter!(
         crate::connection::REFUSED_UPDATES,
-        "Client updates refused before storage because yrs cannot integrate them"
+        "Client updates refused before storage because yrs cannot integrate them (safely)"
     );
     describe_counter!(
         crate::access_watch::RECHECKS,

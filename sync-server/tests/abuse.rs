@@ -366,6 +366,61 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
     );
 }
 
+/// A change that skips clocks of its client: the first update of fuzz seed 4, a GC block of
+/// client 6 at clocks 11..15 (yrs 0.28.1 would record 0..11 as a hole, and a later block across
+/// its end makes yrs use freed memory; see crates/protocol/tests/hostile_updates.rs). It is
+/// refused before yrs sees it and never stored; the document is unchanged, so it is not
+/// reloaded and its other subscribers stay connected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_change_is_refused_without_disturbing_the_document() {
+    let db = fresh_database().await;
+    let server = start_server(&db, None).await;
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut watcher, _) = open(&ws_url(&server), doc, &ada).await;
+    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let skips_clocks = vec![1, 1, 6, 11, 0, 4, 0];
+    send(
+        &mut socket,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(skips_clocks))),
+    )
+    .await;
+    let (code, reason) = tokio::time::timeout(WAIT, closed(&mut socket))
+        .await
+        .unwrap();
+    assert_eq!(code, 1002, "{reason}");
+    assert_eq!(
+        reason,
+        "refused update: this change is malformed: it skips clocks 0..11 of client 6, which \
+         this document does not have"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
+        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "the malformed change was stored");
+    // The other subscriber was not disconnected: its next edit is acked and stored.
+    let ydoc = Doc::with_client_id(43);
+    let text = ydoc.get_or_insert_text("body");
+    let edit = {
+        let mut txn = ydoc.transact_mut();
+        text.insert(&mut txn, 0, "Clause one.");
+        txn.encode_update_v1()
+    };
+    send(
+        &mut watcher,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(edit))),
+    )
+    .await;
+    tokio::time::timeout(WAIT, async {
+        while next(&mut watcher).await.unwrap().message != Message::SyncStatus(true) {}
+    })
+    .await
+    .unwrap();
+    assert_eq!(stored_text(&db, &name, "body").await, "Clause one.");
+}
+
 /// Create `name` as `token`'s holder, then give it `rows` stored updates straight in Postgres
 /// (a matter on legal hold is never compacted); returns the text they add up to.
 async fn long_history(

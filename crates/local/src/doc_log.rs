@@ -17,6 +17,16 @@ pub(crate) fn apply(doc: &Doc, update: &[u8]) -> Result<(), LocalError> {
         .map_err(|error| LocalError::InvalidUpdate(error.to_string()))
 }
 
+/// Apply an update from the server to `doc` as the server itself integrates updates
+/// ([`protocol::integrate_update`]): one that would make yrs 0.28.1 use freed memory (it skips
+/// clocks, builds on what this document lacks, or restates clocks it holds elsewhere) is refused
+/// and the document is unchanged. The sync handshake of the next connection brings what is
+/// missing, in order.
+pub(crate) fn apply_remote(doc: &Doc, update: &[u8]) -> Result<(), LocalError> {
+    protocol::integrate_update(&mut doc.transact_mut(), update)
+        .map_err(|error| LocalError::InvalidUpdate(error.to_string()))
+}
+
 /// Append `update` to the log of `doc` (creating the doc row on first write).
 pub(crate) fn append(
     connection: &Connection,

@@ -149,8 +149,10 @@ impl Store {
             doc_log::append(&transaction, name, update)?;
             if to_outbox {
                 outbox::push(&transaction, name, update)?;
+                doc_log::apply(&entry.doc, update)?;
+            } else {
+                doc_log::apply_remote(&entry.doc, update)?;
             }
-            doc_log::apply(&entry.doc, update)?;
             projection::refresh(&transaction, name, &entry.doc.transact())?;
             transaction.commit()?;
             Ok(())

@@ -1,17 +1,34 @@
 //! A deterministic fuzz run of every decoder over millions of hostile inputs: random bytes and
 //! mutations of valid frames (including real Yjs updates). Any panic aborts with a non-zero exit.
 //! Every input that passes `validate_update` is also integrated into a document holding real
-//! content (as the server does before storing an update), with yrs's errors and panics counted:
-//! the server must survive whatever a client can make yrs do.
+//! content through `integrate_update` (as the server does before storing an update), with its
+//! refusals, yrs's errors and panics counted: the server must survive whatever a client can make
+//! yrs do. A watchdog fails the run, printing the input, when one integration takes over 5 s.
 //!
 //! `cargo run --release -p hub-protocol --example fuzz -- 2000000 [seed]`
+//!
+//! Without a seed, the CI seed runs all the cases and each of [`REGRESSION_SEEDS`] a fifth. A
+//! hang is only the visible end of memory corruption; to see the corruption itself, run the fuzz
+//! under AddressSanitizer (nightly): `RUSTFLAGS=-Zsanitizer=address cargo +nightly run --release
+//! --target x86_64-unknown-linux-gnu -p hub-protocol --example fuzz -- 1000000 4`.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use hub_protocol::{
-    AuthMessage, AwarenessEntry, AwarenessUpdate, Frame, Message, SyncMessage, Wire,
-    validate_update,
+    AuthMessage, AwarenessEntry, AwarenessUpdate, Frame, IntegrateError, Message, SyncMessage,
+    Wire, integrate_update, validate_update,
 };
-use yrs::updates::decoder::Decode;
-use yrs::{Doc, Text, Transact, Update};
+use yrs::{Doc, Text, Transact};
+
+/// The seed CI has always run.
+const CI_SEED: u64 = 0x5eed_1a3d;
+/// Seeds that made yrs 0.28.1 use freed memory and loop (within their first million cases)
+/// before `integrate_update` refused malformed changes.
+const REGRESSION_SEEDS: [u64; 3] = [1, 4, 5];
+/// One integration taking longer than this fails the run.
+const HANG: Duration = Duration::from_secs(5);
 
 /// xorshift64*: small, fast and reproducible from the seed.
 struct Rng(u64);
@@ -98,56 +115,49 @@ fn target() -> Doc {
     doc
 }
 
-static CAUGHT_PANICS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static CAUGHT_PANICS: AtomicU64 = AtomicU64::new(0);
 
-fn main() {
-    // validate_update catches panics inside yrs; count them instead of printing each one.
-    std::panic::set_hook(Box::new(|_| {
-        CAUGHT_PANICS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }));
-    let mut args = std::env::args().skip(1);
-    let cases: u64 = args
-        .next()
-        .and_then(|arg| arg.parse().ok())
-        .unwrap_or(1_000_000);
-    let seed: u64 = args
-        .next()
-        .and_then(|arg| arg.parse().ok())
-        .unwrap_or(0x5eed_1a3d);
+/// The input being integrated, and when that began (ms since the run started; 0: none).
+struct Watched {
+    seed: AtomicU64,
+    input: Mutex<Vec<u8>>,
+    since_ms: AtomicU64,
+}
+
+/// An integration that runs for seconds is a hang (yrs looping on a hostile update): print the
+/// input so it can be replayed, and fail the run.
+fn start_watchdog(watched: Arc<Watched>, started: Instant) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(500));
+            let since = watched.since_ms.load(Ordering::Acquire);
+            if since != 0 && started.elapsed().as_millis() as u64 - since > HANG.as_millis() as u64
+            {
+                let input = watched
+                    .input
+                    .lock()
+                    .map(|input| input.clone())
+                    .unwrap_or_default();
+                let hex: String = input.iter().map(|byte| format!("{byte:02x}")).collect();
+                let seed = watched.seed.load(Ordering::Acquire);
+                eprintln!(
+                    "fuzz: yrs has been integrating one update for over {} s (seed {seed:#x}): {hex}",
+                    HANG.as_secs()
+                );
+                std::process::exit(2);
+            }
+        }
+    });
+}
+
+fn run(seed: u64, cases: u64, watched: &Watched, started_at: Instant) {
+    let started = Instant::now();
+    watched.seed.store(seed, Ordering::Release);
     let mut rng = Rng(seed | 1);
     let seeds = seeds(2 + seed % 1_000);
-    // An integration that runs for seconds is a hang (yrs looping on a hostile update): print the
-    // input so it can be replayed, and fail the run.
-    let watched: std::sync::Arc<(std::sync::Mutex<Vec<u8>>, std::sync::atomic::AtomicU64)> =
-        std::sync::Arc::new((
-            std::sync::Mutex::new(Vec::new()),
-            std::sync::atomic::AtomicU64::new(0),
-        ));
-    let started_at = std::time::Instant::now();
-    {
-        let watched = watched.clone();
-        std::thread::spawn(move || {
-            loop {
-                std::thread::sleep(std::time::Duration::from_millis(500));
-                let since = watched.1.load(std::sync::atomic::Ordering::Acquire);
-                if since != 0 && started_at.elapsed().as_millis() as u64 - since > 5_000 {
-                    let input = watched
-                        .0
-                        .lock()
-                        .map(|input| input.clone())
-                        .unwrap_or_default();
-                    let hex: String = input.iter().map(|byte| format!("{byte:02x}")).collect();
-                    eprintln!(
-                        "fuzz: yrs has been integrating one update for over 5 s (seed {seed:#x}): {hex}"
-                    );
-                    std::process::exit(2);
-                }
-            }
-        });
-    }
-    let started = std::time::Instant::now();
     let (mut decoded, mut refused, mut updates_ok) = (0u64, 0u64, 0u64);
-    let (mut integrated, mut integration_errors, mut integration_panics) = (0u64, 0u64, 0u64);
+    let (mut integrated, mut malformed) = (0u64, 0u64);
+    let (mut integration_errors, mut integration_panics) = (0u64, 0u64);
     let mut doc = target();
     let mut input = Vec::with_capacity(512);
     for case in 0..cases {
@@ -184,32 +194,41 @@ fn main() {
         }
         if validate_update(&input).is_ok() {
             updates_ok += 1;
-            if let Ok(mut slot) = watched.0.lock() {
+            if let Ok(mut slot) = watched.input.lock() {
                 slot.clear();
                 slot.extend_from_slice(&input);
             }
-            watched.1.store(
+            watched.since_ms.store(
                 (started_at.elapsed().as_millis() as u64).max(1),
-                std::sync::atomic::Ordering::Release,
+                Ordering::Release,
             );
             let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                Update::decode_v1(&input)
-                    .map_err(|error| error.to_string())
-                    .and_then(|update| {
-                        doc.transact_mut()
-                            .apply_update(update)
-                            .map_err(|error| error.to_string())
-                    })
+                integrate_update(&mut doc.transact_mut(), &input)
             }));
-            watched.1.store(0, std::sync::atomic::Ordering::Release);
-            match applied {
-                Ok(Ok(())) => integrated += 1,
-                Ok(Err(_)) => integration_errors += 1,
-                Err(_) => integration_panics += 1,
-            }
-            // A panic may leave the document unusable (as the server would reload it), and a
-            // long run must not grow one document without bound.
-            if !matches!(applied, Ok(Ok(()))) || integrated % 1_000 == 0 {
+            watched.since_ms.store(0, Ordering::Release);
+            let reset = match applied {
+                Ok(Ok(())) => {
+                    integrated += 1;
+                    // A long run must not grow one document without bound.
+                    integrated % 1_000 == 0
+                }
+                // Refused before yrs saw it: the document is unchanged.
+                Ok(Err(IntegrateError::Refused(_))) => {
+                    malformed += 1;
+                    false
+                }
+                // yrs may have integrated part of it, or panicked half-way (the server reloads
+                // such a document).
+                Ok(Err(IntegrateError::Integration(_))) => {
+                    integration_errors += 1;
+                    true
+                }
+                Err(_) => {
+                    integration_panics += 1;
+                    true
+                }
+            };
+            if reset {
                 doc = target();
             }
         }
@@ -217,9 +236,43 @@ fn main() {
     }
     println!(
         "fuzz: {cases} cases (seed {seed:#x}): {decoded} frames decoded and round-tripped, {refused} refused with an error, \
-         {updates_ok} inputs were valid Yjs updates ({integrated} integrated, {integration_errors} refused by yrs, \
-         {integration_panics} yrs panics while integrating caught), {} yrs panics caught in all, {:.1} s",
-        CAUGHT_PANICS.load(std::sync::atomic::Ordering::Relaxed),
+         {updates_ok} inputs were valid Yjs updates ({integrated} integrated, {malformed} refused as malformed changes, \
+         {integration_errors} refused by yrs, {integration_panics} yrs panics while integrating caught), {:.1} s",
         started.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    // validate_update catches panics inside yrs; count them instead of printing each one.
+    std::panic::set_hook(Box::new(|_| {
+        CAUGHT_PANICS.fetch_add(1, Ordering::Relaxed);
+    }));
+    let mut args = std::env::args().skip(1);
+    let cases: u64 = args
+        .next()
+        .and_then(|arg| arg.parse().ok())
+        .unwrap_or(1_000_000);
+    // One seed if given; else all the cases with the CI seed, then a fifth of them with each
+    // regression seed (each reached the yrs defect within its first million cases).
+    let runs: Vec<(u64, u64)> = match args.next().and_then(|arg| arg.parse().ok()) {
+        Some(seed) => vec![(seed, cases)],
+        None => std::iter::once((CI_SEED, cases))
+            .chain(REGRESSION_SEEDS.iter().map(|&seed| (seed, cases / 5)))
+            .collect(),
+    };
+    let watched = Arc::new(Watched {
+        seed: AtomicU64::new(0),
+        input: Mutex::new(Vec::new()),
+        since_ms: AtomicU64::new(0),
+    });
+    let started_at = Instant::now();
+    start_watchdog(watched.clone(), started_at);
+    for (seed, cases) in runs {
+        run(seed, cases, &watched, started_at);
+    }
+    println!(
+        "fuzz: {} yrs panics caught in all, {:.1} s",
+        CAUGHT_PANICS.load(Ordering::Relaxed),
+        started_at.elapsed().as_secs_f64()
     );
 }

@@ -31,6 +31,40 @@ pub enum ProtocolError {
     InvalidUpdate(String),
     #[error("invalid hub message: {0}")]
     InvalidHubMessage(String),
+    #[error("this change is malformed: {0}")]
+    MalformedChange(ChangeDefect),
+}
+
+/// What is wrong with a change (a Yjs update) that decodes but that yrs cannot integrate safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ChangeDefect {
+    #[error("client id {client} is larger than 2^53 - 1")]
+    ClientIdTooLarge { client: u64 },
+    #[error("client {client} is listed twice")]
+    ClientListedTwice { client: u64 },
+    #[error("the clocks of client {client} run past the largest clock")]
+    ClockOverflow { client: u64 },
+    /// Blocks of `client` start at `to` while the document has its clocks only below `from`.
+    #[error("it skips clocks {from}..{to} of client {client}, which this document does not have")]
+    SkipsClocks { client: u64, from: u32, to: u32 },
+    /// An item that names its parent starts below the clocks the document has of its client
+    /// (`known`) and ends above them.
+    #[error(
+        "its item at clocks {from}..{to} of client {client} overlaps what this document has \
+         (up to {known})"
+    )]
+    OverlapsKnownClocks {
+        client: u64,
+        from: u32,
+        to: u32,
+        known: u32,
+    },
+    /// A block builds on a change that is neither in the document nor in the update.
+    #[error("it builds on clock {clock} of client {client}, which this document does not have")]
+    BuildsOnMissing { client: u64, clock: u32 },
+    /// Blocks that build on each other in a circle (one of them at this client and clock).
+    #[error("its block at clock {clock} of client {client} builds on itself")]
+    BuildsOnItself { client: u64, clock: u32 },
 }
 
 impl ProtocolError {
@@ -51,6 +85,18 @@ impl ProtocolError {
             Self::InvalidDocName(_) => "invalid_doc_name",
             Self::InvalidUpdate(_) => "invalid_update",
             Self::InvalidHubMessage(_) => "invalid_hub_message",
+            Self::MalformedChange(_) => "malformed_change",
         }
     }
+}
+
+/// Why [`crate::integrate_update`] did not integrate an update.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum IntegrateError {
+    /// Refused before yrs saw it: the document is unchanged.
+    #[error(transparent)]
+    Refused(ProtocolError),
+    /// yrs refused it part-way: the document may hold part of it.
+    #[error("yrs could not integrate it: {0}")]
+    Integration(String),
 }

@@ -12,6 +12,7 @@ mod awareness;
 mod catchup;
 mod error;
 mod frame;
+mod integrate;
 mod lib0;
 mod names;
 mod update_check;
@@ -20,11 +21,12 @@ pub use awareness::{AwarenessEntry, AwarenessUpdate};
 pub use catchup::{
     ChangesField, ChangesReply, ChangesRequest, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY,
 };
-pub use error::ProtocolError;
+pub use error::{ChangeDefect, IntegrateError, ProtocolError};
 pub use frame::{AuthMessage, Frame, Message, SyncMessage, Wire, validate_update};
+pub use integrate::{check_update_against, integrate_update};
 pub use lib0::{Reader, Writer};
 pub use names::{DocKind, DocName};
-pub use update_check::{MAX_ANY_DEPTH, check_update_v1};
+pub use update_check::{MAX_ANY_DEPTH, MAX_CLIENT_ID, check_update_v1};
 
 /// Largest frame we accept or send (one WebSocket message).
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
