@@ -2,6 +2,8 @@
 //! Errors reach the UI as `{code, message}` (see error.rs).
 
 use local::DocName;
+use std::sync::Arc;
+
 use local::Store;
 use local::matter::{Case, CaseFields, CasePatch, Deadline, Party};
 use local::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
@@ -135,10 +137,21 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<CommandError> + Send + '
         .map_err(Into::into)
 }
 
-/// After an edit: tell the sync client and the status bar.
 /// After an edit: tell the sync client and the status bar; the number of unsynced changes.
 fn edited(app: &AppHandle, doc: &DocName) -> usize {
     app.state::<AppState>().local_change(app, doc)
+}
+
+/// After an edit written to `store`: as `edited` when it is the store in use; an edit of a draft
+/// of the account used before a switch stays in that account's outbox, and the client of the
+/// account in use now is never told about (or subscribes) that account's document.
+fn edited_in(app: &AppHandle, store: &Arc<Store>, doc: &DocName) -> usize {
+    let state = app.state::<AppState>();
+    if Arc::ptr_eq(store, &state.store()) {
+        state.local_change(app, doc)
+    } else {
+        state.pending()
+    }
 }
 
 fn case_doc(case_id: &str) -> CommandResult<DocName> {
@@ -264,16 +277,21 @@ pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> Com
 #[tauri::command]
 pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> CommandResult<()> {
     let name = doc_name(&doc)?;
-    on_store(&app, move |store| store.rename_draft(&doc, &title)).await?;
-    edited(&app, &name);
+    // The draft's own store, if the window opened it (see `apply_local_update`).
+    let store = app.state::<AppState>().store_for(&name);
+    let target = store.clone();
+    blocking(move || target.rename_draft(&doc, &title)).await?;
+    edited_in(&app, &store, &name);
     Ok(())
 }
 
 #[tauri::command]
 pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
     let name = doc_name(&doc)?;
-    on_store(&app, move |store| store.delete_draft(&doc)).await?;
-    edited(&app, &name);
+    let store = app.state::<AppState>().store_for(&name);
+    let target = store.clone();
+    blocking(move || target.delete_draft(&doc)).await?;
+    edited_in(&app, &store, &name);
     Ok(())
 }
 
@@ -302,7 +320,8 @@ pub async fn apply_local_update(
     let target = name.clone();
     // The store the document was read from: after a switch to another account's store, an
     // edit of a draft opened before still goes to its own account's store, never this one.
-    let store = app.state::<AppState>().store_of_opened(&name)?;
+    let store_used = app.state::<AppState>().store_of_opened(&name)?;
+    let store = store_used.clone();
     blocking(move || {
         // A save still queued in the editor when the firm removed the matter is discarded
         // like the matter's other unsent changes (docs/ARCHITECTURE.md, "Matter removal").
@@ -312,7 +331,7 @@ pub async fn apply_local_update(
         store.apply_local_update(&target, &update)
     })
     .await?;
-    Ok(edited(&app, &name))
+    Ok(edited_in(&app, &store_used, &name))
 }
 
 #[tauri::command]

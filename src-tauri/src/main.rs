@@ -105,11 +105,30 @@ fn main() {
                 .as_ref()
                 .map(|_| "development token".to_owned());
             let store = Arc::new(store);
-            app.manage(AppState {
-                store: std::sync::RwLock::new(sync::ActiveStore {
+            // The account store in use when the app last ran (one store file per account):
+            // until the sign-in tells who is signed in, their work goes there.
+            let active = match sync::last_active_store(&data_dir) {
+                Some(path) => match sync::open_account_store(&path) {
+                    Ok(account_store) => sync::ActiveStore {
+                        path,
+                        store: account_store,
+                    },
+                    Err(error) => {
+                        tracing::error!(%error, path = %path.display(), "cannot open the last account's store");
+                        sync::ActiveStore {
+                            path: database,
+                            store: store.clone(),
+                        }
+                    }
+                },
+                None => sync::ActiveStore {
                     path: database,
                     store: store.clone(),
-                }),
+                },
+            };
+            let opened_now = (active.path.clone(), active.store.clone());
+            app.manage(AppState {
+                store: std::sync::RwLock::new(active),
                 default_store: store,
                 data_dir,
                 settings: Mutex::new(settings),
@@ -121,6 +140,7 @@ fn main() {
                     pending: 0,
                 }),
                 problem: Mutex::new(None),
+                open_stores: Mutex::new([opened_now].into_iter().collect()),
                 opened: Mutex::new(HashSet::new()),
                 doc_stores: Mutex::new(Default::default()),
                 account: Mutex::new(account),

@@ -85,6 +85,8 @@ pub struct AppState {
     pub status: Mutex<SyncStatus>,
     /// Why the server cannot be reached now (shown under the sync state), if it cannot.
     pub problem: Mutex<Option<String>>,
+    /// Every store file opened in this process, by path (one `Store` per file).
+    pub open_stores: Mutex<std::collections::HashMap<std::path::PathBuf, Arc<Store>>>,
     /// Documents the window has open: re-subscribed whenever the client (re)starts.
     pub opened: Mutex<HashSet<DocName>>,
     /// The store each document the window opened was read from: its edits go there, never to
@@ -332,12 +334,24 @@ async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
     if chosen == state.store_path() {
         return;
     }
+    // One `Store` per file for the life of the process: two would each cache documents, and a
+    // compaction in one could drop log rows the other wrote.
+    let already_open = state
+        .open_stores
+        .lock()
+        .ok()
+        .and_then(|open| open.get(&chosen).cloned());
     let store = if chosen == local::StoreFiles::new(&state.data_dir).default_path() {
         Ok(state.default_store.clone())
+    } else if let Some(store) = already_open {
+        Ok(store)
     } else {
         let path = chosen.clone();
         crate::commands::blocking(move || open_account_store(&path)).await
     };
+    if let (Ok(store), Ok(mut open)) = (&store, state.open_stores.lock()) {
+        open.insert(chosen.clone(), store.clone());
+    }
     let store = match store {
         Ok(store) => store,
         Err(error) => {
@@ -356,6 +370,7 @@ async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
     if let Ok(mut opened) = state.opened.lock() {
         opened.clear();
     }
+    remember_active_store(&state.data_dir, &chosen);
     tracing::info!(%account, path = %chosen.display(), "switched to the account's local store");
     if let Err(error) = app.emit(
         "store-switched",
@@ -365,6 +380,37 @@ async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
     ) {
         tracing::warn!(%error, "cannot emit store-switched");
     }
+}
+
+/// The file naming the store in use, so the next launch opens the same account's store before
+/// anyone can tell who is signed in (offline, the sign-in still being restored): work done then
+/// belongs to the account that was signed in, never to the default store's owner.
+const ACTIVE_STORE_FILE: &str = "active-store";
+
+fn remember_active_store(data_dir: &std::path::Path, path: &std::path::Path) {
+    let Ok(relative) = path.strip_prefix(data_dir) else {
+        return;
+    };
+    let temporary = data_dir.join(format!("{ACTIVE_STORE_FILE}.tmp"));
+    let written = std::fs::write(&temporary, relative.to_string_lossy().as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, data_dir.join(ACTIVE_STORE_FILE)));
+    if let Err(error) = written {
+        tracing::warn!(%error, "cannot record which account's store is in use");
+    }
+}
+
+/// The account store in use when the app last ran, if it was not the default one.
+pub fn last_active_store(data_dir: &std::path::Path) -> Option<std::path::PathBuf> {
+    let recorded = std::fs::read_to_string(data_dir.join(ACTIVE_STORE_FILE)).ok()?;
+    let recorded = recorded.trim();
+    // Only a file of the accounts folder, by the name StoreFiles gives it: nothing else.
+    let name = recorded.strip_prefix("accounts/")?;
+    let stem = name.strip_suffix(".db")?;
+    if stem.len() != 32 || !stem.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let path = data_dir.join("accounts").join(name);
+    path.exists().then_some(path)
 }
 
 /// Open (or make) an account's own store file, its key in the keychain entry of that file.
@@ -479,6 +525,16 @@ pub async fn open_in(app: &AppHandle, doc: DocName, store: &Arc<Store>) {
 }
 
 impl AppState {
+    /// Where a change to `doc` belongs: the store the window opened it from, else the store in
+    /// use.
+    pub fn store_for(&self, doc: &DocName) -> Arc<Store> {
+        self.doc_stores
+            .lock()
+            .ok()
+            .and_then(|stores| stores.get(doc).cloned())
+            .unwrap_or_else(|| self.store())
+    }
+
     /// The store `doc` was opened from, where its edits belong.
     pub fn store_of_opened(&self, doc: &DocName) -> crate::error::CommandResult<Arc<Store>> {
         self.doc_stores
@@ -509,5 +565,45 @@ pub async fn set_awareness(app: &AppHandle, doc: &DocName, state_json: String) {
     let state = app.state::<AppState>();
     if let Some(client) = state.client.lock().await.as_ref() {
         client.set_awareness(doc, state_json);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn the_last_accounts_store_is_reopened_and_nothing_else_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path();
+        assert_eq!(
+            last_active_store(data),
+            None,
+            "nothing recorded: the default store"
+        );
+        let files = local::StoreFiles::new(data);
+        let account = local::Account {
+            server: "hub.firm.example:443/api/v1/sync".into(),
+            firm: "firm-b".into(),
+            user: "bob".into(),
+        };
+        let own = files.account_path(&account);
+        std::fs::create_dir_all(own.parent().unwrap()).unwrap();
+        std::fs::write(&own, b"").unwrap();
+        remember_active_store(data, &own);
+        assert_eq!(last_active_store(data), Some(own));
+        // Back on the default store: nothing to reopen.
+        remember_active_store(data, &files.default_path());
+        assert_eq!(last_active_store(data), None);
+        // A tampered record never opens anything else.
+        for recorded in [
+            "../../etc/passwd",
+            "accounts/../lawyers-hub.db",
+            "accounts/x.db",
+        ] {
+            std::fs::write(data.join(ACTIVE_STORE_FILE), recorded).unwrap();
+            assert_eq!(last_active_store(data), None, "{recorded}");
+        }
     }
 }

@@ -432,3 +432,43 @@ async fn each_account_syncs_its_own_store_file() {
     );
     assert_eq!(first.body(&firm_b), "");
 }
+
+/// A laptop whose token the server stops accepting (the IdP rotated its signing key, the
+/// sign-in was revoked) is told why and is never shown as synced while its edits wait: before,
+/// the refused catch-up channel was ignored, every document was refused one by one, and the
+/// connection stayed open reporting "synced".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_on_a_bound_store_is_a_problem_never_synced() {
+    let database = fresh_database().await;
+    let server = start_server(&database, None).await;
+    let url = ws_url(&server);
+    let dir = tempfile::tempdir().unwrap();
+    let doc = draft_name(&new_case());
+    let mut laptop = Laptop::online(&dir.path().join("laptop.db"), &url, &token("ada", "firm-a"));
+    laptop.write_and_sync(&doc, "Synced once. ", WAIT).await;
+    laptop.disconnect().await;
+    laptop.type_text(&doc, "Written while the key rotated. ");
+
+    let refused = sync_server::auth::DevAuth::new("a key the server no longer trusts")
+        .mint("ada", "firm-a", 3600)
+        .unwrap();
+    laptop.connect(&url, &refused);
+    laptop.open(&doc);
+    let events = laptop.events.as_mut().unwrap();
+    let problem = tokio::time::timeout(WAIT, async {
+        loop {
+            match events.recv().await.expect("client running") {
+                SyncEvent::Problem(problem) => return problem,
+                SyncEvent::State(SyncState::Synced) => {
+                    panic!("reported synced with a refused token and an unsent edit")
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("told why, in time");
+    assert!(problem.contains("refused the sign-in"), "{problem}");
+    assert_eq!(laptop.store.pending_count().unwrap(), 1, "the edit is kept");
+    laptop.disconnect().await;
+}

@@ -18,6 +18,11 @@ use crate::{LocalError, Store, TokenSource, backoff};
 
 /// How long a WebSocket handshake may take before it counts as a failed attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// The server sends a ping every 15 s: a connection silent for this long is dead (a half-open
+/// socket after sleep or a Wi-Fi roam, a proxy that dropped the tunnel) and is replaced.
+const SILENCE_LIMIT: Duration = Duration::from_secs(45);
+/// Closing a connection (flushing the goodbye) may not hold up a shutdown longer than this.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct SyncConfig {
     /// `ws://host:port/api/v1/sync` (or `wss://`).
@@ -437,6 +442,7 @@ impl Client {
         let (mut sink, mut stream) = socket.split();
         session.start(&self.presence)?;
         let mut token_changes = self.config.token.changes();
+        let mut heard = tokio::time::Instant::now();
         loop {
             if tokens.account_changed() {
                 // Signed in as someone else meanwhile: stop here; the next connect reports it.
@@ -456,17 +462,37 @@ impl Client {
                         });
                     }
                 }
-                if let Err(error) = sink.flush().await {
-                    tracing::info!(%error, "sync connection lost while sending");
-                    return Ok(Ending::Lost {
-                        healthy: session.healthy,
-                    });
+                // A connection that takes no bytes for this long is as dead as a silent one.
+                match tokio::time::timeout(SILENCE_LIMIT, sink.flush()).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(error)) => {
+                        tracing::info!(%error, "sync connection lost while sending");
+                        return Ok(Ending::Lost {
+                            healthy: session.healthy,
+                        });
+                    }
+                    Err(_) => {
+                        tracing::warn!(
+                            "the server took nothing for {SILENCE_LIMIT:?}; reconnecting"
+                        );
+                        return Ok(Ending::Lost {
+                            healthy: session.healthy,
+                        });
+                    }
                 }
             }
             self.set_state(session.state()?);
             tokio::select! {
                 () = token_changed(&mut token_changes) => session.reauthenticate(),
-                message = stream.next() => match message {
+                () = tokio::time::sleep_until(heard + SILENCE_LIMIT) => {
+                    tracing::warn!(?SILENCE_LIMIT, "nothing heard from the server; reconnecting");
+                    return Ok(Ending::Lost { healthy: session.healthy });
+                }
+                message = stream.next() => {
+                    if matches!(message, Some(Ok(_))) {
+                        heard = tokio::time::Instant::now();
+                    }
+                    match message {
                     Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
                         Ok(wire) => session.handle(wire, &mut self.presence)?,
                         Err(error) => tracing::warn!(code = error.code(), "undecodable frame from server; skipped"),
@@ -483,7 +509,8 @@ impl Client {
                         return Ok(Ending::Lost { healthy: session.healthy });
                     }
                     None => return Ok(Ending::Lost { healthy: session.healthy }),
-                },
+                    }
+                }
                 command = self.commands.recv() => {
                     let control = match command {
                         Some(Command::Open(doc)) => {
@@ -510,13 +537,19 @@ impl Client {
                         Control::Shutdown => Ending::Shutdown,
                     };
                     session.leave_awareness(&mut self.presence);
-                    for wire in session.take_outgoing() {
-                        if sink.feed(WsMessage::Binary(wire.encode().into())).await.is_err() {
-                            break;
+                    let goodbye = async {
+                        for wire in session.take_outgoing() {
+                            if sink.feed(WsMessage::Binary(wire.encode().into())).await.is_err() {
+                                break;
+                            }
                         }
-                    }
-                    if let Err(error) = sink.close().await {
-                        tracing::debug!(%error, "closing the sync connection failed");
+                        sink.close().await
+                    };
+                    // A peer or proxy that stops reading must not hold up a shutdown.
+                    match tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await {
+                        Ok(Err(error)) => tracing::debug!(%error, "closing the sync connection failed"),
+                        Err(_) => tracing::info!("the sync connection did not close in time; dropped"),
+                        Ok(Ok(())) => {}
                     }
                     return Ok(ending);
                 }

@@ -78,19 +78,40 @@ pub fn set_proxy(proxy: Option<String>) -> Result<(), LocalError> {
 }
 
 /// A proxy address as IT types it: `http://host:port` (an HTTP proxy that tunnels TLS).
+/// Messages never repeat a password written into the address.
 pub fn validate_proxy(proxy: &str) -> Result<(), LocalError> {
+    let shown = redacted(proxy);
     let url = oauth2::url::Url::parse(proxy.trim()).map_err(|error| {
         LocalError::InvalidInput(format!(
-            "the proxy address “{proxy}” is not a URL ({error}); write it as http://host:port"
+            "the proxy address “{shown}” is not a URL ({error}); write it as http://host:port"
         ))
     })?;
     if url.scheme() != "http" || url.host_str().is_none() {
         return Err(LocalError::InvalidInput(format!(
-            "the proxy address “{proxy}” must be http://host:port (an HTTP proxy; the connection \
+            "the proxy address “{shown}” must be http://host:port (an HTTP proxy; the connection \
              to the server inside it is still encrypted)"
         )));
     }
     Ok(())
+}
+
+/// `proxy` with any `user:password@` replaced by `…@`.
+fn redacted(proxy: &str) -> String {
+    let trimmed = proxy.trim();
+    let (scheme, rest) = trimmed.split_once("://").unwrap_or(("", trimmed));
+    let host_part = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    match host_part.rfind('@') {
+        Some(at) => {
+            let hidden = format!("…@{}", &host_part[at + 1..]);
+            let rest = rest.replacen(host_part, &hidden, 1);
+            if scheme.is_empty() {
+                rest
+            } else {
+                format!("{scheme}://{rest}")
+            }
+        }
+        None => trimmed.to_owned(),
+    }
 }
 
 impl Network {
@@ -100,7 +121,9 @@ impl Network {
                 .all(proxy.clone())
                 .no(no_proxy_list())
                 .build(),
-            None => Matcher::from_env(),
+            // The environment's rules, then (macOS, Windows) the operating system's proxy
+            // settings, as reqwest applies them to REST and sign-in.
+            None => Matcher::from_system(),
         };
         Self {
             tls: Arc::new(tls_config()),
@@ -345,9 +368,11 @@ fn target(url: &str) -> Result<Target, LocalError> {
             )));
         }
     };
+    // Without the brackets of an IPv6 literal: what TCP connects to and TLS verifies.
     let host = parsed
         .host_str()
         .ok_or_else(|| LocalError::Connection("the server address has no host".into()))?
+        .trim_matches(['[', ']'])
         .to_owned();
     let port = parsed
         .port_or_known_default()
@@ -366,6 +391,13 @@ fn target(url: &str) -> Result<Target, LocalError> {
     })
 }
 
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 fn bracketed(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') {
         format!("[{host}]")
@@ -378,7 +410,12 @@ fn bracketed(host: &str) -> String {
 pub(crate) async fn connect_websocket(url: &str) -> Result<Socket, LocalError> {
     let network = network();
     let target = target(url)?;
-    let proxy = network.proxy_for(&target.http_uri);
+    // This computer itself is never reached through a proxy (a development server).
+    let proxy = if is_loopback(&target.host) {
+        None
+    } else {
+        network.proxy_for(&target.http_uri)
+    };
     let stream = match &proxy {
         Some(intercept) => tunnel(intercept, &target).await?,
         None => TcpStream::connect((target.host.as_str(), target.port))
@@ -640,8 +677,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn proxies_are_http_urls() {
+    fn proxies_are_http_urls_and_their_passwords_are_never_repeated() {
         assert!(validate_proxy("http://proxy.firm.example:3128").is_ok());
+        let error = validate_proxy("socks5://it:Hunter2@proxy.firm.example:1080")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !error.contains("Hunter2") && error.contains("…@proxy.firm.example:1080"),
+            "{error}"
+        );
         for bad in ["proxy:3128", "ftp://proxy", "https://", "not a url"] {
             assert!(validate_proxy(bad).is_err(), "{bad}");
         }
@@ -656,6 +700,9 @@ mod tests {
         assert_eq!((plain.port, plain.tls), (8080, false));
         let v6 = target("wss://[::1]:9443/api/v1/sync").unwrap();
         assert_eq!(v6.http_uri.to_string(), "https://[::1]:9443/");
+        assert_eq!(v6.host, "::1", "connected to and verified without brackets");
+        assert!(is_loopback(&v6.host) && is_loopback("127.0.0.2") && is_loopback("LOCALHOST"));
+        assert!(!is_loopback("hub.firm.example"));
         assert!(target("https://hub.firm.example/").is_err());
     }
 

@@ -622,17 +622,14 @@ impl Session {
                 }
             }
             Message::Auth(AuthMessage::PermissionDenied { reason }) => {
-                if self.binding.is_some() {
-                    // The server refused the token itself: nothing was sent, the store stays
-                    // unbound, and the connection ends (the client retries with backoff).
-                    let problem =
-                        format!("the server refused the sign-in ({reason}); sign in again");
-                    emit(&self.events, SyncEvent::Problem(problem.clone()));
-                    return Err(LocalError::Connection(problem));
-                }
-                // Without catch-up we still sync opened documents and the outbox.
-                tracing::warn!(reason, "catch-up channel denied");
-                self.hub.requesting = false;
+                // The catch-up channel is refused only when the server refuses the token itself
+                // (a rotated signing key, clock skew, a revoked sign-in): every document would be
+                // refused too, and a connection that stays open on those refusals looks synced
+                // while nothing syncs. End it; the client reconnects with backoff and the
+                // newest token. Before binding, nothing was sent and the store stays unbound.
+                let problem = format!("the server refused the sign-in ({reason}); sign in again");
+                emit(&self.events, SyncEvent::Problem(problem.clone()));
+                return Err(LocalError::Connection(problem));
             }
             Message::Auth(AuthMessage::TokenRequest) => {
                 let auth = self.auth_frame(HUB_CHANNEL);
