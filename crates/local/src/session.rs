@@ -534,6 +534,8 @@ impl Session {
                     .push(frame(doc.as_str(), Message::Sync(SyncMessage::Step2(diff))));
             }
             SyncMessage::Step2(update) => {
+                // A sync step answers our state vector: everything we lack, in order. Refused
+                // (only a server bug could do that): logged, and not asked for again in a loop.
                 self.apply_remote(doc, update)?;
                 if let Some(sync) = self.docs.get_mut(doc) {
                     sync.synced = true;
@@ -542,14 +544,39 @@ impl Session {
                     self.store_cursor_when_done()?;
                 }
             }
-            SyncMessage::Update(update) => self.apply_remote(doc, update)?,
+            SyncMessage::Update(update) => {
+                if !self.apply_remote(doc, update)? {
+                    self.resync(doc)?;
+                }
+            }
         }
         Ok(())
     }
 
-    fn apply_remote(&mut self, doc: &DocName, update: Vec<u8>) -> Result<(), LocalError> {
-        if update == EMPTY_UPDATE {
+    /// This laptop is behind on `doc`: a live update arrived before what it builds on (yrs would
+    /// have kept it pending; `protocol::integrate_update` refuses that, see integrate.rs). Ask
+    /// for everything we lack with a fresh sync step, as on connect: the server's answer holds
+    /// the refused update and what it builds on.
+    fn resync(&mut self, doc: &DocName) -> Result<(), LocalError> {
+        let Some(sync) = self.docs.get_mut(doc) else {
             return Ok(());
+        };
+        if sync.scope == Scope::Denied {
+            return Ok(());
+        }
+        sync.synced = false;
+        let state_vector = self.store.state_vector(doc)?;
+        self.outgoing.push(frame(
+            doc.as_str(),
+            Message::Sync(SyncMessage::Step1(state_vector)),
+        ));
+        Ok(())
+    }
+
+    /// Apply a change from the server; `false` when it was refused as not integrable here.
+    fn apply_remote(&mut self, doc: &DocName, update: Vec<u8>) -> Result<bool, LocalError> {
+        if update == EMPTY_UPDATE {
+            return Ok(true);
         }
         match self.store.apply_remote_update(doc, &update) {
             Ok(()) => {
@@ -560,11 +587,11 @@ impl Session {
                         update,
                     },
                 );
-                Ok(())
+                Ok(true)
             }
             Err(LocalError::InvalidUpdate(error)) => {
-                tracing::warn!(doc = %doc, error, "server sent an invalid update; skipped");
-                Ok(())
+                tracing::warn!(doc = %doc, error, "a change from the server cannot be integrated yet; asking for what is missing");
+                Ok(false)
             }
             Err(error) => Err(error),
         }
