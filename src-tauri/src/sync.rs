@@ -315,6 +315,7 @@ async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
         }
     };
     let files = local::StoreFiles::new(&state.data_dir);
+    let default_path = files.default_path();
     let default_store = state.default_store.clone();
     let chosen = {
         let account = account.clone();
@@ -341,7 +342,7 @@ async fn switch_store(app: &AppHandle, url: &str, token: &dyn TokenSource) {
         .lock()
         .ok()
         .and_then(|open| open.get(&chosen).cloned());
-    let store = if chosen == local::StoreFiles::new(&state.data_dir).default_path() {
+    let store = if chosen == default_path {
         Ok(state.default_store.clone())
     } else if let Some(store) = already_open {
         Ok(store)
@@ -528,25 +529,24 @@ impl AppState {
     /// Where a change to `doc` belongs: the store the window opened it from, else the store in
     /// use.
     pub fn store_for(&self, doc: &DocName) -> Arc<Store> {
-        self.doc_stores
-            .lock()
-            .ok()
-            .and_then(|stores| stores.get(doc).cloned())
-            .unwrap_or_else(|| self.store())
+        self.opened_from(doc).unwrap_or_else(|| self.store())
     }
 
     /// The store `doc` was opened from, where its edits belong.
     pub fn store_of_opened(&self, doc: &DocName) -> crate::error::CommandResult<Arc<Store>> {
+        self.opened_from(doc).ok_or_else(|| {
+            crate::error::CommandError::new(
+                "document_not_open",
+                "This draft is not open; open it again from the matter list.",
+            )
+        })
+    }
+
+    fn opened_from(&self, doc: &DocName) -> Option<Arc<Store>> {
         self.doc_stores
             .lock()
             .ok()
             .and_then(|stores| stores.get(doc).cloned())
-            .ok_or_else(|| {
-                crate::error::CommandError::new(
-                    "document_not_open",
-                    "This draft is not open; open it again from the matter list.",
-                )
-            })
     }
 }
 

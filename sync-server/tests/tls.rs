@@ -45,19 +45,25 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(output.status.success(), "openssl {args:?}: {output:?}");
 }
 
-/// A CA (`{name}-ca.pem`) and a server certificate it signed for `dns` (`{name}.pem`).
-fn issue(dir: &Path, name: &str, ca_subject: &str, dns: &str) {
-    let ca_key = format!("{name}-ca.key");
-    let ca = format!("{name}-ca.pem");
+/// A self-signed CA: `{name}-ca.pem`, `{name}-ca.key`.
+fn ca(dir: &Path, name: &str, subject: &str) {
+    let (key, pem) = (format!("{name}-ca.key"), format!("{name}-ca.pem"));
     openssl(
         dir,
         &[
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &ca_key, "-out", &ca,
-            "-days", "30", "-subj", ca_subject,
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", &key, "-out", &pem,
+            "-days", "30", "-subj", subject,
         ],
     );
-    let key = format!("{name}.key");
-    let csr = format!("{name}.csr");
+}
+
+/// A server certificate for `dns` signed by the CA `{ca_name}-ca.pem`: `{name}.pem`, `{name}.key`.
+fn leaf(dir: &Path, name: &str, ca_name: &str, dns: &str) {
+    let (key, csr, extensions) = (
+        format!("{name}.key"),
+        format!("{name}.csr"),
+        format!("{name}.ext"),
+    );
     openssl(
         dir,
         &[
@@ -73,7 +79,6 @@ fn issue(dir: &Path, name: &str, ca_subject: &str, dns: &str) {
             &format!("/CN={dns}"),
         ],
     );
-    let extensions = format!("{name}.ext");
     std::fs::write(
         dir.join(&extensions),
         format!(
@@ -89,9 +94,9 @@ fn issue(dir: &Path, name: &str, ca_subject: &str, dns: &str) {
             "-in",
             &csr,
             "-CA",
-            &ca,
+            &format!("{ca_name}-ca.pem"),
             "-CAkey",
-            &ca_key,
+            &format!("{ca_name}-ca.key"),
             "-CAcreateserial",
             "-out",
             &format!("{name}.pem"),
@@ -112,61 +117,22 @@ fn certificates() -> &'static Certificates {
             return Certificates { dir: dir.into() };
         }
         let dir = tempfile::tempdir().unwrap().keep();
-        // The firm's own CA, which IT installed on the laptop.
-        issue(
+        // The firm's own CA, which IT installed on the laptop, and the hub's certificate.
+        ca(
             &dir,
             "firm",
             "/O=Example LLP/CN=Example LLP Internal Root CA",
-            HOST,
         );
+        leaf(&dir, "firm", "firm", HOST);
         // A certificate for another name, from the same trusted CA.
-        std::fs::write(
-            dir.join("other.ext"),
-            "subjectAltName=DNS:other.lawyershub.test\n",
-        )
-        .unwrap();
-        openssl(
-            &dir,
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "other.key",
-                "-out",
-                "other.csr",
-                "-subj",
-                "/CN=other.lawyershub.test",
-            ],
-        );
-        openssl(
-            &dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "other.csr",
-                "-CA",
-                "firm-ca.pem",
-                "-CAkey",
-                "firm-ca.key",
-                "-CAcreateserial",
-                "-out",
-                "other.pem",
-                "-days",
-                "30",
-                "-extfile",
-                "other.ext",
-            ],
-        );
+        leaf(&dir, "other", "firm", "other.lawyershub.test");
         // A CA nobody installed (a hotel Wi-Fi's interception box, say).
-        issue(
+        ca(
             &dir,
             "rogue",
             "/O=Intercepting Proxy/CN=Hotel WiFi Security CA",
-            HOST,
         );
+        leaf(&dir, "rogue", "rogue", HOST);
         Certificates { dir }
     })
 }
