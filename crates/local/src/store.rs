@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
 use protocol::DocName;
@@ -37,6 +38,16 @@ pub(crate) struct Inner {
 /// The local database. `Send + Sync`; share it as `Arc<Store>`.
 pub struct Store {
     inner: Mutex<Inner>,
+    /// How often the mutex was taken (`Store::lock_acquisitions`; docs/BENCHMARKS.md counts it
+    /// per keystroke).
+    locks: AtomicU64,
+}
+
+/// SQLite statements started on connections that `Store::count_statements` traces.
+static STATEMENTS: AtomicU64 = AtomicU64::new(0);
+
+fn count_statement(_: rusqlite::trace::TraceEvent<'_>) {
+    STATEMENTS.fetch_add(1, Ordering::Relaxed);
 }
 
 impl std::fmt::Debug for Store {
@@ -111,6 +122,7 @@ impl Store {
                 connection,
                 docs: HashMap::new(),
             }),
+            locks: AtomicU64::new(0),
         };
         if previous > 0 && previous < migrations::PROJECTIONS_VERSION {
             store.rebuild_projections()?;
@@ -119,7 +131,32 @@ impl Store {
     }
 
     pub(crate) fn lock(&self) -> Result<MutexGuard<'_, Inner>, LocalError> {
+        self.locks.fetch_add(1, Ordering::Relaxed);
         Ok(self.inner.lock()?)
+    }
+
+    /// How many times the store's mutex has been taken since it was opened (benchmarks).
+    #[doc(hidden)]
+    pub fn lock_acquisitions(&self) -> u64 {
+        self.locks.load(Ordering::Relaxed)
+    }
+
+    /// From now on, count every SQLite statement this store starts (SQLITE_TRACE_STMT, which
+    /// includes BEGIN and COMMIT) in [`Store::statements_counted`] (benchmarks).
+    #[doc(hidden)]
+    pub fn count_statements(&self) -> Result<(), LocalError> {
+        let guard = self.lock()?;
+        guard.connection.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(count_statement),
+        );
+        Ok(())
+    }
+
+    /// Statements counted on every store that `count_statements` was called on.
+    #[doc(hidden)]
+    pub fn statements_counted() -> u64 {
+        STATEMENTS.load(Ordering::Relaxed)
     }
 
     /// Apply an update made on this device: validated, applied to the document and, in one
