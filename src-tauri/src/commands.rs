@@ -75,7 +75,7 @@ pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> 
             .lock()
             .map(|s| s.clone())
             .unwrap_or(SyncStatus {
-                mode: "local",
+                mode: sync::SyncMode::Local,
                 pending: 0,
             }),
         problem: state
@@ -137,18 +137,21 @@ pub(crate) async fn blocking<T: Send + 'static, E: Into<CommandError> + Send + '
         .map_err(Into::into)
 }
 
-/// After an edit: tell the sync client and the status bar; the number of unsynced changes.
-fn edited(app: &AppHandle, doc: &DocName) -> usize {
-    app.state::<AppState>().local_change(app, doc)
+/// After an edit of the store in use: show the number of unsynced changes (returned). The sync
+/// client hears of the edit from the store's outbox watch.
+fn edited(app: &AppHandle) -> usize {
+    let state = app.state::<AppState>();
+    state.saved(app, state.pending())
 }
 
-/// After an edit written to `store`: as `edited` when it is the store in use; an edit of a draft
-/// of the account used before a switch stays in that account's outbox, and the client of the
-/// account in use now is never told about (or subscribes) that account's document.
-fn edited_in(app: &AppHandle, store: &Arc<Store>, doc: &DocName) -> usize {
+/// After an edit written to `store`, which left `pending` unsynced changes there: as `edited`
+/// when it is the store in use. An edit of a draft of the account used before a switch stays
+/// in that account's outbox (no client runs for it), and the top bar keeps counting the
+/// account in use.
+fn edited_in(app: &AppHandle, store: &Arc<Store>, pending: usize) -> usize {
     let state = app.state::<AppState>();
     if Arc::ptr_eq(store, &state.store()) {
-        state.local_change(app, doc)
+        state.saved(app, pending)
     } else {
         state.pending()
     }
@@ -188,7 +191,7 @@ pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
 #[tauri::command]
 pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
     let id = on_store(&app, move |store| store.create_case(&fields)).await?;
-    edited(&app, &case_doc(&id)?);
+    edited(&app);
     Ok(id)
 }
 
@@ -196,7 +199,7 @@ pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<St
 pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
     let name = case_doc(&case_id)?;
     on_store(&app, move |store| store.update_case(&case_id, &patch)).await?;
-    edited(&app, &name);
+    edited(&app);
     Ok(())
 }
 
@@ -209,7 +212,7 @@ pub async fn add_party(
 ) -> CommandResult<Party> {
     let doc = case_doc(&case_id)?;
     let party = on_store(&app, move |store| store.add_party(&case_id, &role, &name)).await?;
-    edited(&app, &doc);
+    edited(&app);
     Ok(party)
 }
 
@@ -226,7 +229,7 @@ pub async fn add_deadline(
         store.add_deadline(&case_id, &date, &title, &kind)
     })
     .await?;
-    edited(&app, &doc);
+    edited(&app);
     Ok(deadline)
 }
 
@@ -242,7 +245,7 @@ pub async fn set_deadline_done(
         store.set_deadline_done(&case_id, &id, done)
     })
     .await?;
-    edited(&app, &doc);
+    edited(&app);
     Ok(())
 }
 
@@ -258,7 +261,7 @@ pub async fn remove_from_case(
         store.remove_from_case(&case_id, &list, &id)
     })
     .await?;
-    edited(&app, &doc);
+    edited(&app);
     Ok(())
 }
 
@@ -270,7 +273,7 @@ pub async fn list_drafts(app: AppHandle, case_id: String) -> CommandResult<Vec<D
 #[tauri::command]
 pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
     let doc = on_store(&app, move |store| store.create_draft(&case_id, &title)).await?;
-    edited(&app, &doc);
+    edited(&app);
     Ok(doc.as_str().to_owned())
 }
 
@@ -281,7 +284,7 @@ pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> Command
     let store = app.state::<AppState>().store_for(&name);
     let target = store.clone();
     blocking(move || target.rename_draft(&doc, &title)).await?;
-    edited_in(&app, &store, &name);
+    edited_in(&app, &store, store.outbox_state().pending);
     Ok(())
 }
 
@@ -291,47 +294,85 @@ pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
     let store = app.state::<AppState>().store_for(&name);
     let target = store.clone();
     blocking(move || target.delete_draft(&doc)).await?;
-    edited_in(&app, &store, &name);
+    edited_in(&app, &store, store.outbox_state().pending);
     Ok(())
 }
 
-/// The whole document as one Yjs v1 update (binary), and subscribe it for live updates.
+/// The whole document as one Yjs v1 update (binary), and subscribe it for live updates: remote
+/// changes go to `updates` as raw bytes from the moment this is called (the window applies
+/// those that arrive before the state after it), until `close_doc`.
 #[tauri::command]
-pub async fn open_doc(app: AppHandle, doc: String) -> CommandResult<tauri::ipc::Response> {
+pub async fn open_doc(
+    app: AppHandle,
+    doc: String,
+    updates: tauri::ipc::Channel,
+) -> CommandResult<tauri::ipc::Response> {
     let name = doc_name(&doc)?;
-    let store = app.state::<AppState>().store();
+    let state = app.state::<AppState>();
+    if let Ok(mut channels) = state.doc_channels.lock() {
+        channels.entry(name.clone()).or_default().push(updates);
+    }
+    let store = state.store();
     let reader = store.clone();
     let bytes = blocking(move || reader.full_state(&doc)).await?;
     sync::open_in(&app, name, &store).await;
     Ok(tauri::ipc::Response::new(bytes))
 }
 
-/// A change typed in the editor: durable on disk (update log + outbox, one transaction) before
-/// this returns, then handed to the sync client. Returns the number of unsynced changes. On an
-/// error nothing was written (`disk_full` when the disk is): the editor keeps the bytes and
-/// sends them again, ahead of anything typed since (ui/src/editor/saveQueue.ts).
+/// The editor closed `doc`: its channel (by id) gets no more remote changes.
+#[tauri::command]
+pub fn close_doc(app: AppHandle, doc: String, channel: u32) -> CommandResult<()> {
+    let name = doc_name(&doc)?;
+    if let Ok(mut channels) = app.state::<AppState>().doc_channels.lock()
+        && let Some(listeners) = channels.get_mut(&name)
+    {
+        listeners.retain(|listener| listener.id() != channel);
+        if listeners.is_empty() {
+            channels.remove(&name);
+        }
+    }
+    Ok(())
+}
+
+/// A change typed in the editor: the request body is the Yjs v1 update as raw bytes and the
+/// `doc` header names the document. Durable on disk (update log + outbox, one transaction)
+/// before this returns; the sync client hears of it from the store. Returns the number of
+/// unsynced changes, counted by that same write. On an error nothing was written (`disk_full`
+/// when the disk is): the editor keeps the bytes and sends them again, ahead of anything typed
+/// since (ui/src/editor/saveQueue.ts).
 #[tauri::command]
 pub async fn apply_local_update(
     app: AppHandle,
-    doc: String,
-    update: Vec<u8>,
+    request: tauri::ipc::Request<'_>,
 ) -> CommandResult<usize> {
-    let name = doc_name(&doc)?;
+    let doc = request
+        .headers()
+        .get("doc")
+        .and_then(|value| value.to_str().ok())
+        .ok_or_else(|| CommandError::new("invalid_doc", "the change names no document"))?;
+    let tauri::ipc::InvokeBody::Raw(update) = request.body() else {
+        return Err(CommandError::new(
+            "invalid_input",
+            "a change must be sent as raw bytes",
+        ));
+    };
+    let update = update.clone();
+    let name = doc_name(doc)?;
     let target = name.clone();
     // The store the document was read from: after a switch to another account's store, an
     // edit of a draft opened before still goes to its own account's store, never this one.
     let store_used = app.state::<AppState>().store_of_opened(&name)?;
     let store = store_used.clone();
-    blocking(move || {
+    let pending = blocking(move || {
         // A save still queued in the editor when the firm removed the matter is discarded
         // like the matter's other unsent changes (docs/ARCHITECTURE.md, "Matter removal").
         if store.matter_removed(target.case_id())? {
-            return Ok(());
+            return Ok(store.outbox_state().pending);
         }
         store.apply_local_update(&target, &update)
     })
     .await?;
-    Ok(edited_in(&app, &store_used, &name))
+    Ok(edited_in(&app, &store_used, pending))
 }
 
 #[tauri::command]

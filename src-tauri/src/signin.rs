@@ -100,11 +100,12 @@ impl SignInState {
     /// What the sync status says while no token is there: the sign-in kept from the last run
     /// is still being checked (`connecting`) or could not be checked (`offline`), or nobody is
     /// signed in (`signed_out`).
-    pub fn sync_mode_without_token(&self) -> &'static str {
+    pub fn sync_mode_without_token(&self) -> crate::sync::SyncMode {
+        use crate::sync::SyncMode;
         match self.status().state {
-            SignInPhase::Restoring => "connecting",
-            SignInPhase::Offline => "offline",
-            _ => "signed_out",
+            SignInPhase::Restoring => SyncMode::Connecting,
+            SignInPhase::Offline => SyncMode::Offline,
+            _ => SyncMode::SignedOut,
         }
     }
 

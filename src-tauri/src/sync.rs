@@ -4,7 +4,10 @@
 //! Events (payloads are JSON):
 //! - `sync-state`   `{mode, pending}`: mode is `local` (no server set), `paused` (work offline),
 //!   `signed_out`, `connecting`, `offline`, `syncing` or `synced`.
-//! - `doc-update`   `{doc, update: number[]}`: a remote change, already saved on this computer.
+//!
+//! Remote changes to a document the window opened go, as raw bytes (a Yjs v1 update, already
+//! saved on this computer), to the channel the window passed to `open_doc` (`doc_channels`).
+//!
 //! - `awareness`    `{doc, states: [{client_id, clock, state}]}`: collaborators' cursors.
 //! - `cases-changed` `{case_id}`: a matter or one of its drafts changed remotely.
 //! - `sync-denied`  `{doc, reason}`: the server refused a document.
@@ -26,16 +29,25 @@ use tauri::{AppHandle, Emitter, Manager};
 
 use crate::settings::Settings;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct SyncStatus {
-    pub mode: &'static str,
-    pub pending: usize,
+/// What the sync status in the top bar says.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncMode {
+    /// No server set: everything stays on this computer.
+    Local,
+    /// "Work offline" is on.
+    Paused,
+    SignedOut,
+    Connecting,
+    Offline,
+    Syncing,
+    Synced,
 }
 
-#[derive(Clone, Serialize)]
-struct DocUpdate {
-    doc: String,
-    update: Vec<u8>,
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SyncStatus {
+    pub mode: SyncMode,
+    pub pending: usize,
 }
 
 #[derive(Clone, Serialize)]
@@ -92,6 +104,9 @@ pub struct AppState {
     /// The store each document the window opened was read from: its edits go there, never to
     /// another account's store the app switched to meanwhile.
     pub doc_stores: Mutex<std::collections::HashMap<DocName, Arc<Store>>>,
+    /// Where remote changes to each open document go: the channels the window passed to
+    /// `open_doc` (one per editor showing it), until `close_doc`.
+    pub doc_channels: Mutex<std::collections::HashMap<DocName, Vec<tauri::ipc::Channel>>>,
     /// "development token" when started with one; who signed in with the identity provider is
     /// `signin::SignInState`'s.
     pub account: Mutex<Option<String>>,
@@ -139,11 +154,9 @@ impl AppState {
             .map(|token| Arc::new(StaticToken(token.clone())) as Arc<dyn TokenSource>)
     }
 
+    /// Unsynced changes in the store in use (the store keeps the count; no query).
     pub fn pending(&self) -> usize {
-        self.store().pending_count().unwrap_or_else(|error| {
-            tracing::warn!(code = error.code(), "cannot count unsynced changes");
-            0
-        })
+        self.store().outbox_state().pending
     }
 
     /// Set and announce the sync status (only when it changed).
@@ -160,42 +173,57 @@ impl AppState {
         }
     }
 
-    /// After a local edit: announce the new number of unsynced changes (returned) and tell the
-    /// sync client. The client is told from a task that waits for its lock: a `try_lock` here
-    /// could lose the notice while a restart or an awareness send holds the lock, leaving the
-    /// edit in the outbox until the next one.
-    pub fn local_change(&self, app: &AppHandle, doc: &DocName) -> usize {
-        let pending = self.pending();
-        let mode = self.status.lock().map(|s| s.mode).unwrap_or("local");
-        let mode = if mode == "synced" { "syncing" } else { mode };
+    /// After a local edit was committed, leaving `pending` unsynced changes: show them (and
+    /// return them). The sync client hears of the edit from the store itself (its outbox
+    /// watch), so nothing here stands between the store and the client.
+    pub fn saved(&self, app: &AppHandle, pending: usize) -> usize {
+        let mode = self
+            .status
+            .lock()
+            .map(|s| s.mode)
+            .unwrap_or(SyncMode::Local);
+        let mode = if mode == SyncMode::Synced {
+            SyncMode::Syncing
+        } else {
+            mode
+        };
         self.publish(app, SyncStatus { mode, pending });
-        let app = app.clone();
-        let doc = doc.clone();
-        tauri::async_runtime::spawn(async move {
-            if let Some(client) = app.state::<AppState>().client.lock().await.as_ref() {
-                client.local_change(&doc);
-            }
-        });
         pending
+    }
+
+    /// Send a remote change to every editor showing `doc`, as raw bytes. A channel whose
+    /// window is gone is dropped.
+    fn deliver(&self, doc: &DocName, update: &[u8]) {
+        let Ok(mut channels) = self.doc_channels.lock() else {
+            return;
+        };
+        if let Some(listeners) = channels.get_mut(doc) {
+            listeners.retain(|channel| {
+                channel
+                    .send(tauri::ipc::InvokeResponseBody::Raw(update.to_vec()))
+                    .map_err(|error| tracing::debug!(%error, "an editor's channel is gone"))
+                    .is_ok()
+            });
+        }
     }
 }
 
 fn event_for(state: &SyncState, pending: usize) -> SyncStatus {
     match state {
         SyncState::Offline => SyncStatus {
-            mode: "offline",
+            mode: SyncMode::Offline,
             pending,
         },
         SyncState::Connecting => SyncStatus {
-            mode: "connecting",
+            mode: SyncMode::Connecting,
             pending,
         },
         SyncState::Syncing { pending } => SyncStatus {
-            mode: "syncing",
+            mode: SyncMode::Syncing,
             pending: *pending,
         },
         SyncState::Synced => SyncStatus {
-            mode: "synced",
+            mode: SyncMode::Synced,
             pending: 0,
         },
     }
@@ -215,7 +243,7 @@ pub async fn restart(app: &AppHandle) {
         state.publish(
             app,
             SyncStatus {
-                mode: "local",
+                mode: SyncMode::Local,
                 pending,
             },
         );
@@ -225,7 +253,7 @@ pub async fn restart(app: &AppHandle) {
         state.publish(
             app,
             SyncStatus {
-                mode: "paused",
+                mode: SyncMode::Paused,
                 pending,
             },
         );
@@ -242,7 +270,7 @@ pub async fn restart(app: &AppHandle) {
     state.publish(
         app,
         SyncStatus {
-            mode: "connecting",
+            mode: SyncMode::Connecting,
             pending,
         },
     );
@@ -444,17 +472,13 @@ fn forward(app: &AppHandle, event: SyncEvent) {
             Ok(())
         }
         SyncEvent::RemoteUpdate { doc, update } => {
-            let case = CaseChanged {
-                case_id: doc.case_id().to_owned(),
-            };
+            state.deliver(&doc, &update);
             app.emit(
-                "doc-update",
-                DocUpdate {
-                    doc: doc.as_str().to_owned(),
-                    update,
+                "cases-changed",
+                CaseChanged {
+                    case_id: doc.case_id().to_owned(),
                 },
             )
-            .and_then(|()| app.emit("cases-changed", case))
         }
         SyncEvent::Awareness { doc, states } => app.emit(
             "awareness",

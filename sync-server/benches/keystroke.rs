@@ -123,30 +123,21 @@ async fn relay(server: std::net::SocketAddr, wire: UnboundedSender<Instant>) -> 
 
 /// What the desktop's `apply_local_update` command does once Tauri hands it the bytes: on a
 /// blocking-pool thread, skip a removed matter's save, else write log + outbox in one
-/// transaction; then (`edited_in` → `AppState::local_change`) count the unsynced changes for the
-/// status bar and tell the sync client. The desktop tells the client from a spawned task after
-/// taking the client's async mutex; that hop is left out here, which flatters this path.
+/// transaction, which returns the number of unsynced changes (the status bar's) from the store's
+/// own count. The sync client hears of the new outbox entry from the store's watch channel.
 /// Returns when the write is durable, with the number of unsynced changes.
-async fn desktop_command(
-    store: &Arc<Store>,
-    handle: &local::SyncHandle,
-    doc: &DocName,
-    update: Vec<u8>,
-) -> usize {
+async fn desktop_command(store: &Arc<Store>, doc: &DocName, update: Vec<u8>) -> usize {
     let target = Arc::clone(store);
     let name = doc.clone();
     tokio::task::spawn_blocking(move || {
         if target.matter_removed(name.case_id())? {
-            return Ok(());
+            return Ok(target.outbox_state().pending);
         }
         target.apply_local_update(&name, &update)
     })
     .await
     .unwrap()
-    .unwrap();
-    let pending = store.pending_count().unwrap();
-    handle.local_change(doc);
-    pending
+    .unwrap()
 }
 
 async fn wait_for_state(events: &mut UnboundedReceiver<SyncEvent>, wanted: &SyncState) {
@@ -240,7 +231,7 @@ async fn run(count: usize) {
     }
     let seed = editor.transact().encode_diff_v1(&before);
     handle.open(doc.clone());
-    desktop_command(&store, &handle, &doc, seed).await;
+    desktop_command(&store, &doc, seed).await;
     wait_for_state(&mut events, &SyncState::Synced).await;
 
     store.count_statements().unwrap();
@@ -259,7 +250,7 @@ async fn run(count: usize) {
         ipc_raw += update.len();
         while wire.try_recv().is_ok() {}
         let started = Instant::now();
-        desktop_command(&store, &handle, &doc, update).await;
+        desktop_command(&store, &doc, update).await;
         let written = started.elapsed();
         let sent = loop {
             let at = wire.recv().await.unwrap();

@@ -594,7 +594,6 @@ async fn my_matters_are_listed_with_their_titles_and_roles() {
                 map.insert(txn, "title", title);
             })
             .unwrap();
-        laptop.handle.as_ref().unwrap().local_change(record);
     }
     set_title(&laptop, &record, "Smith v. Jones (lease dispute)");
     laptop.wait_synced(WAIT).await;

@@ -72,9 +72,6 @@ fn write_paragraph(laptop: &Laptop, draft: &DocName, text: &str) {
             paragraph.push_back(txn, XmlTextPrelim::new(text));
         })
         .unwrap();
-    if let Some(handle) = &laptop.handle {
-        handle.local_change(draft);
-    }
 }
 
 fn holds_case(store: &local::Store, case_id: &str) -> bool {

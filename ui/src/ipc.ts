@@ -210,11 +210,24 @@ export const ipc = {
   createDraft: (caseId: string, title: string) => invoke<string>("create_draft", { caseId, title }),
   renameDraft: (doc: string, title: string) => invoke<void>("rename_draft", { doc, title }),
   deleteDraft: (doc: string) => invoke<void>("delete_draft", { doc }),
-  /** The whole document as one Yjs v1 update. */
-  openDoc: async (doc: string) => new Uint8Array(await invoke<ArrayBuffer>("open_doc", { doc })),
-  /** Durable on this computer when it resolves; returns the number of unsynced changes. */
+  /**
+   * The whole document as one Yjs v1 update. From the moment this is called, remote changes to
+   * it (raw Yjs updates, already saved on this computer) go to `onUpdate` until `closeDoc` with
+   * the returned channel.
+   */
+  openDoc: async (doc: string, onUpdate: (update: Uint8Array) => void) => {
+    const updates = new Channel<ArrayBuffer>();
+    updates.onmessage = (update) => onUpdate(new Uint8Array(update));
+    const state = new Uint8Array(await invoke<ArrayBuffer>("open_doc", { doc, updates }));
+    return { state, channel: updates.id };
+  },
+  closeDoc: (doc: string, channel: number) => invoke<void>("close_doc", { doc, channel }),
+  /**
+   * Durable on this computer when it resolves; returns the number of unsynced changes. The
+   * update crosses as raw bytes (the document in a header), not as a JSON array of numbers.
+   */
   applyLocalUpdate: (doc: string, update: Uint8Array) =>
-    invoke<number>("apply_local_update", { doc, update: Array.from(update) }),
+    invoke<number>("apply_local_update", update, { headers: { doc } }),
   setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
   /** Resolves to the saved file's path. */
@@ -264,7 +277,6 @@ export const events = {
   syncState: (handler: (status: SyncStatus) => void) => on<SyncStatus>("sync-state", handler),
   /** Who is signed in changed (restored at launch, offline, refused, signed in or out). */
   signInState: (handler: (status: SignInStatus) => void) => on<SignInStatus>("sign-in-state", handler),
-  docUpdate: (handler: (change: { doc: string; update: number[] }) => void) => on("doc-update", handler),
   awareness: (handler: (change: { doc: string; states: AwarenessState[] }) => void) =>
     on("awareness", handler),
   casesChanged: (handler: (change: { case_id: string }) => void) => on("cases-changed", handler),

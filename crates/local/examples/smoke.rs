@@ -193,7 +193,6 @@ async fn journeys(options: Options) -> Result<(), String> {
                 })
                 .map_err(|error| error.to_string())?;
             laptop.sync.open(matter.clone());
-            laptop.sync.local_change(&matter);
             laptop.synced().await?;
             let listed = http
                 .get(&cases_url)
@@ -229,7 +228,6 @@ async fn journeys(options: Options) -> Result<(), String> {
                 })
                 .map_err(|error| error.to_string())?;
             laptop.sync.open(draft.clone());
-            laptop.sync.local_change(&draft);
             laptop.synced().await
         },
     )

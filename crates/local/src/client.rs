@@ -1,8 +1,13 @@
 //! The sync client: one task owning one multiplexed WebSocket, reconnecting with backoff.
 //! The protocol logic lives in `session.rs`; this file does the socket, the commands from the
 //! app and the online/offline/reconnect loop.
+//!
+//! Local edits reach the client from the store itself: it waits on the store's outbox watch
+//! (`Store::outbox`) and sends what is new, so the app never has to tell it. Every protocol
+//! step that may touch the store (SQLite with fsync) runs on a blocking-pool thread
+//! (`Client::step`), never on a runtime worker thread.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -98,7 +103,6 @@ pub enum SyncEvent {
 #[derive(Debug)]
 enum Command {
     Open(DocName),
-    LocalChange(DocName),
     SetAwareness(DocName, String),
     Offline,
     Online,
@@ -124,11 +128,6 @@ impl SyncHandle {
     /// Keep `doc` subscribed for live updates (and synced now if connected).
     pub fn open(&self, doc: DocName) {
         self.send(Command::Open(doc));
-    }
-
-    /// New outbox entries exist (call after `apply_local_update`/`edit`).
-    pub fn local_change(&self, doc: &DocName) {
-        self.send(Command::LocalChange(doc.clone()));
     }
 
     /// Our awareness state (y-protocols JSON) for `doc`.
@@ -168,7 +167,6 @@ impl SyncClient {
         store: Arc<Store>,
         config: SyncConfig,
     ) -> (SyncHandle, UnboundedReceiver<SyncEvent>) {
-        mark_at_sign_in(&store);
         let (commands, command_receiver) = mpsc::unbounded_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         // Yjs client ids are 32-bit unsigned in practice.
@@ -185,7 +183,13 @@ impl SyncClient {
             online: true,
             last_state: None,
         };
-        let task = tokio::spawn(client.run());
+        let task = tokio::spawn(async move {
+            let store = Arc::clone(&client.store);
+            if let Err(error) = tokio::task::spawn_blocking(move || mark_at_sign_in(&store)).await {
+                tracing::error!(%error, "marking this computer's matters failed");
+            }
+            client.run().await
+        });
         (SyncHandle { commands, task }, event_receiver)
     }
 }
@@ -260,23 +264,11 @@ impl Client {
                 Control::Continue
             }
             Some(Command::SetAwareness(doc, state)) => {
-                self.set_awareness(doc, state);
+                self.presence.set_awareness(doc, state);
                 Control::Continue
             }
-            // The outbox is read on connect.
-            Some(Command::LocalChange(_)) => Control::Continue,
             Some(Command::Reconnect) => Control::Reconnect,
         }
-    }
-
-    fn set_awareness(&mut self, doc: DocName, state: String) {
-        let entry = self
-            .presence
-            .awareness
-            .entry(doc)
-            .or_insert((0, String::new()));
-        entry.0 += 1;
-        entry.1 = state;
     }
 
     async fn run(mut self) {
@@ -374,7 +366,11 @@ impl Client {
                 return Ending::Lost { healthy: false };
             }
         };
-        let unbound = match self.store.account() {
+        let store = Arc::clone(&self.store);
+        let bound = tokio::task::spawn_blocking(move || store.account())
+            .await
+            .unwrap_or(Err(LocalError::Poisoned));
+        let unbound = match bound {
             Ok(None) => true,
             Ok(Some(bound)) if bound == account => false,
             Ok(Some(bound)) => {
@@ -422,12 +418,23 @@ impl Client {
         if unbound {
             session.bind_when_accepted(tokens.account.clone());
         }
-        match self.sync(&mut session, socket, &tokens).await {
+        // The presence moves into the connection's engine and back out when it ends.
+        let engine = Arc::new(Mutex::new(Engine {
+            session,
+            presence: std::mem::take(&mut self.presence),
+        }));
+        let result = self.sync(&engine, socket, &tokens).await;
+        let mut engine = match engine.lock() {
+            Ok(engine) => engine,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        self.presence = std::mem::take(&mut engine.presence);
+        match result {
             Ok(ending) => ending,
             Err(error) => {
                 tracing::warn!(code = error.code(), %error, "sync connection ended by a local error");
                 Ending::Lost {
-                    healthy: session.healthy,
+                    healthy: engine.session.healthy,
                 }
             }
         }
@@ -435,14 +442,22 @@ impl Client {
 
     async fn sync(
         &mut self,
-        session: &mut Session,
+        engine: &Arc<Mutex<Engine>>,
         socket: Socket,
         tokens: &BoundTokens,
     ) -> Result<Ending, LocalError> {
         let (mut sink, mut stream) = socket.split();
-        session.start(&self.presence)?;
+        let mut outbox = self.store.outbox();
+        outbox.mark_unchanged();
+        let mut step = step(engine, |engine| engine.session.start(&engine.presence)).await?;
         let mut token_changes = self.config.token.changes();
         let mut heard = tokio::time::Instant::now();
+        let healthy = |engine: &Arc<Mutex<Engine>>| {
+            engine
+                .lock()
+                .map(|engine| engine.session.healthy)
+                .unwrap_or(false)
+        };
         loop {
             if tokens.account_changed() {
                 // Signed in as someone else meanwhile: stop here; the next connect reports it.
@@ -452,13 +467,13 @@ impl Client {
                 }
                 return Ok(Ending::Lost { healthy: true });
             }
-            let outgoing = session.take_outgoing();
+            let outgoing = std::mem::take(&mut step.outgoing);
             if !outgoing.is_empty() {
                 for wire in outgoing {
                     if let Err(error) = sink.feed(WsMessage::Binary(wire.encode().into())).await {
                         tracing::info!(%error, "sync connection lost while sending");
                         return Ok(Ending::Lost {
-                            healthy: session.healthy,
+                            healthy: healthy(engine),
                         });
                     }
                 }
@@ -468,7 +483,7 @@ impl Client {
                     Ok(Err(error)) => {
                         tracing::info!(%error, "sync connection lost while sending");
                         return Ok(Ending::Lost {
-                            healthy: session.healthy,
+                            healthy: healthy(engine),
                         });
                     }
                     Err(_) => {
@@ -476,17 +491,32 @@ impl Client {
                             "the server took nothing for {SILENCE_LIMIT:?}; reconnecting"
                         );
                         return Ok(Ending::Lost {
-                            healthy: session.healthy,
+                            healthy: healthy(engine),
                         });
                     }
                 }
             }
-            self.set_state(session.state()?);
+            self.set_state(step.state.clone());
             tokio::select! {
-                () = token_changed(&mut token_changes) => session.reauthenticate(),
+                () = token_changed(&mut token_changes) => {
+                    step = self::step(engine, |engine| {
+                        engine.session.reauthenticate();
+                        Ok(())
+                    }).await?;
+                }
                 () = tokio::time::sleep_until(heard + SILENCE_LIMIT) => {
                     tracing::warn!(?SILENCE_LIMIT, "nothing heard from the server; reconnecting");
-                    return Ok(Ending::Lost { healthy: session.healthy });
+                    return Ok(Ending::Lost { healthy: healthy(engine) });
+                }
+                // A local edit was committed (or an ack or purge changed the count).
+                changed = outbox.changed() => {
+                    if changed.is_err() {
+                        // The store is gone: nothing more to send.
+                        return Ok(Ending::Lost { healthy: healthy(engine) });
+                    }
+                    step = self::step(engine, |engine| {
+                        engine.session.flush_outbox(&engine.presence)
+                    }).await?;
                 }
                 message = stream.next() => {
                     if matches!(message, Some(Ok(_))) {
@@ -494,38 +524,43 @@ impl Client {
                     }
                     match message {
                     Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
-                        Ok(wire) => session.handle(wire, &mut self.presence)?,
+                        Ok(wire) => {
+                            step = self::step(engine, move |engine| {
+                                let Engine { session, presence } = engine;
+                                session.handle(wire, presence)
+                            }).await?;
+                        }
                         Err(error) => tracing::warn!(code = error.code(), "undecodable frame from server; skipped"),
                     },
                     Some(Ok(WsMessage::Close(close))) => {
                         let reason = close.map(|close| close.reason.to_string()).unwrap_or_default();
                         tracing::info!(reason, "server closed the sync connection");
-                        return Ok(Ending::Lost { healthy: session.healthy });
+                        return Ok(Ending::Lost { healthy: healthy(engine) });
                     }
                     // tungstenite answers WebSocket pings itself; text frames are not ours.
                     Some(Ok(_)) => {}
                     Some(Err(error)) => {
                         tracing::info!(%error, "sync connection lost");
-                        return Ok(Ending::Lost { healthy: session.healthy });
+                        return Ok(Ending::Lost { healthy: healthy(engine) });
                     }
-                    None => return Ok(Ending::Lost { healthy: session.healthy }),
+                    None => return Ok(Ending::Lost { healthy: healthy(engine) }),
                     }
                 }
                 command = self.commands.recv() => {
                     let control = match command {
                         Some(Command::Open(doc)) => {
-                            session.subscribe(&doc, &self.presence)?;
-                            self.presence.opened.insert(doc);
-                            Control::Continue
-                        }
-                        Some(Command::LocalChange(doc)) => {
-                            session.subscribe(&doc, &self.presence)?;
-                            session.flush_outbox(&self.presence)?;
+                            step = self::step(engine, move |engine| {
+                                engine.session.subscribe(&doc, &engine.presence)?;
+                                engine.presence.opened.insert(doc);
+                                Ok(())
+                            }).await?;
                             Control::Continue
                         }
                         Some(Command::SetAwareness(doc, state)) => {
-                            self.set_awareness(doc.clone(), state);
-                            session.send_awareness(&doc, &self.presence)?;
+                            step = self::step(engine, move |engine| {
+                                engine.presence.set_awareness(doc.clone(), state);
+                                engine.session.send_awareness(&doc, &engine.presence)
+                            }).await?;
                             Control::Continue
                         }
                         other => self.note(other),
@@ -536,9 +571,16 @@ impl Client {
                         Control::Offline | Control::Reconnect => Ending::WentOffline,
                         Control::Shutdown => Ending::Shutdown,
                     };
-                    session.leave_awareness(&mut self.presence);
+                    let farewell = match engine.lock() {
+                        Ok(mut engine) => {
+                            let Engine { session, presence } = &mut *engine;
+                            session.leave_awareness(presence);
+                            session.take_outgoing()
+                        }
+                        Err(_) => Vec::new(),
+                    };
                     let goodbye = async {
-                        for wire in session.take_outgoing() {
+                        for wire in farewell {
                             if sink.feed(WsMessage::Binary(wire.encode().into())).await.is_err() {
                                 break;
                             }
@@ -556,6 +598,41 @@ impl Client {
             }
         }
     }
+}
+
+/// One connection's protocol state and the presence it announces, shared with the blocking
+/// threads its steps run on (one step at a time: the socket loop awaits each).
+struct Engine {
+    session: Session,
+    presence: Presence,
+}
+
+/// What a protocol step leaves for the socket loop.
+struct Stepped {
+    outgoing: Vec<Wire>,
+    state: SyncState,
+}
+
+/// Run one protocol step on a blocking-pool thread: it may read or write the store (SQLite,
+/// with an fsync per commit), which must never stall the runtime's worker threads.
+async fn step(
+    engine: &Arc<Mutex<Engine>>,
+    step: impl FnOnce(&mut Engine) -> Result<(), LocalError> + Send + 'static,
+) -> Result<Stepped, LocalError> {
+    let engine = Arc::clone(engine);
+    tokio::task::spawn_blocking(move || {
+        let mut engine = engine.lock()?;
+        step(&mut engine)?;
+        Ok(Stepped {
+            outgoing: engine.session.take_outgoing(),
+            state: engine.session.state(),
+        })
+    })
+    .await
+    .unwrap_or_else(|error| {
+        tracing::error!(%error, "a sync step failed");
+        Err(LocalError::Poisoned)
+    })
 }
 
 /// Resolves when the token source has a new token; never, for sources that do not change (or

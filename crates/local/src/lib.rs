@@ -47,6 +47,6 @@ pub use protocol::DocName;
 pub use removal::{PurgeReport, RemovedMatter};
 pub use signed_in::SignedIn;
 pub use signin::{Restored, Revocation, SignIn, SignInConfig};
-pub use store::{COMPACT_AFTER_LOG_ROWS, Store};
+pub use store::{COMPACT_AFTER_LOG_ROWS, OutboxState, Store};
 pub use stores::StoreFiles;
 pub use token_store::{KeychainTokenStore, MemoryTokenStore, TokenStore};

@@ -69,14 +69,29 @@ pub(crate) fn docs_with_entries(connection: &Connection) -> Result<Vec<DocName>,
     Ok(docs)
 }
 
-pub(crate) fn ack(connection: &mut Connection, ids: &[i64]) -> Result<(), LocalError> {
+/// The highest id ever given to an entry (0 when none), acknowledged ones included.
+pub(crate) fn newest(connection: &Connection) -> Result<i64, LocalError> {
+    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; a plain rowid table would
+    // reuse the ids of acknowledged entries, so take whichever is higher.
+    let newest: i64 = connection.query_row(
+        "SELECT max(coalesce((SELECT max(id) FROM outbox), 0),
+                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0))",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(newest)
+}
+
+/// Delete the entries; returns how many there were.
+pub(crate) fn ack(connection: &mut Connection, ids: &[i64]) -> Result<usize, LocalError> {
     let transaction = connection.transaction()?;
+    let mut removed = 0;
     {
         let mut statement = transaction.prepare_cached("DELETE FROM outbox WHERE id = ?1")?;
         for id in ids {
-            statement.execute([id])?;
+            removed += statement.execute([id])?;
         }
     }
     transaction.commit()?;
-    Ok(())
+    Ok(removed)
 }

@@ -53,6 +53,15 @@ pub(crate) struct Presence {
     pub awareness: HashMap<DocName, (u64, String)>,
 }
 
+impl Presence {
+    /// Our new awareness state for `doc` (its clock moves on).
+    pub fn set_awareness(&mut self, doc: DocName, state: String) {
+        let entry = self.awareness.entry(doc).or_insert((0, String::new()));
+        entry.0 += 1;
+        entry.1 = state;
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Pending,
@@ -293,9 +302,10 @@ impl Session {
         }
     }
 
-    /// Send outbox entries not yet sent on this connection.
+    /// Send outbox entries not yet sent on this connection (none to read when the store's
+    /// newest entry is one this connection has sent).
     pub fn flush_outbox(&mut self, presence: &Presence) -> Result<(), LocalError> {
-        if self.binding.is_some() {
+        if self.binding.is_some() || self.store.outbox_state().newest <= self.sent_upto {
             return Ok(());
         }
         loop {
@@ -323,19 +333,19 @@ impl Session {
     }
 
     /// Where this connection stands, for `SyncEvent::State`.
-    pub fn state(&self) -> Result<SyncState, LocalError> {
+    pub fn state(&self) -> SyncState {
         // Waiting for the server to accept the token (and bind the store) is not in step yet.
         let busy = self.binding.is_some()
             || self.hub.requesting
             || self.docs.values().any(|sync| {
                 sync.scope != Scope::Denied && (!sync.synced || !sync.in_flight.is_empty())
             });
-        let pending = self.store.pending_count()?;
-        Ok(if busy {
+        let pending = self.store.outbox_state().pending;
+        if busy {
             SyncState::Syncing { pending }
         } else {
             SyncState::Synced
-        })
+        }
     }
 
     /// Handle one message from the server. `Err` is a local failure (the database); protocol

@@ -4,6 +4,11 @@
 //! Every mutation holds one mutex over the connection and the document cache, so the cached
 //! `Doc` of a document is always exactly `snapshot + log` on disk. When a write fails after the
 //! cached doc was touched, the doc is evicted and reloads from disk on next use.
+//!
+//! The store announces its own outbox: every commit that adds or removes outbox entries
+//! publishes an [`OutboxState`] on a watch channel ([`Store::outbox`]), which the sync client
+//! waits on. Nobody has to tell the client that an edit was made, and the number of unsynced
+//! changes is known without a query.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,6 +35,17 @@ pub(crate) struct CachedDoc {
     log_rows: usize,
 }
 
+/// The outbox as the sync client and the status bar see it, published after every commit that
+/// changes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxState {
+    /// The id of the newest entry written so far (0 = none); entries above what a connection
+    /// has sent are new to it.
+    pub newest: i64,
+    /// Entries not yet acknowledged by the server: the status bar's "unsynced changes".
+    pub pending: usize,
+}
+
 pub(crate) struct Inner {
     pub(crate) connection: Connection,
     pub(crate) docs: HashMap<String, CachedDoc>,
@@ -41,6 +57,8 @@ pub struct Store {
     /// How often the mutex was taken (`Store::lock_acquisitions`; docs/BENCHMARKS.md counts it
     /// per keystroke).
     locks: AtomicU64,
+    /// Changed only while the mutex is held, right after the commit that changed the outbox.
+    outbox: tokio::sync::watch::Sender<OutboxState>,
 }
 
 /// SQLite statements started on connections that `Store::count_statements` traces.
@@ -117,12 +135,17 @@ impl Store {
     /// Open (or create) the database at `path`, keyed by `keys`, and bring its schema up to date.
     pub fn open(path: &Path, keys: &dyn KeyProvider) -> Result<Store, LocalError> {
         let (connection, previous) = open_connection(path, keys)?;
+        let outbox = OutboxState {
+            newest: outbox::newest(&connection)?,
+            pending: outbox::count(&connection)?,
+        };
         let store = Store {
             inner: Mutex::new(Inner {
                 connection,
                 docs: HashMap::new(),
             }),
             locks: AtomicU64::new(0),
+            outbox: tokio::sync::watch::Sender::new(outbox),
         };
         if previous > 0 && previous < migrations::PROJECTIONS_VERSION {
             store.rebuild_projections()?;
@@ -159,9 +182,48 @@ impl Store {
         STATEMENTS.load(Ordering::Relaxed)
     }
 
+    /// The outbox now; subscribe with [`Store::outbox`] to hear of changes.
+    pub fn outbox_state(&self) -> OutboxState {
+        *self.outbox.borrow()
+    }
+
+    /// Every change to the outbox (a local edit committed, an ack, a purge), as a watch channel.
+    pub fn outbox(&self) -> tokio::sync::watch::Receiver<OutboxState> {
+        self.outbox.subscribe()
+    }
+
+    /// After the commit of a transaction that wrote outbox entry `id` (mutex held).
+    fn announce_pushed(&self, id: i64) -> usize {
+        let mut pending = 0;
+        self.outbox.send_modify(|outbox| {
+            outbox.newest = outbox.newest.max(id);
+            outbox.pending += 1;
+            pending = outbox.pending;
+        });
+        pending
+    }
+
+    /// After a commit that removed entries from the outbox (mutex held): count them afresh.
+    pub(crate) fn announce_outbox_shrunk(&self, connection: &Connection) {
+        match outbox::count(connection) {
+            Ok(pending) => {
+                self.outbox.send_if_modified(|outbox| {
+                    let changed = outbox.pending != pending;
+                    outbox.pending = pending;
+                    changed
+                });
+            }
+            Err(error) => {
+                tracing::warn!(code = error.code(), %error, "cannot count unsynced changes")
+            }
+        }
+    }
+
     /// Apply an update made on this device: validated, applied to the document and, in one
-    /// SQLite transaction, appended to the document's log and to the outbox. Returns after commit.
-    pub fn apply_local_update(&self, doc: &DocName, update: &[u8]) -> Result<(), LocalError> {
+    /// SQLite transaction, appended to the document's log and to the outbox. Returns after
+    /// commit, with the number of unsynced changes that commit left (the sync client hears of
+    /// the new entry from [`Store::outbox`]).
+    pub fn apply_local_update(&self, doc: &DocName, update: &[u8]) -> Result<usize, LocalError> {
         validate(update)?;
         self.apply_and_persist(doc, update, true)
     }
@@ -169,48 +231,56 @@ impl Store {
     /// Apply an update that came from the server: persisted to the log (not the outbox).
     pub fn apply_remote_update(&self, doc: &DocName, update: &[u8]) -> Result<(), LocalError> {
         validate(update)?;
-        self.apply_and_persist(doc, update, false)
+        self.apply_and_persist(doc, update, false).map(|_| ())
     }
 
+    /// Returns the number of unsynced changes after the commit.
     fn apply_and_persist(
         &self,
         name: &DocName,
         update: &[u8],
         to_outbox: bool,
-    ) -> Result<(), LocalError> {
+    ) -> Result<usize, LocalError> {
         let mut guard = self.lock()?;
         let Inner { connection, docs } = &mut *guard;
         let entry = cached(connection, docs, name)?;
         let result = (|| {
             let transaction = connection.transaction()?;
             doc_log::append(&transaction, name, update)?;
-            if to_outbox {
-                outbox::push(&transaction, name, update)?;
+            let pushed = if to_outbox {
+                let id = outbox::push(&transaction, name, update)?;
                 doc_log::apply(&entry.doc, update)?;
+                Some(id)
             } else {
                 doc_log::apply_remote(&entry.doc, update)?;
-            }
+                None
+            };
             projection::refresh(&transaction, name, &entry.doc.transact())?;
             transaction.commit()?;
-            Ok(())
+            Ok(pushed)
         })();
-        if let Err(error) = result {
-            docs.remove(name.as_str());
-            return Err(error);
-        }
+        let pending = match result {
+            Ok(Some(id)) => self.announce_pushed(id),
+            Ok(None) => self.outbox_state().pending,
+            Err(error) => {
+                docs.remove(name.as_str());
+                return Err(error);
+            }
+        };
         entry.log_rows += 1;
         Self::compact_if_long(connection, docs, name);
-        Ok(())
+        Ok(pending)
     }
 
     /// Run `f` in one transaction on the document, then persist that transaction's v1 update as
-    /// [`Store::apply_local_update`] does. Inside `f`, reach root types through the transaction
+    /// [`Store::apply_local_update`] does (and return the number of unsynced changes as it
+    /// does). Inside `f`, reach root types through the transaction
     /// (`txn.get_or_insert_text("body")`): `Doc::get_or_insert_*` would need a second transaction.
     pub fn edit(
         &self,
         name: &DocName,
         f: impl FnOnce(&Doc, &mut TransactionMut),
-    ) -> Result<(), LocalError> {
+    ) -> Result<usize, LocalError> {
         let mut guard = self.lock()?;
         let Inner { connection, docs } = &mut *guard;
         let entry = cached(connection, docs, name)?;
@@ -220,24 +290,27 @@ impl Store {
             transaction.encode_update_v1()
         };
         if update == EMPTY_UPDATE {
-            return Ok(());
+            return Ok(self.outbox_state().pending);
         }
         let result = (|| {
             let transaction = connection.transaction()?;
             doc_log::append(&transaction, name, &update)?;
-            outbox::push(&transaction, name, &update)?;
+            let id = outbox::push(&transaction, name, &update)?;
             projection::refresh(&transaction, name, &entry.doc.transact())?;
             transaction.commit()?;
-            Ok(())
+            Ok(id)
         })();
-        if let Err(error) = result {
-            // The cached doc has the edit but the disk does not: reload from disk next time.
-            docs.remove(name.as_str());
-            return Err(error);
-        }
+        let pending = match result {
+            Ok(id) => self.announce_pushed(id),
+            Err(error) => {
+                // The cached doc has the edit but the disk does not: reload from disk next time.
+                docs.remove(name.as_str());
+                return Err(error);
+            }
+        };
         entry.log_rows += 1;
         Self::compact_if_long(connection, docs, name);
-        Ok(())
+        Ok(pending)
     }
 
     /// Compact in the write path once the log is long. The cached doc equals snapshot + log, so
@@ -362,7 +435,13 @@ impl Store {
     /// Remove acknowledged outbox entries (unknown ids are ignored).
     pub fn ack(&self, ids: &[i64]) -> Result<(), LocalError> {
         let mut guard = self.lock()?;
-        outbox::ack(&mut guard.connection, ids)
+        let removed = outbox::ack(&mut guard.connection, ids)?;
+        if removed > 0 {
+            self.outbox.send_modify(|outbox| {
+                outbox.pending = outbox.pending.saturating_sub(removed);
+            });
+        }
+        Ok(())
     }
 
     /// Fault injection for tests: cap the database file at `pages` pages (SQLite never sets it

@@ -252,7 +252,6 @@ async fn edits_reach_the_other_client_and_get_acked() {
     wait_synced(&mut events_b).await;
 
     type_text(&a, &doc(1), "Motion to dismiss");
-    handle_a.local_change(&doc(1));
     let event = wait_for(&mut events_b, |event| {
         matches!(event, SyncEvent::RemoteUpdate { .. })
     })
@@ -285,7 +284,6 @@ async fn offline_edits_are_sent_when_back_online() {
     .await;
     for word in ["one ", "two ", "three"] {
         type_text(&store, &doc(2), word);
-        handle.local_change(&doc(2));
     }
     assert_eq!(store.pending_count().unwrap(), 3);
     handle.go_online();
@@ -308,7 +306,6 @@ async fn reconnect_catches_up_only_changed_docs_and_stores_the_cursor() {
     let (handle_a, mut events_a) = start(&a, &url);
     type_text(&a, &doc(3), "alpha");
     type_text(&a, &doc(4), "beta");
-    handle_a.local_change(&doc(3));
     wait_for(&mut events_a, |_| a.pending_count().unwrap() == 0).await;
     handle_a.shutdown().await;
 
@@ -366,7 +363,6 @@ async fn reconnects_with_backoff_when_the_server_drops_us() {
     })
     .await;
     type_text(&store, &doc(5), "after the drop");
-    handle.local_change(&doc(5));
     wait_for(&mut events, |_| {
         server_text(&server, &doc(5)) == "after the drop"
     })

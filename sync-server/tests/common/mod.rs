@@ -159,9 +159,6 @@ impl Laptop {
                 body.insert(txn, end, text);
             })
             .expect("local edit persists");
-        if let Some(handle) = &self.handle {
-            handle.local_change(doc);
-        }
     }
 
     /// Open a document, write `text` into it and wait until the server has acked it all

@@ -14,12 +14,24 @@ const disk = vi.hoisted(() => ({
   inFlight: 0,
   maxInFlight: 0,
   calls: 0,
+  /** Remote changes the "server" sends while the editor is loading, and the live channel. */
+  whileLoading: [] as Uint8Array[],
+  onUpdate: null as ((update: Uint8Array) => void) | null,
+  closed: [] as [string, number][],
 }));
 
 vi.mock("../ipc", () => ({
   ipc: {
     // An empty document: the v1 update with no structs and an empty delete set.
-    openDoc: async () => new Uint8Array([0, 0]),
+    openDoc: async (_doc: string, onUpdate: (update: Uint8Array) => void) => {
+      disk.onUpdate = onUpdate;
+      // Changes that arrive on the channel before the state itself resolves.
+      for (const update of disk.whileLoading) onUpdate(update);
+      return { state: new Uint8Array([0, 0]), channel: 7 };
+    },
+    closeDoc: async (doc: string, channel: number) => {
+      disk.closed.push([doc, channel]);
+    },
     setAwareness: async () => undefined,
     applyLocalUpdate: async (_doc: string, update: Uint8Array) => {
       disk.calls++;
@@ -37,7 +49,6 @@ vi.mock("../ipc", () => ({
     },
   },
   events: {
-    docUpdate: async () => () => undefined,
     awareness: async () => () => undefined,
   },
   errorMessage: (error: unknown) => (error as { message: string }).message,
@@ -60,10 +71,41 @@ beforeEach(() => {
   disk.inFlight = 0;
   disk.maxInFlight = 0;
   disk.calls = 0;
+  disk.whileLoading = [];
+  disk.onUpdate = null;
+  disk.closed = [];
 });
+
+/** A remote lawyer's change to the body, as raw Yjs update bytes. */
+function remoteChange(text: string, from?: Y.Doc): { doc: Y.Doc; update: Uint8Array } {
+  const doc = from ?? new Y.Doc();
+  const before = Y.encodeStateVector(doc);
+  doc.getText("body").insert(doc.getText("body").length, text);
+  return { doc, update: Y.encodeStateAsUpdate(doc, before) };
+}
 
 afterEach(() => {
   vi.useRealTimers();
+});
+
+describe("remote changes", () => {
+  it("arrive as raw bytes on the document's channel, also while it loads, until it is closed", async () => {
+    const first = remoteChange("Heads of terms");
+    disk.whileLoading = [first.update];
+    const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
+    expect(session.ydoc.getText("body").toString()).toBe("Heads of terms");
+
+    disk.onUpdate?.(remoteChange(", subject to contract", first.doc).update);
+    expect(session.ydoc.getText("body").toString()).toBe("Heads of terms, subject to contract");
+    // Remote changes are never saved back as local edits.
+    await vi.advanceTimersByTimeAsync(100);
+    expect(disk.calls).toBe(0);
+
+    await session.close();
+    expect(disk.closed).toEqual([["draft:x", 7]]);
+    disk.onUpdate?.(remoteChange(" (late)", first.doc).update);
+    expect(session.ydoc.getText("body").toString()).toBe("Heads of terms, subject to contract");
+  });
 });
 
 describe("local saves", () => {

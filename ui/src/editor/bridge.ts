@@ -1,6 +1,7 @@
 // The Yjs document in the webview, kept in step with the Rust (yrs) document over IPC:
-// local edits go to Rust in order (durable there before the promise resolves, retried until they
-// are), remote updates come from Rust as events. Updates applied from Rust carry the REMOTE origin and are never sent back.
+// local edits go to Rust in order as raw bytes (durable there before the promise resolves,
+// retried until they are), remote updates come from Rust as raw bytes on the document's channel.
+// Updates applied from Rust carry the REMOTE origin and are never sent back.
 import * as Y from "yjs";
 import { Awareness, applyAwarenessUpdate } from "y-protocols/awareness";
 import { events, ipc, errorMessage } from "../ipc";
@@ -28,17 +29,17 @@ export interface SessionHooks {
 
 export async function openDraft(doc: string, hooks: SessionHooks): Promise<DraftSession> {
   const ydoc = new Y.Doc();
-  // Listen before loading: an update that arrives in between is applied after the load
-  // (applying an update twice is harmless in Yjs, missing one is not).
+  // The channel listens before the state is read: an update that arrives in between is applied
+  // after the load (applying an update twice is harmless in Yjs, missing one is not).
   const early: Uint8Array[] = [];
   let loaded = false;
-  const stopUpdates = await events.docUpdate((change) => {
-    if (change.doc !== doc) return;
-    const update = Uint8Array.from(change.update);
+  let closed = false;
+  const opened = await ipc.openDoc(doc, (update) => {
+    if (closed) return;
     if (loaded) Y.applyUpdate(ydoc, update, REMOTE);
     else early.push(update);
   });
-  Y.applyUpdate(ydoc, await ipc.openDoc(doc), REMOTE);
+  Y.applyUpdate(ydoc, opened.state, REMOTE);
   for (const update of early) Y.applyUpdate(ydoc, update, REMOTE);
   loaded = true;
 
@@ -91,7 +92,8 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
       ydoc.off("update", onUpdate);
       // Edits still unsaved keep the guard until they are saved.
       void saves.flushed().then(unregisterSaves);
-      stopUpdates();
+      closed = true;
+      void ipc.closeDoc(doc, opened.channel).catch(() => undefined);
       stopAwareness();
       if (awarenessTimer !== null) clearTimeout(awarenessTimer);
       await ipc.setAwareness(doc, "null").catch(() => undefined);
