@@ -5,6 +5,25 @@
 //! `Doc` of a document is always exactly `snapshot + log` on disk. When a write fails after the
 //! cached doc was touched, the doc is evicted and reloads from disk on next use.
 
+pub(crate) mod doc_log;
+pub mod draft;
+pub(crate) mod keys;
+pub mod matter;
+mod matters;
+pub(crate) mod migrations;
+pub(crate) mod outbox;
+pub mod projection;
+mod removal;
+mod stores;
+
+pub use keys::{
+    FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StaticToken, StoredKey, TokenSource,
+};
+pub use matters::STATUSES;
+pub use outbox::OutboxEntry;
+pub use removal::{PurgeReport, RemovedMatter};
+pub use stores::StoreFiles;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -15,8 +34,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, TransactionMut};
 
-use crate::outbox::{self, OutboxEntry};
-use crate::{KeyProvider, LocalError, doc_log, migrations, projection};
+use crate::LocalError;
 
 /// After this many log rows, a document is compacted into its snapshot in the write path.
 pub const COMPACT_AFTER_LOG_ROWS: usize = 500;

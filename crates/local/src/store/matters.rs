@@ -5,9 +5,11 @@
 use protocol::{DocKind, DocName};
 use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
 
-use crate::draft::{self, Block, DRAFT_META};
-use crate::matter::{self, Case, CaseFields, CasePatch, Deadline, Party};
-use crate::projection::{self, CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use crate::store::draft::{self, Block, DRAFT_META};
+use crate::store::matter::{self, Case, CaseFields, CasePatch, Deadline, Party};
+use crate::store::projection::{
+    self, CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline,
+};
 use crate::{LocalError, Store, store};
 
 pub const STATUSES: [&str; 3] = ["open", "pending", "closed"];
@@ -286,7 +288,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::check_date;
-    use crate::matter::CaseFields;
+    use crate::store::matter::CaseFields;
     use crate::{FixedKey, Store};
     use yrs::{WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 

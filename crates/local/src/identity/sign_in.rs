@@ -21,10 +21,10 @@ use oauth2::{
 use serde::{Deserialize, Serialize};
 
 use crate::LocalError;
-use crate::id_token::SignedInUser;
-use crate::loopback::LoopbackRedirect;
-use crate::signed_in::{SignedIn, blocking};
-use crate::token_store::TokenStore;
+use crate::identity::id_token::SignedInUser;
+use crate::identity::loopback::LoopbackRedirect;
+use crate::identity::signed_in::{SignedIn, blocking};
+use crate::identity::token_store::TokenStore;
 
 /// What the app knows about its identity provider before discovery.
 #[derive(Debug, Clone)]
@@ -136,7 +136,7 @@ impl SignIn {
             .map_err(|error| LocalError::SignInDiscovery(error.to_string()))?;
         // Checked here as well as in the settings: the discovery document names the endpoints,
         // so fetching it over plain HTTP would let anyone on the network pick them.
-        crate::address::identity_provider_url(&config.issuer)?;
+        crate::firm::address::identity_provider_url(&config.issuer)?;
         let issuer = config.issuer.trim_end_matches('/').to_owned();
         let discovery_url = format!("{issuer}/.well-known/openid-configuration");
         let response = http.get(&discovery_url).send().await.map_err(|error| {
@@ -404,7 +404,8 @@ pub(crate) fn log_revocation(revocation: &Revocation) {
 }
 
 fn require_https_or_loopback(url: &Url) -> Result<(), LocalError> {
-    if url.scheme() == "https" || (url.scheme() == "http" && crate::address::is_loopback(url)) {
+    if url.scheme() == "https" || (url.scheme() == "http" && crate::firm::address::is_loopback(url))
+    {
         Ok(())
     } else {
         Err(LocalError::SignInDiscovery(format!(

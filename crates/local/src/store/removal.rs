@@ -287,8 +287,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::matter::{self, CaseFields};
-    use crate::{doc_log, migrations, outbox, projection};
+    use crate::store::matter::{self, CaseFields};
+    use crate::store::{doc_log, migrations, outbox, projection};
     use yrs::{Transact, WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
     /// Write one document the way the store does: log, outbox, projections, search index.

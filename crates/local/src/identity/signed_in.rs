@@ -12,12 +12,12 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::LocalError;
-use crate::id_token::{SignedInUser, user_of_id_token};
-use crate::keys::TokenSource;
-use crate::signin::{
+use crate::identity::id_token::{SignedInUser, user_of_id_token};
+use crate::identity::sign_in::{
     Provider, Revocation, TokenResponse, is_invalid_grant, log_revocation, revoke, token_error,
 };
-use crate::token_store::TokenStore;
+use crate::identity::token_store::TokenStore;
+use crate::store::keys::TokenSource;
 
 /// When the provider does not say how long an access token lives, it is refreshed this soon.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);

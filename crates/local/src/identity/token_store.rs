@@ -6,7 +6,7 @@
 use std::sync::Mutex;
 
 use crate::LocalError;
-use crate::id_token::SignedInUser;
+use crate::identity::id_token::SignedInUser;
 
 /// Keeps the one refresh token of the signed-in user and who that user is. Calls may block (the
 /// OS keychain talks to a system service), so async code calls them on the blocking pool.
