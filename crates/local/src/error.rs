@@ -68,8 +68,8 @@ pub enum LocalError {
         bound.user, bound.firm, bound.server, signed_in
     )]
     AccountMismatch {
-        bound: Box<crate::identity::account::Account>,
-        signed_in: Box<crate::identity::account::Account>,
+        bound: Box<crate::identity::Account>,
+        signed_in: Box<crate::identity::Account>,
     },
     #[error("{0}")]
     NotFound(String),

@@ -19,15 +19,15 @@ pub mod sync;
 pub use error::LocalError;
 pub use export::{ArchiveError, ArchiveSummary, export_archive, import_archive};
 pub use identity::{
-    Account, Binding, KeychainTokenStore, MemoryTokenStore, Restored, Revocation, SignIn,
-    SignInConfig, SignedIn, SignedInUser, TokenStore, normalize_server,
+    Account, KeychainTokenStore, MemoryTokenStore, Restored, Revocation, SignIn, SignInConfig,
+    SignedIn, SignedInUser, StaticToken, TokenSource, TokenStore, normalize_server,
 };
 pub use oauth2::url::Url;
 pub use protocol::AwarenessEntry;
 pub use protocol::DocName;
 pub use store::{
-    COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, MemoryKeySlot, OutboxEntry,
-    PurgeReport, RemovedMatter, STATUSES, StaticToken, Store, StoreFiles, StoredKey, TokenSource,
+    Binding, COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, MemoryKeySlot, OutboxEntry,
+    PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,
 };
 pub use sync::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 

@@ -5,6 +5,7 @@
 //! `Doc` of a document is always exactly `snapshot + log` on disk. When a write fails after the
 //! cached doc was touched, the doc is evicted and reloads from disk on next use.
 
+mod binding;
 pub(crate) mod doc_log;
 pub mod draft;
 pub(crate) mod keys;
@@ -16,9 +17,8 @@ pub mod projection;
 mod removal;
 mod stores;
 
-pub use keys::{
-    FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StaticToken, StoredKey, TokenSource,
-};
+pub use binding::Binding;
+pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
 pub use matters::STATUSES;
 pub use outbox::OutboxEntry;
 pub use removal::{PurgeReport, RemovedMatter};

@@ -4,6 +4,7 @@
 //! `backoff` spaces the reconnects.
 
 mod backoff;
+mod bound_tokens;
 mod client;
 mod session;
 

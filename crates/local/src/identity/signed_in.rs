@@ -12,12 +12,12 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::LocalError;
+use crate::identity::TokenSource;
 use crate::identity::id_token::{SignedInUser, user_of_id_token};
-use crate::identity::sign_in::{
+use crate::identity::provider::{
     Provider, Revocation, TokenResponse, is_invalid_grant, log_revocation, revoke, token_error,
 };
-use crate::identity::token_store::TokenStore;
-use crate::store::keys::TokenSource;
+use crate::identity::token_store::{TokenStore, blocking};
 
 /// When the provider does not say how long an access token lives, it is refreshed this soon.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
@@ -325,15 +325,4 @@ async fn refresh_loop(inner: Weak<Inner>) {
             }
         }
     }
-}
-
-/// Runs a (possibly blocking) token store call on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    store: &Arc<dyn TokenStore>,
-    call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
-) -> Result<T, LocalError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || call(store.as_ref()))
-        .await
-        .map_err(|error| LocalError::TokenStore(format!("token store task failed: {error}")))?
 }

@@ -3,7 +3,7 @@
 //! app, a memory store in tests. The access token is never stored; it stays in memory
 //! (`SignedIn`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::LocalError;
 use crate::identity::id_token::SignedInUser;
@@ -150,6 +150,17 @@ impl TokenStore for KeychainTokenStore {
 fn keychain_error(error: keyring::Error) -> LocalError {
     // keyring's messages name the platform failure, never the secret.
     LocalError::TokenStore(error.to_string())
+}
+
+/// Runs a (possibly blocking) token store call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn TokenStore>,
+    call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|error| LocalError::TokenStore(format!("token store task failed: {error}")))?
 }
 
 #[cfg(test)]

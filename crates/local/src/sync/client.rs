@@ -12,8 +12,9 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::identity::account::{Account, BoundTokens};
+use crate::identity::Account;
 use crate::sync::backoff;
+use crate::sync::bound_tokens::BoundTokens;
 use crate::sync::session::{Presence, Session, emit};
 use crate::{LocalError, Store, TokenSource};
 
