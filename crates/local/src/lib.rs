@@ -36,4 +36,5 @@ pub use sync::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
 pub use export::{docx, pdf};
 pub use firm as firm_server;
 pub use firm::address;
-pub use store::{draft, matter, projection};
+pub use store::matter_record as matter;
+pub use store::{draft, projection};

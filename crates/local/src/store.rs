@@ -6,20 +6,21 @@
 //! cached doc was touched, the doc is evicted and reloads from disk on next use.
 
 mod binding;
+mod casework;
 pub(crate) mod doc_log;
 pub mod draft;
 pub(crate) mod keys;
-pub mod matter;
-mod matters;
+pub mod matter_record;
 pub(crate) mod migrations;
 pub(crate) mod outbox;
 pub mod projection;
 mod removal;
+mod search;
 mod stores;
 
 pub use binding::Binding;
+pub use casework::STATUSES;
 pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
-pub use matters::STATUSES;
 pub use outbox::OutboxEntry;
 pub use removal::{PurgeReport, RemovedMatter};
 pub use stores::StoreFiles;

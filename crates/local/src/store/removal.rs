@@ -287,8 +287,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::store::matter::{self, CaseFields};
-    use crate::store::{doc_log, migrations, outbox, projection};
+    use crate::store::matter_record::{self, CaseFields};
+    use crate::store::{doc_log, migrations, outbox, projection, search};
     use yrs::{Transact, WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
     /// Write one document the way the store does: log, outbox, projections, search index.
@@ -308,7 +308,7 @@ mod tests {
         outbox::push(&transaction, name, &update).unwrap();
         projection::refresh(&transaction, name, &doc.transact()).unwrap();
         if name.kind() == protocol::DocKind::Draft {
-            projection::index_draft(&transaction, name, &doc.transact()).unwrap();
+            search::index_draft(&transaction, name, &doc.transact()).unwrap();
         }
         transaction.commit().unwrap();
     }
@@ -321,7 +321,7 @@ mod tests {
             ..CaseFields::default()
         };
         write(connection, &DocName::case(&case).unwrap(), |txn| {
-            matter::create(txn, &fields)
+            matter_record::create(txn, &fields)
         });
         for _ in 0..3 {
             let draft = DocName::draft(&case, &uuid::Uuid::new_v4().to_string()).unwrap();
