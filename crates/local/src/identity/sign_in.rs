@@ -126,7 +126,7 @@ impl SignIn {
         kept_user(store).await
     }
 
-    /// Sign-out without a session (the kept sign-in was never restored, e.g. offline): revokes
+    /// Sign-out without a `SignedIn` (the kept sign-in was never restored, e.g. offline): revokes
     /// the kept refresh token at the provider when it can be reached and offers revocation, and
     /// wipes it here whatever the provider says. `Err` only when the store cannot be wiped.
     #[tracing::instrument(skip_all)]

@@ -29,7 +29,7 @@ impl std::fmt::Debug for dyn TokenStore {
     }
 }
 
-/// A refresh token kept in process memory only (tests, or a "don't remember me" session).
+/// A refresh token kept in process memory only (tests, or a "don't remember me" sign-in).
 #[derive(Default)]
 pub struct MemoryTokenStore {
     refresh_token: Mutex<Option<String>>,

@@ -12,7 +12,7 @@
 //! so a restart does not hide why a matter vanished) until the lawyer dismisses it. Dismissing
 //! keeps the tombstone, so the matter stays refused.
 //!
-//! Which denials purge is decided by the sync session (`session.rs`); this module only records
+//! Which denials purge is decided by the sync session (`sync/session.rs`); this module only records
 //! which matters the server has granted (`matter_grants`) so a refusal of a matter the server
 //! never acknowledged (made offline) is not mistaken for a wall.
 
