@@ -3,6 +3,8 @@
 //! copilot's streamed chat).
 
 pub mod address;
+mod replies;
 mod rest;
 
+pub use replies::{CopilotAvailability, CopilotQuota, Member};
 pub use rest::{CopilotEvent, CopilotRequest, FirmServer, http_base};
