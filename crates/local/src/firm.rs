@@ -1,8 +1,6 @@
-//! The firm's server seen from the laptop beyond the sync socket: where it is (`address`, parsed
-//! from the settings) and its REST API (`FirmServer`: members, copilot availability, consent, the
-//! copilot's streamed chat).
+//! The firm's server seen from the laptop beyond the sync socket: its REST API (`FirmServer`:
+//! members, copilot availability, consent, the copilot's streamed chat) and its replies as types.
 
-pub mod address;
 mod replies;
 mod rest;
 

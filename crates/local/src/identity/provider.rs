@@ -116,7 +116,7 @@ impl Provider {
             .map_err(|error| LocalError::SignInDiscovery(error.to_string()))?;
         // Checked here as well as in the settings: the discovery document names the endpoints,
         // so fetching it over plain HTTP would let anyone on the network pick them.
-        crate::firm::address::identity_provider_url(&config.issuer)?;
+        crate::address::identity_provider_url(&config.issuer)?;
         let issuer = config.issuer.trim_end_matches('/').to_owned();
         let discovery_url = format!("{issuer}/.well-known/openid-configuration");
         let response = http.get(&discovery_url).send().await.map_err(|error| {
@@ -242,8 +242,7 @@ pub(crate) fn log_revocation(revocation: &Revocation) {
 }
 
 fn require_https_or_loopback(url: &Url) -> Result<(), LocalError> {
-    if url.scheme() == "https" || (url.scheme() == "http" && crate::firm::address::is_loopback(url))
-    {
+    if url.scheme() == "https" || (url.scheme() == "http" && crate::address::is_loopback(url)) {
         Ok(())
     } else {
         Err(LocalError::SignInDiscovery(format!(
