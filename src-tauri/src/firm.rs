@@ -1,10 +1,10 @@
-//! Commands that talk to the firm's server over REST (`hub_local::firm_server`): a matter's
+//! Commands that talk to the firm's server over REST (`hub_local::firm`): a matter's
 //! members and the copilot (the model key stays on the server). Answers stream to the window
 //! over a Tauri channel.
 
 use std::sync::atomic::Ordering;
 
-use local::firm_server::{CopilotEvent, CopilotRequest, FirmServer};
+use local::firm::{CopilotAvailability, CopilotEvent, CopilotRequest, FirmServer, Member};
 use serde_json::json;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -33,7 +33,7 @@ fn client(app: &AppHandle) -> CommandResult<FirmServer> {
 /// The matter's members and roles, from the firm's server (read-only here: owners manage
 /// them through the server's API).
 #[tauri::command]
-pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<serde_json::Value> {
+pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<Vec<Member>> {
     Ok(client(&app)?.members(&case_id).await?)
 }
 
@@ -41,7 +41,7 @@ pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<serd
 pub async fn copilot_availability(
     app: AppHandle,
     case_id: String,
-) -> CommandResult<serde_json::Value> {
+) -> CommandResult<CopilotAvailability> {
     Ok(client(&app)?.availability(&case_id).await?)
 }
 

@@ -316,12 +316,11 @@ async fn syncs_and_calls_rest(firm: &Firm) {
     second
         .wait_until("the draft arrives", WAIT, body_contains(&doc, "over TLS"))
         .await;
-    let rest =
-        local::firm_server::FirmServer::new(&firm.wss(), Arc::new(StaticToken(ada))).unwrap();
+    let rest = local::firm::FirmServer::new(&firm.wss(), Arc::new(StaticToken(ada))).unwrap();
     let members = rest.members(&case).await.unwrap();
     assert!(
-        members.to_string().contains("ada"),
-        "members over https: {members}"
+        format!("{members:?}").contains("ada"),
+        "members over https: {members:?}"
     );
     laptop.disconnect().await;
     second.disconnect().await;
@@ -469,11 +468,9 @@ async fn child_refuses_bad_certificates() {
         reason.contains("Hotel WiFi Security CA") && reason.contains("does not trust"),
         "{reason}"
     );
-    let rest = local::firm_server::FirmServer::new(
-        &rogue.wss(),
-        Arc::new(StaticToken(token("ada", "firm-a"))),
-    )
-    .unwrap();
+    let rest =
+        local::firm::FirmServer::new(&rogue.wss(), Arc::new(StaticToken(token("ada", "firm-a"))))
+            .unwrap();
     match rest.members(&new_case()).await {
         Err(LocalError::Connection(reason)) => {
             assert!(reason.contains("Hotel WiFi Security CA"), "REST: {reason}")

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use hub_local::matter::CaseFields;
+use hub_local::store::matter_record::CaseFields;
 use hub_local::{DocName, FixedKey, Store};
 use yrs::updates::decoder::Decode;
 use yrs::{
@@ -155,13 +155,16 @@ fn exports(store: &Store, name: &DocName, rounds: usize) {
     for _ in 0..rounds {
         let started = Instant::now();
         let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
-        sizes.0 = hub_local::docx::export(&title, &blocks).unwrap().len();
+        sizes.0 = hub_local::export::docx::export(&title, &blocks)
+            .unwrap()
+            .len();
         docx.push(started.elapsed());
         let started = Instant::now();
         let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
-        sizes.1 = hub_local::pdf::export(&title, &blocks, hub_local::pdf::Paper::A4)
-            .unwrap()
-            .len();
+        sizes.1 =
+            hub_local::export::pdf::export(&title, &blocks, hub_local::export::pdf::Paper::A4)
+                .unwrap()
+                .len();
         pdf.push(started.elapsed());
     }
     println!(

@@ -182,9 +182,9 @@ async fn journeys(options: Options) -> Result<(), String> {
             laptop
                 .store
                 .edit(&matter, |_, txn| {
-                    hub_local::matter::create(
+                    hub_local::store::matter_record::create(
                         txn,
-                        &hub_local::matter::CaseFields {
+                        &hub_local::store::matter_record::CaseFields {
                             title: title.clone(),
                             status: "open".into(),
                             ..Default::default()
@@ -242,7 +242,7 @@ async fn journeys(options: Options) -> Result<(), String> {
             .wait_for(move |store| {
                 store
                     .read(&name, |txn| {
-                        hub_local::draft::plain_text(txn).contains(&expected)
+                        hub_local::store::draft::plain_text(txn).contains(&expected)
                     })
                     .unwrap_or(false)
             })

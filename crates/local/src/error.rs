@@ -68,8 +68,8 @@ pub enum LocalError {
         bound.user, bound.firm, bound.server, signed_in
     )]
     AccountMismatch {
-        bound: Box<crate::account::Account>,
-        signed_in: Box<crate::account::Account>,
+        bound: Box<crate::identity::Account>,
+        signed_in: Box<crate::identity::Account>,
     },
     #[error("{0}")]
     NotFound(String),

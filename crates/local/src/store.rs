@@ -10,6 +10,26 @@
 //! waits on. Nobody has to tell the client that an edit was made, and the number of unsynced
 //! changes is known without a query.
 
+mod binding;
+mod casework;
+pub(crate) mod doc_log;
+pub mod draft;
+pub(crate) mod keys;
+pub mod matter_record;
+pub(crate) mod migrations;
+pub(crate) mod outbox;
+pub mod projection;
+mod removal;
+mod search;
+mod stores;
+
+pub use binding::Binding;
+pub use casework::STATUSES;
+pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
+pub use outbox::OutboxEntry;
+pub use removal::{PurgeReport, RemovedMatter};
+pub use stores::StoreFiles;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,8 +41,7 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, GetString, ReadTxn, StateVector, Transact, TransactionMut};
 
-use crate::outbox::{self, OutboxEntry};
-use crate::{KeyProvider, LocalError, doc_log, migrations, projection};
+use crate::LocalError;
 
 /// After this many log rows, a document is compacted into its snapshot in the write path.
 pub const COMPACT_AFTER_LOG_ROWS: usize = 500;

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use hub_local::matter::CaseFields;
+use hub_local::store::matter_record::CaseFields;
 use hub_local::{DocName, FixedKey, Store, export_archive, import_archive};
 use yrs::{WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 

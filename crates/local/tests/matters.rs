@@ -2,8 +2,8 @@
 //! SQLCipher files.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use hub_local::matter::{CaseFields, CasePatch};
-use hub_local::projection::{CaseFilter, CaseSort};
+use hub_local::store::matter_record::{CaseFields, CasePatch};
+use hub_local::store::projection::{CaseFilter, CaseSort};
 use hub_local::{DocName, FixedKey, Store};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;

@@ -79,14 +79,16 @@ struct DocSync {
     in_flight: VecDeque<Option<i64>>,
 }
 
+/// This connection's catch-up channel (`$hub` on the wire): what the server listed as changed
+/// since the stored cursor, and when that cursor may move on.
 #[derive(Debug, Default)]
-struct Hub {
+struct CatchUp {
     authenticated: bool,
     /// A `changes` request is outstanding.
     requesting: bool,
     /// Newest cursor seen, to be stored once every document it covers finished syncing.
     cursor: Option<i64>,
-    /// Documents listed by the hub whose initial sync has not finished.
+    /// Documents listed by a catch-up reply whose initial sync has not finished.
     waiting: HashSet<DocName>,
     /// A change notice arrived while a request was outstanding: ask again after the reply.
     again: bool,
@@ -99,7 +101,7 @@ pub(crate) struct Session {
     /// Where fresh tokens come from when the server asks again (`TokenRequest`).
     tokens: Arc<dyn crate::TokenSource>,
     docs: HashMap<DocName, DocSync>,
-    hub: Hub,
+    catch_up: CatchUp,
     /// Highest outbox id already sent (or skipped) on this connection.
     sent_upto: i64,
     outgoing: Vec<Wire>,
@@ -135,7 +137,7 @@ impl Session {
             token,
             tokens,
             docs: HashMap::new(),
-            hub: Hub::default(),
+            catch_up: CatchUp::default(),
             sent_upto: 0,
             outgoing: Vec::new(),
             healthy: false,
@@ -192,7 +194,7 @@ impl Session {
     }
 
     fn request_changes(&mut self, since: i64) {
-        self.hub.requesting = true;
+        self.catch_up.requesting = true;
         self.outgoing.push(frame(
             HUB_CHANNEL,
             Message::Stateless(HubMessage::request(since).to_json()),
@@ -208,7 +210,7 @@ impl Session {
             .filter(|(_, sync)| sync.scope != Scope::Denied)
             .map(|(doc, _)| doc.as_str().to_owned())
             .collect();
-        if self.hub.authenticated {
+        if self.catch_up.authenticated {
             keys.push(HUB_CHANNEL.to_owned());
         }
         for key in keys {
@@ -336,7 +338,7 @@ impl Session {
     pub fn state(&self) -> SyncState {
         // Waiting for the server to accept the token (and bind the store) is not in step yet.
         let busy = self.binding.is_some()
-            || self.hub.requesting
+            || self.catch_up.requesting
             || self.docs.values().any(|sync| {
                 sync.scope != Scope::Denied && (!sync.synced || !sync.in_flight.is_empty())
             });
@@ -361,7 +363,7 @@ impl Session {
         };
         let name = frame.document_name().to_owned();
         if name == HUB_CHANNEL {
-            return self.handle_hub(frame.message, presence);
+            return self.handle_catch_up(frame.message, presence);
         }
         let doc = match DocName::parse(&name) {
             Ok(doc) => doc,
@@ -443,7 +445,7 @@ impl Session {
                     sync.scope = Scope::Denied;
                     sync.in_flight.clear();
                 }
-                self.hub.waiting.remove(doc);
+                self.catch_up.waiting.remove(doc);
                 self.store_cursor_when_done()?;
                 emit(
                     &self.events,
@@ -488,7 +490,7 @@ impl Session {
             sync.scope = Scope::Denied;
             sync.in_flight.clear();
         }
-        self.hub.waiting.retain(|doc| doc.case_id() != case_id);
+        self.catch_up.waiting.retain(|doc| doc.case_id() != case_id);
         presence.opened.retain(|doc| doc.case_id() != case_id);
         presence.awareness.retain(|doc, _| doc.case_id() != case_id);
         self.store_cursor_when_done()?;
@@ -550,7 +552,7 @@ impl Session {
                 if let Some(sync) = self.docs.get_mut(doc) {
                     sync.synced = true;
                 }
-                if self.hub.waiting.remove(doc) {
+                if self.catch_up.waiting.remove(doc) {
                     self.store_cursor_when_done()?;
                 }
             }
@@ -647,11 +649,11 @@ impl Session {
         }
     }
 
-    fn handle_hub(&mut self, message: Message, presence: &Presence) -> Result<(), LocalError> {
+    fn handle_catch_up(&mut self, message: Message, presence: &Presence) -> Result<(), LocalError> {
         match message {
             Message::Auth(AuthMessage::Authenticated { .. }) => {
                 self.healthy = true;
-                self.hub.authenticated = true;
+                self.catch_up.authenticated = true;
                 if let Some(account) = self.binding.take() {
                     // The server accepted the token: from now on the store is this account's.
                     self.store.bind_account(&account)?;
@@ -674,11 +676,11 @@ impl Session {
             }
             Message::Stateless(text) => match HubMessage::parse(&text) {
                 Ok(HubMessage::Changes(ChangesField::Reply(reply))) => {
-                    self.hub.requesting = false;
+                    self.catch_up.requesting = false;
                     self.follow(&reply.docs, Some(reply.cursor), presence)?;
                     if reply.more {
                         self.request_changes(reply.cursor);
-                    } else if std::mem::take(&mut self.hub.again) {
+                    } else if std::mem::take(&mut self.catch_up.again) {
                         // Nothing is missed from the reply's cursor on (it is a snapshot xmin).
                         self.request_changes(reply.cursor);
                     } else {
@@ -692,18 +694,18 @@ impl Session {
                     // changes since our cursor; the access-filtered reply moves the cursor on.
                     // The server sends at most one notice a second per connection.
                     self.follow(&docs, None, presence)?;
-                    if self.hub.requesting {
-                        self.hub.again = true;
+                    if self.catch_up.requesting {
+                        self.catch_up.again = true;
                     } else {
                         self.request_changes(self.store.cursor()?);
                     }
                 }
                 Ok(HubMessage::Error { code, message }) => {
                     tracing::warn!(code, message, "catch-up request refused");
-                    self.hub.requesting = false;
+                    self.catch_up.requesting = false;
                 }
                 Ok(HubMessage::Changes(ChangesField::Request(_))) => {}
-                Err(error) => tracing::warn!(code = error.code(), "invalid hub message"),
+                Err(error) => tracing::warn!(code = error.code(), "invalid catch-up message"),
             },
             _ => {}
         }
@@ -722,7 +724,10 @@ impl Session {
             let doc = match DocName::parse(name) {
                 Ok(doc) => doc,
                 Err(error) => {
-                    tracing::warn!(code = error.code(), "hub listed an invalid document name");
+                    tracing::warn!(
+                        code = error.code(),
+                        "a catch-up reply listed an invalid document name"
+                    );
                     continue;
                 }
             };
@@ -731,20 +736,24 @@ impl Session {
                 && !sync.synced
                 && sync.scope != Scope::Denied
             {
-                self.hub.waiting.insert(doc);
+                self.catch_up.waiting.insert(doc);
             }
         }
         if let Some(cursor) = cursor {
-            self.hub.cursor = Some(self.hub.cursor.map_or(cursor, |known| known.max(cursor)));
+            self.catch_up.cursor = Some(
+                self.catch_up
+                    .cursor
+                    .map_or(cursor, |known| known.max(cursor)),
+            );
         }
         Ok(())
     }
 
     fn store_cursor_when_done(&mut self) -> Result<(), LocalError> {
-        if self.hub.requesting || !self.hub.waiting.is_empty() {
+        if self.catch_up.requesting || !self.catch_up.waiting.is_empty() {
             return Ok(());
         }
-        if let Some(cursor) = self.hub.cursor.take() {
+        if let Some(cursor) = self.catch_up.cursor.take() {
             self.store.set_cursor(cursor)?;
         }
         Ok(())

@@ -17,9 +17,11 @@ use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-use crate::account::{Account, BoundTokens};
-use crate::session::{Presence, Session, emit};
-use crate::{LocalError, Store, TokenSource, backoff};
+use crate::identity::Account;
+use crate::sync::backoff;
+use crate::sync::bound_tokens::BoundTokens;
+use crate::sync::session::{Presence, Session, emit};
+use crate::{LocalError, Store, TokenSource};
 
 /// How long a WebSocket handshake may take before it counts as a failed attempt.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);

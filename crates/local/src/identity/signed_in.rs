@@ -12,12 +12,12 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
 use crate::LocalError;
-use crate::id_token::{SignedInUser, user_of_id_token};
-use crate::keys::TokenSource;
-use crate::signin::{
+use crate::identity::TokenSource;
+use crate::identity::id_token::{SignedInUser, user_of_id_token};
+use crate::identity::provider::{
     Provider, Revocation, TokenResponse, is_invalid_grant, log_revocation, revoke, token_error,
 };
-use crate::token_store::TokenStore;
+use crate::identity::token_store::{TokenStore, blocking};
 
 /// When the provider does not say how long an access token lives, it is refreshed this soon.
 const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
@@ -25,7 +25,7 @@ const ASSUMED_LIFETIME: Duration = Duration::from_secs(300);
 const RETRY_MIN: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
 
-/// The signed-in session. Cheap to clone; every clone is the same session. Give it to the sync
+/// The signed-in user's tokens. Cheap to clone; every clone is the same sign-in. Give it to the sync
 /// client as `Arc::new(signed_in.clone())` (it implements `TokenSource`).
 #[derive(Clone)]
 pub struct SignedIn {
@@ -38,7 +38,7 @@ struct Inner {
     access: RwLock<Option<AccessToken>>,
     /// Who is signed in, from the latest ID token (or the store, after a restore).
     user: RwLock<Option<SignedInUser>>,
-    /// Turns `true` when the provider refuses the refresh token: the session is over.
+    /// Turns `true` when the provider refuses the refresh token: the sign-in is over.
     refused: watch::Sender<bool>,
     /// One refresh at a time: with rotation, two concurrent uses of the same refresh token look
     /// like a replay and make the provider revoke the whole grant.
@@ -133,15 +133,15 @@ impl SignedIn {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
-    /// Turns `true` when the provider refuses the refresh token (revoked, expired): the session
+    /// Turns `true` when the provider refuses the refresh token (revoked, expired): the sign-in
     /// is over and the lawyer must sign in again (offline refreshes only retry, never end it).
-    /// `wait_for(|refused| *refused)` ends with `Err` once the session is dropped.
+    /// `wait_for(|refused| *refused)` ends with `Err` once the sign-in is dropped.
     pub fn refusal(&self) -> watch::Receiver<bool> {
         self.inner.refused.subscribe()
     }
 
     /// Changes on every new access token (after sign-in and each refresh), so the sync client can
-    /// re-authenticate on its open socket; `Err` on `changed()` once the session is gone.
+    /// re-authenticate on its open socket; `Err` on `changed()` once the sign-in is gone.
     pub fn token_changes(&self) -> watch::Receiver<u64> {
         self.inner.generation.subscribe()
     }
@@ -149,7 +149,7 @@ impl SignedIn {
     /// Stops refreshing, revokes the refresh token at the provider (RFC 7009) when it offers
     /// revocation, then forgets the access token and wipes the store, whether or not the
     /// provider could be told (what it was told is returned and logged). Every clone of this
-    /// session is signed out. `Err` only when the store cannot be wiped.
+    /// sign-in is ended. `Err` only when the store cannot be wiped.
     #[tracing::instrument(skip_all)]
     pub async fn sign_out(&self) -> Result<Revocation, LocalError> {
         if let Some(task) = self.inner.refresher.lock()?.take() {
@@ -249,7 +249,7 @@ impl Inner {
             blocking(&self.store, move |store| store.save(&refresh_token)).await?;
         } else if blocking(&self.store, |store| store.load()).await?.is_none() {
             tracing::warn!(
-                "the provider issued no refresh token (ask for offline_access?); the session ends when the access token expires"
+                "the provider issued no refresh token (ask for offline_access?); the sign-in ends when the access token expires"
             );
         }
         self.take_user(&tokens).await;
@@ -296,7 +296,7 @@ impl Inner {
     }
 }
 
-/// Refreshes before expiry for as long as the session lives; retries with backoff while the
+/// Refreshes before expiry for as long as the sign-in lives; retries with backoff while the
 /// provider is unreachable; stops when the refresh token is refused.
 async fn refresh_loop(inner: Weak<Inner>) {
     let mut retry = RETRY_MIN;
@@ -307,10 +307,10 @@ async fn refresh_loop(inner: Weak<Inner>) {
         };
         tokio::time::sleep_until(wake_at).await;
         loop {
-            let Some(session) = inner.upgrade() else {
+            let Some(signed_in) = inner.upgrade() else {
                 return;
             };
-            match session.refresh().await {
+            match signed_in.refresh().await {
                 Ok(()) => {
                     retry = RETRY_MIN;
                     break;
@@ -318,22 +318,11 @@ async fn refresh_loop(inner: Weak<Inner>) {
                 Err(LocalError::SignInRequired) => return,
                 Err(error) => {
                     tracing::warn!(code = error.code(), %error, "token refresh failed; retrying");
-                    drop(session);
+                    drop(signed_in);
                     tokio::time::sleep(retry).await;
                     retry = (retry * 2).min(RETRY_MAX);
                 }
             }
         }
     }
-}
-
-/// Runs a (possibly blocking) token store call on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    store: &Arc<dyn TokenStore>,
-    call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
-) -> Result<T, LocalError> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || call(store.as_ref()))
-        .await
-        .map_err(|error| LocalError::TokenStore(format!("token store task failed: {error}")))?
 }

@@ -12,7 +12,7 @@
 //! so a restart does not hide why a matter vanished) until the lawyer dismisses it. Dismissing
 //! keeps the tombstone, so the matter stays refused.
 //!
-//! Which denials purge is decided by the sync session (`session.rs`); this module only records
+//! Which denials purge is decided by the sync session (`sync/session.rs`); this module only records
 //! which matters the server has granted (`matter_grants`) so a refusal of a matter the server
 //! never acknowledged (made offline) is not mistaken for a wall.
 
@@ -290,8 +290,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
-    use crate::matter::{self, CaseFields};
-    use crate::{doc_log, migrations, outbox, projection};
+    use crate::store::matter_record::{self, CaseFields};
+    use crate::store::{doc_log, migrations, outbox, projection, search};
     use yrs::{Transact, WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
     /// Write one document the way the store does: log, outbox, projections, search index.
@@ -311,7 +311,7 @@ mod tests {
         outbox::push(&transaction, name, &update).unwrap();
         projection::refresh(&transaction, name, &doc.transact()).unwrap();
         if name.kind() == protocol::DocKind::Draft {
-            projection::index_draft(&transaction, name, &doc.transact()).unwrap();
+            search::index_draft(&transaction, name, &doc.transact()).unwrap();
         }
         transaction.commit().unwrap();
     }
@@ -324,7 +324,7 @@ mod tests {
             ..CaseFields::default()
         };
         write(connection, &DocName::case(&case).unwrap(), |txn| {
-            matter::create(txn, &fields)
+            matter_record::create(txn, &fields)
         });
         for _ in 0..3 {
             let draft = DocName::draft(&case, &uuid::Uuid::new_v4().to_string()).unwrap();

@@ -18,12 +18,12 @@ use krilla::paint::Fill;
 use krilla::text::{Font, TextDirection};
 
 use crate::LocalError;
-use crate::draft::{Block, BlockStyle};
+use crate::store::draft::{Block, BlockStyle};
 
-static REGULAR: &[u8] = include_bytes!("../fonts/LiberationSerif-Regular.ttf");
-static BOLD: &[u8] = include_bytes!("../fonts/LiberationSerif-Bold.ttf");
-static ITALIC: &[u8] = include_bytes!("../fonts/LiberationSerif-Italic.ttf");
-static BOLD_ITALIC: &[u8] = include_bytes!("../fonts/LiberationSerif-BoldItalic.ttf");
+static REGULAR: &[u8] = include_bytes!("../../fonts/LiberationSerif-Regular.ttf");
+static BOLD: &[u8] = include_bytes!("../../fonts/LiberationSerif-Bold.ttf");
+static ITALIC: &[u8] = include_bytes!("../../fonts/LiberationSerif-Italic.ttf");
+static BOLD_ITALIC: &[u8] = include_bytes!("../../fonts/LiberationSerif-BoldItalic.ttf");
 
 /// Paper sizes in points (1/72 inch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -508,7 +508,7 @@ pub fn export(title: &str, blocks: &[Block], paper: Paper) -> Result<Vec<u8>, Lo
     if !title.trim().is_empty() {
         let heading = Block {
             style: BlockStyle::Heading(1),
-            runs: vec![crate::draft::Run {
+            runs: vec![crate::store::draft::Run {
                 text: title.to_owned(),
                 bold: false,
                 italic: false,
@@ -604,7 +604,7 @@ fn render(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::draft::{self, Run};
+    use crate::store::draft::{self, Run};
     use yrs::{Doc, Transact};
 
     /// Poppler's `pdftotext` (Debian poppler-utils, installed by scripts/setup) reads the export

@@ -1,5 +1,5 @@
-//! Where secrets come from: the database key and the sign-in token. The desktop app implements
-//! these over the OS keychain and its OAuth session; tests use the fixed versions here.
+//! Where the database key comes from: the desktop app keeps it in the OS keychain (`StoredKey`
+//! over a `KeySlot`); tests use the fixed and in-memory versions here.
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -132,32 +132,5 @@ impl<S: KeySlot> KeySlot for &S {
 
     fn set(&self, key: &str) -> Result<(), LocalError> {
         (**self).set(key)
-    }
-}
-
-/// Supplies the bearer token sent in every `Auth` frame; asked again on every (re)connect so a
-/// refreshed token is picked up.
-pub trait TokenSource: Send + Sync {
-    fn token(&self) -> Result<String, LocalError>;
-
-    /// Ticks whenever a new token is available (a refresh), so an open connection can
-    /// re-authenticate before the old one expires. `None` for tokens that never change.
-    fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
-        None
-    }
-}
-
-/// A token known in advance (tests, benchmarks).
-pub struct StaticToken(pub String);
-
-impl TokenSource for StaticToken {
-    fn token(&self) -> Result<String, LocalError> {
-        Ok(self.0.clone())
-    }
-}
-
-impl std::fmt::Debug for StaticToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StaticToken(<redacted>)")
     }
 }

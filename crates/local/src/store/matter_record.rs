@@ -2,6 +2,9 @@
 //! strings (last writer wins per field); parties and deadlines are Y.Arrays of Y.Maps so two
 //! lawyers adding deadlines offline both keep theirs, and ticking one deadline off does not
 //! overwrite an edit to another.
+//!
+//! This module reads and writes the record inside a yrs transaction; the `Store` operations that
+//! open that transaction are in `casework`.
 
 use serde::{Deserialize, Serialize};
 use yrs::{

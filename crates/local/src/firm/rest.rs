@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::firm::replies::{CopilotAvailability, Member};
 use crate::{LocalError, TokenSource};
 
 /// Longest wait for a plain (non-streaming) request to the firm's server.
@@ -145,7 +146,7 @@ impl FirmServer {
     }
 
     /// GET a JSON resource under `/api/v1`.
-    async fn get_json(&self, path: &str) -> Result<serde_json::Value, LocalError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, LocalError> {
         self.send(reqwest::Method::GET, path, |request| {
             request.timeout(REQUEST_TIMEOUT)
         })
@@ -156,12 +157,12 @@ impl FirmServer {
     }
 
     /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
-    pub async fn availability(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+    pub async fn availability(&self, case_id: &str) -> Result<CopilotAvailability, LocalError> {
         self.get_json(&format!("cases/{case_id}/copilot")).await
     }
 
     /// `GET /api/v1/cases/{case}/members`: who may open the matter, with their roles.
-    pub async fn members(&self, case_id: &str) -> Result<serde_json::Value, LocalError> {
+    pub async fn members(&self, case_id: &str) -> Result<Vec<Member>, LocalError> {
         self.get_json(&format!("cases/{case_id}/members")).await
     }
 

@@ -11,7 +11,7 @@ use docx_rs::{
 };
 
 use crate::LocalError;
-use crate::draft::{Block, BlockStyle};
+use crate::store::draft::{Block, BlockStyle};
 
 const BULLETS: usize = 1;
 const ORDERED: usize = 2;
@@ -161,7 +161,7 @@ pub fn export(title: &str, blocks: &[Block]) -> Result<Vec<u8>, LocalError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::draft;
+    use crate::store::draft;
     use yrs::{Doc, Transact};
 
     /// The export, read back by docx-rs's own reader, keeps the text, the marks, the heading

@@ -1,11 +1,8 @@
-//! Desktop sign-in: OAuth 2.0 authorization code + PKCE (S256) for a native public client
-//! (RFC 8252) against any OpenID Connect provider found by discovery (Clerk, Entra ID, Okta, ...).
-//! The system browser is sent to the provider; it comes back to a loopback listener on
-//! `127.0.0.1:0`; the code is exchanged for tokens. See `SignedIn` for what happens afterwards.
-//! At app start `SignIn::restore_kept` signs in again from the kept refresh token, without the
-//! browser; sign-out revokes that token at the provider (RFC 7009) when it offers revocation.
+//! The identity provider as discovered, and what both the sign-in and the signed-in user's
+//! tokens ask of it: its OAuth client and HTTP client, the token endpoint's errors, and
+//! revocation (RFC 7009). `sign_in` and `signed_in` both build on this module, never on each
+//! other's internals.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use oauth2::basic::{
@@ -14,17 +11,12 @@ use oauth2::basic::{
 };
 use oauth2::url::{Url, form_urlencoded};
 use oauth2::{
-    AuthUrl, AuthorizationCode, ClientId, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
-    PkceCodeChallenge, RedirectUrl, RequestTokenError, Scope, StandardRevocableToken,
-    StandardTokenResponse, TokenUrl,
+    AuthUrl, ClientId, EndpointNotSet, EndpointSet, ExtraTokenFields, RequestTokenError,
+    StandardRevocableToken, StandardTokenResponse, TokenUrl,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::LocalError;
-use crate::id_token::SignedInUser;
-use crate::loopback::LoopbackRedirect;
-use crate::signed_in::{SignedIn, blocking};
-use crate::token_store::TokenStore;
 
 /// What the app knows about its identity provider before discovery.
 #[derive(Debug, Clone)]
@@ -110,22 +102,10 @@ pub(crate) struct Provider {
     pub(crate) config: SignInConfig,
 }
 
-/// A discovered identity provider plus the token store: starts sign-ins and restores the
-/// previous one at start-up.
-#[derive(Debug, Clone)]
-pub struct SignIn {
-    provider: Arc<Provider>,
-    store: Arc<dyn TokenStore>,
-}
-
-impl SignIn {
+impl Provider {
     /// Fetches `{issuer}/.well-known/openid-configuration` and checks it: the issuer must be
     /// exactly the configured one, endpoints HTTPS (plain HTTP only on loopback), S256 PKCE.
-    #[tracing::instrument(skip_all, fields(issuer = %config.issuer))]
-    pub async fn discover(
-        config: SignInConfig,
-        store: Arc<dyn TokenStore>,
-    ) -> Result<Self, LocalError> {
+    pub(crate) async fn discover(config: SignInConfig) -> Result<Self, LocalError> {
         let http = crate::net::network()
             .http()
             // The token endpoint must not redirect (oauth2's advice against SSRF); discovery
@@ -180,146 +160,13 @@ impl SignIn {
         .set_auth_uri(AuthUrl::from_url(metadata.authorization_endpoint))
         .set_token_uri(TokenUrl::from_url(metadata.token_endpoint));
         Ok(Self {
-            provider: Arc::new(Provider {
-                issuer: metadata.issuer,
-                oauth,
-                revocation_endpoint: metadata.revocation_endpoint,
-                http,
-                config,
-            }),
-            store,
+            issuer: metadata.issuer,
+            oauth,
+            revocation_endpoint: metadata.revocation_endpoint,
+            http,
+            config,
         })
     }
-
-    /// The interactive sign-in: binds the loopback redirect, hands the authorization URL to
-    /// `open_browser` (the app opens the system browser), waits for the callback, checks
-    /// `state`, exchanges the code with the PKCE verifier and stores the refresh token.
-    #[tracing::instrument(skip_all, fields(issuer = %self.provider.issuer))]
-    pub async fn sign_in(&self, open_browser: impl FnOnce(&Url)) -> Result<SignedIn, LocalError> {
-        let redirect = LoopbackRedirect::bind().await?;
-        let redirect_url = RedirectUrl::from_url(redirect.redirect_uri().clone());
-        let oauth = self.provider.oauth.clone().set_redirect_uri(redirect_url);
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = oauth
-            .authorize_url(CsrfToken::new_random)
-            .set_pkce_challenge(challenge);
-        for scope in &self.provider.config.scopes {
-            request = request.add_scope(Scope::new(scope.clone()));
-        }
-        for (name, value) in &self.provider.config.extra_params {
-            request = request.add_extra_param(name.as_str(), value.as_str());
-        }
-        let (authorization_url, state) = request.url();
-        open_browser(&authorization_url);
-
-        let code = redirect
-            .wait_for_code(
-                state.secret().clone(),
-                self.provider.issuer.clone(),
-                self.provider.config.browser_timeout,
-            )
-            .await?;
-        let tokens = oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(verifier)
-            .request_async(&crate::net::OAuthHttp(&self.provider.http))
-            .await
-            .map_err(token_error)?;
-        tracing::info!("signed in");
-        SignedIn::start(self.provider.clone(), self.store.clone(), tokens).await
-    }
-
-    /// Signs in again without the browser from the refresh token kept in the store. Only an
-    /// explicit refusal by the provider (`invalid_grant`) wipes the kept token; any other
-    /// failure keeps it (`Restored::Offline`).
-    #[tracing::instrument(skip_all, fields(issuer = %self.provider.issuer))]
-    pub async fn restore(&self) -> Restored {
-        let user = kept_user(&self.store).await;
-        match SignedIn::restore(self.provider.clone(), self.store.clone(), user.clone()).await {
-            Ok(Some(signed_in)) => {
-                tracing::info!("signed in again from the kept refresh token");
-                Restored::SignedIn(signed_in)
-            }
-            Ok(None) => Restored::NothingKept,
-            Err(LocalError::SignInRequired) => Restored::Refused { user },
-            Err(error) => {
-                tracing::warn!(code = error.code(), %error, "cannot restore the sign-in now; the refresh token is kept");
-                Restored::Offline { user, error }
-            }
-        }
-    }
-
-    /// App start: discovers the provider and restores the kept sign-in, touching the network
-    /// only when a refresh token is kept. A discovery that fails (offline on a plane) is
-    /// `Restored::Offline`: the token is kept and the caller tries again later.
-    pub async fn restore_kept(config: SignInConfig, store: Arc<dyn TokenStore>) -> Restored {
-        match blocking(&store, |store| store.load()).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Restored::NothingKept,
-            Err(error) => {
-                let user = kept_user(&store).await;
-                return Restored::Offline { user, error };
-            }
-        }
-        match Self::discover(config, store.clone()).await {
-            Ok(sign_in) => sign_in.restore().await,
-            Err(error) => {
-                tracing::warn!(code = error.code(), %error, "cannot reach the identity provider; the refresh token is kept");
-                let user = kept_user(&store).await;
-                Restored::Offline { user, error }
-            }
-        }
-    }
-
-    /// Who the kept refresh token signs in, as far as the store knows (no network).
-    pub async fn kept_user(store: &Arc<dyn TokenStore>) -> Option<SignedInUser> {
-        kept_user(store).await
-    }
-
-    /// Sign-out without a session (the kept sign-in was never restored, e.g. offline): revokes
-    /// the kept refresh token at the provider when it can be reached and offers revocation, and
-    /// wipes it here whatever the provider says. `Err` only when the store cannot be wiped.
-    #[tracing::instrument(skip_all)]
-    pub async fn sign_out_kept(
-        config: SignInConfig,
-        store: Arc<dyn TokenStore>,
-    ) -> Result<Revocation, LocalError> {
-        let revocation = match blocking(&store, |store| store.load()).await {
-            Ok(None) => Revocation::NothingKept,
-            Ok(Some(refresh_token)) => match Self::discover(config, store.clone()).await {
-                Ok(sign_in) => revoke(&sign_in.provider, &refresh_token).await,
-                Err(error) => Revocation::Failed(error.to_string()),
-            },
-            Err(error) => Revocation::Failed(error.to_string()),
-        };
-        log_revocation(&revocation);
-        blocking(&store, |store| store.clear()).await?;
-        tracing::info!("signed out");
-        Ok(revocation)
-    }
-
-    /// The token store this sign-in writes to.
-    pub fn store(&self) -> &Arc<dyn TokenStore> {
-        &self.store
-    }
-}
-
-/// What became of the sign-in kept from the last run.
-#[derive(Debug)]
-pub enum Restored {
-    /// No refresh token was kept: nobody is signed in.
-    NothingKept,
-    /// Signed in again from the kept refresh token, without the browser.
-    SignedIn(SignedIn),
-    /// The provider refused the kept refresh token (revoked, expired, already used): it was
-    /// wiped with the user it named. The lawyer must sign in again.
-    Refused { user: Option<SignedInUser> },
-    /// The provider could not be asked (offline, provider down, keychain locked): the refresh
-    /// token is kept, `user` is who it signs in (to show meanwhile). Try again later.
-    Offline {
-        user: Option<SignedInUser>,
-        error: LocalError,
-    },
 }
 
 /// What sign-out could tell the provider. The tokens on this computer are wiped in every case.
@@ -346,15 +193,6 @@ impl Revocation {
             Self::Failed(_) => "failed",
         }
     }
-}
-
-async fn kept_user(store: &Arc<dyn TokenStore>) -> Option<SignedInUser> {
-    blocking(store, |store| store.load_user())
-        .await
-        .unwrap_or_else(|error| {
-            tracing::warn!(code = error.code(), %error, "cannot read who is signed in");
-            None
-        })
 }
 
 /// RFC 7009: asks the provider to revoke `refresh_token` (and with it, on most providers, the

@@ -1,13 +1,14 @@
-//! The matter and draft operations the desktop app calls: each is one CRDT edit through
-//! [`Store::edit`] (durable, outboxed, projections updated in the same transaction) or one query
-//! of the projections.
+//! Casework: the operations the desktop app calls on matters and their drafts, as `Store`
+//! methods. Each is one CRDT edit through [`Store::edit`] (durable, outboxed, projections updated
+//! in the same transaction) or one query of the projections. What a matter's document holds is
+//! `matter_record`; a draft's is `draft`; search is `search`.
 
 use protocol::{DocKind, DocName};
 use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
 
-use crate::draft::{self, Block, DRAFT_META};
-use crate::matter::{self, Case, CaseFields, CasePatch, Deadline, Party};
-use crate::projection::{self, CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use crate::store::draft::{self, Block, DRAFT_META};
+use crate::store::matter_record::{self, Case, CaseFields, CasePatch, Deadline, Party};
+use crate::store::projection::{self, CaseFilter, CaseSummary, DraftSummary, UpcomingDeadline};
 use crate::{LocalError, Store, store};
 
 pub const STATUSES: [&str; 3] = ["open", "pending", "closed"];
@@ -79,13 +80,15 @@ impl Store {
         }
         check_status(&fields.status)?;
         let id = new_id();
-        self.edit(&DocName::case(&id)?, |_, txn| matter::create(txn, &fields))?;
+        self.edit(&DocName::case(&id)?, |_, txn| {
+            matter_record::create(txn, &fields)
+        })?;
         Ok(id)
     }
 
     fn case_doc(&self, case_id: &str) -> Result<DocName, LocalError> {
         let name = DocName::case(case_id)?;
-        if self.read(&name, |txn| txn.get_map(matter::CASE_MAP).is_none())? {
+        if self.read(&name, |txn| txn.get_map(matter_record::CASE_MAP).is_none())? {
             return Err(LocalError::NotFound(format!(
                 "no matter {case_id} on this computer"
             )));
@@ -96,7 +99,7 @@ impl Store {
     /// The whole matter, or `NotFound`.
     pub fn case(&self, case_id: &str) -> Result<Case, LocalError> {
         let name = self.case_doc(case_id)?;
-        self.read(&name, |txn| matter::read(txn, case_id))?
+        self.read(&name, |txn| matter_record::read(txn, case_id))?
             .ok_or_else(|| LocalError::NotFound(format!("no matter {case_id} on this computer")))
     }
 
@@ -108,7 +111,7 @@ impl Store {
             check_status(status)?;
         }
         let name = self.case_doc(case_id)?;
-        self.edit(&name, |_, txn| matter::apply_patch(txn, patch))
+        self.edit(&name, |_, txn| matter_record::apply_patch(txn, patch))
     }
 
     pub fn add_party(
@@ -126,7 +129,7 @@ impl Store {
             name: party_name.trim().to_owned(),
         };
         let name = self.case_doc(case_id)?;
-        self.edit(&name, |_, txn| matter::add_party(txn, &party))?;
+        self.edit(&name, |_, txn| matter_record::add_party(txn, &party))?;
         Ok(party)
     }
 
@@ -147,7 +150,7 @@ impl Store {
             done: false,
         };
         let name = self.case_doc(case_id)?;
-        self.edit(&name, |_, txn| matter::add_deadline(txn, &deadline))?;
+        self.edit(&name, |_, txn| matter_record::add_deadline(txn, &deadline))?;
         Ok(deadline)
     }
 
@@ -155,7 +158,7 @@ impl Store {
         let name = self.case_doc(case_id)?;
         let mut found = false;
         self.edit(&name, |_, txn| {
-            found = matter::set_deadline_done(txn, id, done)
+            found = matter_record::set_deadline_done(txn, id, done)
         })?;
         found
             .then_some(())
@@ -169,7 +172,7 @@ impl Store {
         }
         let name = self.case_doc(case_id)?;
         let mut found = false;
-        self.edit(&name, |_, txn| found = matter::remove(txn, list, id))?;
+        self.edit(&name, |_, txn| found = matter_record::remove(txn, list, id))?;
         found
             .then_some(())
             .ok_or_else(|| LocalError::NotFound(format!("no entry {id} in {list}")))
@@ -247,78 +250,11 @@ impl Store {
         let name = self.draft_doc(doc)?;
         self.read(&name, |txn| (draft::title(txn), draft::blocks(txn)))
     }
-
-    /// Index the text of drafts edited since their last indexing; returns how many.
-    pub fn index_pending_drafts(&self) -> Result<usize, LocalError> {
-        let mut guard = self.lock()?;
-        let store::Inner { connection, docs } = &mut *guard;
-        let pending = projection::drafts_to_index(connection)?;
-        if pending.is_empty() {
-            return Ok(0);
-        }
-        // The index is derived data, so its commit skips the fsync (WAL + synchronous=NORMAL:
-        // atomic, made durable by the next FULL commit). A crash before that loses only this
-        // indexing; the drafts are still marked unindexed and are indexed again by the next
-        // search. The fsync was the slow tail of the first search after an edit.
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
-        let indexed = (|| -> Result<(), LocalError> {
-            let transaction = connection.transaction()?;
-            for name in &pending {
-                let entry = store::cached(&transaction, docs, name)?;
-                projection::index_draft(&transaction, name, &entry.doc.transact())?;
-            }
-            transaction.commit()?;
-            Ok(())
-        })();
-        connection.pragma_update(None, "synchronous", "FULL")?;
-        indexed?;
-        Ok(pending.len())
-    }
-
-    /// Full-text search over matter fields and draft text, best matches first (at most 50).
-    pub fn search(&self, query: &str) -> Result<Vec<SearchHit>, LocalError> {
-        self.index_pending_drafts()?;
-        let guard = self.lock()?;
-        projection::search(&guard.connection, query)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::check_date;
-    use crate::matter::CaseFields;
-    use crate::{FixedKey, Store};
-    use yrs::{WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
-
-    /// Indexing commits without an fsync, then puts `synchronous = FULL` back: every later
-    /// keystroke is durable on disk again before it is acknowledged.
-    #[test]
-    fn indexing_after_an_edit_leaves_commits_fully_synchronous() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("s.db"), &FixedKey("k".into())).unwrap();
-        let case = store
-            .create_case(&CaseFields {
-                title: "Acme".into(),
-                ..CaseFields::default()
-            })
-            .unwrap();
-        let name = store.create_draft(&case, "Letter").unwrap();
-        store
-            .edit(&name, |_, txn| {
-                let fragment = txn.get_or_insert_xml_fragment("default");
-                let paragraph = fragment.push_back(txn, XmlElementPrelim::empty("paragraph"));
-                paragraph.push_back(txn, XmlTextPrelim::new("estoppel by convention"));
-            })
-            .unwrap();
-        assert_eq!(store.search("estoppel").unwrap().len(), 1);
-        let synchronous: i64 = store
-            .lock()
-            .unwrap()
-            .connection
-            .query_row("PRAGMA synchronous", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(synchronous, 2, "FULL");
-    }
 
     #[test]
     fn dates_must_be_iso() {

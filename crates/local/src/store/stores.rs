@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::Account;
+use crate::identity::Account;
 
 /// Where the store files of one data directory are.
 #[derive(Debug, Clone)]

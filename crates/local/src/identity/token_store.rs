@@ -3,10 +3,10 @@
 //! app, a memory store in tests. The access token is never stored; it stays in memory
 //! (`SignedIn`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::LocalError;
-use crate::id_token::SignedInUser;
+use crate::identity::id_token::SignedInUser;
 
 /// Keeps the one refresh token of the signed-in user and who that user is. Calls may block (the
 /// OS keychain talks to a system service), so async code calls them on the blocking pool.
@@ -29,7 +29,7 @@ impl std::fmt::Debug for dyn TokenStore {
     }
 }
 
-/// A refresh token kept in process memory only (tests, or a "don't remember me" session).
+/// A refresh token kept in process memory only (tests, or a "don't remember me" sign-in).
 #[derive(Default)]
 pub struct MemoryTokenStore {
     refresh_token: Mutex<Option<String>>,
@@ -150,6 +150,17 @@ impl TokenStore for KeychainTokenStore {
 fn keychain_error(error: keyring::Error) -> LocalError {
     // keyring's messages name the platform failure, never the secret.
     LocalError::TokenStore(error.to_string())
+}
+
+/// Runs a (possibly blocking) token store call on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn TokenStore>,
+    call: impl FnOnce(&dyn TokenStore) -> Result<T, LocalError> + Send + 'static,
+) -> Result<T, LocalError> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || call(store.as_ref()))
+        .await
+        .map_err(|error| LocalError::TokenStore(format!("token store task failed: {error}")))?
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use yrs::ReadTxn;
 
-use crate::{LocalError, draft, matter};
+use crate::LocalError;
+use crate::store::{draft, matter_record};
 
 /// A matter as the dashboard lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,8 +89,6 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
-pub(crate) const SEARCH_LIMIT: usize = 50;
-
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -126,7 +125,7 @@ fn refresh_case<T: ReadTxn>(
     txn: &T,
 ) -> Result<(), LocalError> {
     let case_id = name.case_id();
-    let Some(case) = matter::read(txn, case_id) else {
+    let Some(case) = matter_record::read(txn, case_id) else {
         return Ok(());
     };
     let next_deadline = case
@@ -215,7 +214,7 @@ fn refresh_draft<T: ReadTxn>(
 }
 
 /// Replace the FTS row of a document (its rowid is the `docs` rowid).
-fn index(
+pub(crate) fn index(
     connection: &Connection,
     name: &DocName,
     kind: &str,
@@ -232,76 +231,6 @@ fn index(
         params![rowid, name.as_str(), name.case_id(), kind, title, body],
     )?;
     Ok(())
-}
-
-/// Drafts whose text changed since they were last indexed.
-pub(crate) fn drafts_to_index(connection: &Connection) -> Result<Vec<DocName>, LocalError> {
-    let mut statement = connection
-        .prepare_cached("SELECT doc FROM draft_rows WHERE indexed = 0 AND deleted = 0")?;
-    let names = statement.query_map([], |row| row.get::<_, String>(0))?;
-    let mut drafts = Vec::new();
-    for name in names {
-        drafts.push(DocName::parse(&name?)?);
-    }
-    Ok(drafts)
-}
-
-/// Index a draft's text now (called by the store with the draft's document).
-pub(crate) fn index_draft<T: ReadTxn>(
-    connection: &Connection,
-    name: &DocName,
-    txn: &T,
-) -> Result<(), LocalError> {
-    if !draft::is_deleted(txn) {
-        index(
-            connection,
-            name,
-            "draft",
-            &draft::title(txn),
-            &draft::plain_text(txn),
-        )?;
-    }
-    connection.execute(
-        "UPDATE draft_rows SET indexed = 1 WHERE doc = ?1",
-        [name.as_str()],
-    )?;
-    Ok(())
-}
-
-/// Turn what a lawyer typed into an FTS5 query: every word must appear, each as a prefix
-/// (`"indemn"*`), and nothing typed is interpreted as FTS5 syntax.
-pub(crate) fn fts_query(input: &str) -> Option<String> {
-    let terms: Vec<String> = input
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|term| !term.is_empty())
-        .take(16)
-        .map(|term| format!("\"{term}\"*"))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
-}
-
-pub(crate) fn search(connection: &Connection, input: &str) -> Result<Vec<SearchHit>, LocalError> {
-    let Some(query) = fts_query(input) else {
-        return Ok(Vec::new());
-    };
-    let mut statement = connection.prepare_cached(
-        "SELECT s.doc, s.case_id, s.kind, s.title, coalesce(c.title, ''),
-                snippet(search_index, 4, char(2), char(3), '…', 12)
-         FROM search_index s LEFT JOIN case_rows c ON c.id = s.case_id
-         WHERE search_index MATCH ?1
-         ORDER BY rank LIMIT ?2",
-    )?;
-    let rows = statement.query_map(params![query, SEARCH_LIMIT as i64], |row| {
-        Ok(SearchHit {
-            doc: row.get(0)?,
-            case_id: row.get(1)?,
-            kind: row.get(2)?,
-            title: row.get(3)?,
-            case_title: row.get(4)?,
-            snippet: row.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 pub(crate) fn cases(
@@ -396,22 +325,4 @@ pub(crate) fn drafts(
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fts_query;
-
-    #[test]
-    fn fts_queries_are_prefix_terms_without_syntax() {
-        assert_eq!(
-            fts_query("indemn  Acme").as_deref(),
-            Some("\"indemn\"* \"Acme\"*")
-        );
-        assert_eq!(
-            fts_query("NEAR(\"x\" OR y*) -z").as_deref(),
-            Some("\"NEAR\"* \"x\"* \"OR\"* \"y\"* \"z\"*")
-        );
-        assert_eq!(fts_query("  ()\"* "), None);
-    }
 }
