@@ -5,8 +5,8 @@ use local::DocName;
 use std::sync::Arc;
 
 use local::Store;
-use local::matter::{Case, CaseFields, CasePatch, Deadline, Party};
-use local::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use local::store::matter_record::{Case, CaseFields, CasePatch, Deadline, Party};
+use local::store::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
@@ -392,7 +392,7 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     let (title, bytes) = on_store(&app, move |store| {
         let (title, blocks) = store.draft_blocks(&doc)?;
-        let bytes = local::docx::export(&title, &blocks)?;
+        let bytes = local::export::docx::export(&title, &blocks)?;
         Ok((title, bytes))
     })
     .await?;
@@ -403,11 +403,11 @@ pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
 /// its path.
 #[tauri::command]
 pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandResult<String> {
-    let paper = local::pdf::Paper::parse(&paper)
+    let paper = local::export::pdf::Paper::parse(&paper)
         .ok_or_else(|| CommandError::new("invalid_input", "paper must be \"a4\" or \"letter\""))?;
     let (title, bytes) = on_store(&app, move |store| {
         let (title, blocks) = store.draft_blocks(&doc)?;
-        let bytes = local::pdf::export(&title, &blocks, paper)?;
+        let bytes = local::export::pdf::export(&title, &blocks, paper)?;
         Ok((title, bytes))
     })
     .await?;

@@ -23,7 +23,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use local::matter::CaseFields;
+use local::store::matter_record::CaseFields;
 use local::{DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncState};
 use sqlx::PgPool;
 use sync_server::config::{DatabaseSettings, DevSecret, Environment, ServeSettings};

@@ -31,10 +31,3 @@ pub use store::{
     OutboxState, PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,
 };
 pub use sync::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};
-
-// The module paths from before the rooms, so callers written against them keep compiling.
-// New code names the room: `store::matter_record`, `firm::FirmServer`, `export::pdf`.
-pub use export::{docx, pdf};
-pub use firm as firm_server;
-pub use store::matter_record as matter;
-pub use store::{draft, projection};
