@@ -283,7 +283,8 @@ pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> Command
     // The draft's own store, if the window opened it (see `apply_local_update`).
     let store = app.state::<AppState>().store_for(&name);
     let target = store.clone();
-    blocking(move || target.rename_draft(&doc, &title)).await?;
+    let draft = name.clone();
+    blocking(move || target.rename_draft(&draft, &title)).await?;
     edited_in(&app, &store, store.outbox_state().pending);
     Ok(())
 }
@@ -293,7 +294,8 @@ pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
     let name = doc_name(&doc)?;
     let store = app.state::<AppState>().store_for(&name);
     let target = store.clone();
-    blocking(move || target.delete_draft(&doc)).await?;
+    let draft = name.clone();
+    blocking(move || target.delete_draft(&draft)).await?;
     edited_in(&app, &store, store.outbox_state().pending);
     Ok(())
 }
@@ -314,7 +316,8 @@ pub async fn open_doc(
     }
     let store = state.store();
     let reader = store.clone();
-    let bytes = blocking(move || reader.full_state(&doc)).await?;
+    let opened = name.clone();
+    let bytes = blocking(move || reader.full_state(&opened)).await?;
     sync::open_in(&app, name, &store).await;
     Ok(tauri::ipc::Response::new(bytes))
 }
@@ -390,6 +393,7 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 /// Write the draft as a Word file into Documents/Lawyers Hub and return its path.
 #[tauri::command]
 pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
+    let doc = doc_name(&doc)?;
     let (title, bytes) = on_store(&app, move |store| {
         let (title, blocks) = store.draft_blocks(&doc)?;
         let bytes = local::export::docx::export(&title, &blocks)?;
@@ -405,6 +409,7 @@ pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
 pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandResult<String> {
     let paper = local::export::pdf::Paper::parse(&paper)
         .ok_or_else(|| CommandError::new("invalid_input", "paper must be \"a4\" or \"letter\""))?;
+    let doc = doc_name(&doc)?;
     let (title, bytes) = on_store(&app, move |store| {
         let (title, blocks) = store.draft_blocks(&doc)?;
         let bytes = local::export::pdf::export(&title, &blocks, paper)?;

@@ -209,7 +209,7 @@ async fn run(count: usize) {
         .unwrap();
     let doc = store.create_draft(&case, "Share purchase agreement").unwrap();
     let editor = Doc::new();
-    let state = store.full_state(doc.as_str()).unwrap();
+    let state = store.full_state(&doc).unwrap();
     editor
         .transact_mut()
         .apply_update(Update::decode_v1(&state).unwrap())

@@ -70,7 +70,7 @@ fn big_draft(store: &Store, case: &str) -> (DocName, Doc) {
         .create_draft(case, "Master services agreement")
         .unwrap();
     let editor = Doc::new();
-    let state = store.full_state(name.as_str()).unwrap();
+    let state = store.full_state(&name).unwrap();
     editor
         .transact_mut()
         .apply_update(Update::decode_v1(&state).unwrap())
@@ -154,13 +154,13 @@ fn exports(store: &Store, name: &DocName, rounds: usize) {
     let mut sizes = (0, 0);
     for _ in 0..rounds {
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
+        let (title, blocks) = store.draft_blocks(&name).unwrap();
         sizes.0 = hub_local::export::docx::export(&title, &blocks)
             .unwrap()
             .len();
         docx.push(started.elapsed());
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(name.as_str()).unwrap();
+        let (title, blocks) = store.draft_blocks(&name).unwrap();
         sizes.1 =
             hub_local::export::pdf::export(&title, &blocks, hub_local::export::pdf::Paper::A4)
                 .unwrap()

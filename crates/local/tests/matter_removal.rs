@@ -114,7 +114,7 @@ fn purging_a_matter_leaves_nothing_of_it_and_keeps_the_other_matters() {
     assert!(upcoming.iter().all(|deadline| deadline.case_id == kept));
     assert_eq!(upcoming.len(), 1);
     // Reading a purged document afterwards finds it empty (nothing cached in memory either).
-    assert_eq!(store.full_state(walled_drafts[1].as_str()).unwrap(), [0, 0]);
+    assert_eq!(store.full_state(&walled_drafts[1]).unwrap(), [0, 0]);
 
     // The other matter is untouched.
     assert_eq!(store.search("kilimanjaro").unwrap().len(), 3);

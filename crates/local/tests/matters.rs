@@ -30,7 +30,7 @@ fn fields(title: &str, client: &str, area: &str, responsible: &str) -> CaseField
 /// made against the store's current state of the draft.
 fn type_paragraph(store: &Store, doc: &DocName, text: &str) -> Vec<u8> {
     let editor = Doc::new();
-    let state = store.full_state(doc.as_str()).unwrap();
+    let state = store.full_state(&doc).unwrap();
     editor
         .transact_mut()
         .apply_update(Update::decode_v1(&state).unwrap())
@@ -197,14 +197,14 @@ fn search_finds_case_fields_and_draft_text_and_stays_current() {
         store.apply_local_update(&draft, &update).unwrap();
         assert_eq!(store.search("meruit").unwrap().len(), 1);
         store
-            .rename_draft(draft.as_str(), "Amended particulars")
+            .rename_draft(&draft, "Amended particulars")
             .unwrap();
         assert_eq!(store.drafts(&case).unwrap()[0].title, "Amended particulars");
     }
     // Everything survives a restart, and a deleted draft leaves the list and the index.
     let store = Store::open(&path, &key()).unwrap();
     assert_eq!(store.search("meruit").unwrap().len(), 1);
-    store.delete_draft(draft.as_str()).unwrap();
+    store.delete_draft(&draft).unwrap();
     assert!(store.search("meruit").unwrap().is_empty());
     assert!(store.drafts(draft.case_id()).unwrap().is_empty());
 }

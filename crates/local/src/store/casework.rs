@@ -111,7 +111,8 @@ impl Store {
             check_status(status)?;
         }
         let name = self.case_doc(case_id)?;
-        self.edit(&name, |_, txn| matter_record::apply_patch(txn, patch))
+        self.edit(&name, |_, txn| matter_record::apply_patch(txn, patch))?;
+        Ok(())
     }
 
     pub fn add_party(
@@ -213,42 +214,42 @@ impl Store {
         Ok(name)
     }
 
-    fn draft_doc(&self, doc: &str) -> Result<DocName, LocalError> {
-        let name = DocName::parse(doc)?;
-        if name.kind() != DocKind::Draft {
+    fn draft_doc(doc: &DocName) -> Result<&DocName, LocalError> {
+        if doc.kind() != DocKind::Draft {
             return Err(invalid(format!("{doc} is not a draft")));
         }
-        Ok(name)
+        Ok(doc)
     }
 
-    pub fn rename_draft(&self, doc: &str, title: &str) -> Result<(), LocalError> {
+    pub fn rename_draft(&self, doc: &DocName, title: &str) -> Result<(), LocalError> {
         check_title(title, "draft")?;
-        let name = self.draft_doc(doc)?;
-        self.edit(&name, |_, txn| {
+        let name = Self::draft_doc(doc)?;
+        self.edit(name, |_, txn| {
             let meta = txn.get_or_insert_map(DRAFT_META);
             meta.insert(txn, "title", title.trim());
-        })
+        })?;
+        Ok(())
     }
 
     /// Delete a draft (a tombstone in its `meta`, which syncs like any edit).
-    pub fn delete_draft(&self, doc: &str) -> Result<(), LocalError> {
-        let name = self.draft_doc(doc)?;
-        self.edit(&name, |_, txn| {
+    pub fn delete_draft(&self, doc: &DocName) -> Result<(), LocalError> {
+        let name = Self::draft_doc(doc)?;
+        self.edit(name, |_, txn| {
             let meta = txn.get_or_insert_map(DRAFT_META);
             meta.insert(txn, "deleted", true);
-        })
+        })?;
+        Ok(())
     }
 
     /// The whole document as one v1 update (what the editor loads).
-    pub fn full_state(&self, doc: &str) -> Result<Vec<u8>, LocalError> {
-        let name = DocName::parse(doc)?;
-        self.read(&name, |txn| txn.encode_diff_v1(&StateVector::default()))
+    pub fn full_state(&self, doc: &DocName) -> Result<Vec<u8>, LocalError> {
+        self.read(doc, |txn| txn.encode_diff_v1(&StateVector::default()))
     }
 
     /// A draft as blocks (for export).
-    pub fn draft_blocks(&self, doc: &str) -> Result<(String, Vec<Block>), LocalError> {
-        let name = self.draft_doc(doc)?;
-        self.read(&name, |txn| (draft::title(txn), draft::blocks(txn)))
+    pub fn draft_blocks(&self, doc: &DocName) -> Result<(String, Vec<Block>), LocalError> {
+        let name = Self::draft_doc(doc)?;
+        self.read(name, |txn| (draft::title(txn), draft::blocks(txn)))
     }
 }
 
