@@ -14,13 +14,13 @@ use protocol::{
 use tokio::sync::mpsc;
 
 use crate::access::Role;
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::db;
 use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
 use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
 use crate::persist::WriteRequest;
+use crate::state::AppState;
 
 /// Frames queued for one connection before it counts as too slow.
 const OUTBOUND_QUEUE: usize = 4096;
@@ -318,7 +318,7 @@ impl Session {
                 let reply_step1 = matches!(message, Message::Sync(_));
                 let entry = &subscription.entry;
                 let answer =
-                    crate::app::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
+                    crate::hub::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
                         Fatal {
                             code: CLOSE_PROTOCOL,
                             reason: format!("bad state vector: {error}"),
@@ -351,7 +351,7 @@ impl Session {
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
                 if !empty && role.can_write() {
                     let entry = subscription.entry.clone();
-                    match crate::app::cpu_bound(|| entry.admit(&update)) {
+                    match crate::hub::cpu_bound(|| entry.admit(&update)) {
                         Ok(()) => {}
                         // Never stored: it would break every later load of the document, or
                         // make yrs use freed memory. The document is unchanged.

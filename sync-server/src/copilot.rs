@@ -25,7 +25,6 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::access::{self, Audit};
-use crate::app::AppState;
 use crate::copilot_config::CopilotSettings;
 use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter, StreamPermit};
 use crate::copilot_policy_cache::PolicyCache;
@@ -33,6 +32,7 @@ use crate::copilot_prompts::{self, Action, Prompt};
 use crate::copilot_upstream::{Deltas, Progress, Stop, Upstream};
 use crate::copilot_usage::{self, CallRecord, Outcome, UsageQuery, UsageReport};
 use crate::rest::{ApiError, Caller, VerifiedCaller, is_firm_admin};
+use crate::state::AppState;
 
 /// Most characters of an instruction ("more formal", "as an indemnity clause", …).
 pub const MAX_INSTRUCTION_CHARS: usize = 2_000;

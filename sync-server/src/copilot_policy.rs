@@ -13,11 +13,11 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::copilot_config::CopilotSettings;
 use crate::copilot_policy_cache::Standing;
 use crate::rest::ApiError;
+use crate::state::AppState;
 
 /// The firm's copilot settings (no row: off, nothing stored, the server's quota).
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]

@@ -8,8 +8,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
 use crate::rest::{ApiError, Caller};
+use crate::state::AppState;
 
 /// Most people one answer lists.
 pub const MAX_RESULTS: i64 = 50;

@@ -19,6 +19,8 @@ use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 use crate::db;
 
+pub mod compaction;
+
 pub type ConnId = u64;
 /// One routing key of one connection: the unit of access, broadcast and awareness ownership. A
 /// socket may open one document under several keys (`name` and `name\0session`, as the provider
@@ -237,6 +239,17 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), IntegrateError> {
         protocol::integrate_update(&mut doc.transact_mut(), update)
     }))
     .unwrap_or_else(|_| Err(IntegrateError::Integration("yrs panicked".to_owned())))
+}
+
+/// Run CPU-heavy work (integrating a long history) without stalling the other tasks scheduled
+/// on this worker thread: on the multi-threaded runtime they are moved to another worker.
+pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
 }
 
 /// Metric: documents whose stored history could not be integrated (each occurrence).

@@ -27,3 +27,4 @@ pub mod oidc;
 pub mod persist;
 pub mod preflight;
 pub mod rest;
+pub mod state;

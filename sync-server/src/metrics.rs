@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub static WRITE_BATCHES: AtomicU64 = AtomicU64::new(0);
 pub static WRITE_REQUESTS: AtomicU64 = AtomicU64::new(0);

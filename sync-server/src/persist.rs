@@ -152,7 +152,7 @@ async fn run(
                     Some(request.subscription),
                     compact_after,
                 ) {
-                    crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
+                    crate::hub::compaction::spawn(pool.clone(), hub.clone(), entry.clone());
                 }
                 if !entry.name.contains("/drafts/")
                     && let Some(title) = entry.changed_title()

@@ -12,9 +12,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::access::{self, Audit, Role};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::db;
+use crate::state::AppState;
 
 /// An API error: a stable code and a message a person can act on.
 #[derive(Debug)]
