@@ -53,10 +53,6 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         self.code
     }
-
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
 }
 
 impl From<sqlx::Error> for ApiError {

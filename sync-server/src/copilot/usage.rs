@@ -195,7 +195,7 @@ pub async fn report(
     reader: &str,
     query: &UsageQuery,
 ) -> Result<UsageReport, sqlx::Error> {
-    let (month_start, _) = crate::copilot_policy::quota_period(Utc::now());
+    let (month_start, _) = crate::copilot::policy::quota_period(Utc::now());
     let since = query.since.unwrap_or(month_start);
     let until = query.until.unwrap_or_else(Utc::now);
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);

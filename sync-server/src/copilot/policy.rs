@@ -7,17 +7,75 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::http::StatusCode;
 use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::Principal;
-use crate::copilot_config::CopilotSettings;
-use crate::copilot_policy_cache::Standing;
-use crate::rest::ApiError;
-use crate::state::AppState;
+use crate::copilot::config::CopilotSettings;
+use crate::copilot::policy_cache::{PolicyCache, Standing};
+
+/// Why the copilot is refused to a caller. The HTTP edge (`crate::copilot`) maps each to its
+/// status, `{code, message}` body and `Retry-After`; [`Refusal::code`] is that stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// The caller cannot read the matter: reported exactly like a missing one.
+    #[error("no such matter")]
+    NotFound,
+    #[error(
+        "The AI copilot is not set up on your firm's server. Ask your administrator to \
+         configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL)."
+    )]
+    NotConfigured,
+    #[error("Your firm has turned the AI copilot off. A firm administrator can turn it on.")]
+    Disabled,
+    #[error(
+        "The client has not consented to AI use on this matter. Once they have, the \
+         matter's owner can record the consent, and the copilot becomes available."
+    )]
+    ConsentRequired,
+    #[error(
+        "You have used your AI allowance for this month ({used_tokens} of {monthly_tokens} \
+         tokens). It renews on {renews_on}; a firm administrator can raise it.",
+        renews_on = .renews.format("%-d %B %Y")
+    )]
+    QuotaExceeded {
+        used_tokens: i64,
+        monthly_tokens: i64,
+        renews: chrono::DateTime<Utc>,
+        /// Seconds until the quota renews.
+        wait_secs: u64,
+    },
+    #[error(
+        "You have asked the copilot {per_minute} times in the last minute, the most allowed. \
+         Try again in {wait_secs} seconds."
+    )]
+    RateLimited { per_minute: usize, wait_secs: u64 },
+    #[error(
+        "You already have {in_flight} copilot answers in progress. Wait for one to finish, \
+         or stop one."
+    )]
+    TooManyStreams { in_flight: u32 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl Refusal {
+    /// The stable code clients see (`{code, message}`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::NotFound => "not_found",
+            Refusal::NotConfigured => "copilot_not_configured",
+            Refusal::Disabled => "copilot_disabled",
+            Refusal::ConsentRequired => "consent_required",
+            Refusal::QuotaExceeded { .. } => "quota_exceeded",
+            Refusal::RateLimited { .. } => "rate_limited",
+            Refusal::TooManyStreams { .. } => "too_many_streams",
+            Refusal::Database(_) => "server_error",
+        }
+    }
+}
 
 /// The firm's copilot settings (no row: off, nothing stored, the server's quota).
 #[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
@@ -160,15 +218,15 @@ struct StandingRow {
 /// Check, in order: the caller can read the matter (else `404 not_found`, exactly like the rest
 /// of the API), the server has a model, the firm's switch, the matter's consent, the quota.
 /// Nothing here talks to the model. An allowed standing is kept in memory until something that
-/// could revoke it changes ([`crate::copilot_policy_cache`]); refusals are always read afresh.
+/// could revoke it changes ([`crate::copilot::policy_cache`]); refusals are always read afresh.
 pub async fn check(
-    state: &AppState,
+    pool: &PgPool,
+    cache: &PolicyCache,
     settings: &CopilotSettings,
     caller: &Principal,
     case_id: Uuid,
-) -> Result<Allowed, ApiError> {
+) -> Result<Allowed, Refusal> {
     let (month_start, next_month) = quota_period(Utc::now());
-    let cache = state.copilot.cache();
     let kept = cache
         .get(case_id, &caller.user_id, month_start)
         .filter(|standing| standing.firm_id == caller.firm_id);
@@ -180,7 +238,7 @@ pub async fn check(
         None => {
             crate::metrics::copilot_policy_lookup(false);
             let reading = cache.reading();
-            let standing = read_standing(state, settings, caller, case_id, month_start).await?;
+            let standing = read_standing(pool, settings, caller, case_id, month_start).await?;
             cache.keep(reading, case_id, &caller.user_id, standing.clone());
             standing
         }
@@ -194,18 +252,12 @@ pub async fn check(
     };
     if quota.used_tokens >= quota.monthly_tokens {
         let wait = (next_month - Utc::now()).num_seconds().max(1) as u64;
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "quota_exceeded",
-            format!(
-                "You have used your AI allowance for this month ({} of {} tokens). It renews \
-                 on {}; a firm administrator can raise it.",
-                quota.used_tokens,
-                quota.monthly_tokens,
-                next_month.format("%-d %B %Y")
-            ),
-        )
-        .retry_after(wait));
+        return Err(Refusal::QuotaExceeded {
+            used_tokens: quota.used_tokens,
+            monthly_tokens: quota.monthly_tokens,
+            renews: next_month,
+            wait_secs: wait,
+        });
     }
     Ok(Allowed {
         policy: standing.policy,
@@ -215,12 +267,12 @@ pub async fn check(
 
 /// Read the caller's standing on the matter from Postgres; `Err` unless every switch allows.
 async fn read_standing(
-    state: &AppState,
+    pool: &PgPool,
     settings: &CopilotSettings,
     caller: &Principal,
     case_id: Uuid,
     month_start: chrono::DateTime<Utc>,
-) -> Result<Standing, ApiError> {
+) -> Result<Standing, Refusal> {
     let row = sqlx::query_as::<_, StandingRow>(
         "SELECT (SELECT firm_id FROM cases WHERE id = $1) AS case_firm,
                 (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2) AS role,
@@ -240,7 +292,7 @@ async fn read_standing(
     .bind(&caller.user_id)
     .bind(&caller.firm_id)
     .bind(month_start)
-    .fetch_one(&state.pool)
+    .fetch_one(pool)
     .await?;
     let readable = row.case_firm.as_deref() == Some(caller.firm_id.as_str())
         && !row.screened
@@ -250,30 +302,16 @@ async fn read_standing(
             .and_then(crate::access::Role::parse)
             .is_some();
     if !readable {
-        return Err(ApiError::not_found());
+        return Err(Refusal::NotFound);
     }
     if !settings.configured() {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "copilot_not_configured",
-            "The AI copilot is not set up on your firm's server. Ask your administrator to \
-             configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL).",
-        ));
+        return Err(Refusal::NotConfigured);
     }
     if !row.enabled {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "copilot_disabled",
-            "Your firm has turned the AI copilot off. A firm administrator can turn it on.",
-        ));
+        return Err(Refusal::Disabled);
     }
     if !row.consented {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "consent_required",
-            "The client has not consented to AI use on this matter. Once they have, the \
-             matter's owner can record the consent, and the copilot becomes available.",
-        ));
+        return Err(Refusal::ConsentRequired);
     }
     Ok(Standing {
         firm_id: caller.firm_id.clone(),
@@ -312,7 +350,7 @@ impl RateLimiter {
     }
 
     /// Count a new answer for `user`, or say why not and when to try again.
-    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, ApiError> {
+    pub fn acquire(self: &Arc<Self>, user: &str) -> Result<StreamPermit, Refusal> {
         let now = Instant::now();
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         if users.len() > 10_000 {
@@ -335,28 +373,15 @@ impl RateLimiter {
         if window.started.len() >= self.per_minute {
             let oldest = window.started.front().copied().unwrap_or(now);
             let wait = WINDOW.saturating_sub(now.duration_since(oldest)).as_secs() + 1;
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "You have asked the copilot {} times in the last minute, the most allowed. \
-                     Try again in {wait} seconds.",
-                    self.per_minute
-                ),
-            )
-            .retry_after(wait));
+            return Err(Refusal::RateLimited {
+                per_minute: self.per_minute,
+                wait_secs: wait,
+            });
         }
         if window.in_flight >= self.max_concurrent {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_streams",
-                format!(
-                    "You already have {} copilot answers in progress. Wait for one to finish, \
-                     or stop one.",
-                    window.in_flight
-                ),
-            )
-            .retry_after(1));
+            return Err(Refusal::TooManyStreams {
+                in_flight: window.in_flight,
+            });
         }
         window.started.push_back(now);
         window.in_flight += 1;
@@ -403,6 +428,40 @@ mod tests {
         let refused = limiter.acquire("ada").err().unwrap();
         assert_eq!(refused.code(), "rate_limited");
         assert!(limiter.acquire("bob").is_ok(), "limits are per user");
+    }
+
+    #[test]
+    fn refusals_read_as_before() {
+        let renews = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).unwrap();
+        let quota = Refusal::QuotaExceeded {
+            used_tokens: 120,
+            monthly_tokens: 100,
+            renews,
+            wait_secs: 5,
+        };
+        assert_eq!(
+            quota.to_string(),
+            "You have used your AI allowance for this month (120 of 100 tokens). It renews on \
+             1 January 2027; a firm administrator can raise it."
+        );
+        assert_eq!(
+            Refusal::RateLimited {
+                per_minute: 3,
+                wait_secs: 7
+            }
+            .to_string(),
+            "You have asked the copilot 3 times in the last minute, the most allowed. Try again \
+             in 7 seconds."
+        );
+        assert_eq!(
+            Refusal::TooManyStreams { in_flight: 2 }.to_string(),
+            "You already have 2 copilot answers in progress. Wait for one to finish, or stop one."
+        );
+        assert_eq!(
+            Refusal::NotConfigured.to_string(),
+            "The AI copilot is not set up on your firm's server. Ask your administrator to \
+             configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL)."
+        );
     }
 
     #[test]
