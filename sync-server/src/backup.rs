@@ -114,7 +114,7 @@ async fn document_digests(conn: &mut PgConnection) -> anyhow::Result<BTreeMap<St
             .context("cannot list documents")?;
     let mut digests = BTreeMap::new();
     for (id, name) in documents {
-        let stored = crate::db::load_document(&mut *conn, id)
+        let stored = crate::db::sync::load_document(&mut *conn, id)
             .await
             .with_context(|| format!("cannot read document {name}"))?;
         let digest = match crate::hub::rebuild_state(&stored) {

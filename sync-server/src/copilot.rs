@@ -31,8 +31,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::access::{self, Audit};
-use crate::rest::{ApiError, Caller, VerifiedCaller, is_firm_admin};
+use crate::access::is_firm_admin;
+use crate::db::audit::{self, Audit};
+use crate::rest::{ApiError, Caller, VerifiedCaller};
 use crate::state::AppState;
 use config::CopilotSettings;
 use policy::{FirmPolicy, Quota, RateLimiter, Refusal, StreamPermit};
@@ -566,7 +567,7 @@ pub async fn put_policy(
             .unwrap_or(before.monthly_token_quota),
     };
     policy::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
-    access::audit(
+    audit::audit(
         &mut *tx,
         Audit {
             firm_id: &caller.firm_id,
@@ -602,7 +603,7 @@ pub async fn put_consent(
     Path(case_id): Path<Uuid>,
     change: Result<Json<ConsentChange>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    crate::rest::require(&state, case_id, &caller, true).await?;
+    crate::access::require(&state.pool, case_id, &caller, true).await?;
     let change = body(change)?;
     if change.note.chars().count() > MAX_INSTRUCTION_CHARS {
         return Err(ApiError::new(
@@ -620,7 +621,7 @@ pub async fn put_consent(
         &caller.user_id,
     )
     .await?;
-    access::audit(
+    audit::audit(
         &mut *tx,
         Audit {
             firm_id: &caller.firm_id,

@@ -99,7 +99,7 @@ pub struct NewSubscriber {
     /// The routing key this connection uses for the document.
     pub routing_key: String,
     pub user_id: Arc<str>,
-    /// Live access shared with the connection ([`crate::access::Role::code`]).
+    /// Live access shared with the connection ([`crate::role::Role::code`]).
     pub access: Arc<AtomicU8>,
     pub expires_at: Arc<AtomicI64>,
 }
@@ -262,7 +262,7 @@ pub fn bad_document(doc_id: i64, what: &str, error: &str) {
 }
 
 /// Rebuild a document from its stored snapshot and updates and encode its full state.
-pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
+pub fn rebuild_state(stored: &db::sync::StoredDocument) -> Result<Vec<u8>, String> {
     let doc = Doc::new();
     if let Some(snapshot) = &stored.snapshot {
         apply(&doc, snapshot).map_err(|error| error.to_string())?;
@@ -288,7 +288,7 @@ pub fn update_frame(routing_key: &str, update: &[u8]) -> Bytes {
 }
 
 impl DocEntry {
-    fn new(row: &db::DocumentRow, name: &str) -> Self {
+    fn new(row: &db::sync::DocumentRow, name: &str) -> Self {
         Self {
             id: row.id,
             name: name.to_owned(),
@@ -311,7 +311,7 @@ impl DocEntry {
     }
 
     async fn load(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let stored = db::load_document_consistent(pool, self.id).await?;
+        let stored = db::sync::load_document_consistent(pool, self.id).await?;
         let mut state = lock(&self.state);
         state.log_rows = stored.updates.len() as i64;
         let mut updates: Vec<Vec<u8>> =
@@ -478,7 +478,7 @@ impl DocHub {
     pub async fn subscribe(
         &self,
         pool: &PgPool,
-        row: &db::DocumentRow,
+        row: &db::sync::DocumentRow,
         name: &str,
         subscriber: NewSubscriber,
     ) -> Result<(Arc<DocEntry>, SubId), sqlx::Error> {
@@ -744,10 +744,10 @@ impl DocHub {
         &self,
         case_id: uuid::Uuid,
         user_id: &str,
-        role: Option<crate::access::Role>,
+        role: Option<crate::role::Role>,
     ) -> usize {
         self.bump_access_epoch();
-        let code = crate::access::Role::code(role);
+        let code = crate::role::Role::code(role);
         let mut affected = 0;
         for entry in self
             .loaded()
@@ -841,7 +841,7 @@ impl DocHub {
         pool: &PgPool,
         entry: &DocEntry,
     ) -> Result<(), sqlx::Error> {
-        let stored = db::load_document_consistent(pool, entry.id).await?;
+        let stored = db::sync::load_document_consistent(pool, entry.id).await?;
         let full = match rebuild_state(&stored) {
             Ok(full) => full,
             Err(error) => {

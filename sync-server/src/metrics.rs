@@ -282,7 +282,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
 pub async fn stats(
     crate::rest::VerifiedCaller(caller): crate::rest::VerifiedCaller,
 ) -> Result<String, crate::rest::ApiError> {
-    if !crate::rest::is_firm_admin(&caller) {
+    if !crate::access::is_firm_admin(&caller) {
         return Err(crate::rest::ApiError::forbidden(
             "only firm admins can read the server's statistics",
         ));

@@ -299,7 +299,7 @@ async fn read_standing(
         && row
             .role
             .as_deref()
-            .and_then(crate::access::Role::parse)
+            .and_then(crate::role::Role::parse)
             .is_some();
     if !readable {
         return Err(Refusal::NotFound);

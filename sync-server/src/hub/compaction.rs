@@ -12,7 +12,7 @@ use crate::db;
 /// Fold a document's log into a snapshot in the background.
 pub fn spawn(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
     tokio::spawn(async move {
-        let rebuild = |stored: &db::StoredDocument| {
+        let rebuild = |stored: &db::sync::StoredDocument| {
             cpu_bound(|| rebuild_state(stored)).inspect_err(|error| {
                 bad_document(
                     entry.id,
@@ -21,7 +21,7 @@ pub fn spawn(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
                 );
             })
         };
-        let folded = match db::compact_document(&pool, entry.id, rebuild).await {
+        let folded = match db::sync::compact_document(&pool, entry.id, rebuild).await {
             Ok(folded) => folded,
             Err(error) => {
                 tracing::warn!(%error, doc = entry.id, "compaction failed");

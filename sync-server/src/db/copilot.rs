@@ -1,0 +1,1 @@
+//! The copilot's tables: the firm policy, matter consent, and usage.
