@@ -32,11 +32,13 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::access::is_firm_admin;
+use crate::db;
 use crate::db::audit::{self, Audit};
+use crate::db::copilot::FirmPolicy;
 use crate::rest::{ApiError, Caller, VerifiedCaller};
 use crate::state::AppState;
 use config::CopilotSettings;
-use policy::{FirmPolicy, Quota, RateLimiter, Refusal, StreamPermit};
+use policy::{Quota, RateLimiter, Refusal, StreamPermit};
 use policy_cache::PolicyCache;
 use prompts::{Action, Prompt};
 use upstream::{Deltas, Progress, Stop, Upstream};
@@ -461,7 +463,7 @@ pub async fn availability(
         }
         Err(refusal) => refusal,
     };
-    let policy = policy::firm_policy(&state.pool, &caller.firm_id).await?;
+    let policy = db::copilot::firm_policy(&state.pool, &caller.firm_id).await?;
     let quota = Quota {
         used_tokens: policy::tokens_used_this_month(&state.pool, &caller.firm_id, &caller.user_id)
             .await?,
@@ -473,7 +475,7 @@ pub async fn availability(
         available: false,
         reason_code: Some(refusal.code()),
         message: refusal.to_string(),
-        consented: policy::case_consented(&state.pool, case_id).await?,
+        consented: db::copilot::case_consented(&state.pool, case_id).await?,
         model: settings.model.clone(),
         actions: Action::ALL,
         quota,
@@ -519,7 +521,7 @@ pub async fn get_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<PolicyView>, ApiError> {
-    let policy = policy::firm_policy(&state.pool, &caller.firm_id).await?;
+    let policy = db::copilot::firm_policy(&state.pool, &caller.firm_id).await?;
     Ok(Json(policy_view(&state.copilot.settings, policy)))
 }
 
@@ -558,7 +560,7 @@ pub async fn put_policy(
         ));
     }
     let mut tx = state.pool.begin().await?;
-    let before = policy::firm_policy(&mut *tx, &caller.firm_id).await?;
+    let before = db::copilot::firm_policy(&mut *tx, &caller.firm_id).await?;
     let after = FirmPolicy {
         enabled: change.enabled.unwrap_or(before.enabled),
         store_content: change.store_content.unwrap_or(before.store_content),
@@ -566,7 +568,7 @@ pub async fn put_policy(
             .monthly_token_quota
             .unwrap_or(before.monthly_token_quota),
     };
-    policy::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
+    db::copilot::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
     audit::audit(
         &mut *tx,
         Audit {
@@ -613,7 +615,7 @@ pub async fn put_consent(
         ));
     }
     let mut tx = state.pool.begin().await?;
-    policy::save_case_consent(
+    db::copilot::save_case_consent(
         &mut *tx,
         case_id,
         change.consented,

@@ -15,6 +15,8 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::copilot::config::CopilotSettings;
 use crate::copilot::policy_cache::{PolicyCache, Standing};
+use crate::db;
+use crate::db::copilot::FirmPolicy;
 
 /// Why the copilot is refused to a caller. The HTTP edge (`crate::copilot`) maps each to its
 /// status, `{code, message}` body and `Retry-After`; [`Refusal::code`] is that stable code.
@@ -77,82 +79,6 @@ impl Refusal {
     }
 }
 
-/// The firm's copilot settings (no row: off, nothing stored, the server's quota).
-#[derive(Debug, Clone, Default, Serialize, sqlx::FromRow)]
-pub struct FirmPolicy {
-    pub enabled: bool,
-    pub store_content: bool,
-    pub monthly_token_quota: Option<i64>,
-}
-
-pub async fn firm_policy(
-    executor: impl sqlx::PgExecutor<'_>,
-    firm_id: &str,
-) -> Result<FirmPolicy, sqlx::Error> {
-    Ok(sqlx::query_as::<_, FirmPolicy>(
-        "SELECT enabled, store_content, monthly_token_quota FROM copilot_firm_policy WHERE firm_id = $1",
-    )
-    .bind(firm_id)
-    .fetch_optional(executor)
-    .await?
-    .unwrap_or_default())
-}
-
-pub async fn save_firm_policy(
-    executor: impl sqlx::PgExecutor<'_>,
-    firm_id: &str,
-    policy: &FirmPolicy,
-    by: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO copilot_firm_policy (firm_id, enabled, store_content, monthly_token_quota, updated_by)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (firm_id) DO UPDATE SET enabled = EXCLUDED.enabled,
-             store_content = EXCLUDED.store_content,
-             monthly_token_quota = EXCLUDED.monthly_token_quota,
-             updated_by = EXCLUDED.updated_by, updated_at = now()",
-    )
-    .bind(firm_id)
-    .bind(policy.enabled)
-    .bind(policy.store_content)
-    .bind(policy.monthly_token_quota)
-    .bind(by)
-    .execute(executor)
-    .await?;
-    Ok(())
-}
-
-pub async fn case_consented(pool: &PgPool, case_id: Uuid) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar::<_, bool>("SELECT consented FROM case_ai_consent WHERE case_id = $1")
-            .bind(case_id)
-            .fetch_optional(pool)
-            .await?
-            .unwrap_or(false),
-    )
-}
-
-pub async fn save_case_consent(
-    executor: impl sqlx::PgExecutor<'_>,
-    case_id: Uuid,
-    consented: bool,
-    note: &str,
-    by: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO case_ai_consent (case_id, consented, note, set_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (case_id) DO UPDATE SET consented = EXCLUDED.consented, note = EXCLUDED.note,
-             set_by = EXCLUDED.set_by, set_at = now()",
-    )
-    .bind(case_id)
-    .bind(consented)
-    .bind(note)
-    .bind(by)
-    .execute(executor)
-    .await?;
-    Ok(())
-}
-
 /// The start of this calendar month and of the next (UTC): the quota period.
 pub fn quota_period(now: chrono::DateTime<Utc>) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
     let start = Utc
@@ -178,15 +104,7 @@ pub async fn tokens_used_this_month(
     user_id: &str,
 ) -> Result<i64, sqlx::Error> {
     let (start, _) = quota_period(Utc::now());
-    sqlx::query_scalar(
-        "SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0)::BIGINT FROM copilot_usage
-         WHERE firm_id = $1 AND user_id = $2 AND at >= $3",
-    )
-    .bind(firm_id)
-    .bind(user_id)
-    .bind(start)
-    .fetch_one(pool)
-    .await
+    db::copilot::tokens_used_since(pool, firm_id, user_id, start).await
 }
 
 /// The user's monthly allowance and what they have used of it.
@@ -200,19 +118,6 @@ pub struct Quota {
 pub struct Allowed {
     pub policy: FirmPolicy,
     pub quota: Quota,
-}
-
-/// Everything `check` needs, read in one round trip.
-#[derive(sqlx::FromRow)]
-struct StandingRow {
-    case_firm: Option<String>,
-    role: Option<String>,
-    screened: bool,
-    enabled: bool,
-    store_content: bool,
-    monthly_token_quota: Option<i64>,
-    consented: bool,
-    used_tokens: i64,
 }
 
 /// Check, in order: the caller can read the matter (else `404 not_found`, exactly like the rest
@@ -273,27 +178,8 @@ async fn read_standing(
     case_id: Uuid,
     month_start: chrono::DateTime<Utc>,
 ) -> Result<Standing, Refusal> {
-    let row = sqlx::query_as::<_, StandingRow>(
-        "SELECT (SELECT firm_id FROM cases WHERE id = $1) AS case_firm,
-                (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2) AS role,
-                EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2) AS screened,
-                COALESCE(p.enabled, false) AS enabled,
-                COALESCE(p.store_content, false) AS store_content,
-                p.monthly_token_quota,
-                COALESCE((SELECT consented FROM case_ai_consent WHERE case_id = $1), false)
-                    AS consented,
-                (SELECT COALESCE(SUM(prompt_tokens + completion_tokens), 0)::BIGINT
-                 FROM copilot_usage WHERE firm_id = $3 AND user_id = $2 AND at >= $4)
-                    AS used_tokens
-         FROM (SELECT 1) AS one
-         LEFT JOIN copilot_firm_policy p ON p.firm_id = $3",
-    )
-    .bind(case_id)
-    .bind(&caller.user_id)
-    .bind(&caller.firm_id)
-    .bind(month_start)
-    .fetch_one(pool)
-    .await?;
+    let row =
+        db::copilot::standing(pool, case_id, &caller.user_id, &caller.firm_id, month_start).await?;
     let readable = row.case_firm.as_deref() == Some(caller.firm_id.as_str())
         && !row.screened
         && row

@@ -27,7 +27,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use crate::copilot::policy::FirmPolicy;
+use crate::db::copilot::FirmPolicy;
 
 /// The Postgres channel the triggers notify.
 pub const CHANNEL: &str = "hub_copilot_policy";
