@@ -102,11 +102,7 @@ pub fn spawn_heartbeat(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(channel)
-                .bind(payload)
-                .execute(&pool)
-                .await;
+            let sent = crate::db::notify(&pool, channel, payload).await;
             if let Err(error) = sent {
                 tracing::debug!(%error, channel, "heartbeat notice not sent");
             }

@@ -106,7 +106,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
     }
-    if let Err(error) = sqlx::query("SELECT 1").execute(&state.pool).await {
+    if let Err(error) = db::ping(&state.pool).await {
         tracing::warn!(%error, "readiness: postgres unreachable");
         return (StatusCode::SERVICE_UNAVAILABLE, "postgres unreachable").into_response();
     }
