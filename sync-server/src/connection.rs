@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 
 use crate::auth::Principal;
 use crate::db;
+use crate::error::Error;
 use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
 use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
@@ -605,7 +606,7 @@ impl Session {
         .await
         {
             Ok(row) => row,
-            Err(db::sync::OpenError::NotFound) => {
+            Err(Error::NotFound) => {
                 let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
                 crate::db::audit::audit_refusal(
                     &self.state.pool,
@@ -619,7 +620,7 @@ impl Session {
                 self.deny(&key, "document not found");
                 return Ok(());
             }
-            Err(db::sync::OpenError::TooManyNewCases) => {
+            Err(Error::TooManyNewCases) => {
                 self.deny(
                     &key,
                     &format!(
@@ -629,7 +630,7 @@ impl Session {
                 );
                 return Ok(());
             }
-            Err(db::sync::OpenError::Db(error)) => {
+            Err(error) => {
                 tracing::error!(%error, "could not open document");
                 return Err(unavailable());
             }

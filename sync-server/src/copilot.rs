@@ -203,6 +203,7 @@ impl ChatRequest {
 }
 
 /// `POST /api/v1/copilot/chat`: the answer as Server-Sent Events.
+#[tracing::instrument(skip_all)]
 pub async fn chat(
     State(state): State<AppState>,
     VerifiedCaller(caller): VerifiedCaller,
@@ -431,6 +432,7 @@ pub struct Availability {
 }
 
 /// `GET /api/v1/cases/{case}/copilot`: may I use the copilot on this matter, and if not, why.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn availability(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -517,6 +519,7 @@ fn policy_view(settings: &CopilotSettings, policy: FirmPolicy) -> PolicyView {
 }
 
 /// `GET /api/v1/copilot/policy`: the firm's copilot policy (any member of the firm).
+#[tracing::instrument(skip_all)]
 pub async fn get_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -539,6 +542,7 @@ pub struct PolicyChange {
 }
 
 /// `PUT /api/v1/copilot/policy` (firm admins): change the fields given; audited.
+#[tracing::instrument(skip_all)]
 pub async fn put_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -599,6 +603,7 @@ pub struct ConsentChange {
 
 /// `PUT /api/v1/cases/{case}/ai-consent` (the matter's owners, firm admins): record whether the
 /// client consented to AI use on this matter; audited.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn put_consent(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -640,6 +645,7 @@ pub async fn put_consent(
 }
 
 /// `GET /api/v1/copilot/usage` (firm admins): totals, per user, and the latest calls.
+#[tracing::instrument(skip_all)]
 pub async fn usage(
     State(state): State<AppState>,
     Caller(caller): Caller,

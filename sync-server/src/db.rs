@@ -14,6 +14,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::config::DatabaseSettings;
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(settings.pool_size)
@@ -23,12 +24,14 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error>
 }
 
 /// Whether Postgres answers (readiness).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
 
 /// Send `payload` on the Postgres notice `channel` (a listener's heartbeat).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn notify(pool: &PgPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(channel)

@@ -19,6 +19,9 @@ pub enum Error {
         code: &'static str,
         message: &'static str,
     },
+    /// The caller created too many matters in the last minute.
+    #[error("too many new matters: wait a minute and try again")]
+    TooManyNewCases,
     /// The request itself is wrong; the message says how to fix it.
     #[error("{message}")]
     InvalidInput { code: &'static str, message: String },
@@ -34,6 +37,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Forbidden(_) => "forbidden",
             Error::Conflict { code, .. } | Error::InvalidInput { code, .. } => code,
+            Error::TooManyNewCases => "too_many_new_cases",
             Error::Database(_) => "server_error",
         }
     }

@@ -279,6 +279,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
 
 /// `GET /api/v1/stats`: the plain counters, for a firm admin's bearer token only (they are
 /// server-wide: connection counts and write volume say how busy the firm is).
+#[tracing::instrument(skip_all)]
 pub async fn stats(
     crate::rest::VerifiedCaller(caller): crate::rest::VerifiedCaller,
 ) -> Result<String, crate::rest::ApiError> {

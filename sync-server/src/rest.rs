@@ -80,6 +80,9 @@ impl From<Error> for ApiError {
             Error::Database(error) => error.into(),
             Error::NotFound => Self::not_found(),
             Error::Forbidden(message) => Self::forbidden(message),
+            Error::TooManyNewCases => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
+            }
             Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
             Error::InvalidInput { message, .. } => {
                 Self::new(StatusCode::BAD_REQUEST, code, message)

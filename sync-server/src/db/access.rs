@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::role::{Role, Standing};
 
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn case_standing(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -27,6 +28,7 @@ pub async fn case_standing(
 }
 
 /// The access of many (case, user) pairs at once (a full re-check of open subscriptions).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn access_of_many(
     pool: &PgPool,
     pairs: &[(Uuid, std::sync::Arc<str>)],
@@ -55,6 +57,7 @@ pub async fn access_of_many(
 }
 
 /// The caller's role on a case: `None` when not a member or screened.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn case_access(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -64,6 +67,7 @@ pub async fn case_access(
 }
 
 /// The firm a matter belongs to (`None`: no such matter).
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn case_firm(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -84,6 +88,7 @@ pub struct CaseSummary {
 }
 
 /// The matters a user of a firm belongs to (never those they are screened from), newest first.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
 pub async fn cases_of(
     pool: &PgPool,
     firm_id: &str,
@@ -117,6 +122,7 @@ pub struct Member {
 
 /// A matter's members, with names from the firm directory of the matter's own firm only: an id
 /// that belongs to someone of another firm shows no name.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn members(pool: &PgPool, case_id: Uuid) -> Result<Vec<Member>, sqlx::Error> {
     sqlx::query_as::<_, Member>(
         "SELECT m.user_id, d.name, d.email, m.role, m.added_by, m.added_at
@@ -132,6 +138,7 @@ pub async fn members(pool: &PgPool, case_id: Uuid) -> Result<Vec<Member>, sqlx::
 
 /// Lock the matter's row for the rest of the transaction: access changes to one matter run one
 /// at a time.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn lock_case(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -144,6 +151,7 @@ pub async fn lock_case(
 }
 
 /// Whether `user_id` is an owner of the matter, and how many other owners it has.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn ownership(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -160,6 +168,7 @@ pub async fn ownership(
 }
 
 /// Whether a wall bars `user_id` from the matter.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn is_screened(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -173,6 +182,7 @@ pub async fn is_screened(
 }
 
 /// Make `user_id` a member with `role` (or change their role).
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn put_member(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -193,6 +203,7 @@ pub async fn put_member(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn delete_member(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -215,6 +226,7 @@ pub struct Screen {
 }
 
 /// A matter's walls, oldest first.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn screens(pool: &PgPool, case_id: Uuid) -> Result<Vec<Screen>, sqlx::Error> {
     sqlx::query_as::<_, Screen>(
         "SELECT user_id, reason, added_by, added_at FROM screens WHERE case_id = $1 ORDER BY added_at, user_id",
@@ -225,6 +237,7 @@ pub async fn screens(pool: &PgPool, case_id: Uuid) -> Result<Vec<Screen>, sqlx::
 }
 
 /// Wall `user_id` off the matter (or change the reason).
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn put_screen(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -245,6 +258,7 @@ pub async fn put_screen(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn delete_screen(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,

@@ -14,6 +14,7 @@ pub struct Audit<'a> {
     pub detail: serde_json::Value,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn audit(
     executor: impl sqlx::PgExecutor<'_>,
     entry: Audit<'_>,
@@ -32,6 +33,7 @@ pub async fn audit(
 /// A refused attempt on a matter. It goes into the matter's audit log only when the matter
 /// belongs to the caller's own firm; anything else (another firm's matter, a made-up id) goes to
 /// the firm-less `security_log`, so nobody outside a firm can write into its log.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn audit_refusal(
     pool: &PgPool,
     claimed_firm: &str,
@@ -74,6 +76,7 @@ pub async fn audit_refusal(
 }
 
 /// Audit without failing the caller: an audit write that fails is logged loudly.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn audit_best_effort(pool: &PgPool, entry: Audit<'_>) {
     let action = entry.action.to_owned();
     if let Err(error) = audit(pool, entry).await {
@@ -91,6 +94,7 @@ pub struct AuditEntry {
 }
 
 /// A matter's audit log: newest first, at most 500 entries.
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn case_log(pool: &PgPool, case_id: Uuid) -> Result<Vec<AuditEntry>, sqlx::Error> {
     sqlx::query_as::<_, AuditEntry>(
         "SELECT id, user_id, action, detail, at FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 500",

@@ -14,6 +14,7 @@ pub struct FirmPolicy {
     pub monthly_token_quota: Option<i64>,
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
 pub async fn firm_policy(
     executor: impl sqlx::PgExecutor<'_>,
     firm_id: &str,
@@ -27,6 +28,7 @@ pub async fn firm_policy(
     .unwrap_or_default())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
 pub async fn save_firm_policy(
     executor: impl sqlx::PgExecutor<'_>,
     firm_id: &str,
@@ -51,6 +53,7 @@ pub async fn save_firm_policy(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn case_consented(pool: &PgPool, case_id: Uuid) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query_scalar::<_, bool>("SELECT consented FROM case_ai_consent WHERE case_id = $1")
@@ -61,6 +64,7 @@ pub async fn case_consented(pool: &PgPool, case_id: Uuid) -> Result<bool, sqlx::
     )
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn save_case_consent(
     executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
@@ -83,6 +87,7 @@ pub async fn save_case_consent(
 }
 
 /// Tokens a user has used in the firm since `start`.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
 pub async fn tokens_used_since(
     pool: &PgPool,
     firm_id: &str,
@@ -114,7 +119,7 @@ pub struct StandingRow {
 }
 
 /// Where `user_id` stands for the copilot on a matter, read in one round trip.
-#[tracing::instrument(skip_all, fields(case = %case_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn standing(
     pool: &PgPool,
     case_id: Uuid,
@@ -164,7 +169,7 @@ pub struct UsageRow<'a> {
     pub answer_text: Option<&'a str>,
 }
 
-#[tracing::instrument(skip_all, fields(case = %row.case_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(case = %row.case_id))]
 pub async fn insert_usage(pool: &PgPool, row: &UsageRow<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO copilot_usage (firm_id, user_id, case_id, action, model, prompt_tokens,
@@ -247,7 +252,7 @@ pub struct UsageFilter<'a> {
     pub reader: &'a str,
 }
 
-#[tracing::instrument(skip_all, fields(firm = filter.firm_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
 pub async fn usage_totals(
     pool: &PgPool,
     filter: &UsageFilter<'_>,
@@ -271,7 +276,7 @@ pub async fn usage_totals(
     .await
 }
 
-#[tracing::instrument(skip_all, fields(firm = filter.firm_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
 pub async fn usage_by_user(
     pool: &PgPool,
     filter: &UsageFilter<'_>,
@@ -293,7 +298,7 @@ pub async fn usage_by_user(
     .await
 }
 
-#[tracing::instrument(skip_all, fields(firm = filter.firm_id, limit))]
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id, limit))]
 pub async fn usage_calls(
     pool: &PgPool,
     filter: &UsageFilter<'_>,

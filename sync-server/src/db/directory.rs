@@ -9,6 +9,7 @@ use crate::auth::Principal;
 /// statement. Cheap when nothing changed: the directory row is rewritten only when the token
 /// names the person differently (an absent claim keeps what is known), and `last_seen` moves at
 /// most once a minute, so a stream of REST calls writes no rows.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn ensure_principal(pool: &PgPool, principal: &Principal) -> Result<(), sqlx::Error> {
     sqlx::query(
         "WITH firm AS (
@@ -44,7 +45,7 @@ pub struct Person {
 
 /// People of `firm_id` whose name, email or id matches the `LIKE` pattern `contains`, those
 /// matching `starts` first, then by name; at most `limit`.
-#[tracing::instrument(skip_all, fields(firm = firm_id, limit))]
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id, limit))]
 pub async fn search(
     pool: &PgPool,
     firm_id: &str,

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::{access, audit};
+use crate::error::Error;
 use crate::role::Role;
 
 /// The row that identifies a loaded document, and the caller's access to it.
@@ -17,30 +18,19 @@ pub struct DocumentRow {
     pub role: Role,
 }
 
-/// Why a document cannot be opened by a caller.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// Another firm's document, a matter the caller is not a member of or is screened from:
-    /// all reported exactly like a missing one.
-    #[error("document not found")]
-    NotFound,
-    /// The caller created too many matters in the last minute.
-    #[error("too many new matters: wait a minute and try again")]
-    TooManyNewCases,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
 /// Find a document and the caller's role on its case. The first sync of a new `cases/{uuid}`
 /// (or of a draft in it) by a firm member creates the case with that user as its owner.
+/// [`Error::NotFound`] covers another firm's document and a matter the caller is not a member
+/// of or is screened from, all reported exactly like a missing one.
+#[tracing::instrument(level = "debug", skip_all, fields(doc = %name, firm = firm_id))]
 pub async fn open_document(
     pool: &PgPool,
     name: &DocName,
     user_id: &str,
     firm_id: &str,
     may_create_case: impl FnOnce() -> bool,
-) -> Result<DocumentRow, OpenError> {
-    let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
+) -> Result<DocumentRow, Error> {
+    let case_id = Uuid::parse_str(name.case_id()).map_err(|_| Error::NotFound)?;
     // The common case, every reconnect: the document exists. Two reads, no write transaction.
     let existing: Option<(i64, String, Uuid)> =
         sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")
@@ -49,11 +39,11 @@ pub async fn open_document(
             .await?;
     if let Some((id, firm, case)) = existing {
         if firm != firm_id || case != case_id {
-            return Err(OpenError::NotFound);
+            return Err(Error::NotFound);
         }
         let role = access::case_access(pool, case_id, user_id)
             .await?
-            .ok_or(OpenError::NotFound)?;
+            .ok_or(Error::NotFound)?;
         return Ok(DocumentRow {
             id,
             firm_id: firm,
@@ -66,7 +56,7 @@ pub async fn open_document(
         .fetch_one(pool)
         .await?;
     if !case_exists && !may_create_case() {
-        return Err(OpenError::TooManyNewCases);
+        return Err(Error::TooManyNewCases);
     }
     let mut tx = pool.begin().await?;
     let created = sqlx::query(
@@ -84,7 +74,7 @@ pub async fn open_document(
         .fetch_one(&mut *tx)
         .await?;
     if case_firm != firm_id {
-        return Err(OpenError::NotFound);
+        return Err(Error::NotFound);
     }
     if created {
         sqlx::query("INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, 'owner', $2)")
@@ -106,7 +96,7 @@ pub async fn open_document(
     }
     let Some(role) = access::case_access(&mut *tx, case_id, user_id).await? else {
         tx.commit().await?;
-        return Err(OpenError::NotFound);
+        return Err(Error::NotFound);
     };
     let kind = match name.kind() {
         DocKind::Case => "case",
@@ -137,7 +127,7 @@ pub async fn open_document(
             case_id: case,
             role,
         }),
-        _ => Err(OpenError::NotFound),
+        _ => Err(Error::NotFound),
     }
 }
 
@@ -150,6 +140,7 @@ pub struct StoredDocument {
 /// A document's stored history read in one consistent snapshot: a compaction committing on
 /// another instance between the snapshot read and the rows read would otherwise hide the rows it
 /// folded (the old snapshot, then no rows).
+#[tracing::instrument(level = "debug", skip_all, fields(doc = doc_id))]
 pub async fn load_document_consistent(
     pool: &PgPool,
     doc_id: i64,
@@ -164,6 +155,7 @@ pub async fn load_document_consistent(
 }
 
 /// A document's history through `conn` (the caller provides the snapshot's consistency).
+#[tracing::instrument(level = "debug", skip_all, fields(doc = doc_id))]
 pub async fn load_document(
     conn: &mut sqlx::PgConnection,
     doc_id: i64,
@@ -190,6 +182,7 @@ pub struct NewUpdate<'a> {
 }
 
 /// Append a batch of updates in one transaction and mark their documents changed.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<(), sqlx::Error> {
     let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
     let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
@@ -230,6 +223,7 @@ const VISIBLE_CHANGES: &str = "
 /// Documents of `firm_id` changed by transactions at or after `since`, oldest first, and the
 /// cursor to ask from next time. The cursor is the xmin of this query's snapshot: every
 /// transaction below it has finished, so nothing that commits later can be skipped.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
 pub async fn changes_since(
     pool: &PgPool,
     firm_id: &str,
@@ -284,6 +278,7 @@ pub async fn changes_since(
 
 /// Fold a document's snapshot and update rows into a new snapshot, in one transaction.
 /// `rebuild` turns the stored history into one encoded state.
+#[tracing::instrument(level = "debug", skip_all, fields(doc = doc_id))]
 pub async fn compact_document<F>(
     pool: &PgPool,
     doc_id: i64,
@@ -335,6 +330,7 @@ where
 }
 
 /// Keep a matter's title for lists (from its case document).
+#[tracing::instrument(level = "debug", skip_all, fields(case = %case_id))]
 pub async fn set_case_title(pool: &PgPool, case_id: Uuid, title: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE cases SET title = $2 WHERE id = $1")
         .bind(case_id)
