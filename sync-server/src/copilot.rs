@@ -33,7 +33,6 @@ use uuid::Uuid;
 
 use crate::access::is_firm_admin;
 use crate::db;
-use crate::db::audit::{self, Audit};
 use crate::db::copilot::FirmPolicy;
 use crate::rest::{ApiError, Caller, VerifiedCaller};
 use crate::state::AppState;
@@ -563,32 +562,14 @@ pub async fn put_policy(
             "monthly_token_quota cannot be negative (null: the server's default)",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let before = db::copilot::firm_policy(&mut *tx, &caller.firm_id).await?;
-    let after = FirmPolicy {
-        enabled: change.enabled.unwrap_or(before.enabled),
-        store_content: change.store_content.unwrap_or(before.store_content),
-        monthly_token_quota: change
-            .monthly_token_quota
-            .unwrap_or(before.monthly_token_quota),
-    };
-    db::copilot::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
-    audit::audit(
-        &mut *tx,
-        Audit {
-            firm_id: &caller.firm_id,
-            case_id: None,
-            user_id: Some(&caller.user_id),
-            action: "copilot_policy_changed",
-            detail: json!({
-                "enabled": after.enabled,
-                "store_content": after.store_content,
-                "monthly_token_quota": after.monthly_token_quota,
-            }),
-        },
+    let after = policy::change_firm_policy(
+        &state.pool,
+        &caller,
+        change.enabled,
+        change.store_content,
+        change.monthly_token_quota,
     )
     .await?;
-    tx.commit().await?;
     state.copilot.policy_changed();
     Ok(Json(policy_view(&state.copilot.settings, after)))
 }
@@ -619,27 +600,14 @@ pub async fn put_consent(
             format!("the note is too long (at most {MAX_INSTRUCTION_CHARS} characters)"),
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    db::copilot::save_case_consent(
-        &mut *tx,
+    policy::record_consent(
+        &state.pool,
+        &caller,
         case_id,
         change.consented,
         &change.note,
-        &caller.user_id,
     )
     .await?;
-    audit::audit(
-        &mut *tx,
-        Audit {
-            firm_id: &caller.firm_id,
-            case_id: Some(case_id),
-            user_id: Some(&caller.user_id),
-            action: "ai_consent_set",
-            detail: json!({ "consented": change.consented, "note": change.note }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     state.copilot.policy_changed();
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Datelike, TimeZone, Utc};
 use serde::Serialize;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -16,6 +17,7 @@ use crate::auth::Principal;
 use crate::copilot::config::CopilotSettings;
 use crate::copilot::policy_cache::{PolicyCache, Standing};
 use crate::db;
+use crate::db::audit::{self, Audit};
 use crate::db::copilot::FirmPolicy;
 
 /// Why the copilot is refused to a caller. The HTTP edge (`crate::copilot`) maps each to its
@@ -209,6 +211,70 @@ async fn read_standing(
         used_tokens: row.used_tokens,
         month_start,
     })
+}
+
+/// Change the fields of the firm's copilot policy that are given (`None`: keep), audited in the
+/// same transaction. Returns the policy now in force.
+#[tracing::instrument(skip_all, fields(firm = %caller.firm_id))]
+pub async fn change_firm_policy(
+    pool: &PgPool,
+    caller: &Principal,
+    enabled: Option<bool>,
+    store_content: Option<bool>,
+    monthly_token_quota: Option<Option<i64>>,
+) -> Result<FirmPolicy, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let before = db::copilot::firm_policy(&mut *tx, &caller.firm_id).await?;
+    let after = FirmPolicy {
+        enabled: enabled.unwrap_or(before.enabled),
+        store_content: store_content.unwrap_or(before.store_content),
+        monthly_token_quota: monthly_token_quota.unwrap_or(before.monthly_token_quota),
+    };
+    db::copilot::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
+    audit::audit(
+        &mut *tx,
+        Audit {
+            firm_id: &caller.firm_id,
+            case_id: None,
+            user_id: Some(&caller.user_id),
+            action: "copilot_policy_changed",
+            detail: json!({
+                "enabled": after.enabled,
+                "store_content": after.store_content,
+                "monthly_token_quota": after.monthly_token_quota,
+            }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Record whether the client consented to AI use on the matter, audited in the same
+/// transaction. The caller's right to manage the matter is checked before.
+#[tracing::instrument(skip_all, fields(case = %case_id, consented))]
+pub async fn record_consent(
+    pool: &PgPool,
+    caller: &Principal,
+    case_id: Uuid,
+    consented: bool,
+    note: &str,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    db::copilot::save_case_consent(&mut *tx, case_id, consented, note, &caller.user_id).await?;
+    audit::audit(
+        &mut *tx,
+        Audit {
+            firm_id: &caller.firm_id,
+            case_id: Some(case_id),
+            user_id: Some(&caller.user_id),
+            action: "ai_consent_set",
+            detail: json!({ "consented": consented, "note": note }),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Per-user request rate (a sliding minute) and concurrent answers, on this instance.
