@@ -1,200 +1,208 @@
-//! Who may do what with a matter: members with roles, ethical walls (screens), and the audit
-//! log. A screened user, a non-member and a user of another firm all see the same thing: the
-//! matter does not exist.
+//! Who may do what with a matter: members with roles, ethical walls (screens), and the audit of
+//! every change. A screened user, a non-member and a user of another firm all see the same
+//! thing: the matter does not exist. The SQL is in `db::access` and `db::audit`; the HTTP
+//! routes (`rest`) parse, call one function here, and map the result.
 
-use serde::Serialize;
+use serde_json::json;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-/// A member's role on a case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Viewer = 1,
-    Editor = 2,
-    Owner = 3,
+use crate::auth::Principal;
+use crate::db::audit::Audit;
+use crate::db::{self, audit};
+use crate::error::Error;
+use crate::role::{Role, Standing};
+
+pub fn is_firm_admin(principal: &Principal) -> bool {
+    principal.firm_admin
 }
 
-impl Role {
-    pub fn parse(text: &str) -> Option<Role> {
-        match text {
-            "owner" => Some(Role::Owner),
-            "editor" => Some(Role::Editor),
-            "viewer" => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Editor => "editor",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn can_write(self) -> bool {
-        self >= Role::Editor
-    }
-
-    /// The live-access encoding shared with open connections (0 = no access).
-    pub fn code(access: Option<Role>) -> u8 {
-        access.map_or(0, |role| role as u8)
-    }
-
-    pub fn from_code(code: u8) -> Option<Role> {
-        match code {
-            3 => Some(Role::Owner),
-            2 => Some(Role::Editor),
-            1 => Some(Role::Viewer),
-            _ => None,
-        }
-    }
-}
-
-/// Where a user stands on a case: their membership role and whether a wall bars them. A screened
-/// user has no access whatever their role or firm role (administrators included).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
-    pub role: Option<Role>,
-    pub screened: bool,
-}
-
-impl Standing {
-    /// The access this standing gives on the matter's documents.
-    pub fn access(self) -> Option<Role> {
-        if self.screened { None } else { self.role }
-    }
-}
-
-pub async fn case_standing(
-    executor: impl sqlx::PgExecutor<'_>,
-    case_id: Uuid,
-    user_id: &str,
-) -> Result<Standing, sqlx::Error> {
-    let (role, screened): (Option<String>, bool) = sqlx::query_as(
-        "SELECT (SELECT role FROM case_members WHERE case_id = $1 AND user_id = $2),
-                EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2)",
-    )
-    .bind(case_id)
-    .bind(user_id)
-    .fetch_one(executor)
-    .await?;
-    Ok(Standing {
-        role: role.as_deref().and_then(Role::parse),
-        screened,
-    })
-}
-
-/// The access of many (case, user) pairs at once (a full re-check of open subscriptions).
-pub async fn access_of_many(
+/// The case must exist in the caller's firm; returns where the caller stands on it.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
+pub async fn case_in_firm(
     pool: &PgPool,
-    pairs: &[(Uuid, std::sync::Arc<str>)],
-) -> Result<Vec<Option<Role>>, sqlx::Error> {
-    let cases: Vec<Uuid> = pairs.iter().map(|(case, _)| *case).collect();
-    let users: Vec<&str> = pairs.iter().map(|(_, user)| &**user).collect();
-    let rows: Vec<(i32, Option<String>)> = sqlx::query_as(
-        "SELECT p.ord::int, m.role FROM UNNEST($1::uuid[], $2::text[]) WITH ORDINALITY AS p(case_id, user_id, ord)
-         LEFT JOIN case_members m ON m.case_id = p.case_id AND m.user_id = p.user_id
-         WHERE NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = p.case_id AND s.user_id = p.user_id)",
-    )
-    .bind(&cases)
-    .bind(&users)
-    .fetch_all(pool)
-    .await?;
-    let mut access = vec![None; pairs.len()];
-    for (ordinal, role) in rows {
-        if let Some(slot) = usize::try_from(ordinal - 1)
-            .ok()
-            .and_then(|i| access.get_mut(i))
-        {
-            *slot = role.as_deref().and_then(Role::parse);
-        }
-    }
-    Ok(access)
-}
-
-/// The caller's role on a case: `None` when not a member or screened.
-pub async fn case_access(
-    executor: impl sqlx::PgExecutor<'_>,
     case_id: Uuid,
-    user_id: &str,
-) -> Result<Option<Role>, sqlx::Error> {
-    Ok(case_standing(executor, case_id, user_id).await?.access())
+    caller: &Principal,
+) -> Result<Standing, Error> {
+    let firm = db::access::case_firm(pool, case_id).await?;
+    if firm.as_deref() != Some(caller.firm_id.as_str()) {
+        return Err(Error::NotFound);
+    }
+    Ok(db::access::case_standing(pool, case_id, &caller.user_id).await?)
 }
 
-/// One audit entry. Never token or document contents.
-pub struct Audit<'a> {
-    pub firm_id: &'a str,
-    pub case_id: Option<Uuid>,
-    pub user_id: Option<&'a str>,
-    pub action: &'a str,
-    pub detail: serde_json::Value,
+/// Members may read; owners and firm admins may change. Screened users see nothing, firm admins
+/// included: an ethical wall holds against the people who manage walls too.
+#[tracing::instrument(skip_all, fields(case = %case_id, manage))]
+pub async fn require(
+    pool: &PgPool,
+    case_id: Uuid,
+    caller: &Principal,
+    manage: bool,
+) -> Result<(), Error> {
+    let standing = case_in_firm(pool, case_id, caller).await?;
+    if standing.screened {
+        return Err(Error::NotFound);
+    }
+    let role = standing.role;
+    let admin = is_firm_admin(caller);
+    match (role, manage) {
+        (_, true) if admin => Ok(()),
+        (Some(Role::Owner), _) => Ok(()),
+        (Some(_), false) => Ok(()),
+        (Some(_), true) => Err(Error::Forbidden(
+            "only the matter's owners and firm admins can change access",
+        )),
+        (None, _) if admin && !manage => Ok(()),
+        (None, _) => Err(Error::NotFound),
+    }
 }
 
-pub async fn audit(
-    executor: impl sqlx::PgExecutor<'_>,
-    entry: Audit<'_>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO audit_log (firm_id, case_id, user_id, action, detail) VALUES ($1, $2, $3, $4, $5)")
-        .bind(entry.firm_id)
-        .bind(entry.case_id)
-        .bind(entry.user_id)
-        .bind(entry.action)
-        .bind(entry.detail)
-        .execute(executor)
-        .await?;
+/// Write the audit row of an access change and commit it together with the change.
+async fn commit_audited(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    caller: &Principal,
+    case_id: Uuid,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), Error> {
+    let entry = Audit {
+        firm_id: &caller.firm_id,
+        case_id: Some(case_id),
+        user_id: Some(&caller.user_id),
+        action,
+        detail,
+    };
+    audit::audit(&mut *tx, entry).await?;
+    tx.commit().await?;
     Ok(())
 }
 
-/// A refused attempt on a matter. It goes into the matter's audit log only when the matter
-/// belongs to the caller's own firm; anything else (another firm's matter, a made-up id) goes to
-/// the firm-less `security_log`, so nobody outside a firm can write into its log.
-pub async fn audit_refusal(
-    pool: &PgPool,
-    claimed_firm: &str,
+/// Refuse a change that would leave the matter without an owner: `user_id` stops being one.
+async fn keep_an_owner(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    case_id: Uuid,
     user_id: &str,
-    case_id: Option<Uuid>,
-    action: &str,
-    detail: serde_json::Value,
-) {
-    let result = async {
-        let in_firm = sqlx::query(
-            "INSERT INTO audit_log (firm_id, case_id, user_id, action, detail)
-             SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM cases WHERE id = $2 AND firm_id = $1)",
-        )
-        .bind(claimed_firm)
-        .bind(case_id)
-        .bind(user_id)
-        .bind(action)
-        .bind(&detail)
-        .execute(pool)
-        .await?
-        .rows_affected()
-            == 1;
-        if !in_firm {
-            sqlx::query(
-                "INSERT INTO security_log (claimed_firm, user_id, action, detail) VALUES ($1, $2, $3, $4)",
-            )
-            .bind(claimed_firm)
-            .bind(user_id)
-            .bind(action)
-            .bind(&detail)
-            .execute(pool)
-            .await?;
-        }
-        Ok::<(), sqlx::Error>(())
+) -> Result<(), Error> {
+    let (is_owner, others) = db::access::ownership(&mut **tx, case_id, user_id).await?;
+    if is_owner && others == 0 {
+        return Err(Error::Conflict {
+            code: "last_owner",
+            message: "a matter must keep at least one owner: make someone else an owner first",
+        });
     }
-    .await;
-    if let Err(error) = result {
-        tracing::error!(%error, action, "could not record a refused attempt");
-    }
+    Ok(())
 }
 
-/// Audit without failing the caller: an audit write that fails is logged loudly.
-pub async fn audit_best_effort(pool: &PgPool, entry: Audit<'_>) {
-    let action = entry.action.to_owned();
-    if let Err(error) = audit(pool, entry).await {
-        tracing::error!(%error, action, "could not write the audit log");
+/// Give `user_id` `role` on the matter (owners and firm admins), audited.
+#[tracing::instrument(skip_all, fields(case = %case_id, member = user_id, role = role.as_str()))]
+pub async fn set_member(
+    pool: &PgPool,
+    caller: &Principal,
+    case_id: Uuid,
+    user_id: &str,
+    role: Role,
+) -> Result<(), Error> {
+    require(pool, case_id, caller, true).await?;
+    let mut tx = pool.begin().await?;
+    db::access::lock_case(&mut *tx, case_id).await?;
+    if db::access::is_screened(&mut *tx, case_id, user_id).await? {
+        return Err(Error::Conflict {
+            code: "screened",
+            message: "this person is screened from the matter (ethical wall) and cannot be added",
+        });
     }
+    if role != Role::Owner {
+        keep_an_owner(&mut tx, case_id, user_id).await?;
+    }
+    db::access::put_member(&mut *tx, case_id, user_id, role, &caller.user_id).await?;
+    commit_audited(
+        tx,
+        caller,
+        case_id,
+        "access_granted",
+        json!({ "member": user_id, "role": role.as_str() }),
+    )
+    .await
+}
+
+/// Take `user_id` off the matter (owners and firm admins), audited.
+#[tracing::instrument(skip_all, fields(case = %case_id, member = user_id))]
+pub async fn remove_member(
+    pool: &PgPool,
+    caller: &Principal,
+    case_id: Uuid,
+    user_id: &str,
+) -> Result<(), Error> {
+    require(pool, case_id, caller, true).await?;
+    let mut tx = pool.begin().await?;
+    db::access::lock_case(&mut *tx, case_id).await?;
+    keep_an_owner(&mut tx, case_id, user_id).await?;
+    db::access::delete_member(&mut *tx, case_id, user_id).await?;
+    commit_audited(
+        tx,
+        caller,
+        case_id,
+        "access_revoked",
+        json!({ "member": user_id }),
+    )
+    .await
+}
+
+/// Wall `user_id` off the matter: removes any membership, audited.
+#[tracing::instrument(skip_all, fields(case = %case_id, screened = user_id))]
+pub async fn add_screen(
+    pool: &PgPool,
+    caller: &Principal,
+    case_id: Uuid,
+    user_id: &str,
+    reason: &str,
+) -> Result<(), Error> {
+    require(pool, case_id, caller, true).await?;
+    if user_id == caller.user_id {
+        return Err(Error::Conflict {
+            code: "self_screen",
+            message: "you cannot screen yourself",
+        });
+    }
+    let mut tx = pool.begin().await?;
+    db::access::lock_case(&mut *tx, case_id).await?;
+    keep_an_owner(&mut tx, case_id, user_id).await?;
+    db::access::put_screen(&mut *tx, case_id, user_id, reason, &caller.user_id).await?;
+    db::access::delete_member(&mut *tx, case_id, user_id).await?;
+    commit_audited(
+        tx,
+        caller,
+        case_id,
+        "screen_added",
+        json!({ "screened": user_id }),
+    )
+    .await
+}
+
+/// Lift a wall (membership is not restored), audited.
+#[tracing::instrument(skip_all, fields(case = %case_id, screened = user_id))]
+pub async fn lift_screen(
+    pool: &PgPool,
+    caller: &Principal,
+    case_id: Uuid,
+    user_id: &str,
+) -> Result<(), Error> {
+    require(pool, case_id, caller, true).await?;
+    if user_id == caller.user_id {
+        return Err(Error::Conflict {
+            code: "self_screen",
+            message: "nobody can lift a screen on themselves: ask another owner or a firm admin",
+        });
+    }
+    let mut tx = pool.begin().await?;
+    db::access::delete_screen(&mut *tx, case_id, user_id).await?;
+    commit_audited(
+        tx,
+        caller,
+        case_id,
+        "screen_removed",
+        json!({ "screened": user_id }),
+    )
+    .await
 }

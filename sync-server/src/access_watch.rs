@@ -40,7 +40,7 @@ pub const LISTENER_UP: &str = "hub_access_listener_up";
 /// Re-read one user's access to one case and apply it to their open subscriptions here.
 pub async fn recheck_one(hub: &DocHub, pool: &PgPool, case_id: Uuid, user_id: &str) {
     hub.bump_access_epoch();
-    match crate::access::case_access(pool, case_id, user_id).await {
+    match crate::db::access::case_access(pool, case_id, user_id).await {
         Ok(role) => {
             hub.set_access(case_id, user_id, role);
         }
@@ -58,7 +58,7 @@ pub async fn recheck_all(hub: &DocHub, pool: &PgPool) -> Result<(), sqlx::Error>
     metrics::counter!(RECHECKS).increment(1);
     let pairs = hub.subscribed_users();
     for chunk in pairs.chunks(1000) {
-        let access = crate::access::access_of_many(pool, chunk).await?;
+        let access = crate::db::access::access_of_many(pool, chunk).await?;
         for ((case_id, user_id), role) in chunk.iter().zip(access) {
             hub.set_access(*case_id, user_id, role);
         }
@@ -102,11 +102,7 @@ pub fn spawn_heartbeat(
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let sent = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(channel)
-                .bind(payload)
-                .execute(&pool)
-                .await;
+            let sent = crate::db::notify(&pool, channel, payload).await;
             if let Err(error) = sent {
                 tracing::debug!(%error, channel, "heartbeat notice not sent");
             }

@@ -1,8 +1,9 @@
-//! Wiring: shared state, routes, background tasks, graceful shutdown.
+//! Wiring only: the router, start-up (connect, spawn the background tasks, bind) and graceful
+//! shutdown. No other module imports this one; what they share lives in `crate::state`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -10,38 +11,14 @@ use axum::extract::{State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use sqlx::PgPool;
 
-use crate::auth::{DevAuth, Verifier};
+use crate::auth::build_verifier;
 use crate::config::ServeSettings;
 use crate::fanout::Fanout;
-use crate::hub::{DocEntry, DocHub};
+use crate::hub::DocHub;
 use crate::persist::Persister;
+use crate::state::AppState;
 use crate::{connection, db, metrics, migrate};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: PgPool,
-    pub hub: Arc<DocHub>,
-    pub persister: Persister,
-    pub verifier: Verifier,
-    pub fanout: Arc<Fanout>,
-    pub draining: Arc<AtomicBool>,
-    pub copilot: Arc<crate::copilot::Copilot>,
-    /// Sync connections open on this instance (shutdown waits for them to close).
-    pub open_connections: Arc<AtomicU64>,
-    /// Set once on shutdown: every sync connection closes with "service restart".
-    pub restarting: Arc<tokio::sync::watch::Sender<bool>>,
-    /// Connections per user and address, new matters per user (`HUB_MAX_*`).
-    pub limiter: Arc<crate::limits::Limiter>,
-    next_connection: Arc<AtomicU64>,
-}
-
-impl AppState {
-    pub fn next_connection_id(&self) -> u64 {
-        self.next_connection.fetch_add(1, Ordering::Relaxed)
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -129,7 +106,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     if state.draining.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "draining").into_response();
     }
-    if let Err(error) = sqlx::query("SELECT 1").execute(&state.pool).await {
+    if let Err(error) = db::ping(&state.pool).await {
         tracing::warn!(%error, "readiness: postgres unreachable");
         return (StatusCode::SERVICE_UNAVAILABLE, "postgres unreachable").into_response();
     }
@@ -137,93 +114,6 @@ async fn ready(State(state): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, "redis unreachable").into_response();
     }
     (StatusCode::OK, "ready").into_response()
-}
-
-/// Run CPU-heavy work (integrating a long history) without stalling the other tasks scheduled
-/// on this worker thread: on the multi-threaded runtime they are moved to another worker.
-pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
-
-/// The token verifier the settings ask for. A JWKS is fetched once here (after discovering its
-/// URL when none is configured) so that a wrong issuer or URL stops the start, not the first
-/// sign-in.
-pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier> {
-    use crate::config::KeyLocation;
-    use crate::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier, discover_jwks_url};
-    let identity = &settings.identity;
-    let oidc = match &identity.issuer {
-        None => None,
-        Some(issuer) => {
-            let keys = match identity.key_location() {
-                KeyLocation::Pem(pem) => KeySource::Pem(Box::new(
-                    jsonwebtoken::DecodingKey::from_rsa_pem(pem.replace("\\n", "\n").as_bytes())
-                        .map_err(|_| {
-                            anyhow::anyhow!("CLERK_JWT_KEY is not an RSA public key in PEM format")
-                        })?,
-                )),
-                location => {
-                    let url = match location {
-                        KeyLocation::JwksUrl(url) => url.to_owned(),
-                        _ => discover_jwks_url(issuer)
-                            .await
-                            .map_err(anyhow::Error::msg)?,
-                    };
-                    let cache = JwksCache::new(url);
-                    cache
-                        .refresh()
-                        .await
-                        .map_err(|error| anyhow::anyhow!("{error} ({})", cache.url()))?;
-                    // Withdrawn keys stop being trusted within the refresh interval.
-                    cache.refresh_periodically();
-                    KeySource::Jwks(cache)
-                }
-            };
-            Some(OidcVerifier::new(
-                OidcSettings {
-                    issuer: issuer.clone(),
-                    authorized_parties: identity.authorized_parties.clone(),
-                    require_azp: settings.environment == crate::config::Environment::Production,
-                    firm_claim: identity.firm_claim_path().map_err(anyhow::Error::msg)?,
-                    admin: identity.admin_rule().map_err(anyhow::Error::msg)?,
-                    audiences: identity.accepted_audiences(),
-                },
-                keys,
-            ))
-        }
-    };
-    let dev = settings
-        .dev_auth
-        .then(|| DevAuth::new(&settings.dev_secret.value));
-    Ok(Verifier::new(oidc, dev))
-}
-
-/// Fold a document's log into a snapshot in the background.
-pub fn spawn_compaction(pool: PgPool, hub: Arc<DocHub>, entry: Arc<DocEntry>) {
-    tokio::spawn(async move {
-        let rebuild = |stored: &db::StoredDocument| {
-            cpu_bound(|| crate::hub::rebuild_state(stored)).inspect_err(|error| {
-                crate::hub::bad_document(
-                    entry.id,
-                    "compaction skipped: history does not integrate",
-                    error,
-                );
-            })
-        };
-        let folded = match db::compact_document(&pool, entry.id, rebuild).await {
-            Ok(folded) => folded,
-            Err(error) => {
-                tracing::warn!(%error, doc = entry.id, "compaction failed");
-                0
-            }
-        };
-        hub.finish_compaction(&entry, folded);
-    });
 }
 
 /// After the listener stopped: wait (until `deadline`) for sync sockets to close and for the
@@ -298,19 +188,15 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     let verifier = build_verifier(settings).await?;
     let copilot = Arc::new(crate::copilot::Copilot::new(&settings.copilot));
     copilot.cache().spawn_listener(pool.clone());
-    let state = AppState {
+    let state = AppState::new(
         pool,
-        hub: hub.clone(),
+        hub.clone(),
         persister,
         verifier,
         fanout,
-        draining: Arc::new(AtomicBool::new(false)),
         copilot,
-        open_connections: Arc::new(AtomicU64::new(0)),
-        restarting: Arc::new(tokio::sync::watch::Sender::new(false)),
-        limiter: crate::limits::Limiter::new(settings.limits.clone()),
-        next_connection: Arc::new(AtomicU64::new(1)),
-    };
+        crate::limits::Limiter::new(settings.limits.clone()),
+    );
     let owed_hub = hub.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::hub::PUSH_INTERVAL / 2);

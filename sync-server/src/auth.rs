@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use crate::claims::Profile;
+use crate::config::ServeSettings;
 
 pub const DEV_ISSUER: &str = "lawyers-hub-dev";
 
@@ -194,6 +195,59 @@ impl DevAuth {
             profile: Profile::from_claims(&profile_claims),
         })
     }
+}
+
+/// The token verifier the settings ask for. A JWKS is fetched once here (after discovering its
+/// URL when none is configured) so that a wrong issuer or URL stops the start, not the first
+/// sign-in.
+pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier> {
+    use crate::config::{Environment, KeyLocation};
+    use crate::oidc::{JwksCache, KeySource, OidcSettings, OidcVerifier, discover_jwks_url};
+    let identity = &settings.identity;
+    let oidc = match &identity.issuer {
+        None => None,
+        Some(issuer) => {
+            let keys = match identity.key_location() {
+                KeyLocation::Pem(pem) => KeySource::Pem(Box::new(
+                    jsonwebtoken::DecodingKey::from_rsa_pem(pem.replace("\\n", "\n").as_bytes())
+                        .map_err(|_| {
+                            anyhow::anyhow!("CLERK_JWT_KEY is not an RSA public key in PEM format")
+                        })?,
+                )),
+                location => {
+                    let url = match location {
+                        KeyLocation::JwksUrl(url) => url.to_owned(),
+                        _ => discover_jwks_url(issuer)
+                            .await
+                            .map_err(anyhow::Error::msg)?,
+                    };
+                    let cache = JwksCache::new(url);
+                    cache
+                        .refresh()
+                        .await
+                        .map_err(|error| anyhow::anyhow!("{error} ({})", cache.url()))?;
+                    // Withdrawn keys stop being trusted within the refresh interval.
+                    cache.refresh_periodically();
+                    KeySource::Jwks(cache)
+                }
+            };
+            Some(OidcVerifier::new(
+                OidcSettings {
+                    issuer: issuer.clone(),
+                    authorized_parties: identity.authorized_parties.clone(),
+                    require_azp: settings.environment == Environment::Production,
+                    firm_claim: identity.firm_claim_path().map_err(anyhow::Error::msg)?,
+                    admin: identity.admin_rule().map_err(anyhow::Error::msg)?,
+                    audiences: identity.accepted_audiences(),
+                },
+                keys,
+            ))
+        }
+    };
+    let dev = settings
+        .dev_auth
+        .then(|| DevAuth::new(&settings.dev_secret.value));
+    Ok(Verifier::new(oidc, dev))
 }
 
 #[cfg(test)]

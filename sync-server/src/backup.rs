@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::{Connection, PgConnection};
 
+use crate::db;
+
 /// What is written next to every archive.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Marker {
@@ -107,14 +109,12 @@ pub fn file_sha256(path: &Path) -> anyhow::Result<(String, u64)> {
 
 /// Every document's digest, read through `conn` (inside the caller's snapshot).
 async fn document_digests(conn: &mut PgConnection) -> anyhow::Result<BTreeMap<String, String>> {
-    let documents: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM documents ORDER BY name")
-            .fetch_all(&mut *conn)
-            .await
-            .context("cannot list documents")?;
+    let documents = db::backup::documents(&mut *conn)
+        .await
+        .context("cannot list documents")?;
     let mut digests = BTreeMap::new();
     for (id, name) in documents {
-        let stored = crate::db::load_document(&mut *conn, id)
+        let stored = db::sync::load_document(&mut *conn, id)
             .await
             .with_context(|| format!("cannot read document {name}"))?;
         let digest = match crate::hub::rebuild_state(&stored) {
@@ -143,8 +143,7 @@ async fn document_digests(conn: &mut PgConnection) -> anyhow::Result<BTreeMap<St
 }
 
 async fn applied_versions(conn: &mut PgConnection) -> anyhow::Result<Vec<i64>> {
-    sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
-        .fetch_all(&mut *conn)
+    db::backup::applied_versions(&mut *conn)
         .await
         .context("cannot read the migration table (is this a Lawyers Hub database?)")
 }
@@ -158,12 +157,7 @@ pub async fn backup(database_url: &str, dir: &Path) -> anyhow::Result<PathBuf> {
     let mut conn = PgConnection::connect(database_url)
         .await
         .context("cannot connect to Postgres (DATABASE_URL)")?;
-    sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        .execute(&mut conn)
-        .await?;
-    let snapshot: String = sqlx::query_scalar("SELECT pg_export_snapshot()")
-        .fetch_one(&mut conn)
-        .await?;
+    let snapshot = db::backup::export_snapshot(&mut conn).await?;
     // pg_dump reads the exported snapshot while this transaction stays open and digests the
     // same data.
     let dump = pg_tool("pg_dump", database_url)
@@ -175,7 +169,7 @@ pub async fn backup(database_url: &str, dir: &Path) -> anyhow::Result<PathBuf> {
     let versions = applied_versions(&mut conn).await?;
     let digests = document_digests(&mut conn).await?;
     let output = dump.wait_with_output().await?;
-    sqlx::query("COMMIT").execute(&mut conn).await?;
+    db::backup::commit(&mut conn).await?;
     if !output.status.success() {
         let _ = std::fs::remove_file(&archive);
         bail!("pg_dump failed ({})", output.status);
@@ -236,11 +230,7 @@ pub async fn restore(archive: &Path, database_url: &str, create: bool) -> anyhow
     let mut conn = PgConnection::connect(database_url)
         .await
         .context("cannot connect to the target database")?;
-    let tables: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
-    )
-    .fetch_one(&mut conn)
-    .await?;
+    let tables = db::backup::table_count(&mut conn).await?;
     ensure!(
         tables == 0,
         "the target database is not empty ({tables} tables): restore into a fresh database (--create with a new name) and point DATABASE_URL at it"
@@ -305,14 +295,9 @@ async fn create_database(database_url: &str) -> anyhow::Result<()> {
     let mut admin = PgConnection::connect(&format!("{base}/postgres"))
         .await
         .context("cannot connect to the `postgres` database to create the target")?;
-    let exists: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut admin)
-            .await?;
+    let exists = db::backup::database_exists(&mut admin, name).await?;
     if !exists {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
+        db::backup::create_database(&mut admin, name)
             .await
             .with_context(|| format!("cannot create database {name}"))?;
     }

@@ -50,7 +50,7 @@ pub struct ServeSettings {
     #[arg(long, env = "HUB_LOG_JSON", default_value_t = false)]
     pub log_json: bool,
     #[command(flatten)]
-    pub copilot: crate::copilot_config::CopilotSettings,
+    pub copilot: crate::copilot::config::CopilotSettings,
     #[command(flatten)]
     pub ops: OpsSettings,
     #[command(flatten)]

@@ -13,14 +13,15 @@ use protocol::{
 };
 use tokio::sync::mpsc;
 
-use crate::access::Role;
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::db;
+use crate::error::Error;
 use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
 use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
 use crate::persist::WriteRequest;
+use crate::role::Role;
+use crate::state::AppState;
 
 /// Frames queued for one connection before it counts as too slow.
 const OUTBOUND_QUEUE: usize = 4096;
@@ -318,7 +319,7 @@ impl Session {
                 let reply_step1 = matches!(message, Message::Sync(_));
                 let entry = &subscription.entry;
                 let answer =
-                    crate::app::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
+                    crate::hub::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
                         Fatal {
                             code: CLOSE_PROTOCOL,
                             reason: format!("bad state vector: {error}"),
@@ -351,7 +352,7 @@ impl Session {
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
                 if !empty && role.can_write() {
                     let entry = subscription.entry.clone();
-                    match crate::app::cpu_bound(|| entry.admit(&update)) {
+                    match crate::hub::cpu_bound(|| entry.admit(&update)) {
                         Ok(()) => {}
                         // Never stored: it would break every later load of the document, or
                         // make yrs use freed memory. The document is unchanged.
@@ -458,7 +459,7 @@ impl Session {
         if recorded.is_none_or(|(_, firm, profile)| {
             *firm != principal.firm_id || *profile != principal.profile
         }) {
-            db::ensure_principal(&self.state.pool, &principal)
+            db::directory::ensure_principal(&self.state.pool, &principal)
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "could not record user");
@@ -556,7 +557,7 @@ impl Session {
             if *existing.user_id == *principal.user_id
                 && Role::from_code(existing.access.load(Ordering::Acquire)).is_some()
             {
-                let access = match crate::access::case_access(
+                let access = match crate::db::access::case_access(
                     &self.state.pool,
                     existing.entry.case_id,
                     &principal.user_id,
@@ -595,7 +596,7 @@ impl Session {
         let epoch = self.state.hub.access_epoch();
         let limiter = self.state.limiter.clone();
         let user_for_limit = principal.user_id.clone();
-        let row = match db::open_document(
+        let row = match db::sync::open_document(
             &self.state.pool,
             &doc,
             &principal.user_id,
@@ -605,9 +606,9 @@ impl Session {
         .await
         {
             Ok(row) => row,
-            Err(db::OpenError::NotFound) => {
+            Err(Error::NotFound) => {
                 let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
-                crate::access::audit_refusal(
+                crate::db::audit::audit_refusal(
                     &self.state.pool,
                     &principal.firm_id,
                     &principal.user_id,
@@ -619,7 +620,7 @@ impl Session {
                 self.deny(&key, "document not found");
                 return Ok(());
             }
-            Err(db::OpenError::TooManyNewCases) => {
+            Err(Error::TooManyNewCases) => {
                 self.deny(
                     &key,
                     &format!(
@@ -629,7 +630,7 @@ impl Session {
                 );
                 return Ok(());
             }
-            Err(db::OpenError::Db(error)) => {
+            Err(error) => {
                 tracing::error!(%error, "could not open document");
                 return Err(unavailable());
             }
@@ -676,7 +677,8 @@ impl Session {
         let mut role = row.role;
         if self.state.hub.access_changed_since(epoch) {
             let fresh =
-                match crate::access::case_access(&self.state.pool, row.case_id, &user_id).await {
+                match crate::db::access::case_access(&self.state.pool, row.case_id, &user_id).await
+                {
                     Ok(fresh) => fresh,
                     Err(error) => {
                         tracing::error!(%error, "could not re-check access");
@@ -754,24 +756,26 @@ impl Session {
                     ),
                 }
             }
-            Ok(HubMessage::Changes(ChangesField::Request(request))) => match db::changes_since(
-                &self.state.pool,
-                &firm,
-                &user,
-                request.since,
-                MAX_CHANGES_PER_REPLY,
-            )
-            .await
-            {
-                Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
-                Err(error) => {
-                    tracing::error!(%error, "catch-up query failed");
-                    HubMessage::Error {
-                        code: "server_error".into(),
-                        message: "try again".into(),
+            Ok(HubMessage::Changes(ChangesField::Request(request))) => {
+                match db::sync::changes_since(
+                    &self.state.pool,
+                    &firm,
+                    &user,
+                    request.since,
+                    MAX_CHANGES_PER_REPLY,
+                )
+                .await
+                {
+                    Ok((cursor, docs, more)) => HubMessage::reply(cursor, docs, more),
+                    Err(error) => {
+                        tracing::error!(%error, "catch-up query failed");
+                        HubMessage::Error {
+                            code: "server_error".into(),
+                            message: "try again".into(),
+                        }
                     }
                 }
-            },
+            }
             Ok(_) => HubMessage::Error {
                 code: "unsupported".into(),
                 message: "clients may only ask for changes".into(),
@@ -792,14 +796,14 @@ impl Session {
         action: &str,
         detail: serde_json::Value,
     ) {
-        let entry = crate::access::Audit {
+        let entry = crate::db::audit::Audit {
             firm_id: &principal.firm_id,
             case_id,
             user_id: Some(&principal.user_id),
             action,
             detail,
         };
-        crate::access::audit_best_effort(&self.state.pool, entry).await;
+        crate::db::audit::audit_best_effort(&self.state.pool, entry).await;
     }
 
     fn unsubscribe(&mut self, key: &str) {

@@ -9,6 +9,13 @@
 //! it carries `start`, then `delta`s, then exactly one `done` or `error`, unless the client
 //! stops reading (Stop), which cancels the model call at once.
 
+pub mod config;
+pub mod policy;
+pub mod policy_cache;
+pub mod prompts;
+pub mod upstream;
+pub mod usage;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,15 +31,17 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::access::{self, Audit};
-use crate::app::AppState;
-use crate::copilot_config::CopilotSettings;
-use crate::copilot_policy::{self, FirmPolicy, Quota, RateLimiter, StreamPermit};
-use crate::copilot_policy_cache::PolicyCache;
-use crate::copilot_prompts::{self, Action, Prompt};
-use crate::copilot_upstream::{Deltas, Progress, Stop, Upstream};
-use crate::copilot_usage::{self, CallRecord, Outcome, UsageQuery, UsageReport};
-use crate::rest::{ApiError, Caller, VerifiedCaller, is_firm_admin};
+use crate::access::is_firm_admin;
+use crate::db;
+use crate::db::copilot::FirmPolicy;
+use crate::rest::{ApiError, Caller, VerifiedCaller};
+use crate::state::AppState;
+use config::CopilotSettings;
+use policy::{Quota, RateLimiter, Refusal, StreamPermit};
+use policy_cache::PolicyCache;
+use prompts::{Action, Prompt};
+use upstream::{Deltas, Progress, Stop, Upstream};
+use usage::{CallRecord, Outcome, UsageQuery, UsageReport};
 
 /// Most characters of an instruction ("more formal", "as an indemnity clause", …).
 pub const MAX_INSTRUCTION_CHARS: usize = 2_000;
@@ -55,7 +64,7 @@ impl Copilot {
         }
     }
 
-    /// The allowed checks kept in memory (see [`crate::copilot_policy_cache`]).
+    /// The allowed checks kept in memory (see [`crate::copilot::policy_cache`]).
     pub fn cache(&self) -> &Arc<PolicyCache> {
         &self.cache
     }
@@ -108,9 +117,34 @@ fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
+/// The HTTP answer to a policy refusal: its status, `{code, message}` and, for a limit, when to
+/// try again.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::Database(error) => error.into(),
+            Refusal::NotFound => ApiError::not_found(),
+            Refusal::NotConfigured => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, refusal.code(), message)
+            }
+            Refusal::Disabled | Refusal::ConsentRequired => {
+                ApiError::new(StatusCode::FORBIDDEN, refusal.code(), message)
+            }
+            Refusal::QuotaExceeded { wait_secs, .. } | Refusal::RateLimited { wait_secs, .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), message)
+                    .retry_after(wait_secs)
+            }
+            Refusal::TooManyStreams { .. } => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), message).retry_after(1)
+            }
+        }
+    }
+}
+
 /// Count a refusal by its code, then pass it on.
 fn refused(error: ApiError) -> ApiError {
-    copilot_usage::count_refusal(error.code());
+    usage::count_refusal(error.code());
     error
 }
 
@@ -168,6 +202,7 @@ impl ChatRequest {
 }
 
 /// `POST /api/v1/copilot/chat`: the answer as Server-Sent Events.
+#[tracing::instrument(skip_all)]
 pub async fn chat(
     State(state): State<AppState>,
     VerifiedCaller(caller): VerifiedCaller,
@@ -176,20 +211,28 @@ pub async fn chat(
     let copilot = state.copilot.clone();
     let request = body(request).map_err(refused)?;
     request.validate(&copilot.settings).map_err(refused)?;
-    let allowed = copilot_policy::check(&state, &copilot.settings, &caller, request.case_id)
-        .await
-        .map_err(refused)?;
-    let permit = copilot.limiter.acquire(&caller.user_id).map_err(refused)?;
+    let allowed = policy::check(
+        &state.pool,
+        copilot.cache(),
+        &copilot.settings,
+        &caller,
+        request.case_id,
+    )
+    .await
+    .map_err(|refusal| refused(refusal.into()))?;
+    let permit = copilot
+        .limiter
+        .acquire(&caller.user_id)
+        .map_err(|refusal| refused(refusal.into()))?;
     let instruction = request.instruction.as_deref().unwrap_or("").trim();
-    let prompt =
-        copilot_prompts::build(request.action, &request.text, instruction).map_err(|error| {
-            tracing::error!(%error, "copilot prompt template is broken");
-            refused(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "server_error",
-                "something went wrong; try again",
-            ))
-        })?;
+    let prompt = prompts::build(request.action, &request.text, instruction).map_err(|error| {
+        tracing::error!(%error, "copilot prompt template is broken");
+        refused(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "something went wrong; try again",
+        ))
+    })?;
     let call = Call {
         request_id: Uuid::new_v4(),
         firm_id: caller.firm_id,
@@ -352,7 +395,7 @@ async fn run(
         &call.user_id,
         prompt_tokens.saturating_add(completion_tokens),
     );
-    copilot_usage::record(
+    usage::record(
         &state.pool,
         CallRecord {
             firm_id: call.firm_id,
@@ -388,13 +431,21 @@ pub struct Availability {
 }
 
 /// `GET /api/v1/cases/{case}/copilot`: may I use the copilot on this matter, and if not, why.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn availability(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Availability>, ApiError> {
     let settings = &state.copilot.settings;
-    let checked = copilot_policy::check(&state, settings, &caller, case_id).await;
+    let checked = policy::check(
+        &state.pool,
+        state.copilot.cache(),
+        settings,
+        &caller,
+        case_id,
+    )
+    .await;
     let refusal = match checked {
         // Allowed: the check already read the quota, and consent is given.
         Ok(allowed) => {
@@ -408,19 +459,15 @@ pub async fn availability(
                 quota: allowed.quota,
             }));
         }
-        Err(error) if error.code() == "not_found" || error.code() == "server_error" => {
-            return Err(error);
+        Err(error @ (Refusal::NotFound | Refusal::Database(_))) => {
+            return Err(error.into());
         }
-        Err(error) => error,
+        Err(refusal) => refusal,
     };
-    let policy = copilot_policy::firm_policy(&state.pool, &caller.firm_id).await?;
+    let policy = db::copilot::firm_policy(&state.pool, &caller.firm_id).await?;
     let quota = Quota {
-        used_tokens: copilot_policy::tokens_used_this_month(
-            &state.pool,
-            &caller.firm_id,
-            &caller.user_id,
-        )
-        .await?,
+        used_tokens: policy::tokens_used_this_month(&state.pool, &caller.firm_id, &caller.user_id)
+            .await?,
         monthly_tokens: policy
             .monthly_token_quota
             .unwrap_or(settings.monthly_tokens),
@@ -428,8 +475,8 @@ pub async fn availability(
     Ok(Json(Availability {
         available: false,
         reason_code: Some(refusal.code()),
-        message: refusal.message().to_owned(),
-        consented: copilot_policy::case_consented(&state.pool, case_id).await?,
+        message: refusal.to_string(),
+        consented: db::copilot::case_consented(&state.pool, case_id).await?,
         model: settings.model.clone(),
         actions: Action::ALL,
         quota,
@@ -471,11 +518,12 @@ fn policy_view(settings: &CopilotSettings, policy: FirmPolicy) -> PolicyView {
 }
 
 /// `GET /api/v1/copilot/policy`: the firm's copilot policy (any member of the firm).
+#[tracing::instrument(skip_all)]
 pub async fn get_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<PolicyView>, ApiError> {
-    let policy = copilot_policy::firm_policy(&state.pool, &caller.firm_id).await?;
+    let policy = db::copilot::firm_policy(&state.pool, &caller.firm_id).await?;
     Ok(Json(policy_view(&state.copilot.settings, policy)))
 }
 
@@ -493,6 +541,7 @@ pub struct PolicyChange {
 }
 
 /// `PUT /api/v1/copilot/policy` (firm admins): change the fields given; audited.
+#[tracing::instrument(skip_all)]
 pub async fn put_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -513,32 +562,14 @@ pub async fn put_policy(
             "monthly_token_quota cannot be negative (null: the server's default)",
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    let before = copilot_policy::firm_policy(&mut *tx, &caller.firm_id).await?;
-    let after = FirmPolicy {
-        enabled: change.enabled.unwrap_or(before.enabled),
-        store_content: change.store_content.unwrap_or(before.store_content),
-        monthly_token_quota: change
-            .monthly_token_quota
-            .unwrap_or(before.monthly_token_quota),
-    };
-    copilot_policy::save_firm_policy(&mut *tx, &caller.firm_id, &after, &caller.user_id).await?;
-    access::audit(
-        &mut *tx,
-        Audit {
-            firm_id: &caller.firm_id,
-            case_id: None,
-            user_id: Some(&caller.user_id),
-            action: "copilot_policy_changed",
-            detail: json!({
-                "enabled": after.enabled,
-                "store_content": after.store_content,
-                "monthly_token_quota": after.monthly_token_quota,
-            }),
-        },
+    let after = policy::change_firm_policy(
+        &state.pool,
+        &caller,
+        change.enabled,
+        change.store_content,
+        change.monthly_token_quota,
     )
     .await?;
-    tx.commit().await?;
     state.copilot.policy_changed();
     Ok(Json(policy_view(&state.copilot.settings, after)))
 }
@@ -553,13 +584,14 @@ pub struct ConsentChange {
 
 /// `PUT /api/v1/cases/{case}/ai-consent` (the matter's owners, firm admins): record whether the
 /// client consented to AI use on this matter; audited.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn put_consent(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
     change: Result<Json<ConsentChange>, JsonRejection>,
 ) -> Result<StatusCode, ApiError> {
-    crate::rest::require(&state, case_id, &caller, true).await?;
+    crate::access::require(&state.pool, case_id, &caller, true).await?;
     let change = body(change)?;
     if change.note.chars().count() > MAX_INSTRUCTION_CHARS {
         return Err(ApiError::new(
@@ -568,32 +600,20 @@ pub async fn put_consent(
             format!("the note is too long (at most {MAX_INSTRUCTION_CHARS} characters)"),
         ));
     }
-    let mut tx = state.pool.begin().await?;
-    copilot_policy::save_case_consent(
-        &mut *tx,
+    policy::record_consent(
+        &state.pool,
+        &caller,
         case_id,
         change.consented,
         &change.note,
-        &caller.user_id,
     )
     .await?;
-    access::audit(
-        &mut *tx,
-        Audit {
-            firm_id: &caller.firm_id,
-            case_id: Some(case_id),
-            user_id: Some(&caller.user_id),
-            action: "ai_consent_set",
-            detail: json!({ "consented": change.consented, "note": change.note }),
-        },
-    )
-    .await?;
-    tx.commit().await?;
     state.copilot.policy_changed();
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/v1/copilot/usage` (firm admins): totals, per user, and the latest calls.
+#[tracing::instrument(skip_all)]
 pub async fn usage(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -612,6 +632,6 @@ pub async fn usage(
         )
     })?;
     Ok(Json(
-        copilot_usage::report(&state.pool, &caller.firm_id, &caller.user_id, &query).await?,
+        usage::report(&state.pool, &caller.firm_id, &caller.user_id, &query).await?,
     ))
 }

@@ -1,13 +1,20 @@
-//! Postgres queries for the sync core, grouped here so the rest of the server never writes SQL.
+//! Every SQL statement of the server, grouped by domain so a schema change is found in one
+//! place: the sync core (`sync`), membership and walls (`access`), the audit and security logs
+//! (`audit`), backups (`backup`), the firm directory (`directory`) and the copilot (`copilot`). Nothing here knows
+//! about HTTP or WebSockets; callers above map these results to their own errors.
 
-use protocol::{DocKind, DocName};
+pub mod access;
+pub mod audit;
+pub mod backup;
+pub mod copilot;
+pub mod directory;
+pub mod sync;
+
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use uuid::Uuid;
 
-use crate::access::{self, Role};
-use crate::auth::Principal;
 use crate::config::DatabaseSettings;
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error> {
     PgPoolOptions::new()
         .max_connections(settings.pool_size)
@@ -16,367 +23,19 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<PgPool, sqlx::Error>
         .await
 }
 
-/// The row that identifies a loaded document, and the caller's access to it.
-#[derive(Debug, Clone)]
-pub struct DocumentRow {
-    pub id: i64,
-    pub firm_id: String,
-    pub case_id: Uuid,
-    pub role: Role,
-}
-
-/// Why a document cannot be opened by a caller.
-#[derive(Debug, thiserror::Error)]
-pub enum OpenError {
-    /// Another firm's document, a matter the caller is not a member of or is screened from:
-    /// all reported exactly like a missing one.
-    #[error("document not found")]
-    NotFound,
-    /// The caller created too many matters in the last minute.
-    #[error("too many new matters: wait a minute and try again")]
-    TooManyNewCases,
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
-}
-
-/// Record a firm, a user and their firm directory entry from a verified token, in one
-/// statement. Cheap when nothing changed: the directory row is rewritten only when the token
-/// names the person differently (an absent claim keeps what is known), and `last_seen` moves at
-/// most once a minute, so a stream of REST calls writes no rows.
-pub async fn ensure_principal(pool: &PgPool, principal: &Principal) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH firm AS (
-             INSERT INTO firms (id) VALUES ($2) ON CONFLICT DO NOTHING
-         ), person AS (
-             INSERT INTO users (id, firm_id) VALUES ($1, $2)
-             ON CONFLICT (id) DO UPDATE SET last_seen = now()
-                 WHERE users.last_seen < now() - interval '1 minute'
-         )
-         INSERT INTO firm_directory (firm_id, user_id, name, email) VALUES ($2, $1, $3, $4)
-         ON CONFLICT (firm_id, user_id) DO UPDATE
-             SET name = COALESCE(EXCLUDED.name, firm_directory.name),
-                 email = COALESCE(EXCLUDED.email, firm_directory.email),
-                 updated_at = now()
-             WHERE (EXCLUDED.name IS NOT NULL AND EXCLUDED.name IS DISTINCT FROM firm_directory.name)
-                OR (EXCLUDED.email IS NOT NULL AND EXCLUDED.email IS DISTINCT FROM firm_directory.email)",
-    )
-    .bind(&principal.user_id)
-    .bind(&principal.firm_id)
-    .bind(&principal.profile.name)
-    .bind(&principal.profile.email)
-    .execute(pool)
-    .await?;
+/// Whether Postgres answers (readiness).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await?;
     Ok(())
 }
 
-/// Find a document and the caller's role on its case. The first sync of a new `cases/{uuid}`
-/// (or of a draft in it) by a firm member creates the case with that user as its owner.
-pub async fn open_document(
-    pool: &PgPool,
-    name: &DocName,
-    user_id: &str,
-    firm_id: &str,
-    may_create_case: impl FnOnce() -> bool,
-) -> Result<DocumentRow, OpenError> {
-    let case_id = Uuid::parse_str(name.case_id()).map_err(|_| OpenError::NotFound)?;
-    // The common case, every reconnect: the document exists. Two reads, no write transaction.
-    let existing: Option<(i64, String, Uuid)> =
-        sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")
-            .bind(name.as_str())
-            .fetch_optional(pool)
-            .await?;
-    if let Some((id, firm, case)) = existing {
-        if firm != firm_id || case != case_id {
-            return Err(OpenError::NotFound);
-        }
-        let role = access::case_access(pool, case_id, user_id)
-            .await?
-            .ok_or(OpenError::NotFound)?;
-        return Ok(DocumentRow {
-            id,
-            firm_id: firm,
-            case_id: case,
-            role,
-        });
-    }
-    let case_exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM cases WHERE id = $1)")
-        .bind(case_id)
-        .fetch_one(pool)
-        .await?;
-    if !case_exists && !may_create_case() {
-        return Err(OpenError::TooManyNewCases);
-    }
-    let mut tx = pool.begin().await?;
-    let created = sqlx::query(
-        "INSERT INTO cases (id, firm_id, created_by) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-    )
-    .bind(case_id)
-    .bind(firm_id)
-    .bind(user_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
-        == 1;
-    let case_firm: String = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
-        .bind(case_id)
-        .fetch_one(&mut *tx)
-        .await?;
-    if case_firm != firm_id {
-        return Err(OpenError::NotFound);
-    }
-    if created {
-        sqlx::query("INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, 'owner', $2)")
-            .bind(case_id)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        access::audit(
-            &mut *tx,
-            access::Audit {
-                firm_id,
-                case_id: Some(case_id),
-                user_id: Some(user_id),
-                action: "case_created",
-                detail: serde_json::json!({}),
-            },
-        )
-        .await?;
-    }
-    let Some(role) = access::case_access(&mut *tx, case_id, user_id).await? else {
-        tx.commit().await?;
-        return Err(OpenError::NotFound);
-    };
-    let kind = match name.kind() {
-        DocKind::Case => "case",
-        DocKind::Draft => "draft",
-    };
-    if role.can_write() {
-        sqlx::query(
-            "INSERT INTO documents (name, case_id, firm_id, kind) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name.as_str())
-        .bind(case_id)
-        .bind(firm_id)
-        .bind(kind)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let row: Option<(i64, String, Uuid)> =
-        sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")
-            .bind(name.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    match row {
-        Some((id, firm, case)) if firm == firm_id && case == case_id => Ok(DocumentRow {
-            id,
-            firm_id: firm,
-            case_id: case,
-            role,
-        }),
-        _ => Err(OpenError::NotFound),
-    }
-}
-
-/// A document's stored history: its snapshot (if compacted) and every update row after it.
-pub struct StoredDocument {
-    pub snapshot: Option<Vec<u8>>,
-    pub updates: Vec<(i64, Vec<u8>)>,
-}
-
-/// A document's stored history read in one consistent snapshot: a compaction committing on
-/// another instance between the snapshot read and the rows read would otherwise hide the rows it
-/// folded (the old snapshot, then no rows).
-pub async fn load_document_consistent(
-    pool: &PgPool,
-    doc_id: i64,
-) -> Result<StoredDocument, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
-    let stored = load_document(&mut tx, doc_id).await?;
-    tx.commit().await?;
-    Ok(stored)
-}
-
-/// A document's history through `conn` (the caller provides the snapshot's consistency).
-pub async fn load_document(
-    conn: &mut sqlx::PgConnection,
-    doc_id: i64,
-) -> Result<StoredDocument, sqlx::Error> {
-    let snapshot: Option<Vec<u8>> =
-        sqlx::query_scalar("SELECT state FROM doc_snapshots WHERE doc_id = $1")
-            .bind(doc_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    let updates = sqlx::query_as::<_, (i64, Vec<u8>)>(
-        "SELECT id, bytes FROM doc_updates WHERE doc_id = $1 ORDER BY id",
-    )
-    .bind(doc_id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(StoredDocument { snapshot, updates })
-}
-
-/// One update to append.
-pub struct NewUpdate<'a> {
-    pub doc_id: i64,
-    pub bytes: &'a [u8],
-    pub user_id: &'a str,
-}
-
-/// Append a batch of updates in one transaction and mark their documents changed.
-pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<(), sqlx::Error> {
-    let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
-    let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
-    let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
-    // One statement, so one round trip and its own transaction: the rows and the documents'
-    // change marks commit together or not at all.
-    sqlx::query(
-        "WITH appended AS (
-             INSERT INTO doc_updates (doc_id, bytes, user_id)
-             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])
-             RETURNING doc_id
-         )
-         UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint
-         WHERE id IN (SELECT DISTINCT doc_id FROM appended)",
-    )
-    .bind(&doc_ids)
-    .bind(&bytes)
-    .bind(&users)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
-/// The documents `$4` may see in firm `$1` that changed at or after transaction `$2`, with the
-/// transaction that makes them new to this user: the last write, or the grant of their matter
-/// (a new member gets every existing document of the matter, not only those changed since).
-const VISIBLE_CHANGES: &str = "
-    SELECT d.name, d.id, d.change_xid AS xid FROM documents d
-    JOIN case_members m ON m.case_id = d.case_id AND m.user_id = $4
-    WHERE d.firm_id = $1 AND d.change_xid >= $2
-      AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)
-    UNION ALL
-    SELECT d.name, d.id, m.granted_xid AS xid FROM case_members m
-    JOIN documents d ON d.case_id = m.case_id
-    WHERE m.user_id = $4 AND m.granted_xid >= $2 AND d.firm_id = $1 AND d.change_xid < $2
-      AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = d.case_id AND s.user_id = $4)";
-
-/// Documents of `firm_id` changed by transactions at or after `since`, oldest first, and the
-/// cursor to ask from next time. The cursor is the xmin of this query's snapshot: every
-/// transaction below it has finished, so nothing that commits later can be skipped.
-pub async fn changes_since(
-    pool: &PgPool,
-    firm_id: &str,
-    user_id: &str,
-    since: i64,
-    limit: usize,
-) -> Result<(i64, Vec<String>, bool), sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let xmin: i64 =
-        sqlx::query_scalar("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-            .fetch_one(&mut *tx)
-            .await?;
-    let rows = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(format!(
-        "SELECT name, xid FROM ({VISIBLE_CHANGES}) AS changed ORDER BY xid, id LIMIT $3"
-    )))
-    .bind(firm_id)
-    .bind(since)
-    .bind(limit as i64 + 1)
-    .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    if rows.len() <= limit {
-        tx.commit().await?;
-        return Ok((
-            xmin,
-            rows.into_iter().map(|(name, _)| name).collect(),
-            false,
-        ));
-    }
-    // A full page: stop before the last transaction seen and include all of its documents, so
-    // the next page can start at that transaction id without looping forever.
-    let last_xid = rows[limit - 1].1;
-    let mut docs: Vec<String> = rows
-        .into_iter()
-        .take(limit)
-        .filter(|(_, xid)| *xid < last_xid)
-        .map(|(name, _)| name)
-        .collect();
-    let same = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
-        "SELECT name FROM ({VISIBLE_CHANGES}) AS changed WHERE xid = $2 ORDER BY id LIMIT $3"
-    )))
-    .bind(firm_id)
-    .bind(last_xid)
-    .bind(i64::MAX)
-    .bind(user_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    docs.extend(same);
-    tx.commit().await?;
-    Ok((last_xid + 1, docs, true))
-}
-
-/// Fold a document's snapshot and update rows into a new snapshot, in one transaction.
-/// `rebuild` turns the stored history into one encoded state.
-pub async fn compact_document<F>(
-    pool: &PgPool,
-    doc_id: i64,
-    rebuild: F,
-) -> Result<usize, sqlx::Error>
-where
-    F: FnOnce(&StoredDocument) -> Result<Vec<u8>, String>,
-{
-    let mut tx = pool.begin().await?;
-    // Serialize compactions of one document; writers are not blocked.
-    sqlx::query("SELECT pg_advisory_xact_lock(7301, $1::int)")
-        .bind(doc_id as i32)
-        .execute(&mut *tx)
-        .await?;
-    let legal_hold: bool = sqlx::query_scalar(
-        "SELECT c.legal_hold FROM documents d JOIN cases c ON c.id = d.case_id WHERE d.id = $1",
-    )
-    .bind(doc_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if legal_hold {
-        tx.commit().await?;
-        return Ok(0);
-    }
-    let stored = load_document(&mut tx, doc_id).await?;
-    if stored.updates.is_empty() {
-        tx.commit().await?;
-        return Ok(0);
-    }
-    let state = rebuild(&stored)
-        .map_err(|message| sqlx::Error::Protocol(format!("compaction: {message}")))?;
-    let ids: Vec<i64> = stored.updates.iter().map(|(id, _)| *id).collect();
-    sqlx::query(
-        "INSERT INTO doc_snapshots (doc_id, state, updates_folded) VALUES ($1, $2, $3)
-         ON CONFLICT (doc_id) DO UPDATE SET state = EXCLUDED.state,
-           updates_folded = doc_snapshots.updates_folded + EXCLUDED.updates_folded, compacted_at = now()",
-    )
-    .bind(doc_id)
-    .bind(&state)
-    .bind(ids.len() as i64)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM doc_updates WHERE id = ANY($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(ids.len())
-}
-
-/// Keep a matter's title for lists (from its case document).
-pub async fn set_case_title(pool: &PgPool, case_id: Uuid, title: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cases SET title = $2 WHERE id = $1")
-        .bind(case_id)
-        .bind(title)
+/// Send `payload` on the Postgres notice `channel` (a listener's heartbeat).
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn notify(pool: &PgPool, channel: &str, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
         .execute(pool)
         .await?;
     Ok(())

@@ -1,15 +1,17 @@
 //! The firm directory: who works at the caller's firm, by name and email, so a matter can be
 //! shared with a person rather than an identity-provider id. Rows are written when people
-//! authenticate (`db::ensure_principal`, from the verified token's claims); this module reads
+//! authenticate (`db::directory::ensure_principal`, from the verified token's claims); this module reads
 //! them. A firm only ever sees its own people.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::app::AppState;
+use crate::db;
+use crate::db::directory::Person;
 use crate::rest::{ApiError, Caller};
+use crate::state::AppState;
 
 /// Most people one answer lists.
 pub const MAX_RESULTS: i64 = 50;
@@ -23,13 +25,6 @@ pub struct Search {
     q: String,
     /// At most this many (1 to [`MAX_RESULTS`], the default).
     limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct Person {
-    id: String,
-    name: Option<String>,
-    email: Option<String>,
 }
 
 /// `q` as a `LIKE` pattern that matches it literally anywhere (`%`, `_` and `\` escaped).
@@ -66,20 +61,8 @@ pub async fn search(
     let contains = contains_pattern(q);
     // `contains` without its leading `%`: "starts with".
     let starts = &contains[1..];
-    let people = sqlx::query_as::<_, Person>(
-        r"SELECT user_id AS id, name, email FROM firm_directory
-          WHERE firm_id = $1
-            AND (name ILIKE $2 ESCAPE '\' OR email ILIKE $2 ESCAPE '\' OR user_id ILIKE $2 ESCAPE '\')
-          ORDER BY (name ILIKE $3 ESCAPE '\' OR email ILIKE $3 ESCAPE '\') IS NOT TRUE,
-                   lower(COALESCE(name, email, user_id)), user_id
-          LIMIT $4",
-    )
-    .bind(&caller.firm_id)
-    .bind(&contains)
-    .bind(starts)
-    .bind(limit)
-    .fetch_all(&state.pool)
-    .await?;
+    let people =
+        db::directory::search(&state.pool, &caller.firm_id, &contains, starts, limit).await?;
     Ok(Json(people))
 }
 

@@ -19,6 +19,8 @@ use yrs::{Doc, ReadTxn, StateVector, Transact};
 
 use crate::db;
 
+pub mod compaction;
+
 pub type ConnId = u64;
 /// One routing key of one connection: the unit of access, broadcast and awareness ownership. A
 /// socket may open one document under several keys (`name` and `name\0session`, as the provider
@@ -97,7 +99,7 @@ pub struct NewSubscriber {
     /// The routing key this connection uses for the document.
     pub routing_key: String,
     pub user_id: Arc<str>,
-    /// Live access shared with the connection ([`crate::access::Role::code`]).
+    /// Live access shared with the connection ([`crate::role::Role::code`]).
     pub access: Arc<AtomicU8>,
     pub expires_at: Arc<AtomicI64>,
 }
@@ -239,6 +241,17 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), IntegrateError> {
     .unwrap_or_else(|_| Err(IntegrateError::Integration("yrs panicked".to_owned())))
 }
 
+/// Run CPU-heavy work (integrating a long history) without stalling the other tasks scheduled
+/// on this worker thread: on the multi-threaded runtime they are moved to another worker.
+pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
+        _ => work(),
+    }
+}
+
 /// Metric: documents whose stored history could not be integrated (each occurrence).
 pub const BAD_DOCUMENTS: &str = "hub_bad_documents_total";
 
@@ -249,7 +262,7 @@ pub fn bad_document(doc_id: i64, what: &str, error: &str) {
 }
 
 /// Rebuild a document from its stored snapshot and updates and encode its full state.
-pub fn rebuild_state(stored: &db::StoredDocument) -> Result<Vec<u8>, String> {
+pub fn rebuild_state(stored: &db::sync::StoredDocument) -> Result<Vec<u8>, String> {
     let doc = Doc::new();
     if let Some(snapshot) = &stored.snapshot {
         apply(&doc, snapshot).map_err(|error| error.to_string())?;
@@ -275,7 +288,7 @@ pub fn update_frame(routing_key: &str, update: &[u8]) -> Bytes {
 }
 
 impl DocEntry {
-    fn new(row: &db::DocumentRow, name: &str) -> Self {
+    fn new(row: &db::sync::DocumentRow, name: &str) -> Self {
         Self {
             id: row.id,
             name: name.to_owned(),
@@ -298,7 +311,7 @@ impl DocEntry {
     }
 
     async fn load(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
-        let stored = db::load_document_consistent(pool, self.id).await?;
+        let stored = db::sync::load_document_consistent(pool, self.id).await?;
         let mut state = lock(&self.state);
         state.log_rows = stored.updates.len() as i64;
         let mut updates: Vec<Vec<u8>> =
@@ -465,7 +478,7 @@ impl DocHub {
     pub async fn subscribe(
         &self,
         pool: &PgPool,
-        row: &db::DocumentRow,
+        row: &db::sync::DocumentRow,
         name: &str,
         subscriber: NewSubscriber,
     ) -> Result<(Arc<DocEntry>, SubId), sqlx::Error> {
@@ -731,10 +744,10 @@ impl DocHub {
         &self,
         case_id: uuid::Uuid,
         user_id: &str,
-        role: Option<crate::access::Role>,
+        role: Option<crate::role::Role>,
     ) -> usize {
         self.bump_access_epoch();
-        let code = crate::access::Role::code(role);
+        let code = crate::role::Role::code(role);
         let mut affected = 0;
         for entry in self
             .loaded()
@@ -828,7 +841,7 @@ impl DocHub {
         pool: &PgPool,
         entry: &DocEntry,
     ) -> Result<(), sqlx::Error> {
-        let stored = db::load_document_consistent(pool, entry.id).await?;
+        let stored = db::sync::load_document_consistent(pool, entry.id).await?;
         let full = match rebuild_state(&stored) {
             Ok(full) => full,
             Err(error) => {

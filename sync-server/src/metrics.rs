@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub static WRITE_BATCHES: AtomicU64 = AtomicU64::new(0);
 pub static WRITE_REQUESTS: AtomicU64 = AtomicU64::new(0);
@@ -279,10 +279,11 @@ pub async fn render(State(state): State<AppState>) -> Response {
 
 /// `GET /api/v1/stats`: the plain counters, for a firm admin's bearer token only (they are
 /// server-wide: connection counts and write volume say how busy the firm is).
+#[tracing::instrument(skip_all)]
 pub async fn stats(
     crate::rest::VerifiedCaller(caller): crate::rest::VerifiedCaller,
 ) -> Result<String, crate::rest::ApiError> {
-    if !crate::rest::is_firm_admin(&caller) {
+    if !crate::access::is_firm_admin(&caller) {
         return Err(crate::rest::ApiError::forbidden(
             "only firm admins can read the server's statistics",
         ));

@@ -109,10 +109,10 @@ async fn run(
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = std::time::Instant::now();
-        let rows: Vec<db::NewUpdate<'_>> = batch
+        let rows: Vec<db::sync::NewUpdate<'_>> = batch
             .iter()
             .filter_map(|request| {
-                request.update.as_ref().map(|bytes| db::NewUpdate {
+                request.update.as_ref().map(|bytes| db::sync::NewUpdate {
                     doc_id: request.entry.id,
                     bytes,
                     user_id: &request.user_id,
@@ -152,7 +152,7 @@ async fn run(
                     Some(request.subscription),
                     compact_after,
                 ) {
-                    crate::app::spawn_compaction(pool.clone(), hub.clone(), entry.clone());
+                    crate::hub::compaction::spawn(pool.clone(), hub.clone(), entry.clone());
                 }
                 if !entry.name.contains("/drafts/")
                     && let Some(title) = entry.changed_title()
@@ -173,7 +173,7 @@ async fn run(
             let pool = pool.clone();
             tokio::spawn(async move {
                 for (case_id, title) in titles {
-                    if let Err(error) = db::set_case_title(&pool, case_id, &title).await {
+                    if let Err(error) = db::sync::set_case_title(&pool, case_id, &title).await {
                         tracing::warn!(%error, "could not record a matter's title");
                     }
                 }
@@ -185,11 +185,14 @@ async fn run(
     }
 }
 
-async fn append_with_retry(pool: &PgPool, rows: &[db::NewUpdate<'_>]) -> Result<(), sqlx::Error> {
+async fn append_with_retry(
+    pool: &PgPool,
+    rows: &[db::sync::NewUpdate<'_>],
+) -> Result<(), sqlx::Error> {
     let mut delay = std::time::Duration::from_millis(50);
     let mut attempt = 0;
     loop {
-        match db::append_updates(pool, rows).await {
+        match db::sync::append_updates(pool, rows).await {
             Ok(()) => return Ok(()),
             Err(error) if attempt < 3 => {
                 tracing::warn!(%error, attempt, "retrying update append");

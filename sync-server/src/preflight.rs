@@ -221,7 +221,7 @@ async fn identity(settings: &ServeSettings) -> Check {
         );
     }
     // Discovery and the JWKS are two requests, each with its own 5 s timeout.
-    match tokio::time::timeout(2 * NETWORK_TIMEOUT, crate::app::build_verifier(settings)).await {
+    match tokio::time::timeout(2 * NETWORK_TIMEOUT, crate::auth::build_verifier(settings)).await {
         Ok(Ok(verifier)) => {
             let source = match verifier.oidc().and_then(|oidc| oidc.jwks()) {
                 Some(jwks) => format!("JWKS {} fetched", jwks.url()),

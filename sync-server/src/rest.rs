@@ -7,14 +7,18 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::access::{self, Audit, Role};
-use crate::app::AppState;
+use crate::access;
 use crate::auth::Principal;
 use crate::db;
+use crate::db::access::{CaseSummary, Member, Screen};
+use crate::db::audit::AuditEntry;
+use crate::error::Error;
+use crate::role::Role;
+use crate::state::AppState;
 
 /// An API error: a stable code and a message a person can act on.
 #[derive(Debug)]
@@ -53,10 +57,6 @@ impl ApiError {
     pub(crate) fn code(&self) -> &'static str {
         self.code
     }
-
-    pub(crate) fn message(&self) -> &str {
-        &self.message
-    }
 }
 
 impl From<sqlx::Error> for ApiError {
@@ -68,6 +68,26 @@ impl From<sqlx::Error> for ApiError {
             "server_error",
             "something went wrong; try again",
         )
+    }
+}
+
+/// The HTTP answer to a domain error: the same statuses and `{code, message}` bodies the API
+/// has always given.
+impl From<Error> for ApiError {
+    fn from(error: Error) -> Self {
+        let code = error.code();
+        match error {
+            Error::Database(error) => error.into(),
+            Error::NotFound => Self::not_found(),
+            Error::Forbidden(message) => Self::forbidden(message),
+            Error::TooManyNewCases => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
+            }
+            Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::InvalidInput { message, .. } => {
+                Self::new(StatusCode::BAD_REQUEST, code, message)
+            }
+        }
     }
 }
 
@@ -97,7 +117,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let principal = bearer_principal(parts, state).await?;
-        db::ensure_principal(&state.pool, &principal).await?;
+        db::directory::ensure_principal(&state.pool, &principal).await?;
         Ok(Caller(principal))
     }
 }
@@ -135,137 +155,32 @@ async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, 
         .map_err(|error| unauthorized(&error.to_string()))
 }
 
-pub(crate) fn is_firm_admin(principal: &Principal) -> bool {
-    principal.firm_admin
-}
-
-/// The case must exist in the caller's firm; returns where the caller stands on it.
-pub(crate) async fn case_in_firm(
-    state: &AppState,
-    case_id: Uuid,
-    caller: &Principal,
-) -> Result<access::Standing, ApiError> {
-    let firm: Option<String> = sqlx::query_scalar("SELECT firm_id FROM cases WHERE id = $1")
-        .bind(case_id)
-        .fetch_optional(&state.pool)
-        .await?;
-    if firm.as_deref() != Some(caller.firm_id.as_str()) {
-        return Err(ApiError::not_found());
-    }
-    Ok(access::case_standing(&state.pool, case_id, &caller.user_id).await?)
-}
-
-/// Members may read; owners and firm admins may change. Screened users see nothing, firm admins
-/// included: an ethical wall holds against the people who manage walls too.
-pub(crate) async fn require(
-    state: &AppState,
-    case_id: Uuid,
-    caller: &Principal,
-    manage: bool,
-) -> Result<(), ApiError> {
-    let standing = case_in_firm(state, case_id, caller).await?;
-    if standing.screened {
-        return Err(ApiError::not_found());
-    }
-    let role = standing.role;
-    let admin = is_firm_admin(caller);
-    match (role, manage) {
-        (_, true) if admin => Ok(()),
-        (Some(Role::Owner), _) => Ok(()),
-        (Some(_), false) => Ok(()),
-        (Some(_), true) => Err(ApiError::forbidden(
-            "only the matter's owners and firm admins can change access",
-        )),
-        (None, _) if admin && !manage => Ok(()),
-        (None, _) => Err(ApiError::not_found()),
-    }
-}
-
-#[derive(Serialize, sqlx::FromRow)]
-pub struct CaseSummary {
-    id: Uuid,
-    /// owner, editor or viewer (a CHECK constraint in the schema).
-    role: String,
-    title: Option<String>,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// `GET /api/v1/cases`: the matters I belong to (never those I am screened from).
+#[tracing::instrument(skip_all)]
 pub async fn my_cases(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
-    let cases = sqlx::query_as::<_, CaseSummary>(
-        "SELECT c.id, m.role, c.title, c.created_at FROM cases c
-         JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
-         WHERE c.firm_id = $1
-           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = c.id AND s.user_id = $2)
-         ORDER BY c.created_at DESC",
-    )
-    .bind(&caller.firm_id)
-    .bind(&caller.user_id)
-    .fetch_all(&state.pool)
-    .await?;
+    let cases = db::access::cases_of(&state.pool, &caller.firm_id, &caller.user_id).await?;
     Ok(Json(cases))
-}
-
-#[derive(Serialize, sqlx::FromRow)]
-pub struct Member {
-    user_id: String,
-    /// From the firm directory: absent until the person has signed in with a token that names
-    /// them.
-    name: Option<String>,
-    email: Option<String>,
-    /// owner, editor or viewer (a CHECK constraint in the schema).
-    role: String,
-    added_by: String,
-    added_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// `GET /api/v1/cases/{case}/members`, with names from the firm directory of the matter's own
 /// firm only: an id that belongs to someone of another firm shows no name.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn members(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Member>>, ApiError> {
-    require(&state, case_id, &caller, false).await?;
-    let members = sqlx::query_as::<_, Member>(
-        "SELECT m.user_id, d.name, d.email, m.role, m.added_by, m.added_at
-         FROM case_members m
-         JOIN cases c ON c.id = m.case_id
-         LEFT JOIN firm_directory d ON d.firm_id = c.firm_id AND d.user_id = m.user_id
-         WHERE m.case_id = $1 ORDER BY m.added_at, m.user_id",
-    )
-    .bind(case_id)
-    .fetch_all(&state.pool)
-    .await?;
+    access::require(&state.pool, case_id, &caller, false).await?;
+    let members = db::access::members(&state.pool, case_id).await?;
     Ok(Json(members))
 }
 
 #[derive(Deserialize)]
 pub struct SetRole {
     role: String,
-}
-
-/// Write the audit row of an access change and commit it together with the change.
-async fn commit_audited(
-    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    caller: &Principal,
-    case_id: Uuid,
-    action: &str,
-    detail: serde_json::Value,
-) -> Result<(), ApiError> {
-    let entry = Audit {
-        firm_id: &caller.firm_id,
-        case_id: Some(case_id),
-        user_id: Some(&caller.user_id),
-        action,
-        detail,
-    };
-    access::audit(&mut *tx, entry).await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Apply an access change to this instance's open connections at once. Every other instance
@@ -276,147 +191,44 @@ fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>)
     state.hub.set_access(case_id, user_id, role);
 }
 
-/// Lock the matter's row for the rest of `tx`: access changes to one matter run one at a time,
-/// so two owners demoting each other cannot both see the other still an owner.
-async fn lock_case(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    case_id: Uuid,
-) -> Result<(), ApiError> {
-    sqlx::query("SELECT 1 FROM cases WHERE id = $1 FOR UPDATE")
-        .bind(case_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Refuse a change that would leave the matter without an owner: `user_id` stops being one.
-async fn keep_an_owner(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    case_id: Uuid,
-    user_id: &str,
-) -> Result<(), ApiError> {
-    let (is_owner, others): (bool, i64) = sqlx::query_as(
-        "SELECT EXISTS (SELECT 1 FROM case_members WHERE case_id = $1 AND user_id = $2 AND role = 'owner'),
-                (SELECT count(*) FROM case_members WHERE case_id = $1 AND role = 'owner' AND user_id <> $2)",
-    )
-    .bind(case_id)
-    .bind(user_id)
-    .fetch_one(&mut **tx)
-    .await?;
-    if is_owner && others == 0 {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "last_owner",
-            "a matter must keep at least one owner: make someone else an owner first",
-        ));
-    }
-    Ok(())
-}
-
 /// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"viewer"}`
+#[tracing::instrument(skip_all, fields(case = %case_id, member = %user_id))]
 pub async fn put_member(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
     Json(body): Json<SetRole>,
 ) -> Result<StatusCode, ApiError> {
-    let role = Role::parse(&body.role).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_role",
-            "role must be owner, editor or viewer",
-        )
+    let role = Role::parse(&body.role).ok_or_else(|| Error::InvalidInput {
+        code: "invalid_role",
+        message: "role must be owner, editor or viewer".to_owned(),
     })?;
-    require(&state, case_id, &caller, true).await?;
-    let mut tx = state.pool.begin().await?;
-    lock_case(&mut tx, case_id).await?;
-    let screened: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM screens WHERE case_id = $1 AND user_id = $2)",
-    )
-    .bind(case_id)
-    .bind(&user_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    if screened {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "screened",
-            "this person is screened from the matter (ethical wall) and cannot be added",
-        ));
-    }
-    if role != Role::Owner {
-        keep_an_owner(&mut tx, case_id, &user_id).await?;
-    }
-    sqlx::query(
-        "INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (case_id, user_id) DO UPDATE SET role = EXCLUDED.role",
-    )
-    .bind(case_id)
-    .bind(&user_id)
-    .bind(role.as_str())
-    .bind(&caller.user_id)
-    .execute(&mut *tx)
-    .await?;
-    commit_audited(
-        tx,
-        &caller,
-        case_id,
-        "access_granted",
-        json!({ "member": user_id, "role": role.as_str() }),
-    )
-    .await?;
+    access::set_member(&state.pool, &caller, case_id, &user_id, role).await?;
     propagate(&state, case_id, &user_id, Some(role));
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/v1/cases/{case}/members/{user}`
+#[tracing::instrument(skip_all, fields(case = %case_id, member = %user_id))]
 pub async fn delete_member(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
-    require(&state, case_id, &caller, true).await?;
-    let mut tx = state.pool.begin().await?;
-    lock_case(&mut tx, case_id).await?;
-    keep_an_owner(&mut tx, case_id, &user_id).await?;
-    sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
-        .bind(case_id)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
-    commit_audited(
-        tx,
-        &caller,
-        case_id,
-        "access_revoked",
-        json!({ "member": user_id }),
-    )
-    .await?;
+    access::remove_member(&state.pool, &caller, case_id, &user_id).await?;
     propagate(&state, case_id, &user_id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-pub struct Screen {
-    user_id: String,
-    reason: String,
-    added_by: String,
-    added_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// `GET /api/v1/cases/{case}/screens` (owners and firm admins)
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn screens(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Screen>>, ApiError> {
-    require(&state, case_id, &caller, true).await?;
-    let screens = sqlx::query_as::<_, Screen>(
-        "SELECT user_id, reason, added_by, added_at FROM screens WHERE case_id = $1 ORDER BY added_at, user_id",
-    )
-    .bind(case_id)
-    .fetch_all(&state.pool)
-    .await?;
+    access::require(&state.pool, case_id, &caller, true).await?;
+    let screens = db::access::screens(&state.pool, case_id).await?;
     Ok(Json(screens))
 }
 
@@ -428,103 +240,38 @@ pub struct AddScreen {
 
 /// `PUT /api/v1/cases/{case}/screens/{user}` `{"reason": "..."}`: wall a person off the matter.
 /// Removes any membership and cuts their open connections off at once.
+#[tracing::instrument(skip_all, fields(case = %case_id, screened = %user_id))]
 pub async fn put_screen(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
     Json(body): Json<AddScreen>,
 ) -> Result<StatusCode, ApiError> {
-    require(&state, case_id, &caller, true).await?;
-    if user_id == caller.user_id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "self_screen",
-            "you cannot screen yourself",
-        ));
-    }
-    let mut tx = state.pool.begin().await?;
-    lock_case(&mut tx, case_id).await?;
-    keep_an_owner(&mut tx, case_id, &user_id).await?;
-    sqlx::query(
-        "INSERT INTO screens (case_id, user_id, reason, added_by) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (case_id, user_id) DO UPDATE SET reason = EXCLUDED.reason",
-    )
-    .bind(case_id)
-    .bind(&user_id)
-    .bind(&body.reason)
-    .bind(&caller.user_id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM case_members WHERE case_id = $1 AND user_id = $2")
-        .bind(case_id)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
-    commit_audited(
-        tx,
-        &caller,
-        case_id,
-        "screen_added",
-        json!({ "screened": user_id }),
-    )
-    .await?;
+    access::add_screen(&state.pool, &caller, case_id, &user_id, &body.reason).await?;
     propagate(&state, case_id, &user_id, None);
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `DELETE /api/v1/cases/{case}/screens/{user}`: lift a wall (membership is not restored).
+#[tracing::instrument(skip_all, fields(case = %case_id, screened = %user_id))]
 pub async fn delete_screen(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
 ) -> Result<StatusCode, ApiError> {
-    require(&state, case_id, &caller, true).await?;
-    if user_id == caller.user_id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "self_screen",
-            "nobody can lift a screen on themselves: ask another owner or a firm admin",
-        ));
-    }
-    let mut tx = state.pool.begin().await?;
-    sqlx::query("DELETE FROM screens WHERE case_id = $1 AND user_id = $2")
-        .bind(case_id)
-        .bind(&user_id)
-        .execute(&mut *tx)
-        .await?;
-    commit_audited(
-        tx,
-        &caller,
-        case_id,
-        "screen_removed",
-        json!({ "screened": user_id }),
-    )
-    .await?;
+    access::lift_screen(&state.pool, &caller, case_id, &user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-pub struct AuditEntry {
-    id: i64,
-    user_id: Option<String>,
-    action: String,
-    detail: serde_json::Value,
-    at: chrono::DateTime<chrono::Utc>,
-}
-
 /// `GET /api/v1/cases/{case}/audit` (owners and firm admins): newest first, at most 500.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn audit_log(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
-    require(&state, case_id, &caller, true).await?;
-    let entries = sqlx::query_as::<_, AuditEntry>(
-        "SELECT id, user_id, action, detail, at FROM audit_log WHERE case_id = $1 ORDER BY id DESC LIMIT 500",
-    )
-    .bind(case_id)
-    .fetch_all(&state.pool)
-    .await?;
+    access::require(&state.pool, case_id, &caller, true).await?;
+    let entries = db::audit::case_log(&state.pool, case_id).await?;
     Ok(Json(entries))
 }
 

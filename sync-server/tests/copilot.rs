@@ -17,7 +17,7 @@ use protocol::{AuthMessage, Message};
 use serde_json::{Value, json};
 use standin::{End, Reply, StandIn};
 use sync_server::app::Running;
-use sync_server::copilot_config::CopilotSettings;
+use sync_server::copilot::config::CopilotSettings;
 
 const KEY: &str = "sk-standin-KEY-7f3a9c1e5b2d4680aaee";
 const WAIT: Duration = Duration::from_secs(20);

@@ -165,7 +165,7 @@ async fn entra_shaped_tokens_give_the_tenant_and_the_app_role() {
     // A server that expects another audience refuses these tokens.
     let mut other = deployment.config.clone();
     other.identity.audiences = vec![ENTRA_APP_ID.into()];
-    let verifier = sync_server::app::build_verifier(&other).await.unwrap();
+    let verifier = sync_server::auth::build_verifier(&other).await.unwrap();
     assert_eq!(
         verifier.verify(&deployment.admin).await,
         Err(AuthError::Invalid)
@@ -191,7 +191,7 @@ async fn okta_shaped_tokens_give_the_custom_firm_claim_and_the_admin_group() {
     let mut unconfigured = deployment.config.clone();
     unconfigured.identity.admin_claim = None;
     unconfigured.identity.admin_values = Vec::new();
-    let verifier = sync_server::app::build_verifier(&unconfigured)
+    let verifier = sync_server::auth::build_verifier(&unconfigured)
         .await
         .unwrap();
     assert!(!verifier.verify(&deployment.admin).await.unwrap().firm_admin);

@@ -680,7 +680,7 @@ async fn production_requires_azp_when_authorized_parties_are_configured() {
     );
 
     config.environment = Environment::Production;
-    let production = sync_server::app::build_verifier(&config).await.unwrap();
+    let production = sync_server::auth::build_verifier(&config).await.unwrap();
     assert_eq!(
         production.verify(&no_azp).await,
         Err(AuthError::UnauthorizedParty),
@@ -711,7 +711,7 @@ async fn production_requires_azp_when_authorized_parties_are_configured() {
     }
 
     config.environment = Environment::Development;
-    let development = sync_server::app::build_verifier(&config).await.unwrap();
+    let development = sync_server::auth::build_verifier(&config).await.unwrap();
     assert!(development.verify(&no_azp).await.is_ok());
     assert_eq!(
         development.verify(&foreign).await,
@@ -925,7 +925,7 @@ async fn discovery_must_name_the_configured_issuer() {
     let mut config = clerk_settings("postgres://unused@127.0.0.1/unused");
     config.identity.issuer = Some(issuer.clone());
     *claimed_issuer.lock().unwrap() = issuer.clone();
-    let verifier = sync_server::app::build_verifier(&config).await.unwrap();
+    let verifier = sync_server::auth::build_verifier(&config).await.unwrap();
     let claims = with(clerk_claims(), "iss", json!(issuer));
     assert_eq!(
         verifier
@@ -937,7 +937,7 @@ async fn discovery_must_name_the_configured_issuer() {
     );
 
     *claimed_issuer.lock().unwrap() = "https://evil.test".into();
-    let refused = sync_server::app::build_verifier(&config)
+    let refused = sync_server::auth::build_verifier(&config)
         .await
         .err()
         .expect("another issuer's document is refused");
@@ -949,7 +949,7 @@ async fn discovery_must_name_the_configured_issuer() {
     );
 
     config.identity.issuer = Some(format!("{base}/no-such-tenant"));
-    let refused = sync_server::app::build_verifier(&config)
+    let refused = sync_server::auth::build_verifier(&config)
         .await
         .err()
         .expect("no discovery document, no start");

@@ -268,7 +268,9 @@ pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> Strin
         .unwrap();
     let Some(id) = id else { return String::new() };
     let mut conn = pool.acquire().await.unwrap();
-    let stored = sync_server::db::load_document(&mut conn, id).await.unwrap();
+    let stored = sync_server::db::sync::load_document(&mut conn, id)
+        .await
+        .unwrap();
     let state = sync_server::hub::rebuild_state(&stored).unwrap();
     let ydoc = yrs::Doc::new();
     {

@@ -8,11 +8,11 @@
 
 use serde::{Deserialize, Serialize};
 
-const SYSTEM: &str = include_str!("../prompts/system.md");
-const SUMMARIZE: &str = include_str!("../prompts/summarize.md");
-const REDRAFT: &str = include_str!("../prompts/redraft.md");
-const DRAFT_CLAUSE: &str = include_str!("../prompts/draft_clause.md");
-const REVIEW_RISKS: &str = include_str!("../prompts/review_risks.md");
+const SYSTEM: &str = include_str!("../../prompts/system.md");
+const SUMMARIZE: &str = include_str!("../../prompts/summarize.md");
+const REDRAFT: &str = include_str!("../../prompts/redraft.md");
+const DRAFT_CLAUSE: &str = include_str!("../../prompts/draft_clause.md");
+const REVIEW_RISKS: &str = include_str!("../../prompts/review_risks.md");
 
 /// What the lawyer asks the copilot to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

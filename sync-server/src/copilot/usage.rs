@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::db;
+use crate::db::copilot::{UsageCall, UsageFilter, UsageRow, UsageTotals, UserUsage};
+
 /// Series names (Prometheus). Labels: `outcome` (ok, cancelled, error, refused), `kind`
 /// (prompt, completion), `code` (the error or refusal code the client saw).
 pub const CALLS: &str = crate::metrics::name::COPILOT_CALLS;
@@ -65,27 +68,25 @@ pub struct CallRecord {
 /// fails the answer the lawyer already has.
 pub async fn record(pool: &PgPool, call: CallRecord) {
     count_call(&call);
-    let inserted = sqlx::query(
-        "INSERT INTO copilot_usage (firm_id, user_id, case_id, action, model, prompt_tokens,
-             completion_tokens, tokens_estimated, latency_ms, first_token_ms, outcome, error_code,
-             prompt_text, answer_text)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    let inserted = db::copilot::insert_usage(
+        pool,
+        &UsageRow {
+            firm_id: &call.firm_id,
+            user_id: &call.user_id,
+            case_id: call.case_id,
+            action: call.action,
+            model: &call.model,
+            prompt_tokens: call.prompt_tokens,
+            completion_tokens: call.completion_tokens,
+            tokens_estimated: call.tokens_estimated,
+            latency_ms: millis(call.latency),
+            first_token_ms: call.first_token.map(millis),
+            outcome: call.outcome.as_str(),
+            error_code: call.outcome.error_code(),
+            prompt_text: call.prompt_text.as_deref(),
+            answer_text: call.answer_text.as_deref(),
+        },
     )
-    .bind(&call.firm_id)
-    .bind(&call.user_id)
-    .bind(call.case_id)
-    .bind(call.action)
-    .bind(&call.model)
-    .bind(call.prompt_tokens)
-    .bind(call.completion_tokens)
-    .bind(call.tokens_estimated)
-    .bind(millis(call.latency))
-    .bind(call.first_token.map(millis))
-    .bind(call.outcome.as_str())
-    .bind(call.outcome.error_code())
-    .bind(&call.prompt_text)
-    .bind(&call.answer_text)
-    .execute(pool)
     .await;
     if let Err(error) = inserted {
         tracing::error!(
@@ -133,46 +134,6 @@ pub struct UsageQuery {
     pub limit: Option<i64>,
 }
 
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct UsageTotals {
-    pub calls: i64,
-    pub ok: i64,
-    pub cancelled: i64,
-    pub errors: i64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct UserUsage {
-    pub user_id: String,
-    pub calls: i64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-}
-
-#[derive(Debug, Serialize, sqlx::FromRow)]
-pub struct UsageCall {
-    pub id: i64,
-    pub user_id: String,
-    pub case_id: Uuid,
-    pub action: String,
-    pub model: String,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub tokens_estimated: bool,
-    pub latency_ms: i64,
-    pub first_token_ms: Option<i64>,
-    pub outcome: String,
-    pub error_code: Option<String>,
-    /// Present only for calls made while the firm kept content.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub prompt_text: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub answer_text: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
 #[derive(Debug, Serialize)]
 pub struct UsageReport {
     pub since: DateTime<Utc>,
@@ -182,12 +143,6 @@ pub struct UsageReport {
     pub calls: Vec<UsageCall>,
 }
 
-/// The rows a report covers. Rows of matters the reader (`$6`) is screened from are left out
-/// entirely: an ethical wall holds against administrators too.
-const FILTER: &str = "firm_id = $1 AND at >= $2 AND at < $3
-    AND ($4::TEXT IS NULL OR user_id = $4) AND ($5::UUID IS NULL OR case_id = $5)
-    AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = copilot_usage.case_id AND s.user_id = $6)";
-
 /// The report for a firm admin (`reader`).
 pub async fn report(
     pool: &PgPool,
@@ -195,58 +150,21 @@ pub async fn report(
     reader: &str,
     query: &UsageQuery,
 ) -> Result<UsageReport, sqlx::Error> {
-    let (month_start, _) = crate::copilot_policy::quota_period(Utc::now());
+    let (month_start, _) = crate::copilot::policy::quota_period(Utc::now());
     let since = query.since.unwrap_or(month_start);
     let until = query.until.unwrap_or_else(Utc::now);
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let totals = sqlx::query_as::<_, UsageTotals>(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) AS calls,
-                count(*) FILTER (WHERE outcome = 'ok') AS ok,
-                count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled,
-                count(*) FILTER (WHERE outcome = 'error') AS errors,
-                COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
-                COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
-         FROM copilot_usage WHERE {FILTER}"
-    )))
-    .bind(firm_id)
-    .bind(since)
-    .bind(until)
-    .bind(&query.user)
-    .bind(query.case)
-    .bind(reader)
-    .fetch_one(pool)
-    .await?;
-    let by_user = sqlx::query_as::<_, UserUsage>(sqlx::AssertSqlSafe(format!(
-        "SELECT user_id, count(*) AS calls,
-                COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
-                COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
-         FROM copilot_usage WHERE {FILTER}
-         GROUP BY user_id ORDER BY SUM(prompt_tokens + completion_tokens) DESC, user_id"
-    )))
-    .bind(firm_id)
-    .bind(since)
-    .bind(until)
-    .bind(&query.user)
-    .bind(query.case)
-    .bind(reader)
-    .fetch_all(pool)
-    .await?;
-    let calls = sqlx::query_as::<_, UsageCall>(sqlx::AssertSqlSafe(format!(
-        "SELECT id, user_id, case_id, action, model, prompt_tokens, completion_tokens,
-                tokens_estimated, latency_ms, first_token_ms, outcome, error_code,
-                prompt_text, answer_text, at
-         FROM copilot_usage WHERE {FILTER}
-         ORDER BY id DESC LIMIT $7"
-    )))
-    .bind(firm_id)
-    .bind(since)
-    .bind(until)
-    .bind(&query.user)
-    .bind(query.case)
-    .bind(reader)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let filter = UsageFilter {
+        firm_id,
+        since,
+        until,
+        user: query.user.as_deref(),
+        case: query.case,
+        reader,
+    };
+    let totals = db::copilot::usage_totals(pool, &filter).await?;
+    let by_user = db::copilot::usage_by_user(pool, &filter).await?;
+    let calls = db::copilot::usage_calls(pool, &filter, limit).await?;
     Ok(UsageReport {
         since,
         until,

@@ -27,7 +27,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
-use crate::copilot_policy::FirmPolicy;
+use crate::db::copilot::FirmPolicy;
 
 /// The Postgres channel the triggers notify.
 pub const CHANNEL: &str = "hub_copilot_policy";
@@ -246,7 +246,7 @@ mod tests {
                 monthly_token_quota: None,
             },
             used_tokens: used,
-            month_start: crate::copilot_policy::quota_period(Utc::now()).0,
+            month_start: crate::copilot::policy::quota_period(Utc::now()).0,
         }
     }
 

@@ -21,8 +21,8 @@ use async_openai::types::chat::{
 use futures_util::StreamExt;
 use tokio::time::Instant;
 
-use crate::copilot_config::CopilotSettings;
-use crate::copilot_prompts::Prompt;
+use crate::copilot::config::CopilotSettings;
+use crate::copilot::prompts::Prompt;
 
 /// Why an answer failed: a stable code for the client, a message for the lawyer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
