@@ -8,7 +8,6 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::rest;
 use common::*;
 use local::{DocName, SyncEvent, SyncState};
 

@@ -339,6 +339,29 @@ pub async fn grant(server: &Running, owner_token: &str, doc: &DocName, user: &st
     );
 }
 
+/// A REST call as `token`'s holder: the status and the JSON body (Null when not JSON).
+pub async fn rest(
+    server: &Running,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", server.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
+
 /// A private Redis for one test, so stopping or disturbing it touches nobody else.
 pub struct PrivateRedis {
     child: std::process::Child,
