@@ -197,7 +197,7 @@ pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<St
 
 #[tauri::command]
 pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
-    let name = case_doc(&case_id)?;
+    case_doc(&case_id)?;
     on_store(&app, move |store| store.update_case(&case_id, &patch)).await?;
     edited(&app);
     Ok(())
@@ -210,7 +210,7 @@ pub async fn add_party(
     role: String,
     name: String,
 ) -> CommandResult<Party> {
-    let doc = case_doc(&case_id)?;
+    case_doc(&case_id)?;
     let party = on_store(&app, move |store| store.add_party(&case_id, &role, &name)).await?;
     edited(&app);
     Ok(party)
@@ -224,7 +224,7 @@ pub async fn add_deadline(
     title: String,
     kind: String,
 ) -> CommandResult<Deadline> {
-    let doc = case_doc(&case_id)?;
+    case_doc(&case_id)?;
     let deadline = on_store(&app, move |store| {
         store.add_deadline(&case_id, &date, &title, &kind)
     })
@@ -240,7 +240,7 @@ pub async fn set_deadline_done(
     id: String,
     done: bool,
 ) -> CommandResult<()> {
-    let doc = case_doc(&case_id)?;
+    case_doc(&case_id)?;
     on_store(&app, move |store| {
         store.set_deadline_done(&case_id, &id, done)
     })
@@ -256,7 +256,7 @@ pub async fn remove_from_case(
     list: String,
     id: String,
 ) -> CommandResult<()> {
-    let doc = case_doc(&case_id)?;
+    case_doc(&case_id)?;
     on_store(&app, move |store| {
         store.remove_from_case(&case_id, &list, &id)
     })

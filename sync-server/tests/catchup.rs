@@ -6,46 +6,22 @@ mod common;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use common::raw;
 use common::*;
-use futures_util::{SinkExt, StreamExt};
-use protocol::{AuthMessage, ChangesField, Frame, HUB_CHANNEL, HubMessage, Message, Wire};
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use protocol::{ChangesField, Frame, HUB_CHANNEL, HubMessage, Message};
 
 const WAIT: Duration = Duration::from_secs(30);
 
 async fn ask_changes(url: &str, token: &str, since: i64) -> (i64, BTreeSet<String>) {
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    let auth = Frame::new(
-        HUB_CHANNEL,
-        Message::Auth(AuthMessage::Token {
-            token: token.into(),
-            provider_version: None,
-        }),
-    );
-    socket
-        .send(WsMessage::Binary(auth.encode().into()))
-        .await
-        .unwrap();
+    let mut socket = raw::connect(url).await;
+    raw::send(&mut socket, raw::token_frame(HUB_CHANNEL, token)).await;
     let ask = Frame::new(
         HUB_CHANNEL,
         Message::Stateless(HubMessage::request(since).to_json()),
     );
-    socket
-        .send(WsMessage::Binary(ask.encode().into()))
-        .await
-        .unwrap();
+    raw::send(&mut socket, ask).await;
     loop {
-        let message = tokio::time::timeout(WAIT, socket.next())
-            .await
-            .unwrap()
-            .unwrap()
-            .unwrap();
-        let WsMessage::Binary(bytes) = message else {
-            continue;
-        };
-        let Ok(Wire::Frame(frame)) = Wire::decode(&bytes) else {
-            continue;
-        };
+        let frame = raw::next_within(&mut socket, WAIT).await.unwrap();
         if let Message::Stateless(text) = frame.message
             && let Ok(HubMessage::Changes(ChangesField::Reply(reply))) = HubMessage::parse(&text)
         {

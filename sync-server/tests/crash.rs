@@ -4,39 +4,23 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn spawn_server(database_url: &str, port: u16) -> ServerProcess {
-    let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args([
-            "serve",
-            "--dev-auth",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("DATABASE_URL", database_url)
-        .env("HUB_DEV_SECRET", SECRET)
-        .env("HUB_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("sync-server binary runs");
+/// The sync-server binary on `port`, as a process this test can kill -9.
+async fn spawn_server(database_url: &str, port: u16) -> ChildProcess {
+    let server = ChildProcess::spawn(
+        sync_server_command(database_url, port)
+            .env("HUB_LOG", "warn")
+            .stderr(Stdio::inherit()),
+        "sync-server binary runs",
+    );
     wait_for_port(port, "server").await;
-    ServerProcess(child)
+    server
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

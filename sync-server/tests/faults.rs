@@ -7,7 +7,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -15,130 +15,13 @@ use common::*;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A Postgres cluster of this test's own (initdb in a temporary directory, run as the
-/// `postgres` user), so it can be stopped and started without disturbing anyone else.
-struct PrivatePostgres {
-    dir: tempfile::TempDir,
-    bin: PathBuf,
-    port: u16,
-}
-
-fn as_postgres(program: &Path, args: &[&str]) {
-    let status = Command::new("runuser")
-        .args(["-u", "postgres", "--"])
-        .arg(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("runuser runs");
-    assert!(status.success(), "{} {args:?}", program.display());
-}
-
-impl PrivatePostgres {
-    fn start() -> Self {
-        let bin = std::fs::read_dir("/usr/lib/postgresql")
-            .expect("Debian's PostgreSQL is installed (scripts/setup)")
-            .filter_map(|entry| entry.ok().map(|entry| entry.path().join("bin")))
-            .filter(|bin| bin.join("initdb").exists())
-            .max()
-            .expect("an initdb");
-        let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("chown")
-            .args(["postgres:postgres", dir.path().to_str().unwrap()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let data = dir.path().join("data");
-        as_postgres(
-            &bin.join("initdb"),
-            &[
-                "-D",
-                data.to_str().unwrap(),
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "--no-sync",
-            ],
-        );
-        let postgres = Self {
-            dir,
-            bin,
-            port: free_port(),
-        };
-        postgres.up();
-        postgres
-    }
-
-    fn pg_ctl(&self, args: &[&str]) {
-        let data = self.dir.path().join("data");
-        let mut all = vec!["-D", data.to_str().unwrap()];
-        all.extend_from_slice(args);
-        as_postgres(&self.bin.join("pg_ctl"), &all);
-    }
-
-    fn up(&self) {
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.port,
-            self.dir.path().display()
-        );
-        self.pg_ctl(&["-o", &options, "-w", "-l", "/dev/null", "start"]);
-    }
-
-    /// Stop at once, as a crash or a failover would.
-    fn stop(&self) {
-        self.pg_ctl(&["-m", "immediate", "-w", "stop"]);
-    }
-
-    fn restart(&self) {
-        self.stop();
-        self.up();
-    }
-
-    fn base(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        let _ = Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join("pg_ctl"))
-            .args(["-D", data.to_str().unwrap(), "-m", "immediate", "stop"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restarted_while_lawyers_edit_loses_nothing() {
     let postgres = PrivatePostgres::start();
     let db = fresh_database_on(&postgres.base()).await;
     let redis = PrivateRedis::start().await;
-    let first = start_server(&db, Some(redis.url())).await;
-    let second = start_server(&db, Some(redis.url())).await;
-    let dir = tempfile::tempdir().unwrap();
-    let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(
-        &dir.path().join("ada.db"),
-        &ws_url(&first),
-        &token("ada", FIRM),
-    );
-    ada.write_and_sync(&doc, "[start]", WAIT).await;
-    grant(&first, &token("ada", FIRM), &doc, "ben", "editor").await;
-    let mut ben = Laptop::online(
-        &dir.path().join("ben.db"),
-        &ws_url(&second),
-        &token("ben", FIRM),
-    );
-    ben.open(&doc);
-    ben.wait_until("the start", WAIT, body_contains(&doc, "[start]"))
-        .await;
+    let firm = Firm::serving(db, 2, Some(&redis.url())).await;
+    let (mut ada, mut ben, doc) = firm.ada_shares_a_draft_with_ben("[start]", 1, WAIT).await;
 
     let mut words = Vec::new();
     for round in 0..60 {
@@ -163,7 +46,7 @@ async fn postgres_restarted_while_lawyers_edit_loses_nothing() {
         text.contains("[a59]") && text.contains("[b59]")
     })
     .await;
-    let stored = stored_text(&db, &doc, "body").await;
+    let stored = firm.stored_body(&doc).await;
     for word in &words {
         assert!(stored.contains(word.as_str()), "{word} was lost: {stored}");
     }
@@ -176,11 +59,9 @@ async fn a_storage_outage_is_never_answered_as_a_refusal() {
     // A laptop purges a matter it is refused: "the server could not check" must never read as
     // "you may not".
     let postgres = PrivatePostgres::start();
-    let db = fresh_database_on(&postgres.base()).await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::serving(fresh_database_on(&postgres.base()).await, 1, None).await;
     let doc = draft_name(&new_case());
-    let (socket, answer) =
-        common::raw::open(&ws_url(&server), doc.as_str(), &token("ada", FIRM)).await;
+    let (socket, answer) = raw::open(&firm.url(), doc.as_str(), &token("ada", FIRM)).await;
     assert!(matches!(
         answer,
         protocol::Message::Auth(protocol::AuthMessage::Authenticated { .. })
@@ -188,19 +69,13 @@ async fn a_storage_outage_is_never_answered_as_a_refusal() {
     drop(socket);
     postgres.stop();
     for user in ["ada", "ben"] {
-        let mut socket = common::raw::connect(&ws_url(&server)).await;
-        common::raw::send(
+        let mut socket = raw::connect(&firm.url()).await;
+        raw::send(
             &mut socket,
-            protocol::Frame::new(
-                doc.as_str(),
-                protocol::Message::Auth(protocol::AuthMessage::Token {
-                    token: token(user, FIRM),
-                    provider_version: None,
-                }),
-            ),
+            raw::token_frame(doc.as_str(), &token(user, FIRM)),
         )
         .await;
-        match common::raw::next(&mut socket).await {
+        match raw::next(&mut socket).await {
             Err((code, reason)) => assert_eq!(code, 1011, "{reason}"),
             Ok(frame) => panic!(
                 "{user} was answered {:?} while storage was down",
@@ -240,14 +115,12 @@ fn laptop_child_writes_until_killed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_laptop_killed_mid_write_keeps_and_uploads_everything_it_reported_saved() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ada.db");
+    let firm = Firm::one_instance().await;
+    let path = firm.store_path("ada");
     let doc = draft_name(&new_case());
     // Ada's laptop has synced with her firm before (her store belongs to her account).
     {
-        let mut ada = Laptop::online(&path, &ws_url(&server), &token("ada", FIRM));
+        let mut ada = firm.laptop("ada");
         ada.write_and_sync(&doc, "[before]", WAIT).await;
         ada.disconnect().await;
     }
@@ -281,7 +154,7 @@ async fn a_laptop_killed_mid_write_keeps_and_uploads_everything_it_reported_save
     child.wait().unwrap();
 
     // Restarted: every word it reported saved is there, and syncing uploads all of it.
-    let mut ada = Laptop::online(&path, &ws_url(&server), &token("ada", FIRM));
+    let mut ada = firm.laptop("ada");
     let text = ada.body(&doc);
     for word in &saved {
         assert!(
@@ -291,7 +164,7 @@ async fn a_laptop_killed_mid_write_keeps_and_uploads_everything_it_reported_save
     }
     ada.open(&doc);
     ada.wait_synced(WAIT).await;
-    let stored = stored_text(&db, &doc, "body").await;
+    let stored = firm.stored_body(&doc).await;
     assert_eq!(stored, ada.body(&doc));
     for word in &saved {
         assert!(

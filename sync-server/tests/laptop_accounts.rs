@@ -23,55 +23,12 @@ async fn document_firm(database_url: &str, doc: &DocName) -> Option<String> {
     firm
 }
 
-/// Wait until the client is Synced and nothing of `doc` is left in the outbox.
-async fn wait_sent(laptop: &mut Laptop, doc: &DocName) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let unsent = laptop
-            .store
-            .pending()
-            .unwrap()
-            .iter()
-            .any(|entry| &entry.doc == doc);
-        if laptop.state == SyncState::Synced && !unsent {
-            return;
-        }
-        match tokio::time::timeout_at(deadline, laptop.events.as_mut().unwrap().recv()).await {
-            Ok(Some(SyncEvent::State(state))) => laptop.state = state,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("sync client stopped"),
-            Err(_) => panic!(
-                "timed out waiting for {doc} to be sent (state {:?})",
-                laptop.state
-            ),
-        }
-    }
-}
-
-/// Wait for the client to refuse the store's account; returns (bound, signed in).
-async fn wait_mismatch(laptop: &mut Laptop) -> (Account, Account) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        match tokio::time::timeout_at(deadline, laptop.events.as_mut().unwrap().recv()).await {
-            Ok(Some(SyncEvent::AccountMismatch { bound, signed_in })) => return (bound, signed_in),
-            Ok(Some(SyncEvent::State(state))) => laptop.state = state,
-            Ok(Some(_)) => {}
-            Ok(None) => panic!("sync client stopped"),
-            Err(_) => panic!(
-                "timed out waiting for the account mismatch (state {:?})",
-                laptop.state
-            ),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_firms_token_uploads_nothing_from_this_store() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("laptop.db");
+    let firm = Firm::one_instance().await;
+    let database = &firm.database;
+    let url = firm.url();
+    let path = firm.store_path("laptop");
 
     // ada@firm-a syncs a matter, then writes a second one while offline.
     let synced = draft_name(&new_case());
@@ -89,7 +46,7 @@ async fn another_firms_token_uploads_nothing_from_this_store() {
     laptop.connect(&url, &token("mallory", "firm-b"));
     laptop.open(&synced);
     laptop.open(&unsent);
-    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    let (bound, signed_in) = laptop.wait_account_mismatch(WAIT).await;
     laptop.disconnect().await;
     let server_name = normalize_server(&url).unwrap();
     assert_eq!(
@@ -110,13 +67,13 @@ async fn another_firms_token_uploads_nothing_from_this_store() {
     );
 
     assert_eq!(
-        document_firm(&database, &unsent).await,
+        document_firm(database, &unsent).await,
         None,
         "firm A's unsent matter reached the server"
     );
-    assert_eq!(stored_text(&database, &unsent, "body").await, "");
+    assert_eq!(stored_text(database, &unsent, "body").await, "");
     assert_eq!(
-        document_firm(&database, &synced).await.as_deref(),
+        document_firm(database, &synced).await.as_deref(),
         Some("firm-a")
     );
     assert_eq!(
@@ -134,11 +91,11 @@ async fn another_firms_token_uploads_nothing_from_this_store() {
     laptop.open(&unsent);
     laptop.wait_synced(WAIT).await;
     assert_eq!(
-        document_firm(&database, &unsent).await.as_deref(),
+        document_firm(database, &unsent).await.as_deref(),
         Some("firm-a")
     );
     assert!(
-        stored_text(&database, &unsent, "body")
+        stored_text(database, &unsent, "body")
             .await
             .contains("unsent advice")
     );
@@ -146,15 +103,12 @@ async fn another_firms_token_uploads_nothing_from_this_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_server_gets_nothing_from_this_store() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let other_database = fresh_database().await;
-    let other_server = start_server(&other_database, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("laptop.db");
+    let firm = Firm::one_instance().await;
+    let other = Firm::one_instance().await;
+    let path = firm.store_path("laptop");
 
     let synced = draft_name(&new_case());
-    let mut laptop = Laptop::online(&path, &ws_url(&server), &token("ada", "firm-a"));
+    let mut laptop = Laptop::online(&path, &firm.url(), &token("ada", "firm-a"));
     laptop
         .write_and_sync(&synced, "Synced to the firm's server. ", WAIT)
         .await;
@@ -163,17 +117,14 @@ async fn another_server_gets_nothing_from_this_store() {
     laptop.type_text(&unsent, "Written on the train. ");
 
     // The server address changed in Settings (same user, same firm, another server).
-    laptop.connect(&ws_url(&other_server), &token("ada", "firm-a"));
+    laptop.connect(&other.url(), &token("ada", "firm-a"));
     laptop.open(&synced);
-    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    let (bound, signed_in) = laptop.wait_account_mismatch(WAIT).await;
     laptop.disconnect().await;
-    assert_eq!(bound.server, normalize_server(&ws_url(&server)).unwrap());
-    assert_eq!(
-        signed_in.server,
-        normalize_server(&ws_url(&other_server)).unwrap()
-    );
-    assert_eq!(document_firm(&other_database, &synced).await, None);
-    assert_eq!(document_firm(&other_database, &unsent).await, None);
+    assert_eq!(bound.server, normalize_server(&firm.url()).unwrap());
+    assert_eq!(signed_in.server, normalize_server(&other.url()).unwrap());
+    assert_eq!(document_firm(&other.database, &synced).await, None);
+    assert_eq!(document_firm(&other.database, &unsent).await, None);
     assert_eq!(
         laptop.store.pending_count().unwrap(),
         1,
@@ -183,11 +134,10 @@ async fn another_server_gets_nothing_from_this_store() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn matters_made_before_sign_in_wait_to_be_attached() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("laptop.db");
+    let firm = Firm::one_instance().await;
+    let database = &firm.database;
+    let url = firm.url();
+    let path = firm.store_path("laptop");
 
     let early = draft_name(&new_case());
     let mut laptop = Laptop::offline(&path);
@@ -198,17 +148,17 @@ async fn matters_made_before_sign_in_wait_to_be_attached() {
     laptop.open(&later);
     laptop.type_text(&later, "Made after sign-in. ");
     laptop.open(&early);
-    wait_sent(&mut laptop, &later).await;
+    laptop.wait_sent(&later, WAIT).await;
     assert_eq!(
-        document_firm(&database, &later).await.as_deref(),
+        document_firm(database, &later).await.as_deref(),
         Some("firm-a")
     );
     assert_eq!(
-        document_firm(&database, &early).await,
+        document_firm(database, &early).await,
         None,
         "an unattached matter was uploaded"
     );
-    assert_eq!(stored_text(&database, &early, "body").await, "");
+    assert_eq!(stored_text(database, &early, "body").await, "");
     assert_eq!(
         laptop.store.local_only_matters().unwrap(),
         vec![early.case_id().to_owned()]
@@ -226,13 +176,13 @@ async fn matters_made_before_sign_in_wait_to_be_attached() {
     // The lawyer chooses to upload it to the firm.
     assert_eq!(laptop.store.attach_local_matters().unwrap(), 1);
     laptop.handle.as_ref().unwrap().matters_attached();
-    wait_sent(&mut laptop, &early).await;
+    laptop.wait_sent(&early, WAIT).await;
     assert_eq!(
-        document_firm(&database, &early).await.as_deref(),
+        document_firm(database, &early).await.as_deref(),
         Some("firm-a")
     );
     assert!(
-        stored_text(&database, &early, "body")
+        stored_text(database, &early, "body")
             .await
             .contains("before anyone signed in")
     );
@@ -257,26 +207,15 @@ impl local::TokenSource for Switching {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let database = &firm.database;
+    let url = firm.url();
     let tokens = std::sync::Arc::new(Switching {
         current: std::sync::Mutex::new(token("ada", "firm-a")),
         ticks: tokio::sync::watch::channel(0).0,
     });
-    let mut laptop = Laptop::offline(&dir.path().join("laptop.db"));
-    let (handle, events) = local::SyncClient::start(
-        laptop.store.clone(),
-        local::SyncConfig {
-            url: url.clone(),
-            token: tokens.clone(),
-            min_backoff: Duration::from_millis(50),
-            max_backoff: Duration::from_millis(500),
-        },
-    );
-    laptop.handle = Some(handle);
-    laptop.events = Some(events);
+    let mut laptop = Laptop::offline(&firm.store_path("laptop"));
+    laptop.connect_with(&url, tokens.clone());
     let first = draft_name(&new_case());
     laptop
         .write_and_sync(&first, "ada's first matter. ", WAIT)
@@ -289,7 +228,7 @@ async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
     laptop.open(&second);
     laptop.type_text(&second, "ada's second matter. ");
     laptop.type_text(&first, "More of ada's work. ");
-    let (bound, signed_in) = wait_mismatch(&mut laptop).await;
+    let (bound, signed_in) = laptop.wait_account_mismatch(WAIT).await;
     assert_eq!(
         (bound.user.as_str(), signed_in.user.as_str()),
         ("ada", "mallory")
@@ -298,14 +237,14 @@ async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
 
     // Nothing went to firm-b; what did go, went to ada's firm as ada.
     assert_ne!(
-        document_firm(&database, &second).await.as_deref(),
+        document_firm(database, &second).await.as_deref(),
         Some("firm-b")
     );
     assert_eq!(
-        document_firm(&database, &first).await.as_deref(),
+        document_firm(database, &first).await.as_deref(),
         Some("firm-a")
     );
-    let pool = sqlx::PgPool::connect(&database).await.unwrap();
+    let pool = sqlx::PgPool::connect(database).await.unwrap();
     let in_firm_b: i64 =
         sqlx::query_scalar("SELECT count(*) FROM documents WHERE firm_id = 'firm-b'")
             .fetch_one(&pool)
@@ -320,11 +259,10 @@ async fn a_token_for_another_account_on_an_open_connection_is_never_used() {
 /// the store unbound and sends nothing, and the lawyer's real account can still take it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_the_server_refuses_never_binds_the_store() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("laptop.db");
+    let firm = Firm::one_instance().await;
+    let database = &firm.database;
+    let url = firm.url();
+    let path = firm.store_path("laptop");
 
     let mut laptop = Laptop::offline(&path);
     let draft = draft_name(&new_case());
@@ -343,16 +281,16 @@ async fn a_token_the_server_refuses_never_binds_the_store() {
         "a refused token took the store"
     );
     laptop.disconnect().await;
-    assert_eq!(document_firm(&database, &draft).await, None);
+    assert_eq!(document_firm(database, &draft).await, None);
 
     // The lawyer signs in properly: the store is hers.
     laptop.connect(&url, &token("ada", "firm-a"));
     let later = draft_name(&new_case());
     laptop.open(&later);
     laptop.type_text(&later, "Written after signing in. ");
-    wait_sent(&mut laptop, &later).await;
+    laptop.wait_sent(&later, WAIT).await;
     assert_eq!(
-        document_firm(&database, &later).await.as_deref(),
+        document_firm(database, &later).await.as_deref(),
         Some("firm-a")
     );
     assert_eq!(
@@ -371,11 +309,10 @@ async fn a_token_the_server_refuses_never_binds_the_store() {
 /// finds the first account's store as it was.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_account_syncs_its_own_store_file() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
-    let files = local::StoreFiles::new(dir.path());
+    let firm = Firm::one_instance().await;
+    let database = &firm.database;
+    let url = firm.url();
+    let files = local::StoreFiles::new(firm.dir.path());
 
     let ada = token("ada", "firm-a");
     let ada_account = Account::of_token(&url, &ada).unwrap();
@@ -404,10 +341,10 @@ async fn each_account_syncs_its_own_store_file() {
         .await;
     second.disconnect().await;
     assert_eq!(
-        document_firm(&database, &firm_b).await.as_deref(),
+        document_firm(database, &firm_b).await.as_deref(),
         Some("firm-b")
     );
-    assert_eq!(document_firm(&database, &unsent).await, None);
+    assert_eq!(document_firm(database, &unsent).await, None);
     assert_eq!(second.body(&firm_a), "");
     assert_eq!(second.body(&unsent), "");
     assert_eq!(
@@ -425,9 +362,9 @@ async fn each_account_syncs_its_own_store_file() {
     drop(second);
     first.connect(&url, &ada);
     first.open(&unsent);
-    wait_sent(&mut first, &unsent).await;
+    first.wait_sent(&unsent, WAIT).await;
     assert_eq!(
-        document_firm(&database, &unsent).await.as_deref(),
+        document_firm(database, &unsent).await.as_deref(),
         Some("firm-a")
     );
     assert_eq!(first.body(&firm_b), "");
@@ -439,12 +376,10 @@ async fn each_account_syncs_its_own_store_file() {
 /// connection stayed open reporting "synced".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_token_on_a_bound_store_is_a_problem_never_synced() {
-    let database = fresh_database().await;
-    let server = start_server(&database, None).await;
-    let url = ws_url(&server);
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let url = firm.url();
     let doc = draft_name(&new_case());
-    let mut laptop = Laptop::online(&dir.path().join("laptop.db"), &url, &token("ada", "firm-a"));
+    let mut laptop = Laptop::online(&firm.store_path("laptop"), &url, &token("ada", "firm-a"));
     laptop.write_and_sync(&doc, "Synced once. ", WAIT).await;
     laptop.disconnect().await;
     laptop.type_text(&doc, "Written while the key rotated. ");

@@ -8,7 +8,6 @@ mod common;
 
 use std::time::Duration;
 
-use common::raw::rest;
 use common::*;
 use local::{DocName, SyncEvent, SyncState};
 
@@ -84,21 +83,17 @@ fn holds_case(store: &local::Store, case_id: &str) -> bool {
 
 /// ada starts a matter with a draft and makes ben an editor; ben's laptop syncs it, and ben has a
 /// matter of his own. Returns (ada, ben, walled draft, ben's own draft).
-async fn two_lawyers(
-    server: &sync_server::app::Running,
-    dir: &std::path::Path,
-) -> (Laptop, Laptop, DocName, DocName) {
-    let url = ws_url(server);
+async fn two_lawyers(firm: &Firm) -> (Laptop, Laptop, DocName, DocName) {
     let walled = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.join("ada.db"), &url, &token("ada", FIRM));
+    let mut ada = firm.laptop("ada");
     ada.write_and_sync(&walled, "Privileged zanzibar strategy. ", WAIT)
         .await;
     write_paragraph(&ada, &walled, "The zanzibar settlement figure.");
     ada.wait_synced(WAIT).await;
-    grant(server, &token("ada", FIRM), &walled, "ben", "editor").await;
+    grant(firm.server(), &token("ada", FIRM), &walled, "ben", "editor").await;
 
     let own = draft_name(&new_case());
-    let mut ben = Laptop::online(&dir.join("ben.db"), &url, &token("ben", FIRM));
+    let mut ben = firm.laptop("ben");
     ben.write_and_sync(&own, "Ben's own kilimanjaro matter. ", WAIT)
         .await;
     ben.open(&walled);
@@ -123,10 +118,8 @@ fn go_online(laptop: &mut Laptop) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_ada, mut ben, walled, own) = two_lawyers(&server, dir.path()).await;
+    let firm = Firm::one_instance().await;
+    let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
     let case = walled.case_id().to_owned();
 
     // Offline, ben keeps writing in the matter: two changes that never reach the server.
@@ -140,7 +133,7 @@ async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
     assert_eq!(ben.store.pending_count().unwrap(), 2);
 
     // The firm walls ben off while his laptop is away; it learns when it reconnects.
-    screen(&server, &case, "ben").await;
+    screen(firm.server(), &case, "ben").await;
     go_online(&mut ben);
     let heard = listen(&mut ben, "the matter's removal", |heard, _, _| {
         !heard.removed.is_empty()
@@ -171,18 +164,16 @@ async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
         "the client does not reopen the matter: {after:?}"
     );
     // The unsent text went nowhere.
-    assert!(!stored_text(&db, &walled, "body").await.contains("unsent"));
+    assert!(!firm.stored_body(&walled).await.contains("unsent"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_revocation_purges_an_open_matter_at_once() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_ada, mut ben, walled, own) = two_lawyers(&server, dir.path()).await;
+    let firm = Firm::one_instance().await;
+    let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
     let case = walled.case_id().to_owned();
 
-    screen(&server, &case, "ben").await;
+    screen(firm.server(), &case, "ben").await;
     let heard = listen(&mut ben, "the matter's removal", |heard, _, _| {
         !heard.removed.is_empty()
     })
@@ -213,18 +204,16 @@ async fn a_live_revocation_purges_an_open_matter_at_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_matter_the_server_never_granted_is_kept_when_refused() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let url = ws_url(&server);
+    let firm = Firm::one_instance().await;
+    let url = firm.url();
     // ada's matter exists on the server; ben was never a member of it.
     let foreign = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.path().join("ada.db"), &url, &token("ada", FIRM));
+    let mut ada = firm.laptop("ada");
     ada.write_and_sync(&foreign, "ada's matter. ", WAIT).await;
 
     // ben wrote into that matter id offline (say, restored from an old backup): the server
     // refuses it, but it was never acknowledged to this laptop, so it is not destroyed.
-    let mut ben = Laptop::offline(&dir.path().join("ben.db"));
+    let mut ben = Laptop::offline(&firm.store_path("ben"));
     // ben signed in before (a matter written before any sign-in would stay local-only).
     let account = local::Account::of_token(&url, &token("ben", FIRM)).unwrap();
     ben.store.bind_account(&account).unwrap();
@@ -244,14 +233,13 @@ async fn a_matter_the_server_never_granted_is_kept_when_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_and_restarted_server_purges_nothing() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let addr = server.addr;
-    let dir = tempfile::tempdir().unwrap();
-    let (_ada, mut ben, walled, _own) = two_lawyers(&server, dir.path()).await;
+    let mut firm = Firm::one_instance().await;
+    let addr = firm.server().addr;
+    let (_ada, mut ben, walled, _own) = two_lawyers(&firm).await;
     let case = walled.case_id().to_owned();
 
     // The server goes away under the open connection ("service restart" close) ...
+    let server = firm.instances.remove(0);
     server.shutdown.send(()).unwrap();
     server.task.await.unwrap();
     listen(&mut ben, "the connection lost", |_, state, _| {
@@ -260,7 +248,7 @@ async fn a_stopped_and_restarted_server_purges_nothing() {
     .await;
     ben.type_text(&walled, "Written while the server was down. ");
     // ... and comes back on the same address; the laptop reconnects on its own.
-    let mut config = settings(&db, None);
+    let mut config = settings(&firm.database, None);
     config.bind = addr;
     let _server = sync_server::app::start(&config).await.unwrap();
     let heard = listen(&mut ben, "synced after the restart", |_, state, store| {
@@ -272,23 +260,17 @@ async fn a_stopped_and_restarted_server_purges_nothing() {
     assert!(holds_case(&ben.store, &case));
     assert!(ben.body(&walled).contains("server was down"));
     assert!(ben.store.removed_matters().unwrap().is_empty());
-    assert!(
-        stored_text(&db, &walled, "body")
-            .await
-            .contains("server was down")
-    );
+    assert!(firm.stored_body(&walled).await.contains("server was down"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_the_lawyer_from_the_matter_purges_it_too() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (_ada, mut ben, walled, own) = two_lawyers(&server, dir.path()).await;
+    let firm = Firm::one_instance().await;
+    let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
     let case = walled.case_id().to_owned();
 
     let (status, body) = rest(
-        &server,
+        firm.server(),
         reqwest::Method::DELETE,
         &format!("/api/v1/cases/{case}/members/ben"),
         &token("ada", FIRM),

@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -21,38 +20,20 @@ const EDIT_EVERY: Duration = Duration::from_millis(40);
 /// machine gets headroom, and the figure is printed either way).
 const STALL_LIMIT: Duration = Duration::from_secs(5);
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn_server(db: &str, port: u16, logs: &Path) -> Process {
+fn spawn_server(db: &str, port: u16, logs: &Path) -> ChildProcess {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(logs.join(format!("server-{port}.log")))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .args([
-            "serve",
-            "--dev-auth",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env("DATABASE_URL", db)
-        .env("REDIS_URL", redis_url())
-        .env("HUB_DEV_SECRET", SECRET)
-        .env("HUB_SHUTDOWN_TIMEOUT_SECS", "5")
-        .env("HUB_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("sync-server binary runs");
-    Process(child)
+    ChildProcess::spawn(
+        sync_server_command(db, port)
+            .env("REDIS_URL", redis_url())
+            .env("HUB_SHUTDOWN_TIMEOUT_SECS", "5")
+            .env("HUB_LOG", "info")
+            .stderr(log),
+        "sync-server binary runs",
+    )
 }
 
 async fn wait_ready(port: u16) {
@@ -72,23 +53,11 @@ async fn wait_ready(port: u16) {
     }
 }
 
-fn spawn_nginx(dir: &Path, port: u16, upstreams: [u16; 2]) -> Process {
-    let config = format!(
-        r#"
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-  upstream hub {{
+/// nginx on `port` balancing over the two instances, retrying the other one when an instance
+/// refuses or is gone.
+fn spawn_nginx(dir: &Path, port: u16, upstreams: [u16; 2]) -> ChildProcess {
+    let http = format!(
+        r#"  upstream hub {{
     server 127.0.0.1:{a} max_fails=1 fail_timeout=1s;
     server 127.0.0.1:{b} max_fails=1 fail_timeout=1s;
   }}
@@ -105,32 +74,11 @@ http {{
       proxy_next_upstream error timeout http_502 http_503;
     }}
   }}
-}}
 "#,
-        dir = dir.display(),
         a = upstreams[0],
         b = upstreams[1],
     );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, config).unwrap();
-    let child = Command::new("nginx")
-        .arg("-c")
-        .arg(&path)
-        .arg("-p")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nginx runs (scripts/setup installs nginx-light)");
-    Process(child)
-}
-
-fn sigterm(process: &Process) {
-    let status = Command::new("kill")
-        .args(["-TERM", &process.0.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    nginx(dir, 1024, &http)
 }
 
 /// One edit's life: typed at `typed`, its outbox entry `id`, acked (entry gone) at `acked`.
@@ -290,7 +238,7 @@ async fn rolling_restart_behind_nginx_loses_no_acked_edit_and_clients_converge()
         tokio::time::sleep(Duration::from_millis(1500)).await;
         for (slot, port) in ports.into_iter().enumerate() {
             let signalled = Instant::now();
-            sigterm(&servers[slot]);
+            servers[slot].sigterm();
             let status = loop {
                 if let Some(status) = servers[slot].0.try_wait().unwrap() {
                     break status;

@@ -16,7 +16,7 @@ mod common;
 mod oidc;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -161,34 +161,16 @@ fn run_child(child: &str) {
     assert!(status.success(), "{child} failed: {status}");
 }
 
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// nginx terminating TLS with `certificate` in front of the sync server at `upstream`.
-fn nginx(dir: &Path, port: u16, upstream: std::net::SocketAddr, certificate: &str) -> Process {
+fn nginx_tls(
+    dir: &Path,
+    port: u16,
+    upstream: std::net::SocketAddr,
+    certificate: &str,
+) -> ChildProcess {
     let certificates = certificates();
-    let config = format!(
-        r#"
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-  server {{
+    let http = format!(
+        r#"  server {{
     listen 127.0.0.1:{port} ssl;
     server_name {HOST};
     ssl_certificate {cert};
@@ -205,28 +187,15 @@ http {{
       proxy_read_timeout 3600s;
     }}
   }}
-}}
 "#,
-        dir = dir.display(),
         cert = certificates.path(&format!("{certificate}.pem")),
         key = certificates.path(&format!("{certificate}.key")),
     );
-    let path = dir.join("nginx.conf");
-    std::fs::write(&path, config).unwrap();
-    let child = Command::new("nginx")
-        .arg("-c")
-        .arg(&path)
-        .arg("-p")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("nginx runs (scripts/setup installs nginx-light)");
-    Process(child)
+    nginx(dir, 256, &http)
 }
 
 /// tinyproxy on `port`, tunnelling CONNECT only to `allowed_port`.
-fn tinyproxy(dir: &Path, port: u16, allowed_port: u16) -> Process {
+fn tinyproxy(dir: &Path, port: u16, allowed_port: u16) -> ChildProcess {
     let config = format!(
         "Port {port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\nMaxClients 20\n\
          LogFile \"{dir}/tinyproxy.log\"\nLogLevel Connect\nConnectPort {allowed_port}\n\
@@ -243,15 +212,15 @@ fn tinyproxy(dir: &Path, port: u16, allowed_port: u16) -> Process {
     let _ = Command::new("chmod")
         .args(["a+rw", &dir.join("tinyproxy.log").display().to_string()])
         .status();
-    let child = Command::new("tinyproxy")
-        .arg("-d")
-        .arg("-c")
-        .arg(&path)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("tinyproxy runs (scripts/setup installs it)");
-    Process(child)
+    ChildProcess::spawn(
+        Command::new("tinyproxy")
+            .arg("-d")
+            .arg("-c")
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+        "tinyproxy runs (scripts/setup installs it)",
+    )
 }
 
 fn resolves() {
@@ -263,29 +232,25 @@ fn resolves() {
     );
 }
 
-struct Firm {
-    database: String,
-    _server: sync_server::app::Running,
-    _nginx: Process,
-    dir: tempfile::TempDir,
+/// The firm's service (one instance on a fresh database) behind nginx terminating TLS with one
+/// of the certificates.
+struct FirmBehindTls {
+    firm: Firm,
+    _nginx: ChildProcess,
     port: u16,
 }
 
-impl Firm {
+impl FirmBehindTls {
     async fn start(certificate: &str) -> Self {
         certificates();
         resolves();
-        let database = fresh_database().await;
-        let server = start_server(&database, None).await;
-        let dir = tempfile::tempdir().unwrap();
+        let firm = Firm::one_instance().await;
         let port = free_port();
-        let nginx = nginx(dir.path(), port, server.addr, certificate);
+        let nginx = nginx_tls(firm.dir.path(), port, firm.server().addr, certificate);
         wait_for_port(port, "nginx").await;
         Self {
-            database,
-            _server: server,
+            firm,
             _nginx: nginx,
-            dir,
             port,
         }
     }
@@ -297,7 +262,7 @@ impl Firm {
 
 /// The real sync client over wss:// with the firm's CA: writes, syncs, and a second laptop
 /// receives it; the REST client works through the same TLS.
-async fn syncs_and_calls_rest(firm: &Firm) {
+async fn syncs_and_calls_rest(firm: &FirmBehindTls) {
     let dir = tempfile::tempdir().unwrap();
     let case = new_case();
     let doc = draft_name(&case);
@@ -306,11 +271,7 @@ async fn syncs_and_calls_rest(firm: &Firm) {
     laptop
         .write_and_sync(&doc, "Settlement terms, over TLS. ", WAIT)
         .await;
-    assert!(
-        stored_text(&firm.database, &doc, "body")
-            .await
-            .contains("over TLS")
-    );
+    assert!(firm.firm.stored_body(&doc).await.contains("over TLS"));
     let mut second = Laptop::online(&dir.path().join("b.db"), &firm.wss(), &ada);
     second.open(&doc);
     second
@@ -390,7 +351,7 @@ async fn child_signs_in_over_tls() {
     .await;
     assert_eq!(provider.issuer, issuer);
     let dir = tempfile::tempdir().unwrap();
-    let _nginx = nginx(
+    let _nginx = nginx_tls(
         dir.path(),
         tls_port,
         std::net::SocketAddr::from(([127, 0, 0, 1], port)),
@@ -423,14 +384,14 @@ async fn child_signs_in_over_tls() {
 #[ignore = "run by the_laptop_syncs_over_wss_with_the_firms_own_ca"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_syncs_over_wss() {
-    let firm = Firm::start("firm").await;
+    let firm = FirmBehindTls::start("firm").await;
     syncs_and_calls_rest(&firm).await;
 }
 
 #[ignore = "run by through_a_corporate_proxy_and_a_clear_error_when_it_refuses"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_through_a_proxy() {
-    let firm = Firm::start("firm").await;
+    let firm = FirmBehindTls::start("firm").await;
     let proxy_port = free_port();
     let proxy_dir = tempfile::tempdir().unwrap();
     let _proxy = tinyproxy(proxy_dir.path(), proxy_port, firm.port);
@@ -455,14 +416,13 @@ async fn child_through_a_proxy() {
         reason.contains("proxy") && reason.contains("refused"),
         "{reason}"
     );
-    drop(firm.dir);
 }
 
 #[ignore = "run by an_untrusted_or_misnamed_certificate_is_a_clear_error_never_a_hang"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_refuses_bad_certificates() {
     // The certificate of a CA this computer does not trust: its issuer is named.
-    let rogue = Firm::start("rogue").await;
+    let rogue = FirmBehindTls::start("rogue").await;
     let reason = refusal(&rogue.wss()).await;
     assert!(
         reason.contains("Hotel WiFi Security CA") && reason.contains("does not trust"),
@@ -478,7 +438,7 @@ async fn child_refuses_bad_certificates() {
         other => panic!("REST over an untrusted certificate: {other:?}"),
     }
     // A trusted CA, but the certificate is for another host name.
-    let misnamed = Firm::start("other").await;
+    let misnamed = FirmBehindTls::start("other").await;
     let reason = refusal(&misnamed.wss()).await;
     assert!(reason.contains("another name"), "{reason}");
 }

@@ -125,13 +125,13 @@ async fn screen(server: &sync_server::app::Running, by: &str, case_id: &str, use
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wall_cuts_off_every_routing_key_of_a_socket() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, mut owner, ydoc) = matter_with(&server, "editor").await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (name, mut owner, ydoc) = matter_with(server, "editor").await;
     let doc = name.as_str();
     let second = format!("{doc}{SECOND_KEY}");
     let ben = token("ben", FIRM);
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     assert!(matches!(
         open_key(&mut socket, doc, &ben).await,
         Message::Auth(AuthMessage::Authenticated { .. })
@@ -142,7 +142,7 @@ async fn a_wall_cuts_off_every_routing_key_of_a_socket() {
     ));
 
     assert_eq!(
-        screen(&server, &token("ada", FIRM), name.case_id(), "ben").await,
+        screen(server, &token("ada", FIRM), name.case_id(), "ben").await,
         204
     );
     write(&mut owner, doc, &ydoc, "Privileged strategy. ").await;
@@ -206,19 +206,19 @@ async fn a_wall_cuts_off_every_routing_key_of_a_socket() {
             break;
         }
     }
-    let stored = stored_text(&db, &name, "body").await;
+    let stored = stored_text(db, &name, "body").await;
     assert!(!stored.contains("Walled write"), "{stored}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_routing_keys_of_a_socket_receive_broadcasts_and_awareness() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, mut owner, ydoc) = matter_with(&server, "editor").await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let (name, mut owner, ydoc) = matter_with(server, "editor").await;
     let doc = name.as_str();
     let second = format!("{doc}{SECOND_KEY}");
     let ben = token("ben", FIRM);
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     open_key(&mut socket, doc, &ben).await;
     open_key(&mut socket, &second, &ben).await;
     write(&mut owner, doc, &ydoc, "For both keys.").await;
@@ -239,7 +239,7 @@ async fn both_routing_keys_of_a_socket_receive_broadcasts_and_awareness() {
         }
     }
     // A demotion reaches both keys: neither may write any more.
-    grant(&server, &token("ada", FIRM), &name, "ben", "viewer").await;
+    grant(server, &token("ada", FIRM), &name, "ben", "viewer").await;
     for key in [doc, second.as_str()] {
         let mine = Doc::new();
         send(
@@ -266,13 +266,13 @@ async fn both_routing_keys_of_a_socket_receive_broadcasts_and_awareness() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wall_written_straight_into_postgres_reaches_open_connections() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, _owner, _) = matter_with(&server, "editor").await;
-    let (mut walled, _) = open(&ws_url(&server), name.as_str(), &token("ben", FIRM)).await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (name, _owner, _) = matter_with(server, "editor").await;
+    let (mut walled, _) = open(&ws_url(server), name.as_str(), &token("ben", FIRM)).await;
     // Another instance, an admin tool or a restore changes access without this instance's
     // REST handler: the database itself announces it.
-    let db_pool = pool(&db).await;
+    let db_pool = pool(db).await;
     sqlx::query("INSERT INTO screens (case_id, user_id, reason, added_by) VALUES ($1::uuid, 'ben', 'sql', 'dba')")
         .bind(name.case_id())
         .execute(&db_pool)
@@ -297,16 +297,15 @@ async fn a_wall_written_straight_into_postgres_reaches_open_connections() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_added_while_the_redis_subscriber_is_cut_still_reaches_the_other_instance() {
     let redis = PrivateRedis::start().await;
-    let db = fresh_database().await;
-    let first = start_server(&db, Some(redis.url())).await;
-    let second = start_server(&db, Some(redis.url())).await;
-    let (name, _owner, _) = matter_with(&first, "editor").await;
-    let (mut walled, _) = open(&ws_url(&second), name.as_str(), &token("ben", FIRM)).await;
+    let firm = Firm::two_instances_with_redis(&redis.url()).await;
+    let (first, second) = (&firm.instances[0], &firm.instances[1]);
+    let (name, _owner, _) = matter_with(first, "editor").await;
+    let (mut walled, _) = open(&ws_url(second), name.as_str(), &token("ben", FIRM)).await;
     // Cut every subscriber (both instances'), then wall Ben off through the first instance
     // before they are back.
     redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert_eq!(
-        screen(&first, &token("ada", FIRM), name.case_id(), "ben").await,
+        screen(first, &token("ada", FIRM), name.case_id(), "ben").await,
         204
     );
     loop {
@@ -324,16 +323,16 @@ async fn a_screen_added_while_the_redis_subscriber_is_cut_still_reaches_the_othe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, _owner, _) = matter_with(&server, "viewer").await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (name, _owner, _) = matter_with(server, "viewer").await;
     let case = name.case_id();
     let admin = sync_server::auth::DevAuth::new(SECRET)
         .mint_with_role("root", FIRM, Some("admin"), 3600)
         .unwrap();
     // Before the wall the admin manages the matter.
     let (status, _) = rest(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/v1/cases/{case}/members"),
         &admin,
@@ -341,7 +340,7 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
     )
     .await;
     assert_eq!(status, 200);
-    let db_pool = pool(&db).await;
+    let db_pool = pool(db).await;
     sqlx::query(
         "INSERT INTO copilot_usage (firm_id, user_id, case_id, action, model, latency_ms, outcome)
          VALUES ($1, 'ada', $2::uuid, 'rewrite', 'm', 5, 'ok')",
@@ -351,13 +350,10 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
     .execute(&db_pool)
     .await
     .unwrap();
-    assert_eq!(
-        screen(&server, &token("ada", FIRM), case, "root").await,
-        204
-    );
+    assert_eq!(screen(server, &token("ada", FIRM), case, "root").await, 204);
     for path in ["members", "screens", "audit"] {
         let (status, body) = rest(
-            &server,
+            server,
             reqwest::Method::GET,
             &format!("/api/v1/cases/{case}/{path}"),
             &admin,
@@ -367,7 +363,7 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
         assert_eq!(status, 404, "a screened admin read {path}: {body}");
     }
     let (status, usage) = rest(
-        &server,
+        server,
         reqwest::Method::GET,
         "/api/v1/copilot/usage",
         &admin,
@@ -382,7 +378,7 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
     assert_eq!(usage["totals"]["calls"], 0, "{usage}");
     // Nobody lifts their own wall.
     let (status, _) = rest(
-        &server,
+        server,
         reqwest::Method::DELETE,
         &format!("/api/v1/cases/{case}/screens/root"),
         &admin,
@@ -399,16 +395,16 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_matter_always_keeps_an_owner_even_under_concurrent_changes() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, _owner, _) = matter_with(&server, "editor").await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (name, _owner, _) = matter_with(server, "editor").await;
     let case = name.case_id().to_owned();
     let admin = sync_server::auth::DevAuth::new(SECRET)
         .mint_with_role("root", FIRM, Some("admin"), 3600)
         .unwrap();
     // Demoting or screening the only owner is refused.
     let (status, body) = rest(
-        &server,
+        server,
         reqwest::Method::PUT,
         &format!("/api/v1/cases/{case}/members/ada"),
         &admin,
@@ -416,11 +412,11 @@ async fn a_matter_always_keeps_an_owner_even_under_concurrent_changes() {
     )
     .await;
     assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
-    assert_eq!(screen(&server, &admin, &case, "ada").await, 409);
+    assert_eq!(screen(server, &admin, &case, "ada").await, 409);
     // Two owners demoting each other at the same moment leave one owner, every time.
-    let db_pool = pool(&db).await;
+    let db_pool = pool(db).await;
     for _ in 0..10 {
-        grant(&server, &token("ada", FIRM), &name, "ben", "owner").await;
+        grant(server, &token("ada", FIRM), &name, "ben", "owner").await;
         let demote = |by: &'static str, whom: &'static str| {
             let server_addr = server.addr;
             let case = case.clone();
@@ -455,7 +451,7 @@ async fn a_matter_always_keeps_an_owner_even_under_concurrent_changes() {
         .fetch_one(&db_pool)
         .await
         .unwrap();
-        grant(&server, &token(&remaining, FIRM), &name, "ada", "owner").await;
+        grant(server, &token(&remaining, FIRM), &name, "ada", "owner").await;
     }
 }
 
@@ -463,18 +459,18 @@ async fn a_matter_always_keeps_an_owner_even_under_concurrent_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_firm_cannot_write_into_a_matters_audit_log() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (name, _owner, _) = matter_with(&server, "editor").await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (name, _owner, _) = matter_with(server, "editor").await;
     let (_, answer) = open(
-        &ws_url(&server),
+        &ws_url(server),
         name.as_str(),
         &token("mallory", "firm-evil"),
     )
     .await;
     assert!(is_denied(&answer));
     let (_, audit) = rest(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/v1/cases/{}/audit", name.case_id()),
         &token("ada", FIRM),
@@ -486,7 +482,7 @@ async fn another_firm_cannot_write_into_a_matters_audit_log() {
         "another firm's user wrote into the matter's audit log: {audit}"
     );
     // The refusal is still recorded, in the firm-less security log.
-    let db_pool = pool(&db).await;
+    let db_pool = pool(db).await;
     let logged: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM security_log WHERE user_id = 'mallory' AND action = 'access_denied'",
     )
@@ -498,10 +494,10 @@ async fn another_firm_cannot_write_into_a_matters_audit_log() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_database_keeps_the_audit_log_append_only() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let (_name, _owner, _) = matter_with(&server, "editor").await;
-    let db_pool = pool(&db).await;
+    let firm = Firm::one_instance().await;
+    let (db, server) = (&firm.database, firm.server());
+    let (_name, _owner, _) = matter_with(server, "editor").await;
+    let db_pool = pool(db).await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_log")
         .fetch_one(&db_pool)
         .await
@@ -534,19 +530,19 @@ async fn the_database_keeps_the_audit_log_append_only() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_member_catches_up_on_the_whole_matter() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let ada = token("ada", FIRM);
     let ben = token("ben", FIRM);
     let case = new_case();
     let drafts: Vec<local::DocName> = (0..3).map(|_| draft_name(&case)).collect();
     for draft in &drafts {
         let ydoc = Doc::new();
-        let (mut socket, _) = open(&ws_url(&server), draft.as_str(), &ada).await;
+        let (mut socket, _) = open(&ws_url(server), draft.as_str(), &ada).await;
         write(&mut socket, draft.as_str(), &ydoc, "Existing draft.").await;
     }
     // Ben is up to date with his firm before he joins the matter.
-    let mut hub = connect(&ws_url(&server)).await;
+    let mut hub = connect(&ws_url(server)).await;
     authenticate(&mut hub, protocol::HUB_CHANNEL, &ben).await;
     let ask = |since: i64| {
         Frame::new(
@@ -564,7 +560,7 @@ async fn a_new_member_catches_up_on_the_whole_matter() {
             break reply.cursor;
         }
     };
-    grant(&server, &ada, &drafts[0], "ben", "viewer").await;
+    grant(server, &ada, &drafts[0], "ben", "viewer").await;
     send(&mut hub, ask(cursor)).await;
     let docs = loop {
         if let Message::Stateless(text) = next(&mut hub).await.unwrap().message
@@ -586,12 +582,12 @@ async fn a_new_member_catches_up_on_the_whole_matter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_catch_up_channel_serves_nothing_on_an_expired_token() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let short = sync_server::auth::DevAuth::new(SECRET)
         .mint("ada", FIRM, 2)
         .unwrap();
-    let mut hub = connect(&ws_url(&server)).await;
+    let mut hub = connect(&ws_url(server)).await;
     assert!(matches!(
         authenticate(&mut hub, protocol::HUB_CHANNEL, &short).await,
         Message::Auth(AuthMessage::Authenticated { .. })

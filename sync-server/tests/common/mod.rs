@@ -1,21 +1,35 @@
 //! Real parts for integration tests: a fresh Postgres database per test, the real server on a
 //! loopback port, real local stores (SQLCipher files) with the real sync client.
+//!
+//! - `firm`: a firm's service for one test (`Firm::one_instance`, `Firm::two_instances_with_redis`)
+//!   and its lawyers' laptops;
+//! - `laptop`: a `Laptop` (hub-local `Store` + `SyncClient` on a temporary SQLCipher file);
+//! - `services`: processes of the test's own (`PrivateRedis`, `PrivatePostgres`, the sync-server
+//!   binary, nginx);
+//! - `raw`: the raw protocol client (also the sync bench's);
+//! - here: databases, tokens, names, and the REST calls tests make.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+mod firm;
+mod laptop;
 pub mod raw;
+mod services;
 
-use std::path::Path;
-use std::sync::Arc;
+// Each test binary uses some of these.
+#[allow(unused_imports)]
+pub use firm::Firm;
+#[allow(unused_imports)]
+pub use laptop::{Laptop, open_store};
+#[allow(unused_imports)]
+pub use services::{ChildProcess, PrivatePostgres, PrivateRedis, nginx, sync_server_command};
+
 use std::time::Duration;
 
-use local::{
-    DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState,
-};
+use local::{DocName, Store};
 use sqlx::PgPool;
 use sync_server::app::{self, Running};
 use sync_server::config::{DatabaseSettings, DevSecret, Environment, ServeSettings};
-use tokio::sync::mpsc::UnboundedReceiver;
-use yrs::{GetString, Text, WriteTxn};
+use yrs::GetString;
 
 pub const SECRET: &str = "integration-test-secret-0123456789";
 pub const FIRM: &str = "firm-acme";
@@ -100,164 +114,6 @@ pub fn draft_name(case: &str) -> DocName {
     DocName::draft(case, &uuid::Uuid::new_v4().to_string()).unwrap()
 }
 
-/// A lawyer's laptop: an encrypted store on disk plus the sync client.
-pub struct Laptop {
-    pub store: Arc<Store>,
-    pub handle: Option<SyncHandle>,
-    pub events: Option<UnboundedReceiver<SyncEvent>>,
-    /// The last sync state the client reported.
-    pub state: SyncState,
-}
-
-pub fn open_store(path: &Path) -> Arc<Store> {
-    Arc::new(Store::open(path, &FixedKey("test-key-for-integration".into())).expect("store opens"))
-}
-
-impl Laptop {
-    pub fn offline(path: &Path) -> Self {
-        Self {
-            store: open_store(path),
-            handle: None,
-            events: None,
-            state: SyncState::Offline,
-        }
-    }
-
-    pub fn online(path: &Path, url: &str, token: &str) -> Self {
-        let mut laptop = Self::offline(path);
-        laptop.connect(url, token);
-        laptop
-    }
-
-    pub fn connect(&mut self, url: &str, token: &str) {
-        let (handle, events) = SyncClient::start(
-            self.store.clone(),
-            SyncConfig {
-                url: url.to_owned(),
-                token: Arc::new(StaticToken(token.to_owned())),
-                min_backoff: Duration::from_millis(50),
-                max_backoff: Duration::from_millis(500),
-            },
-        );
-        self.handle = Some(handle);
-        self.events = Some(events);
-        self.state = SyncState::Connecting;
-    }
-
-    pub fn open(&self, doc: &DocName) {
-        if let Some(handle) = &self.handle {
-            handle.open(doc.clone());
-        }
-    }
-
-    /// Type `text` at the end of the draft's body, as a local edit.
-    pub fn type_text(&self, doc: &DocName, text: &str) {
-        self.store
-            .edit(doc, |_, txn| {
-                let body = txn.get_or_insert_text("body");
-                let end = body.len(txn);
-                body.insert(txn, end, text);
-            })
-            .expect("local edit persists");
-    }
-
-    /// Open a document, write `text` into it and wait until the server has acked it all
-    /// (the first lawyer on a matter: this also creates the case, with them as owner).
-    pub async fn write_and_sync(&mut self, doc: &DocName, text: &str, timeout: Duration) {
-        self.open(doc);
-        self.type_text(doc, text);
-        self.wait_synced(timeout).await;
-    }
-
-    pub fn body(&self, doc: &DocName) -> String {
-        self.store.text(doc, "body").unwrap()
-    }
-
-    /// Wait (on events, not sleeps) until `check` holds for this laptop's store.
-    pub async fn wait_until(
-        &mut self,
-        what: &str,
-        timeout: Duration,
-        check: impl Fn(&Store) -> bool,
-    ) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if check(&self.store) {
-                return;
-            }
-            let events = self.events.as_mut().expect("online");
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(SyncEvent::State(state))) => self.state = state,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("sync client stopped while waiting for {what}"),
-                Err(_) => panic!("timed out waiting for {what}"),
-            }
-        }
-    }
-
-    /// Wait until the client reports Synced with an empty outbox.
-    pub async fn wait_synced(&mut self, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            if self.state == SyncState::Synced && self.store.pending_count().unwrap() == 0 {
-                return;
-            }
-            let events = self.events.as_mut().expect("online");
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(SyncEvent::State(state))) => self.state = state,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("sync client stopped"),
-                Err(_) => panic!(
-                    "timed out waiting for synced (state {:?}, pending {})",
-                    self.state,
-                    self.store.pending_count().unwrap_or(usize::MAX)
-                ),
-            }
-        }
-    }
-
-    /// Wait for the server to refuse a document; returns it and the reason.
-    pub async fn wait_denied(&mut self, timeout: Duration) -> (DocName, String) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let events = self.events.as_mut().expect("online");
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(SyncEvent::Denied { doc, reason })) => return (doc, reason),
-                Ok(Some(SyncEvent::State(state))) => self.state = state,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("sync client stopped while waiting for a denial"),
-                Err(_) => panic!("timed out waiting for a denial"),
-            }
-        }
-    }
-
-    /// Wait for the laptop to remove a matter the server refused for good; returns the case id
-    /// and the server's reason.
-    pub async fn wait_removed(&mut self, timeout: Duration) -> (String, String) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let events = self.events.as_mut().expect("online");
-            match tokio::time::timeout_at(deadline, events.recv()).await {
-                Ok(Some(SyncEvent::MatterRemoved {
-                    case_id, reason, ..
-                })) => return (case_id, reason),
-                Ok(Some(SyncEvent::State(state))) => self.state = state,
-                Ok(Some(_)) => {}
-                Ok(None) => panic!("sync client stopped while waiting for a removal"),
-                Err(_) => panic!("timed out waiting for the matter's removal"),
-            }
-        }
-    }
-
-    pub async fn disconnect(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.shutdown().await;
-        }
-        self.events = None;
-        self.state = SyncState::Offline;
-    }
-}
-
 /// The server's durable view of a document: snapshot + every update row in Postgres.
 pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> String {
     let pool = PgPool::connect(database_url).await.unwrap();
@@ -338,55 +194,25 @@ pub async fn grant(server: &Running, owner_token: &str, doc: &DocName, user: &st
     );
 }
 
-/// A private Redis for one test, so stopping or disturbing it touches nobody else.
-pub struct PrivateRedis {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    pub async fn start() -> Self {
-        Self::start_on(free_port()).await
+/// A REST call as `token`'s holder: the status and the JSON body (Null when not JSON).
+pub async fn rest(
+    server: &Running,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("http://{}{path}", server.addr))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
     }
-
-    pub async fn start_on(port: u16) -> Self {
-        let child = std::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server runs (scripts/setup installs it)");
-        wait_for_port(port, "redis").await;
-        Self { child, port }
-    }
-
-    pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Run a redis-cli command against this Redis.
-    pub fn cli(&self, args: &[&str]) {
-        let status = std::process::Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .status()
-            .expect("redis-cli runs");
-        assert!(status.success(), "redis-cli {args:?}");
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
 }

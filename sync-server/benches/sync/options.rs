@@ -1,0 +1,223 @@
+//! The command line: which scenarios against which servers, at which sizes.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Target {
+    Ours,
+    Relay,
+    Hocuspocus,
+    HocuspocusSqlite,
+}
+
+impl Target {
+    pub const ALL: [Target; 4] = [
+        Target::Ours,
+        Target::Relay,
+        Target::Hocuspocus,
+        Target::HocuspocusSqlite,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::Ours => "ours",
+            Target::Relay => "relay",
+            Target::Hocuspocus => "hocuspocus",
+            Target::HocuspocusSqlite => "hocuspocus-sqlite",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|target| target.name() == text)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scenario {
+    Durable,
+    Fanout,
+    Idle,
+    Coldload,
+    Catchup,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 5] = [
+        Scenario::Durable,
+        Scenario::Fanout,
+        Scenario::Idle,
+        Scenario::Coldload,
+        Scenario::Catchup,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Durable => "durable",
+            Scenario::Fanout => "fanout",
+            Scenario::Idle => "idle",
+            Scenario::Coldload => "coldload",
+            Scenario::Catchup => "catchup",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|scenario| scenario.name() == text)
+    }
+
+    /// Which servers can run this scenario (cold load and catch-up need our storage and `$hub`).
+    pub fn applies_to(self, target: Target) -> bool {
+        match self {
+            Scenario::Durable | Scenario::Fanout | Scenario::Idle => true,
+            Scenario::Coldload | Scenario::Catchup => target == Target::Ours,
+        }
+    }
+}
+
+pub struct Sizes {
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub durable_writers: usize,
+    pub durable_window: usize,
+    pub fanout_observers: Vec<usize>,
+    pub fanout_rate: u32,
+    pub idle_connections: usize,
+    pub cold_history: usize,
+    pub cold_pending: usize,
+    pub cold_loads: usize,
+    pub catchup_docs: usize,
+    pub catchup_changed: usize,
+    pub catchup_rounds: usize,
+}
+
+impl Sizes {
+    pub fn full() -> Self {
+        Self {
+            warmup: Duration::from_secs(1),
+            duration: Duration::from_secs(10),
+            durable_writers: 50,
+            durable_window: 8,
+            fanout_observers: vec![1_000, 1_500],
+            fanout_rate: 50,
+            idle_connections: 2_000,
+            cold_history: 250_000,
+            cold_pending: 1_000,
+            cold_loads: 30,
+            catchup_docs: 10_000,
+            catchup_changed: 10,
+            catchup_rounds: 20,
+        }
+    }
+
+    pub fn quick() -> Self {
+        Self {
+            warmup: Duration::from_millis(300),
+            duration: Duration::from_secs(2),
+            durable_writers: 10,
+            durable_window: 8,
+            fanout_observers: vec![100],
+            fanout_rate: 50,
+            idle_connections: 200,
+            cold_history: 20_000,
+            cold_pending: 200,
+            cold_loads: 5,
+            catchup_docs: 500,
+            catchup_changed: 10,
+            catchup_rounds: 3,
+        }
+    }
+}
+
+pub struct Options {
+    pub quick: bool,
+    pub scenarios: Vec<Scenario>,
+    pub targets: Vec<Target>,
+    pub append: Option<PathBuf>,
+    pub command: String,
+    /// Postgres server URL without a database name.
+    pub pg: String,
+    /// Overrides of the durable scenario's writers and in-flight window (to trace the
+    /// throughput/latency curve below saturation).
+    pub writers: Option<usize>,
+    pub window: Option<usize>,
+}
+
+pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
+    let mut options = Options {
+        quick: false,
+        scenarios: Vec::new(),
+        targets: Vec::new(),
+        append: None,
+        writers: None,
+        window: None,
+        command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
+            format!(
+                "cargo bench -p sync-server --bench sync -- {}",
+                args.join(" ")
+            )
+        }),
+        pg: std::env::var("BENCH_PG")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into()),
+    };
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let mut value = |flag: &str| {
+            iter.next()
+                .cloned()
+                .with_context(|| format!("{flag} needs a value"))
+        };
+        match arg.as_str() {
+            // cargo passes --bench to harness = false targets.
+            "--bench" => {}
+            "--quick" => options.quick = true,
+            "--scenario" => {
+                for name in value("--scenario")?.split(',') {
+                    let scenario = Scenario::parse(name).with_context(|| {
+                        format!("unknown scenario {name}: one of durable, fanout, idle, coldload, catchup")
+                    })?;
+                    options.scenarios.push(scenario);
+                }
+            }
+            "--target" => {
+                for name in value("--target")?.split(',') {
+                    let target = Target::parse(name).with_context(|| {
+                        format!("unknown target {name}: one of ours, relay, hocuspocus, hocuspocus-sqlite")
+                    })?;
+                    options.targets.push(target);
+                }
+            }
+            "--append" => options.append = Some(PathBuf::from(value("--append")?)),
+            "--command" => options.command = value("--command")?,
+            "--pg" => options.pg = value("--pg")?,
+            "--writers" => {
+                options.writers = Some(
+                    value("--writers")?
+                        .parse()
+                        .context("--writers takes a number")?,
+                )
+            }
+            "--window" => {
+                options.window = Some(
+                    value("--window")?
+                        .parse()
+                        .context("--window takes a number")?,
+                )
+            }
+            other => bail!(
+                "unknown argument {other}\nusage: sync [--quick] [--scenario NAME]... [--target NAME]... \
+                 [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N]"
+            ),
+        }
+    }
+    if options.scenarios.is_empty() {
+        options.scenarios = Scenario::ALL.to_vec();
+    }
+    if options.targets.is_empty() {
+        options.targets = Target::ALL.to_vec();
+    }
+    Ok(options)
+}

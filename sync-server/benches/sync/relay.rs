@@ -1,0 +1,130 @@
+//! The bare relay (runs in its own process: `sync --serve-relay PORT`): the same protocol with
+//! no document logic, the floor every server is compared with.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use protocol::{AuthMessage, Frame, Message, SyncMessage, Wire};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+pub type RoomMap = HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>;
+pub type Rooms = Arc<Mutex<RoomMap>>;
+
+pub fn lock(rooms: &Rooms) -> std::sync::MutexGuard<'_, RoomMap> {
+    rooms
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub fn serve(port: u16) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+        let rooms: Rooms = Arc::default();
+        let mut next_id = 0u64;
+        loop {
+            let (stream, _) = listener.accept().await?;
+            let _ = stream.set_nodelay(true);
+            next_id += 1;
+            tokio::spawn(relay_connection(stream, rooms.clone(), next_id));
+        }
+    })
+}
+
+/// No document logic: Auth → Authenticated, Step1 → empty Step2, every Step2/Update acked at
+/// once, every Update forwarded as received to the other subscribers of the same name.
+pub async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
+    // The same buffer sizes as our server's upgrade, so idle memory compares like for like.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(1024)
+        .write_buffer_size(0);
+    let Ok(ws) = tokio_tungstenite::accept_async_with_config(stream, Some(config)).await else {
+        return;
+    };
+    let (mut sink, mut source) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+    let writer = tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut next = Some(first);
+            while let Some(bytes) = next.take() {
+                if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
+                    return;
+                }
+                next = rx.try_recv().ok();
+            }
+            if sink.flush().await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut joined: Vec<String> = Vec::new();
+    while let Some(Ok(message)) = source.next().await {
+        let bytes = match message {
+            WsMessage::Binary(bytes) => bytes,
+            WsMessage::Close(_) => break,
+            _ => continue,
+        };
+        let Ok(wire) = Wire::decode(&bytes) else {
+            break;
+        };
+        let frame = match wire {
+            Wire::Ping => {
+                let _ = tx.send(Bytes::from(Wire::Pong.encode()));
+                continue;
+            }
+            Wire::Pong => continue,
+            Wire::Frame(frame) => frame,
+        };
+        let reply = |message| Bytes::from(Frame::new(frame.doc.as_str(), message).encode());
+        match &frame.message {
+            Message::Auth(AuthMessage::Token { .. }) => {
+                if !joined.contains(&frame.doc) {
+                    lock(&rooms)
+                        .entry(frame.doc.clone())
+                        .or_default()
+                        .push((id, tx.clone()));
+                    joined.push(frame.doc.clone());
+                }
+                let _ = tx.send(reply(Message::Auth(AuthMessage::Authenticated {
+                    scope: "read-write".into(),
+                })));
+            }
+            Message::Sync(SyncMessage::Step1(_)) | Message::SyncReply(SyncMessage::Step1(_)) => {
+                let _ = tx.send(reply(Message::Sync(SyncMessage::Step2(vec![0, 0]))));
+            }
+            Message::Sync(SyncMessage::Step2(_)) | Message::SyncReply(SyncMessage::Step2(_)) => {
+                let _ = tx.send(reply(Message::SyncStatus(true)));
+            }
+            Message::Sync(SyncMessage::Update(_)) | Message::SyncReply(SyncMessage::Update(_)) => {
+                let _ = tx.send(reply(Message::SyncStatus(true)));
+                if let Some(room) = lock(&rooms).get(&frame.doc) {
+                    for (peer, sender) in room {
+                        if *peer != id {
+                            let _ = sender.send(bytes.clone());
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    {
+        let mut rooms = lock(&rooms);
+        for name in joined {
+            if let Some(room) = rooms.get_mut(&name) {
+                room.retain(|(peer, _)| *peer != id);
+                if room.is_empty() {
+                    rooms.remove(&name);
+                }
+            }
+        }
+    }
+    drop(tx);
+    let _ = writer.await;
+}

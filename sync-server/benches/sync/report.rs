@@ -1,0 +1,207 @@
+//! Results: the rows each scenario measures, the Markdown tables and the targets they are held to,
+//! and the machine they were measured on.
+
+use std::process::Command;
+
+use crate::options::Target;
+use crate::server::{psql, repo_root};
+
+pub struct Row {
+    pub scenario: String,
+    pub target: Target,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
+pub struct Check {
+    pub what: String,
+    pub pass: bool,
+    pub detail: String,
+}
+
+pub fn row(scenario: &str, target: Target, metric: &'static str, value: f64) -> Row {
+    Row {
+        scenario: scenario.to_owned(),
+        target,
+        metric,
+        value,
+    }
+}
+
+pub fn format_value(value: f64) -> String {
+    if value.is_nan() {
+        "n/a".into()
+    } else if value.abs() >= 1000.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.3}")
+    }
+}
+
+pub fn find(rows: &[Row], scenario: &str, target: Target, metric: &str) -> Option<f64> {
+    rows.iter()
+        .find(|row| row.scenario == scenario && row.target == target && row.metric == metric)
+        .map(|row| row.value)
+}
+
+pub fn tables(rows: &[Row]) -> String {
+    let mut scenarios: Vec<&str> = Vec::new();
+    for row in rows {
+        if !scenarios.contains(&row.scenario.as_str()) {
+            scenarios.push(&row.scenario);
+        }
+    }
+    let mut out = String::new();
+    for scenario in scenarios {
+        out.push_str(&format!("\n#### {scenario}\n\n"));
+        out.push_str(
+            "| target | metric | value | ÷ relay | ÷ hocuspocus | ÷ hocuspocus-sqlite |\n",
+        );
+        out.push_str("| --- | --- | ---: | ---: | ---: | ---: |\n");
+        for row in rows.iter().filter(|row| row.scenario == scenario) {
+            let ratio = |reference: Target| match find(rows, scenario, reference, row.metric) {
+                Some(base) if reference != row.target && base != 0.0 => {
+                    format!("{:.2}", row.value / base)
+                }
+                _ => "".into(),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} |\n",
+                row.target.name(),
+                row.metric,
+                format_value(row.value),
+                ratio(Target::Relay),
+                ratio(Target::Hocuspocus),
+                ratio(Target::HocuspocusSqlite),
+            ));
+        }
+    }
+    out
+}
+
+pub fn checks(rows: &[Row]) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let mut check = |what: &str, pass: bool, detail: String| {
+        checks.push(Check {
+            what: what.into(),
+            pass,
+            detail,
+        })
+    };
+    if let Some(ours) = find(rows, "durable", Target::Ours, "acked updates/s") {
+        let p99 = find(rows, "durable", Target::Ours, "ack p99 ms").unwrap_or(f64::NAN);
+        check(
+            "durable: ≥ 35,000 acked updates/s (5× Hocuspocus+SQLite ~7,000/s)",
+            ours >= 35_000.0,
+            format!("{ours:.0}/s"),
+        );
+        check(
+            "durable: ack p99 ≤ 10 ms at that rate",
+            p99 <= 10.0,
+            format!("{p99:.2} ms"),
+        );
+        check(
+            "durable: durable ack p99 ≤ 15 ms",
+            p99 <= 15.0,
+            format!("{p99:.2} ms"),
+        );
+        if let Some(sqlite) = find(rows, "durable", Target::HocuspocusSqlite, "acked updates/s") {
+            check(
+                "durable: ≥ 5× hocuspocus-sqlite measured here",
+                ours >= 5.0 * sqlite,
+                format!("{:.2}× ({ours:.0} vs {sqlite:.0}/s)", ours / sqlite),
+            );
+        }
+    }
+    let fanouts: Vec<String> = {
+        let mut names: Vec<String> = Vec::new();
+        for row in rows.iter().filter(|row| row.scenario.starts_with("fanout")) {
+            if !names.contains(&row.scenario) {
+                names.push(row.scenario.clone());
+            }
+        }
+        names
+    };
+    for scenario in fanouts {
+        if let (Some(ours), Some(relay)) = (
+            find(rows, &scenario, Target::Ours, "p99 ms"),
+            find(rows, &scenario, Target::Relay, "p99 ms"),
+        ) {
+            check(
+                &format!("{scenario}: p99 ≤ 1.25× relay"),
+                ours <= 1.25 * relay,
+                format!("{:.2}× ({ours:.2} vs {relay:.2} ms)", ours / relay),
+            );
+        }
+        if let (Some(ours), Some(relay)) = (
+            find(rows, &scenario, Target::Ours, "server CPU µs/delivery"),
+            find(rows, &scenario, Target::Relay, "server CPU µs/delivery"),
+        ) {
+            check(
+                &format!("{scenario}: CPU per delivered frame ≤ 1.3× relay"),
+                ours <= 1.3 * relay,
+                format!("{:.2}× ({ours:.2} vs {relay:.2} µs)", ours / relay),
+            );
+        }
+    }
+    if let Some(bytes) = find(rows, "idle", Target::Ours, "bytes/connection") {
+        check(
+            "idle: ≤ 4 KB per idle connection",
+            bytes <= 4096.0,
+            format!("{bytes:.0} B"),
+        );
+    }
+    if let Some(p99) = find(rows, "coldload", Target::Ours, "p99 ms") {
+        check("coldload: p99 ≤ 20 ms", p99 <= 20.0, format!("{p99:.2} ms"));
+    }
+    if let Some(p99) = find(rows, "catchup", Target::Ours, "p99 ms") {
+        check(
+            "catchup: p99 ≤ 300 ms",
+            p99 <= 300.0,
+            format!("{p99:.2} ms"),
+        );
+    }
+    checks
+}
+
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                line.strip_prefix("model name")
+                    .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines().find_map(|line| {
+                line.strip_prefix("MemTotal:")
+                    .map(|rest| rest.trim().to_owned())
+            })
+        })
+        .unwrap_or_default();
+    format!("nproc {cores}, {cpu}, MemTotal {memory}")
+}
+
+pub fn versions(pg: &str) -> String {
+    let postgres =
+        psql(&format!("{pg}/postgres"), "SHOW server_version").unwrap_or_else(|_| "?".into());
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "?".into());
+    let commit = Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(repo_root())
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "?".into());
+    format!("Postgres {postgres}, Node {node}, commit {commit}")
+}
