@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use local::Store;
 use local::store::matter_record::{Case, CaseFields, CasePatch, Deadline, Party};
-use local::store::projection::{CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline};
+use local::store::projection::{
+    CaseFilter, CaseSummary, DraftSummary, SearchHit, UpcomingDeadline,
+};
 use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 

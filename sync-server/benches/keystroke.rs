@@ -207,7 +207,9 @@ async fn run(count: usize) {
             ..CaseFields::default()
         })
         .unwrap();
-    let doc = store.create_draft(&case, "Share purchase agreement").unwrap();
+    let doc = store
+        .create_draft(&case, "Share purchase agreement")
+        .unwrap();
     let editor = Doc::new();
     let state = store.full_state(&doc).unwrap();
     editor

@@ -154,13 +154,13 @@ fn exports(store: &Store, name: &DocName, rounds: usize) {
     let mut sizes = (0, 0);
     for _ in 0..rounds {
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(&name).unwrap();
+        let (title, blocks) = store.draft_blocks(name).unwrap();
         sizes.0 = hub_local::export::docx::export(&title, &blocks)
             .unwrap()
             .len();
         docx.push(started.elapsed());
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(&name).unwrap();
+        let (title, blocks) = store.draft_blocks(name).unwrap();
         sizes.1 =
             hub_local::export::pdf::export(&title, &blocks, hub_local::export::pdf::Paper::A4)
                 .unwrap()

@@ -30,7 +30,7 @@ fn fields(title: &str, client: &str, area: &str, responsible: &str) -> CaseField
 /// made against the store's current state of the draft.
 fn type_paragraph(store: &Store, doc: &DocName, text: &str) -> Vec<u8> {
     let editor = Doc::new();
-    let state = store.full_state(&doc).unwrap();
+    let state = store.full_state(doc).unwrap();
     editor
         .transact_mut()
         .apply_update(Update::decode_v1(&state).unwrap())
@@ -196,9 +196,7 @@ fn search_finds_case_fields_and_draft_text_and_stays_current() {
         let update = type_paragraph(&store, &draft, "Quantum meruit claimed in the alternative.");
         store.apply_local_update(&draft, &update).unwrap();
         assert_eq!(store.search("meruit").unwrap().len(), 1);
-        store
-            .rename_draft(&draft, "Amended particulars")
-            .unwrap();
+        store.rename_draft(&draft, "Amended particulars").unwrap();
         assert_eq!(store.drafts(&case).unwrap()[0].title, "Amended particulars");
     }
     // Everything survives a restart, and a deleted draft leaves the list and the index.

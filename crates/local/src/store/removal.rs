@@ -168,7 +168,10 @@ impl Store {
         let mut guard = self.lock()?;
         let Inner { connection, docs } = &mut *guard;
         let purged = purge(connection, case_id, reason);
-        if purged.as_ref().is_ok_and(|report| report.unsynced_updates > 0) {
+        if purged
+            .as_ref()
+            .is_ok_and(|report| report.unsynced_updates > 0)
+        {
             self.announce_outbox_shrunk(connection);
         }
         // Whatever happened, nothing of the matter may be served from memory any more.
