@@ -275,15 +275,23 @@ pub async fn restart(app: &AppHandle) {
         },
     );
     switch_store(app, &url, token.as_ref()).await;
-    let (handle, mut events) = local::SyncClient::start(
-        state.store(),
-        local::SyncConfig {
-            url,
-            token,
-            min_backoff: Duration::from_millis(250),
-            max_backoff: Duration::from_secs(15),
-        },
-    );
+    let config = local::SyncConfig {
+        url,
+        token,
+        min_backoff: Duration::from_millis(250),
+        max_backoff: Duration::from_secs(15),
+    };
+    // Starting marks the matters of an unbound store (SQLite): on a blocking thread.
+    let store = state.store();
+    let started =
+        tauri::async_runtime::spawn_blocking(move || local::SyncClient::start(store, config)).await;
+    let (handle, mut events) = match started {
+        Ok(started) => started,
+        Err(error) => {
+            tracing::error!(%error, "the sync client could not start");
+            return;
+        }
+    };
     if let Ok(opened) = state.opened.lock() {
         for doc in opened.iter() {
             handle.open(doc.clone());

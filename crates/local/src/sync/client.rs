@@ -164,11 +164,14 @@ impl SyncHandle {
 pub struct SyncClient;
 
 impl SyncClient {
-    /// Start syncing `store` in a tokio task. Must be called inside a tokio runtime.
+    /// Start syncing `store` in a tokio task. Must be called inside a tokio runtime. It marks
+    /// the matters an unbound store holds now as local-only (one SQLite statement) before it
+    /// returns, so async code calls it from a blocking thread (`spawn_blocking`).
     pub fn start(
         store: Arc<Store>,
         config: SyncConfig,
     ) -> (SyncHandle, UnboundedReceiver<SyncEvent>) {
+        mark_at_sign_in(&store);
         let (commands, command_receiver) = mpsc::unbounded_channel();
         let (events, event_receiver) = mpsc::unbounded_channel();
         // Yjs client ids are 32-bit unsigned in practice.
@@ -185,13 +188,7 @@ impl SyncClient {
             online: true,
             last_state: None,
         };
-        let task = tokio::spawn(async move {
-            let store = Arc::clone(&client.store);
-            if let Err(error) = tokio::task::spawn_blocking(move || mark_at_sign_in(&store)).await {
-                tracing::error!(%error, "marking this computer's matters failed");
-            }
-            client.run().await
-        });
+        let task = tokio::spawn(client.run());
         (SyncHandle { commands, task }, event_receiver)
     }
 }
