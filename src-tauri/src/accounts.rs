@@ -29,6 +29,7 @@ pub struct AccountMismatch {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn local_matters(app: AppHandle) -> CommandResult<LocalMatters> {
     let store = app.state::<AppState>().store();
     blocking(move || {
@@ -43,6 +44,7 @@ pub async fn local_matters(app: AppHandle) -> CommandResult<LocalMatters> {
 /// The lawyer chose to upload the matters made on this computer to the account it syncs with.
 /// Returns how many were attached.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn attach_local_matters(app: AppHandle) -> CommandResult<usize> {
     let store = app.state::<AppState>().store();
     let attached = blocking(move || store.attach_local_matters()).await?;

@@ -126,18 +126,21 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
 
 /// The page listens for `close-requested` and will answer each one.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn guard_window_close(guard: tauri::State<'_, CloseGuard>) {
     guard.arm();
 }
 
 /// The page is saving or asking the lawyer about close request `request`.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn hold_window_open(guard: tauri::State<'_, CloseGuard>, request: u64) {
     guard.hold(request);
 }
 
 /// Close the window now: nothing is unsaved, or the lawyer chose to discard it.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn close_window(window: Window) {
     tracing::info!("window closed by the lawyer");
     destroy(&window);

@@ -40,6 +40,7 @@ pub struct AppInfo {
 /// with the time since the process started and the wall clock, for support ("the app takes N s
 /// to open") and for `scripts/bench-app`, which starts the app as a user would (no WebDriver).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn ui_ready(screen: String, rows: u32) {
     static FIRST: std::sync::Once = std::sync::Once::new();
     FIRST.call_once(|| {
@@ -58,6 +59,7 @@ pub fn ui_ready(screen: String, rows: u32) {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> AppInfo {
     static FIRST: std::sync::Once = std::sync::Once::new();
     FIRST.call_once(|| {
@@ -90,6 +92,7 @@ pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> 
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<()> {
     settings
         .validate()
@@ -164,11 +167,13 @@ fn case_doc(case_id: &str) -> CommandResult<DocName> {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_cases(app: AppHandle, filter: CaseFilter) -> CommandResult<Vec<CaseSummary>> {
     on_store(&app, move |store| store.cases(&filter)).await
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn upcoming_deadlines(
     app: AppHandle,
     today: String,
@@ -178,11 +183,13 @@ pub async fn upcoming_deadlines(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn search(app: AppHandle, query: String) -> CommandResult<Vec<SearchHit>> {
     on_store(&app, move |store| store.search(&query)).await
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
     let name = case_doc(&case_id)?;
     let case = on_store(&app, move |store| store.case(&case_id)).await?;
@@ -191,6 +198,7 @@ pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
     let id = on_store(&app, move |store| store.create_case(&fields)).await?;
     edited(&app);
@@ -198,6 +206,7 @@ pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<St
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
     case_doc(&case_id)?;
     on_store(&app, move |store| store.update_case(&case_id, &patch)).await?;
@@ -206,6 +215,7 @@ pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> C
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_party(
     app: AppHandle,
     case_id: String,
@@ -219,6 +229,7 @@ pub async fn add_party(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn add_deadline(
     app: AppHandle,
     case_id: String,
@@ -236,6 +247,7 @@ pub async fn add_deadline(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_deadline_done(
     app: AppHandle,
     case_id: String,
@@ -252,6 +264,7 @@ pub async fn set_deadline_done(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn remove_from_case(
     app: AppHandle,
     case_id: String,
@@ -268,11 +281,13 @@ pub async fn remove_from_case(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_drafts(app: AppHandle, case_id: String) -> CommandResult<Vec<DraftSummary>> {
     on_store(&app, move |store| store.drafts(&case_id)).await
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
     let doc = on_store(&app, move |store| store.create_draft(&case_id, &title)).await?;
     edited(&app);
@@ -280,6 +295,7 @@ pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> Com
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> CommandResult<()> {
     let name = doc_name(&doc)?;
     // The draft's own store, if the window opened it (see `apply_local_update`).
@@ -292,6 +308,7 @@ pub async fn rename_draft(app: AppHandle, doc: String, title: String) -> Command
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
     let name = doc_name(&doc)?;
     let store = app.state::<AppState>().store_for(&name);
@@ -306,6 +323,7 @@ pub async fn delete_draft(app: AppHandle, doc: String) -> CommandResult<()> {
 /// changes go to `updates` as raw bytes from the moment this is called (the window applies
 /// those that arrive before the state after it), until `close_doc`.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn open_doc(
     app: AppHandle,
     doc: String,
@@ -326,6 +344,7 @@ pub async fn open_doc(
 
 /// The editor closed `doc`: its channel (by id) gets no more remote changes.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn close_doc(app: AppHandle, doc: String, channel: u32) -> CommandResult<()> {
     let name = doc_name(&doc)?;
     if let Ok(mut channels) = app.state::<AppState>().doc_channels.lock()
@@ -346,6 +365,7 @@ pub fn close_doc(app: AppHandle, doc: String, channel: u32) -> CommandResult<()>
 /// when the disk is): the editor keeps the bytes and sends them again, ahead of anything typed
 /// since (ui/src/editor/saveQueue.ts).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply_local_update(
     app: AppHandle,
     request: tauri::ipc::Request<'_>,
@@ -381,6 +401,7 @@ pub async fn apply_local_update(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> CommandResult<()> {
     if state.len() > 16 * 1024 {
         return Err(CommandError::new(
@@ -394,6 +415,7 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 
 /// Write the draft as a Word file into Documents/Lawyers Hub and return its path.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     let doc = doc_name(&doc)?;
     let (title, bytes) = on_store(&app, move |store| {
@@ -408,6 +430,7 @@ pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
 /// Write the draft as a PDF (`paper`: "a4" or "letter") into Documents/Lawyers Hub and return
 /// its path.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandResult<String> {
     let paper = local::export::pdf::Paper::parse(&paper)
         .ok_or_else(|| CommandError::new("invalid_input", "paper must be \"a4\" or \"letter\""))?;

@@ -33,11 +33,13 @@ fn client(app: &AppHandle) -> CommandResult<FirmServer> {
 /// The matter's members and roles, from the firm's server (read-only here: owners manage
 /// them through the server's API).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<Vec<Member>> {
     Ok(client(&app)?.members(&case_id).await?)
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn copilot_availability(
     app: AppHandle,
     case_id: String,
@@ -46,6 +48,7 @@ pub async fn copilot_availability(
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn copilot_set_consent(
     app: AppHandle,
     case_id: String,
@@ -57,6 +60,7 @@ pub async fn copilot_set_consent(
 /// Start an answer; its events go to `on_event`, ending with `done` or `error`. Returns the
 /// request number for `copilot_stop`.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn copilot_chat(
     app: AppHandle,
     request: CopilotRequest,
@@ -91,6 +95,7 @@ pub fn copilot_chat(
 
 /// Stop an answer: the connection to the server closes and the server cancels the model call.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn copilot_stop(app: AppHandle, id: u64) {
     let task = app
         .state::<AppState>()

@@ -51,6 +51,7 @@ pub struct Exported {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn export_local_data(app: AppHandle, passphrase: String) -> CommandResult<Exported> {
     let folder = exports_dir(&app);
     std::fs::create_dir_all(&folder).map_err(|error| {
@@ -72,6 +73,7 @@ pub async fn export_local_data(app: AppHandle, passphrase: String) -> CommandRes
 
 /// Export files in Documents/Lawyers Hub, newest first (file names only).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn list_local_exports(app: AppHandle) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(exports_dir(&app))
         .map(|entries| {
@@ -87,6 +89,7 @@ pub fn list_local_exports(app: AppHandle) -> Vec<String> {
 }
 
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn import_local_data(
     app: AppHandle,
     file: String,

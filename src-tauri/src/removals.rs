@@ -37,6 +37,7 @@ impl From<local::RemovedMatter> for RemovalNotice {
 
 /// The removals not dismissed yet, newest first.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn removal_notices(app: AppHandle) -> CommandResult<Vec<RemovalNotice>> {
     let store = app.state::<AppState>().store();
     let notices = blocking(move || store.removal_notices()).await?;
@@ -46,6 +47,7 @@ pub async fn removal_notices(app: AppHandle) -> CommandResult<Vec<RemovalNotice>
 /// The lawyer dismissed the notice about `case_id`; the matter stays removed. Returns whether a
 /// notice was still listed.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn dismiss_removal_notice(app: AppHandle, case_id: String) -> CommandResult<bool> {
     let store = app.state::<AppState>().store();
     blocking(move || store.dismiss_removal_notice(&case_id)).await

@@ -291,6 +291,7 @@ async fn adopt(app: &AppHandle, signed_in: SignedIn) {
 /// Sign in with the firm's identity provider in the system browser (OAuth code + PKCE). Waits
 /// for the browser; `cancel_sign_in` ends the wait (`signin_cancelled`).
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_in(app: AppHandle) -> CommandResult<SignInStatus> {
     let Some((config, store)) = configured(&app.state::<AppState>().settings()) else {
         return Err(CommandError::new(
@@ -347,6 +348,7 @@ pub async fn sign_in(app: AppHandle) -> CommandResult<SignInStatus> {
 
 /// Ends the sign-in waiting for the browser, if one is.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub fn cancel_sign_in(state: State<'_, SignInState>) {
     let waiting = state
         .waiting
@@ -371,6 +373,7 @@ pub struct SignedOut {
 /// reached, then wipes the tokens here whatever it said. Also ends a kept sign-in that was never
 /// restored (offline) and a sign-in waiting for the browser.
 #[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn sign_out(app: AppHandle) -> CommandResult<SignedOut> {
     let sign_in_state = app.state::<SignInState>();
     sign_in_state.stop_restoring();

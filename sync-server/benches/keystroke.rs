@@ -20,20 +20,20 @@
 //! `cargo bench -p sync-server --bench keystroke [-- --quick]`; figures go to docs/BENCHMARKS.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark may panic
 
+// The integration tests' fixtures: a fresh, migrated database and the server's settings.
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use local::store::matter_record::CaseFields;
 use local::{DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncState};
-use sqlx::PgPool;
-use sync_server::config::{DatabaseSettings, DevSecret, Environment, ServeSettings};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use yrs::updates::decoder::Decode;
 use yrs::{Doc, ReadTxn, Text, Transact, Update, WriteTxn, XmlElementPrelim, XmlFragment, XmlOut};
-
-const SECRET: &str = "keystroke-bench-secret-0123456789";
 
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort();
@@ -43,47 +43,6 @@ fn percentile(samples: &mut [Duration], p: f64) -> Duration {
 
 fn ms(duration: Duration) -> String {
     format!("{:.3} ms", duration.as_secs_f64() * 1000.0)
-}
-
-async fn fresh_database() -> String {
-    let base = std::env::var("HUB_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
-    let name = format!("hub_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = PgPool::connect(&format!("{base}/postgres")).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&admin)
-        .await
-        .unwrap();
-    admin.close().await;
-    let url = format!("{base}/{name}");
-    let pool = PgPool::connect(&url).await.unwrap();
-    sync_server::migrate::up(&pool, None).await.unwrap();
-    pool.close().await;
-    url
-}
-
-fn settings(database_url: &str) -> ServeSettings {
-    ServeSettings {
-        bind: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseSettings {
-            url: database_url.to_owned(),
-            pool_size: 8,
-        },
-        redis_url: None,
-        environment: Environment::Development,
-        dev_auth: true,
-        dev_secret: DevSecret {
-            value: SECRET.into(),
-        },
-        identity: Default::default(),
-        doc_idle_secs: 60,
-        compact_after: 1000,
-        writers: 4,
-        log_json: false,
-        copilot: Default::default(),
-        ops: Default::default(),
-        limits: Default::default(),
-    }
 }
 
 /// A TCP relay in front of `server`: bytes pass unchanged both ways; the instant of every read
@@ -177,8 +136,8 @@ fn main() {
 }
 
 async fn run(count: usize) {
-    let database = fresh_database().await;
-    let server = sync_server::app::start(&settings(&database)).await.unwrap();
+    let database = common::fresh_database().await;
+    let server = common::start_server(&database, None).await;
     let (wire_sender, mut wire) = unbounded_channel();
     let port = relay(server.addr, wire_sender).await;
 
@@ -186,9 +145,7 @@ async fn run(count: usize) {
     let store = Arc::new(
         Store::open(&dir.path().join("laptop.db"), &FixedKey("bench-key".into())).unwrap(),
     );
-    let token = sync_server::auth::DevAuth::new(SECRET)
-        .mint("alice", "firm-bench", 3600)
-        .unwrap();
+    let token = common::token("alice", common::FIRM);
     let (handle, mut events) = SyncClient::start(
         Arc::clone(&store),
         SyncConfig {
