@@ -252,28 +252,44 @@ pub struct UsageFilter<'a> {
     pub reader: &'a str,
 }
 
+impl UsageFilter<'_> {
+    /// Bind `$1`–`$6` of [`FILTER`], in its order.
+    fn bind<'q, O>(
+        &self,
+        query: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>
+    where
+        Self: 'q,
+    {
+        query
+            .bind(self.firm_id)
+            .bind(self.since)
+            .bind(self.until)
+            .bind(self.user)
+            .bind(self.case)
+            .bind(self.reader)
+    }
+}
+
 #[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
 pub async fn usage_totals(
     pool: &PgPool,
     filter: &UsageFilter<'_>,
 ) -> Result<UsageTotals, sqlx::Error> {
-    sqlx::query_as::<_, UsageTotals>(sqlx::AssertSqlSafe(format!(
-        "SELECT count(*) AS calls,
+    filter
+        .bind(sqlx::query_as::<_, UsageTotals>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT count(*) AS calls,
                 count(*) FILTER (WHERE outcome = 'ok') AS ok,
                 count(*) FILTER (WHERE outcome = 'cancelled') AS cancelled,
                 count(*) FILTER (WHERE outcome = 'error') AS errors,
                 COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
                 COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
          FROM copilot_usage WHERE {FILTER}"
-    )))
-    .bind(filter.firm_id)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.user)
-    .bind(filter.case)
-    .bind(filter.reader)
-    .fetch_one(pool)
-    .await
+            ),
+        )))
+        .fetch_one(pool)
+        .await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
@@ -281,21 +297,18 @@ pub async fn usage_by_user(
     pool: &PgPool,
     filter: &UsageFilter<'_>,
 ) -> Result<Vec<UserUsage>, sqlx::Error> {
-    sqlx::query_as::<_, UserUsage>(sqlx::AssertSqlSafe(format!(
-        "SELECT user_id, count(*) AS calls,
+    filter
+        .bind(sqlx::query_as::<_, UserUsage>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT user_id, count(*) AS calls,
                 COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
                 COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
          FROM copilot_usage WHERE {FILTER}
          GROUP BY user_id ORDER BY SUM(prompt_tokens + completion_tokens) DESC, user_id"
-    )))
-    .bind(filter.firm_id)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.user)
-    .bind(filter.case)
-    .bind(filter.reader)
-    .fetch_all(pool)
-    .await
+            ),
+        )))
+        .fetch_all(pool)
+        .await
 }
 
 #[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id, limit))]
@@ -304,20 +317,17 @@ pub async fn usage_calls(
     filter: &UsageFilter<'_>,
     limit: i64,
 ) -> Result<Vec<UsageCall>, sqlx::Error> {
-    sqlx::query_as::<_, UsageCall>(sqlx::AssertSqlSafe(format!(
-        "SELECT id, user_id, case_id, action, model, prompt_tokens, completion_tokens,
+    filter
+        .bind(sqlx::query_as::<_, UsageCall>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT id, user_id, case_id, action, model, prompt_tokens, completion_tokens,
                 tokens_estimated, latency_ms, first_token_ms, outcome, error_code,
                 prompt_text, answer_text, at
          FROM copilot_usage WHERE {FILTER}
          ORDER BY id DESC LIMIT $7"
-    )))
-    .bind(filter.firm_id)
-    .bind(filter.since)
-    .bind(filter.until)
-    .bind(filter.user)
-    .bind(filter.case)
-    .bind(filter.reader)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+            ),
+        )))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
 }

@@ -69,13 +69,11 @@ pub(crate) fn docs_with_entries(connection: &Connection) -> Result<Vec<DocName>,
     Ok(docs)
 }
 
-/// The highest id ever given to an entry (0 when none), acknowledged ones included.
+/// The highest id ever given to an entry (0 when none), acknowledged ones included: the table is
+/// AUTOINCREMENT, so SQLite keeps that high-water mark in `sqlite_sequence`.
 pub(crate) fn newest(connection: &Connection) -> Result<i64, LocalError> {
-    // AUTOINCREMENT keeps the high-water mark in sqlite_sequence; a plain rowid table would
-    // reuse the ids of acknowledged entries, so take whichever is higher.
     let newest: i64 = connection.query_row(
-        "SELECT max(coalesce((SELECT max(id) FROM outbox), 0),
-                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0))",
+        "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0)",
         [],
         |row| row.get(0),
     )?;
