@@ -174,7 +174,7 @@ impl DocState {
     fn materialize(&mut self, doc_id: i64) -> Option<&Doc> {
         if self.doc.is_none() {
             let history = self.history.take()?;
-            let doc = Doc::new();
+            let doc = history_keeping_doc();
             if let Some(snapshot) = &history.snapshot
                 && let Err(error) = apply(&doc, snapshot)
             {
@@ -261,9 +261,20 @@ pub fn bad_document(doc_id: i64, what: &str, error: &str) {
     metrics::counter!(BAD_DOCUMENTS).increment(1);
 }
 
+/// A document that keeps deleted content (garbage collection off). Versions are snapshots
+/// (state vector + delete set) inside the document; rebuilding one needs the deleted text, so
+/// the state the server encodes — for compaction and for laptops that join later — must keep
+/// it (docs/DRAFT_FORMAT.md).
+pub fn history_keeping_doc() -> Doc {
+    Doc::with_options(yrs::Options {
+        skip_gc: true,
+        ..yrs::Options::default()
+    })
+}
+
 /// Rebuild a document from its stored snapshot and updates and encode its full state.
 pub fn rebuild_state(stored: &db::sync::StoredDocument) -> Result<Vec<u8>, String> {
-    let doc = Doc::new();
+    let doc = history_keeping_doc();
     if let Some(snapshot) = &stored.snapshot {
         apply(&doc, snapshot).map_err(|error| error.to_string())?;
     }
@@ -858,7 +869,7 @@ impl DocHub {
             return Ok(());
         };
         let missing = {
-            let fresh = Doc::new();
+            let fresh = history_keeping_doc();
             if apply(&fresh, &full).is_err() {
                 return Ok(());
             }

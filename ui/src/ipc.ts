@@ -232,6 +232,8 @@ export const ipc = {
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
   /** Resolves to the saved file's path. */
   exportPdf: (doc: string, paper: Paper) => invoke<string>("export_pdf", { doc, paper }),
+  /** A Word redline whose tracked changes take version `from` to version `to` ("current": the draft now). */
+  exportRedline: (doc: string, from: string, to: string) => invoke<string>("export_redline", { doc, from, to }),
   caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
   copilotSetConsent: (caseId: string, consented: boolean) =>

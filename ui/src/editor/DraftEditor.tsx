@@ -2,7 +2,7 @@
 // with collaborators' cursors, undo of one's own edits only, word count, .docx and PDF export.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Editor, type ChainedCommands } from "@tiptap/core";
+import { Editor, type ChainedCommands, type Extensions } from "@tiptap/core";
 import StarterKit from "@tiptap/starter-kit";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
@@ -15,6 +15,17 @@ import { chosenPaper, type Paper } from "../logic/paper";
 import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
+import { VersionsPanel } from "./VersionsPanel";
+import { autoSessionVersions } from "./versions";
+import { ySyncPluginKey } from "@tiptap/y-tiptap";
+
+/** The draft's schema: every node and mark a draft may hold (docs/DRAFT_FORMAT.md). */
+function draftExtensions(): Extensions {
+  return [
+    StarterKit.configure({ undoRedo: false, link: false, code: false, codeBlock: false, strike: false }),
+    ClauseList,
+  ];
+}
 
 export interface DraftEditorProps {
   caseId: string;
@@ -73,6 +84,8 @@ function activeFormats(editor: Editor): string {
 export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
+  const [ydoc, setYdoc] = useState<Y.Doc | null>(null);
+  const [side, setSide] = useState<"versions" | "copilot">("versions");
   const [title, setTitle] = useState("");
   const [words, setWords] = useState(0);
   const [saving, setSaving] = useState(0);
@@ -82,6 +95,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
 
   useEffect(() => {
     let session: DraftSession | null = null;
+    let stopVersions: (() => void) | null = null;
     let instance: Editor | null = null;
     let cancelled = false;
     let wordTimer: ReturnType<typeof setTimeout> | null = null;
@@ -125,8 +139,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         instance = new Editor({
           element: host.current,
           extensions: [
-            StarterKit.configure({ undoRedo: false, link: false, code: false, codeBlock: false, strike: false }),
-            ClauseList,
+            ...draftExtensions(),
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
             CollaborationCaret.configure({
               provider: { awareness: remoteChangesOnly(opened.awareness) },
@@ -155,13 +168,17 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         });
         shownFormats = activeFormats(instance);
         setWords(docWordCount(instance.state.doc, wordCache));
+        // An automatic version before this session's first edit, then at most hourly.
+        stopVersions = autoSessionVersions(opened.ydoc, name, (t) => t.origin === ySyncPluginKey);
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
+        setYdoc(opened.ydoc);
         setEditor(instance);
       })
       .catch((e: unknown) => setError(errorMessage(e)));
 
     return () => {
       cancelled = true;
+      stopVersions?.();
       if (wordTimer !== null) clearTimeout(wordTimer);
       if (savingTimer !== null) clearTimeout(savingTimer);
       if (frame) cancelAnimationFrame(frame);
@@ -267,7 +284,27 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
             <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
           </footer>
         </div>
-        <CopilotPanel caseId={caseId} editor={editor} status={status} />
+        <div class="side-panels">
+          <div class="side-tabs" role="tablist">
+            <button role="tab" aria-selected={side === "versions"} class={side === "versions" ? "tab active" : "tab"} onClick={() => setSide("versions")} data-testid="tab-versions">
+              Versions
+            </button>
+            <button role="tab" aria-selected={side === "copilot"} class={side === "copilot" ? "tab active" : "tab"} onClick={() => setSide("copilot")} data-testid="tab-copilot">
+              Copilot
+            </button>
+          </div>
+          {side === "versions" && editor && ydoc && (
+            <VersionsPanel
+              doc={doc}
+              ydoc={ydoc}
+              editor={editor}
+              author={info.settings.display_name || "Me"}
+              canEdit={editor.isEditable}
+              extensions={draftExtensions}
+            />
+          )}
+          {side === "copilot" && <CopilotPanel caseId={caseId} editor={editor} status={status} />}
+        </div>
       </div>
     </div>
   );

@@ -28,7 +28,9 @@ export interface SessionHooks {
 }
 
 export async function openDraft(doc: string, hooks: SessionHooks): Promise<DraftSession> {
-  const ydoc = new Y.Doc();
+  // GC off: deleted text stays in the document so saved versions (snapshots) can be shown,
+  // compared and restored (docs/DRAFT_FORMAT.md). The Rust store and the server keep it too.
+  const ydoc = new Y.Doc({ gc: false });
   // The channel listens before the state is read: an update that arrives in between is applied
   // after the load (applying an update twice is harmless in Yjs, missing one is not).
   const early: Uint8Array[] = [];

@@ -52,10 +52,14 @@ pub(crate) struct Loaded {
     pub last_row: i64,
 }
 
-/// A fresh document that counts text offsets in UTF-16 code units, as Yjs in the webview does.
+/// A fresh document that counts text offsets in UTF-16 code units, as Yjs in the webview does,
+/// with garbage collection off: deleted text stays in the document, so a saved version (a
+/// snapshot: state vector + delete set) can be rebuilt later (docs/DRAFT_FORMAT.md). The editor
+/// and the server keep it too; a doc that collected it could not show old versions.
 pub(crate) fn new_doc() -> Doc {
     Doc::with_options(Options {
         offset_kind: OffsetKind::Utf16,
+        skip_gc: true,
         ..Options::default()
     })
 }
