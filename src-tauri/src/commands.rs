@@ -427,6 +427,88 @@ pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     save_export(&app, &title, "docx", &bytes)
 }
 
+/// A Word file imported as a new draft: its document name and what the import found.
+#[derive(Serialize)]
+pub struct ImportedDraft {
+    pub doc: String,
+    pub report: local::import::ImportReport,
+}
+
+/// Import a Word (.docx) file into a matter as a new draft. The window sends the file's bytes
+/// raw (it reads the file the lawyer picked or dropped; this app has no file-system access for
+/// the window), the matter in the `case` header and the file's name, percent-encoded, in
+/// `file-name`. Files that are not .docx, password-protected, corrupt or too big are refused
+/// with a message the lawyer can act on.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn import_docx(
+    app: AppHandle,
+    request: tauri::ipc::Request<'_>,
+) -> CommandResult<ImportedDraft> {
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned)
+    };
+    let case_id = header("case")
+        .ok_or_else(|| CommandError::new("invalid_input", "the import names no matter"))?;
+    let file_name = header("file-name")
+        .map(|name| percent_decode(&name))
+        .unwrap_or_else(|| "Imported document.docx".to_owned());
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(CommandError::new(
+            "invalid_input",
+            "the Word file must be sent as raw bytes",
+        ));
+    };
+    let bytes = bytes.clone();
+    let (doc, report) =
+        on_store(&app, move |store| store.import_docx(&case_id, &file_name, &bytes)).await?;
+    edited(&app);
+    Ok(ImportedDraft {
+        doc: doc.as_str().to_owned(),
+        report,
+    })
+}
+
+/// `%XX` escapes decoded (what `encodeURIComponent` wrote); invalid UTF-8 is replaced.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&high), Some(&low)) if hex(high).is_some() && hex(low).is_some() => {
+                out.push((hex(high).unwrap_or(0) * 16 + hex(low).unwrap_or(0)) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Write a Word redline whose tracked changes take version `from` to version `to` of the draft
+/// (`"current"`: the draft as it is now) into Documents/Lawyers Hub; returns its path.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn export_redline(
+    app: AppHandle,
+    doc: String,
+    from: String,
+    to: String,
+) -> CommandResult<String> {
+    let doc = doc_name(&doc)?;
+    let (title, bytes) = on_store(&app, move |store| store.redline(&doc, &from, &to)).await?;
+    save_export(&app, &format!("{title} (redline)"), "docx", &bytes)
+}
+
 /// Write the draft as a PDF (`paper`: "a4" or "letter") into Documents/Lawyers Hub and return
 /// its path.
 #[tauri::command]
@@ -479,4 +561,21 @@ fn save_export(
             )
         })?;
     Ok(path.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn file_names_come_back_as_the_window_encoded_them() {
+        // encodeURIComponent("Draft SPA – theirs (v2).docx")
+        assert_eq!(
+            percent_decode("Draft%20SPA%20%E2%80%93%20theirs%20(v2).docx"),
+            "Draft SPA – theirs (v2).docx"
+        );
+        // A stray % is kept, bad UTF-8 is replaced, never a panic.
+        assert_eq!(percent_decode("100%.docx"), "100%.docx");
+        assert_eq!(percent_decode("%ff%zz.docx"), "\u{fffd}%zz.docx");
+    }
 }

@@ -181,6 +181,8 @@ fn main() {
             commands::set_awareness,
             commands::export_docx,
             commands::export_pdf,
+            commands::export_redline,
+            commands::import_docx,
             signin::sign_in,
             signin::cancel_sign_in,
             signin::sign_out,

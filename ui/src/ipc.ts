@@ -7,6 +7,24 @@ import type { MatterRemoval, StoredRemoval } from "./logic/matterRemoval";
 import type { Paper } from "./logic/paper";
 import type { SignedOut, SignInStatus } from "./logic/signIn";
 
+/** What a Word import found (hub-local's `ImportReport`). */
+export interface ImportReport {
+  title: string;
+  paragraphs: number;
+  headings: number;
+  list_items: number;
+  tables: number;
+  footnotes: number;
+  hyperlinks: number;
+  page_breaks: number;
+  /** Tracked changes per author. */
+  suggestions: Record<string, { insertions: number; deletions: number }>;
+  comment_threads: number;
+  comment_replies: number;
+  placeholders: { kind: string; label: string }[];
+  warnings: string[];
+}
+
 export interface CommandError {
   code: string;
   message: string;
@@ -229,6 +247,11 @@ export const ipc = {
   applyLocalUpdate: (doc: string, update: Uint8Array) =>
     invoke<number>("apply_local_update", update, { headers: { doc } }),
   setAwareness: (doc: string, state: string) => invoke<void>("set_awareness", { doc, state }),
+  /** Import a Word file into the matter as a new draft (raw bytes; the name rides in a header). */
+  importDocx: (caseId: string, fileName: string, bytes: Uint8Array) =>
+    invoke<{ doc: string; report: ImportReport }>("import_docx", bytes, {
+      headers: { case: caseId, "file-name": encodeURIComponent(fileName) },
+    }),
   exportDocx: (doc: string) => invoke<string>("export_docx", { doc }),
   /** Resolves to the saved file's path. */
   exportPdf: (doc: string, paper: Paper) => invoke<string>("export_pdf", { doc, paper }),

@@ -1,5 +1,6 @@
 // One matter: its fields, parties, deadlines, notes and drafts. Every change is a CRDT edit
 // saved on this computer first, so the page works the same offline.
+import { ImportWord } from "./ImportWord";
 import { useEffect, useState } from "preact/hooks";
 import {
   events,
@@ -40,6 +41,7 @@ export function CasePage({
   const [matter, setMatter] = useState<Case | null>(null);
   const [drafts, setDrafts] = useState<DraftSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
+  const [page, setPage] = useState<HTMLDivElement | null>(null);
 
   const load = () => {
     ipc
@@ -70,7 +72,7 @@ export function CasePage({
   const update = (patch: CasePatch) => run(ipc.updateCase(caseId, patch));
 
   return (
-    <div class="case-page" data-testid="case-page">
+    <div class="case-page" data-testid="case-page" ref={setPage}>
       <div class="crumbs">
         <button class="link" onClick={() => navigate({ screen: "dashboard" })}>
           ← All matters
@@ -166,6 +168,12 @@ export function CasePage({
                 .then((doc) => navigate({ screen: "draft", caseId, doc }))
                 .catch((e: unknown) => setError(errorMessage(e)))
             }
+          />
+          <ImportWord
+            caseId={caseId}
+            dropTarget={page}
+            canImport={!matter.archived}
+            onImported={(doc) => navigate({ screen: "draft", caseId, doc })}
           />
         </section>
 
