@@ -3,7 +3,6 @@
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Editor, type ChainedCommands } from "@tiptap/core";
-import StarterKit from "@tiptap/starter-kit";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
 import * as Y from "yjs";
@@ -12,9 +11,14 @@ import type { Route } from "../app";
 import { colourFor, remoteChangesOnly } from "../logic/awareness";
 import { docWordCount } from "../logic/words";
 import { chosenPaper, type Paper } from "../logic/paper";
-import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
+import { canWrite, defaultMode, draftingExtensions, ydocOf, type MatterRole } from "./drafting";
+import { setSuggesting } from "./suggesting/SuggestChanges";
+import { DraftingToolbar } from "./DraftingToolbar";
+import { SuggestionsPanel } from "./suggesting/SuggestionsPanel";
+import { SuggestionPopover } from "./suggesting/SuggestionPopover";
+import { CommentsPanel } from "./comments/CommentsPanel";
 
 export interface DraftEditorProps {
   caseId: string;
@@ -22,6 +26,8 @@ export interface DraftEditorProps {
   info: AppInfo;
   status: SyncStatus;
   navigate: (route: Route) => void;
+  /** The lawyer's role in the matter; viewers cannot edit, suggest, accept or comment. */
+  role?: MatterRole;
 }
 
 declare global {
@@ -55,6 +61,7 @@ const FORMAT_GROUPS: Format[][] = [
     { label: "B", name: "bold", toggle: (c) => c.toggleBold(), testid: "bold", hint: "Bold (Ctrl+B)" },
     { label: "I", name: "italic", toggle: (c) => c.toggleItalic(), testid: "italic", hint: "Italic (Ctrl+I)" },
     { label: "U", name: "underline", toggle: (c) => c.toggleUnderline(), testid: "underline", hint: "Underline (Ctrl+U)" },
+    { label: "S", name: "strike", toggle: (c) => c.toggleStrike(), testid: "strike", hint: "Strikethrough (Ctrl+Shift+S)" },
   ],
   [
     { label: "• List", name: "bulletList", toggle: (c) => c.toggleBulletList() },
@@ -70,7 +77,8 @@ function activeFormats(editor: Editor): string {
   return FORMATS.map((format) => (editor.isActive(format.name, format.attributes) ? "1" : "0")).join("");
 }
 
-export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
+export function DraftEditor({ caseId, doc, info, status, navigate, role = "editor" }: DraftEditorProps) {
+  const writer = canWrite(role);
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
   const [title, setTitle] = useState("");
@@ -106,7 +114,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     // order and retried, and no more piles up behind it. The shell shows the message (on every
     // screen, as the retries outlive this editor).
     const onSaveProblem = (message: string | null) => {
-      instance?.setEditable(message === null);
+      instance?.setEditable(message === null && writer);
     };
     openDraft(doc, {
       onSaving,
@@ -124,9 +132,9 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         meta.observe(readTitle);
         instance = new Editor({
           element: host.current,
+          editable: writer,
           extensions: [
-            StarterKit.configure({ undoRedo: false, link: false, code: false, codeBlock: false, strike: false }),
-            ClauseList,
+            ...draftingExtensions(opened.ydoc, () => name),
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
             CollaborationCaret.configure({
               provider: { awareness: remoteChangesOnly(opened.awareness) },
@@ -153,6 +161,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
               }, 250);
           },
         });
+        // The draft's default mode (meta.mode) is where each session starts.
+        if (writer) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
         shownFormats = activeFormats(instance);
         setWords(docWordCount(instance.state.doc, wordCache));
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
@@ -202,6 +212,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     </button>
   );
   const chain = () => editor!.chain().focus();
+  const ydoc = editor ? ydocOf(editor) : null;
+  const commenter = { author: info.settings.display_name || "Me", authorId: info.sign_in.email ?? info.account ?? "" };
 
   return (
     <div class="editor-page">
@@ -256,18 +268,28 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
             <span class="sep" />
             {button("Undo", false, () => chain().undo().run(), "undo", "Undo your own last change (Ctrl+Z)")}
             {button("Redo", false, () => chain().redo().run(), "redo", "Redo (Ctrl+Shift+Z)")}
+            <DraftingToolbar editor={editor} canWrite={writer} />
           </>
         )}
       </div>
       <div class="editor-body">
         <div>
           <div class="paper" ref={host} />
+          {editor && <SuggestionPopover editor={editor} canWrite={writer} />}
           <footer class="editor-foot">
             <span data-testid="word-count">{words === 1 ? "1 word" : `${words} words`}</span>
             <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
           </footer>
         </div>
-        <CopilotPanel caseId={caseId} editor={editor} status={status} />
+        <div class="editor-side">
+          {editor && ydoc && (
+            <>
+              <CommentsPanel editor={editor} ydoc={ydoc} who={commenter} canWrite={writer} />
+              <SuggestionsPanel editor={editor} ydoc={ydoc} canWrite={writer} author={commenter.author} />
+            </>
+          )}
+          <CopilotPanel caseId={caseId} editor={editor} status={status} />
+        </div>
       </div>
     </div>
   );
