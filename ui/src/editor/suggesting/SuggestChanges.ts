@@ -14,6 +14,7 @@ import {
 } from "@handlewithcare/prosemirror-suggest-changes";
 import { makeSuggestionId } from "../../logic/suggestionId";
 import { settleSuggestions, type SuggestionFilter } from "./settle";
+import { keepAttribution } from "./attribution";
 
 export interface SuggestChangesOptions {
   /** The display name suggestions are attributed to (read at each edit: it can change). */
@@ -31,7 +32,11 @@ export function dispatchSuggesting(
   next: (tr: Transaction) => void,
 ): void {
   const dispatch = withSuggestChanges(
-    (transformed) => next(transformed),
+    (transformed) => {
+      // Only a transaction the library rewrote: it may have borrowed a neighbour's id.
+      if (transformed !== tr) keepAttribution(state.doc, transformed, author(), () => makeSuggestionId(author()));
+      next(transformed);
+    },
     () => makeSuggestionId(author()),
   );
   // The decorator reads the state from `this` (an EditorView); the state is all it uses.

@@ -133,6 +133,26 @@ describe("suggesting mode", () => {
     expect(all.doc.child(1).textContent).toBe("TWO delta");
   });
 
+  it("keeps each author's suggestions their own when they touch", () => {
+    let state = stateOf(paragraphs("alpha beta gamma"));
+    state = type(state, state.tr.insertText("JANE", 7), "Jane Smith");
+    // Ben types right after Jane's insertion and deletes right before it: the library would
+    // reuse (and relabel) Jane's id; each keeps their own.
+    state = type(state, state.tr.insertText("BEN", 11), "Ben");
+    state = type(state, state.tr.insertText("!", 14), "Ben");
+    state = type(state, state.tr.delete(5, 7), "Ben");
+    expect(runs(state.doc)).toEqual(["alph", "-a :Ben", "+JANE:Jane Smith", "+BEN!:Ben", "beta gamma"]);
+    const ids = listSuggestions(state.doc).map((s) => [s.author, s.kinds.join(), s.text]);
+    expect(ids).toEqual([
+      ["Ben", "deletion", "a "],
+      ["Jane Smith", "insertion", "JANE"],
+      ["Ben", "insertion", "BEN!"],
+    ]);
+    // Rejecting Ben's leaves Jane's exactly as it was.
+    const rejected = state.apply(settleSuggestions(state, false, byAuthor("Ben"))!);
+    expect(runs(rejected.doc)).toEqual(["alpha ", "+JANE:Jane Smith", "beta gamma"]);
+  });
+
   it("suggests a paragraph split with inline markers, so it survives Yjs, and rejects it", () => {
     let state = stateOf(paragraphs("First second"));
     state = type(state, state.tr.split(7));
