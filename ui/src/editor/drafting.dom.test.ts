@@ -54,6 +54,13 @@ function mount(ydoc: Y.Doc, author: string, canWrite = true) {
   return { editor, host, side, testid, click };
 }
 
+/** A key with Ctrl (Cmd on a Mac) through the editor's keymaps, as the view hands it to them. */
+function press(editor: Editor, init: KeyboardEventInit): void {
+  const mac = /Mac|iP(hone|[oa]d)/.test(navigator.platform);
+  const event = new KeyboardEvent("keydown", { ...init, ctrlKey: !mac, metaKey: mac, bubbles: true });
+  editor.view.someProp("handleKeyDown", (handle) => handle(editor.view, event));
+}
+
 function withText(text: string): Y.Doc {
   const ydoc = new Y.Doc({ gc: false });
   const paragraph = new Y.XmlElement("paragraph");
@@ -134,6 +141,14 @@ describe("the drafting editor", () => {
     const { editor, host, side, testid, click } = mount(ydoc, "Jane Smith");
     await vi.waitFor(() => expect(editor.state.doc.textContent).toBe("The Supplier shall deliver."));
     editor.commands.setTextSelection({ from: 5, to: 13 });
+    // Ctrl+Alt+M (Cmd+Alt+M on a Mac) opens the composer, as the toolbar button does.
+    // (Pressed until the panel, mounted just now, has started listening.)
+    await vi.waitFor(() => {
+      press(editor, { key: "m", altKey: true });
+      expect(testid("comment-body")).not.toBeNull();
+    });
+    await click("comment-cancel");
+    await vi.waitFor(() => expect(testid("comment-body")).toBeNull());
     await click("add-comment");
     await vi.waitFor(() => expect(testid("comment-body")).not.toBeNull());
     const body = testid("comment-body") as HTMLTextAreaElement;
@@ -158,6 +173,23 @@ describe("the drafting editor", () => {
     await click("resolve-thread");
     expect(readThreads(commentsOf(ydoc))[0]?.resolved).toBe(true);
     await vi.waitFor(() => expect(testid("comment-thread")).toBeNull());
+  });
+
+  it("inserts a page break with Ctrl+Enter and the toolbar, footnotes and placeholders render", async () => {
+    const ydoc = withText("One");
+    const { editor, host, click } = mount(ydoc, "Jane Smith");
+    await vi.waitFor(() => expect(editor.state.doc.textContent).toBe("One"));
+    editor.commands.setTextSelection(4);
+    press(editor, { key: "Enter" });
+    expect(editor.state.doc.child(1).type.name).toBe("pageBreak");
+    await click("page-break");
+    expect(host.querySelectorAll(".page-break").length).toBe(2);
+    editor.commands.insertContentAt(1, [
+      { type: "footnote", attrs: { text: "See clause 2." } },
+      { type: "placeholder", attrs: { kind: "image", label: "Signature" } },
+    ]);
+    expect(host.querySelector("sup.footnote")?.getAttribute("title")).toBe("See clause 2.");
+    expect(host.querySelector(".placeholder-chip")?.textContent).toBe("[Image: Signature]");
   });
 
   it("lets a viewer read but not edit, accept or comment", async () => {

@@ -8,7 +8,7 @@ import Blockquote from "@tiptap/extension-blockquote";
 import { BulletList, ListItem, OrderedList } from "@tiptap/extension-list";
 import { Table, TableCell, TableHeader, TableRow } from "@tiptap/extension-table";
 import { ClauseList } from "../clauseList";
-import { Footnote, PageBreak, Placeholder } from "./nodes";
+import { Footnote, PageBreak, PageBreakShortcut, Placeholder } from "./nodes";
 import { SUGGESTION_GROUP, SuggestionMarks } from "./suggestionMarks";
 import { SuggestionNodeMarks } from "./suggestionNodeMarks";
 import { YChangeAttribute, YChangeMark } from "./ychange";
@@ -40,6 +40,7 @@ export function draftSchemaExtensions(): AnyExtension[] {
     TableHeader.extend({ marks }),
     TableCell.extend({ marks }),
     PageBreak,
+    PageBreakShortcut,
     Footnote,
     Placeholder,
     ...SuggestionMarks,

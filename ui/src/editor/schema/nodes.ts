@@ -2,7 +2,8 @@
 // (docs/DRAFT_FORMAT.md): a hard page break, a footnote and a placeholder for what the editor
 // cannot hold (an image, a text box, a field…). y-prosemirror deletes any Yjs node it cannot map
 // to the schema, so these must exist even though the toolbar never makes the last two.
-import { Node, mergeAttributes } from "@tiptap/core";
+import { Extension, Node, mergeAttributes } from "@tiptap/core";
+import { NodeSelection, TextSelection } from "@tiptap/pm/state";
 
 declare module "@tiptap/core" {
   interface Commands<ReturnType> {
@@ -27,12 +28,48 @@ export const PageBreak = Node.create({
   renderText: () => "\n",
   addCommands() {
     return {
+      // As TipTap's horizontal rule does it: insert, then put the caret in the block after
+      // (making an empty paragraph when there is none), so breaks can be typed one after another.
       insertPageBreak:
         () =>
-        ({ commands }) =>
-          commands.insertContent({ type: this.name }),
+        ({ chain, state }) => {
+          const { selection } = state;
+          const current = chain();
+          if (selection instanceof NodeSelection) current.insertContentAt(selection.$to.pos, { type: this.name });
+          else current.insertContent({ type: this.name });
+          return current
+            .command(({ tr, dispatch }) => {
+              if (!dispatch) return true;
+              const { $to } = tr.selection;
+              if ($to.nodeAfter) {
+                if ($to.nodeAfter.isTextblock) tr.setSelection(TextSelection.create(tr.doc, $to.pos + 1));
+                else if ($to.nodeAfter.isBlock) tr.setSelection(NodeSelection.create(tr.doc, $to.pos));
+                else tr.setSelection(TextSelection.create(tr.doc, $to.pos));
+              } else {
+                const paragraph = tr.doc.type.schema.nodes.paragraph?.create();
+                const after = $to.end();
+                if (paragraph) {
+                  tr.insert(after, paragraph);
+                  tr.setSelection(TextSelection.create(tr.doc, after + 1));
+                }
+              }
+              tr.scrollIntoView();
+              return true;
+            })
+            .run();
+        },
     };
   },
+});
+
+/**
+ * Ctrl+Enter inserts a page break, as in Word. An extension of its own, with a higher priority
+ * than StarterKit's hard break (Shift+Enter still makes a line break); giving the node itself a
+ * higher priority would put it first in the schema and make it the default block.
+ */
+export const PageBreakShortcut = Extension.create({
+  name: "pageBreakShortcut",
+  priority: 101,
   addKeyboardShortcuts() {
     return { "Mod-Enter": () => this.editor.commands.insertPageBreak() };
   },
