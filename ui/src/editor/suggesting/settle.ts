@@ -101,10 +101,13 @@ function settleModifications(tr: Transform, modification: MarkType, accept: bool
     const mods = node.marks.filter((mark) => mark.type === modification && filter(mark.attrs.id));
     for (const mod of mods) tr.removeNodeMark(pos, mod);
     if (accept) continue;
-    for (const mod of mods) {
+    // Attributes first, then the node type: a restored type may not have the attribute.
+    const ordered = [...mods].sort((a, b) => Number(a.attrs.type === "nodeType") - Number(b.attrs.type === "nodeType"));
+    for (const mod of ordered) {
       const { type, attrName, previousValue } = mod.attrs as { type: unknown; attrName: unknown; previousValue: unknown };
       if (type === "attr" && typeof attrName === "string") {
-        tr.setNodeAttribute(pos, attrName, previousValue);
+        const current = tr.doc.nodeAt(pos);
+        if (current && attrName in current.attrs) tr.setNodeAttribute(pos, attrName, previousValue);
       } else if (type === "nodeType" && typeof previousValue === "string") {
         const previous = tr.doc.type.schema.nodes[previousValue];
         const current = tr.doc.nodeAt(pos);

@@ -163,6 +163,31 @@ describe("suggesting mode", () => {
     expect(rejected.doc.textContent).toBe("First second");
   });
 
+  it("suggests a change of block type as a modification, accepted or rejected by id", () => {
+    let state = stateOf(paragraphs("Title", "Body"));
+    state = type(state, state.tr.setBlockType(1, 6, schema.nodes.heading!, { level: 2 }), "Ben");
+    const heading = state.doc.child(0);
+    expect(heading.type.name).toBe("heading");
+    expect(heading.marks.map((m) => [m.type.name, m.attrs.type])).toEqual([
+      ["modification", "nodeType"],
+      ["modification", "attr"],
+    ]);
+    expect(heading.marks[0]?.attrs.previousValue).toBe("paragraph");
+    expect(heading.attrs.suggestionMarks).toEqual(heading.marks.map((m) => m.toJSON()));
+    const [entry] = listSuggestions(state.doc);
+    expect(entry?.author).toBe("Ben");
+    expect(entry?.kinds).toEqual(["modification"]);
+    const rejected = state.apply(settleSuggestions(state, false, (id) => id === entry?.id)!);
+    expect(rejected.doc.child(0).type.name).toBe("paragraph");
+    expect(rejected.doc.child(0).marks).toEqual([]);
+    expect(rejected.doc.child(0).attrs.suggestionMarks).toBeNull();
+    const accepted = state.apply(settleSuggestions(state, true, byAuthor("Ben"))!);
+    expect(accepted.doc.child(0).type.name).toBe("heading");
+    expect(accepted.doc.child(0).marks).toEqual([]);
+    // Another id leaves it alone.
+    expect(settleSuggestions(state, true, byAuthor("Jane Smith"))).toBeNull();
+  });
+
   it("carries whole-node suggestions through Yjs as the suggestionMarks attribute", () => {
     let state = stateOf(paragraphs("Keep", "Drop"));
     const second = state.doc.child(0).nodeSize;
