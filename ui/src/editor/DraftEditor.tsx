@@ -79,6 +79,10 @@ function activeFormats(editor: Editor): string {
 
 export function DraftEditor({ caseId, doc, info, status, navigate, role = "editor" }: DraftEditorProps) {
   const writer = canWrite(role);
+  // Read by the editor's callbacks: the role can arrive after the editor is made.
+  const writerRef = useRef(writer);
+  writerRef.current = writer;
+  const saveBlocked = useRef(false);
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
   const [title, setTitle] = useState("");
@@ -114,7 +118,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
     // order and retried, and no more piles up behind it. The shell shows the message (on every
     // screen, as the retries outlive this editor).
     const onSaveProblem = (message: string | null) => {
-      instance?.setEditable(message === null && writer);
+      saveBlocked.current = message !== null;
+      instance?.setEditable(!saveBlocked.current && writerRef.current);
     };
     openDraft(doc, {
       onSaving,
@@ -132,7 +137,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         meta.observe(readTitle);
         instance = new Editor({
           element: host.current,
-          editable: writer,
+          editable: writerRef.current,
           extensions: [
             ...draftingExtensions(opened.ydoc, () => name),
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
@@ -162,7 +167,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
           },
         });
         // The draft's default mode (meta.mode) is where each session starts.
-        if (writer) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
+        if (writerRef.current) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
         shownFormats = activeFormats(instance);
         setWords(docWordCount(instance.state.doc, wordCache));
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
@@ -185,6 +190,10 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         });
     };
   }, [doc]);
+
+  useEffect(() => {
+    if (editor && editor.isEditable !== (writer && !saveBlocked.current)) editor.setEditable(writer && !saveBlocked.current);
+  }, [editor, writer]);
 
   const [paper, setPaper] = useState<Paper>(() => chosenPaper(localStorage.getItem("hub.paper"), navigator.language));
   const choosePaper = (value: Paper) => {
