@@ -14,7 +14,9 @@ import { SuggestionsPanel } from "./suggesting/SuggestionsPanel";
 import { SuggestionPopover } from "./suggesting/SuggestionPopover";
 import { isSuggesting } from "./suggesting/SuggestChanges";
 import { listSuggestions } from "./suggesting/suggestionList";
-import { commentsOf, readThreads } from "../logic/comments";
+import { commentsOf, createThread, readThreads } from "../logic/comments";
+import { anchorsFor, bindingOf } from "./comments/anchors";
+import { commentHighlightsKey } from "./comments/CommentHighlights";
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -190,6 +192,29 @@ describe("the drafting editor", () => {
     ]);
     expect(host.querySelector("sup.footnote")?.getAttribute("title")).toBe("See clause 2.");
     expect(host.querySelector(".placeholder-chip")?.textContent).toBe("[Image: Signature]");
+  });
+
+  it("maps comment highlights through local typing and re-resolves anchors only for Yjs changes", async () => {
+    const ydoc = withText("The Supplier shall deliver.");
+    const { editor, host } = mount(ydoc, "Jane Smith");
+    await vi.waitFor(() => expect(editor.state.doc.textContent).toBe("The Supplier shall deliver."));
+    const binding = bindingOf(editor.state)!;
+    createThread(commentsOf(ydoc), { ...anchorsFor(binding, 5, 13), quote: "Supplier", body: "?" }, { author: "J", authorId: "" });
+    await vi.waitFor(() => expect(host.querySelector(".comment-highlight")?.textContent).toBe("Supplier"));
+    const generation = () => commentHighlightsKey.getState(editor.state)!.generation;
+    const before = generation();
+    // Local keystrokes: mapped, no anchor lookups.
+    editor.chain().setTextSelection(1).insertContent("Now ").run();
+    editor.chain().setTextSelection(editor.state.doc.content.size - 1).insertContent(" soon").run();
+    expect(generation()).toBe(before);
+    expect(host.querySelector(".comment-highlight")?.textContent).toBe("Supplier");
+    // A change from another computer: resolved again from the anchors.
+    const other = new Y.Doc({ gc: false });
+    Y.applyUpdate(other, Y.encodeStateAsUpdate(ydoc));
+    ((other.getXmlFragment("default").get(0) as Y.XmlElement).get(0) as Y.XmlText).insert(0, "Remote. ");
+    Y.applyUpdate(ydoc, Y.encodeStateAsUpdate(other, Y.encodeStateVector(ydoc)), "remote");
+    await vi.waitFor(() => expect(generation()).toBeGreaterThan(before));
+    expect(host.querySelector(".comment-highlight")?.textContent).toBe("Supplier");
   });
 
   it("lets a viewer read but not edit, accept or comment", async () => {
