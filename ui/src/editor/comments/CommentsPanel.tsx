@@ -73,9 +73,15 @@ export function CommentsPanel({ editor, ydoc, who, canWrite }: Props) {
         setProblem("Select the text you want to comment on first.");
         return;
       }
-      setProblem(null);
       const quote = editor.state.doc.textBetween(from, to, " ", " ").replace(ZERO_WIDTH_SPACE, "").slice(0, 500);
-      setDraft({ ...anchorsFor(binding, from, to), quote });
+      try {
+        setDraft({ ...anchorsFor(binding, from, to), quote });
+        setProblem(null);
+      } catch {
+        // y-prosemirror found no Yjs position for this selection (an edge it does not map).
+        setProblem("This selection cannot hold a comment; select some text within the paragraph.");
+        return;
+      }
       setFilter((f) => (f === "resolved" ? "open" : f));
     };
     const onClick = (event: MouseEvent) => {
