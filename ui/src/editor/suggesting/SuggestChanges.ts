@@ -31,13 +31,17 @@ export function dispatchSuggesting(
   author: () => string,
   next: (tr: Transaction) => void,
 ): void {
+  // One id per user action: an added table column is one suggestion, not one per cell (the
+  // library asks for a fresh id after every step that used one).
+  let id: string | null = null;
+  const actionId = () => (id ??= makeSuggestionId(author()));
   const dispatch = withSuggestChanges(
     (transformed) => {
       // Only a transaction the library rewrote: it may have borrowed a neighbour's id.
-      if (transformed !== tr) keepAttribution(state.doc, transformed, author(), () => makeSuggestionId(author()));
+      if (transformed !== tr) keepAttribution(state.doc, transformed, author(), actionId);
       next(transformed);
     },
-    () => makeSuggestionId(author()),
+    actionId,
   );
   // The decorator reads the state from `this` (an EditorView); the state is all it uses.
   dispatch.call({ state }, tr);

@@ -153,6 +153,15 @@ describe("suggesting mode", () => {
     expect(runs(rejected.doc)).toEqual(["alpha ", "+JANE:Jane Smith", "beta gamma"]);
   });
 
+  it("makes one suggestion of one action, however many steps it takes", () => {
+    let state = stateOf(paragraphs("one", "two"));
+    const tr = state.tr.insertText("A", 1);
+    tr.insertText("B", tr.doc.child(0).nodeSize + 1);
+    state = type(state, tr, "Jane Smith");
+    expect(runs(state.doc)).toEqual(["+A:Jane Smith", "one", "+B:Jane Smith", "two"]);
+    expect(listSuggestions(state.doc)).toHaveLength(1);
+  });
+
   it("suggests a paragraph split with inline markers, so it survives Yjs, and rejects it", () => {
     let state = stateOf(paragraphs("First second"));
     state = type(state, state.tr.split(7));
