@@ -2,8 +2,7 @@
 // with collaborators' cursors, undo of one's own edits only, word count, .docx and PDF export.
 import { Fragment } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
-import { Editor, type ChainedCommands, type Extensions } from "@tiptap/core";
-import StarterKit from "@tiptap/starter-kit";
+import { Editor, type ChainedCommands } from "@tiptap/core";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
 import * as Y from "yjs";
@@ -12,20 +11,26 @@ import type { Route } from "../app";
 import { colourFor, remoteChangesOnly } from "../logic/awareness";
 import { docWordCount } from "../logic/words";
 import { chosenPaper, type Paper } from "../logic/paper";
-import { ClauseList } from "./clauseList";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
+import { canWrite, defaultMode, draftingExtensions, ydocOf, type MatterRole } from "./drafting";
+import { setSuggesting } from "./suggesting/SuggestChanges";
+import { DraftingToolbar } from "./DraftingToolbar";
+import { SuggestionsPanel } from "./suggesting/SuggestionsPanel";
+import { SuggestionPopover } from "./suggesting/SuggestionPopover";
+import { CommentsPanel } from "./comments/CommentsPanel";
 import { VersionsPanel } from "./VersionsPanel";
 import { autoSessionVersions } from "./versions";
+import { draftSchemaExtensions } from "./schema";
 import { ySyncPluginKey } from "@tiptap/y-tiptap";
 
-/** The draft's schema: every node and mark a draft may hold (docs/DRAFT_FORMAT.md). */
-function draftExtensions(): Extensions {
-  return [
-    StarterKit.configure({ undoRedo: false, link: false, code: false, codeBlock: false, strike: false }),
-    ClauseList,
-  ];
-}
+type SideTab = "comments" | "changes" | "versions" | "copilot";
+const SIDE_TABS: [SideTab, string][] = [
+  ["comments", "Comments"],
+  ["changes", "Changes"],
+  ["versions", "Versions"],
+  ["copilot", "Copilot"],
+];
 
 export interface DraftEditorProps {
   caseId: string;
@@ -33,6 +38,8 @@ export interface DraftEditorProps {
   info: AppInfo;
   status: SyncStatus;
   navigate: (route: Route) => void;
+  /** The lawyer's role in the matter; viewers cannot edit, suggest, accept or comment. */
+  role?: MatterRole;
 }
 
 declare global {
@@ -66,6 +73,7 @@ const FORMAT_GROUPS: Format[][] = [
     { label: "B", name: "bold", toggle: (c) => c.toggleBold(), testid: "bold", hint: "Bold (Ctrl+B)" },
     { label: "I", name: "italic", toggle: (c) => c.toggleItalic(), testid: "italic", hint: "Italic (Ctrl+I)" },
     { label: "U", name: "underline", toggle: (c) => c.toggleUnderline(), testid: "underline", hint: "Underline (Ctrl+U)" },
+    { label: "S", name: "strike", toggle: (c) => c.toggleStrike(), testid: "strike", hint: "Strikethrough (Ctrl+Shift+S)" },
   ],
   [
     { label: "• List", name: "bulletList", toggle: (c) => c.toggleBulletList() },
@@ -81,11 +89,15 @@ function activeFormats(editor: Editor): string {
   return FORMATS.map((format) => (editor.isActive(format.name, format.attributes) ? "1" : "0")).join("");
 }
 
-export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditorProps) {
+export function DraftEditor({ caseId, doc, info, status, navigate, role = "editor" }: DraftEditorProps) {
+  const writer = canWrite(role);
+  // Read by the editor's callbacks: the role can arrive after the editor is made.
+  const writerRef = useRef(writer);
+  writerRef.current = writer;
+  const saveBlocked = useRef(false);
   const host = useRef<HTMLDivElement>(null);
   const [editor, setEditor] = useState<Editor | null>(null);
-  const [ydoc, setYdoc] = useState<Y.Doc | null>(null);
-  const [side, setSide] = useState<"versions" | "copilot">("versions");
+  const [side, setSide] = useState<SideTab>("comments");
   const [title, setTitle] = useState("");
   const [words, setWords] = useState(0);
   const [saving, setSaving] = useState(0);
@@ -120,7 +132,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     // order and retried, and no more piles up behind it. The shell shows the message (on every
     // screen, as the retries outlive this editor).
     const onSaveProblem = (message: string | null) => {
-      instance?.setEditable(message === null);
+      saveBlocked.current = message !== null;
+      instance?.setEditable(!saveBlocked.current && writerRef.current);
     };
     openDraft(doc, {
       onSaving,
@@ -138,8 +151,9 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         meta.observe(readTitle);
         instance = new Editor({
           element: host.current,
+          editable: writerRef.current,
           extensions: [
-            ...draftExtensions(),
+            ...draftingExtensions(opened.ydoc, () => name),
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
             CollaborationCaret.configure({
               provider: { awareness: remoteChangesOnly(opened.awareness) },
@@ -166,12 +180,13 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
               }, 250);
           },
         });
+        // The draft's default mode (meta.mode) is where each session starts.
+        if (writerRef.current) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
         shownFormats = activeFormats(instance);
         setWords(docWordCount(instance.state.doc, wordCache));
         // An automatic version before this session's first edit, then at most hourly.
         stopVersions = autoSessionVersions(opened.ydoc, name, (t) => t.origin === ySyncPluginKey);
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
-        setYdoc(opened.ydoc);
         setEditor(instance);
       })
       .catch((e: unknown) => setError(errorMessage(e)));
@@ -192,6 +207,10 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
         });
     };
   }, [doc]);
+
+  useEffect(() => {
+    if (editor && editor.isEditable !== (writer && !saveBlocked.current)) editor.setEditable(writer && !saveBlocked.current);
+  }, [editor, writer]);
 
   const [paper, setPaper] = useState<Paper>(() => chosenPaper(localStorage.getItem("hub.paper"), navigator.language));
   const choosePaper = (value: Paper) => {
@@ -219,6 +238,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
     </button>
   );
   const chain = () => editor!.chain().focus();
+  const ydoc = editor ? ydocOf(editor) : null;
+  const commenter = { author: info.settings.display_name || "Me", authorId: info.sign_in.email ?? info.account ?? "" };
 
   return (
     <div class="editor-page">
@@ -273,34 +294,48 @@ export function DraftEditor({ caseId, doc, info, status, navigate }: DraftEditor
             <span class="sep" />
             {button("Undo", false, () => chain().undo().run(), "undo", "Undo your own last change (Ctrl+Z)")}
             {button("Redo", false, () => chain().redo().run(), "redo", "Redo (Ctrl+Shift+Z)")}
+            <DraftingToolbar editor={editor} canWrite={writer} />
           </>
         )}
       </div>
       <div class="editor-body">
         <div>
           <div class="paper" ref={host} />
+          {editor && <SuggestionPopover editor={editor} canWrite={writer} />}
           <footer class="editor-foot">
             <span data-testid="word-count">{words === 1 ? "1 word" : `${words} words`}</span>
             <span data-testid="save-state">{saving > 0 ? "Saving…" : "All changes saved to this computer"}</span>
           </footer>
         </div>
-        <div class="side-panels">
-          <div class="side-tabs" role="tablist">
-            <button role="tab" aria-selected={side === "versions"} class={side === "versions" ? "tab active" : "tab"} onClick={() => setSide("versions")} data-testid="tab-versions">
-              Versions
-            </button>
-            <button role="tab" aria-selected={side === "copilot"} class={side === "copilot" ? "tab active" : "tab"} onClick={() => setSide("copilot")} data-testid="tab-copilot">
-              Copilot
-            </button>
+        <div class="editor-side">
+          <div class="side-tabs" role="tablist" aria-label="Side panels">
+            {SIDE_TABS.map(([tab, label]) => (
+              <button
+                key={tab}
+                role="tab"
+                aria-selected={side === tab}
+                class={side === tab ? "tab active" : "tab"}
+                onClick={() => setSide(tab)}
+                data-testid={`tab-${tab}`}
+              >
+                {label}
+              </button>
+            ))}
           </div>
-          {side === "versions" && editor && ydoc && (
+          {editor && ydoc && side === "comments" && (
+            <CommentsPanel editor={editor} ydoc={ydoc} who={commenter} canWrite={writer} />
+          )}
+          {editor && ydoc && side === "changes" && (
+            <SuggestionsPanel editor={editor} ydoc={ydoc} canWrite={writer} author={commenter.author} />
+          )}
+          {editor && ydoc && side === "versions" && (
             <VersionsPanel
               doc={doc}
               ydoc={ydoc}
               editor={editor}
-              author={info.settings.display_name || "Me"}
-              canEdit={editor.isEditable}
-              extensions={draftExtensions}
+              author={commenter.author}
+              canEdit={writer}
+              extensions={draftSchemaExtensions}
             />
           )}
           {side === "copilot" && <CopilotPanel caseId={caseId} editor={editor} status={status} />}

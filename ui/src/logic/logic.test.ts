@@ -53,6 +53,7 @@ describe("word count", () => {
   it("counts runs of non-space characters", () => {
     expect(wordCount("")).toBe(0);
     expect(wordCount("  The Supplier\nshall\u00a0indemnify. ")).toBe(4);
+    expect(wordCount("clause\u200B \u200B\u200Bnext")).toBe(2);
   });
 });
 

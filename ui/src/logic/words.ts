@@ -4,7 +4,8 @@ export function wordCount(text: string): number {
   let inWord = false;
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
-    const space = code === 32 || code === 10 || code === 9 || code === 13 || code === 160;
+    // U+200B: the zero-width space a suggested paragraph split or join leaves as its marker.
+    const space = code === 32 || code === 10 || code === 9 || code === 13 || code === 160 || code === 0x200b;
     if (!space && !inWord) count++;
     inWord = !space;
   }
