@@ -79,6 +79,12 @@ export function VersionsPanel({ doc, ydoc, editor, author, canEdit, extensions }
       editor.view.dispatch(
         editor.state.tr.setMeta(ySyncPluginKey, { snapshot, prevSnapshot: snapshot, restore: true }),
       );
+      // y-prosemirror restores on a zero-delay timer and then clears the snapshot without a
+      // transaction, so the editor would stay read-only; this one (queued after it) says so.
+      setTimeout(() => {
+        if (!editor.isDestroyed)
+          editor.view.dispatch(editor.state.tr.setMeta(ySyncPluginKey, { snapshot: null, prevSnapshot: null }));
+      }, 0);
       setNotice(`Restored “${label(id)}”.`);
     } catch (e) {
       setError(errorMessage(e));
