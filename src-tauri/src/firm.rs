@@ -38,6 +38,48 @@ pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<Vec<
     Ok(client(&app)?.members(&case_id).await?)
 }
 
+/// The lawyer's own role in a matter, for the editor: viewers read; owners and editors edit,
+/// suggest, accept and comment. The firm's server decides, and its answer is remembered for
+/// when the laptop is offline. A matter the server does not know yet (made on this computer and
+/// not synced), or an app with no server, is the lawyer's own: owner. Whatever the window
+/// shows, the server refuses a viewer's changes.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn my_role(app: AppHandle, case_id: String) -> CommandResult<String> {
+    let state = app.state::<AppState>();
+    let remembered = state
+        .roles
+        .lock()
+        .ok()
+        .and_then(|roles| roles.get(&case_id).cloned());
+    let Ok(firm) = client(&app) else {
+        return Ok(remembered.unwrap_or_else(|| "owner".into()));
+    };
+    let store = state.store();
+    let account = tauri::async_runtime::spawn_blocking(move || store.account())
+        .await
+        .map_err(|error| CommandError::new("internal", error.to_string()))??;
+    let Some(account) = account else {
+        // This computer's store has not synced with the firm yet: its matters are its own.
+        return Ok(remembered.unwrap_or_else(|| "owner".into()));
+    };
+    let role = match firm.members(&case_id).await {
+        Ok(members) => members
+            .into_iter()
+            .find(|member| member.user_id == account.user)
+            .map(|member| member.role)
+            .unwrap_or_else(|| "viewer".into()),
+        Err(local::LocalError::CopilotRefused { code, .. }) if code == "not_found" => "owner".into(),
+        // Offline, or the server is down: what it said last, else editing (the server still
+        // refuses what a viewer sends).
+        Err(_) => return Ok(remembered.unwrap_or_else(|| "editor".into())),
+    };
+    if let Ok(mut roles) = state.roles.lock() {
+        roles.insert(case_id, role.clone());
+    }
+    Ok(role)
+}
+
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn copilot_availability(

@@ -146,6 +146,7 @@ fn main() {
                 doc_channels: Mutex::new(Default::default()),
                 account: Mutex::new(account),
                 copilot: Mutex::new(Default::default()),
+                roles: Mutex::new(Default::default()),
                 next_copilot: Default::default(),
             });
             // The sign-in kept in the keychain is restored in the background (no browser); it
@@ -187,6 +188,7 @@ fn main() {
             signin::cancel_sign_in,
             signin::sign_out,
             firm::case_members,
+            firm::my_role,
             firm::copilot_availability,
             firm::copilot_set_consent,
             firm::copilot_chat,

@@ -113,6 +113,8 @@ pub struct AppState {
     /// Copilot answers streaming now, by request number (Stop aborts the task, which closes the
     /// connection, which makes the server cancel the model call).
     pub copilot: Mutex<std::collections::HashMap<u64, tauri::async_runtime::JoinHandle<()>>>,
+    /// The lawyer's role per matter, as the firm's server last said (`firm::my_role`).
+    pub roles: Mutex<std::collections::HashMap<String, String>>,
     pub next_copilot: std::sync::atomic::AtomicU64,
 }
 

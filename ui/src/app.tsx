@@ -8,6 +8,7 @@ import { leavesRemovedMatter } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
+import type { MatterRole } from "./editor/drafting";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AccountNotices } from "./accounts/AccountNotices";
 import { SignedInAs } from "./shell/SignedInAs";
@@ -30,13 +31,27 @@ export type Route =
 function LazyDraftEditor(props: DraftEditorProps) {
   const [Editor, setEditor] = useState<ComponentType<DraftEditorProps> | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
+  // The lawyer's role in the matter (viewers read only); editing until the server has said.
+  const [role, setRole] = useState<MatterRole>("editor");
   useEffect(() => {
     import("./editor/DraftEditor")
       .then((module) => setEditor(() => module.DraftEditor))
       .catch((error: unknown) => setFailed(String(error)));
   }, []);
+  useEffect(() => {
+    let current = true;
+    ipc
+      .myRole(props.caseId)
+      .then((found) => {
+        if (current) setRole(found);
+      })
+      .catch(() => undefined);
+    return () => {
+      current = false;
+    };
+  }, [props.caseId]);
   if (failed) return <p class="error">The editor could not be loaded: {failed}</p>;
-  return Editor ? <Editor {...props} /> : <p class="loading">Opening the draft…</p>;
+  return Editor ? <Editor {...props} role={role} /> : <p class="loading">Opening the draft…</p>;
 }
 
 export function App() {

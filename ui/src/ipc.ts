@@ -257,6 +257,8 @@ export const ipc = {
   exportPdf: (doc: string, paper: Paper) => invoke<string>("export_pdf", { doc, paper }),
   /** A Word redline whose tracked changes take version `from` to version `to` ("current": the draft now). */
   exportRedline: (doc: string, from: string, to: string) => invoke<string>("export_redline", { doc, from, to }),
+  /** The lawyer's own role in the matter (the server's word, remembered offline). */
+  myRole: (caseId: string) => invoke<"owner" | "editor" | "viewer">("my_role", { caseId }),
   caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
   copilotSetConsent: (caseId: string, consented: boolean) =>
