@@ -587,6 +587,154 @@ def test_a_matter_the_firm_removes_is_explained_after_a_restart_until_dismissed(
         server.drop()
 
 
+def word_file_from_libreoffice(source: str) -> str:
+    """A .docx written by real word-processing software: LibreOffice converts a committed flat
+    ODT (tracked changes, comments, numbering, a table) the way the other side's Word would."""
+    out = os.path.join(WORK, "incoming")
+    os.makedirs(out, exist_ok=True)
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{WORK}/lo-profile",
+                    "--convert-to", "docx", "--outdir", out, source],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180)
+    return os.path.join(out, os.path.splitext(os.path.basename(source))[0] + ".docx")
+
+
+def drop_file(app: "App", css: str, path: str) -> None:
+    """Drop a file on an element as the desktop's file manager does (an HTML5 drop: the window
+    takes drops itself, `dragDropEnabled: false`)."""
+    import base64
+    with open(path, "rb") as handle:
+        data = base64.b64encode(handle.read()).decode()
+    app.js("""
+        const [selector, name, b64] = arguments;
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const file = new File([bytes], name, { type: "application/vnd.openxmlformats-officedocument.wordprocessingml.document" });
+        const transfer = new DataTransfer();
+        transfer.items.add(file);
+        const target = document.querySelector(selector);
+        target.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        target.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    """, css, os.path.basename(path), data)
+
+
+def pandoc_json(path: str) -> str:
+    """What pandoc reads from a .docx with every tracked change and comment kept."""
+    return subprocess.run(["pandoc", "--track-changes=all", "-f", "docx", "-t", "json", path],
+                          check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def suggestion_ids(app: "App", mark: str) -> list:
+    return app.js("""
+        const ids = new Set();
+        window.__hub.editor.state.doc.descendants((node) => {
+          for (const m of node.marks) if (m.type.name === arguments[0]) ids.add(String(m.attrs.id));
+        });
+        return [...ids];
+    """, mark)
+
+
+def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export():
+    """The other side's Word file (written by LibreOffice, with tracked changes and comments) is
+    dropped on the matter page; the lawyer switches to Suggesting, types and deletes, comments,
+    accepts a suggestion, saves a named version, compares it with the import, exports to Word
+    with revisions and exports a redline; pandoc reads both back as tracked changes."""
+    source = os.path.join(os.path.dirname(__file__), "..", "docx-corpus", "negotiation.fodt")
+    incoming = word_file_from_libreoffice(os.path.abspath(source))
+    app = App("Ada", os.path.join(WORK, "ada-drafting"))
+    try:
+        create_matter(app, "Acme supply dispute", "Acme Ltd")
+        drop_file(app, "[data-testid=case-page]", incoming)
+        report = app.find("[data-testid=import-report]")
+        wait_for("the import report", lambda: "tracked change" in report.text and "comment thread" in report.text)
+        app.find("[data-testid=open-imported]").click()
+        app.find("[data-testid=editor]")
+        wait_for("the imported text", lambda: "Supplier" in app.editor_text())
+        imported = set(suggestion_ids(app, "insertion")) | set(suggestion_ids(app, "deletion"))
+        assert imported, "the file's tracked changes came in as suggestions"
+        wait_for("the file's comments", lambda: len(app.all("[data-testid=comment-thread]")) >= 1)
+
+        # Suggesting: type at the end and delete a word; both stay as marked suggestions.
+        app.find("[data-testid=mode-suggesting]").click()
+        app.type_in_editor(" Interest accrues daily.")
+        app.js("""
+            const editor = window.__hub.editor;
+            let found = null;
+            editor.state.doc.descendants((node, pos) => {
+              if (found === null && node.isText && node.text.includes("Supplier")) found = pos + node.text.indexOf("Supplier");
+            });
+            editor.chain().focus().setTextSelection({ from: found, to: found + 8 }).deleteSelection().run();
+        """)
+        mine = [i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]
+        wait_for("my suggestions", lambda: len([i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]) >= 2)
+        assert "Interest accrues daily." in app.editor_text()
+
+        # Comment on a selection.
+        app.js("""
+            const editor = window.__hub.editor;
+            let found = null;
+            editor.state.doc.descendants((node, pos) => {
+              if (found === null && node.isText && node.text.includes("Goods")) found = pos + node.text.indexOf("Goods");
+            });
+            editor.chain().focus().setTextSelection({ from: found, to: found + 5 }).run();
+        """)
+        threads_before = len(app.all("[data-testid=comment-thread]"))
+        app.find("[data-testid=add-comment]").click()
+        app.find("[data-testid=comment-body]").send_keys("Define the Goods by reference to Schedule 1.")
+        app.find("[data-testid=comment-submit]").click()
+        wait_for("my comment", lambda: len(app.all("[data-testid=comment-thread]")) == threads_before + 1)
+        app.screenshot("editor-suggestions-comments.png")
+
+        # Accept one of the imported suggestions: click it, then Accept.
+        accepted = sorted(imported)[0]
+        before = len(suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion"))
+        app.js("""
+            const el = document.querySelector(`[data-testid=editor] ins[data-id='${JSON.stringify(arguments[0])}'], [data-testid=editor] del[data-id='${JSON.stringify(arguments[0])}']`);
+            el.dispatchEvent(new MouseEvent("mousedown", { bubbles: true }));
+            el.click();
+        """, accepted)
+        app.find("[data-testid=accept-suggestion]").click()
+        wait_for("the suggestion accepted", lambda: accepted not in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion"))
+        assert len(suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion")) < before
+
+        # A named version, then compare it with the import.
+        app.find("[data-testid=tab-versions]").click()
+        app.find("[data-testid=version-name]").send_keys("Our mark-up, sent 6 Dec")
+        app.find("[data-testid=save-version]").click()
+        wait_for("the named version", lambda: any("Our mark-up" in v.text for v in app.all("[data-testid=version]")))
+        imported_version = wait_for("the import's version", lambda: next(
+            (v for v in app.all("[data-testid=version]") if v.get_attribute("data-kind") == "import"), None))
+        imported_version.find_element(By.CSS_SELECTOR, "[data-testid=compare-version]").click()
+        view = app.find("[data-testid=version-view]")
+        wait_for("the compare's marks", lambda: "Interest accrues daily." in view.text)
+        assert app.js("return document.querySelectorAll('[data-testid=version-view] .ychange-added').length") > 0
+        app.find("[data-testid=close-version]").click()
+
+        # Export to Word with revisions and comments; pandoc reads them back.
+        app.flushed()
+        app.find("[data-testid=export-docx]").click()
+        notice = app.find(".notice")
+        wait_for("the export", lambda: notice.text.startswith("Saved as "))
+        exported = notice.text[len("Saved as "):].strip()
+        read = pandoc_json(exported)
+        assert '"insertion"' in read.lower() or "Insertion" in read, "pandoc sees tracked insertions"
+        assert "Interest accrues daily." in read
+        assert "Define the Goods by reference to Schedule 1." in read, "pandoc sees the comment"
+
+        # The redline from the import to now.
+        selects = app.all("[data-testid=compare-from] option")
+        for option in selects:
+            if "Imported" in option.text or "import" in option.text.lower():
+                option.click()
+                break
+        app.find("[data-testid=export-redline]").click()
+        wait_for("the redline", lambda: any("redline" in n.text for n in app.all(".notice")))
+        redline_notice = next(n for n in app.all(".notice") if "redline" in n.text)
+        redline = redline_notice.text.split("Saved the redline as ", 1)[1].strip()
+        read = pandoc_json(redline)
+        assert "Interest accrues daily." in read and ("Insertion" in read or "insertion" in read)
+    finally:
+        app.quit()
+
+
 def app_windows() -> list:
     """The app's top-level X windows (under Xvfb there is no window manager)."""
     from Xlib import display  # python3-xlib (scripts/setup)
