@@ -45,7 +45,7 @@ export interface DraftEditorProps {
 declare global {
   interface Window {
     /** For the end-to-end tests and benchmarks: the live editor and its Yjs document. */
-    __hub?: { editor: Editor; ydoc: Y.Doc; flushed: () => Promise<void> };
+    __hub?: { editor: Editor; ydoc: Y.Doc; flushed: () => Promise<void>; Y: typeof Y };
   }
 }
 
@@ -186,7 +186,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         setWords(docWordCount(instance.state.doc, wordCache));
         // An automatic version before this session's first edit, then at most hourly.
         stopVersions = autoSessionVersions(opened.ydoc, name, (t) => t.origin === ySyncPluginKey);
-        window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed };
+        window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed, Y };
         setEditor(instance);
       })
       .catch((e: unknown) => setError(errorMessage(e)));
