@@ -24,7 +24,7 @@ fn doc(skip_gc: bool) -> Doc {
     Doc::with_options(Options {
         offset_kind: OffsetKind::Utf16,
         skip_gc,
-        client_id: 7,
+        client_id: yrs::block::ClientID::new(7),
         ..Options::default()
     })
 }
