@@ -15,7 +15,7 @@ use common::*;
 use local::{DocName, Store};
 use yrs::types::Attrs;
 use yrs::updates::decoder::Decode;
-use yrs::updates::encoder::Encode;
+use yrs::updates::encoder::{Encode, Encoder};
 use yrs::{
     Any, Array, ArrayPrelim, Assoc, Doc, GetString, IndexedSequence, Map, MapPrelim, Options,
     ReadTxn, Snapshot, StickyIndex, Text, Transact, TransactionMut, Update, WriteTxn, XmlElementPrelim,
@@ -53,6 +53,17 @@ fn mark(name: &str, id: &str) -> Attrs {
         Any::from(HashMap::from([("id".to_owned(), Any::from(id))])),
     );
     attrs
+}
+
+/// A text's characters without its formatting (`get_string` renders marks as tags).
+fn plain<T: ReadTxn>(txn: &T, text: &XmlTextRef) -> String {
+    text.diff(txn, yrs::types::text::YChange::identity)
+        .into_iter()
+        .filter_map(|diff| match diff.insert {
+            yrs::Out::Any(Any::String(s)) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Where `needle` starts in the paragraph (UTF-16 units; the tests use ASCII).
@@ -127,7 +138,7 @@ fn comment(store: &Store, doc: &DocName, at: u32, len: u32, thread: &str, author
             let text = paragraph(txn);
             let from = text.sticky_index(txn, at, Assoc::After).unwrap();
             let to = text.sticky_index(txn, at + len, Assoc::Before).unwrap();
-            let quote: String = text.get_string(txn).chars().skip(at as usize).take(len as usize).collect();
+            let quote: String = plain(txn, &text).chars().skip(at as usize).take(len as usize).collect();
             let comments = txn.get_or_insert_map("comments");
             let thread_map = comments.insert(txn, thread, MapPrelim::default());
             thread_map.insert(txn, "from", Any::from(from.encode_v1()));
@@ -239,7 +250,7 @@ fn anchored_text(store: &Store, doc: &DocName, thread: &str) -> String {
             let Some(XmlOut::Text(text)) = paragraph.get(txn, 0) else {
                 panic!()
             };
-            text.get_string(txn)
+            plain(txn, &text)
                 .chars()
                 .skip(from as usize)
                 .take((to - from) as usize)
