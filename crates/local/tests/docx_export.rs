@@ -17,8 +17,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
     Any, Array, ArrayPrelim, Assoc, Doc, IndexedSequence, Map, MapPrelim, OffsetKind, Options,
-    ReadTxn, Text, Transact, Update, WriteTxn, Xml, XmlElementPrelim, XmlElementRef,
-    XmlFragment, XmlOut, XmlTextPrelim, XmlTextRef,
+    ReadTxn, Text, Transact, Update, WriteTxn, Xml, XmlElementPrelim, XmlElementRef, XmlFragment,
+    XmlOut, XmlTextPrelim, XmlTextRef,
 };
 
 const JANE: &str = "s:1764979200000:ab12:Jane Smith";
@@ -91,7 +91,12 @@ fn contract_draft() -> Doc {
     let body = txn.get_or_insert_xml_fragment(DRAFT_FRAGMENT);
     let first = paragraph(&mut txn, &body, "The Supplier shall deliver the goods.");
     // Jane proposes "promptly ", Bob proposes deleting "the goods".
-    first.insert_with_attributes(&mut txn, 19, "promptly ", mark("insertion", &[("id", JANE)]));
+    first.insert_with_attributes(
+        &mut txn,
+        19,
+        "promptly ",
+        mark("insertion", &[("id", JANE)]),
+    );
     first.format(&mut txn, 36, 9, mark("deletion", &[("id", BOB)]));
     let second = paragraph(&mut txn, &body, "Terms are published at .");
     second.insert_with_attributes(
@@ -117,8 +122,7 @@ fn contract_draft() -> Doc {
     for row in rows {
         let row_element = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
         for (tag, text, colspan) in row {
-            let cell: XmlElementRef =
-                row_element.push_back(&mut txn, XmlElementPrelim::empty(tag));
+            let cell: XmlElementRef = row_element.push_back(&mut txn, XmlElementPrelim::empty(tag));
             cell.insert_attribute(&mut txn, "colspan", Any::from(colspan as f64));
             paragraph(&mut txn, &cell, text);
         }
@@ -130,7 +134,10 @@ fn contract_draft() -> Doc {
         (4, 12),
         "Ann Counsel",
         "Which supplier entity?",
-        &[("Jane Smith", "The UK subsidiary."), ("Ann Counsel", "Agreed.")],
+        &[
+            ("Jane Smith", "The UK subsidiary."),
+            ("Ann Counsel", "Agreed."),
+        ],
         false,
     );
     comment(
@@ -145,7 +152,16 @@ fn contract_draft() -> Doc {
     );
     // A thread whose text was deleted: detached, still exported.
     let gone = paragraph(&mut txn, &body, "Old clause.");
-    comment(&mut txn, "thread-3", &gone, (0, 3), "Ann Counsel", "Keep?", &[], false);
+    comment(
+        &mut txn,
+        "thread-3",
+        &gone,
+        (0, 3),
+        "Ann Counsel",
+        "Keep?",
+        &[],
+        false,
+    );
     let comments = txn.get_or_insert_map(COMMENTS);
     if let Some(yrs::Out::YMap(thread)) = comments.get(&txn, "thread-3") {
         thread.insert(&mut txn, "quote", "Old clause.");
@@ -220,7 +236,14 @@ fn pandoc_spans(docx: &[u8], dir: &Path) -> Vec<Marked> {
     std::fs::write(dir.join("read.docx"), docx).unwrap();
     let json = tool(
         "pandoc",
-        &["--track-changes=all", "-f", "docx", "-t", "json", "read.docx"],
+        &[
+            "--track-changes=all",
+            "-f",
+            "docx",
+            "-t",
+            "json",
+            "read.docx",
+        ],
         dir,
     );
     let value: Value = serde_json::from_str(&json).unwrap();
@@ -272,7 +295,14 @@ fn pandoc_reads_suggestions_as_tracked_changes_and_comments_as_comments() {
     // The rest of the body: the link, the footnote, the chip, the table.
     let native = tool(
         "pandoc",
-        &["--track-changes=all", "-f", "docx", "-t", "native", "read.docx"],
+        &[
+            "--track-changes=all",
+            "-f",
+            "docx",
+            "-t",
+            "native",
+            "read.docx",
+        ],
         dir.path(),
     );
     assert!(native.contains("https://example.com/terms"), "{native}");
@@ -306,11 +336,18 @@ fn the_package_has_dates_resolved_state_header_rows_and_spans() {
     assert!(document.contains("<w:delText"), "{document}");
     assert!(document.contains("<w:tblHeader />"), "{document}");
     assert_eq!(document.matches("<w:tblHeader />").count(), 1);
-    assert!(document.contains(r#"<w:gridSpan w:val="2" />"#), "{document}");
+    assert!(
+        document.contains(r#"<w:gridSpan w:val="2" />"#),
+        "{document}"
+    );
     assert!(document.contains(r#"<w:br w:type="page" />"#), "{document}");
     let extended = part("word/commentsExtended.xml");
     assert_eq!(extended.matches(r#"w15:done="1""#).count(), 1, "{extended}");
-    assert_eq!(extended.matches("w15:paraIdParent").count(), 2, "{extended}");
+    assert_eq!(
+        extended.matches("w15:paraIdParent").count(),
+        2,
+        "{extended}"
+    );
     let footnotes = part("word/footnotes.xml");
     assert!(footnotes.contains("Except for fraud."), "{footnotes}");
 }
@@ -343,9 +380,26 @@ fn libreoffice_keeps_the_tracked_changes_and_the_comments() {
         .unwrap_or_else(|| panic!("no tracked changes: {fodt}"));
     assert!(changes.contains("<text:insertion>"), "{changes}");
     assert!(changes.contains("<text:deletion>"), "{changes}");
-    assert!(changes.contains("<dc:creator>Jane Smith</dc:creator>"), "{changes}");
-    assert!(changes.contains("<dc:creator>Bob Jones</dc:creator>"), "{changes}");
-    assert!(changes.contains("the goods"), "the deleted text is kept: {changes}");
+    assert!(
+        changes.contains("<dc:creator>Jane Smith</dc:creator>"),
+        "{changes}"
+    );
+    assert!(
+        changes.contains("<dc:creator>Bob Jones</dc:creator>"),
+        "{changes}"
+    );
+    // LibreOffice keeps deleted text in the body between change marks of Bob's deletion.
+    let deletion = changes
+        .split("<text:changed-region")
+        .find(|region| region.contains("<text:deletion>") && region.contains("Bob Jones"))
+        .and_then(|region| region.split("text:id=\"").nth(1))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no deletion by Bob: {changes}"));
+    let marked = format!(
+        "<text:change-start text:change-id=\"{deletion}\"/>the goods<text:change-end \
+         text:change-id=\"{deletion}\"/>"
+    );
+    assert!(fodt.contains(&marked), "{marked} in {fodt}");
     let annotations = fodt.matches("<office:annotation").count();
     assert!(annotations >= 5, "{annotations} comments: {fodt}");
     assert!(fodt.contains("Which supplier entity?"));
@@ -359,7 +413,13 @@ fn the_pdf_shows_the_table_cells_and_the_footnote() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("draft.pdf"), &bytes).unwrap();
     let text = tool("pdftotext", &["-layout", "draft.pdf", "-"], dir.path());
-    for expected in ["Party", "Role", "Acme Ltd", "Supplier", "Signed by both parties"] {
+    for expected in [
+        "Party",
+        "Role",
+        "Acme Ltd",
+        "Supplier",
+        "Signed by both parties",
+    ] {
         assert!(text.contains(expected), "{expected} in {text}");
     }
     assert!(text.contains("Liability is capped[1]"), "{text}");
@@ -398,7 +458,11 @@ fn the_redline_of_two_versions_shows_exactly_the_changes_and_who_made_them() {
         txn.get_or_insert_map(DRAFT_META)
             .insert(&mut txn, "title", "Supply agreement");
         let body = txn.get_or_insert_xml_fragment(DRAFT_FRAGMENT);
-        paragraph(&mut txn, &body, "The Supplier shall deliver the goods within thirty days.");
+        paragraph(
+            &mut txn,
+            &body,
+            "The Supplier shall deliver the goods within thirty days.",
+        );
         paragraph(&mut txn, &body, "Payment is due on delivery.");
         paragraph(&mut txn, &body, "This clause will be removed entirely.");
         paragraph(&mut txn, &body, "Governing law is English law.");
@@ -423,7 +487,10 @@ fn the_redline_of_two_versions_shows_exactly_the_changes_and_who_made_them() {
         let mut txn = carol.transact_mut();
         let body = txn.get_xml_fragment(DRAFT_FRAGMENT).unwrap();
         let added = body.insert(&mut txn, 2, XmlElementPrelim::empty("paragraph"));
-        added.push_back(&mut txn, XmlTextPrelim::new("Each party bears its own costs."));
+        added.push_back(
+            &mut txn,
+            XmlTextPrelim::new("Each party bears its own costs."),
+        );
     }
     sync(&bob, &alice);
     sync(&carol, &alice);
@@ -509,13 +576,7 @@ fn the_redline_of_two_versions_shows_exactly_the_changes_and_who_made_them() {
         let mut txn = plain.transact_mut();
         txn.get_or_insert_map(USERS).clear(&mut txn);
     }
-    let bytes = redline_docx(
-        &plain,
-        &version_a,
-        &plain.transact().snapshot(),
-        &meta,
-    )
-    .unwrap();
+    let bytes = redline_docx(&plain, &version_a, &plain.transact().snapshot(), &meta).unwrap();
     let spans = pandoc_spans(&bytes, dir.path());
     assert!(
         of_kind(&spans, "insertion")

@@ -102,7 +102,8 @@ fn styles(mut docx: Docx) -> Docx {
 /// Character styles the body refers to: footnote markers are superscript, links blue and
 /// underlined.
 fn character_styles(docx: Docx) -> Docx {
-    let mut footnote = Style::new("FootnoteReference", StyleType::Character).name("footnote reference");
+    let mut footnote =
+        Style::new("FootnoteReference", StyleType::Character).name("footnote reference");
     footnote.run_property = RunProperty::new().vert_align(VertAlignType::SuperScript);
     let hyperlink = Style::new("Hyperlink", StyleType::Character)
         .name("Hyperlink")
@@ -300,7 +301,9 @@ fn add_piece(paragraph: Paragraph, run: &DraftRun, text: &str, force_bold: bool)
             let (author, date) = revision(&insertion.author, insertion.date);
             let insert = match delete {
                 Some(delete) => Insert::new_with_del(delete),
-                None => runs.into_iter().fold(Insert::new_with_empty(), Insert::add_run),
+                None => runs
+                    .into_iter()
+                    .fold(Insert::new_with_empty(), Insert::add_run),
             };
             Piece::Insert(insert.author(author).date(date))
         }
@@ -358,7 +361,11 @@ fn paragraph(source: &DraftParagraph, comments: &Comments, force_bold: bool) -> 
             let piece_end = marks
                 .peek()
                 .map_or(end, |mark| mark.at.clamp(piece_start, end));
-            let piece_end = if piece_end == piece_start { end } else { piece_end };
+            let piece_end = if piece_end == piece_start {
+                end
+            } else {
+                piece_end
+            };
             let text = run
                 .text
                 .get(piece_start - offset..piece_end - offset)
@@ -495,7 +502,8 @@ fn table(source: &DraftTable, comments: &Comments) -> Table {
             for block in &cell.blocks {
                 match block {
                     Block::Paragraph(inner) => {
-                        word_cell = word_cell.add_paragraph(paragraph(inner, comments, cell.header));
+                        word_cell =
+                            word_cell.add_paragraph(paragraph(inner, comments, cell.header));
                         has_paragraph = true;
                     }
                     Block::Table(inner) => word_cell = word_cell.add_table(table(inner, comments)),

@@ -626,7 +626,11 @@ impl Layout<'_> {
                 }
                 cells.push((column, span, lines));
             }
-            let tallest = cells.iter().map(|(_, _, lines)| lines.len()).max().unwrap_or(0);
+            let tallest = cells
+                .iter()
+                .map(|(_, _, lines)| lines.len())
+                .max()
+                .unwrap_or(0);
             let height = tallest.max(1) as f32 * line_height + 2.0 * CELL_PADDING;
             if self.y + height > self.bottom() && !self.at_top() {
                 self.new_page();

@@ -13,9 +13,7 @@
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encoder, EncoderV1};
-use yrs::{
-    Assoc, Doc, IndexedSequence, OffsetKind, Options, ReadTxn, Snapshot, Transact, Update,
-};
+use yrs::{Assoc, Doc, IndexedSequence, OffsetKind, Options, ReadTxn, Snapshot, Transact, Update};
 
 use crate::LocalError;
 use crate::export::docx;
@@ -103,7 +101,9 @@ fn rebuild<T: ReadTxn>(txn: &T, snapshot: &Snapshot) -> Result<Doc, LocalError> 
             )
         })?;
     let damaged = |error: String| {
-        LocalError::Export(format!("The versions of this draft cannot be compared: {error}"))
+        LocalError::Export(format!(
+            "The versions of this draft cannot be compared: {error}"
+        ))
     };
     let update = Update::decode_v1(&encoder.to_vec()).map_err(|e| damaged(e.to_string()))?;
     let doc = Doc::with_options(Options {
@@ -332,7 +332,9 @@ fn tokens(text: &str) -> Vec<(usize, usize)> {
     for (at, c) in text.char_indices() {
         let kind = class(c);
         match tokens.last_mut() {
-            Some(token) if kind != 3 && kind == last && token.1 == at => token.1 = at + c.len_utf8(),
+            Some(token) if kind != 3 && kind == last && token.1 == at => {
+                token.1 = at + c.len_utf8()
+            }
             _ => tokens.push((at, at + c.len_utf8())),
         }
         last = kind;
@@ -357,8 +359,8 @@ fn compare<T: ReadTxn>(
     let mut deleted: Option<(usize, usize)> = None;
     let mut inserted: Option<(usize, usize)> = None;
     let flush = |deleted: &mut Option<(usize, usize)>,
-                     inserted: &mut Option<(usize, usize)>,
-                     runs: &mut Vec<Run>| {
+                 inserted: &mut Option<(usize, usize)>,
+                 runs: &mut Vec<Run>| {
         if let Some((start, end)) = deleted.take() {
             let suggestion = who.suggestion(who.author(old, txn_old, start, Mark::Deleted));
             runs.extend(
@@ -429,7 +431,12 @@ fn similarity(old: &str, new: &str) -> f32 {
 /// Pair the changed paragraphs between two unchanged ones: a paragraph edited in place is
 /// compared word by word; one with little in common with anything opposite is removed or added
 /// whole.
-fn pair_paragraphs(old: &[Side], new: &[Side], gap_old: &[usize], gap_new: &[usize]) -> Vec<Change> {
+fn pair_paragraphs(
+    old: &[Side],
+    new: &[Side],
+    gap_old: &[usize],
+    gap_new: &[usize],
+) -> Vec<Change> {
     const SIMILAR: f32 = 0.4;
     let alike = |i: usize, j: usize| similarity(&old[i].text, &new[j].text) >= SIMILAR;
     let mut changes = Vec::new();

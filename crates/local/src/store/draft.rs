@@ -13,9 +13,7 @@ use yrs::types::text::YChange;
 use yrs::{Any, Map, Number, Out, ReadTxn, Text, Xml, XmlFragment, XmlOut, XmlTextRef};
 
 pub use comments::{COMMENTS, Comment, Reply, USERS, VERSIONS, VersionInfo, comments, versions};
-pub(crate) use comments::{
-    UserIds, anchors, decode_snapshot, users, version_entries,
-};
+pub(crate) use comments::{UserIds, anchors, decode_snapshot, users, version_entries};
 
 /// The root fragment TipTap's Collaboration extension binds to.
 pub const DRAFT_FRAGMENT: &str = "default";
@@ -616,7 +614,10 @@ impl<'t, T: ReadTxn> Walker<'t, T> {
             inlines.len += run.text.len();
             pieces.push(run);
         }
-        if let Some(anchors) = self.anchors.get(&BranchPtr::from(AsRef::<yrs::branch::Branch>::as_ref(text))) {
+        if let Some(anchors) = self
+            .anchors
+            .get(&BranchPtr::from(AsRef::<yrs::branch::Branch>::as_ref(text)))
+        {
             let joined: String = pieces.iter().map(|run| run.text.as_str()).collect();
             for (index, comment, edge) in anchors {
                 inlines.marks.push(CommentMark {
@@ -683,9 +684,7 @@ fn run_from(content: &str, attributes: Option<&yrs::types::Attrs>) -> Run {
             "insertion" => {
                 run.insertion = Some(Suggestion::parse(&string("id").unwrap_or_default()))
             }
-            "deletion" => {
-                run.deletion = Some(Suggestion::parse(&string("id").unwrap_or_default()))
-            }
+            "deletion" => run.deletion = Some(Suggestion::parse(&string("id").unwrap_or_default())),
             _ => {}
         }
     }
@@ -724,8 +723,7 @@ pub(crate) mod tests {
     use std::sync::Arc;
     use yrs::updates::encoder::Encode;
     use yrs::{
-        Assoc, Doc, IndexedSequence, MapPrelim, Transact, WriteTxn, XmlElementPrelim,
-        XmlTextPrelim,
+        Assoc, Doc, IndexedSequence, MapPrelim, Transact, WriteTxn, XmlElementPrelim, XmlTextPrelim,
     };
 
     fn mark(name: &str, attrs: &[(&str, &str)]) -> yrs::types::Attrs {
@@ -839,7 +837,11 @@ pub(crate) mod tests {
         for (row_index, row_cells) in [["Party", "Role"], ["Acme", "Supplier"]].iter().enumerate() {
             let row = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
             for cell_text in row_cells {
-                let tag = if row_index == 0 { "tableHeader" } else { "tableCell" };
+                let tag = if row_index == 0 {
+                    "tableHeader"
+                } else {
+                    "tableCell"
+                };
                 let cell = row.push_back(&mut txn, XmlElementPrelim::empty(tag));
                 if *cell_text == "Acme" {
                     cell.insert_attribute(&mut txn, "colspan", Any::Number(Number::Float(2.0)));
@@ -866,7 +868,12 @@ pub(crate) mod tests {
         let draft = read(&doc.transact());
         let first = draft.blocks[0].as_paragraph().unwrap();
         assert_eq!(first.text(), "Pay “now” or later today[Image: Logo]site");
-        let struck: String = first.runs.iter().filter(|r| r.strike).map(|r| r.text.as_str()).collect();
+        let struck: String = first
+            .runs
+            .iter()
+            .filter(|r| r.strike)
+            .map(|r| r.text.as_str())
+            .collect();
         assert_eq!(struck, "“now”");
         let inserted = first.runs.iter().find(|r| r.insertion.is_some()).unwrap();
         assert_eq!(inserted.text, " today");
@@ -888,7 +895,10 @@ pub(crate) mod tests {
         assert!(table.rows[0].cells.iter().all(|cell| cell.header));
         assert_eq!(table.rows[1].cells[0].colspan, 2);
         assert_eq!(
-            table.rows[1].cells[1].blocks[0].as_paragraph().unwrap().text(),
+            table.rows[1].cells[1].blocks[0]
+                .as_paragraph()
+                .unwrap()
+                .text(),
             "Supplier"
         );
         // The comment covers "now" (bytes 7..10 after the 3-byte quote mark).
@@ -896,7 +906,11 @@ pub(crate) mod tests {
         assert!(!draft.comments[0].detached);
         assert!(draft.comments[1].detached);
         let text = first.text();
-        let start = first.comments.iter().find(|m| m.edge == Edge::Start).unwrap();
+        let start = first
+            .comments
+            .iter()
+            .find(|m| m.edge == Edge::Start)
+            .unwrap();
         let end = first.comments.iter().find(|m| m.edge == Edge::End).unwrap();
         assert_eq!(&text[start.at..end.at], "now");
         assert!(plain_text(&doc.transact()).contains("site See schedule 2.\n"));
