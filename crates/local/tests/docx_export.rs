@@ -48,16 +48,23 @@ fn paragraph(txn: &mut yrs::TransactionMut, parent: &impl XmlFragment, text: &st
     element.push_back(txn, XmlTextPrelim::new(text))
 }
 
-fn comment(
-    txn: &mut yrs::TransactionMut,
-    id: &str,
-    text: &XmlTextRef,
-    (from, to): (u32, u32),
-    author: &str,
-    body: &str,
-    replies: &[(&str, &str)],
+/// A comment thread to anchor on `text` between two UTF-16 offsets.
+struct Thread<'a> {
+    id: &'a str,
+    author: &'a str,
+    body: &'a str,
+    replies: &'a [(&'a str, &'a str)],
     resolved: bool,
-) {
+}
+
+fn comment(txn: &mut yrs::TransactionMut, text: &XmlTextRef, (from, to): (u32, u32), t: Thread) {
+    let Thread {
+        id,
+        author,
+        body,
+        replies,
+        resolved,
+    } = t;
     let start = text.sticky_index(txn, from, Assoc::After).unwrap();
     let end = text.sticky_index(txn, to, Assoc::Before).unwrap();
     let comments = txn.get_or_insert_map(COMMENTS);
@@ -129,38 +136,44 @@ fn contract_draft() -> Doc {
     }
     comment(
         &mut txn,
-        "thread-1",
         &first,
         (4, 12),
-        "Ann Counsel",
-        "Which supplier entity?",
-        &[
-            ("Jane Smith", "The UK subsidiary."),
-            ("Ann Counsel", "Agreed."),
-        ],
-        false,
+        Thread {
+            id: "thread-1",
+            author: "Ann Counsel",
+            body: "Which supplier entity?",
+            replies: &[
+                ("Jane Smith", "The UK subsidiary."),
+                ("Ann Counsel", "Agreed."),
+            ],
+            resolved: false,
+        },
     );
     comment(
         &mut txn,
-        "thread-2",
         &second,
         (0, 5),
-        "Bob Jones",
-        "Settled wording.",
-        &[],
-        true,
+        Thread {
+            id: "thread-2",
+            author: "Bob Jones",
+            body: "Settled wording.",
+            replies: &[],
+            resolved: true,
+        },
     );
     // A thread whose text was deleted: detached, still exported.
     let gone = paragraph(&mut txn, &body, "Old clause.");
     comment(
         &mut txn,
-        "thread-3",
         &gone,
         (0, 3),
-        "Ann Counsel",
-        "Keep?",
-        &[],
-        false,
+        Thread {
+            id: "thread-3",
+            author: "Ann Counsel",
+            body: "Keep?",
+            replies: &[],
+            resolved: false,
+        },
     );
     let comments = txn.get_or_insert_map(COMMENTS);
     if let Some(yrs::Out::YMap(thread)) = comments.get(&txn, "thread-3") {

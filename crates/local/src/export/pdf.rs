@@ -189,9 +189,7 @@ struct Style {
 fn run_style(run: &Run, force_bold: bool, force_italic: bool) -> Style {
     let (color, underline, strike) = if run.deletion.is_some() {
         (DELETED, run.underline, true)
-    } else if run.insertion.is_some() {
-        (INSERTED, true, run.strike)
-    } else if run.link.is_some() {
+    } else if run.insertion.is_some() || run.link.is_some() {
         (INSERTED, true, run.strike)
     } else if matches!(run.inline, Inline::Placeholder { .. }) {
         (GREY, run.underline, run.strike)
@@ -459,9 +457,12 @@ fn grid_columns(table: &Table) -> usize {
     widest
 }
 
+/// A cell placed on the grid: (first grid column, columns spanned, index in its row).
+type Placed = (usize, usize, usize);
+
 /// Each row's cells with their grid column and span; a slot covered by a rowspan from above is
 /// skipped, as ProseMirror leaves it out of the row.
-fn place_cells(table: &Table) -> Vec<(usize, Vec<(usize, usize, usize)>)> {
+fn place_cells(table: &Table) -> Vec<(usize, Vec<Placed>)> {
     let mut pending: BTreeMap<usize, (usize, u32)> = BTreeMap::new();
     let mut rows = Vec::new();
     for (row_index, row) in table.rows.iter().enumerate() {
