@@ -64,7 +64,7 @@ fn mark(name: &str, id: &str) -> yrs::types::Attrs {
         .collect()
 }
 
-/// 20 sections of a heading and 10 clauses with 3 sub-clauses each (35 words a paragraph),
+/// 20 sections of a heading and 10 clauses with 3 sub-clauses each (43 words a paragraph),
 /// a table every other section; every 4th clause carries a suggestion, every 16th a comment.
 fn hundred_pages() -> (Doc, usize) {
     let doc = doc(1);
@@ -84,8 +84,8 @@ fn hundred_pages() -> (Doc, usize) {
             let item = clauses.push_back(&mut txn, XmlElementPrelim::empty("listItem"));
             let line = item.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
             let text: XmlTextRef =
-                line.push_back(&mut txn, XmlTextPrelim::new(sentence(paragraph, 35)));
-            words += 36;
+                line.push_back(&mut txn, XmlTextPrelim::new(sentence(paragraph, 42)));
+            words += 43;
             if paragraph % 4 == 0 && suggestions < 200 {
                 let author = if suggestions % 2 == 0 {
                     "Jane Smith"
@@ -120,8 +120,8 @@ fn hundred_pages() -> (Doc, usize) {
             for _ in 0..3 {
                 let sub_item = sub.push_back(&mut txn, XmlElementPrelim::empty("listItem"));
                 let line = sub_item.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
-                line.push_back(&mut txn, XmlTextPrelim::new(sentence(paragraph, 35)));
-                words += 36;
+                line.push_back(&mut txn, XmlTextPrelim::new(sentence(paragraph, 42)));
+                words += 43;
                 paragraph += 1;
             }
         }
