@@ -528,6 +528,73 @@ fn diff<T: PartialEq>(old: &[T], new: &[T]) -> Vec<Op> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::draft::{DRAFT_FRAGMENT, DRAFT_META, VERSIONS};
+    use std::collections::HashMap;
+    use yrs::updates::encoder::Encode;
+    use yrs::{Any, Array, Map, Text, WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
+
+    fn document_xml(bytes: &[u8]) -> String {
+        use std::io::Read;
+        let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut file = archive.by_name("word/document.xml").unwrap();
+        let mut xml = String::new();
+        file.read_to_string(&mut xml).unwrap();
+        xml
+    }
+
+    /// Versions are found by id in `versions`; "current" is the draft as it is; an unknown id
+    /// is `NotFound`; a document that collected its garbage cannot be compared.
+    #[test]
+    fn versions_are_found_by_id_and_current_is_the_live_draft() {
+        let doc = Doc::with_options(Options {
+            skip_gc: true,
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let text = {
+            let mut txn = doc.transact_mut();
+            txn.get_or_insert_map(DRAFT_META)
+                .insert(&mut txn, "title", "Lease");
+            let body = txn.get_or_insert_xml_fragment(DRAFT_FRAGMENT);
+            let paragraph = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            let text = paragraph.push_back(&mut txn, XmlTextPrelim::new("Rent is due monthly."));
+            let entry: HashMap<String, Any> = [
+                ("id".to_owned(), Any::from("v1")),
+                ("name".to_owned(), Any::from("Sent")),
+                ("kind".to_owned(), Any::from("named")),
+                ("author".to_owned(), Any::from("Jane Smith")),
+                ("created".to_owned(), Any::from(1_764_979_200_000.0)),
+                ("snapshot".to_owned(), Any::from(txn.snapshot().encode_v1())),
+            ]
+            .into_iter()
+            .collect();
+            txn.get_or_insert_array(VERSIONS)
+                .push_back(&mut txn, Any::from(entry));
+            text
+        };
+        {
+            let mut txn = doc.transact_mut();
+            text.insert(&mut txn, 12, "quarterly, not ");
+        }
+        let (title, bytes) = redline_versions(&doc.transact(), "v1", "current").unwrap();
+        assert_eq!(title, "Lease");
+        let xml = document_xml(&bytes);
+        assert!(xml.contains("<w:ins "), "{xml}");
+        assert!(xml.contains("quarterly"), "{xml}");
+        assert!(
+            xml.contains("Changes from “Sent” to “Current draft”"),
+            "{xml}"
+        );
+        let missing = redline_versions(&doc.transact(), "v1", "v9").unwrap_err();
+        assert!(matches!(missing, LocalError::NotFound(_)), "{missing}");
+        // The store's documents before GC was turned off for drafts: refused with a message.
+        let collected = Doc::new();
+        let snapshot = collected.transact().snapshot();
+        let error = redline_docx(&collected, &snapshot, &snapshot, &RedlineMeta::default())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("cannot be compared"), "{error}");
+    }
 
     fn words(text: &str) -> Vec<&str> {
         text.split(' ').collect()
