@@ -629,3 +629,49 @@ fn versions_are_listed_with_their_names_and_authors() {
     assert_eq!(versions[0].author, "Jane Smith");
     assert_eq!(versions[0].created, Some(1_764_979_200_000));
 }
+
+/// Through the store, as the desktop's export command reads it: the draft made in the editor
+/// (one update), read in one pass with its comments, exported with its revisions.
+#[test]
+fn the_store_reads_a_draft_for_export_with_its_comments_and_versions() {
+    use hub_local::store::matter_record::CaseFields;
+    use hub_local::{FixedKey, Store};
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db"), &FixedKey("key".into())).unwrap();
+    let case = store
+        .create_case(&CaseFields {
+            title: "Acme v Beta".into(),
+            ..CaseFields::default()
+        })
+        .unwrap();
+    let name = store.create_draft(&case, "Supply agreement").unwrap();
+    let editor = contract_draft();
+    let state = store.full_state(&name).unwrap();
+    editor
+        .transact_mut()
+        .apply_update(Update::decode_v1(&state).unwrap())
+        .unwrap();
+    let update = editor
+        .transact()
+        .encode_state_as_update_v1(&yrs::StateVector::default());
+    store.apply_local_update(&name, &update).unwrap();
+    let draft = store.draft_for_export(&name).unwrap();
+    assert_eq!(draft.title, "Supply agreement");
+    assert_eq!(draft.comments.len(), 3);
+    assert_eq!(
+        draft.comments.iter().filter(|c| c.detached).count(),
+        1,
+        "{:?}",
+        draft.comments
+    );
+    let first = draft.blocks[0].as_paragraph().unwrap();
+    assert_eq!(first.comments.len(), 2, "one thread: start and end");
+    assert!(store.versions(&name).unwrap().is_empty());
+    let bytes = docx::export(&draft).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let spans = pandoc_spans(&bytes, dir.path());
+    assert_eq!(
+        of_kind(&spans, "insertion"),
+        vec![("Jane Smith", "promptly")]
+    );
+}
