@@ -282,7 +282,7 @@ fn add_piece(paragraph: Paragraph, run: &DraftRun, text: &str, force_bold: bool)
     let revision = |author: &str, date: Option<i64>| {
         (
             author_or_unknown(author).to_owned(),
-            iso_date(date).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
+            iso_date(date).unwrap_or_else(|| NO_DATE.to_owned()),
         )
     };
     enum Piece {
@@ -389,12 +389,12 @@ fn paragraph(source: &DraftParagraph, comments: &Comments, force_bold: bool) -> 
     if let Some(insertion) = whole(source, |run| run.insertion.as_ref()) {
         paragraph = paragraph.insert(
             author_or_unknown(&insertion.author),
-            iso_date(insertion.date).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
+            iso_date(insertion.date).unwrap_or_else(|| NO_DATE.to_owned()),
         );
     } else if let Some(deletion) = whole(source, |run| run.deletion.as_ref()) {
         paragraph = paragraph.delete(
             author_or_unknown(&deletion.author),
-            iso_date(deletion.date).unwrap_or_else(|| "1970-01-01T00:00:00Z".to_owned()),
+            iso_date(deletion.date).unwrap_or_else(|| NO_DATE.to_owned()),
         );
     }
     let numbered = |paragraph: Paragraph, id: usize, level: u8| {
@@ -530,17 +530,23 @@ fn table(source: &DraftTable, comments: &Comments) -> Table {
         .width(width * columns, WidthType::Dxa)
 }
 
-/// docx-rs 0.4.22 has no `w:tblHeader`; header rows are the only rows written with
-/// `w:cantSplit` (a header row should not split across pages either), so the flag is added
-/// beside it in the written part.
-fn mark_header_rows(document: Vec<u8>) -> Vec<u8> {
+/// What docx-rs 0.4.22 cannot write, patched into the written body: `w:tblHeader` (header rows
+/// are the only rows written with `w:cantSplit` — a header row should not split across pages
+/// either — so the flag goes beside it), and revisions without a date (a suggestion id not in
+/// the contract's form) lose the placeholder date docx-rs insists on (`w:date` is optional).
+fn patch_document(document: Vec<u8>) -> Vec<u8> {
     match String::from_utf8(document) {
         Ok(xml) => xml
             .replace("<w:cantSplit />", "<w:cantSplit /><w:tblHeader />")
+            .replace(&format!(" w:date=\"{NO_DATE}\""), "")
             .into_bytes(),
         Err(error) => error.into_bytes(),
     }
 }
+
+/// The date written for a revision whose suggestion has none; removed again by
+/// [`patch_document`].
+const NO_DATE: &str = "1970-01-01T00:00:00Z";
 
 /// docx-rs writes every comment as open (`w15:done="0"`); resolved threads are marked done.
 fn mark_resolved(comments_extended: Vec<u8>, done: &[String]) -> Vec<u8> {
@@ -611,7 +617,7 @@ pub fn export(draft: &Draft) -> Result<Vec<u8>, LocalError> {
         };
     }
     let mut xml = docx.build();
-    xml.document = mark_header_rows(xml.document);
+    xml.document = patch_document(xml.document);
     xml.comments_extended = mark_resolved(xml.comments_extended, &comments.done());
     let mut bytes = Cursor::new(Vec::new());
     xml.pack(&mut bytes)
@@ -651,6 +657,33 @@ mod tests {
             document.contains("w:lvlText w:val=\"%1.%2.\""),
             "multi-level clause numbers"
         );
+    }
+
+    /// A suggestion whose id is not in the contract's form: author "Unknown", no `w:date`.
+    #[test]
+    fn a_malformed_suggestion_id_is_an_undated_revision_by_unknown() {
+        use crate::store::draft::{Run as DraftRun, Suggestion};
+        let draft = Draft {
+            title: String::new(),
+            blocks: vec![Block::paragraph(
+                BlockStyle::Paragraph,
+                vec![
+                    DraftRun::text("Keep "),
+                    DraftRun {
+                        deletion: Some(Suggestion::parse("not-an-id")),
+                        ..DraftRun::text("this")
+                    },
+                ],
+            )],
+            comments: Vec::new(),
+        };
+        let bytes = export(&draft).unwrap();
+        let document = String::from_utf8(zip_part(&bytes, "word/document.xml")).unwrap();
+        let deletion = document.split("<w:del ").nth(1).unwrap();
+        let deletion = deletion.split('>').next().unwrap();
+        assert!(deletion.contains(r#"w:author="Unknown""#), "{deletion}");
+        assert!(!deletion.contains("w:date"), "{deletion}");
+        assert!(document.contains("<w:delText"), "{document}");
     }
 
     fn unzip_document(bytes: &[u8]) -> Vec<u8> {
