@@ -126,14 +126,32 @@ fn contract_draft() -> Doc {
         vec![("tableCell", "Acme Ltd", 1), ("tableCell", "Supplier", 1)],
         vec![("tableCell", "Signed by both parties", 2)],
     ];
+    let mut acme = None;
     for row in rows {
         let row_element = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
         for (tag, text, colspan) in row {
             let cell: XmlElementRef = row_element.push_back(&mut txn, XmlElementPrelim::empty(tag));
             cell.insert_attribute(&mut txn, "colspan", Any::from(colspan as f64));
-            paragraph(&mut txn, &cell, text);
+            let cell_text = paragraph(&mut txn, &cell, text);
+            if text == "Acme Ltd" {
+                acme = Some(cell_text);
+            }
         }
     }
+    // A thread on a table cell's text.
+    let acme = acme.unwrap();
+    comment(
+        &mut txn,
+        &acme,
+        (0, 8),
+        Thread {
+            id: "thread-4",
+            author: "Jane Smith",
+            body: "Confirm the registered name.",
+            replies: &[],
+            resolved: false,
+        },
+    );
     comment(
         &mut txn,
         &first,
@@ -296,6 +314,7 @@ fn pandoc_reads_suggestions_as_tracked_changes_and_comments_as_comments() {
         ("Jane Smith", "The UK subsidiary."),
         ("Ann Counsel", "Agreed."),
         ("Bob Jones", "Settled wording."),
+        ("Jane Smith", "Confirm the registered name."),
     ] {
         assert!(comments.contains(&expected), "{expected:?} in {comments:?}");
     }
@@ -414,7 +433,11 @@ fn libreoffice_keeps_the_tracked_changes_and_the_comments() {
     );
     assert!(fodt.contains(&marked), "{marked} in {fodt}");
     let annotations = fodt.matches("<office:annotation").count();
-    assert!(annotations >= 5, "{annotations} comments: {fodt}");
+    assert!(annotations >= 6, "{annotations} comments: {fodt}");
+    assert!(
+        fodt.contains("Confirm the registered name."),
+        "in a table cell"
+    );
     assert!(fodt.contains("Which supplier entity?"));
     assert!(fodt.contains("The UK subsidiary."));
 }
@@ -657,7 +680,7 @@ fn the_store_reads_a_draft_for_export_with_its_comments_and_versions() {
     store.apply_local_update(&name, &update).unwrap();
     let draft = store.draft_for_export(&name).unwrap();
     assert_eq!(draft.title, "Supply agreement");
-    assert_eq!(draft.comments.len(), 3);
+    assert_eq!(draft.comments.len(), 4);
     assert_eq!(
         draft.comments.iter().filter(|c| c.detached).count(),
         1,
