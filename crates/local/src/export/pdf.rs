@@ -169,6 +169,7 @@ enum Draw {
 }
 
 /// A piece of one line: text in one face, placed at `x` (relative to the line's start).
+#[derive(Clone)]
 struct Span {
     x: f32,
     width: f32,
@@ -858,6 +859,42 @@ mod tests {
             })
             .collect();
         assert_eq!(extracted, expected);
+    }
+
+    /// A long table: ruled cells, the header row again at the top of each page it runs onto.
+    #[test]
+    fn a_long_table_repeats_its_header_row_on_every_page() {
+        use crate::store::draft::{Table, TableCell, TableRow};
+        let cell = |text: &str, header: bool| TableCell {
+            header,
+            colspan: 1,
+            rowspan: 1,
+            blocks: vec![paragraph(BlockStyle::Paragraph, text)],
+        };
+        let mut rows = vec![TableRow {
+            cells: vec![cell("Exhibit", true), cell("Description", true)],
+        }];
+        for n in 0..120 {
+            rows.push(TableRow {
+                cells: vec![
+                    cell(&format!("E{n}"), false),
+                    cell("A signed letter", false),
+                ],
+            });
+        }
+        let pdf = export(&draft_of("", vec![Block::Table(Table { rows })]), Paper::A4).unwrap();
+        let info = poppler("pdfinfo", &pdf, &[]);
+        let pages: usize = info
+            .lines()
+            .find_map(|line| line.strip_prefix("Pages:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(pages >= 3, "{info}");
+        let text = poppler("pdftotext", &pdf, &[]);
+        assert_eq!(text.matches("Description").count(), pages, "{text}");
+        assert!(text.contains("E119"), "{text}");
     }
 
     #[test]

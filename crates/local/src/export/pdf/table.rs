@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{
-    BLACK, BODY_SIZE, CELL_PADDING, Draw, LINE_HEIGHT, Layout, MARGIN, atoms, break_lines,
+    BLACK, BODY_SIZE, CELL_PADDING, Draw, LINE_HEIGHT, Layout, MARGIN, Span, atoms, break_lines,
 };
 use crate::store::draft::{Table, paragraphs};
 
@@ -56,13 +56,23 @@ fn place_cells(table: &Table) -> Vec<(usize, Vec<Placed>)> {
     rows
 }
 
+/// A laid-out row: its height and its cells (grid column, columns spanned, lines).
+#[derive(Clone)]
+struct Row {
+    height: f32,
+    cells: Vec<(usize, usize, Vec<Vec<Span>>)>,
+}
+
 impl Layout<'_> {
-    /// A table as a ruled grid of equal columns; header cells bold. A row moves to the next page
-    /// whole when it does not fit; a cell's lists and nested tables are laid out as paragraphs.
+    /// A table as a ruled grid of equal columns; header cells bold, and the leading rows of
+    /// header cells repeated at the top of every page the table continues on. A row moves to the
+    /// next page whole when it does not fit; a cell's lists and nested tables are laid out as
+    /// paragraphs.
     pub(super) fn table(&mut self, table: &Table) {
         let columns = grid_columns(table);
         let column_width = (self.width - 2.0 * MARGIN) / columns as f32;
         let line_height = BODY_SIZE * LINE_HEIGHT;
+        let mut rows = Vec::new();
         for (row_index, placed) in place_cells(table) {
             let row = &table.rows[row_index];
             // Lay out every cell first: the row is as tall as its tallest cell.
@@ -83,39 +93,57 @@ impl Layout<'_> {
                 .max()
                 .unwrap_or(0);
             let height = tallest.max(1) as f32 * line_height + 2.0 * CELL_PADDING;
-            if self.y + height > self.bottom() && !self.at_top() {
+            rows.push(Row { height, cells });
+        }
+        let headers = table
+            .rows
+            .iter()
+            .take_while(|row| !row.cells.is_empty() && row.cells.iter().all(|cell| cell.header))
+            .count();
+        for (index, row) in rows.iter().enumerate() {
+            if self.y + row.height > self.bottom() && !self.at_top() {
                 self.new_page();
-            }
-            let top = self.y;
-            for (column, span, lines) in cells {
-                let x = MARGIN + column as f32 * column_width;
-                let width = column_width * span as f32;
-                for (y, rule_width, thickness) in [(top, width, 0.5), (top + height, width, 0.5)] {
-                    self.draw(Draw::Rule {
-                        x,
-                        y,
-                        width: rule_width,
-                        thickness,
-                        color: BLACK,
-                    });
-                }
-                for edge in [x, x + width] {
-                    self.draw(Draw::Rule {
-                        x: edge,
-                        y: top,
-                        width: 0.5,
-                        thickness: height,
-                        color: BLACK,
-                    });
-                }
-                let mut baseline = top + CELL_PADDING + BODY_SIZE;
-                for line in lines {
-                    self.draw_line(x + CELL_PADDING, baseline, BODY_SIZE, line);
-                    baseline += line_height;
+                if index >= headers {
+                    for header in &rows[..headers] {
+                        self.row(header.clone(), column_width);
+                    }
                 }
             }
-            self.y = top + height;
+            self.row(row.clone(), column_width);
         }
         self.y += 8.0;
+    }
+
+    fn row(&mut self, row: Row, column_width: f32) {
+        let line_height = BODY_SIZE * LINE_HEIGHT;
+        let (top, height) = (self.y, row.height);
+        for (column, span, lines) in row.cells {
+            let x = MARGIN + column as f32 * column_width;
+            let width = column_width * span as f32;
+            for y in [top, top + height] {
+                self.draw(Draw::Rule {
+                    x,
+                    y,
+                    width,
+                    thickness: 0.5,
+                    color: BLACK,
+                });
+            }
+            for edge in [x, x + width] {
+                self.draw(Draw::Rule {
+                    x: edge,
+                    y: top,
+                    width: 0.5,
+                    thickness: height,
+                    color: BLACK,
+                });
+            }
+            let mut baseline = top + CELL_PADDING + BODY_SIZE;
+            for line in lines {
+                self.draw_line(x + CELL_PADDING, baseline, BODY_SIZE, line);
+                baseline += line_height;
+            }
+        }
+        self.y = top + height;
     }
 }
