@@ -8,8 +8,11 @@
 //! through the `users` map (Y.PermanentUserData); a deleted word's id found in a user's delete
 //! sets there. Otherwise the change is version B's author's.
 //!
-//! Tables are compared as their cells' paragraphs, in reading order (the redline has no tables);
-//! pending suggestions count as text in both versions.
+//! Tables are compared as their cells' paragraphs, in reading order, and written in the new
+//! version's layout (its tables, with the changes in their cells); pending suggestions count as
+//! text in both versions.
+
+use std::collections::HashMap;
 
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encoder, EncoderV1};
@@ -169,15 +172,20 @@ fn redline<T: ReadTxn>(
             ..Run::text(heading)
         }],
     ));
+    // The compared paragraphs in order: each with the new version's paragraph it stands for,
+    // or `None` for one only the old version has.
+    let mut compared: Vec<(Option<usize>, Paragraph)> = Vec::new();
     let mut gap_old = Vec::new();
     let mut gap_new = Vec::new();
-    let flush = |gap_old: &mut Vec<usize>, gap_new: &mut Vec<usize>, blocks: &mut Vec<Block>| {
+    let flush = |gap_old: &mut Vec<usize>,
+                 gap_new: &mut Vec<usize>,
+                 compared: &mut Vec<(Option<usize>, Paragraph)>| {
         for change in pair_paragraphs(&old, &new, gap_old, gap_new) {
-            blocks.push(Block::Paragraph(match change {
-                Change::Removed(i) => whole(&old[i], &txn_a, &who, Mark::Deleted),
-                Change::Added(j) => whole(&new[j], &txn_b, &who, Mark::Inserted),
-                Change::Edited(i, j) => compare(&old[i], &new[j], &txn_a, &txn_b, &who),
-            }));
+            compared.push(match change {
+                Change::Removed(i) => (None, whole(&old[i], &txn_a, &who, Mark::Deleted)),
+                Change::Added(j) => (Some(j), whole(&new[j], &txn_b, &who, Mark::Inserted)),
+                Change::Edited(i, j) => (Some(j), compare(&old[i], &new[j], &txn_a, &txn_b, &who)),
+            });
         }
         gap_old.clear();
         gap_new.clear();
@@ -185,19 +193,66 @@ fn redline<T: ReadTxn>(
     for op in diff(&old_texts, &new_texts) {
         match op {
             Op::Equal(_, j) => {
-                flush(&mut gap_old, &mut gap_new, &mut blocks);
-                blocks.push(Block::Paragraph(plain(new[j].paragraph)));
+                flush(&mut gap_old, &mut gap_new, &mut compared);
+                compared.push((Some(j), plain(new[j].paragraph)));
             }
             Op::Delete(i) => gap_old.push(i),
             Op::Insert(j) => gap_new.push(j),
         }
     }
-    flush(&mut gap_old, &mut gap_new, &mut blocks);
+    flush(&mut gap_old, &mut gap_new, &mut compared);
+    // Back into the new version's layout, so its tables stay tables: a removed paragraph goes
+    // just before the paragraph that follows it (in that paragraph's table cell, if any).
+    let mut by_new: HashMap<usize, Vec<Paragraph>> = HashMap::new();
+    let mut removed = Vec::new();
+    for (serial, paragraph) in compared {
+        removed.push(paragraph);
+        if let Some(serial) = serial {
+            by_new.insert(serial, std::mem::take(&mut removed));
+        }
+    }
+    let mut serial = 0;
+    blocks.extend(relayout(blocks_b.clone(), &mut serial, &mut by_new));
+    blocks.extend(removed.into_iter().map(Block::Paragraph));
     docx::export(&Draft {
         title: meta.title.clone(),
         blocks,
         comments: Vec::new(),
     })
+}
+
+/// `blocks` with each paragraph (numbered in document order by `serial`) replaced by what the
+/// comparison made of it.
+fn relayout(
+    blocks: Vec<Block>,
+    serial: &mut usize,
+    by_new: &mut HashMap<usize, Vec<Paragraph>>,
+) -> Vec<Block> {
+    let mut out = Vec::with_capacity(blocks.len());
+    for block in blocks {
+        match block {
+            Block::Paragraph(_) => {
+                out.extend(
+                    by_new
+                        .remove(serial)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(Block::Paragraph),
+                );
+                *serial += 1;
+            }
+            Block::Table(mut table) => {
+                for row in &mut table.rows {
+                    for cell in &mut row.cells {
+                        cell.blocks = relayout(std::mem::take(&mut cell.blocks), serial, by_new);
+                    }
+                }
+                out.push(Block::Table(table));
+            }
+            Block::PageBreak => out.push(Block::PageBreak),
+        }
+    }
+    out
 }
 
 /// A paragraph with its pending suggestions taken as text (the redline shows only what changed
@@ -598,6 +653,44 @@ mod tests {
 
     fn words(text: &str) -> Vec<&str> {
         text.split(' ').collect()
+    }
+
+    /// A change inside a table cell is shown in the table, which stays a table.
+    #[test]
+    fn changes_in_a_table_stay_in_the_table() {
+        let doc = Doc::with_options(Options {
+            skip_gc: true,
+            offset_kind: OffsetKind::Utf16,
+            ..Options::default()
+        });
+        let cell_text = {
+            let mut txn = doc.transact_mut();
+            let body = txn.get_or_insert_xml_fragment(DRAFT_FRAGMENT);
+            let before = body.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            before.push_back(&mut txn, XmlTextPrelim::new("Fees:"));
+            let table = body.push_back(&mut txn, XmlElementPrelim::empty("table"));
+            let row = table.push_back(&mut txn, XmlElementPrelim::empty("tableRow"));
+            let cell = row.push_back(&mut txn, XmlElementPrelim::empty("tableCell"));
+            let line = cell.push_back(&mut txn, XmlElementPrelim::empty("paragraph"));
+            line.push_back(&mut txn, XmlTextPrelim::new("Payment net 30 days"))
+        };
+        let a = doc.transact().snapshot();
+        {
+            let mut txn = doc.transact_mut();
+            cell_text.remove_range(&mut txn, 12, 2);
+            cell_text.insert(&mut txn, 12, "45");
+        }
+        let b = doc.transact().snapshot();
+        let bytes = redline_docx(&doc, &a, &b, &RedlineMeta::default()).unwrap();
+        let xml = document_xml(&bytes);
+        let table = xml
+            .split("<w:tbl>")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no table: {xml}"));
+        assert!(table.contains("<w:delText"), "{table}");
+        assert!(table.contains(">30<"), "{table}");
+        assert!(table.contains(">45<"), "{table}");
+        assert!(xml.contains("Fees:"), "{xml}");
     }
 
     #[test]
