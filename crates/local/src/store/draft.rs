@@ -584,6 +584,8 @@ impl<'t, T: ReadTxn> Walker<'t, T> {
                         }
                         _ => continue,
                     };
+                    let mut run = run;
+                    apply_element_marks(&mut run, inline.get_attribute(self.txn, "marks"));
                     inlines.len += run.text.len();
                     inlines.runs.push(run);
                     inlines.sources.push(None);
@@ -659,36 +661,55 @@ fn placeholder_chip(kind: &str, label: &str) -> String {
 
 fn run_from(content: &str, attributes: Option<&yrs::types::Attrs>) -> Run {
     let mut run = Run::text(content);
-    let Some(attributes) = attributes else {
-        return run;
-    };
-    for (name, value) in attributes {
-        if matches!(value, Any::Null | Any::Undefined) {
-            continue;
-        }
-        // y-prosemirror stores a mark that may overlap itself as `name--<hash>`.
-        let name = name.split("--").next().unwrap_or_default();
-        let string = |key: &str| match value {
-            Any::Map(map) => match map.get(key) {
-                Some(Any::String(text)) => Some(text.to_string()),
-                _ => None,
-            },
-            _ => None,
-        };
-        match name {
-            "bold" => run.bold = true,
-            "italic" => run.italic = true,
-            "underline" => run.underline = true,
-            "strike" => run.strike = true,
-            "link" => run.link = string("href"),
-            "insertion" => {
-                run.insertion = Some(Suggestion::parse(&string("id").unwrap_or_default()))
-            }
-            "deletion" => run.deletion = Some(Suggestion::parse(&string("id").unwrap_or_default())),
-            _ => {}
-        }
+    for (name, value) in attributes.into_iter().flatten() {
+        apply_mark(&mut run, name, value);
     }
     run
+}
+
+/// Apply a mark (`name` → its attrs) to a run.
+fn apply_mark(run: &mut Run, name: &str, value: &Any) {
+    if matches!(value, Any::Null | Any::Undefined) {
+        return;
+    }
+    // y-prosemirror stores a mark that may overlap itself as `name--<hash>`.
+    let name = name.split("--").next().unwrap_or_default();
+    let string = |key: &str| match value {
+        Any::Map(map) => match map.get(key) {
+            Some(Any::String(text)) => Some(text.to_string()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let suggestion = || Some(Suggestion::parse(&string("id").unwrap_or_default()));
+    match name {
+        "bold" => run.bold = true,
+        "italic" => run.italic = true,
+        "underline" => run.underline = true,
+        "strike" => run.strike = true,
+        "link" => run.link = string("href"),
+        "insertion" => run.insertion = suggestion(),
+        "deletion" => run.deletion = suggestion(),
+        _ => {}
+    }
+}
+
+/// Marks on an inline atom (a footnote, a placeholder): y-prosemirror keeps them in the
+/// element's `marks` attribute as `[{type, attrs}]`.
+fn apply_element_marks(run: &mut Run, marks: Option<Out>) {
+    let Some(Out::Any(Any::Array(marks))) = marks else {
+        return;
+    };
+    for mark in marks.iter() {
+        let Any::Map(mark) = mark else { continue };
+        if let Some(Any::String(name)) = mark.get("type") {
+            let attrs = mark
+                .get("attrs")
+                .cloned()
+                .unwrap_or_else(|| Any::Map(Default::default()));
+            apply_mark(run, name, &attrs);
+        }
+    }
 }
 
 fn style_for(context: Context) -> BlockStyle {
@@ -822,6 +843,19 @@ pub(crate) mod tests {
         text.format(&mut txn, 10, 8, mark("deletion", &[("id", "bogus")]));
         let note = paragraph.push_back(&mut txn, XmlElementPrelim::empty("footnote"));
         note.insert_attribute(&mut txn, "text", "See schedule 2.");
+        let proposed: HashMap<String, Any> = [
+            ("type".to_owned(), Any::from("insertion")),
+            (
+                "attrs".to_owned(),
+                Any::from(HashMap::from([(
+                    "id".to_owned(),
+                    Any::from("s:1764979200000:zz9:Bob"),
+                )])),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        note.insert_attribute(&mut txn, "marks", Any::from(vec![Any::from(proposed)]));
         let chip = paragraph.push_back(&mut txn, XmlElementPrelim::empty("placeholder"));
         chip.insert_attribute(&mut txn, "kind", "image");
         chip.insert_attribute(&mut txn, "label", "Logo");
@@ -882,10 +916,21 @@ pub(crate) mod tests {
         assert_eq!(suggestion.date, Some(1_764_979_200_000));
         let deleted = first.runs.iter().find(|r| r.deletion.is_some()).unwrap();
         assert_eq!(deleted.deletion.as_ref().unwrap().author, "Unknown");
-        assert!(first.runs.iter().any(|r| r.inline
-            == Inline::Footnote {
-                text: "See schedule 2.".into()
-            }));
+        let note = first
+            .runs
+            .iter()
+            .find(|r| {
+                r.inline
+                    == Inline::Footnote {
+                        text: "See schedule 2.".into(),
+                    }
+            })
+            .unwrap();
+        assert_eq!(
+            note.insertion.as_ref().unwrap().author,
+            "Bob",
+            "a proposed footnote"
+        );
         let link = first.runs.iter().find(|r| r.link.is_some()).unwrap();
         assert_eq!(link.link.as_deref(), Some("https://example.com"));
         assert_eq!(draft.blocks[1], Block::PageBreak);
