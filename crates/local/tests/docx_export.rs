@@ -438,6 +438,23 @@ fn libreoffice_keeps_the_tracked_changes_and_the_comments() {
         fodt.contains("Confirm the registered name."),
         "in a table cell"
     );
+    // The rest of the body as LibreOffice sees it.
+    assert!(
+        fodt.contains("<table:table-header-rows>"),
+        "repeating header row"
+    );
+    assert!(
+        fodt.contains(r#"text:note-class="footnote""#),
+        "a real footnote"
+    );
+    assert!(
+        fodt.contains(r#"xlink:href="https://example.com/terms""#),
+        "the link"
+    );
+    assert!(
+        fodt.contains(r#"table:number-columns-spanned="2""#),
+        "the spanning cell"
+    );
     assert!(fodt.contains("Which supplier entity?"));
     assert!(fodt.contains("The UK subsidiary."));
 }
