@@ -530,7 +530,8 @@ fn table(source: &DraftTable, comments: &Comments) -> Table {
         .width(width * columns, WidthType::Dxa)
 }
 
-/// What docx-rs 0.4.22 cannot write, patched into the written body: `w:tblHeader` (header rows
+/// What docx-rs 0.4.22 cannot write, patched into the written body (and comments):
+/// `w:tblHeader` (header rows
 /// are the only rows written with `w:cantSplit` — a header row should not split across pages
 /// either — so the flag goes beside it), and revisions without a date (a suggestion id not in
 /// the contract's form) lose the placeholder date docx-rs insists on (`w:date` is optional).
@@ -619,6 +620,8 @@ pub fn export(draft: &Draft) -> Result<Vec<u8>, LocalError> {
     let mut xml = docx.build();
     xml.document = patch_document(xml.document);
     xml.comments_extended = mark_resolved(xml.comments_extended, &comments.done());
+    // A comment without a `created` time: no date rather than docx-rs's 1970 default.
+    xml.comments = patch_document(xml.comments);
     let mut bytes = Cursor::new(Vec::new());
     xml.pack(&mut bytes)
         .map_err(|error| LocalError::Export(format!("Could not write the Word file: {error}")))?;
