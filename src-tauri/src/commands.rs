@@ -419,9 +419,9 @@ pub async fn set_awareness(app: AppHandle, doc: String, state: String) -> Comman
 pub async fn export_docx(app: AppHandle, doc: String) -> CommandResult<String> {
     let doc = doc_name(&doc)?;
     let (title, bytes) = on_store(&app, move |store| {
-        let (title, blocks) = store.draft_blocks(&doc)?;
-        let bytes = local::export::docx::export(&title, &blocks)?;
-        Ok((title, bytes))
+        let draft = store.draft_for_export(&doc)?;
+        let bytes = local::export::docx::export(&draft)?;
+        Ok((draft.title, bytes))
     })
     .await?;
     save_export(&app, &title, "docx", &bytes)
@@ -518,9 +518,9 @@ pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandRe
         .ok_or_else(|| CommandError::new("invalid_input", "paper must be \"a4\" or \"letter\""))?;
     let doc = doc_name(&doc)?;
     let (title, bytes) = on_store(&app, move |store| {
-        let (title, blocks) = store.draft_blocks(&doc)?;
-        let bytes = local::export::pdf::export(&title, &blocks, paper)?;
-        Ok((title, bytes))
+        let draft = store.draft_for_export(&doc)?;
+        let bytes = local::export::pdf::export(&draft, paper)?;
+        Ok((draft.title, bytes))
     })
     .await?;
     save_export(&app, &title, "pdf", &bytes)

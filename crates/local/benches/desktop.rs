@@ -154,17 +154,14 @@ fn exports(store: &Store, name: &DocName, rounds: usize) {
     let mut sizes = (0, 0);
     for _ in 0..rounds {
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(name).unwrap();
-        sizes.0 = hub_local::export::docx::export(&title, &blocks)
-            .unwrap()
-            .len();
+        let draft = store.draft_for_export(name).unwrap();
+        sizes.0 = hub_local::export::docx::export(&draft).unwrap().len();
         docx.push(started.elapsed());
         let started = Instant::now();
-        let (title, blocks) = store.draft_blocks(name).unwrap();
-        sizes.1 =
-            hub_local::export::pdf::export(&title, &blocks, hub_local::export::pdf::Paper::A4)
-                .unwrap()
-                .len();
+        let draft = store.draft_for_export(name).unwrap();
+        sizes.1 = hub_local::export::pdf::export(&draft, hub_local::export::pdf::Paper::A4)
+            .unwrap()
+            .len();
         pdf.push(started.elapsed());
     }
     println!(

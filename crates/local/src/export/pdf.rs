@@ -1,7 +1,14 @@
 //! Export a draft to PDF from the yrs document, with no browser involved: the blocks
-//! `draft::blocks` reads are laid out here (greedy line breaking, page breaks that keep a
+//! `draft::read` reads are laid out here (greedy line breaking, page breaks that keep a
 //! heading with the text under it, list markers and legal clause numbers 1. / 1.1. computed as
-//! the editor shows them) and written with krilla, which embeds a subset of the font.
+//! the editor shows them, tables as a ruled grid with bold header cells) and written with
+//! krilla, which embeds a subset of the font.
+//!
+//! Pending suggestions are shown as markup, as the editor shows them: insertions underlined in
+//! blue, deletions struck through in red, with a one-line legend under the title when the draft
+//! has any. Footnotes are numbered markers `[1]` with their texts listed under "Notes" at the
+//! end; placeholders are their grey chip text. Comments are not in the PDF (Word export has
+//! them).
 //!
 //! The font is Liberation Serif (SIL OFL 1.1, `crates/local/fonts/`), metric-compatible with
 //! Times New Roman, built into the binary so the PDF looks the same on every laptop. It covers
@@ -11,6 +18,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use krilla::Document;
+use krilla::color::rgb;
 use krilla::geom::{PathBuilder, Point, Rect};
 use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
@@ -18,7 +26,9 @@ use krilla::paint::Fill;
 use krilla::text::{Font, TextDirection};
 
 use crate::LocalError;
-use crate::store::draft::{Block, BlockStyle};
+use crate::store::draft::{Block, BlockStyle, Draft, Inline, Paragraph, Run, paragraphs};
+
+mod table;
 
 static REGULAR: &[u8] = include_bytes!("../../fonts/LiberationSerif-Regular.ttf");
 static BOLD: &[u8] = include_bytes!("../../fonts/LiberationSerif-Bold.ttf");
@@ -57,6 +67,14 @@ const HEADING_SIZES: [f32; 6] = [18.0, 16.0, 14.0, 13.0, 12.0, 12.0];
 const LIST_INDENT: f32 = 36.0;
 const MARKER_GAP: f32 = 6.0;
 const FOOTER_SIZE: f32 = 9.0;
+const CELL_PADDING: f32 = 4.0;
+
+/// Text colours: body, suggested insertions and links, suggested deletions, placeholders.
+type Rgb = (u8, u8, u8);
+const BLACK: Rgb = (0, 0, 0);
+const INSERTED: Rgb = (0x1F, 0x4E, 0xB4);
+const DELETED: Rgb = (0xC0, 0x00, 0x00);
+const GREY: Rgb = (0x70, 0x70, 0x70);
 
 /// Index into the four faces: bit 0 bold, bit 1 italic.
 type Face = usize;
@@ -139,21 +157,26 @@ enum Draw {
         face: Face,
         size: f32,
         text: String,
+        color: Rgb,
     },
     Rule {
         x: f32,
         y: f32,
         width: f32,
         thickness: f32,
+        color: Rgb,
     },
 }
 
 /// A piece of one line: text in one face, placed at `x` (relative to the line's start).
+#[derive(Clone)]
 struct Span {
     x: f32,
     width: f32,
     face: Face,
     underline: bool,
+    strike: bool,
+    color: Rgb,
     text: String,
 }
 
@@ -161,6 +184,27 @@ struct Span {
 struct Style {
     face: Face,
     underline: bool,
+    strike: bool,
+    color: Rgb,
+}
+
+/// How a run looks: its marks, and its suggestion as markup.
+fn run_style(run: &Run, force_bold: bool, force_italic: bool) -> Style {
+    let (color, underline, strike) = if run.deletion.is_some() {
+        (DELETED, run.underline, true)
+    } else if run.insertion.is_some() || run.link.is_some() {
+        (INSERTED, true, run.strike)
+    } else if matches!(run.inline, Inline::Placeholder { .. }) {
+        (GREY, run.underline, run.strike)
+    } else {
+        (BLACK, run.underline, run.strike)
+    };
+    Style {
+        face: face(run.bold || force_bold, run.italic || force_italic),
+        underline,
+        strike,
+        color,
+    }
 }
 
 /// A run of text between break opportunities, in one or more styles.
@@ -170,7 +214,13 @@ enum Atom {
     Newline,
 }
 
-fn atoms(block: &Block, force_bold: bool, force_italic: bool) -> Vec<Atom> {
+/// The paragraph as atoms; footnotes become numbered markers `[n]`, their texts go to `notes`.
+fn atoms(
+    paragraph: &Paragraph,
+    force_bold: bool,
+    force_italic: bool,
+    notes: &mut Vec<String>,
+) -> Vec<Atom> {
     let mut atoms = Vec::new();
     let mut word: Vec<(Style, String)> = Vec::new();
     let flush = |word: &mut Vec<(Style, String)>, atoms: &mut Vec<Atom>| {
@@ -178,12 +228,18 @@ fn atoms(block: &Block, force_bold: bool, force_italic: bool) -> Vec<Atom> {
             atoms.push(Atom::Word(std::mem::take(word)));
         }
     };
-    for run in &block.runs {
-        let style = Style {
-            face: face(run.bold || force_bold, run.italic || force_italic),
-            underline: run.underline,
+    for run in &paragraph.runs {
+        let style = run_style(run, force_bold, force_italic);
+        let marker;
+        let text = match &run.inline {
+            Inline::Footnote { text } => {
+                notes.push(text.clone());
+                marker = format!("[{}]", notes.len());
+                &marker
+            }
+            _ => &run.text,
         };
-        for c in run.text.chars() {
+        for c in text.chars() {
             match c {
                 c if invisible(c) => {}
                 '\n' | '\u{2028}' | '\u{2029}' => {
@@ -216,6 +272,8 @@ fn break_lines(fonts: &mut Fonts, atoms: &[Atom], size: f32, max: f32) -> Vec<Ve
             Some(last)
                 if last.face == style.face
                     && last.underline == style.underline
+                    && last.strike == style.strike
+                    && last.color == style.color
                     && (last.x + last.width - *x).abs() < 0.01 =>
             {
                 last.text.push_str(text);
@@ -226,6 +284,8 @@ fn break_lines(fonts: &mut Fonts, atoms: &[Atom], size: f32, max: f32) -> Vec<Ve
                 width,
                 face: style.face,
                 underline: style.underline,
+                strike: style.strike,
+                color: style.color,
                 text: text.to_owned(),
             }),
         }
@@ -372,6 +432,21 @@ struct Layout<'a> {
     height: f32,
     pages: Vec<Vec<Draw>>,
     y: f32,
+    /// Footnote texts in the order their markers appear.
+    notes: Vec<String>,
+}
+
+/// A paragraph's size and spacing by style: (size, bold, italic, space before, space after).
+fn metrics(style: BlockStyle) -> (f32, bool, bool, f32, f32) {
+    match style {
+        BlockStyle::Heading(level) => {
+            let size = HEADING_SIZES[usize::from(level.clamp(1, 6)) - 1];
+            (size, true, false, 12.0, 6.0)
+        }
+        BlockStyle::Quote => (BODY_SIZE, false, true, 0.0, 8.0),
+        BlockStyle::Paragraph => (BODY_SIZE, false, false, 0.0, 8.0),
+        _ => (BODY_SIZE, false, false, 0.0, 4.0),
+    }
 }
 
 impl Layout<'_> {
@@ -394,16 +469,40 @@ impl Layout<'_> {
         }
     }
 
-    fn block(&mut self, block: &Block, marker: Option<String>, next_line: f32) {
-        let (size, bold, italic, before, after) = match block.style {
-            BlockStyle::Heading(level) => {
-                let size = HEADING_SIZES[usize::from(level.clamp(1, 6)) - 1];
-                (size, true, false, 12.0, 6.0)
+    /// Draw one line's spans from `left` on `baseline`, with underlines and strike-throughs.
+    fn draw_line(&mut self, left: f32, baseline: f32, size: f32, line: Vec<Span>) {
+        for span in line {
+            if span.underline {
+                self.draw(Draw::Rule {
+                    x: left + span.x,
+                    y: baseline + size * 0.12,
+                    width: span.width,
+                    thickness: size * 0.05,
+                    color: span.color,
+                });
             }
-            BlockStyle::Quote => (BODY_SIZE, false, true, 0.0, 8.0),
-            BlockStyle::Paragraph => (BODY_SIZE, false, false, 0.0, 8.0),
-            _ => (BODY_SIZE, false, false, 0.0, 4.0),
-        };
+            if span.strike {
+                self.draw(Draw::Rule {
+                    x: left + span.x,
+                    y: baseline - size * 0.3,
+                    width: span.width,
+                    thickness: size * 0.05,
+                    color: span.color,
+                });
+            }
+            self.draw(Draw::Text {
+                x: left + span.x,
+                y: baseline,
+                face: span.face,
+                size,
+                text: span.text,
+                color: span.color,
+            });
+        }
+    }
+
+    fn block(&mut self, block: &Paragraph, marker: Option<String>, next_line: f32) {
+        let (size, bold, italic, before, after) = metrics(block.style);
         let (left, right) = match block.style {
             BlockStyle::Quote => (MARGIN + LIST_INDENT, MARGIN + LIST_INDENT),
             BlockStyle::Bullet { level }
@@ -424,7 +523,7 @@ impl Layout<'_> {
         let left = marker
             .as_ref()
             .map_or(left, |(x, _, width)| left.max(x + width + MARKER_GAP));
-        let atoms = atoms(block, bold, italic);
+        let atoms = atoms(block, bold, italic, &mut self.notes);
         let lines = break_lines(self.fonts, &atoms, size, self.width - left - right);
         let line_height = size * LINE_HEIGHT;
         // A heading stays with the first line under it.
@@ -454,39 +553,58 @@ impl Layout<'_> {
                     face: face(bold, false),
                     size,
                     text: text.clone(),
+                    color: BLACK,
                 });
             }
-            for span in line {
-                if span.underline {
-                    self.draw(Draw::Rule {
-                        x: left + span.x,
-                        y: baseline + size * 0.12,
-                        width: span.width,
-                        thickness: size * 0.05,
-                    });
-                }
-                self.draw(Draw::Text {
-                    x: left + span.x,
-                    y: baseline,
-                    face: span.face,
-                    size,
-                    text: span.text,
-                });
-            }
+            self.draw_line(left, baseline, size, line);
             self.y += line_height;
         }
         self.y += after;
     }
+
+    /// The blocks in order; `counters` number lists and clauses across the whole draft.
+    fn blocks(&mut self, blocks: &[Block], counters: &mut Counters) {
+        for (index, block) in blocks.iter().enumerate() {
+            match block {
+                Block::Paragraph(paragraph) => {
+                    let marker = counters.marker(paragraph.style);
+                    let next_line = blocks
+                        .get(index + 1)
+                        .map_or(0.0, |_| BODY_SIZE * LINE_HEIGHT);
+                    self.block(paragraph, marker, next_line);
+                }
+                Block::Table(table) => self.table(table),
+                Block::PageBreak => {
+                    if !self.at_top() {
+                        self.new_page();
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// The PDF bytes of a draft with `title` and `blocks` on `paper`.
-pub fn export(title: &str, blocks: &[Block], paper: Paper) -> Result<Vec<u8>, LocalError> {
+fn has_suggestions(blocks: &[Block]) -> bool {
+    paragraphs(blocks).iter().any(|paragraph| {
+        paragraph
+            .runs
+            .iter()
+            .any(|run| run.insertion.is_some() || run.deletion.is_some())
+    })
+}
+
+/// The PDF bytes of a draft on `paper`.
+pub fn export(draft: &Draft, paper: Paper) -> Result<Vec<u8>, LocalError> {
+    let title = draft.title.as_str();
     let mut fonts = Fonts::load()?;
     let mut missing = BTreeSet::new();
     fonts.missing(title, &mut missing);
-    for block in blocks {
-        for run in &block.runs {
+    for paragraph in paragraphs(&draft.blocks) {
+        for run in &paragraph.runs {
             fonts.missing(&run.text, &mut missing);
+            if let Inline::Footnote { text } = &run.inline {
+                fonts.missing(text, &mut missing);
+            }
         }
     }
     if !missing.is_empty() {
@@ -503,30 +621,55 @@ pub fn export(title: &str, blocks: &[Block], paper: Paper) -> Result<Vec<u8>, Lo
         height,
         pages: Vec::new(),
         y: MARGIN,
+        notes: Vec::new(),
     };
     layout.new_page();
     if !title.trim().is_empty() {
-        let heading = Block {
-            style: BlockStyle::Heading(1),
-            runs: vec![crate::store::draft::Run {
-                text: title.to_owned(),
-                bold: false,
-                italic: false,
-                underline: false,
-            }],
-        };
+        let heading = Paragraph::new(BlockStyle::Heading(1), vec![Run::text(title)]);
         layout.block(&heading, None, BODY_SIZE * LINE_HEIGHT);
     }
+    if has_suggestions(&draft.blocks) {
+        let legend = Paragraph::new(
+            BlockStyle::Paragraph,
+            vec![
+                Run::text("Suggested changes: "),
+                Run {
+                    insertion: Some(crate::store::draft::Suggestion::parse("")),
+                    ..Run::text("insertions underlined")
+                },
+                Run::text(", "),
+                Run {
+                    deletion: Some(crate::store::draft::Suggestion::parse("")),
+                    ..Run::text("deletions struck through")
+                },
+                Run::text("."),
+            ],
+        );
+        layout.block(&legend, None, 0.0);
+    }
     let mut counters = Counters::default();
-    for (index, block) in blocks.iter().enumerate() {
-        let marker = counters.marker(block.style);
-        let next_line = blocks
-            .get(index + 1)
-            .map_or(0.0, |_| BODY_SIZE * LINE_HEIGHT);
-        layout.block(block, marker, next_line);
+    layout.blocks(&draft.blocks, &mut counters);
+    let notes = std::mem::take(&mut layout.notes);
+    if !notes.is_empty() {
+        let heading = Paragraph::new(BlockStyle::Heading(3), vec![Run::text("Notes")]);
+        layout.block(&heading, None, BODY_SIZE * LINE_HEIGHT);
+        for (index, note) in notes.iter().enumerate() {
+            let line = Paragraph::new(
+                BlockStyle::Paragraph,
+                vec![Run::text(format!("[{}] {note}", index + 1))],
+            );
+            layout.block(&line, None, 0.0);
+        }
     }
     let pages = std::mem::take(&mut layout.pages);
     render(&mut fonts, title, pages, width, height)
+}
+
+fn fill((red, green, blue): Rgb) -> Fill {
+    Fill {
+        paint: rgb::Color::new(red, green, blue).into(),
+        ..Fill::default()
+    }
 }
 
 fn render(
@@ -559,20 +702,26 @@ fn render(
                     face,
                     size,
                     text,
-                } => surface.draw_text(
-                    Point::from_xy(x, y),
-                    fonts.pdf[face].clone(),
-                    size,
-                    &text,
-                    false,
-                    TextDirection::Auto,
-                ),
+                    color,
+                } => {
+                    surface.set_fill(Some(fill(color)));
+                    surface.draw_text(
+                        Point::from_xy(x, y),
+                        fonts.pdf[face].clone(),
+                        size,
+                        &text,
+                        false,
+                        TextDirection::Auto,
+                    );
+                }
                 Draw::Rule {
                     x,
                     y,
                     width,
                     thickness,
+                    color,
                 } => {
+                    surface.set_fill(Some(fill(color)));
                     let mut path = PathBuilder::new();
                     if let Some(rect) = Rect::from_xywh(x, y, width, thickness) {
                         path.push_rect(rect);
@@ -583,6 +732,7 @@ fn render(
                 }
             }
         }
+        surface.set_fill(Some(Fill::default()));
         let footer = format!("Page {} of {count}", number + 1);
         let footer_width = fonts.width(0, &footer, FOOTER_SIZE);
         surface.draw_text(
@@ -605,6 +755,14 @@ fn render(
 mod tests {
     use super::*;
     use crate::store::draft::{self, Run};
+
+    fn draft_of(title: &str, blocks: Vec<Block>) -> Draft {
+        Draft {
+            title: title.into(),
+            blocks,
+            comments: Vec::new(),
+        }
+    }
     use yrs::{Doc, Transact};
 
     /// Poppler's `pdftotext` (Debian poppler-utils, installed by scripts/setup) reads the export
@@ -628,23 +786,15 @@ mod tests {
     }
 
     fn paragraph(style: BlockStyle, text: &str) -> Block {
-        Block {
-            style,
-            runs: vec![Run {
-                text: text.into(),
-                bold: false,
-                italic: false,
-                underline: false,
-            }],
-        }
+        Block::paragraph(style, vec![Run::text(text)])
     }
 
     #[test]
     fn exports_text_marks_and_clause_numbers_a_reader_can_extract() {
         let doc = Doc::new();
         draft::tests::sample_draft(&doc);
-        let blocks = draft::blocks(&doc.transact());
-        let pdf = export("Supply agreement", &blocks, Paper::A4).unwrap();
+        let draft = draft::read(&doc.transact());
+        let pdf = export(&draft, Paper::A4).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
         let text = poppler("pdftotext", &pdf, &["-layout"]);
         assert!(text.contains("Supply agreement"), "{text}");
@@ -679,7 +829,7 @@ mod tests {
                 paragraph(BlockStyle::Paragraph, &text.join(" "))
             })
             .collect();
-        let pdf = export("", &blocks, Paper::Letter).unwrap();
+        let pdf = export(&draft_of("", blocks.clone()), Paper::Letter).unwrap();
         let info = poppler("pdfinfo", &pdf, &[]);
         let pages: usize = info
             .lines()
@@ -700,6 +850,8 @@ mod tests {
             .iter()
             .flat_map(|block| {
                 block
+                    .as_paragraph()
+                    .unwrap()
                     .text()
                     .split_whitespace()
                     .map(str::to_owned)
@@ -707,6 +859,42 @@ mod tests {
             })
             .collect();
         assert_eq!(extracted, expected);
+    }
+
+    /// A long table: ruled cells, the header row again at the top of each page it runs onto.
+    #[test]
+    fn a_long_table_repeats_its_header_row_on_every_page() {
+        use crate::store::draft::{Table, TableCell, TableRow};
+        let cell = |text: &str, header: bool| TableCell {
+            header,
+            colspan: 1,
+            rowspan: 1,
+            blocks: vec![paragraph(BlockStyle::Paragraph, text)],
+        };
+        let mut rows = vec![TableRow {
+            cells: vec![cell("Exhibit", true), cell("Description", true)],
+        }];
+        for n in 0..120 {
+            rows.push(TableRow {
+                cells: vec![
+                    cell(&format!("E{n}"), false),
+                    cell("A signed letter", false),
+                ],
+            });
+        }
+        let pdf = export(&draft_of("", vec![Block::Table(Table { rows })]), Paper::A4).unwrap();
+        let info = poppler("pdfinfo", &pdf, &[]);
+        let pages: usize = info
+            .lines()
+            .find_map(|line| line.strip_prefix("Pages:"))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        assert!(pages >= 3, "{info}");
+        let text = poppler("pdftotext", &pdf, &[]);
+        assert_eq!(text.matches("Description").count(), pages, "{text}");
+        assert!(text.contains("E119"), "{text}");
     }
 
     #[test]
@@ -737,7 +925,7 @@ mod tests {
             BlockStyle::Paragraph,
             "Parties: 株式会社 and Ελλάδα ООО",
         )];
-        let error = export("", &blocks, Paper::A4).unwrap_err();
+        let error = export(&draft_of("", blocks.to_vec()), Paper::A4).unwrap_err();
         let message = error.to_string();
         assert!(message.starts_with("The PDF font cannot show"), "{message}");
         assert!(
@@ -760,7 +948,7 @@ mod tests {
                 "Section\u{200B}\u{FEFF} 5\u{00A0}(a)",
             ),
         ];
-        let pdf = export("T", &blocks, Paper::A4).unwrap();
+        let pdf = export(&draft_of("T", blocks.to_vec()), Paper::A4).unwrap();
         let text: String = poppler("pdftotext", &pdf, &[])
             .chars()
             .filter(|c| !c.is_whitespace())

@@ -6,7 +6,7 @@
 use protocol::{DocKind, DocName};
 use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
 
-use crate::store::draft::{self, Block, DRAFT_META};
+use crate::store::draft::{self, DRAFT_META, Draft, VersionInfo};
 use crate::store::matter_record::{self, Case, CaseFields, CasePatch, Deadline, Party};
 use crate::store::projection::{self, CaseFilter, CaseSummary, DraftSummary, UpcomingDeadline};
 use crate::{LocalError, Store, store};
@@ -246,10 +246,30 @@ impl Store {
         self.read(doc, |txn| txn.encode_diff_v1(&StateVector::default()))
     }
 
-    /// A draft as blocks (for export).
-    pub fn draft_blocks(&self, doc: &DocName) -> Result<(String, Vec<Block>), LocalError> {
+    /// A draft read for export in one pass: title, blocks with comment ranges, comments.
+    pub fn draft_for_export(&self, doc: &DocName) -> Result<Draft, LocalError> {
         let name = Self::draft_doc(doc)?;
-        self.read(name, |txn| (draft::title(txn), draft::blocks(txn)))
+        self.read(name, |txn| draft::read(txn))
+    }
+
+    /// The draft's saved versions, in the order they were saved.
+    pub fn versions(&self, doc: &DocName) -> Result<Vec<VersionInfo>, LocalError> {
+        let name = Self::draft_doc(doc)?;
+        self.read(name, |txn| draft::versions(txn))
+    }
+
+    /// A Word redline between two versions of a draft (ids from [`Store::versions`], or
+    /// `"current"` for the draft as it is now): the title and the .docx bytes.
+    pub fn redline(
+        &self,
+        doc: &DocName,
+        version_a: &str,
+        version_b: &str,
+    ) -> Result<(String, Vec<u8>), LocalError> {
+        let name = Self::draft_doc(doc)?;
+        self.read(name, |txn| {
+            crate::export::redline::redline_versions(txn, version_a, version_b)
+        })?
     }
 }
 
