@@ -607,7 +607,7 @@ impl Session {
         {
             Ok(row) => row,
             Err(Error::NotFound) => {
-                let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
+                let case_id = uuid::Uuid::parse_str(doc.case_id().as_str()).ok();
                 crate::db::audit::audit_refusal(
                     &self.state.pool,
                     &principal.firm_id,

@@ -448,7 +448,7 @@ async fn long_history(
         .await
         .unwrap();
     sqlx::query("UPDATE cases SET legal_hold = true WHERE id = $1::uuid")
-        .bind(name.case_id())
+        .bind(name.case_id().to_string())
         .execute(&pool)
         .await
         .unwrap();

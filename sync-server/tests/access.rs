@@ -329,7 +329,7 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     // removal").
     let (case_id, reason) = member.wait_removed(WAIT).await;
     assert_eq!(
-        (case_id.as_str(), reason.as_str()),
+        (case_id, reason.as_str()),
         (name.case_id(), "access revoked")
     );
     owner.type_text(&name, "Not for Ben.");
@@ -581,7 +581,7 @@ async fn my_matters_are_listed_with_their_titles_and_roles() {
     let server = start_server(&db, None).await;
     let dir = tempfile::tempdir().unwrap();
     let case = new_case();
-    let record = local::DocName::case(&case).unwrap();
+    let record = local::DocName::case(&local::CaseId::parse(&case).unwrap());
     let ada = token("ada", FIRM);
     let mut laptop = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
     laptop.open(&record);
