@@ -305,12 +305,12 @@ fn poison_update(parent_client: u64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_usable() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
-    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let (mut socket, _) = open(&ws_url(server), doc, &ada).await;
     let ydoc = Doc::with_client_id(41);
     let text = ydoc.get_or_insert_text("body");
     let first = {
@@ -338,12 +338,12 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
         "a poison update was acked: {answer:?}"
     );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
-        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .fetch_one(&sqlx::PgPool::connect(&firm.database).await.unwrap())
         .await
         .unwrap();
     assert_eq!(rows, 1, "the poison update was stored");
     // The document still opens and still takes edits, on a new connection.
-    let (mut again, answer) = open(&ws_url(&server), doc, &ada).await;
+    let (mut again, answer) = open(&ws_url(server), doc, &ada).await;
     assert!(authenticated(&answer));
     let more = {
         let mut txn = ydoc.transact_mut();
@@ -360,10 +360,7 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
             break;
         }
     }
-    assert_eq!(
-        stored_text(&db, &name, "body").await,
-        "Clause one. Clause two."
-    );
+    assert_eq!(firm.stored_body(&name).await, "Clause one. Clause two.");
 }
 
 /// A change that skips clocks of its client: the first update of fuzz seed 4, a GC block of
@@ -373,13 +370,13 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
 /// reloaded and its other subscribers stay connected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_change_is_refused_without_disturbing_the_document() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
-    let (mut watcher, _) = open(&ws_url(&server), doc, &ada).await;
-    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let (mut watcher, _) = open(&ws_url(server), doc, &ada).await;
+    let (mut socket, _) = open(&ws_url(server), doc, &ada).await;
     let skips_clocks = vec![1, 1, 6, 11, 0, 4, 0];
     send(
         &mut socket,
@@ -396,7 +393,7 @@ async fn a_malformed_change_is_refused_without_disturbing_the_document() {
          this document does not have"
     );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
-        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .fetch_one(&sqlx::PgPool::connect(&firm.database).await.unwrap())
         .await
         .unwrap();
     assert_eq!(rows, 0, "the malformed change was stored");
@@ -418,7 +415,7 @@ async fn a_malformed_change_is_refused_without_disturbing_the_document() {
     })
     .await
     .unwrap();
-    assert_eq!(stored_text(&db, &name, "body").await, "Clause one.");
+    assert_eq!(firm.stored_body(&name).await, "Clause one.");
 }
 
 /// Create `name` as `token`'s holder, then give it `rows` stored updates straight in Postgres

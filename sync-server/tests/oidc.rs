@@ -823,8 +823,8 @@ async fn a_hanging_jwks_fetch_does_not_stall_verification_of_known_keys() {
 /// Security item 5.4: `/api/v1/stats` is not public: a firm admin's bearer token is required.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_are_for_firm_admins_only() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let url = format!("http://{}/api/v1/stats", server.addr);
     let http = reqwest::Client::new();
     let status = |request: reqwest::RequestBuilder| async move {
