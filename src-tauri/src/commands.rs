@@ -1,7 +1,7 @@
 //! The window's commands: each parses its input, calls `crates/local`, and maps the result.
 //! Errors reach the UI as `{code, message}` (see error.rs).
 
-use local::DocName;
+use local::{CaseId, DocName};
 use std::sync::Arc;
 
 use local::Store;
@@ -162,8 +162,9 @@ fn edited_in(app: &AppHandle, store: &Arc<Store>, pending: usize) -> usize {
     }
 }
 
-fn case_doc(case_id: &str) -> CommandResult<DocName> {
-    DocName::case(case_id).map_err(|error| CommandError::new("invalid_doc", error.to_string()))
+/// A matter id from the window, parsed once here; the store takes the typed id.
+pub(crate) fn parse_case_id(text: &str) -> CommandResult<CaseId> {
+    CaseId::parse(text).map_err(|error| CommandError::new("invalid_input", error.to_string()))
 }
 
 #[tauri::command]
@@ -191,15 +192,15 @@ pub async fn search(app: AppHandle, query: String) -> CommandResult<Vec<SearchHi
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
-    let name = case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     let case = on_store(&app, move |store| store.case(&case_id)).await?;
-    sync::open(&app, name).await;
+    sync::open(&app, DocName::case(&case_id)).await;
     Ok(case)
 }
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<String> {
+pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<CaseId> {
     let id = on_store(&app, move |store| store.create_case(&fields)).await?;
     edited(&app);
     Ok(id)
@@ -208,7 +209,7 @@ pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<St
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn update_case(app: AppHandle, case_id: String, patch: CasePatch) -> CommandResult<()> {
-    case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     on_store(&app, move |store| store.update_case(&case_id, &patch)).await?;
     edited(&app);
     Ok(())
@@ -222,7 +223,7 @@ pub async fn add_party(
     role: String,
     name: String,
 ) -> CommandResult<Party> {
-    case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     let party = on_store(&app, move |store| store.add_party(&case_id, &role, &name)).await?;
     edited(&app);
     Ok(party)
@@ -237,7 +238,7 @@ pub async fn add_deadline(
     title: String,
     kind: String,
 ) -> CommandResult<Deadline> {
-    case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     let deadline = on_store(&app, move |store| {
         store.add_deadline(&case_id, &date, &title, &kind)
     })
@@ -254,7 +255,7 @@ pub async fn set_deadline_done(
     id: String,
     done: bool,
 ) -> CommandResult<()> {
-    case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     on_store(&app, move |store| {
         store.set_deadline_done(&case_id, &id, done)
     })
@@ -271,7 +272,7 @@ pub async fn remove_from_case(
     list: String,
     id: String,
 ) -> CommandResult<()> {
-    case_doc(&case_id)?;
+    let case_id = parse_case_id(&case_id)?;
     on_store(&app, move |store| {
         store.remove_from_case(&case_id, &list, &id)
     })
@@ -283,12 +284,14 @@ pub async fn remove_from_case(
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn list_drafts(app: AppHandle, case_id: String) -> CommandResult<Vec<DraftSummary>> {
+    let case_id = parse_case_id(&case_id)?;
     on_store(&app, move |store| store.drafts(&case_id)).await
 }
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn create_draft(app: AppHandle, case_id: String, title: String) -> CommandResult<String> {
+    let case_id = parse_case_id(&case_id)?;
     let doc = on_store(&app, move |store| store.create_draft(&case_id, &title)).await?;
     edited(&app);
     Ok(doc.as_str().to_owned())
@@ -391,7 +394,7 @@ pub async fn apply_local_update(
     let pending = blocking(move || {
         // A save still queued in the editor when the firm removed the matter is discarded
         // like the matter's other unsent changes (docs/ARCHITECTURE.md, "Matter removal").
-        if store.matter_removed(target.case_id())? {
+        if store.matter_removed(&target.case_id())? {
             return Ok(store.outbox_state().pending);
         }
         store.apply_local_update(&target, &update)

@@ -35,6 +35,7 @@ fn client(app: &AppHandle) -> CommandResult<FirmServer> {
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<Vec<Member>> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
     Ok(client(&app)?.members(&case_id).await?)
 }
 
@@ -86,6 +87,7 @@ pub async fn copilot_availability(
     app: AppHandle,
     case_id: String,
 ) -> CommandResult<CopilotAvailability> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
     Ok(client(&app)?.availability(&case_id).await?)
 }
 
@@ -96,6 +98,7 @@ pub async fn copilot_set_consent(
     case_id: String,
     consented: bool,
 ) -> CommandResult<()> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
     Ok(client(&app)?.set_consent(&case_id, consented).await?)
 }
 

@@ -49,6 +49,7 @@ pub async fn removal_notices(app: AppHandle) -> CommandResult<Vec<RemovalNotice>
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn dismiss_removal_notice(app: AppHandle, case_id: String) -> CommandResult<bool> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
     let store = app.state::<AppState>().store();
     blocking(move || store.dismiss_removal_notice(&case_id)).await
 }

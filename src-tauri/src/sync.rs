@@ -65,7 +65,7 @@ struct Awareness {
 
 #[derive(Clone, Serialize)]
 struct CaseChanged {
-    case_id: String,
+    case_id: local::CaseId,
 }
 
 #[derive(Clone, Serialize)]
@@ -76,7 +76,7 @@ struct Denied {
 
 #[derive(Clone, Serialize)]
 struct MatterRemoved {
-    case_id: String,
+    case_id: local::CaseId,
     reason: String,
     discarded_changes: usize,
 }
@@ -486,7 +486,7 @@ fn forward(app: &AppHandle, event: SyncEvent) {
             app.emit(
                 "cases-changed",
                 CaseChanged {
-                    case_id: doc.case_id().to_owned(),
+                    case_id: doc.case_id(),
                 },
             )
         }
@@ -523,9 +523,7 @@ fn forward(app: &AppHandle, event: SyncEvent) {
             if let Ok(mut opened) = state.opened.lock() {
                 opened.retain(|doc| doc.case_id() != case_id);
             }
-            let case = CaseChanged {
-                case_id: case_id.clone(),
-            };
+            let case = CaseChanged { case_id };
             app.emit(
                 "matter-removed",
                 MatterRemoved {

@@ -89,7 +89,7 @@ async fn desktop_command(store: &Arc<Store>, doc: &DocName, update: Vec<u8>) -> 
     let target = Arc::clone(store);
     let name = doc.clone();
     tokio::task::spawn_blocking(move || {
-        if target.matter_removed(name.case_id())? {
+        if target.matter_removed(&name.case_id())? {
             return Ok(target.outbox_state().pending);
         }
         target.apply_local_update(&name, &update)

@@ -148,7 +148,7 @@ pub struct Running {
 /// Start serving: check the schema, connect, spawn background tasks, bind.
 pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
     use anyhow::Context;
-    settings.validate().map_err(anyhow::Error::msg)?;
+    settings.validate()?;
     if settings.environment == crate::config::Environment::Production {
         let report = crate::preflight::run(settings).await;
         if report.blocking().next().is_some() {

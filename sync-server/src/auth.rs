@@ -3,10 +3,11 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 pub use crate::claims::Profile;
 use crate::config::ServeSettings;
+/// Why a token was refused: a typed source of the domain error (defined beside it).
+pub use crate::error::AuthError;
 
 pub const DEV_ISSUER: &str = "lawyers-hub-dev";
 
@@ -28,24 +29,6 @@ impl Principal {
     pub fn is_expired(&self, now: i64) -> bool {
         now >= self.expires_at
     }
-}
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum AuthError {
-    #[error("the token is invalid")]
-    Invalid,
-    #[error("the token has expired")]
-    Expired,
-    #[error("the token has no firm (organization)")]
-    NoFirm,
-    #[error("the token is not valid yet")]
-    NotYetValid,
-    #[error("the token was signed with an unknown key")]
-    UnknownKey,
-    #[error("the sign-in is not complete (pending session)")]
-    PendingSession,
-    #[error("the token was issued to an application this server does not accept")]
-    UnauthorizedParty,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -217,9 +200,7 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                 location => {
                     let url = match location {
                         KeyLocation::JwksUrl(url) => url.to_owned(),
-                        _ => discover_jwks_url(issuer)
-                            .await
-                            .map_err(anyhow::Error::msg)?,
+                        _ => discover_jwks_url(issuer).await?,
                     };
                     let cache = JwksCache::new(url);
                     cache
@@ -236,8 +217,8 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                     issuer: issuer.clone(),
                     authorized_parties: identity.authorized_parties.clone(),
                     require_azp: settings.environment == Environment::Production,
-                    firm_claim: identity.firm_claim_path().map_err(anyhow::Error::msg)?,
-                    admin: identity.admin_rule().map_err(anyhow::Error::msg)?,
+                    firm_claim: identity.firm_claim_path()?,
+                    admin: identity.admin_rule()?,
                     audiences: identity.accepted_audiences(),
                 },
                 keys,

@@ -5,6 +5,30 @@
 
 use serde_json::{Map, Value};
 
+/// A claim setting that cannot be used; the message names the variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClaimsError {
+    #[error("{setting} is empty: name a claim, e.g. `roles` or a dotted path like `o.rol`")]
+    Empty { setting: &'static str },
+    #[error("{setting}={text:?} contains a space: claim names and dotted paths have none")]
+    Space { setting: &'static str, text: String },
+    #[error(
+        "{setting}={text:?} has an empty part: write a claim (`roles`) or a dotted path \
+         without leading, trailing or double dots (`o.rol`)"
+    )]
+    EmptyPart { setting: &'static str, text: String },
+    #[error(
+        "HUB_ADMIN_VALUE is set ({values}) but HUB_ADMIN_CLAIM is not: name the claim that \
+         carries it, e.g. HUB_ADMIN_CLAIM=roles (Entra app roles) or groups (Okta)"
+    )]
+    AdminValueWithoutClaim { values: String },
+    #[error(
+        "HUB_ADMIN_CLAIM={claim} needs HUB_ADMIN_VALUE: the value (or comma-separated \
+         values) that makes a firm admin, e.g. HUB_ADMIN_VALUE=Hub.Admin"
+    )]
+    AdminClaimWithoutValue { claim: String },
+}
+
 /// A claim named by configuration: a top-level claim (`roles`, `https://hub.example/firm`) or a
 /// dotted path into nested objects (`o.rol`, `tenant.id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,24 +40,23 @@ pub struct ClaimPath {
 
 impl ClaimPath {
     /// `setting` names the variable in the error message (`HUB_FIRM_CLAIM`, `HUB_ADMIN_CLAIM`).
-    pub fn parse(setting: &str, text: &str) -> Result<Self, String> {
+    pub fn parse(setting: &'static str, text: &str) -> Result<Self, ClaimsError> {
         let text = text.trim();
         if text.is_empty() {
-            return Err(format!(
-                "{setting} is empty: name a claim, e.g. `roles` or a dotted path like `o.rol`"
-            ));
+            return Err(ClaimsError::Empty { setting });
         }
         if text.chars().any(char::is_whitespace) {
-            return Err(format!(
-                "{setting}={text:?} contains a space: claim names and dotted paths have none"
-            ));
+            return Err(ClaimsError::Space {
+                setting,
+                text: text.to_owned(),
+            });
         }
         let segments: Vec<String> = text.split('.').map(str::to_owned).collect();
         if segments.iter().any(String::is_empty) {
-            return Err(format!(
-                "{setting}={text:?} has an empty part: write a claim (`roles`) or a dotted path \
-                 without leading, trailing or double dots (`o.rol`)"
-            ));
+            return Err(ClaimsError::EmptyPart {
+                setting,
+                text: text.to_owned(),
+            });
         }
         Ok(Self {
             text: text.to_owned(),
@@ -76,7 +99,7 @@ const CLERK_ADMIN_ROLES: [&str; 2] = ["admin", "org:admin"];
 
 impl AdminRule {
     /// From `HUB_ADMIN_CLAIM` and `HUB_ADMIN_VALUE`: both or neither.
-    pub fn from_settings(claim: Option<&str>, values: &[String]) -> Result<Self, String> {
+    pub fn from_settings(claim: Option<&str>, values: &[String]) -> Result<Self, ClaimsError> {
         let values: Vec<String> = values
             .iter()
             .map(|value| value.trim().to_owned())
@@ -84,15 +107,12 @@ impl AdminRule {
             .collect();
         match (claim, values.is_empty()) {
             (None, true) => Ok(Self::ClerkOrganizationRole),
-            (None, false) => Err(format!(
-                "HUB_ADMIN_VALUE is set ({}) but HUB_ADMIN_CLAIM is not: name the claim that \
-                 carries it, e.g. HUB_ADMIN_CLAIM=roles (Entra app roles) or groups (Okta)",
-                values.join(",")
-            )),
-            (Some(claim), true) => Err(format!(
-                "HUB_ADMIN_CLAIM={claim} needs HUB_ADMIN_VALUE: the value (or comma-separated \
-                 values) that makes a firm admin, e.g. HUB_ADMIN_VALUE=Hub.Admin"
-            )),
+            (None, false) => Err(ClaimsError::AdminValueWithoutClaim {
+                values: values.join(","),
+            }),
+            (Some(claim), true) => Err(ClaimsError::AdminClaimWithoutValue {
+                claim: claim.to_owned(),
+            }),
             (Some(claim), false) => Ok(Self::Claim {
                 path: ClaimPath::parse("HUB_ADMIN_CLAIM", claim)?,
                 values,
@@ -212,7 +232,9 @@ mod tests {
             None
         );
         for bad in ["", " ", "a..b", ".a", "a.", "a b"] {
-            let error = ClaimPath::parse("HUB_ADMIN_CLAIM", bad).unwrap_err();
+            let error = ClaimPath::parse("HUB_ADMIN_CLAIM", bad)
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("HUB_ADMIN_CLAIM"), "{error}");
         }
     }
@@ -242,11 +264,17 @@ mod tests {
 
     #[test]
     fn admin_settings_come_in_pairs() {
-        let error = AdminRule::from_settings(Some("roles"), &[]).unwrap_err();
+        let error = AdminRule::from_settings(Some("roles"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("HUB_ADMIN_VALUE"), "{error}");
-        let error = AdminRule::from_settings(None, &["Hub.Admin".into()]).unwrap_err();
+        let error = AdminRule::from_settings(None, &["Hub.Admin".into()])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("HUB_ADMIN_CLAIM"), "{error}");
-        let error = AdminRule::from_settings(Some("a..b"), &["x".into()]).unwrap_err();
+        let error = AdminRule::from_settings(Some("a..b"), &["x".into()])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("empty part"), "{error}");
     }
 

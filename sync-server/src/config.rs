@@ -4,7 +4,39 @@ use std::net::SocketAddr;
 
 use clap::Args;
 
-use crate::claims::{AdminRule, ClaimPath};
+use crate::claims::{AdminRule, ClaimPath, ClaimsError};
+use crate::copilot::config::CopilotConfigError;
+
+/// Settings that are unsafe or cannot work, found at start-up: each message names the variable
+/// and says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "HUB_ENV=production refuses development tokens: remove --dev-auth / HUB_DEV_AUTH \
+         and configure Clerk/OIDC verification"
+    )]
+    DevTokensInProduction,
+    #[error(
+        "no token verifier is configured: set HUB_OIDC_ISSUER for Clerk/OIDC sign-in \
+         (keys are found through its discovery document, or set CLERK_JWT_KEY or \
+         HUB_JWKS_URL), or start with --dev-auth for local development"
+    )]
+    NoVerifier,
+    #[error("HUB_OIDC_ISSUER must be an https:// URL (got {0})")]
+    IssuerNotHttps(String),
+    #[error("HUB_AUTHORIZED_PARTIES must list the accepted azp values in production")]
+    NoAuthorizedParties,
+    #[error("HUB_DEV_SECRET must be at least 16 characters")]
+    DevSecretTooShort,
+    #[error("HUB_DB_POOL must be at least 2 (one connection is reserved for writes)")]
+    PoolTooSmall,
+    /// `HUB_FIRM_CLAIM`, `HUB_ADMIN_CLAIM`, `HUB_ADMIN_VALUE`.
+    #[error(transparent)]
+    Claims(#[from] ClaimsError),
+    /// `HUB_COPILOT_*`.
+    #[error(transparent)]
+    Copilot(#[from] CopilotConfigError),
+}
 
 /// Where the server runs. Production refuses anything meant only for development.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -164,7 +196,7 @@ impl IdentitySettings {
     }
 
     /// `HUB_FIRM_CLAIM`, parsed.
-    pub fn firm_claim_path(&self) -> Result<Option<ClaimPath>, String> {
+    pub fn firm_claim_path(&self) -> Result<Option<ClaimPath>, ClaimsError> {
         self.firm_claim
             .as_deref()
             .map(|claim| ClaimPath::parse("HUB_FIRM_CLAIM", claim))
@@ -172,7 +204,7 @@ impl IdentitySettings {
     }
 
     /// `HUB_ADMIN_CLAIM` and `HUB_ADMIN_VALUE`, parsed.
-    pub fn admin_rule(&self) -> Result<AdminRule, String> {
+    pub fn admin_rule(&self) -> Result<AdminRule, ClaimsError> {
         AdminRule::from_settings(self.admin_claim.as_deref(), &self.admin_values)
     }
 
@@ -185,13 +217,11 @@ impl IdentitySettings {
             .collect()
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ConfigError> {
         if let Some(issuer) = &self.issuer
             && !(issuer.starts_with("https://") || is_loopback_http(issuer))
         {
-            return Err(format!(
-                "HUB_OIDC_ISSUER must be an https:// URL (got {issuer})"
-            ));
+            return Err(ConfigError::IssuerNotHttps(issuer.clone()));
         }
         self.firm_claim_path()?;
         self.admin_rule()?;
@@ -289,39 +319,26 @@ pub fn redact_url(url: &str) -> String {
 
 impl ServeSettings {
     /// Refuse configurations that are unsafe or cannot work, saying how to fix them.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), ConfigError> {
         if self.dev_auth && self.environment == Environment::Production {
-            return Err(
-                "HUB_ENV=production refuses development tokens: remove --dev-auth / HUB_DEV_AUTH \
-                        and configure Clerk/OIDC verification"
-                    .into(),
-            );
+            return Err(ConfigError::DevTokensInProduction);
         }
         if !self.dev_auth && !self.identity.configured() {
-            return Err(
-                "no token verifier is configured: set HUB_OIDC_ISSUER for Clerk/OIDC sign-in \
-                        (keys are found through its discovery document, or set CLERK_JWT_KEY or \
-                        HUB_JWKS_URL), or start with --dev-auth for local development"
-                    .into(),
-            );
+            return Err(ConfigError::NoVerifier);
         }
         self.identity.validate()?;
         if self.identity.configured()
             && self.environment == Environment::Production
             && self.identity.authorized_parties.is_empty()
         {
-            return Err(
-                "HUB_AUTHORIZED_PARTIES must list the accepted azp values in production".into(),
-            );
+            return Err(ConfigError::NoAuthorizedParties);
         }
         if self.dev_auth && self.dev_secret.value.len() < 16 {
-            return Err("HUB_DEV_SECRET must be at least 16 characters".into());
+            return Err(ConfigError::DevSecretTooShort);
         }
         self.copilot.validate()?;
         if self.database.pool_size < 2 {
-            return Err(
-                "HUB_DB_POOL must be at least 2 (one connection is reserved for writes)".into(),
-            );
+            return Err(ConfigError::PoolTooSmall);
         }
         Ok(())
     }
@@ -360,11 +377,13 @@ mod tests {
         assert!(settings(Environment::Development, true).validate().is_ok());
         let refused = settings(Environment::Production, true)
             .validate()
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("refuses development tokens"), "{refused}");
         let refused = settings(Environment::Development, false)
             .validate()
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(refused.contains("no token verifier"), "{refused}");
     }
 
@@ -399,12 +418,12 @@ mod tests {
     fn identity_claims_are_checked_at_start_up() {
         let mut config = settings(Environment::Development, true);
         config.identity.admin_claim = Some("roles".into());
-        let refused = config.validate().unwrap_err();
+        let refused = config.validate().unwrap_err().to_string();
         assert!(refused.contains("HUB_ADMIN_VALUE"), "{refused}");
         config.identity.admin_values = vec!["Hub.Admin".into()];
         assert!(config.validate().is_ok());
         config.identity.firm_claim = Some("tenant..id".into());
-        let refused = config.validate().unwrap_err();
+        let refused = config.validate().unwrap_err().to_string();
         assert!(refused.contains("HUB_FIRM_CLAIM"), "{refused}");
     }
 

@@ -89,23 +89,6 @@ struct Fatal {
     reason: String,
 }
 
-/// Postgres could not answer: the client must not take this for a refusal (a laptop purges a
-/// matter it is refused), so the connection ends and the client reconnects and resends.
-fn unavailable() -> Fatal {
-    Fatal {
-        code: 1011,
-        reason: "storage unavailable: reconnect and try again".into(),
-    }
-}
-
-/// Why a token was not accepted.
-enum Unverified {
-    /// The token is refused (answered with `PermissionDenied`).
-    Refused(String),
-    /// The server could not record the caller (ends the connection: try again).
-    Unavailable,
-}
-
 pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<AddressSlot>) {
     let id = state.next_connection_id();
     metrics::connection_opened();
@@ -239,6 +222,31 @@ impl Session {
                 reason: reason.into(),
             }),
         ));
+    }
+
+    /// The socket's answer to a failed domain call, decided here and only here. A refusal
+    /// denies the one key (`PermissionDenied` with a reason the laptop acts on: "document not
+    /// found" after it was granted means a wall) and the connection stays. Postgres failing
+    /// ends the connection (1011): the client must not take it for a refusal (a laptop purges
+    /// a matter it is refused), so it reconnects and resends.
+    fn answer(&self, key: &str, error: Error) -> Result<(), Fatal> {
+        let reason = match error {
+            Error::NotFound => "document not found".to_owned(),
+            Error::TooManyNewCases => format!(
+                "too many new matters (at most {} a minute): wait a minute and try again",
+                self.state.limiter.settings().new_cases_per_minute
+            ),
+            Error::Database(error) => {
+                tracing::error!(%error, "storage unavailable; closing the connection");
+                return Err(Fatal {
+                    code: 1011,
+                    reason: "storage unavailable: reconnect and try again".into(),
+                });
+            }
+            refusal => refusal.to_string(),
+        };
+        self.deny(key, &reason);
+        Ok(())
     }
 
     async fn handle(&mut self, bytes: &[u8]) -> Result<(), Fatal> {
@@ -433,7 +441,7 @@ impl Session {
         }
     }
 
-    async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, Unverified> {
+    async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, Error> {
         let now = chrono::Utc::now().timestamp();
         if let Some(principal) = self
             .principals
@@ -442,13 +450,7 @@ impl Session {
         {
             return Ok(principal.clone());
         }
-        let principal = Arc::new(
-            self.state
-                .verifier
-                .verify(token)
-                .await
-                .map_err(|error| Unverified::Refused(error.to_string()))?,
-        );
+        let principal = Arc::new(self.state.verifier.verify(token).await?);
         // Recorded once per connection, and again only when a new token names the person
         // differently (a refreshed token after a change of name in the identity provider).
         let recorded = self
@@ -459,12 +461,7 @@ impl Session {
         if recorded.is_none_or(|(_, firm, profile)| {
             *firm != principal.firm_id || *profile != principal.profile
         }) {
-            db::directory::ensure_principal(&self.state.pool, &principal)
-                .await
-                .map_err(|error| {
-                    tracing::error!(%error, "could not record user");
-                    Unverified::Unavailable
-                })?;
+            db::directory::ensure_principal(&self.state.pool, &principal).await?;
             self.seen_users
                 .retain(|(user, ..)| *user != principal.user_id);
             self.seen_users.push((
@@ -490,11 +487,7 @@ impl Session {
         };
         let principal = match self.verify(&token).await {
             Ok(principal) => principal,
-            Err(Unverified::Refused(reason)) => {
-                self.deny(&key, &reason);
-                return Ok(());
-            }
-            Err(Unverified::Unavailable) => return Err(unavailable()),
+            Err(error) => return self.answer(&key, error),
         };
         if !self.count_user(&principal.user_id) {
             self.deny(
@@ -565,10 +558,7 @@ impl Session {
                 .await
                 {
                     Ok(access) => access,
-                    Err(error) => {
-                        tracing::error!(%error, "could not re-check access");
-                        return Err(unavailable());
-                    }
+                    Err(error) => return self.answer(&key, error.into()),
                 };
                 if let Some(existing) = self.docs.get_mut(&key) {
                     existing.access.store(Role::code(access), Ordering::Release);
@@ -606,33 +596,20 @@ impl Session {
         .await
         {
             Ok(row) => row,
-            Err(Error::NotFound) => {
-                let case_id = uuid::Uuid::parse_str(doc.case_id()).ok();
-                crate::db::audit::audit_refusal(
-                    &self.state.pool,
-                    &principal.firm_id,
-                    &principal.user_id,
-                    case_id,
-                    "access_denied",
-                    serde_json::json!({ "document": doc.as_str() }),
-                )
-                .await;
-                self.deny(&key, "document not found");
-                return Ok(());
-            }
-            Err(Error::TooManyNewCases) => {
-                self.deny(
-                    &key,
-                    &format!(
-                        "too many new matters (at most {} a minute): wait a minute and try again",
-                        self.state.limiter.settings().new_cases_per_minute
-                    ),
-                );
-                return Ok(());
-            }
             Err(error) => {
-                tracing::error!(%error, "could not open document");
-                return Err(unavailable());
+                if let Error::NotFound = error {
+                    let case_id = uuid::Uuid::parse_str(doc.case_id().as_str()).ok();
+                    crate::db::audit::audit_refusal(
+                        &self.state.pool,
+                        &principal.firm_id,
+                        &principal.user_id,
+                        case_id,
+                        "access_denied",
+                        serde_json::json!({ "document": doc.as_str() }),
+                    )
+                    .await;
+                }
+                return self.answer(&key, error);
             }
         };
         let user_id: Arc<str> = Arc::from(principal.user_id.as_str());
@@ -656,10 +633,7 @@ impl Session {
             .await;
         let (entry, id) = match subscribed {
             Ok(subscribed) => subscribed,
-            Err(error) => {
-                tracing::error!(%error, "could not load document");
-                return Err(unavailable());
-            }
+            Err(error) => return self.answer(&key, error.into()),
         };
         let subscription = Subscription {
             id,
@@ -681,15 +655,13 @@ impl Session {
                 {
                     Ok(fresh) => fresh,
                     Err(error) => {
-                        tracing::error!(%error, "could not re-check access");
                         self.unsubscribe(&key);
-                        return Err(unavailable());
+                        return self.answer(&key, error.into());
                     }
                 };
             let Some(fresh) = fresh else {
                 self.unsubscribe(&key);
-                self.deny(&key, "document not found");
-                return Ok(());
+                return self.answer(&key, Error::NotFound);
             };
             role = fresh;
             access.store(Role::code(Some(fresh)), Ordering::Release);

@@ -34,10 +34,11 @@ use uuid::Uuid;
 use crate::access::is_firm_admin;
 use crate::db;
 use crate::db::copilot::FirmPolicy;
-use crate::rest::{ApiError, Caller, VerifiedCaller};
+use crate::error::Error;
+use crate::http::{ApiError, Caller, VerifiedCaller};
 use crate::state::AppState;
 use config::CopilotSettings;
-use policy::{Quota, RateLimiter, Refusal, StreamPermit};
+use policy::{Availability, Quota, RateLimiter, StreamPermit};
 use policy_cache::PolicyCache;
 use prompts::{Action, Prompt};
 use upstream::{Deltas, Progress, Stop, Upstream};
@@ -117,31 +118,6 @@ fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
     })
 }
 
-/// The HTTP answer to a policy refusal: its status, `{code, message}` and, for a limit, when to
-/// try again.
-impl From<Refusal> for ApiError {
-    fn from(refusal: Refusal) -> Self {
-        let message = refusal.to_string();
-        match refusal {
-            Refusal::Database(error) => error.into(),
-            Refusal::NotFound => ApiError::not_found(),
-            Refusal::NotConfigured => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, refusal.code(), message)
-            }
-            Refusal::Disabled | Refusal::ConsentRequired => {
-                ApiError::new(StatusCode::FORBIDDEN, refusal.code(), message)
-            }
-            Refusal::QuotaExceeded { wait_secs, .. } | Refusal::RateLimited { wait_secs, .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), message)
-                    .retry_after(wait_secs)
-            }
-            Refusal::TooManyStreams { .. } => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, refusal.code(), message).retry_after(1)
-            }
-        }
-    }
-}
-
 /// Count a refusal by its code, then pass it on.
 fn refused(error: ApiError) -> ApiError {
     usage::count_refusal(error.code());
@@ -219,11 +195,11 @@ pub async fn chat(
         request.case_id,
     )
     .await
-    .map_err(|refusal| refused(refusal.into()))?;
+    .map_err(|error| refused(error.into()))?;
     let permit = copilot
         .limiter
         .acquire(&caller.user_id)
-        .map_err(|refusal| refused(refusal.into()))?;
+        .map_err(|refusal| refused(Error::from(refusal).into()))?;
     let instruction = request.instruction.as_deref().unwrap_or("").trim();
     let prompt = prompts::build(request.action, &request.text, instruction).map_err(|error| {
         tracing::error!(%error, "copilot prompt template is broken");
@@ -416,20 +392,6 @@ async fn run(
     .await;
 }
 
-/// `{available, reason_code, message, …}` for `GET /api/v1/cases/{case}/copilot`.
-#[derive(Debug, Serialize)]
-pub struct Availability {
-    pub available: bool,
-    /// null when available; else copilot_not_configured, copilot_disabled, consent_required
-    /// or quota_exceeded.
-    pub reason_code: Option<&'static str>,
-    pub message: String,
-    pub consented: bool,
-    pub model: String,
-    pub actions: [Action; 4],
-    pub quota: Quota,
-}
-
 /// `GET /api/v1/cases/{case}/copilot`: may I use the copilot on this matter, and if not, why.
 #[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn availability(
@@ -437,50 +399,16 @@ pub async fn availability(
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Availability>, ApiError> {
-    let settings = &state.copilot.settings;
-    let checked = policy::check(
+    let copilot = &state.copilot;
+    let availability = policy::availability(
         &state.pool,
-        state.copilot.cache(),
-        settings,
+        copilot.cache(),
+        &copilot.settings,
         &caller,
         case_id,
     )
-    .await;
-    let refusal = match checked {
-        // Allowed: the check already read the quota, and consent is given.
-        Ok(allowed) => {
-            return Ok(Json(Availability {
-                available: true,
-                reason_code: None,
-                message: "The copilot is available for this matter.".to_owned(),
-                consented: true,
-                model: settings.model.clone(),
-                actions: Action::ALL,
-                quota: allowed.quota,
-            }));
-        }
-        Err(error @ (Refusal::NotFound | Refusal::Database(_))) => {
-            return Err(error.into());
-        }
-        Err(refusal) => refusal,
-    };
-    let policy = db::copilot::firm_policy(&state.pool, &caller.firm_id).await?;
-    let quota = Quota {
-        used_tokens: policy::tokens_used_this_month(&state.pool, &caller.firm_id, &caller.user_id)
-            .await?,
-        monthly_tokens: policy
-            .monthly_token_quota
-            .unwrap_or(settings.monthly_tokens),
-    };
-    Ok(Json(Availability {
-        available: false,
-        reason_code: Some(refusal.code()),
-        message: refusal.to_string(),
-        consented: db::copilot::case_consented(&state.pool, case_id).await?,
-        model: settings.model.clone(),
-        actions: Action::ALL,
-        quota,
-    }))
+    .await?;
+    Ok(Json(availability))
 }
 
 #[derive(Debug, Serialize)]

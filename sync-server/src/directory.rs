@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::db;
 use crate::db::directory::Person;
-use crate::rest::{ApiError, Caller};
+use crate::http::{ApiError, Caller};
 use crate::state::AppState;
 
 /// Most people one answer lists.

@@ -14,6 +14,7 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod fanout;
+pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod metrics;

@@ -281,10 +281,10 @@ pub async fn render(State(state): State<AppState>) -> Response {
 /// server-wide: connection counts and write volume say how busy the firm is).
 #[tracing::instrument(skip_all)]
 pub async fn stats(
-    crate::rest::VerifiedCaller(caller): crate::rest::VerifiedCaller,
-) -> Result<String, crate::rest::ApiError> {
+    crate::http::VerifiedCaller(caller): crate::http::VerifiedCaller,
+) -> Result<String, crate::http::ApiError> {
     if !crate::access::is_firm_admin(&caller) {
-        return Err(crate::rest::ApiError::forbidden(
+        return Err(crate::http::ApiError::forbidden(
             "only firm admins can read the server's statistics",
         ));
     }

@@ -137,7 +137,7 @@ impl JwksCache {
     }
 
     /// Fetch the key set now (the start-up check). Returns how many keys it holds.
-    pub async fn refresh(&self) -> Result<usize, String> {
+    pub async fn refresh(&self) -> Result<usize, OidcError> {
         self.shared.fetch().await
     }
 
@@ -209,7 +209,7 @@ impl JwksShared {
     }
 
     /// Fetch and swap in the key set; one fetch at a time. Readers keep the old set meanwhile.
-    async fn fetch(&self) -> Result<usize, String> {
+    async fn fetch(&self) -> Result<usize, OidcError> {
         let _single_flight = self.fetching.lock().await;
         let response = self
             .http
@@ -217,23 +217,20 @@ impl JwksShared {
             .send()
             .await
             .and_then(|response| response.error_for_status())
-            .map_err(|error| format!("cannot fetch the JWKS: {}", error.without_url()))?;
+            .map_err(|error| OidcError::JwksUnreachable(error.without_url()))?;
         let max_age = response
             .headers()
             .get(reqwest::header::CACHE_CONTROL)
             .and_then(|value| value.to_str().ok())
             .and_then(max_age);
-        let set: JwkSet = response
-            .json()
-            .await
-            .map_err(|_| "the JWKS is not a valid key set".to_owned())?;
+        let set: JwkSet = response.json().await.map_err(|_| OidcError::JwksInvalid)?;
         let keys: HashMap<String, DecodingKey> = set
             .keys
             .iter()
             .filter_map(|jwk| Some((jwk.common.key_id.clone()?, DecodingKey::from_jwk(jwk).ok()?)))
             .collect();
         if keys.is_empty() {
-            return Err("the JWKS has no usable keys with a key id".into());
+            return Err(OidcError::JwksEmpty);
         }
         let count = keys.len();
         *self.current.write().unwrap_or_else(PoisonError::into_inner) =
@@ -242,10 +239,40 @@ impl JwksShared {
     }
 }
 
+/// Why the identity provider's keys could not be had (at start-up, or on a refresh, which then
+/// keeps the last good keys). Each message says what to check.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    #[error("cannot fetch the JWKS: {0}")]
+    JwksUnreachable(#[source] reqwest::Error),
+    #[error("the JWKS is not a valid key set")]
+    JwksInvalid,
+    #[error("the JWKS has no usable keys with a key id")]
+    JwksEmpty,
+    #[error(
+        "cannot read the identity provider's discovery document {url}: {source}; check \
+         HUB_OIDC_ISSUER, or set HUB_JWKS_URL (or CLERK_JWT_KEY) to skip discovery"
+    )]
+    DiscoveryUnreachable { url: String, source: reqwest::Error },
+    #[error("{url} is not an OpenID Provider configuration (it needs `issuer` and `jwks_uri`)")]
+    DiscoveryInvalid { url: String },
+    #[error(
+        "the discovery document {url} names the issuer {named:?}, not HUB_OIDC_ISSUER={issuer:?}: \
+         set HUB_OIDC_ISSUER to exactly the `iss` of your access tokens"
+    )]
+    IssuerMismatch {
+        url: String,
+        named: String,
+        issuer: String,
+    },
+    #[error("the discovery document {url} names a JWKS that is not https:// ({jwks})")]
+    JwksNotHttps { url: String, jwks: String },
+}
+
 /// OpenID Connect Discovery: the key set URL (`jwks_uri`) of the provider at `issuer`, read from
 /// `{issuer}/.well-known/openid-configuration`. The document must name exactly this issuer
 /// (OpenID Connect Discovery 1.0 §4.3): anything else would be trusting another provider's keys.
-pub async fn discover_jwks_url(issuer: &str) -> Result<String, String> {
+pub async fn discover_jwks_url(issuer: &str) -> Result<String, OidcError> {
     #[derive(Deserialize)]
     struct ProviderMetadata {
         issuer: String,
@@ -264,28 +291,24 @@ pub async fn discover_jwks_url(issuer: &str) -> Result<String, String> {
         .send()
         .await
         .and_then(|response| response.error_for_status())
-        .map_err(|error| {
-            format!(
-                "cannot read the identity provider's discovery document {url}: {}; check \
-                 HUB_OIDC_ISSUER, or set HUB_JWKS_URL (or CLERK_JWT_KEY) to skip discovery",
-                error.without_url()
-            )
+        .map_err(|error| OidcError::DiscoveryUnreachable {
+            url: url.clone(),
+            source: error.without_url(),
         })?;
-    let metadata: ProviderMetadata = response.json().await.map_err(|_| {
-        format!("{url} is not an OpenID Provider configuration (it needs `issuer` and `jwks_uri`)")
-    })?;
+    let metadata: ProviderMetadata = response
+        .json()
+        .await
+        .map_err(|_| OidcError::DiscoveryInvalid { url: url.clone() })?;
     if metadata.issuer != issuer {
-        return Err(format!(
-            "the discovery document {url} names the issuer {:?}, not HUB_OIDC_ISSUER={issuer:?}: \
-             set HUB_OIDC_ISSUER to exactly the `iss` of your access tokens",
-            metadata.issuer
-        ));
+        return Err(OidcError::IssuerMismatch {
+            url,
+            named: metadata.issuer,
+            issuer: issuer.to_owned(),
+        });
     }
     let jwks = metadata.jwks_uri;
     if !(jwks.starts_with("https://") || crate::config::is_loopback_http(&jwks)) {
-        return Err(format!(
-            "the discovery document {url} names a JWKS that is not https:// ({jwks})"
-        ));
+        return Err(OidcError::JwksNotHttps { url, jwks });
     }
     Ok(jwks)
 }

@@ -122,7 +122,11 @@ pub async fn run(settings: &ServeSettings) -> Report {
     });
     checks.push(match settings.validate() {
         Ok(()) => Check::pass("settings valid", "every setting passed validation"),
-        Err(message) => Check::fail("settings valid", message, "correct the setting named above"),
+        Err(error) => Check::fail(
+            "settings valid",
+            error.to_string(),
+            "correct the setting named above",
+        ),
     });
     checks.extend(database(settings).await);
     checks.push(identity(settings).await);

@@ -1,159 +1,22 @@
 //! REST `/api/v1` for what sync cannot express: my matters, members, screens (ethical walls),
-//! the audit log and the firm directory (`crate::directory`). Every route takes `Authorization: Bearer <token>`; errors are JSON
-//! `{code, message}`. Another firm's matter, or one the caller may not see, is `404 not_found`.
+//! the audit log and the firm directory (`crate::directory`). Every route takes
+//! `Authorization: Bearer <token>`; errors are JSON `{code, message}` (`crate::http::ApiError`).
+//! Another firm's matter, or one the caller may not see, is `404 not_found`.
 
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::access;
-use crate::auth::Principal;
 use crate::db;
 use crate::db::access::{CaseSummary, Member, Screen};
 use crate::db::audit::AuditEntry;
 use crate::error::Error;
+use crate::http::{ApiError, Caller};
 use crate::role::Role;
 use crate::state::AppState;
-
-/// An API error: a stable code and a message a person can act on.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    /// Seconds the client should wait before trying again (429/503): `Retry-After`.
-    retry_after: Option<u64>,
-}
-
-impl ApiError {
-    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    pub(crate) fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "no such matter")
-    }
-
-    pub(crate) fn forbidden(message: &str) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
-    }
-
-    /// Tell the client when to try again: a `Retry-After` header and `retry_after_secs`.
-    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
-        self.retry_after = Some(seconds);
-        self
-    }
-
-    pub(crate) fn code(&self) -> &'static str {
-        self.code
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(error: sqlx::Error) -> Self {
-        // The cause goes to the log; the client gets a generic message.
-        tracing::error!(%error, "database error in the REST API");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            "something went wrong; try again",
-        )
-    }
-}
-
-/// The HTTP answer to a domain error: the same statuses and `{code, message}` bodies the API
-/// has always given.
-impl From<Error> for ApiError {
-    fn from(error: Error) -> Self {
-        let code = error.code();
-        match error {
-            Error::Database(error) => error.into(),
-            Error::NotFound => Self::not_found(),
-            Error::Forbidden(message) => Self::forbidden(message),
-            Error::TooManyNewCases => {
-                Self::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
-            }
-            Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
-            Error::InvalidInput { message, .. } => {
-                Self::new(StatusCode::BAD_REQUEST, code, message)
-            }
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let mut body = json!({ "code": self.code, "message": self.message });
-        match self.retry_after {
-            Some(seconds) => {
-                body["retry_after_secs"] = json!(seconds);
-                let retry_after = [(axum::http::header::RETRY_AFTER, seconds.to_string())];
-                (self.status, retry_after, Json(body)).into_response()
-            }
-            None => (self.status, Json(body)).into_response(),
-        }
-    }
-}
-
-/// The verified caller of a REST route (recorded in `firms`, `users` and the firm directory on
-/// sight).
-pub struct Caller(pub Principal);
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let principal = bearer_principal(parts, state).await?;
-        db::directory::ensure_principal(&state.pool, &principal).await?;
-        Ok(Caller(principal))
-    }
-}
-
-/// The verified caller, without recording them: for hot routes whose checks already require a
-/// known member of a matter (the copilot's chat).
-pub struct VerifiedCaller(pub Principal);
-
-impl FromRequestParts<AppState> for VerifiedCaller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(VerifiedCaller(bearer_principal(parts, state).await?))
-    }
-}
-
-async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    let unauthorized =
-        |message: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message);
-    let header = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .ok_or_else(|| unauthorized("send Authorization: Bearer <token>"))?;
-    state
-        .verifier
-        .verify(token.trim())
-        .await
-        .map_err(|error| unauthorized(&error.to_string()))
-}
 
 /// `GET /api/v1/cases`: the matters I belong to (never those I am screened from).
 #[tracing::instrument(skip_all)]

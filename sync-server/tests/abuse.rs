@@ -18,12 +18,9 @@ use yrs::{Doc, Text, Transact};
 
 const WAIT: Duration = Duration::from_secs(30);
 
-async fn start_with(db: &str, limits: LimitSettings) -> Running {
-    let mut settings = settings(db, None);
-    settings.limits = limits;
-    sync_server::app::start(&settings)
-        .await
-        .expect("server starts")
+/// A firm whose server enforces `limits`.
+async fn firm_with(limits: LimitSettings) -> Firm {
+    Firm::one_instance_with(|settings| settings.limits = limits).await
 }
 
 fn authenticated(message: &Message) -> bool {
@@ -48,16 +45,13 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_socket_that_never_authenticates_is_closed() {
-    let db = fresh_database().await;
-    let server = start_with(
-        &db,
-        LimitSettings {
-            auth_timeout_secs: 1,
-            ..Default::default()
-        },
-    )
+    let firm = firm_with(LimitSettings {
+        auth_timeout_secs: 1,
+        ..Default::default()
+    })
     .await;
-    let mut idle = connect(&ws_url(&server)).await;
+    let server = firm.server();
+    let mut idle = connect(&ws_url(server)).await;
     let started = std::time::Instant::now();
     let (code, reason) = tokio::time::timeout(WAIT, closed(&mut idle)).await.unwrap();
     assert_eq!(code, 4401, "{reason}");
@@ -67,19 +61,16 @@ async fn a_socket_that_never_authenticates_is_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn documents_per_connection_and_connections_per_user_are_bounded() {
-    let db = fresh_database().await;
-    let server = start_with(
-        &db,
-        LimitSettings {
-            max_docs_per_connection: 2,
-            max_connections_per_user: 2,
-            ..Default::default()
-        },
-    )
+    let firm = firm_with(LimitSettings {
+        max_docs_per_connection: 2,
+        max_connections_per_user: 2,
+        ..Default::default()
+    })
     .await;
+    let server = firm.server();
     let ada = token("ada", FIRM);
     let case = new_case();
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     for _ in 0..2 {
         let name = draft_name(&case);
         assert!(authenticated(
@@ -91,13 +82,13 @@ async fn documents_per_connection_and_connections_per_user_are_bounded() {
     let reason = denial(&answer).expect("the third document is refused");
     assert!(reason.contains("too many documents"), "{reason}");
 
-    let _second = connect(&ws_url(&server)).await;
-    let mut second = connect(&ws_url(&server)).await;
+    let _second = connect(&ws_url(server)).await;
+    let mut second = connect(&ws_url(server)).await;
     // Two sockets of Ada's are open once this one authenticates; a third is refused.
     assert!(authenticated(
         &authenticate(&mut second, draft_name(&case).as_str(), &ada).await
     ));
-    let mut third_socket = connect(&ws_url(&server)).await;
+    let mut third_socket = connect(&ws_url(server)).await;
     let answer = authenticate(&mut third_socket, draft_name(&case).as_str(), &ada).await;
     let reason = denial(&answer).expect("a third connection of one user is refused");
     assert!(reason.contains("too many connections"), "{reason}");
@@ -105,20 +96,17 @@ async fn documents_per_connection_and_connections_per_user_are_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_per_address_are_bounded() {
-    let db = fresh_database().await;
-    let server = start_with(
-        &db,
-        LimitSettings {
-            max_connections_per_address: 3,
-            ..Default::default()
-        },
-    )
+    let firm = firm_with(LimitSettings {
+        max_connections_per_address: 3,
+        ..Default::default()
+    })
     .await;
+    let server = firm.server();
     let mut open = Vec::new();
     for _ in 0..3 {
-        open.push(connect(&ws_url(&server)).await);
+        open.push(connect(&ws_url(server)).await);
     }
-    let refused = tokio_tungstenite::connect_async(ws_url(&server)).await;
+    let refused = tokio_tungstenite::connect_async(ws_url(server)).await;
     match refused {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 429)
@@ -129,7 +117,7 @@ async fn connections_per_address_are_bounded() {
     // Once one closes there is room again.
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        if tokio_tungstenite::connect_async(ws_url(&server))
+        if tokio_tungstenite::connect_async(ws_url(server))
             .await
             .is_ok()
         {
@@ -142,18 +130,15 @@ async fn connections_per_address_are_bounded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_matters_and_catch_up_requests_are_rate_limited() {
-    let db = fresh_database().await;
-    let server = start_with(
-        &db,
-        LimitSettings {
-            new_cases_per_minute: 2,
-            changes_per_minute: 3,
-            ..Default::default()
-        },
-    )
+    let firm = firm_with(LimitSettings {
+        new_cases_per_minute: 2,
+        changes_per_minute: 3,
+        ..Default::default()
+    })
     .await;
+    let server = firm.server();
     let ada = token("ada", FIRM);
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     for _ in 0..2 {
         let name = draft_name(&new_case());
         assert!(authenticated(
@@ -165,7 +150,7 @@ async fn new_matters_and_catch_up_requests_are_rate_limited() {
         .expect("a third new matter within a minute is refused");
     assert!(reason.contains("too many new matters"), "{reason}");
 
-    let mut hub = connect(&ws_url(&server)).await;
+    let mut hub = connect(&ws_url(server)).await;
     authenticate(&mut hub, protocol::HUB_CHANNEL, &ada).await;
     let mut limited = false;
     for _ in 0..5 {
@@ -203,22 +188,19 @@ fn presence(client_id: u64, clock: u64, state: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn awareness_belongs_to_the_connection_that_introduced_it() {
-    let db = fresh_database().await;
-    let server = start_with(
-        &db,
-        LimitSettings {
-            max_awareness_states: 3,
-            max_awareness_state_bytes: 256,
-            ..Default::default()
-        },
-    )
+    let firm = firm_with(LimitSettings {
+        max_awareness_states: 3,
+        max_awareness_state_bytes: 256,
+        ..Default::default()
+    })
     .await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
-    let (mut first, _) = open(&ws_url(&server), doc, &ada).await;
-    grant(&server, &ada, &name, "ben", "editor").await;
-    let (mut intruder, _) = open(&ws_url(&server), doc, &token("ben", FIRM)).await;
+    let (mut first, _) = open(&ws_url(server), doc, &ada).await;
+    grant(server, &ada, &name, "ben", "editor").await;
+    let (mut intruder, _) = open(&ws_url(server), doc, &token("ben", FIRM)).await;
     send(
         &mut first,
         Frame::new(
@@ -267,7 +249,7 @@ async fn awareness_belongs_to_the_connection_that_introduced_it() {
         }
     }
     // A newcomer is sent every presence the document holds.
-    let mut observer = connect(&ws_url(&server)).await;
+    let mut observer = connect(&ws_url(server)).await;
     assert!(authenticated(&authenticate(&mut observer, doc, &ada).await));
     let snapshot = match next(&mut observer).await.unwrap().message {
         Message::Awareness(bytes) => AwarenessUpdate::decode(&bytes).unwrap(),
@@ -305,12 +287,12 @@ fn poison_update(parent_client: u64) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_usable() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
-    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let (mut socket, _) = open(&ws_url(server), doc, &ada).await;
     let ydoc = Doc::with_client_id(41);
     let text = ydoc.get_or_insert_text("body");
     let first = {
@@ -338,12 +320,12 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
         "a poison update was acked: {answer:?}"
     );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
-        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .fetch_one(&sqlx::PgPool::connect(&firm.database).await.unwrap())
         .await
         .unwrap();
     assert_eq!(rows, 1, "the poison update was stored");
     // The document still opens and still takes edits, on a new connection.
-    let (mut again, answer) = open(&ws_url(&server), doc, &ada).await;
+    let (mut again, answer) = open(&ws_url(server), doc, &ada).await;
     assert!(authenticated(&answer));
     let more = {
         let mut txn = ydoc.transact_mut();
@@ -360,10 +342,7 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
             break;
         }
     }
-    assert_eq!(
-        stored_text(&db, &name, "body").await,
-        "Clause one. Clause two."
-    );
+    assert_eq!(firm.stored_body(&name).await, "Clause one. Clause two.");
 }
 
 /// A change that skips clocks of its client: the first update of fuzz seed 4, a GC block of
@@ -373,13 +352,13 @@ async fn a_poison_update_is_refused_before_it_is_stored_and_the_document_stays_u
 /// reloaded and its other subscribers stay connected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_change_is_refused_without_disturbing_the_document() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
-    let (mut watcher, _) = open(&ws_url(&server), doc, &ada).await;
-    let (mut socket, _) = open(&ws_url(&server), doc, &ada).await;
+    let (mut watcher, _) = open(&ws_url(server), doc, &ada).await;
+    let (mut socket, _) = open(&ws_url(server), doc, &ada).await;
     let skips_clocks = vec![1, 1, 6, 11, 0, 4, 0];
     send(
         &mut socket,
@@ -396,7 +375,7 @@ async fn a_malformed_change_is_refused_without_disturbing_the_document() {
          this document does not have"
     );
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates")
-        .fetch_one(&sqlx::PgPool::connect(&db).await.unwrap())
+        .fetch_one(&sqlx::PgPool::connect(&firm.database).await.unwrap())
         .await
         .unwrap();
     assert_eq!(rows, 0, "the malformed change was stored");
@@ -418,7 +397,7 @@ async fn a_malformed_change_is_refused_without_disturbing_the_document() {
     })
     .await
     .unwrap();
-    assert_eq!(stored_text(&db, &name, "body").await, "Clause one.");
+    assert_eq!(firm.stored_body(&name).await, "Clause one.");
 }
 
 /// Create `name` as `token`'s holder, then give it `rows` stored updates straight in Postgres
@@ -448,7 +427,7 @@ async fn long_history(
         .await
         .unwrap();
     sqlx::query("UPDATE cases SET legal_hold = true WHERE id = $1::uuid")
-        .bind(name.case_id())
+        .bind(name.case_id().to_string())
         .execute(&pool)
         .await
         .unwrap();

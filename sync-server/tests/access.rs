@@ -23,9 +23,9 @@ fn update(doc: &Doc, text: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let url = ws_url(&server);
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let url = ws_url(server);
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let (ada, ben, carl) = (token("ada", FIRM), token("ben", FIRM), token("carl", FIRM));
@@ -60,7 +60,7 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
         })
     );
     let (status, body) = rest(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/v1/cases/{}/members", name.case_id()),
         &carl,
@@ -70,7 +70,7 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
     assert_eq!((status, body["code"].as_str()), (404, Some("not_found")));
 
     // Ben becomes a viewer: readonly scope, his writes are refused, nothing is stored.
-    grant(&server, &ada, &name, "ben", "viewer").await;
+    grant(server, &ada, &name, "ben", "viewer").await;
     let (mut viewer, answer) = open(&url, doc, &ben).await;
     assert_eq!(
         answer,
@@ -91,7 +91,7 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
         next(&mut viewer).await.unwrap().message,
         Message::SyncStatus(false)
     );
-    assert_eq!(stored_text(&db, &name, "body").await, "Owner's clause. ");
+    assert_eq!(firm.stored_body(&name).await, "Owner's clause. ");
 
     // His presence is still shared (viewers may show a cursor), and he receives edits live.
     let presence = AwarenessUpdate {
@@ -133,7 +133,7 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
 
     // Only owners (and firm admins) change access.
     let (status, body) = rest(
-        &server,
+        server,
         reqwest::Method::PUT,
         &format!("/api/v1/cases/{}/members/carl", name.case_id()),
         &ben,
@@ -142,7 +142,7 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
     .await;
     assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
     let (status, members) = rest(
-        &server,
+        server,
         reqwest::Method::GET,
         &format!("/api/v1/cases/{}/members", name.case_id()),
         &ben,
@@ -161,14 +161,13 @@ async fn viewers_read_but_cannot_write_and_non_members_see_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance() {
-    let db = fresh_database().await;
-    let first = start_server(&db, Some(redis_url())).await;
-    let second = start_server(&db, Some(redis_url())).await;
+    let firm = Firm::two_instances_with_redis(&redis_url()).await;
+    let (first, second) = (&firm.instances[0], &firm.instances[1]);
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let (ada, ben) = (token("ada", FIRM), token("ben", FIRM));
     let ydoc = Doc::new();
-    let (mut owner, _) = open(&ws_url(&first), doc, &ada).await;
+    let (mut owner, _) = open(&ws_url(first), doc, &ada).await;
     send(
         &mut owner,
         Frame::new(
@@ -181,23 +180,23 @@ async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance()
         next(&mut owner).await.unwrap().message,
         Message::SyncStatus(true)
     );
-    grant(&first, &ada, &name, "ben", "editor").await;
+    grant(first, &ada, &name, "ben", "editor").await;
 
     // Ben works on the other instance, with the catch-up channel open too.
-    let (mut walled, answer) = open(&ws_url(&second), doc, &ben).await;
+    let (mut walled, answer) = open(&ws_url(second), doc, &ben).await;
     assert_eq!(
         answer,
         Message::Auth(AuthMessage::Authenticated {
             scope: "read-write".into()
         })
     );
-    let (status, cases) = rest(&second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
+    let (status, cases) = rest(second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
     assert_eq!(status, 200);
     assert_eq!(cases.as_array().unwrap().len(), 1);
 
     // A conflict is found: the owner screens Ben through the first instance.
     let (status, _) = rest(
-        &first,
+        first,
         reqwest::Method::PUT,
         &format!("/api/v1/cases/{}/screens/ben", name.case_id()),
         &ada,
@@ -239,17 +238,17 @@ async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance()
     );
 
     // He cannot come back, list it, or be re-added while the wall stands.
-    let (_, answer) = open(&ws_url(&second), doc, &ben).await;
+    let (_, answer) = open(&ws_url(second), doc, &ben).await;
     assert_eq!(
         answer,
         Message::Auth(AuthMessage::PermissionDenied {
             reason: "document not found".into()
         })
     );
-    let (_, cases) = rest(&second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
+    let (_, cases) = rest(second, reqwest::Method::GET, "/api/v1/cases", &ben, None).await;
     assert!(cases.as_array().unwrap().is_empty());
     let (status, body) = rest(
-        &first,
+        first,
         reqwest::Method::PUT,
         &format!("/api/v1/cases/{}/members/ben", name.case_id()),
         &ada,
@@ -260,7 +259,7 @@ async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance()
 
     // The audit log tells the story, without any token or document text in it.
     let (status, audit) = rest(
-        &first,
+        first,
         reqwest::Method::GET,
         &format!("/api/v1/cases/{}/audit", name.case_id()),
         &ada,
@@ -299,15 +298,14 @@ async fn an_ethical_wall_cuts_an_open_connection_off_at_once_on_every_instance()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let (ada, ben) = (token("ada", FIRM), token("ben", FIRM));
-    let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    let mut owner = firm.laptop("ada");
     owner.write_and_sync(&name, "Shared with Ben. ", WAIT).await;
-    grant(&server, &ada, &name, "ben", "editor").await;
-    let mut member = Laptop::online(&dir.path().join("ben.db"), &ws_url(&server), &ben);
+    grant(server, &ada, &name, "ben", "editor").await;
+    let mut member = firm.laptop("ben");
     member
         .wait_until(
             "the matter via catch-up",
@@ -317,7 +315,7 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
         .await;
 
     let (status, _) = rest(
-        &server,
+        server,
         reqwest::Method::DELETE,
         &format!("/api/v1/cases/{}/members/ben", name.case_id()),
         &ada,
@@ -329,13 +327,13 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     // removal").
     let (case_id, reason) = member.wait_removed(WAIT).await;
     assert_eq!(
-        (case_id.as_str(), reason.as_str()),
+        (case_id, reason.as_str()),
         (name.case_id(), "access revoked")
     );
     owner.type_text(&name, "Not for Ben.");
     owner.wait_synced(WAIT).await;
     // A fresh catch-up from zero lists nothing of that matter for Ben.
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     authenticate(&mut socket, protocol::HUB_CHANNEL, &ben).await;
     send(
         &mut socket,
@@ -357,7 +355,7 @@ async fn removing_a_member_revokes_live_and_catch_up_stops_listing_the_matter() 
     assert!(!member.body(&name).contains("Not for Ben"));
     // The last owner cannot be removed.
     let (status, body) = rest(
-        &server,
+        server,
         reqwest::Method::DELETE,
         &format!("/api/v1/cases/{}/members/ada", name.case_id()),
         &ada,
@@ -392,8 +390,8 @@ async fn the_openapi_description_matches_the_routes() {
     served.sort();
     assert_eq!(documented, served);
 
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let stranger = token("zed", "firm-nobody");
     let case = new_case();
     for (method, route) in &served {
@@ -401,7 +399,7 @@ async fn the_openapi_description_matches_the_routes() {
         let path = route.replace("{case}", &case).replace("{user}", "someone");
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let body = (method == reqwest::Method::PUT).then(|| serde_json::json!({"role": "viewer"}));
-        let (status, error) = rest(&server, method.clone(), &path, &stranger, body).await;
+        let (status, error) = rest(server, method.clone(), &path, &stranger, body).await;
         assert!(
             responses.get(status.to_string()).is_some(),
             "{method} {route}: {status} is not documented"
@@ -415,7 +413,7 @@ async fn the_openapi_description_matches_the_routes() {
         if status == 404 {
             assert_eq!(error["code"], "not_found", "{method} {path}");
         }
-        let (status, error) = rest(&server, method.clone(), &path, "not-a-token", None).await;
+        let (status, error) = rest(server, method.clone(), &path, "not-a-token", None).await;
         assert_eq!(
             (status, error["code"].as_str()),
             (401, Some("unauthorized")),
@@ -426,9 +424,9 @@ async fn the_openapi_description_matches_the_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_token_stops_the_stream_until_the_client_authenticates_again() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let url = ws_url(&server);
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let url = ws_url(server);
     let name = draft_name(&new_case());
     let doc = name.as_str();
     let ada = token("ada", FIRM);
@@ -446,7 +444,7 @@ async fn an_expired_token_stops_the_stream_until_the_client_authenticates_again(
         next(&mut owner).await.unwrap().message,
         Message::SyncStatus(true)
     );
-    grant(&server, &ada, &name, "ben", "editor").await;
+    grant(server, &ada, &name, "ben", "editor").await;
 
     let short_lived = sync_server::auth::DevAuth::new(SECRET)
         .mint("ben", FIRM, 1)
@@ -495,7 +493,7 @@ async fn an_expired_token_stops_the_stream_until_the_client_authenticates_again(
         next(&mut ben).await.unwrap().message,
         Message::SyncStatus(false)
     );
-    assert!(!stored_text(&db, &name, "body").await.contains("stale"));
+    assert!(!firm.stored_body(&name).await.contains("stale"));
 
     // A fresh token on the same socket resumes the stream.
     let answer = authenticate(&mut ben, doc, &token("ben", FIRM)).await;
@@ -533,20 +531,19 @@ impl local::TokenSource for ShortLivedTokens {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_whose_tokens_keep_expiring_re_authenticates_and_misses_nothing() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let name = draft_name(&new_case());
     let ada = token("ada", FIRM);
-    let mut owner = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    let mut owner = firm.laptop("ada");
     owner.write_and_sync(&name, "a0 ", WAIT).await;
-    grant(&server, &ada, &name, "ben", "viewer").await;
+    grant(server, &ada, &name, "ben", "viewer").await;
 
-    let store = open_store(&dir.path().join("ben.db"));
+    let store = open_store(&firm.store_path("ben"));
     let (handle, mut events) = local::SyncClient::start(
         store.clone(),
         local::SyncConfig {
-            url: ws_url(&server),
+            url: ws_url(server),
             token: std::sync::Arc::new(ShortLivedTokens("ben")),
             min_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(500),
@@ -577,13 +574,12 @@ async fn a_client_whose_tokens_keep_expiring_re_authenticates_and_misses_nothing
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn my_matters_are_listed_with_their_titles_and_roles() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let case = new_case();
-    let record = local::DocName::case(&case).unwrap();
+    let record = local::DocName::case(&local::CaseId::parse(&case).unwrap());
     let ada = token("ada", FIRM);
-    let mut laptop = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    let mut laptop = firm.laptop("ada");
     laptop.open(&record);
     fn set_title(laptop: &Laptop, record: &local::DocName, title: &'static str) {
         laptop
@@ -598,7 +594,6 @@ async fn my_matters_are_listed_with_their_titles_and_roles() {
     set_title(&laptop, &record, "Smith v. Jones (lease dispute)");
     laptop.wait_synced(WAIT).await;
     let listed = |want: &'static str| {
-        let server = &server;
         let ada = ada.clone();
         async move {
             // The title is recorded right after the commit, off the write path.

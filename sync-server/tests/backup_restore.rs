@@ -182,22 +182,17 @@ async fn backup_destroy_restore_restart_and_the_client_catches_up_with_nothing_l
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damaged_archives_non_empty_targets_and_differing_documents_are_refused() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let laptops = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance().await;
+    let db = &firm.database;
     let backups = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(
-        &laptops.path().join("ada.db"),
-        &ws_url(&server),
-        &token("ada", FIRM),
-    );
+    let mut ada = firm.laptop("ada");
     ada.write_and_sync(&doc, "Some clause. ", WAIT).await;
     ada.disconnect().await;
     let (ok, text) = run(script("backup")
         .arg("--dir")
         .arg(backups.path())
-        .env("DATABASE_URL", &db));
+        .env("DATABASE_URL", db));
     assert!(ok, "{text}");
     let archive = archive_in(backups.path());
 
@@ -205,10 +200,10 @@ async fn damaged_archives_non_empty_targets_and_differing_documents_are_refused(
     let (ok, text) = run(script("restore")
         .arg("--archive")
         .arg(&archive)
-        .args(["--database-url", &db]));
+        .args(["--database-url", db]));
     assert!(!ok);
     assert!(text.contains("the target database is not empty"), "{text}");
-    assert_eq!(stored_text(&db, &doc, "body").await, "Some clause. ");
+    assert_eq!(firm.stored_body(&doc).await, "Some clause. ");
 
     // A flipped byte in the archive: refused before anything is restored.
     let damaged_dir = tempfile::tempdir().unwrap();
@@ -249,5 +244,4 @@ async fn damaged_archives_non_empty_targets_and_differing_documents_are_refused(
         "{text}"
     );
     assert!(text.contains(doc.as_str()), "{text}");
-    server.shutdown.send(()).unwrap();
 }

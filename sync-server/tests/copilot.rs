@@ -16,7 +16,6 @@ use common::*;
 use protocol::{AuthMessage, Message};
 use serde_json::{Value, json};
 use standin::{End, Reply, StandIn};
-use sync_server::app::Running;
 use sync_server::copilot::config::CopilotSettings;
 
 const KEY: &str = "sk-standin-KEY-7f3a9c1e5b2d4680aaee";
@@ -51,8 +50,7 @@ impl Write for LogWriter {
 }
 
 struct Env {
-    db: String,
-    server: Running,
+    firm: Firm,
     standin: StandIn,
     http: reqwest::Client,
     /// Every status line, header and body byte the server sent to the tests' clients.
@@ -65,22 +63,22 @@ struct Env {
 async fn env(tweak: impl FnOnce(&mut CopilotSettings)) -> Env {
     logs();
     let standin = StandIn::start().await;
-    let db = fresh_database().await;
-    let mut settings = settings(&db, None);
-    settings.copilot = CopilotSettings {
-        api_key: Some(KEY.into()),
-        base_url: Some(standin.base_url()),
-        start_timeout_secs: 10,
-        idle_timeout_secs: 10,
-        ..CopilotSettings::default()
-    };
-    tweak(&mut settings.copilot);
-    let server = sync_server::app::start(&settings).await.unwrap();
+    let firm = Firm::one_instance_with(|settings| {
+        settings.copilot = CopilotSettings {
+            api_key: Some(KEY.into()),
+            base_url: Some(standin.base_url()),
+            start_timeout_secs: 10,
+            idle_timeout_secs: 10,
+            ..CopilotSettings::default()
+        };
+        tweak(&mut settings.copilot);
+    })
+    .await;
     // Ada opens a draft of a new matter over the real sync socket: the matter is created with
     // her as its owner.
     let case = new_case();
     let ada = token("ada", FIRM);
-    let mut socket = raw::connect(&ws_url(&server)).await;
+    let mut socket = raw::connect(&firm.url()).await;
     let answer = raw::authenticate(&mut socket, draft_name(&case).as_str(), &ada).await;
     assert!(
         matches!(answer, Message::Auth(AuthMessage::Authenticated { .. })),
@@ -90,8 +88,7 @@ async fn env(tweak: impl FnOnce(&mut CopilotSettings)) -> Env {
         .mint_with_role("root", FIRM, Some("admin"), 3600)
         .unwrap();
     Env {
-        db,
-        server,
+        firm,
         standin,
         http: reqwest::Client::new(),
         received: Arc::new(Mutex::new(Vec::new())),
@@ -103,7 +100,7 @@ async fn env(tweak: impl FnOnce(&mut CopilotSettings)) -> Env {
 
 impl Env {
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.addr)
+        format!("http://{}{path}", self.firm.server().addr)
     }
 
     fn keep(&self, response: &reqwest::Response) {
@@ -193,7 +190,7 @@ impl Env {
     }
 
     async fn usage_rows(&self) -> Vec<Value> {
-        let pool = sqlx::PgPool::connect(&self.db).await.unwrap();
+        let pool = sqlx::PgPool::connect(&self.firm.database).await.unwrap();
         let rows: Vec<(Value,)> =
             sqlx::query_as("SELECT to_jsonb(u) FROM copilot_usage u ORDER BY id")
                 .fetch_all(&pool)
@@ -708,7 +705,7 @@ async fn policy_refusals_come_before_any_call_to_the_model() {
     assert!(actions.contains(&"ai_consent_set"), "{actions:?}");
 
     // A server without a model configured says so.
-    let mut bare = settings(&env.db, None);
+    let mut bare = settings(&env.firm.database, None);
     bare.copilot = CopilotSettings::default();
     let bare = sync_server::app::start(&bare).await.unwrap();
     let response = env
@@ -1107,7 +1104,7 @@ impl Env {
     }
 
     async fn sql(&self, statement: &str) {
-        let pool = sqlx::PgPool::connect(&self.db).await.unwrap();
+        let pool = sqlx::PgPool::connect(&self.firm.database).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(statement.to_owned()))
             .execute(&pool)
             .await

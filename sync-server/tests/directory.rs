@@ -54,8 +54,8 @@ fn ids(people: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_directory_lists_only_the_callers_firm() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let ada = named_token("ada", FIRM, Some("Ada Lovelace"), Some("ada@acme.test"));
     let ben = named_token("ben", FIRM, Some("Ben Adams"), Some("ben@acme.test"));
     let carl = named_token("carl", FIRM, None, None);
@@ -63,10 +63,10 @@ async fn the_directory_lists_only_the_callers_firm() {
     let ada_g = named_token("ada-g", OTHER_FIRM, Some("Ada Lovelace"), None);
     let eve = named_token("eve", OTHER_FIRM, Some("Eve"), Some("eve@globex.test"));
     for token in [&ada, &ben, &carl, &ada_g, &eve] {
-        sign_in(&server, token).await;
+        sign_in(server, token).await;
     }
 
-    let everyone = get_json(&server, "/api/v1/directory", &ben).await;
+    let everyone = get_json(server, "/api/v1/directory", &ben).await;
     assert_eq!(ids(&everyone), ["ada", "ben", "carl"]);
     assert_eq!(
         everyone[0],
@@ -78,29 +78,29 @@ async fn the_directory_lists_only_the_callers_firm() {
     );
 
     // Case-insensitive, anywhere in name, email or id; those it starts with first.
-    let ada_search = get_json(&server, "/api/v1/directory?q=ADA", &ben).await;
+    let ada_search = get_json(server, "/api/v1/directory?q=ADA", &ben).await;
     assert_eq!(
         ids(&ada_search),
         ["ada", "ben"],
         "Ada first, then Ben Adams"
     );
-    let by_email = get_json(&server, "/api/v1/directory?q=ben%40acme", &ada).await;
+    let by_email = get_json(server, "/api/v1/directory?q=ben%40acme", &ada).await;
     assert_eq!(ids(&by_email), ["ben"]);
     // LIKE wildcards are literal.
-    let wildcard = get_json(&server, "/api/v1/directory?q=%25", &ada).await;
+    let wildcard = get_json(server, "/api/v1/directory?q=%25", &ada).await;
     assert_eq!(ids(&wildcard), Vec::<&str>::new());
-    let limited = get_json(&server, "/api/v1/directory?limit=1", &ada).await;
+    let limited = get_json(server, "/api/v1/directory?limit=1", &ada).await;
     assert_eq!(ids(&limited), ["ada"]);
 
     // Globex never sees Acme's people, even searching for exactly them.
     for q in ["", "ada", "Lovelace", "acme.test", "ben"] {
-        let seen = get_json(&server, &format!("/api/v1/directory?q={q}"), &eve).await;
+        let seen = get_json(server, &format!("/api/v1/directory?q={q}"), &eve).await;
         assert!(
             ids(&seen).iter().all(|id| ["ada-g", "eve"].contains(id)),
             "q={q}: {seen}"
         );
     }
-    let globex = get_json(&server, "/api/v1/directory?q=ada", &eve).await;
+    let globex = get_json(server, "/api/v1/directory?q=ada", &eve).await;
     assert_eq!(ids(&globex), ["ada-g"]);
 
     // Without a valid token, nothing.
@@ -120,8 +120,8 @@ async fn the_directory_lists_only_the_callers_firm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_lists_show_names_from_the_matters_own_firm() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let ada = named_token("ada", FIRM, Some("Ada Lovelace"), Some("ada@acme.test"));
     let ben = named_token("ben", FIRM, Some("Ben Adams"), Some("ben@acme.test"));
     // Someone of another firm, whose id an owner types in.
@@ -131,21 +131,20 @@ async fn member_lists_show_names_from_the_matters_own_firm() {
         Some("Zed Secret"),
         Some("zed@globex.test"),
     );
-    sign_in(&server, &ben).await;
-    sign_in(&server, &zed).await;
+    sign_in(server, &ben).await;
+    sign_in(server, &zed).await;
 
-    let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut laptop = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &ada);
+    let mut laptop = Laptop::online(&firm.store_path("ada"), &firm.url(), &ada);
     laptop
         .write_and_sync(&doc, "Engagement letter.", Duration::from_secs(20))
         .await;
-    grant(&server, &ada, &doc, "ben", "editor").await;
-    grant(&server, &ada, &doc, "zed", "viewer").await;
-    grant(&server, &ada, &doc, "nobody-yet", "viewer").await;
+    grant(server, &ada, &doc, "ben", "editor").await;
+    grant(server, &ada, &doc, "zed", "viewer").await;
+    grant(server, &ada, &doc, "nobody-yet", "viewer").await;
 
     let members = get_json(
-        &server,
+        server,
         &format!("/api/v1/cases/{}/members", doc.case_id()),
         &ben,
     )
@@ -180,9 +179,9 @@ async fn member_lists_show_names_from_the_matters_own_firm() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_name_updates_the_directory_and_unchanged_ones_write_nothing() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
-    let pool = PgPool::connect(&db).await.unwrap();
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let pool = PgPool::connect(&firm.database).await.unwrap();
     // The row version: a new one is written only when the row is updated.
     let version = |user: &'static str| {
         let pool = pool.clone();
@@ -206,10 +205,10 @@ async fn a_changed_name_updates_the_directory_and_unchanged_ones_write_nothing()
     let entry = |people: Value| people[0].clone();
 
     let before = named_token("ada", FIRM, Some("Ada Byron"), Some("ada@acme.test"));
-    sign_in(&server, &before).await;
+    sign_in(server, &before).await;
     let (row, user_row) = (version("ada").await, user_version().await);
     for _ in 0..3 {
-        sign_in(&server, &before).await;
+        sign_in(server, &before).await;
     }
     assert_eq!(
         version("ada").await,
@@ -219,17 +218,17 @@ async fn a_changed_name_updates_the_directory_and_unchanged_ones_write_nothing()
     assert_eq!(user_version().await, user_row, "nor is the user's row");
 
     let after = named_token("ada", FIRM, Some("Ada Lovelace"), Some("ada@acme.test"));
-    sign_in(&server, &after).await;
+    sign_in(server, &after).await;
     assert_ne!(version("ada").await, row);
     assert_eq!(
-        entry(get_json(&server, "/api/v1/directory", &after).await),
+        entry(get_json(server, "/api/v1/directory", &after).await),
         json!({"id": "ada", "name": "Ada Lovelace", "email": "ada@acme.test"})
     );
     // A token without the claims keeps what is known.
     let bare = named_token("ada", FIRM, None, None);
-    sign_in(&server, &bare).await;
+    sign_in(server, &bare).await;
     assert_eq!(
-        entry(get_json(&server, "/api/v1/directory", &bare).await)["name"],
+        entry(get_json(server, "/api/v1/directory", &bare).await)["name"],
         "Ada Lovelace"
     );
 
@@ -238,7 +237,7 @@ async fn a_changed_name_updates_the_directory_and_unchanged_ones_write_nothing()
     use common::raw::{connect, next, send};
     use protocol::{AuthMessage, Frame, Message};
     let doc = draft_name(&new_case());
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(server)).await;
     let renamed = named_token("ada", FIRM, Some("Ada Lovelace"), Some("ada@lovelace.test"));
     for token in [&after, &renamed] {
         let auth = Message::Auth(AuthMessage::Token {
@@ -256,7 +255,7 @@ async fn a_changed_name_updates_the_directory_and_unchanged_ones_write_nothing()
         }
     }
     assert_eq!(
-        entry(get_json(&server, "/api/v1/directory", &bare).await)["email"],
+        entry(get_json(server, "/api/v1/directory", &bare).await)["email"],
         "ada@lovelace.test"
     );
 }

@@ -161,7 +161,7 @@ async fn matters_made_before_sign_in_wait_to_be_attached() {
     assert_eq!(stored_text(database, &early, "body").await, "");
     assert_eq!(
         laptop.store.local_only_matters().unwrap(),
-        vec![early.case_id().to_owned()]
+        vec![early.case_id().to_string()]
     );
     assert!(
         laptop
@@ -299,7 +299,7 @@ async fn a_token_the_server_refuses_never_binds_the_store() {
     );
     assert_eq!(
         laptop.store.local_only_matters().unwrap(),
-        vec![draft.case_id().to_owned()],
+        vec![draft.case_id().to_string()],
         "made before signing in: kept on this computer until attached"
     );
 }

@@ -28,7 +28,7 @@ async fn screen(server: &sync_server::app::Running, case_id: &str, user: &str) {
 /// What a laptop heard while waiting: the removal (if any) and every denial.
 #[derive(Debug, Default)]
 struct Heard {
-    removed: Vec<(String, String, usize)>,
+    removed: Vec<(local::CaseId, String, usize)>,
     denied: Vec<(DocName, String)>,
 }
 
@@ -73,12 +73,12 @@ fn write_paragraph(laptop: &Laptop, draft: &DocName, text: &str) {
         .unwrap();
 }
 
-fn holds_case(store: &local::Store, case_id: &str) -> bool {
+fn holds_case(store: &local::Store, case_id: &local::CaseId) -> bool {
     store
         .documents()
         .unwrap()
         .iter()
-        .any(|doc| doc.case_id() == case_id)
+        .any(|doc| doc.case_id() == *case_id)
 }
 
 /// ada starts a matter with a draft and makes ben an editor; ben's laptop syncs it, and ben has a
@@ -120,7 +120,7 @@ fn go_online(laptop: &mut Laptop) {
 async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
     let firm = Firm::one_instance().await;
     let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
-    let case = walled.case_id().to_owned();
+    let case = walled.case_id();
 
     // Offline, ben keeps writing in the matter: two changes that never reach the server.
     go_offline(&mut ben);
@@ -133,7 +133,7 @@ async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
     assert_eq!(ben.store.pending_count().unwrap(), 2);
 
     // The firm walls ben off while his laptop is away; it learns when it reconnects.
-    screen(firm.server(), &case, "ben").await;
+    screen(firm.server(), case.as_str(), "ben").await;
     go_online(&mut ben);
     let heard = listen(&mut ben, "the matter's removal", |heard, _, _| {
         !heard.removed.is_empty()
@@ -142,7 +142,7 @@ async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
 
     assert_eq!(
         heard.removed,
-        [(case.clone(), "document not found".to_owned(), 2)],
+        [(case, "document not found".to_owned(), 2)],
         "one removal, with the two discarded changes"
     );
     assert!(!holds_case(&ben.store, &case), "no document of the matter");
@@ -171,21 +171,18 @@ async fn a_screen_purges_the_matter_from_the_laptop_with_its_unsent_edits() {
 async fn a_live_revocation_purges_an_open_matter_at_once() {
     let firm = Firm::one_instance().await;
     let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
-    let case = walled.case_id().to_owned();
+    let case = walled.case_id();
 
-    screen(firm.server(), &case, "ben").await;
+    screen(firm.server(), case.as_str(), "ben").await;
     let heard = listen(&mut ben, "the matter's removal", |heard, _, _| {
         !heard.removed.is_empty()
     })
     .await;
 
-    assert_eq!(
-        heard.removed,
-        [(case.clone(), "access revoked".to_owned(), 0)]
-    );
+    assert_eq!(heard.removed, [(case, "access revoked".to_owned(), 0)]);
     assert!(!holds_case(&ben.store, &case));
     assert!(ben.store.search("zanzibar").unwrap().is_empty());
-    assert!(holds_case(&ben.store, own.case_id()));
+    assert!(holds_case(&ben.store, &own.case_id()));
 
     // Reconnecting later neither brings it back nor reports it again.
     go_offline(&mut ben);
@@ -236,7 +233,7 @@ async fn a_stopped_and_restarted_server_purges_nothing() {
     let mut firm = Firm::one_instance().await;
     let addr = firm.server().addr;
     let (_ada, mut ben, walled, _own) = two_lawyers(&firm).await;
-    let case = walled.case_id().to_owned();
+    let case = walled.case_id();
 
     // The server goes away under the open connection ("service restart" close) ...
     let server = firm.instances.remove(0);
@@ -267,7 +264,7 @@ async fn a_stopped_and_restarted_server_purges_nothing() {
 async fn removing_the_lawyer_from_the_matter_purges_it_too() {
     let firm = Firm::one_instance().await;
     let (_ada, mut ben, walled, own) = two_lawyers(&firm).await;
-    let case = walled.case_id().to_owned();
+    let case = walled.case_id();
 
     let (status, body) = rest(
         firm.server(),
@@ -286,11 +283,8 @@ async fn removing_the_lawyer_from_the_matter_purges_it_too() {
     })
     .await;
 
-    assert_eq!(
-        heard.removed,
-        [(case.clone(), "access revoked".to_owned(), 0)]
-    );
+    assert_eq!(heard.removed, [(case, "access revoked".to_owned(), 0)]);
     assert!(!holds_case(&ben.store, &case));
     assert!(ben.store.search("zanzibar").unwrap().is_empty());
-    assert!(holds_case(&ben.store, own.case_id()));
+    assert!(holds_case(&ben.store, &own.case_id()));
 }

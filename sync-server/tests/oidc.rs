@@ -101,10 +101,15 @@ fn sign(key: &RsaKey, kid: Option<&str>, claims: serde_json::Value) -> String {
 /// Settings for a server that trusts only our test Clerk instance (no development tokens).
 fn clerk_settings(db: &str) -> sync_server::config::ServeSettings {
     let mut config = common::settings(db, None);
+    clerk(&mut config);
+    config
+}
+
+/// Clerk sign-in instead of development tokens.
+fn clerk(config: &mut sync_server::config::ServeSettings) {
     config.dev_auth = false;
     config.identity.issuer = Some(ISSUER.into());
     config.identity.authorized_parties = vec![APP.into()];
-    config
 }
 
 fn now() -> i64 {
@@ -394,32 +399,27 @@ async fn a_rotated_key_is_picked_up_on_first_use() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_tokens() {
     let key = rsa_key("k1");
-    let db = fresh_database().await;
-    let mut config = clerk_settings(&db);
-    config.identity.jwt_key = Some(key.public_pem.clone());
-    let server = sync_server::app::start(&config)
-        .await
-        .expect("starts with a PEM key");
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance_with(|config| {
+        clerk(config);
+        config.identity.jwt_key = Some(key.public_pem.clone());
+    })
+    .await;
     let doc = draft_name(&new_case());
     let mut ada = Laptop::online(
-        &dir.path().join("ada.db"),
-        &ws_url(&server),
+        &firm.store_path("ada"),
+        &firm.url(),
         &sign(&key, None, clerk_claims()),
     );
     ada.open(&doc);
     ada.type_text(&doc, "Signed in with Clerk.");
     ada.wait_synced(Duration::from_secs(20)).await;
-    assert_eq!(
-        stored_text(&db, &doc, "body").await,
-        "Signed in with Clerk."
-    );
+    assert_eq!(firm.stored_body(&doc).await, "Signed in with Clerk.");
 
     // A development token means nothing to this server. (Asked on a raw socket: a laptop
     // whose token is refused never opens its documents, so it reports no per-document denial.)
     use common::raw::{authenticate, connect};
     use protocol::{AuthMessage, Message};
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&ws_url(firm.server())).await;
     assert_eq!(
         authenticate(&mut socket, doc.as_str(), &token("mallory", "org_acme")).await,
         Message::Auth(AuthMessage::PermissionDenied {
@@ -431,21 +431,22 @@ async fn a_server_configured_for_clerk_syncs_with_rs256_tokens_and_refuses_dev_t
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_matter() {
     let key = rsa_key("k1");
-    let db = fresh_database().await;
-    let mut config = clerk_settings(&db);
-    config.identity.jwt_key = Some(key.public_pem.clone());
-    let server = sync_server::app::start(&config).await.unwrap();
+    let firm = Firm::one_instance_with(|config| {
+        clerk(config);
+        config.identity.jwt_key = Some(key.public_pem.clone());
+    })
+    .await;
+    let server = firm.server();
     let as_user = |sub: &str, role: &str| {
         let mut claims = clerk_claims();
         claims["sub"] = json!(sub);
         claims["o"]["rol"] = json!(role);
         sign(&key, None, claims)
     };
-    let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
     let mut owner = Laptop::online(
-        &dir.path().join("o.db"),
-        &ws_url(&server),
+        &firm.store_path("o"),
+        &firm.url(),
         &as_user("user_ada", "basic_member"),
     );
     owner.open(&doc);
@@ -479,8 +480,8 @@ async fn firm_admins_from_the_org_role_claim_manage_access_without_reading_the_m
     );
     // ...and being an admin does not open the matter's documents.
     let mut admin = Laptop::online(
-        &dir.path().join("a.db"),
-        &ws_url(&server),
+        &firm.store_path("a"),
+        &firm.url(),
         &as_user("user_admin", "admin"),
     );
     admin.open(&doc);
@@ -499,10 +500,12 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
     let published = Arc::new(std::sync::Mutex::new(vec![key.jwk.clone()]));
     let hits = Arc::new(AtomicUsize::new(0));
     let jwks = jwks_server(published, hits.clone()).await;
-    let db = fresh_database().await;
-    let mut config = clerk_settings(&db);
-    config.identity.jwks_url = Some(jwks);
-    let server = sync_server::app::start(&config).await.unwrap();
+    let firm = Firm::one_instance_with(|config| {
+        clerk(config);
+        config.identity.jwks_url = Some(jwks);
+    })
+    .await;
+    let server = firm.server();
     let doc = draft_name(&new_case());
 
     let b64 = |value: &serde_json::Value| {
@@ -591,7 +594,7 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
         ("garbage", "not.a.token".into(), "the token is invalid"),
     ];
     for (case, token, reason) in &matrix {
-        let mut socket = connect(&ws_url(&server)).await;
+        let mut socket = connect(&firm.url()).await;
         let answer = authenticate(&mut socket, doc.as_str(), token).await;
         assert_eq!(
             answer,
@@ -618,11 +621,7 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 
     // A valid token of another firm finds nothing of this firm's matter.
-    let mut ada = Laptop::online(
-        &tempfile::tempdir().unwrap().path().join("a.db"),
-        &ws_url(&server),
-        &valid,
-    );
+    let mut ada = Laptop::online(&firm.store_path("a"), &firm.url(), &valid);
     ada.open(&doc);
     ada.type_text(&doc, "Acme only.");
     ada.wait_synced(Duration::from_secs(20)).await;
@@ -635,7 +634,7 @@ async fn the_attack_matrix_is_refused_by_sync_and_rest() {
             json!({"id": "org_other", "rol": "admin"}),
         ),
     );
-    let mut socket = connect(&ws_url(&server)).await;
+    let mut socket = connect(&firm.url()).await;
     let answer = authenticate(&mut socket, doc.as_str(), &other_firm).await;
     assert_eq!(
         answer,
@@ -823,8 +822,8 @@ async fn a_hanging_jwks_fetch_does_not_stall_verification_of_known_keys() {
 /// Security item 5.4: `/api/v1/stats` is not public: a firm admin's bearer token is required.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_are_for_firm_admins_only() {
-    let db = fresh_database().await;
-    let server = start_server(&db, None).await;
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
     let url = format!("http://{}/api/v1/stats", server.addr);
     let http = reqwest::Client::new();
     let status = |request: reqwest::RequestBuilder| async move {

@@ -76,8 +76,8 @@ async fn scrape(base: &str) -> HashMap<String, f64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_cover_http_sync_storage_redis_process_and_copilot() {
-    let db = fresh_database().await;
-    let server = start_server(&db, Some(redis_url())).await;
+    let firm = Firm::serving(fresh_database().await, 1, Some(&redis_url())).await;
+    let server = firm.server();
     let base = format!("http://{}", server.addr);
     let http = reqwest::Client::new();
 
@@ -116,13 +116,8 @@ async fn metrics_cover_http_sync_storage_redis_process_and_copilot() {
             .status(),
         401
     );
-    let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(
-        &dir.path().join("ada.db"),
-        &ws_url(&server),
-        &token("ada", FIRM),
-    );
+    let mut ada = firm.laptop("ada");
     ada.write_and_sync(&doc, "Clause 1. ", WAIT).await;
     for i in 0..5 {
         ada.type_text(&doc, &format!("edit {i}. "));

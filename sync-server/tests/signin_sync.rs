@@ -118,7 +118,7 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     };
     let (status, listed) = cases(signed_in.token().unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!(listed[0]["id"], doc.case_id());
+    assert_eq!(listed[0]["id"], doc.case_id().as_str());
     assert_eq!(listed[0]["role"], "owner");
 
     // A refresh rotates the access token; the new one is accepted too.
@@ -148,5 +148,5 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
     };
     let (status, listed) = cases(restored.token().unwrap()).await;
     assert_eq!(status, 200);
-    assert_eq!(listed[0]["id"], doc.case_id());
+    assert_eq!(listed[0]["id"], doc.case_id().as_str());
 }

@@ -278,7 +278,7 @@ async fn syncs_and_calls_rest(firm: &FirmBehindTls) {
         .wait_until("the draft arrives", WAIT, body_contains(&doc, "over TLS"))
         .await;
     let rest = local::firm::FirmServer::new(&firm.wss(), Arc::new(StaticToken(ada))).unwrap();
-    let members = rest.members(&case).await.unwrap();
+    let members = rest.members(&doc.case_id()).await.unwrap();
     assert!(
         format!("{members:?}").contains("ada"),
         "members over https: {members:?}"
@@ -431,7 +431,10 @@ async fn child_refuses_bad_certificates() {
     let rest =
         local::firm::FirmServer::new(&rogue.wss(), Arc::new(StaticToken(token("ada", "firm-a"))))
             .unwrap();
-    match rest.members(&new_case()).await {
+    match rest
+        .members(&local::CaseId::parse(&new_case()).unwrap())
+        .await
+    {
         Err(LocalError::Connection(reason)) => {
             assert!(reason.contains("Hotel WiFi Security CA"), "REST: {reason}")
         }

@@ -142,7 +142,7 @@ async fn a_wall_cuts_off_every_routing_key_of_a_socket() {
     ));
 
     assert_eq!(
-        screen(server, &token("ada", FIRM), name.case_id(), "ben").await,
+        screen(server, &token("ada", FIRM), name.case_id().as_str(), "ben").await,
         204
     );
     write(&mut owner, doc, &ydoc, "Privileged strategy. ").await;
@@ -274,12 +274,12 @@ async fn a_wall_written_straight_into_postgres_reaches_open_connections() {
     // REST handler: the database itself announces it.
     let db_pool = pool(db).await;
     sqlx::query("INSERT INTO screens (case_id, user_id, reason, added_by) VALUES ($1::uuid, 'ben', 'sql', 'dba')")
-        .bind(name.case_id())
+        .bind(name.case_id().to_string())
         .execute(&db_pool)
         .await
         .unwrap();
     sqlx::query("DELETE FROM case_members WHERE case_id = $1::uuid AND user_id = 'ben'")
-        .bind(name.case_id())
+        .bind(name.case_id().to_string())
         .execute(&db_pool)
         .await
         .unwrap();
@@ -305,7 +305,7 @@ async fn a_screen_added_while_the_redis_subscriber_is_cut_still_reaches_the_othe
     // before they are back.
     redis.cli(&["CLIENT", "KILL", "TYPE", "pubsub"]);
     assert_eq!(
-        screen(first, &token("ada", FIRM), name.case_id(), "ben").await,
+        screen(first, &token("ada", FIRM), name.case_id().as_str(), "ben").await,
         204
     );
     loop {
@@ -326,7 +326,7 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
     let firm = Firm::one_instance().await;
     let (db, server) = (&firm.database, firm.server());
     let (name, _owner, _) = matter_with(server, "viewer").await;
-    let case = name.case_id();
+    let case = name.case_id().to_string();
     let admin = sync_server::auth::DevAuth::new(SECRET)
         .mint_with_role("root", FIRM, Some("admin"), 3600)
         .unwrap();
@@ -346,11 +346,14 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
          VALUES ($1, 'ada', $2::uuid, 'rewrite', 'm', 5, 'ok')",
     )
     .bind(FIRM)
-    .bind(case)
+    .bind(&case)
     .execute(&db_pool)
     .await
     .unwrap();
-    assert_eq!(screen(server, &token("ada", FIRM), case, "root").await, 204);
+    assert_eq!(
+        screen(server, &token("ada", FIRM), &case, "root").await,
+        204
+    );
     for path in ["members", "screens", "audit"] {
         let (status, body) = rest(
             server,
@@ -372,7 +375,7 @@ async fn a_screened_firm_admin_reads_nothing_of_the_matter() {
     .await;
     assert_eq!(status, 200, "{usage}");
     assert!(
-        !usage.to_string().contains(case),
+        !usage.to_string().contains(&case),
         "a screened admin read the matter's copilot usage: {usage}"
     );
     assert_eq!(usage["totals"]["calls"], 0, "{usage}");
@@ -398,7 +401,7 @@ async fn a_matter_always_keeps_an_owner_even_under_concurrent_changes() {
     let firm = Firm::one_instance().await;
     let (db, server) = (&firm.database, firm.server());
     let (name, _owner, _) = matter_with(server, "editor").await;
-    let case = name.case_id().to_owned();
+    let case = name.case_id().to_string();
     let admin = sync_server::auth::DevAuth::new(SECRET)
         .mint_with_role("root", FIRM, Some("admin"), 3600)
         .unwrap();

@@ -12,7 +12,7 @@
 use std::time::{Duration, Instant};
 
 use hub_local::store::matter_record::CaseFields;
-use hub_local::{DocName, FixedKey, Store};
+use hub_local::{CaseId, DocName, FixedKey, Store};
 use yrs::updates::decoder::Decode;
 use yrs::{
     Doc, GetString, ReadTxn, Text, Transact, Update, WriteTxn, XmlElementPrelim, XmlFragment,
@@ -65,7 +65,7 @@ fn ms(duration: Duration) -> String {
 
 /// A "100-page" draft: 1,500 paragraphs of 33 words (~50,000 words), made in the editor's
 /// shape (XmlFragment `default` of paragraphs) and loaded into the store as one update.
-fn big_draft(store: &Store, case: &str) -> (DocName, Doc) {
+fn big_draft(store: &Store, case: &CaseId) -> (DocName, Doc) {
     let name = store
         .create_draft(case, "Master services agreement")
         .unwrap();
@@ -239,7 +239,7 @@ fn search(quick: bool) {
     // After an edit the next search first indexes the edited draft: the worst case a lawyer sees.
     let mut samples = Vec::new();
     let drafts = store
-        .drafts(&store.cases(&Default::default()).unwrap()[0].id)
+        .drafts(&CaseId::parse(&store.cases(&Default::default()).unwrap()[0].id).unwrap())
         .unwrap();
     let name = DocName::parse(&drafts[0].doc).unwrap();
     for round in 0..30 {

@@ -171,9 +171,10 @@ async fn journeys(options: Options) -> Result<(), String> {
     })
     .await?;
 
-    let case = uuid::Uuid::new_v4().to_string();
+    let case = hub_local::CaseId::parse(&uuid::Uuid::new_v4().to_string())
+        .map_err(|error| error.to_string())?;
     let title = format!("Smoke test {}", chrono_free_now());
-    let matter = DocName::case(&case).map_err(|error| error.to_string())?;
+    let matter = DocName::case(&case);
     let mut laptop = Laptop::start(&ws, &options.token)?;
     step(
         2,
@@ -203,7 +204,7 @@ async fn journeys(options: Options) -> Result<(), String> {
                 .text()
                 .await
                 .map_err(|error| error.to_string())?;
-            if listed.contains(&case) {
+            if listed.contains(case.as_str()) {
                 Ok(())
             } else {
                 Err(format!("GET /api/v1/cases does not list matter {case}"))

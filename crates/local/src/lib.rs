@@ -25,7 +25,7 @@ pub use identity::{
 };
 pub use oauth2::url::Url;
 pub use protocol::AwarenessEntry;
-pub use protocol::DocName;
+pub use protocol::{CaseId, DocName};
 pub use store::{
     Binding, COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, MemoryKeySlot, OutboxEntry,
     OutboxState, PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,

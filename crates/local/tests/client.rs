@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use hub_local::{
-    DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState,
+    CaseId, DocName, FixedKey, StaticToken, Store, SyncClient, SyncConfig, SyncEvent, SyncHandle,
+    SyncState,
 };
 use protocol::{
     AuthMessage, ChangesField, Frame, HUB_CHANNEL, HubMessage, Message, SyncMessage, Wire,
@@ -29,7 +30,11 @@ const WAIT: Duration = Duration::from_secs(20);
 const TOKEN: &str = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZGEiLCJvcmdfaWQiOiJmaXJtLXRlc3QifQ.unsigned";
 
 fn doc(n: u32) -> DocName {
-    DocName::draft(CASE, &format!("{n:08x}-0000-4000-8000-000000000000")).unwrap()
+    DocName::draft(
+        &CaseId::parse(CASE).unwrap(),
+        &format!("{n:08x}-0000-4000-8000-000000000000"),
+    )
+    .unwrap()
 }
 
 #[derive(Default)]
@@ -324,7 +329,7 @@ async fn denied_docs_keep_their_outbox() {
     let (_server, url) = start_server().await;
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(&dir, "a.db");
-    let denied = DocName::case(DENIED_CASE).unwrap();
+    let denied = DocName::case(&CaseId::parse(DENIED_CASE).unwrap());
     // Signed in before writing (a matter written before any sign-in would stay local-only).
     store
         .bind_account(&hub_local::Account::of_token(&url, TOKEN).unwrap())

@@ -4,7 +4,7 @@
 //! back, in order.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use hub_local::{DocName, FixedKey, Store};
+use hub_local::{CaseId, DocName, FixedKey, Store};
 use yrs::{GetString, Text, Transact};
 
 const CASE: &str = "0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
@@ -16,7 +16,7 @@ fn key() -> FixedKey {
 }
 
 fn draft() -> DocName {
-    DocName::draft(CASE, DRAFT).unwrap()
+    DocName::draft(&CaseId::parse(CASE).unwrap(), DRAFT).unwrap()
 }
 
 /// The webview's document: each call types `text` at the end and returns that keystroke batch.
@@ -73,7 +73,7 @@ fn a_full_disk_refuses_the_whole_update_as_disk_full_and_the_same_bytes_save_lat
     assert_eq!(store.pending_count().unwrap(), 1);
 
     // A document's first update refused: not even its row in `docs` is left behind.
-    let other = DocName::draft(CASE, OTHER_DRAFT).unwrap();
+    let other = DocName::draft(&CaseId::parse(CASE).unwrap(), OTHER_DRAFT).unwrap();
     let other_update = Editor::new().type_at_end(&paragraph);
     let error = store.apply_local_update(&other, &other_update).unwrap_err();
     assert_eq!(error.code(), "disk_full", "{error}");

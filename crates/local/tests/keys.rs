@@ -2,14 +2,14 @@
 //! keychain needs a desktop session): made on first run, never made over an existing database.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use hub_local::{DocName, KeySlot, MemoryKeySlot, Store, StoredKey};
+use hub_local::{CaseId, DocName, KeySlot, MemoryKeySlot, Store, StoredKey};
 use yrs::{Text, WriteTxn};
 
 const CASE: &str = "0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
 const DRAFT: &str = "1b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
 
 fn draft() -> DocName {
-    DocName::draft(CASE, DRAFT).unwrap()
+    DocName::draft(&CaseId::parse(CASE).unwrap(), DRAFT).unwrap()
 }
 
 fn write(store: &Store, text: &str) {

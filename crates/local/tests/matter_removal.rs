@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use hub_local::store::matter_record::CaseFields;
-use hub_local::{DocName, FixedKey, Store, export_archive, import_archive};
+use hub_local::{CaseId, DocName, FixedKey, Store, export_archive, import_archive};
 use yrs::{WriteTxn, XmlElementPrelim, XmlFragment, XmlTextPrelim};
 
 const PASSPHRASE: &str = "correct horse battery staple";
@@ -26,7 +26,7 @@ fn write_paragraph(store: &Store, draft: &DocName, text: &str) {
 }
 
 /// A matter with a deadline, a party and two drafts with text; returns its id and drafts.
-fn matter(store: &Store, title: &str, words: &str) -> (String, Vec<DocName>) {
+fn matter(store: &Store, title: &str, words: &str) -> (CaseId, Vec<DocName>) {
     let case = store
         .create_case(&CaseFields {
             title: title.into(),
@@ -53,8 +53,8 @@ fn matter(store: &Store, title: &str, words: &str) -> (String, Vec<DocName>) {
     (case, drafts)
 }
 
-fn in_case(case: &str) -> impl Fn(&DocName) -> bool + '_ {
-    move |doc| doc.case_id() == case
+fn in_case(case: &CaseId) -> impl Fn(&DocName) -> bool + '_ {
+    move |doc| doc.case_id() == *case
 }
 
 #[test]
@@ -236,7 +236,7 @@ fn removal_notices_outlive_a_restart_until_dismissed() {
         !store.dismiss_removal_notice(&kept).unwrap(),
         "a matter that was never removed has no notice"
     );
-    assert!(store.dismiss_removal_notice("not a case id").is_err());
+    assert!(CaseId::parse("not a case id").is_err());
     // The matter stays removed: edits to it are still discarded, and the tombstone is kept.
     assert!(store.matter_removed(&walled).unwrap());
     let removed = store.removed_matters().unwrap();
@@ -258,7 +258,7 @@ fn removal_notices_outlive_a_restart_until_dismissed() {
 fn a_purge_that_found_nothing_here_leaves_no_notice() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir.path().join("ben.db"), "k");
-    let never_here = uuid::Uuid::new_v4().to_string();
+    let never_here = CaseId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
 
     let report = store.purge_case(&never_here, "document not found").unwrap();
 

@@ -4,7 +4,7 @@
 
 use hub_local::store::matter_record::{CaseFields, CasePatch};
 use hub_local::store::projection::{CaseFilter, CaseSort};
-use hub_local::{DocName, FixedKey, Store};
+use hub_local::{CaseId, DocName, FixedKey, Store};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{
@@ -132,7 +132,7 @@ fn dashboard_lists_filters_sorts_and_shows_upcoming_deadlines() {
     );
     assert_eq!(
         store
-            .case("00000000-0000-4000-8000-000000000000")
+            .case(&CaseId::parse("00000000-0000-4000-8000-000000000000").unwrap())
             .unwrap_err()
             .code(),
         "not_found"
@@ -204,7 +204,7 @@ fn search_finds_case_fields_and_draft_text_and_stays_current() {
     assert_eq!(store.search("meruit").unwrap().len(), 1);
     store.delete_draft(&draft).unwrap();
     assert!(store.search("meruit").unwrap().is_empty());
-    assert!(store.drafts(draft.case_id()).unwrap().is_empty());
+    assert!(store.drafts(&draft.case_id()).unwrap().is_empty());
 }
 
 #[test]
@@ -218,7 +218,7 @@ fn remote_updates_keep_the_projections_in_step() {
     laptop_a
         .add_deadline(&case, "2026-12-02", "File return", "filing")
         .unwrap();
-    let name = DocName::case(&case).unwrap();
+    let name = DocName::case(&case);
     let state = laptop_a
         .diff_since(&name, &StateVector::default().encode_v1())
         .unwrap();

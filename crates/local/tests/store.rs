@@ -1,7 +1,7 @@
 //! Store tests against real SQLCipher files in temporary directories.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
-use hub_local::{DocName, FixedKey, LocalError, Store};
+use hub_local::{CaseId, DocName, FixedKey, LocalError, Store};
 use proptest::prelude::*;
 use yrs::{GetString, ReadTxn, Text, WriteTxn};
 
@@ -13,7 +13,7 @@ fn key() -> FixedKey {
 }
 
 fn draft() -> DocName {
-    DocName::draft(CASE, DRAFT).unwrap()
+    DocName::draft(&CaseId::parse(CASE).unwrap(), DRAFT).unwrap()
 }
 
 fn insert(store: &Store, doc: &DocName, index: u32, text: &str) {

@@ -25,7 +25,7 @@ pub use error::{ChangeDefect, IntegrateError, ProtocolError};
 pub use frame::{AuthMessage, Frame, Message, SyncMessage, Wire, validate_update};
 pub use integrate::{check_update_against, integrate_update};
 pub use lib0::{Reader, Writer};
-pub use names::{DocKind, DocName};
+pub use names::{CaseId, DocKind, DocName};
 pub use update_check::{MAX_ANY_DEPTH, MAX_CLIENT_ID, check_update_v1};
 
 /// Largest frame we accept or send (one WebSocket message).

@@ -1,5 +1,6 @@
 //! Document names: `cases/{uuid}` for a matter record, `cases/{uuid}/drafts/{uuid}` for a draft.
-//! The case id in the name is what access control is keyed on.
+//! The case id in the name is what access control is keyed on. A matter's id alone is a
+//! [`CaseId`], parsed once where it enters (a command, a handler) and passed typed from there.
 
 use crate::ProtocolError;
 
@@ -34,6 +35,98 @@ fn is_uuid(text: &str) -> bool {
         })
 }
 
+/// A matter's id: a lowercase UUID (`8-4-4-4-12` hex digits), as in `cases/{uuid}`. Parsed once
+/// at the edge; `Copy` (36 bytes inline), so passing it around never allocates.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CaseId([u8; 36]);
+
+impl CaseId {
+    pub fn parse(text: &str) -> Result<Self, ProtocolError> {
+        if !is_uuid(text) {
+            return Err(ProtocolError::InvalidDocName(
+                "case id must be a lowercase UUID",
+            ));
+        }
+        let mut bytes = [0; 36];
+        bytes.copy_from_slice(text.as_bytes());
+        Ok(Self(bytes))
+    }
+
+    pub fn as_str(&self) -> &str {
+        // `parse` admits only ASCII hex digits and dashes, so this never falls back.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::str::FromStr for CaseId {
+    type Err = ProtocolError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Self::parse(text)
+    }
+}
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaseId({})", self.as_str())
+    }
+}
+
+impl AsRef<str> for CaseId {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for CaseId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for CaseId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for CaseId {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<CaseId> for String {
+    fn eq(&self, other: &CaseId) -> bool {
+        self == other.as_str()
+    }
+}
+
+impl PartialEq<CaseId> for &str {
+    fn eq(&self, other: &CaseId) -> bool {
+        *self == other.as_str()
+    }
+}
+
+impl serde::Serialize for CaseId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CaseId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
 impl DocName {
     /// Parse a document name (any `\0sessionId` suffix must already be stripped).
     pub fn parse(name: &str) -> Result<Self, ProtocolError> {
@@ -63,11 +156,16 @@ impl DocName {
         })
     }
 
-    pub fn case(case_id: &str) -> Result<Self, ProtocolError> {
-        Self::parse(&format!("cases/{case_id}"))
+    /// The matter record of `case_id` (always valid: the id was parsed).
+    pub fn case(case_id: &CaseId) -> Self {
+        Self {
+            name: format!("cases/{case_id}"),
+            kind: DocKind::Case,
+        }
     }
 
-    pub fn draft(case_id: &str, draft_id: &str) -> Result<Self, ProtocolError> {
+    /// A draft of `case_id`; `draft_id` must be a lowercase UUID.
+    pub fn draft(case_id: &CaseId, draft_id: &str) -> Result<Self, ProtocolError> {
         Self::parse(&format!("cases/{case_id}/drafts/{draft_id}"))
     }
 
@@ -79,9 +177,12 @@ impl DocName {
         self.kind
     }
 
-    /// The case UUID this document belongs to.
-    pub fn case_id(&self) -> &str {
-        &self.name[6..42]
+    /// The matter this document belongs to.
+    pub fn case_id(&self) -> CaseId {
+        let mut bytes = [0; 36];
+        // `parse` checked that bytes 6..42 are the case's UUID.
+        bytes.copy_from_slice(&self.name.as_bytes()[6..42]);
+        CaseId(bytes)
     }
 }
 
@@ -101,9 +202,29 @@ mod tests {
     #[test]
     fn parses_cases_and_drafts() {
         let case = DocName::parse(&format!("cases/{A}")).unwrap();
-        assert_eq!((case.kind(), case.case_id()), (DocKind::Case, A));
+        assert_eq!((case.kind(), case.case_id().as_str()), (DocKind::Case, A));
         let draft = DocName::parse(&format!("cases/{A}/drafts/{B}")).unwrap();
-        assert_eq!((draft.kind(), draft.case_id()), (DocKind::Draft, A));
+        assert_eq!(
+            (draft.kind(), draft.case_id().as_str()),
+            (DocKind::Draft, A)
+        );
+        assert_eq!(DocName::case(&draft.case_id()), case);
+        assert_eq!(
+            DocName::draft(&CaseId::parse(A).unwrap(), B).unwrap(),
+            draft
+        );
+    }
+
+    #[test]
+    fn case_ids_are_lowercase_uuids() {
+        let id = CaseId::parse(A).unwrap();
+        assert_eq!((id.as_str(), id.to_string()), (A, A.to_owned()));
+        for bad in ["", "nope", &A.to_uppercase(), &format!("{A}0"), &A[1..]] {
+            assert!(CaseId::parse(bad).is_err(), "{bad} should be refused");
+        }
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(serde_json::from_str::<CaseId>(&json).unwrap(), id);
+        assert!(serde_json::from_str::<CaseId>("\"x\"").is_err());
     }
 
     #[test]

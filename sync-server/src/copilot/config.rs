@@ -148,47 +148,61 @@ impl CopilotSettings {
         Duration::from_secs(self.total_timeout_secs)
     }
 
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), CopilotConfigError> {
         if let Some(url) = &self.base_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            return Err(format!(
-                "HUB_COPILOT_BASE_URL must be an http:// or https:// URL ending in the API \
-                 version, e.g. {OPENAI_BASE_URL} (got {})",
-                crate::config::redact_url(url)
-            ));
+            return Err(CopilotConfigError::BaseUrl {
+                got: crate::config::redact_url(url),
+            });
         }
         if self.model.trim().is_empty() {
-            return Err("HUB_COPILOT_MODEL must name a model, e.g. gpt-4o".into());
+            return Err(CopilotConfigError::NoModel);
         }
         let timeouts = [
             ("HUB_COPILOT_START_TIMEOUT_SECS", self.start_timeout_secs),
             ("HUB_COPILOT_IDLE_TIMEOUT_SECS", self.idle_timeout_secs),
             ("HUB_COPILOT_TOTAL_TIMEOUT_SECS", self.total_timeout_secs),
         ];
-        for (name, value) in timeouts {
+        for (setting, value) in timeouts {
             if value == 0 {
-                return Err(format!("{name} must be at least 1 second"));
+                return Err(CopilotConfigError::ZeroTimeout { setting });
             }
         }
         if self.max_input_chars == 0 || self.max_output_tokens == 0 {
-            return Err(
-                "HUB_COPILOT_MAX_INPUT_CHARS and HUB_COPILOT_MAX_OUTPUT_TOKENS must be above 0"
-                    .into(),
-            );
+            return Err(CopilotConfigError::ZeroSizes);
         }
         if self.rate_per_minute == 0 || self.max_concurrent == 0 {
-            return Err(
-                "HUB_COPILOT_RATE_PER_MINUTE and HUB_COPILOT_MAX_CONCURRENT must be above 0 \
-                 (turn the copilot off per firm with PUT /api/v1/copilot/policy instead)"
-                    .into(),
-            );
+            return Err(CopilotConfigError::ZeroRates);
         }
         if self.monthly_tokens < 0 {
-            return Err("HUB_COPILOT_MONTHLY_TOKENS cannot be negative".into());
+            return Err(CopilotConfigError::NegativeMonthlyTokens);
         }
         Ok(())
     }
+}
+
+/// A copilot setting that cannot work; the message names the variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CopilotConfigError {
+    #[error(
+        "HUB_COPILOT_BASE_URL must be an http:// or https:// URL ending in the API \
+         version, e.g. {OPENAI_BASE_URL} (got {got})"
+    )]
+    BaseUrl { got: String },
+    #[error("HUB_COPILOT_MODEL must name a model, e.g. gpt-4o")]
+    NoModel,
+    #[error("{setting} must be at least 1 second")]
+    ZeroTimeout { setting: &'static str },
+    #[error("HUB_COPILOT_MAX_INPUT_CHARS and HUB_COPILOT_MAX_OUTPUT_TOKENS must be above 0")]
+    ZeroSizes,
+    #[error(
+        "HUB_COPILOT_RATE_PER_MINUTE and HUB_COPILOT_MAX_CONCURRENT must be above 0 \
+         (turn the copilot off per firm with PUT /api/v1/copilot/policy instead)"
+    )]
+    ZeroRates,
+    #[error("HUB_COPILOT_MONTHLY_TOKENS cannot be negative")]
+    NegativeMonthlyTokens,
 }
 
 #[cfg(test)]
@@ -216,7 +230,12 @@ mod tests {
             base_url: Some("api.openai.com".into()),
             ..CopilotSettings::default()
         };
-        assert!(bad.validate().unwrap_err().contains("HUB_COPILOT_BASE_URL"));
+        assert!(
+            bad.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("HUB_COPILOT_BASE_URL")
+        );
         let bad = CopilotSettings {
             idle_timeout_secs: 0,
             ..CopilotSettings::default()
@@ -224,6 +243,7 @@ mod tests {
         assert!(
             bad.validate()
                 .unwrap_err()
+                .to_string()
                 .contains("HUB_COPILOT_IDLE_TIMEOUT_SECS")
         );
         let local = CopilotSettings {

@@ -16,70 +16,13 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::copilot::config::CopilotSettings;
 use crate::copilot::policy_cache::{PolicyCache, Standing};
+use crate::copilot::prompts::Action;
 use crate::db;
 use crate::db::audit::{self, Audit};
 use crate::db::copilot::FirmPolicy;
+use crate::error::Error;
 
-/// Why the copilot is refused to a caller. The HTTP edge (`crate::copilot`) maps each to its
-/// status, `{code, message}` body and `Retry-After`; [`Refusal::code`] is that stable code.
-#[derive(Debug, thiserror::Error)]
-pub enum Refusal {
-    /// The caller cannot read the matter: reported exactly like a missing one.
-    #[error("no such matter")]
-    NotFound,
-    #[error(
-        "The AI copilot is not set up on your firm's server. Ask your administrator to \
-         configure an AI model (HUB_COPILOT_API_KEY / HUB_COPILOT_BASE_URL)."
-    )]
-    NotConfigured,
-    #[error("Your firm has turned the AI copilot off. A firm administrator can turn it on.")]
-    Disabled,
-    #[error(
-        "The client has not consented to AI use on this matter. Once they have, the \
-         matter's owner can record the consent, and the copilot becomes available."
-    )]
-    ConsentRequired,
-    #[error(
-        "You have used your AI allowance for this month ({used_tokens} of {monthly_tokens} \
-         tokens). It renews on {renews_on}; a firm administrator can raise it.",
-        renews_on = .renews.format("%-d %B %Y")
-    )]
-    QuotaExceeded {
-        used_tokens: i64,
-        monthly_tokens: i64,
-        renews: chrono::DateTime<Utc>,
-        /// Seconds until the quota renews.
-        wait_secs: u64,
-    },
-    #[error(
-        "You have asked the copilot {per_minute} times in the last minute, the most allowed. \
-         Try again in {wait_secs} seconds."
-    )]
-    RateLimited { per_minute: usize, wait_secs: u64 },
-    #[error(
-        "You already have {in_flight} copilot answers in progress. Wait for one to finish, \
-         or stop one."
-    )]
-    TooManyStreams { in_flight: u32 },
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-}
-
-impl Refusal {
-    /// The stable code clients see (`{code, message}`).
-    pub fn code(&self) -> &'static str {
-        match self {
-            Refusal::NotFound => "not_found",
-            Refusal::NotConfigured => "copilot_not_configured",
-            Refusal::Disabled => "copilot_disabled",
-            Refusal::ConsentRequired => "consent_required",
-            Refusal::QuotaExceeded { .. } => "quota_exceeded",
-            Refusal::RateLimited { .. } => "rate_limited",
-            Refusal::TooManyStreams { .. } => "too_many_streams",
-            Refusal::Database(_) => "server_error",
-        }
-    }
-}
+pub use crate::error::Refusal;
 
 /// The start of this calendar month and of the next (UTC): the quota period.
 pub fn quota_period(now: chrono::DateTime<Utc>) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
@@ -132,7 +75,7 @@ pub async fn check(
     settings: &CopilotSettings,
     caller: &Principal,
     case_id: Uuid,
-) -> Result<Allowed, Refusal> {
+) -> Result<Allowed, Error> {
     let (month_start, next_month) = quota_period(Utc::now());
     let kept = cache
         .get(case_id, &caller.user_id, month_start)
@@ -164,10 +107,70 @@ pub async fn check(
             monthly_tokens: quota.monthly_tokens,
             renews: next_month,
             wait_secs: wait,
-        });
+        }
+        .into());
     }
     Ok(Allowed {
         policy: standing.policy,
+        quota,
+    })
+}
+
+/// `{available, reason_code, message, …}`: what the app asks before showing the copilot panel.
+#[derive(Debug, Serialize)]
+pub struct Availability {
+    pub available: bool,
+    /// null when available; else copilot_not_configured, copilot_disabled, consent_required
+    /// or quota_exceeded.
+    pub reason_code: Option<&'static str>,
+    pub message: String,
+    pub consented: bool,
+    pub model: String,
+    pub actions: [Action; 4],
+    pub quota: Quota,
+}
+
+/// May the caller use the copilot on the matter, and if not, why: [`check`], and on a refusal
+/// the caller's quota and the matter's consent, read for the panel to show. `Err` only when the
+/// caller cannot read the matter (`NotFound`, like the rest of the API) or Postgres fails.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
+pub async fn availability(
+    pool: &PgPool,
+    cache: &PolicyCache,
+    settings: &CopilotSettings,
+    caller: &Principal,
+    case_id: Uuid,
+) -> Result<Availability, Error> {
+    let refusal = match check(pool, cache, settings, caller, case_id).await {
+        // Allowed: the check already read the quota, and consent is given.
+        Ok(allowed) => {
+            return Ok(Availability {
+                available: true,
+                reason_code: None,
+                message: "The copilot is available for this matter.".to_owned(),
+                consented: true,
+                model: settings.model.clone(),
+                actions: Action::ALL,
+                quota: allowed.quota,
+            });
+        }
+        Err(Error::Copilot(refusal)) => refusal,
+        Err(error) => return Err(error),
+    };
+    let policy = db::copilot::firm_policy(pool, &caller.firm_id).await?;
+    let quota = Quota {
+        used_tokens: tokens_used_this_month(pool, &caller.firm_id, &caller.user_id).await?,
+        monthly_tokens: policy
+            .monthly_token_quota
+            .unwrap_or(settings.monthly_tokens),
+    };
+    Ok(Availability {
+        available: false,
+        reason_code: Some(refusal.code()),
+        message: refusal.to_string(),
+        consented: db::copilot::case_consented(pool, case_id).await?,
+        model: settings.model.clone(),
+        actions: Action::ALL,
         quota,
     })
 }
@@ -179,7 +182,7 @@ async fn read_standing(
     caller: &Principal,
     case_id: Uuid,
     month_start: chrono::DateTime<Utc>,
-) -> Result<Standing, Refusal> {
+) -> Result<Standing, Error> {
     let row =
         db::copilot::standing(pool, case_id, &caller.user_id, &caller.firm_id, month_start).await?;
     let readable = row.case_firm.as_deref() == Some(caller.firm_id.as_str())
@@ -190,16 +193,16 @@ async fn read_standing(
             .and_then(crate::role::Role::parse)
             .is_some();
     if !readable {
-        return Err(Refusal::NotFound);
+        return Err(Error::NotFound);
     }
     if !settings.configured() {
-        return Err(Refusal::NotConfigured);
+        return Err(Refusal::NotConfigured.into());
     }
     if !row.enabled {
-        return Err(Refusal::Disabled);
+        return Err(Refusal::Disabled.into());
     }
     if !row.consented {
-        return Err(Refusal::ConsentRequired);
+        return Err(Refusal::ConsentRequired.into());
     }
     Ok(Standing {
         firm_id: caller.firm_id.clone(),

@@ -30,7 +30,7 @@ pub async fn open_document(
     firm_id: &str,
     may_create_case: impl FnOnce() -> bool,
 ) -> Result<DocumentRow, Error> {
-    let case_id = Uuid::parse_str(name.case_id()).map_err(|_| Error::NotFound)?;
+    let case_id = Uuid::parse_str(name.case_id().as_str()).map_err(|_| Error::NotFound)?;
     // The common case, every reconnect: the document exists. Two reads, no write transaction.
     let existing: Option<(i64, String, Uuid)> =
         sqlx::query_as("SELECT id, firm_id, case_id FROM documents WHERE name = $1")

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use local::DocName;
 use sync_server::app::Running;
+use sync_server::config::ServeSettings;
 
 use super::{
-    FIRM, Laptop, body_contains, draft_name, fresh_database, grant, new_case, start_server,
-    stored_text, token, ws_url,
+    FIRM, Laptop, body_contains, draft_name, fresh_database, grant, new_case, settings,
+    start_server, stored_text, token, ws_url,
 };
 
 pub struct Firm {
@@ -25,6 +26,22 @@ impl Firm {
     /// One server instance on a fresh database, without Redis.
     pub async fn one_instance() -> Self {
         Self::serving(fresh_database().await, 1, None).await
+    }
+
+    /// One server instance on a fresh database, its settings (`common::settings`) changed by
+    /// `configure` first: another identity provider, copilot, drain delay…
+    pub async fn one_instance_with(configure: impl FnOnce(&mut ServeSettings)) -> Self {
+        let database = fresh_database().await;
+        let mut settings = settings(&database, None);
+        configure(&mut settings);
+        let running = sync_server::app::start(&settings)
+            .await
+            .expect("server starts with these settings");
+        Self {
+            database,
+            instances: vec![running],
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     /// Two server instances on one fresh database, joined by the Redis at `redis`.

@@ -150,7 +150,7 @@ impl Laptop {
 
     /// Wait for the laptop to remove a matter the server refused for good; returns the case id
     /// and the server's reason.
-    pub async fn wait_removed(&mut self, timeout: Duration) -> (String, String) {
+    pub async fn wait_removed(&mut self, timeout: Duration) -> (local::CaseId, String) {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let events = self.events.as_mut().expect("online");

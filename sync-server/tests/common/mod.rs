@@ -111,7 +111,8 @@ pub fn new_case() -> String {
 }
 
 pub fn draft_name(case: &str) -> DocName {
-    DocName::draft(case, &uuid::Uuid::new_v4().to_string()).unwrap()
+    let case = local::CaseId::parse(case).unwrap();
+    DocName::draft(&case, &uuid::Uuid::new_v4().to_string()).unwrap()
 }
 
 /// The server's durable view of a document: snapshot + every update row in Postgres.

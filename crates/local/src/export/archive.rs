@@ -120,7 +120,7 @@ pub fn export_archive(
     // this holds even if one came back without the firm letting the lawyer in again).
     let removed = store.removed_case_ids()?;
     for name in store.documents()? {
-        if removed.contains(name.case_id()) {
+        if removed.contains(name.case_id().as_str()) {
             continue;
         }
         let state = store.diff_since(&name, &empty)?;
@@ -263,7 +263,7 @@ pub fn import_archive(
     }
     // An export made before a wall must not bring the walled matter back onto this laptop.
     let removed = store.removed_case_ids()?;
-    documents.retain(|(name, _)| !removed.contains(name.case_id()));
+    documents.retain(|(name, _)| !removed.contains(name.case_id().as_str()));
     for (name, state) in &documents {
         store.apply_local_update(name, state)?;
     }
@@ -296,9 +296,9 @@ mod tests {
     }
 
     fn names() -> (DocName, DocName) {
-        let case = uuid::Uuid::new_v4().to_string();
+        let case = protocol::CaseId::parse(&uuid::Uuid::new_v4().to_string()).unwrap();
         (
-            DocName::case(&case).unwrap(),
+            DocName::case(&case),
             DocName::draft(&case, &uuid::Uuid::new_v4().to_string()).unwrap(),
         )
     }

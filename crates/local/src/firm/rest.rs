@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::firm::replies::{CopilotAvailability, Member};
-use crate::{LocalError, TokenSource};
+use crate::{CaseId, LocalError, TokenSource};
 
 /// Longest wait for a plain (non-streaming) request to the firm's server.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -157,17 +157,17 @@ impl FirmServer {
     }
 
     /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used here, and why not.
-    pub async fn availability(&self, case_id: &str) -> Result<CopilotAvailability, LocalError> {
+    pub async fn availability(&self, case_id: &CaseId) -> Result<CopilotAvailability, LocalError> {
         self.get_json(&format!("cases/{case_id}/copilot")).await
     }
 
     /// `GET /api/v1/cases/{case}/members`: who may open the matter, with their roles.
-    pub async fn members(&self, case_id: &str) -> Result<Vec<Member>, LocalError> {
+    pub async fn members(&self, case_id: &CaseId) -> Result<Vec<Member>, LocalError> {
         self.get_json(&format!("cases/{case_id}/members")).await
     }
 
     /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.
-    pub async fn set_consent(&self, case_id: &str, consented: bool) -> Result<(), LocalError> {
+    pub async fn set_consent(&self, case_id: &CaseId, consented: bool) -> Result<(), LocalError> {
         let path = format!("cases/{case_id}/ai-consent");
         self.send(reqwest::Method::PUT, &path, |request| {
             request

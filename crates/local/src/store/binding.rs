@@ -1,7 +1,7 @@
 //! Which account a store belongs to (`store_account`), and the matters made before it belonged
 //! to any (`local_only_matters`). See `identity::account` for what an account is.
 
-use protocol::DocName;
+use protocol::{CaseId, DocName};
 use rusqlite::OptionalExtension as _;
 
 use crate::identity::Account;
@@ -72,7 +72,7 @@ impl Store {
             let mut statement = transaction.prepare("SELECT name FROM docs")?;
             let names = statement.query_map([], |row| row.get::<_, String>(0))?;
             for name in names {
-                cases.insert(DocName::parse(&name?)?.case_id().to_owned());
+                cases.insert(DocName::parse(&name?)?.case_id());
             }
         }
         let mut marked = 0;
@@ -81,7 +81,7 @@ impl Store {
                 "INSERT OR IGNORE INTO local_only_matters (case_id, since)
                  SELECT ?1, unixepoch()
                  WHERE NOT EXISTS (SELECT 1 FROM matter_grants WHERE case_id = ?1)",
-                [case_id],
+                [case_id.as_str()],
             )?;
         }
         transaction.commit()?;
@@ -99,12 +99,12 @@ impl Store {
     }
 
     /// Whether `case_id` is kept on this computer only (never synced).
-    pub fn is_local_only(&self, case_id: &str) -> Result<bool, LocalError> {
+    pub fn is_local_only(&self, case_id: &CaseId) -> Result<bool, LocalError> {
         let guard = self.lock()?;
         Ok(guard
             .connection
             .prepare_cached("SELECT 1 FROM local_only_matters WHERE case_id = ?1")?
-            .exists([case_id])?)
+            .exists([case_id.as_str()])?)
     }
 
     /// The lawyer chose to upload the matters made on this computer to the bound account: they
@@ -157,7 +157,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db"), &crate::FixedKey("k".into())).unwrap();
         let case = "0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b";
-        let early = DocName::case(case).unwrap();
+        let early = DocName::case(&CaseId::parse(case).unwrap());
         let write = |doc: &DocName| {
             store
                 .edit(doc, |_, txn| txn.get_or_insert_text("body").push(txn, "x"))
@@ -180,17 +180,17 @@ mod tests {
         assert_eq!(store.bind_account(&ada).unwrap(), Binding::Same);
         assert_eq!(store.account().unwrap(), Some(ada.clone()));
         assert_eq!(store.local_only_matters().unwrap(), vec![case.to_owned()]);
-        assert!(store.is_local_only(case).unwrap());
+        assert!(store.is_local_only(&early.case_id()).unwrap());
         // A matter made after the binding syncs.
-        let later = DocName::case("1b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b").unwrap();
+        let later = DocName::case(&CaseId::parse("1b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b").unwrap());
         write(&later);
-        assert!(!store.is_local_only(later.case_id()).unwrap());
+        assert!(!store.is_local_only(&later.case_id()).unwrap());
         assert_eq!(
             store.mark_local_only().unwrap(),
             0,
             "a bound store marks nothing"
         );
-        assert!(!store.is_local_only(later.case_id()).unwrap());
+        assert!(!store.is_local_only(&later.case_id()).unwrap());
 
         for other in [account("mallory", "firm-b"), account("ada", "firm-b")] {
             let error = store.bind_account(&other).unwrap_err();
@@ -212,7 +212,7 @@ mod tests {
 
         assert_eq!(store.attach_local_matters().unwrap(), 1);
         assert!(store.local_only_matters().unwrap().is_empty());
-        assert!(!store.is_local_only(case).unwrap());
+        assert!(!store.is_local_only(&early.case_id()).unwrap());
         assert_eq!(
             store.pending_count().unwrap(),
             2,

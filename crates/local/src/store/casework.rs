@@ -3,7 +3,7 @@
 //! in the same transaction) or one query of the projections. What a matter's document holds is
 //! `matter_record`; a draft's is `draft`; search is `search`.
 
-use protocol::{DocKind, DocName};
+use protocol::{CaseId, DocKind, DocName};
 use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
 
 use crate::store::draft::{self, DRAFT_META, Draft, VersionInfo};
@@ -72,22 +72,22 @@ impl Store {
     }
 
     /// Create a matter offline; returns its new id (a UUID made here, so no server is needed).
-    pub fn create_case(&self, fields: &CaseFields) -> Result<String, LocalError> {
+    pub fn create_case(&self, fields: &CaseFields) -> Result<CaseId, LocalError> {
         check_title(&fields.title, "matter")?;
         let mut fields = fields.clone();
         if fields.status.is_empty() {
             fields.status = "open".into();
         }
         check_status(&fields.status)?;
-        let id = new_id();
-        self.edit(&DocName::case(&id)?, |_, txn| {
+        let id = CaseId::parse(&new_id())?;
+        self.edit(&DocName::case(&id), |_, txn| {
             matter_record::create(txn, &fields)
         })?;
         Ok(id)
     }
 
-    fn case_doc(&self, case_id: &str) -> Result<DocName, LocalError> {
-        let name = DocName::case(case_id)?;
+    fn case_doc(&self, case_id: &CaseId) -> Result<DocName, LocalError> {
+        let name = DocName::case(case_id);
         if self.read(&name, |txn| txn.get_map(matter_record::CASE_MAP).is_none())? {
             return Err(LocalError::NotFound(format!(
                 "no matter {case_id} on this computer"
@@ -97,13 +97,13 @@ impl Store {
     }
 
     /// The whole matter, or `NotFound`.
-    pub fn case(&self, case_id: &str) -> Result<Case, LocalError> {
+    pub fn case(&self, case_id: &CaseId) -> Result<Case, LocalError> {
         let name = self.case_doc(case_id)?;
         self.read(&name, |txn| matter_record::read(txn, case_id))?
             .ok_or_else(|| LocalError::NotFound(format!("no matter {case_id} on this computer")))
     }
 
-    pub fn update_case(&self, case_id: &str, patch: &CasePatch) -> Result<(), LocalError> {
+    pub fn update_case(&self, case_id: &CaseId, patch: &CasePatch) -> Result<(), LocalError> {
         if let Some(title) = &patch.title {
             check_title(title, "matter")?;
         }
@@ -117,7 +117,7 @@ impl Store {
 
     pub fn add_party(
         &self,
-        case_id: &str,
+        case_id: &CaseId,
         role: &str,
         party_name: &str,
     ) -> Result<Party, LocalError> {
@@ -136,7 +136,7 @@ impl Store {
 
     pub fn add_deadline(
         &self,
-        case_id: &str,
+        case_id: &CaseId,
         date: &str,
         title: &str,
         kind: &str,
@@ -155,7 +155,12 @@ impl Store {
         Ok(deadline)
     }
 
-    pub fn set_deadline_done(&self, case_id: &str, id: &str, done: bool) -> Result<(), LocalError> {
+    pub fn set_deadline_done(
+        &self,
+        case_id: &CaseId,
+        id: &str,
+        done: bool,
+    ) -> Result<(), LocalError> {
         let name = self.case_doc(case_id)?;
         let mut found = false;
         self.edit(&name, |_, txn| {
@@ -167,7 +172,12 @@ impl Store {
     }
 
     /// Remove a party (`list` = `parties`) or a deadline (`list` = `deadlines`).
-    pub fn remove_from_case(&self, case_id: &str, list: &str, id: &str) -> Result<(), LocalError> {
+    pub fn remove_from_case(
+        &self,
+        case_id: &CaseId,
+        list: &str,
+        id: &str,
+    ) -> Result<(), LocalError> {
         if list != "parties" && list != "deadlines" {
             return Err(invalid("only parties and deadlines can be removed"));
         }
@@ -196,13 +206,13 @@ impl Store {
         projection::upcoming(&guard.connection, today, days)
     }
 
-    pub fn drafts(&self, case_id: &str) -> Result<Vec<DraftSummary>, LocalError> {
+    pub fn drafts(&self, case_id: &CaseId) -> Result<Vec<DraftSummary>, LocalError> {
         let guard = self.lock()?;
         projection::drafts(&guard.connection, case_id)
     }
 
     /// Create an empty draft in a matter; returns its document name.
-    pub fn create_draft(&self, case_id: &str, title: &str) -> Result<DocName, LocalError> {
+    pub fn create_draft(&self, case_id: &CaseId, title: &str) -> Result<DocName, LocalError> {
         check_title(title, "draft")?;
         self.case_doc(case_id)?;
         let name = DocName::draft(case_id, &new_id())?;

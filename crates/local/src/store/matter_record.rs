@@ -6,6 +6,7 @@
 //! This module reads and writes the record inside a yrs transaction; the `Store` operations that
 //! open that transaction are in `casework`.
 
+use protocol::CaseId;
 use serde::{Deserialize, Serialize};
 use yrs::{
     Any, Array, ArrayPrelim, ArrayRef, Map, MapPrelim, MapRef, Out, ReadTxn, TransactionMut,
@@ -109,11 +110,11 @@ fn maps(map: &MapRef, txn: &impl ReadTxn, key: &str) -> Vec<MapRef> {
 }
 
 /// Read the matter from a case document (`None` when the document has no `case` map yet).
-pub fn read(txn: &impl ReadTxn, case_id: &str) -> Option<Case> {
+pub fn read(txn: &impl ReadTxn, case_id: &CaseId) -> Option<Case> {
     let map = txn.get_map(CASE_MAP)?;
     let field = |key| string(&map, txn, key);
     Some(Case {
-        id: case_id.to_owned(),
+        id: case_id.to_string(),
         fields: CaseFields {
             title: field("title"),
             client: field("client"),
@@ -314,7 +315,9 @@ mod tests {
                 },
             );
         }
-        let case = read(&doc.transact(), "c").unwrap();
+        let id = CaseId::parse("0b8f5a7e-2c1d-4e3f-9a8b-7c6d5e4f3a2b").unwrap();
+        let case = read(&doc.transact(), &id).unwrap();
+        assert_eq!(case.id, id);
         assert_eq!(case.fields.title, "Acme v. Globex");
         assert_eq!(case.fields.matter_number, "M-1");
         assert!(case.archived);
@@ -324,6 +327,6 @@ mod tests {
             let mut txn = doc.transact_mut();
             assert!(remove(&mut txn, "parties", "p1"));
         }
-        assert!(read(&doc.transact(), "c").unwrap().parties.is_empty());
+        assert!(read(&doc.transact(), &id).unwrap().parties.is_empty());
     }
 }

@@ -8,7 +8,7 @@
 //! edit's transaction, and [`crate::Store::search`] indexes marked drafts before it queries, so
 //! search results are still never stale.
 
-use protocol::{DocKind, DocName};
+use protocol::{CaseId, DocKind, DocName};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use yrs::ReadTxn;
@@ -125,7 +125,7 @@ fn refresh_case<T: ReadTxn>(
     txn: &T,
 ) -> Result<(), LocalError> {
     let case_id = name.case_id();
-    let Some(case) = matter_record::read(txn, case_id) else {
+    let Some(case) = matter_record::read(txn, &case_id) else {
         return Ok(());
     };
     let next_deadline = case
@@ -144,7 +144,7 @@ fn refresh_case<T: ReadTxn>(
            status = excluded.status, responsible = excluded.responsible,
            archived = excluded.archived, next_deadline = excluded.next_deadline",
         params![
-            case_id,
+            case_id.as_str(),
             fields.title,
             fields.client,
             fields.matter_number,
@@ -155,14 +155,17 @@ fn refresh_case<T: ReadTxn>(
             next_deadline,
         ],
     )?;
-    connection.execute("DELETE FROM deadline_rows WHERE case_id = ?1", [case_id])?;
+    connection.execute(
+        "DELETE FROM deadline_rows WHERE case_id = ?1",
+        [case_id.as_str()],
+    )?;
     let mut insert = connection.prepare_cached(
         "INSERT OR REPLACE INTO deadline_rows (case_id, id, date, title, kind, done)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     for deadline in &case.deadlines {
         insert.execute(params![
-            case_id,
+            case_id.as_str(),
             deadline.id,
             deadline.date,
             deadline.title,
@@ -200,7 +203,7 @@ fn refresh_draft<T: ReadTxn>(
            indexed = 0, updated_at = excluded.updated_at",
         params![
             name.as_str(),
-            name.case_id(),
+            name.case_id().as_str(),
             draft_id,
             draft::title(txn),
             deleted,
@@ -228,7 +231,14 @@ pub(crate) fn index(
     connection.execute(
         "INSERT INTO search_index (rowid, doc, case_id, kind, title, body)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![rowid, name.as_str(), name.case_id(), kind, title, body],
+        params![
+            rowid,
+            name.as_str(),
+            name.case_id().as_str(),
+            kind,
+            title,
+            body
+        ],
     )?;
     Ok(())
 }
@@ -309,13 +319,13 @@ pub(crate) fn upcoming(
 
 pub(crate) fn drafts(
     connection: &Connection,
-    case_id: &str,
+    case_id: &CaseId,
 ) -> Result<Vec<DraftSummary>, LocalError> {
     let mut statement = connection.prepare_cached(
         "SELECT doc, case_id, draft_id, title, updated_at FROM draft_rows
          WHERE case_id = ?1 AND deleted = 0 ORDER BY updated_at DESC, title",
     )?;
-    let rows = statement.query_map([case_id], |row| {
+    let rows = statement.query_map([case_id.as_str()], |row| {
         Ok(DraftSummary {
             doc: row.get(0)?,
             case_id: row.get(1)?,

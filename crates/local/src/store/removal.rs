@@ -18,7 +18,7 @@
 
 use std::collections::HashSet;
 
-use protocol::DocName;
+use protocol::{CaseId, DocName};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -160,14 +160,11 @@ fn purge(
 impl Store {
     /// Remove the matter `case_id` from this laptop (see the module documentation): one SQLite
     /// transaction, then the matter's documents are dropped from the in-memory cache too.
-    #[tracing::instrument(skip_all, fields(case_id))]
-    pub fn purge_case(&self, case_id: &str, reason: &str) -> Result<PurgeReport, LocalError> {
-        // Parse at the edge: a valid case id, so nothing else can match the name filter.
-        let case = DocName::case(case_id)?;
-        let case_id = case.case_id();
+    #[tracing::instrument(skip_all, fields(case_id = %case_id))]
+    pub fn purge_case(&self, case_id: &CaseId, reason: &str) -> Result<PurgeReport, LocalError> {
         let mut guard = self.lock()?;
         let Inner { connection, docs } = &mut *guard;
-        let purged = purge(connection, case_id, reason);
+        let purged = purge(connection, case_id.as_str(), reason);
         if purged
             .as_ref()
             .is_ok_and(|report| report.unsynced_updates > 0)
@@ -175,7 +172,7 @@ impl Store {
             self.announce_outbox_shrunk(connection);
         }
         // Whatever happened, nothing of the matter may be served from memory any more.
-        docs.retain(|name, _| DocName::parse(name).map_or(true, |name| name.case_id() != case_id));
+        docs.retain(|name, _| DocName::parse(name).map_or(true, |name| name.case_id() != *case_id));
         let report = purged?;
         tracing::info!(
             docs = report.docs,
@@ -213,26 +210,25 @@ impl Store {
     /// matter is still removed). Returns whether a notice was showing; dismissing twice, or a
     /// matter that was never removed, changes nothing.
     #[tracing::instrument(skip_all, fields(case_id = %case_id))]
-    pub fn dismiss_removal_notice(&self, case_id: &str) -> Result<bool, LocalError> {
-        let case = DocName::case(case_id)?;
+    pub fn dismiss_removal_notice(&self, case_id: &CaseId) -> Result<bool, LocalError> {
         let guard = self.lock()?;
         let dismissed = guard.connection.execute(
             "UPDATE removed_matters SET notice_dismissed_at = unixepoch()
              WHERE case_id = ?1 AND notice_dismissed_at IS NULL",
-            [case.case_id()],
+            [case_id.as_str()],
         )?;
         Ok(dismissed > 0)
     }
 
     /// Whether the firm removed `case_id` from this laptop (and has not let the lawyer back in):
     /// local edits to it are discarded, not stored.
-    pub fn matter_removed(&self, case_id: &str) -> Result<bool, LocalError> {
+    pub fn matter_removed(&self, case_id: &CaseId) -> Result<bool, LocalError> {
         let guard = self.lock()?;
         Ok(guard
             .connection
             .query_row(
                 "SELECT 1 FROM removed_matters WHERE case_id = ?1",
-                [case_id],
+                [case_id.as_str()],
                 |_| Ok(()),
             )
             .optional()?
@@ -251,7 +247,8 @@ impl Store {
     /// The server let this laptop open a document of `case_id`: remember it, and end a removal
     /// if the firm has let the lawyer back in. Writes only when something changes (this runs
     /// for every document authenticated on every connection).
-    pub fn record_matter_granted(&self, case_id: &str) -> Result<(), LocalError> {
+    pub fn record_matter_granted(&self, case_id: &CaseId) -> Result<(), LocalError> {
+        let case_id = case_id.as_str();
         let mut guard = self.lock()?;
         let (granted, removed): (bool, bool) = guard.connection.query_row(
             "SELECT EXISTS (SELECT 1 FROM matter_grants WHERE case_id = ?1),
@@ -274,13 +271,13 @@ impl Store {
 
     /// Whether the server has let this laptop open the matter before (so a "not found" now
     /// means the lawyer lost access, not that the matter never reached the server).
-    pub fn matter_granted_before(&self, case_id: &str) -> Result<bool, LocalError> {
+    pub fn matter_granted_before(&self, case_id: &CaseId) -> Result<bool, LocalError> {
         let guard = self.lock()?;
         Ok(guard
             .connection
             .query_row(
                 "SELECT 1 FROM matter_grants WHERE case_id = ?1",
-                [case_id],
+                [case_id.as_str()],
                 |_| Ok(()),
             )
             .optional()?
@@ -321,16 +318,17 @@ mod tests {
 
     fn matter_with_words(connection: &mut Connection, words: &str) -> String {
         let case = uuid::Uuid::new_v4().to_string();
+        let id = CaseId::parse(&case).unwrap();
         let fields = CaseFields {
             title: format!("{words} title"),
             notes: format!("{words} notes"),
             ..CaseFields::default()
         };
-        write(connection, &DocName::case(&case).unwrap(), |txn| {
+        write(connection, &DocName::case(&id), |txn| {
             matter_record::create(txn, &fields)
         });
         for _ in 0..3 {
-            let draft = DocName::draft(&case, &uuid::Uuid::new_v4().to_string()).unwrap();
+            let draft = DocName::draft(&id, &uuid::Uuid::new_v4().to_string()).unwrap();
             write(connection, &draft, |txn| {
                 let fragment = txn.get_or_insert_xml_fragment("default");
                 for _ in 0..20 {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use protocol::{AwarenessEntry, DocName, Wire};
+use protocol::{AwarenessEntry, CaseId, DocName, Wire};
 use rand::Rng;
 use tokio::sync::mpsc::{self, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
@@ -85,7 +85,7 @@ pub enum SyncEvent {
     /// it was purged from this computer, and `discarded_changes` unsent local edits with them.
     /// The client no longer syncs the matter.
     MatterRemoved {
-        case_id: String,
+        case_id: CaseId,
         reason: String,
         discarded_changes: usize,
     },

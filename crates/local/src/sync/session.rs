@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use protocol::{
-    AuthMessage, AwarenessEntry, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL,
-    HubMessage, Message, SyncMessage, Wire,
+    AuthMessage, AwarenessEntry, AwarenessUpdate, CaseId, ChangesField, DocName, Frame,
+    HUB_CHANNEL, HubMessage, Message, SyncMessage, Wire,
 };
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -228,7 +228,7 @@ impl Session {
         }
         // A matter made before this store was bound stays on this computer until attached: no
         // Step1 (the server's Step1 would pull it up as our Step2) and no outbox entries.
-        if self.store.is_local_only(doc.case_id())? {
+        if self.store.is_local_only(&doc.case_id())? {
             return Ok(());
         }
         let state_vector = self.store.state_vector(doc)?;
@@ -411,7 +411,7 @@ impl Session {
         match auth {
             AuthMessage::Authenticated { scope } => {
                 self.healthy = true;
-                self.store.record_matter_granted(doc.case_id())?;
+                self.store.record_matter_granted(&doc.case_id())?;
                 if let Some(sync) = self.docs.get_mut(doc) {
                     sync.scope = if scope == "readonly" {
                         Scope::ReadOnly
@@ -434,7 +434,7 @@ impl Session {
                 }
                 let wall = match denial {
                     Denial::Revoked => true,
-                    Denial::NotFound => self.store.matter_granted_before(doc.case_id())?,
+                    Denial::NotFound => self.store.matter_granted_before(&doc.case_id())?,
                     Denial::Other => false,
                 };
                 if wall {
@@ -477,11 +477,11 @@ impl Session {
     /// of it on this connection and on later ones, and tell the app once.
     fn remove_matter(
         &mut self,
-        case_id: &str,
+        case_id: CaseId,
         reason: String,
         presence: &mut Presence,
     ) -> Result<(), LocalError> {
-        let report = self.store.purge_case(case_id, &reason)?;
+        let report = self.store.purge_case(&case_id, &reason)?;
         for (_, sync) in self
             .docs
             .iter_mut()
@@ -497,7 +497,7 @@ impl Session {
         // The server denies every open document of the matter; the first purge takes them all.
         if report.docs > 0 {
             tracing::warn!(
-                case_id,
+                %case_id,
                 reason,
                 discarded = report.unsynced_updates,
                 "matter removed from this computer by the firm"
@@ -505,7 +505,7 @@ impl Session {
             emit(
                 &self.events,
                 SyncEvent::MatterRemoved {
-                    case_id: case_id.to_owned(),
+                    case_id,
                     reason,
                     discarded_changes: report.unsynced_updates,
                 },
