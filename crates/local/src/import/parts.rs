@@ -410,6 +410,7 @@ pub(crate) fn notes(
     let mut in_text = false;
     let mut skip_depth: Option<usize> = None;
     while let Some(node) = events.next()? {
+        let is_start = matches!(node, Node::Start(_));
         match node {
             Node::Start(element) | Node::Empty(element) if skip_depth.is_none() => {
                 let started = events.depth();
@@ -447,7 +448,7 @@ pub(crate) fn notes(
                     // Deleted text, old formatting and field codes are not what the note says.
                     b"delText" | b"instrText" | b"pPrChange" | b"rPrChange" => {
                         note.had_tracked_changes |= name == b"delText";
-                        if matches!(node, Node::Start(_)) {
+                        if is_start {
                             skip_depth = Some(started);
                         }
                     }
@@ -547,7 +548,7 @@ mod tests {
             <w:lvl w:ilvl="0"><w:start w:val="3"/><w:numFmt w:val="lowerRoman"/><w:lvlText w:val="%1)"/></w:lvl>
           </w:abstractNum>
           <w:abstractNum w:abstractNumId="3">
-            <w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/><w:lvlText w:val="•"/></w:lvl>
+            <w:lvl w:ilvl="0"><w:numFmt w:val="bullet"/><w:lvlText w:val="&#8226;"/></w:lvl>
           </w:abstractNum>
           <w:num w:numId="5"><w:abstractNumId w:val="1"/></w:num>
           <w:num w:numId="6"><w:abstractNumId w:val="2"/><w:lvlOverride w:ilvl="0"><w:startOverride w:val="7"/></w:lvlOverride></w:num>

@@ -95,17 +95,6 @@ impl<'a> Events<'a> {
             }));
         }
     }
-
-    /// Skip to the end of the element just started (its content is not needed).
-    pub(crate) fn skip_element(&mut self) -> Result<(), ImportError> {
-        let target = self.depth.saturating_sub(1);
-        while self.depth > target {
-            if self.next()?.is_none() {
-                break;
-            }
-        }
-        Ok(())
-    }
 }
 
 /// An element's name without its namespace prefix.

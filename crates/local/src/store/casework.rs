@@ -233,7 +233,8 @@ impl Store {
             meta.insert(txn, "title", document.title().trim().to_owned());
             report = Some(document.write(txn));
         })?;
-        let report = report.ok_or_else(|| LocalError::Export("the import did not run".into()))?;
+        let report =
+            report.ok_or_else(|| invalid("the Word import was not applied; try again"))?;
         Ok((name, report))
     }
 
