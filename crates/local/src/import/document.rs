@@ -131,7 +131,13 @@ pub(crate) fn parse(package: &mut Package, limits: &ImportLimits) -> Result<Pars
             .warnings
             .push("Endnotes were imported as footnotes at their reference.".into());
     }
-    let comments = threads_of(&comments, &threads, &mut body.quotes, &mut report);
+    let comments = threads_of(
+        &comments,
+        &threads,
+        &body.reply_to,
+        &mut body.quotes,
+        &mut report,
+    );
     let BodyParser {
         containers,
         first_heading,
@@ -155,6 +161,7 @@ pub(crate) fn parse(package: &mut Package, limits: &ImportLimits) -> Result<Pars
 fn threads_of(
     comments: &HashMap<String, Note>,
     extended: &HashMap<String, (Option<String>, bool)>,
+    reply_to: &HashMap<String, String>,
     quotes: &mut HashMap<String, String>,
     report: &mut ImportReport,
 ) -> Vec<Comment> {
@@ -163,9 +170,12 @@ fn threads_of(
         .filter_map(|(id, note)| Some((note.last_paragraph.as_deref()?, id.as_str())))
         .collect();
     let parent_of = |id: &str| -> Option<&str> {
-        let paragraph = comments.get(id)?.last_paragraph.as_deref()?;
-        let parent_paragraph = extended.get(paragraph)?.0.as_deref()?;
-        by_paragraph.get(parent_paragraph).copied()
+        let by_extended = || {
+            let paragraph = comments.get(id)?.last_paragraph.as_deref()?;
+            let parent_paragraph = extended.get(paragraph)?.0.as_deref()?;
+            by_paragraph.get(parent_paragraph).copied()
+        };
+        by_extended().or_else(|| reply_to.get(id).map(String::as_str))
     };
     let root_of = |id: &str| -> String {
         let mut current = id;
@@ -201,7 +211,7 @@ fn threads_of(
                 Reply {
                     author,
                     created,
-                    body: note.text.clone(),
+                    body: note.text.trim().to_owned(),
                 },
             ));
             continue;
@@ -216,7 +226,7 @@ fn threads_of(
             word_id: id.clone(),
             author,
             created,
-            body: note.text.clone(),
+            body: note.text.trim().to_owned(),
             quote: quotes.remove(id).unwrap_or_default(),
             resolved,
             replies: Vec::new(),
@@ -464,6 +474,11 @@ struct BodyParser<'p> {
     first_heading: Option<String>,
     mark_changes: usize,
     format_changes: usize,
+    /// Text runs pushed so far, to tell that two comment references are adjacent.
+    text_count: usize,
+    last_reference: Option<(String, usize)>,
+    /// Replies told by position (LibreOffice), comment id → the comment it answers.
+    reply_to: HashMap<String, String>,
 }
 
 impl<'p> BodyParser<'p> {
@@ -503,6 +518,9 @@ impl<'p> BodyParser<'p> {
             first_heading: None,
             mark_changes: 0,
             format_changes: 0,
+            text_count: 0,
+            last_reference: None,
+            reply_to: HashMap::new(),
         }
     }
 
@@ -762,7 +780,7 @@ impl<'p> BodyParser<'p> {
                 };
                 let id = attribute(element, b"id").unwrap_or_default();
                 let text = match notes.get(&id) {
-                    Some(note) => note.text.clone(),
+                    Some(note) => note.text.trim().to_owned(),
                     None => {
                         self.report.warnings.push(format!(
                             "A footnote reference in paragraph {} points to a footnote the \
@@ -786,11 +804,20 @@ impl<'p> BodyParser<'p> {
                 }
             }
             (b"commentReference", _) => {
-                if let Some(id) = attribute(element, b"id")
-                    && !self.started_comments.contains(&id)
-                {
-                    self.comment_start(id.clone());
-                    self.comment_end(id);
+                if let Some(id) = attribute(element, b"id") {
+                    if !self.started_comments.contains(&id) {
+                        // LibreOffice writes a reply as a comment without a range, referenced
+                        // right after its parent's reference with no text between.
+                        if let Some((previous, at)) = &self.last_reference
+                            && *at == self.text_count
+                            && *previous != id
+                        {
+                            self.reply_to.insert(id.clone(), previous.clone());
+                        }
+                        self.comment_start(id.clone());
+                        self.comment_end(id.clone());
+                    }
+                    self.last_reference = Some((id, self.text_count));
                 }
             }
             (b"fldChar", _) => match attribute(element, b"fldCharType").as_deref() {
@@ -946,6 +973,7 @@ impl<'p> BodyParser<'p> {
                 quote.push_str(text);
             }
         }
+        self.text_count += 1;
         let marks = self.marks();
         if let Some(paragraph) = self.paragraph.as_mut() {
             paragraph.push(Inline::Text(text.to_owned(), marks));
