@@ -949,6 +949,11 @@ impl<'p> BodyParser<'p> {
             .rev()
             .find_map(Clone::clone)
             .or_else(|| self.fields.iter().rev().find_map(|field| field.link.clone()));
+        // A link's character style (Word's "Hyperlink") underlines it; the editor shows links
+        // underlined anyway, so only an underline set on the run itself is kept.
+        if marks.link.is_some() && self.run.underline.is_none() {
+            marks.underline = false;
+        }
         for (kind, id) in self.suggestions.iter().rev() {
             match kind {
                 SuggestionKind::Insertion if marks.insertion.is_none() => {
