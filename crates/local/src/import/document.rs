@@ -567,7 +567,7 @@ impl<'p> BodyParser<'p> {
         }
         // Quotes of comments whose range never ended run to the end of the document.
         for (id, quote) in self.active_quotes.drain() {
-            self.quotes.insert(id, quote.trim_end().to_owned());
+            self.quotes.insert(id, quote.trim_end_matches('\n').to_owned());
         }
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
@@ -1025,7 +1025,7 @@ impl<'p> BodyParser<'p> {
 
     fn comment_end(&mut self, id: String) {
         if let Some(quote) = self.active_quotes.remove(&id) {
-            self.quotes.insert(id.clone(), quote.trim_end().to_owned());
+            self.quotes.insert(id.clone(), quote.trim_end_matches('\n').to_owned());
         }
         self.push_marker(Inline::CommentEnd(id));
     }
