@@ -468,6 +468,38 @@ fn fields_and_text_boxes_become_placeholders() {
 }
 
 #[test]
+fn word_reply_threads_and_ordered_lists() {
+    // Word names a reply's parent in commentsExtended.xml by the paraId of the comments' last
+    // paragraphs; a reply has its own range, the same as its parent's.
+    let body = [
+        r#"<w:p><w:r><w:t xml:space="preserve">Rent is </w:t></w:r><w:commentRangeStart w:id="7"/><w:commentRangeStart w:id="8"/><w:r><w:t>payable quarterly</w:t></w:r><w:commentRangeEnd w:id="7"/><w:commentRangeEnd w:id="8"/><w:r><w:commentReference w:id="7"/></w:r><w:r><w:commentReference w:id="8"/></w:r><w:r><w:t>.</w:t></w:r></w:p>"#.to_owned(),
+        word_file::item(3, 0, "first"),
+        word_file::item(3, 1, "nested"),
+        word_file::item(3, 0, "second"),
+        word_file::paragraph("Interlude."),
+        word_file::item(3, 0, "third, continuing"),
+        word_file::item(4, 0, "restarted at five"),
+    ]
+    .concat();
+    let comments = r#"<w:comment w:id="7" w:author="Carol King" w:date="2025-12-06T11:00:00Z"><w:p w14:paraId="0A000001"><w:r><w:t>Monthly?</w:t></w:r></w:p></w:comment><w:comment w:id="8" w:author="Dan Wu" w:date="2025-12-06T12:00:00Z"><w:p w14:paraId="0A000002"><w:r><w:t>Quarterly is market.</w:t></w:r></w:p></w:comment>"#;
+    let extended = r#"<w15:commentEx w15:paraId="0A000001" w15:done="0"/><w15:commentEx w15:paraId="0A000002" w15:paraIdParent="0A000001" w15:done="0"/>"#;
+    let (doc, report) = import(&word_file::docx_with_threads(&body, comments, extended));
+    assert_eq!(report.comments.threads, 1);
+    assert_eq!(report.comments.replies, 1);
+    let threads = threads(&doc);
+    assert_eq!(threads[0].author, "Carol King");
+    assert_eq!(threads[0].anchored, "payable quarterly");
+    assert_eq!(
+        threads[0].replies,
+        vec![("Dan Wu".to_owned(), "Quarterly is market.".to_owned())]
+    );
+    let rendered = render(&doc);
+    let expected = "orderedList start=1\n  listItem\n    paragraph\n      \"first\"\n    orderedList start=1\n      listItem\n        paragraph\n          \"nested\"\n  listItem\n    paragraph\n      \"second\"\nparagraph\n  \"Interlude.\"\norderedList start=3\n  listItem\n    paragraph\n      \"third, continuing\"\norderedList start=5\n  listItem\n    paragraph\n      \"restarted at five\"\n";
+    assert!(rendered.ends_with(expected), "{rendered}");
+    assert_eq!(report.list_items, 5);
+}
+
+#[test]
 fn vertical_merges_become_row_spans() {
     let cell = |text: &str, properties: &str| {
         format!(r#"<w:tc><w:tcPr>{properties}</w:tcPr><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"#)
