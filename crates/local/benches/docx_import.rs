@@ -94,7 +94,9 @@ fn main() {
     let mut stored = Vec::new();
     for _ in 0..runs.min(10) {
         let started = Instant::now();
-        store.import_docx(&case_id, "contract.docx", &bytes).unwrap();
+        store
+            .import_docx(&case_id, "contract.docx", &bytes)
+            .unwrap();
         stored.push(started.elapsed());
     }
     summary("Store::import_docx (new draft, durable)", stored);

@@ -15,8 +15,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use hub_local::import::{ImportError, ImportLimits, ImportReport, import_docx};
-use hub_local::store::projection::CaseFilter;
 use hub_local::store::matter_record::CaseFields;
+use hub_local::store::projection::CaseFilter;
 use hub_local::{FixedKey, Store};
 use yrs::types::text::YChange;
 use yrs::updates::decoder::Decode;
@@ -35,18 +35,29 @@ const SOFFICE: [&str; 3] = [
 fn corpus() -> &'static HashMap<String, Vec<u8>> {
     static CORPUS: OnceLock<HashMap<String, Vec<u8>>> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        let soffice = SOFFICE.iter().map(Path::new).find(|path| path.exists()).expect(
-            "LibreOffice (soffice) is not installed, and the Word import tests need it to make \
+        let soffice = SOFFICE
+            .iter()
+            .map(Path::new)
+            .find(|path| path.exists())
+            .expect(
+                "LibreOffice (soffice) is not installed, and the Word import tests need it to make \
              their .docx files: run scripts/setup (it installs LibreOffice headless)",
-        );
+            );
         let sources_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/docx-corpus");
         let mut sources: Vec<PathBuf> = std::fs::read_dir(&sources_dir)
             .unwrap()
             .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|extension| extension == "fodt"))
+            .filter(|path| {
+                path.extension()
+                    .is_some_and(|extension| extension == "fodt")
+            })
             .collect();
         sources.sort();
-        assert!(sources.len() >= 2, "no .fodt sources in {}", sources_dir.display());
+        assert!(
+            sources.len() >= 2,
+            "no .fodt sources in {}",
+            sources_dir.display()
+        );
         let out = tempfile::tempdir().unwrap();
         let output = Command::new(soffice)
             .arg("--headless")
@@ -275,7 +286,10 @@ fn threads(doc: &Doc) -> Vec<Thread> {
                 quote: string(&thread, &txn, "quote"),
                 anchored,
                 created,
-                resolved: matches!(thread.get(&txn, "resolved"), Some(Out::Any(Any::Bool(true)))),
+                resolved: matches!(
+                    thread.get(&txn, "resolved"),
+                    Some(Out::Any(Any::Bool(true)))
+                ),
                 replies,
             }
         })
@@ -348,13 +362,19 @@ fn comments_become_threads_anchored_to_their_text() {
     assert!(!cap.resolved);
     assert_eq!(
         cap.replies,
-        vec![("Bob Jones".to_owned(), "Yes, for a deal this size.".to_owned())]
+        vec![(
+            "Bob Jones".to_owned(),
+            "Yes, for a deal this size.".to_owned()
+        )]
     );
     let law = &threads[1];
     assert_eq!(law.author, "Bob Jones");
     assert_eq!(law.anchored, "England");
     assert_eq!(law.body, "England and Wales, agreed.");
-    assert!(law.resolved, "Word's done flag (commentsExtended.xml) resolves the thread");
+    assert!(
+        law.resolved,
+        "Word's done flag (commentsExtended.xml) resolves the thread"
+    );
     assert!(law.replies.is_empty());
 }
 
@@ -422,8 +442,16 @@ fn structure_marks_lists_tables_notes_links_breaks_and_images() {
 fn a_long_generated_contract_keeps_every_change_and_comment() {
     let (bytes, shape) = word_file::contract(5_000, 40, 12);
     let (doc, report) = import(&bytes);
-    let insertions: usize = report.suggestions.values().map(|count| count.insertions).sum();
-    let deletions: usize = report.suggestions.values().map(|count| count.deletions).sum();
+    let insertions: usize = report
+        .suggestions
+        .values()
+        .map(|count| count.insertions)
+        .sum();
+    let deletions: usize = report
+        .suggestions
+        .values()
+        .map(|count| count.deletions)
+        .sum();
     assert_eq!(insertions, shape.insertions);
     assert_eq!(deletions, shape.deletions);
     assert_eq!(report.comments.threads, shape.comments);
@@ -434,7 +462,10 @@ fn a_long_generated_contract_keeps_every_change_and_comment() {
         assert_eq!(thread.anchored, thread.quote);
     }
     let body = render(&doc);
-    assert_eq!(body.matches("[bold, insertion(id=s:").count(), shape.insertions);
+    assert_eq!(
+        body.matches("[bold, insertion(id=s:").count(),
+        shape.insertions
+    );
     assert!(body.contains("\"in writing \" [bold, insertion(id=s:1765011600000:w"));
 }
 
@@ -462,7 +493,11 @@ fn fields_and_text_boxes_become_placeholders() {
     assert!(rendered.contains("placeholder kind=object label=Embedded object (Excel.Sheet.12)\n"));
     // The text box's own paragraph is inside the placeholder, not in the body.
     assert_eq!(rendered.matches("Draft - privileged").count(), 1);
-    let kinds: Vec<&str> = report.placeholders.iter().map(|p| p.kind.as_str()).collect();
+    let kinds: Vec<&str> = report
+        .placeholders
+        .iter()
+        .map(|p| p.kind.as_str())
+        .collect();
     assert_eq!(kinds, ["field", "textbox", "equation", "object"]);
     assert_eq!(report.hyperlinks, 1);
 }
@@ -502,7 +537,9 @@ fn word_reply_threads_and_ordered_lists() {
 #[test]
 fn vertical_merges_become_row_spans() {
     let cell = |text: &str, properties: &str| {
-        format!(r#"<w:tc><w:tcPr>{properties}</w:tcPr><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"#)
+        format!(
+            r#"<w:tc><w:tcPr>{properties}</w:tcPr><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"#
+        )
     };
     let body = format!(
         "<w:tbl><w:tblGrid><w:gridCol w:w=\"1500\"/><w:gridCol w:w=\"3000\"/></w:tblGrid><w:tr>{}{}</w:tr><w:tr>{}{}</w:tr><w:tr>{}{}</w:tr></w:tbl>",
@@ -545,7 +582,10 @@ fn twenty_thousand_paragraphs_import_whole() {
         },
     );
     assert_eq!(error.code(), "import_too_many_paragraphs");
-    assert!(error.to_string().contains("more than 10000 paragraphs"), "{error}");
+    assert!(
+        error.to_string().contains("more than 10000 paragraphs"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -555,13 +595,21 @@ fn refuses_an_empty_file_a_pdf_and_random_bytes() {
     assert!(empty.to_string().starts_with("The file is empty."));
     let pdf = refuse(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n");
     assert_eq!(pdf.code(), "import_pdf");
-    assert!(pdf.to_string().starts_with("This is a PDF, not a Word document."));
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    assert!(
+        pdf.to_string()
+            .starts_with("This is a PDF, not a Word document.")
+    );
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     assert_eq!(refuse(&random).code(), "import_not_docx");
     let rtf = refuse(br"{\rtf1\ansi Hello}");
     assert_eq!(rtf.code(), "import_rtf");
     let odt = word_file::zip(&[
-        ("mimetype", b"application/vnd.oasis.opendocument.text".as_slice()),
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.text".as_slice(),
+        ),
         ("content.xml", b"<office:document-content/>".as_slice()),
     ]);
     assert_eq!(refuse(&odt).code(), "import_odt");
@@ -583,7 +631,10 @@ fn compound_file(streams: &[(&str, &[u8])]) -> Vec<u8> {
 #[test]
 fn refuses_a_password_protected_file_and_an_old_doc() {
     let encrypted = compound_file(&[
-        ("/EncryptionInfo", &[4, 0, 4, 0, 0x40, 0, 0, 0, 0, 0, 0, 0][..]),
+        (
+            "/EncryptionInfo",
+            &[4, 0, 4, 0, 0x40, 0, 0, 0, 0, 0, 0, 0][..],
+        ),
         ("/EncryptedPackage", &[0x5a; 8192][..]),
     ]);
     let error = refuse(&encrypted);
@@ -605,11 +656,19 @@ fn refuses_corrupt_zips() {
     // Cut short: the central directory is gone.
     let error = refuse(&good[..good.len() / 2]);
     assert_eq!(error.code(), "import_corrupt");
-    assert!(error.to_string().starts_with("This Word file is damaged and cannot be read"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("This Word file is damaged and cannot be read")
+    );
     // Damaged in the middle: the document's compressed bytes no longer inflate or check out.
     let mut damaged = word_file::docx(&word_file::paragraph(&"Clause text. ".repeat(2_000)), "");
     let mut archive = zip::ZipArchive::new(Cursor::new(damaged.clone())).unwrap();
-    let start = archive.by_name("word/document.xml").unwrap().data_start().unwrap() as usize;
+    let start = archive
+        .by_name("word/document.xml")
+        .unwrap()
+        .data_start()
+        .unwrap() as usize;
     for byte in &mut damaged[start + 20..start + 120] {
         *byte ^= 0x5a;
     }
@@ -625,7 +684,10 @@ fn refuses_corrupt_zips() {
     assert_eq!(error.code(), "import_corrupt");
     assert!(error.to_string().contains("word/document.xml"));
     // Broken XML.
-    let broken = word_file::zip(&[("word/document.xml", b"<w:document><w:body><w:p></w:body>".as_slice())]);
+    let broken = word_file::zip(&[(
+        "word/document.xml",
+        b"<w:document><w:body><w:p></w:body>".as_slice(),
+    )]);
     assert_eq!(refuse(&broken).code(), "import_corrupt");
 }
 
@@ -661,8 +723,13 @@ fn refuses_a_zip_bomb_without_inflating_it_whole() {
 
 #[test]
 fn refuses_too_many_parts_too_deep_and_too_big() {
-    let names: Vec<String> = (0..5_001).map(|index| format!("word/media/{index}.bin")).collect();
-    let parts: Vec<(&str, &[u8])> = names.iter().map(|name| (name.as_str(), b"".as_slice())).collect();
+    let names: Vec<String> = (0..5_001)
+        .map(|index| format!("word/media/{index}.bin"))
+        .collect();
+    let parts: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|name| (name.as_str(), b"".as_slice()))
+        .collect();
     let error = refuse(&word_file::zip(&parts));
     assert_eq!(error.code(), "import_too_many_parts");
     let deep = format!(
@@ -685,7 +752,11 @@ fn refuses_too_many_parts_too_deep_and_too_big() {
 #[test]
 fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("hub.db"), &FixedKey("docx import key".into())).unwrap();
+    let store = Store::open(
+        &dir.path().join("hub.db"),
+        &FixedKey("docx import key".into()),
+    )
+    .unwrap();
     let case_id = store
         .create_case(&CaseFields {
             title: "Acme v. Globex".into(),
@@ -697,23 +768,38 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         .import_docx(&case_id, "LOI v2.docx", &corpus()["negotiation"])
         .unwrap();
     assert_eq!(report.title, "Letter of Intent");
-    assert_eq!(store.outbox_state().pending, pending + 1, "one edit, one outbox entry");
+    assert_eq!(
+        store.outbox_state().pending,
+        pending + 1,
+        "one edit, one outbox entry"
+    );
     let (title, blocks) = store.draft_blocks(&draft).unwrap();
     assert_eq!(title, "Letter of Intent");
-    assert_eq!(blocks[1].text(), "The Buyer shall pay the full price within sixtythirty days.");
+    assert_eq!(
+        blocks[1].text(),
+        "The Buyer shall pay the full price within sixtythirty days."
+    );
     let comments = store
-        .read(&draft, |txn| txn.get_map("comments").map(|map| map.len(txn)))
+        .read(&draft, |txn| {
+            txn.get_map("comments").map(|map| map.len(txn))
+        })
         .unwrap();
     assert_eq!(comments, Some(2));
     // A refused file creates no draft and says why.
-    let error = store.import_docx(&case_id, "scan.pdf", b"%PDF-1.4 ...").unwrap_err();
+    let error = store
+        .import_docx(&case_id, "scan.pdf", b"%PDF-1.4 ...")
+        .unwrap_err();
     assert_eq!(error.code(), "import_pdf");
     assert!(error.to_string().starts_with("This is a PDF"));
     assert_eq!(store.drafts(&case_id).unwrap().len(), 1);
     assert!(store.cases(&CaseFilter::default()).unwrap().len() == 1);
     // Without a title or heading, the file's name is the title.
     let (_, report) = store
-        .import_docx(&case_id, "Heads of terms.docx", &word_file::docx(&word_file::paragraph("Hello"), ""))
+        .import_docx(
+            &case_id,
+            "Heads of terms.docx",
+            &word_file::docx(&word_file::paragraph("Hello"), ""),
+        )
         .unwrap();
     assert_eq!(report.title, "Heads of terms");
 }

@@ -38,9 +38,9 @@ pub(crate) fn parse(package: &mut Package, limits: &ImportLimits) -> Result<Pars
         .of_type("officeDocument")
         .map(|target| resolve("", target))
         .unwrap_or_else(|| "word/document.xml".to_owned());
-    let document = package.read(&main)?.ok_or_else(|| {
-        ImportError::corrupt(format!("the main document ({main}) is missing"))
-    })?;
+    let document = package
+        .read(&main)?
+        .ok_or_else(|| ImportError::corrupt(format!("the main document ({main}) is missing")))?;
     let (directory, file) = main.rsplit_once('/').unwrap_or(("", main.as_str()));
     let relationships = match package.read(&resolve(directory, &format!("_rels/{file}.rels")))? {
         Some(bytes) => Relationships::parse(&bytes, depth)?,
@@ -121,10 +121,14 @@ pub(crate) fn parse(package: &mut Package, limits: &ImportLimits) -> Result<Pars
                 .into(),
         );
     }
-    if footnotes.values().chain(endnotes.values()).any(|note| note.had_tracked_changes) {
-        report.warnings.push(
-            "Tracked changes inside footnotes were imported as accepted text.".into(),
-        );
+    if footnotes
+        .values()
+        .chain(endnotes.values())
+        .any(|note| note.had_tracked_changes)
+    {
+        report
+            .warnings
+            .push("Tracked changes inside footnotes were imported as accepted text.".into());
     }
     if !endnotes.is_empty() {
         report
@@ -567,7 +571,8 @@ impl<'p> BodyParser<'p> {
         }
         // Quotes of comments whose range never ended run to the end of the document.
         for (id, quote) in self.active_quotes.drain() {
-            self.quotes.insert(id, quote.trim_end_matches('\n').to_owned());
+            self.quotes
+                .insert(id, quote.trim_end_matches('\n').to_owned());
         }
         if !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
@@ -845,12 +850,20 @@ impl<'p> BodyParser<'p> {
                 self.fields.pop();
             }
             (b"tblHeader", Frame::RowProps) => {
-                if let Some(row) = self.tables.last_mut().and_then(|table| table.rows.last_mut()) {
+                if let Some(row) = self
+                    .tables
+                    .last_mut()
+                    .and_then(|table| table.rows.last_mut())
+                {
                     row.header = toggle(element);
                 }
             }
             (b"gridBefore", Frame::RowProps) => {
-                if let Some(row) = self.tables.last_mut().and_then(|table| table.rows.last_mut()) {
+                if let Some(row) = self
+                    .tables
+                    .last_mut()
+                    .and_then(|table| table.rows.last_mut())
+                {
                     row.grid_before = value().and_then(|span| span.parse().ok()).unwrap_or(0);
                     row.next_column = row.grid_before;
                 }
@@ -870,9 +883,11 @@ impl<'p> BodyParser<'p> {
             }
             (b"gridCol", _) => {
                 if let Some(table) = self.tables.last_mut() {
-                    table
-                        .grid
-                        .push(attribute(element, b"w").and_then(|w| w.parse().ok()).unwrap_or(0));
+                    table.grid.push(
+                        attribute(element, b"w")
+                            .and_then(|w| w.parse().ok())
+                            .unwrap_or(0),
+                    );
                 }
             }
             (b"drawing" | b"pict" | b"object", _) => {
@@ -943,12 +958,12 @@ impl<'p> BodyParser<'p> {
 
     fn marks(&self) -> Marks {
         let mut marks = self.run.marks();
-        marks.link = self
-            .links
-            .iter()
-            .rev()
-            .find_map(Clone::clone)
-            .or_else(|| self.fields.iter().rev().find_map(|field| field.link.clone()));
+        marks.link = self.links.iter().rev().find_map(Clone::clone).or_else(|| {
+            self.fields
+                .iter()
+                .rev()
+                .find_map(|field| field.link.clone())
+        });
         // A link's character style (Word's "Hyperlink") underlines it; the editor shows links
         // underlined anyway, so only an underline set on the run itself is kept.
         if marks.link.is_some() && self.run.underline.is_none() {
@@ -1025,7 +1040,8 @@ impl<'p> BodyParser<'p> {
 
     fn comment_end(&mut self, id: String) {
         if let Some(quote) = self.active_quotes.remove(&id) {
-            self.quotes.insert(id.clone(), quote.trim_end_matches('\n').to_owned());
+            self.quotes
+                .insert(id.clone(), quote.trim_end_matches('\n').to_owned());
         }
         self.push_marker(Inline::CommentEnd(id));
     }

@@ -20,7 +20,10 @@ pub(crate) enum Inline {
     Text(String, Marks),
     HardBreak,
     Footnote(String),
-    Placeholder { kind: &'static str, label: String },
+    Placeholder {
+        kind: &'static str,
+        label: String,
+    },
     /// Word's `w:id` of a comment whose range starts / ends here.
     CommentStart(String),
     CommentEnd(String),

@@ -42,7 +42,10 @@ impl<'a> Package<'a> {
             remaining: limits.max_expanded_bytes,
             limit_mb: limits.max_expanded_bytes.div_ceil(MB),
         };
-        if package.archive.index_for_name("word/document.xml").is_none()
+        if package
+            .archive
+            .index_for_name("word/document.xml")
+            .is_none()
             && package.archive.index_for_name("_rels/.rels").is_none()
         {
             if let Some(mimetype) = package.read("mimetype")?
@@ -90,7 +93,7 @@ impl<'a> Package<'a> {
 const CFB_MAGIC: [u8; 8] = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 
 fn sniff(bytes: &[u8], limits: &ImportLimits) -> Result<(), ImportError> {
-    if bytes.iter().all(|byte| byte.is_ascii_whitespace() || *byte == 0) {
+    if bytes.is_empty() {
         return Err(ImportError::Empty);
     }
     let size = bytes.len() as u64;
@@ -99,6 +102,13 @@ fn sniff(bytes: &[u8], limits: &ImportLimits) -> Result<(), ImportError> {
             size_mb: size.div_ceil(MB),
             limit_mb: limits.max_file_bytes / MB,
         });
+    }
+    // A file of nothing but zeros or blanks: a download or copy that never completed.
+    if bytes
+        .iter()
+        .all(|byte| byte.is_ascii_whitespace() || *byte == 0)
+    {
+        return Err(ImportError::Empty);
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
         return Ok(());
@@ -158,7 +168,9 @@ fn utf16(text: &str) -> Vec<u8> {
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 #[cfg(test)]

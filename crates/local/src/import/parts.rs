@@ -58,7 +58,10 @@ pub(crate) fn resolve(base_dir: &str, target: &str) -> String {
     if let Some(absolute) = target.strip_prefix('/') {
         return absolute.to_owned();
     }
-    let mut parts: Vec<&str> = base_dir.split('/').filter(|part| !part.is_empty()).collect();
+    let mut parts: Vec<&str> = base_dir
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .collect();
     for segment in target.split('/') {
         match segment {
             ".." => {
@@ -346,7 +349,8 @@ impl Numbering {
                     }
                 }
                 b"lvlOverride" => {
-                    override_level = attribute(element, b"ilvl").and_then(|index| index.parse().ok());
+                    override_level =
+                        attribute(element, b"ilvl").and_then(|index| index.parse().ok());
                 }
                 b"startOverride" => {
                     if let (Some((_, _, overrides)), Some(index), Some(start)) = (
@@ -370,8 +374,7 @@ impl Numbering {
         let level = levels.get(&index).or_else(|| levels.get(&0))?;
         // Legal outline numbering: some level shows its parents' numbers ("%1.%2.").
         let legal = levels.values().any(|level| {
-            level.format == "decimal"
-                && (level.legal || level.text.matches('%').count() >= 2)
+            level.format == "decimal" && (level.legal || level.text.matches('%').count() >= 2)
         });
         let kind = match level.format.as_str() {
             "none" => return None,
@@ -416,8 +419,8 @@ pub(crate) fn notes(
                 let started = events.depth();
                 let name = local(&element);
                 if name == element_name {
-                    let separator = attribute(&element, b"type")
-                        .is_some_and(|kind| kind != "normal");
+                    let separator =
+                        attribute(&element, b"type").is_some_and(|kind| kind != "normal");
                     current = match (attribute(&element, b"id"), separator) {
                         (Some(id), false) => Some((
                             id,
@@ -523,7 +526,10 @@ mod tests {
     #[test]
     fn resolves_relationship_targets() {
         assert_eq!(resolve("word", "styles.xml"), "word/styles.xml");
-        assert_eq!(resolve("word", "../customXml/item.xml"), "customXml/item.xml");
+        assert_eq!(
+            resolve("word", "../customXml/item.xml"),
+            "customXml/item.xml"
+        );
         assert_eq!(resolve("word", "/word/numbering.xml"), "word/numbering.xml");
     }
 
@@ -566,7 +572,10 @@ mod tests {
                 start: 7
             })
         );
-        assert_eq!(numbering.level("7", 0).map(|level| level.kind), Some(ListKind::Bullet));
+        assert_eq!(
+            numbering.level("7", 0).map(|level| level.kind),
+            Some(ListKind::Bullet)
+        );
         assert_eq!(numbering.level("0", 0), None);
     }
 }

@@ -51,7 +51,10 @@ mod tests {
     fn reads_word_dates() {
         assert_eq!(unix_ms("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(unix_ms("2025-12-06T00:00:00Z"), Some(1_764_979_200_000));
-        assert_eq!(unix_ms("2025-12-06T01:00:00+01:00"), Some(1_764_979_200_000));
+        assert_eq!(
+            unix_ms("2025-12-06T01:00:00+01:00"),
+            Some(1_764_979_200_000)
+        );
         assert_eq!(unix_ms("2025-12-06T00:00:00.5Z"), Some(1_764_979_200_500));
         assert_eq!(unix_ms("2025-12-06T00:00:00"), Some(1_764_979_200_000));
         assert_eq!(unix_ms("yesterday"), None);

@@ -196,7 +196,12 @@ impl Writer {
         text
     }
 
-    fn comments(&mut self, txn: &mut TransactionMut, comments: &[Comment], report: &mut ImportReport) {
+    fn comments(
+        &mut self,
+        txn: &mut TransactionMut,
+        comments: &[Comment],
+        report: &mut ImportReport,
+    ) {
         if comments.is_empty() {
             return;
         }
@@ -217,8 +222,10 @@ impl Writer {
                             comment.author, comment.body
                         ));
                         report.comments.threads = report.comments.threads.saturating_sub(1);
-                        report.comments.replies =
-                            report.comments.replies.saturating_sub(comment.replies.len());
+                        report.comments.replies = report
+                            .comments
+                            .replies
+                            .saturating_sub(comment.replies.len());
                         continue;
                     };
                     unanchored += 1;
@@ -239,7 +246,10 @@ impl Writer {
                         ("id", In::Any(Any::from(new_id()))),
                         ("author", In::Any(Any::from(reply.author.as_str()))),
                         ("authorId", In::Any(Any::from(""))),
-                        ("created", In::Any(Any::Number(Number::Float(reply.created as f64)))),
+                        (
+                            "created",
+                            In::Any(Any::Number(Number::Float(reply.created as f64))),
+                        ),
                         ("body", In::Any(Any::from(reply.body.as_str()))),
                     ]))
                 })

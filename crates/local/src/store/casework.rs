@@ -233,8 +233,7 @@ impl Store {
             meta.insert(txn, "title", document.title().trim().to_owned());
             report = Some(document.write(txn));
         })?;
-        let report =
-            report.ok_or_else(|| invalid("the Word import was not applied; try again"))?;
+        let report = report.ok_or_else(|| invalid("the Word import was not applied; try again"))?;
         Ok((name, report))
     }
 

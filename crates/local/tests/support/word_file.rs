@@ -30,8 +30,7 @@ const NUMBERING: &str = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"
 /// A zip of the given parts, deflated, in order.
 pub fn zip(parts: &[(&str, &[u8])]) -> Vec<u8> {
     let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options =
-        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
     for (name, content) in parts {
         writer.start_file(*name, options).unwrap();
         writer.write_all(content).unwrap();
@@ -81,8 +80,22 @@ pub fn paragraph(text: &str) -> String {
 }
 
 const WORDS: [&str; 16] = [
-    "the", "Supplier", "shall", "indemnify", "Client", "against", "all", "losses", "arising",
-    "from", "any", "breach", "of", "this", "Agreement", "promptly",
+    "the",
+    "Supplier",
+    "shall",
+    "indemnify",
+    "Client",
+    "against",
+    "all",
+    "losses",
+    "arising",
+    "from",
+    "any",
+    "breach",
+    "of",
+    "this",
+    "Agreement",
+    "promptly",
 ];
 
 fn sentence(seed: usize, words: usize) -> String {
@@ -105,7 +118,11 @@ pub struct ContractShape {
 
 /// A long contract like a lawyer's: headings, legal clauses three levels deep, bullets, fee
 /// tables, tracked insertions and deletions by two authors, comments, links.
-pub fn contract(target_words: usize, changes: usize, comment_count: usize) -> (Vec<u8>, ContractShape) {
+pub fn contract(
+    target_words: usize,
+    changes: usize,
+    comment_count: usize,
+) -> (Vec<u8>, ContractShape) {
     let mut body = String::new();
     let mut comments = String::new();
     let mut shape = ContractShape::default();
