@@ -113,13 +113,18 @@ pub struct WordDocument {
 
 impl WordDocument {
     /// Read and check the whole file. `file_name` is the title of last resort.
+    #[tracing::instrument(skip_all, fields(bytes = bytes.len()))]
     pub fn parse(
         bytes: &[u8],
         file_name: &str,
         limits: &ImportLimits,
     ) -> Result<Self, ImportError> {
-        let mut package = package::Package::open(bytes, limits)?;
-        let parsed = document::parse(&mut package, limits)?;
+        let mut package = package::Package::open(bytes, limits).inspect_err(|error| {
+            tracing::info!(code = error.code(), "Word file refused");
+        })?;
+        let parsed = document::parse(&mut package, limits).inspect_err(|error| {
+            tracing::info!(code = error.code(), "Word file refused");
+        })?;
         let mut report = parsed.report;
         report.title = parsed
             .core_title

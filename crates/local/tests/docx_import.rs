@@ -803,3 +803,57 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         .unwrap();
     assert_eq!(report.title, "Heads of terms");
 }
+
+/// Every part of a .docx, by name.
+fn parts_of(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|index| {
+            let mut file = archive.by_index(index).unwrap();
+            let mut content = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut content).unwrap();
+            (file.name().to_owned(), content)
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(96))]
+
+    /// Mangled XML in any part (bytes overwritten, the part cut short) is refused or imported,
+    /// never a panic.
+    #[test]
+    fn mangled_parts_never_panic(
+        part in 0usize..16,
+        edits in proptest::collection::vec((0.0f64..1.0, proptest::prelude::any::<u8>()), 1..12),
+        cut in proptest::option::of(0.0f64..1.0),
+    ) {
+        let source = if part % 2 == 0 { &corpus()["negotiation"] } else { &corpus()["contract"] };
+        let mut parts = parts_of(source);
+        let xml_parts: Vec<usize> = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _))| name.ends_with(".xml") || name.ends_with(".rels"))
+            .map(|(index, _)| index)
+            .collect();
+        let target = xml_parts[part % xml_parts.len()];
+        let content = &mut parts[target].1;
+        for (position, byte) in edits {
+            let at = ((content.len() as f64) * position) as usize;
+            if at < content.len() {
+                content[at] = byte;
+            }
+        }
+        if let Some(cut) = cut {
+            let keep = ((content.len() as f64) * cut) as usize;
+            content.truncate(keep);
+        }
+        let named: Vec<(&str, &[u8])> = parts
+            .iter()
+            .map(|(name, content)| (name.as_str(), content.as_slice()))
+            .collect();
+        let doc = draft_doc();
+        let mut txn = doc.transact_mut();
+        let _ = import_docx(&mut txn, &word_file::zip(&named), &ImportLimits::default());
+    }
+}

@@ -1246,8 +1246,8 @@ impl<'p> BodyParser<'p> {
                 self.report.list_items += 1;
                 let counters = self.counters.entry(num_id.clone()).or_insert([0; 9]);
                 let at = usize::from(*level);
-                let start = list.start + counters[at];
-                counters[at] += 1;
+                let start = list.start.saturating_add(counters[at]);
+                counters[at] = counters[at].saturating_add(1);
                 for deeper in counters.iter_mut().skip(at + 1) {
                     *deeper = 0;
                 }
@@ -1316,7 +1316,7 @@ impl<'p> BodyParser<'p> {
                 span,
                 merge,
             });
-            row.next_column += span;
+            row.next_column = row.next_column.saturating_add(span);
         }
     }
 

@@ -9,7 +9,7 @@ pub(crate) fn unix_ms(date: &str) -> Option<i64> {
     let year: i64 = parts.next()?.parse().ok()?;
     let month: i64 = parts.next()?.parse().ok()?;
     let day: i64 = parts.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if !(1..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     let (clock, offset_minutes) = if let Some(clock) = time.strip_suffix('Z') {
@@ -18,7 +18,11 @@ pub(crate) fn unix_ms(date: &str) -> Option<i64> {
         let (clock, zone) = time.split_at(at);
         let sign = if zone.starts_with('-') { -1 } else { 1 };
         let (hours, minutes) = zone[1..].split_once(':').unwrap_or((&zone[1..], "0"));
-        let minutes = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
+        let (hours, minutes) = (hours.parse::<i64>().ok()?, minutes.parse::<i64>().ok()?);
+        if !(0..=23).contains(&hours) || !(0..=59).contains(&minutes) {
+            return None;
+        }
+        let minutes = hours * 60 + minutes;
         (clock, sign * minutes)
     } else {
         (time, 0)
@@ -27,6 +31,9 @@ pub(crate) fn unix_ms(date: &str) -> Option<i64> {
     let hour: i64 = clock_parts.next()?.parse().ok()?;
     let minute: i64 = clock_parts.next().unwrap_or("0").parse().ok()?;
     let seconds: f64 = clock_parts.next().unwrap_or("0").parse().ok()?;
+    if !(0..=24).contains(&hour) || !(0..=59).contains(&minute) || !(0.0..61.0).contains(&seconds) {
+        return None;
+    }
     let days = days_from_civil(year, month, day);
     let total_seconds = days * 86_400 + hour * 3_600 + minute * 60 - offset_minutes * 60;
     Some(total_seconds * 1_000 + (seconds * 1_000.0).round() as i64)
@@ -58,5 +65,8 @@ mod tests {
         assert_eq!(unix_ms("2025-12-06T00:00:00.5Z"), Some(1_764_979_200_500));
         assert_eq!(unix_ms("2025-12-06T00:00:00"), Some(1_764_979_200_000));
         assert_eq!(unix_ms("yesterday"), None);
+        assert_eq!(unix_ms("99999999999999999-01-01T00:00:00Z"), None);
+        assert_eq!(unix_ms("2025-01-01T99999999999999:00:00Z"), None);
+        assert_eq!(unix_ms("2025-01-01T00:00:00+99999999999:00"), None);
     }
 }

@@ -218,6 +218,7 @@ impl Store {
     /// Import a Word file as a new draft in a matter: the file is read and checked first, then
     /// the draft is created (titled from the file) and filled in one edit. A refused file
     /// (`LocalError::Import`, codes `import_*`) creates nothing.
+    #[tracing::instrument(skip_all, fields(bytes = bytes.len()))]
     pub fn import_docx(
         &self,
         case_id: &str,
