@@ -145,7 +145,17 @@ pub fn contract(
             let text = sentence(seed, 24);
             shape.words += 24;
             shape.clauses += 1;
-            let mut runs = format!(r#"<w:r><w:t xml:space="preserve">{text} </w:t></w:r>"#);
+            // Runs the way Word writes them: split (spell-check, edits) and each with its fonts.
+            let words: Vec<&str> = text.split(' ').collect();
+            let mut runs = String::new();
+            for part in words.chunks(8) {
+                write!(
+                    runs,
+                    r#"<w:r w:rsidR="00A1B2C3"><w:rPr><w:rFonts w:ascii="Arial" w:hAnsi="Arial" w:cs="Arial"/><w:sz w:val="22"/><w:szCs w:val="22"/><w:lang w:val="en-GB"/></w:rPr><w:t xml:space="preserve">{} </w:t></w:r>"#,
+                    part.join(" ")
+                )
+                .unwrap();
+            }
             if shape.clauses % change_every == 0 && shape.insertions + shape.deletions < changes {
                 let (author, date) = if seed % 2 == 0 {
                     ("Alice Smith", "2025-12-06T09:00:00Z")
@@ -171,7 +181,7 @@ pub fn contract(
             }
             write!(
                 body,
-                r#"<w:p><w:pPr><w:numPr><w:ilvl w:val="{level}"/><w:numId w:val="1"/></w:numPr></w:pPr>{runs}<w:hyperlink r:id="rId4"><w:r><w:t>terms</w:t></w:r></w:hyperlink></w:p>"#
+                r#"<w:p w:rsidR="00A1B2C3" w:rsidRDefault="00D4E5F6"><w:pPr><w:numPr><w:ilvl w:val="{level}"/><w:numId w:val="1"/></w:numPr><w:spacing w:after="120" w:line="276" w:lineRule="auto"/><w:jc w:val="both"/></w:pPr>{runs}<w:hyperlink r:id="rId4"><w:r><w:t>terms</w:t></w:r></w:hyperlink></w:p>"#
             )
             .unwrap();
             shape.words += 1;
