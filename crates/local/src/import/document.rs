@@ -936,14 +936,14 @@ impl<'p> BodyParser<'p> {
         }
         match self.parent() {
             Frame::Text => self.push_text(text),
-            Frame::DeletedText => {
+            // Deleted text outside a deletion has no author to show it struck for.
+            Frame::DeletedText
                 if self
                     .suggestions
                     .iter()
-                    .any(|(kind, _)| matches!(kind, SuggestionKind::Deletion))
-                {
-                    self.push_text(text);
-                }
+                    .any(|(kind, _)| matches!(kind, SuggestionKind::Deletion)) =>
+            {
+                self.push_text(text);
             }
             Frame::FieldCode => {
                 if let Some(field) = self.fields.last_mut()
@@ -1341,9 +1341,8 @@ fn table_rows(table: TableState) -> Vec<Row> {
         .iter()
         .map(|row| vec![false; row.cells.len()])
         .collect();
-    for row_index in 0..rows.len() {
-        for cell_index in 0..rows[row_index].cells.len() {
-            let cell = &rows[row_index].cells[cell_index];
+    for (row_index, row) in rows.iter().enumerate() {
+        for (cell_index, cell) in row.cells.iter().enumerate() {
             if cell.merge != Some(true) {
                 continue;
             }
