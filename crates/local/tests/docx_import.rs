@@ -857,3 +857,59 @@ proptest::proptest! {
         let _ = import_docx(&mut txn, &word_file::zip(&named), &ImportLimits::default());
     }
 }
+
+#[test]
+fn comments_across_paragraphs_and_comments_without_a_place() {
+    let body = [
+        r#"<w:p><w:r><w:t xml:space="preserve">First </w:t></w:r><w:commentRangeStart w:id="5"/><w:r><w:t>clause</w:t></w:r></w:p>"#,
+        r#"<w:p><w:r><w:t>second</w:t></w:r><w:commentRangeEnd w:id="5"/><w:r><w:commentReference w:id="5"/></w:r><w:r><w:t xml:space="preserve"> clause</w:t></w:r></w:p>"#,
+    ]
+    .concat();
+    let comments = r#"<w:comment w:id="5" w:author="Erin Cole" w:date="2025-12-06T11:00:00Z"><w:p><w:r><w:t>Merge these?</w:t></w:r></w:p></w:comment><w:comment w:id="99" w:author="Frank Hale"><w:p><w:r><w:t>Lost its place.</w:t></w:r></w:p></w:comment>"#;
+    let (doc, report) = import(&word_file::docx(&body, comments));
+    assert_eq!(report.comments.threads, 2);
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|warning| warning.contains("1 comments had lost their place")),
+        "{:?}",
+        report.warnings
+    );
+    let txn = doc.transact();
+    let comments = txn.get_map("comments").unwrap();
+    let mut seen = 0;
+    for (_, thread) in comments.iter(&txn) {
+        let Out::YMap(thread) = thread else { panic!() };
+        let offset = |key: &str| {
+            let Some(Out::Any(Any::Buffer(bytes))) = thread.get(&txn, key) else {
+                panic!()
+            };
+            let offset = StickyIndex::decode_v1(&bytes)
+                .unwrap()
+                .get_offset(&txn)
+                .unwrap();
+            (plain(&txn, &XmlTextRef::from(offset.branch)), offset.index)
+        };
+        match string(&thread, &txn, "author").as_str() {
+            "Erin Cole" => {
+                // From "clause" in the first paragraph to the end of "second" in the next.
+                assert_eq!(offset("from"), ("First clause".to_owned(), 6));
+                assert_eq!(offset("to"), ("second clause".to_owned(), 6));
+                assert_eq!(string(&thread, &txn, "quote"), "clause\nsecond");
+            }
+            "Frank Hale" => {
+                assert_eq!(offset("from"), ("First clause".to_owned(), 0));
+                assert_eq!(string(&thread, &txn, "body"), "Lost its place.");
+                // No date in the file: 0, not a made-up time.
+                assert!(matches!(
+                    thread.get(&txn, "created"),
+                    Some(Out::Any(Any::Number(number))) if number.as_f64() == Some(0.0)
+                ));
+            }
+            other => panic!("unexpected author {other}"),
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 2);
+}
