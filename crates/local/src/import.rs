@@ -38,6 +38,9 @@ pub struct ImportLimits {
     pub max_xml_depth: usize,
     /// Paragraphs (including headings, list items and table cells' paragraphs).
     pub max_blocks: usize,
+    /// Pieces of text and inline items (runs, breaks, footnotes, placeholders, comment anchors):
+    /// what bounds the work of writing a file of millions of tiny runs.
+    pub max_inlines: usize,
 }
 
 impl Default for ImportLimits {
@@ -48,6 +51,7 @@ impl Default for ImportLimits {
             max_expanded_bytes: 300 * 1024 * 1024,
             max_xml_depth: 256,
             max_blocks: 100_000,
+            max_inlines: 1_000_000,
         }
     }
 }

@@ -747,6 +747,17 @@ fn refuses_too_many_parts_too_deep_and_too_big() {
         },
     );
     assert_eq!(error.code(), "import_file_too_large");
+    // Millions of tiny runs (or symbols, or breaks) in few paragraphs.
+    let runs =
+        r#"<w:r><w:rPr><w:b/></w:rPr><w:t>a</w:t></w:r><w:r><w:t>b</w:t></w:r>"#.repeat(3_000);
+    let error = refuse_with(
+        &word_file::docx(&format!("<w:p>{runs}</w:p>"), ""),
+        &ImportLimits {
+            max_inlines: 5_000,
+            ..ImportLimits::default()
+        },
+    );
+    assert_eq!(error.code(), "import_too_much_content");
 }
 
 #[test]

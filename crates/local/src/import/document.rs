@@ -472,6 +472,7 @@ struct BodyParser<'p> {
     active_quotes: HashMap<String, String>,
     quotes: HashMap<String, String>,
     started_comments: HashSet<String>,
+    ended_comments: HashSet<String>,
     paragraph_number: usize,
     blocks: usize,
     counters: HashMap<String, [u32; 9]>,
@@ -480,6 +481,8 @@ struct BodyParser<'p> {
     format_changes: usize,
     /// Text runs pushed so far, to tell that two comment references are adjacent.
     text_count: usize,
+    /// Inline items pushed so far (runs, atoms, markers), against `max_inlines`.
+    inlines: usize,
     last_reference: Option<(String, usize)>,
     /// Replies told by position (LibreOffice), comment id → the comment it answers.
     reply_to: HashMap<String, String>,
@@ -516,6 +519,7 @@ impl<'p> BodyParser<'p> {
             active_quotes: HashMap::new(),
             quotes: HashMap::new(),
             started_comments: HashSet::new(),
+            ended_comments: HashSet::new(),
             paragraph_number: 0,
             blocks: 0,
             counters: HashMap::new(),
@@ -523,6 +527,7 @@ impl<'p> BodyParser<'p> {
             mark_changes: 0,
             format_changes: 0,
             text_count: 0,
+            inlines: 0,
             last_reference: None,
             reply_to: HashMap::new(),
         }
@@ -553,6 +558,11 @@ impl<'p> BodyParser<'p> {
                     self.end(frame)?;
                 }
                 Node::Text(text) => self.text(&text),
+            }
+            if self.inlines > self.limits.max_inlines {
+                return Err(ImportError::TooMuchContent {
+                    limit: self.limits.max_inlines,
+                });
             }
         }
         if self.mark_changes > 0 {
@@ -994,6 +1004,7 @@ impl<'p> BodyParser<'p> {
             }
         }
         self.text_count += 1;
+        self.inlines += 1;
         let marks = self.marks();
         if let Some(paragraph) = self.paragraph.as_mut() {
             paragraph.push(Inline::Text(text.to_owned(), marks));
@@ -1004,6 +1015,7 @@ impl<'p> BodyParser<'p> {
         if self.fields.iter().any(|field| !field.result) {
             return;
         }
+        self.inlines += 1;
         match self.paragraph.as_mut() {
             Some(paragraph) => paragraph.push(inline),
             None => self.pending.push(inline),
@@ -1033,12 +1045,18 @@ impl<'p> BodyParser<'p> {
     }
 
     fn comment_start(&mut self, id: String) {
-        self.started_comments.insert(id.clone());
+        // One start per comment: repeated markers add nothing.
+        if !self.started_comments.insert(id.clone()) {
+            return;
+        }
         self.active_quotes.insert(id.clone(), String::new());
         self.push_marker(Inline::CommentStart(id));
     }
 
     fn comment_end(&mut self, id: String) {
+        if !self.ended_comments.insert(id.clone()) {
+            return;
+        }
         if let Some(quote) = self.active_quotes.remove(&id) {
             self.quotes
                 .insert(id.clone(), quote.trim_end_matches('\n').to_owned());
@@ -1048,6 +1066,7 @@ impl<'p> BodyParser<'p> {
 
     /// Comment markers are kept even inside a field's code.
     fn push_marker(&mut self, marker: Inline) {
+        self.inlines += 1;
         match self.paragraph.as_mut() {
             Some(paragraph) => paragraph.push(marker),
             None => self.pending.push(marker),
@@ -1082,6 +1101,7 @@ impl<'p> BodyParser<'p> {
     }
 
     fn placeholder(&mut self, kind: &'static str, label: String) {
+        self.inlines += 1;
         let label = clip(&label);
         self.report.placeholders.push(Placeholder {
             kind: kind.to_owned(),

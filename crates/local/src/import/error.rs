@@ -69,6 +69,11 @@ pub enum ImportError {
          draft. Split it into several Word files and import each one."
     )]
     TooManyParagraphs { limit: usize },
+    #[error(
+        "This document holds more separate pieces of text than Lawyers Hub imports into one \
+         draft (more than {limit}). Split it into several Word files and import each one."
+    )]
+    TooMuchContent { limit: usize },
 }
 
 impl ImportError {
@@ -88,6 +93,7 @@ impl ImportError {
             Self::TooManyParts { .. } => "import_too_many_parts",
             Self::TooDeep { .. } => "import_too_deep",
             Self::TooManyParagraphs { .. } => "import_too_many_paragraphs",
+            Self::TooMuchContent { .. } => "import_too_much_content",
         }
     }
 
