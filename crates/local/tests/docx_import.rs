@@ -924,3 +924,23 @@ fn comments_across_paragraphs_and_comments_without_a_place() {
     }
     assert_eq!(seen, 2);
 }
+
+#[test]
+fn an_imported_draft_travels_as_one_update() {
+    // What the editor loads and the server stores: the import's update, applied to an empty doc.
+    for name in ["contract", "negotiation"] {
+        let (doc, _) = import(&corpus()[name]);
+        let update = doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default());
+        let copy = draft_doc();
+        copy.transact_mut()
+            .apply_update(yrs::Update::decode_v1(&update).unwrap())
+            .unwrap();
+        assert_eq!(render(&copy), render(&doc), "{name}");
+        if name == "negotiation" {
+            let anchored: Vec<String> = threads(&copy).into_iter().map(|t| t.anchored).collect();
+            assert_eq!(anchored, ["liability cap", "England"]);
+        }
+    }
+}
