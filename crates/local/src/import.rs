@@ -5,14 +5,18 @@
 //! - `package`: what kind of file the bytes are; the zip read with an expansion budget.
 //! - `xml`: the quick-xml event loop with a depth limit, shared by every part.
 //! - `parts`: the small parts (relationships, styles, numbering, footnotes, comments, core).
-//! - `document`: `word/document.xml` into the block model (`model`).
+//! - `document`: the parts in order, then Word's comments as threads.
+//! - `body`: `word/document.xml` into the block model (`model`), with `lists` and `tables`.
 //! - `write`: the model into the `default` fragment and the `comments` map.
 
+mod body;
 mod document;
 mod error;
+mod lists;
 mod model;
 mod package;
 mod parts;
+mod tables;
 mod time;
 mod write;
 mod xml;
