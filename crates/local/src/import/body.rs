@@ -3,21 +3,28 @@
 //! cell, a table). What the editor cannot hold (drawings, objects, equations) is skipped as a
 //! region and becomes one placeholder.
 
+mod fields;
+mod paragraphs;
+mod placeholders;
+
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use quick_xml::events::BytesStart;
 
+use fields::Field;
+use paragraphs::ParagraphState;
+use placeholders::Skip;
+
 use super::error::ImportError;
 use super::lists::Container;
 use super::model::{Block, Inline, Marks};
-use super::parts::{self, Note, Numbering, Relationships, Styles, outline_heading};
+use super::parts::{self, Note, Numbering, Relationships, Styles};
 use super::tables::{RawCell, RawRow, TableState, table_rows};
 use super::xml::{Events, Node, attribute, local, toggle};
-use super::{ImportLimits, ImportReport, Placeholder, time};
+use super::{ImportLimits, ImportReport, time};
 
-/// The longest label a placeholder gets and the longest quote kept for a comment.
-const LABEL_CHARS: usize = 120;
+/// The longest quote kept for a comment.
 const QUOTE_BYTES: usize = 10_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,36 +49,6 @@ enum Frame {
     Skip,
 }
 
-#[derive(Default)]
-struct ParagraphState {
-    style: Option<String>,
-    num_id: Option<String>,
-    level: Option<u8>,
-    outline: Option<u8>,
-    break_before: bool,
-    /// The paragraph's content, cut where Word has a page break.
-    pieces: Vec<Vec<Inline>>,
-}
-
-impl ParagraphState {
-    fn push(&mut self, inline: Inline) {
-        if self.pieces.is_empty() {
-            self.pieces.push(Vec::new());
-        }
-        let Some(piece) = self.pieces.last_mut() else {
-            return;
-        };
-        if let (Inline::Text(text, marks), Some(Inline::Text(previous, previous_marks))) =
-            (&inline, piece.last_mut())
-            && marks == previous_marks
-        {
-            previous.push_str(text);
-            return;
-        }
-        piece.push(inline);
-    }
-}
-
 #[derive(Default, Clone, Copy)]
 struct RunState {
     style: parts::StyleMarks,
@@ -91,27 +68,6 @@ impl RunState {
             ..Marks::default()
         }
     }
-}
-
-#[derive(Default)]
-struct Field {
-    code: String,
-    result: bool,
-    evaluated: bool,
-    link: Option<Rc<str>>,
-}
-
-/// A region read only for a placeholder's label (or not at all).
-struct Skip {
-    element: &'static str,
-    placeholder: bool,
-    text: String,
-    name: Option<String>,
-    description: Option<String>,
-    prog_id: Option<String>,
-    picture: bool,
-    textbox: bool,
-    chart: bool,
 }
 
 enum SuggestionKind {
@@ -609,7 +565,7 @@ impl<'p> BodyParser<'p> {
 
     fn text(&mut self, text: &str) {
         if let Some(skip) = self.skip.as_mut() {
-            if skip.placeholder && skip.text.len() < 4 * LABEL_CHARS {
+            if skip.placeholder && skip.text.len() < 4 * placeholders::LABEL_CHARS {
                 skip.text.push_str(text);
             }
             return;
@@ -743,243 +699,6 @@ impl<'p> BodyParser<'p> {
         }
     }
 
-    /// Once a field's code is complete: a HYPERLINK becomes a link on its result; any other
-    /// field keeps its result as text, after a placeholder naming the field.
-    fn evaluate_field(&mut self) {
-        let Some((field, outer)) = self.fields.split_last_mut() else {
-            return;
-        };
-        if field.evaluated {
-            return;
-        }
-        field.evaluated = true;
-        let code = field.code.split_whitespace().collect::<Vec<_>>().join(" ");
-        let keyword = code.split(' ').next().unwrap_or_default();
-        if keyword.eq_ignore_ascii_case("HYPERLINK") {
-            if let Some(href) = hyperlink_target(&code) {
-                field.link = Some(Rc::from(href));
-                self.report.hyperlinks += 1;
-            }
-            return;
-        }
-        // A field inside another field's result (a page number in a table of contents) or
-        // code is part of that field: one placeholder is enough.
-        if code.is_empty() || !outer.is_empty() {
-            return;
-        }
-        self.placeholder("field", format!("Field: {code}"));
-    }
-
-    fn placeholder(&mut self, kind: &'static str, label: String) {
-        self.inlines += 1;
-        let label = clip(&label);
-        self.report.placeholders.push(Placeholder {
-            kind: kind.to_owned(),
-            label: label.clone(),
-            location: format!("paragraph {}", self.paragraph_number.max(1)),
-        });
-        let inline = Inline::Placeholder { kind, label };
-        match self.paragraph.as_mut() {
-            Some(paragraph) => paragraph.push(inline),
-            None => {
-                let container = self.containers.last_mut();
-                if let Some(container) = container {
-                    container.push_block(Block::Paragraph {
-                        heading: None,
-                        inlines: vec![inline],
-                    });
-                }
-            }
-        }
-    }
-
-    fn begin_skip(&mut self, element: &[u8], placeholder: bool, start: &BytesStart) {
-        let element = match element {
-            b"drawing" => "drawing",
-            b"pict" => "pict",
-            b"object" => "object",
-            b"oMath" | b"oMathPara" => "equation",
-            b"txbxContent" => "textbox",
-            _ => "",
-        };
-        self.skip = Some(Skip {
-            element,
-            placeholder,
-            text: String::new(),
-            name: None,
-            description: None,
-            prog_id: None,
-            picture: false,
-            textbox: element == "textbox",
-            chart: false,
-        });
-        self.skip_info(start);
-    }
-
-    fn skip_info(&mut self, element: &BytesStart) {
-        let Some(skip) = self.skip.as_mut() else {
-            return;
-        };
-        if !skip.placeholder {
-            return;
-        }
-        match local(element) {
-            b"docPr" => {
-                skip.name = attribute(element, b"name");
-                skip.description = attribute(element, b"descr")
-                    .or_else(|| attribute(element, b"title"))
-                    .filter(|text| !text.trim().is_empty());
-            }
-            b"pic" | b"blip" | b"imagedata" => skip.picture = true,
-            b"txbx" | b"textbox" | b"txbxContent" => skip.textbox = true,
-            b"chart" => skip.chart = true,
-            b"OLEObject" => skip.prog_id = attribute(element, b"ProgID"),
-            b"p" if !skip.text.is_empty() => skip.text.push(' '),
-            _ => {}
-        }
-    }
-
-    fn finish_skip(&mut self) {
-        let Some(skip) = self.skip.take() else {
-            return;
-        };
-        if !skip.placeholder {
-            return;
-        }
-        let text = skip.text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let (kind, label) = match skip.element {
-            "equation" => ("equation", format!("Equation: {text}")),
-            "object" => (
-                "object",
-                match skip.prog_id {
-                    Some(program) => format!("Embedded object ({program})"),
-                    None => "Embedded object".to_owned(),
-                },
-            ),
-            _ if skip.chart => ("chart", skip.name.unwrap_or_else(|| "Chart".into())),
-            _ if skip.textbox => (
-                "textbox",
-                if text.is_empty() {
-                    "Text box".to_owned()
-                } else {
-                    format!("Text box: {text}")
-                },
-            ),
-            _ if skip.picture => (
-                "image",
-                skip.description
-                    .or(skip.name)
-                    .unwrap_or_else(|| "Image".to_owned()),
-            ),
-            _ => ("drawing", skip.name.unwrap_or_else(|| "Drawing".to_owned())),
-        };
-        self.placeholder(kind, label);
-    }
-
-    fn finish_paragraph(&mut self) -> Result<(), ImportError> {
-        let Some(paragraph) = self.paragraph.take() else {
-            return Ok(());
-        };
-        for quote in self.active_quotes.values_mut() {
-            if !quote.is_empty() && quote.len() < QUOTE_BYTES {
-                quote.push('\n');
-            }
-        }
-        let style = paragraph.style.as_deref();
-        let heading = match paragraph.outline {
-            Some(outline) => outline_heading(outline),
-            None => style.and_then(|style| self.styles.heading_level(style)),
-        };
-        let list = if heading.is_some() {
-            None
-        } else {
-            let numbered = match (&paragraph.num_id, style) {
-                (Some(num_id), _) => Some((num_id.clone(), paragraph.level.unwrap_or(0))),
-                (None, Some(style)) => self
-                    .styles
-                    .numbering(style)
-                    .map(|(num_id, level)| (num_id, paragraph.level.unwrap_or(level))),
-                (None, None) => None,
-            };
-            numbered.and_then(|(num_id, level)| {
-                let level = level.min(8);
-                self.numbering
-                    .level(&num_id, level)
-                    .map(|list| (num_id, level, list))
-            })
-        };
-        if paragraph.break_before {
-            self.report.page_breaks += 1;
-            self.push_paragraph_block(Block::PageBreak)?;
-        }
-        let pieces = if paragraph.pieces.is_empty() {
-            vec![Vec::new()]
-        } else {
-            paragraph.pieces
-        };
-        let several = pieces.len() > 1;
-        for (index, inlines) in pieces.into_iter().enumerate() {
-            if index > 0 {
-                self.report.page_breaks += 1;
-                self.push_paragraph_block(Block::PageBreak)?;
-            }
-            if several && inlines.is_empty() {
-                continue;
-            }
-            self.blocks += 1;
-            if self.blocks > self.limits.max_blocks {
-                return Err(ImportError::TooManyParagraphs {
-                    limit: self.limits.max_blocks,
-                });
-            }
-            if let (0, Some((num_id, level, list))) = (index, &list) {
-                self.report.list_items += 1;
-                let counters = self.counters.entry(num_id.clone()).or_insert([0; 9]);
-                let at = usize::from(*level);
-                let start = list.start.saturating_add(counters[at]);
-                counters[at] = counters[at].saturating_add(1);
-                for deeper in counters.iter_mut().skip(at + 1) {
-                    *deeper = 0;
-                }
-                if let Some(container) = self.containers.last_mut() {
-                    container.push_item(
-                        num_id,
-                        *level,
-                        list.kind,
-                        start,
-                        Block::Paragraph {
-                            heading: None,
-                            inlines,
-                        },
-                    );
-                }
-                continue;
-            }
-            if heading.is_some() {
-                self.report.headings += 1;
-                if self.first_heading.is_none() {
-                    let text = plain_text(&inlines);
-                    if !text.trim().is_empty() {
-                        self.first_heading = Some(text.trim().to_owned());
-                    }
-                }
-            } else {
-                self.report.paragraphs += 1;
-            }
-            if let Some(container) = self.containers.last_mut() {
-                container.push_block(Block::Paragraph { heading, inlines });
-            }
-        }
-        Ok(())
-    }
-
-    fn push_paragraph_block(&mut self, block: Block) -> Result<(), ImportError> {
-        if let Some(container) = self.containers.last_mut() {
-            container.push_block(block);
-        }
-        Ok(())
-    }
-
     fn finish_cell(&mut self) {
         // The body container is never popped here: a cell always pushed its own.
         if self.containers.len() < 2 {
@@ -1020,66 +739,5 @@ impl<'p> BodyParser<'p> {
             container.push_block(Block::Table(rows));
         }
         Ok(())
-    }
-}
-
-/// `HYPERLINK "https://…" \o "tip"` → the address; `HYPERLINK \l "clause-3"` → `#clause-3`.
-fn hyperlink_target(code: &str) -> Option<String> {
-    let rest = code.get("HYPERLINK".len()..)?.trim();
-    let (anchor, rest) = match rest.strip_prefix("\\l") {
-        Some(rest) => (true, rest.trim()),
-        None => (false, rest),
-    };
-    let target = if let Some(quoted) = rest.strip_prefix('"') {
-        quoted.split('"').next()?
-    } else {
-        rest.split(' ').next()?
-    };
-    if target.is_empty() {
-        return None;
-    }
-    Some(if anchor {
-        format!("#{target}")
-    } else {
-        target.to_owned()
-    })
-}
-
-fn plain_text(inlines: &[Inline]) -> String {
-    inlines
-        .iter()
-        .filter_map(|inline| match inline {
-            Inline::Text(text, marks) if marks.deletion.is_none() => Some(text.as_str()),
-            _ => None,
-        })
-        .collect()
-}
-
-fn clip(label: &str) -> String {
-    let label = label.split_whitespace().collect::<Vec<_>>().join(" ");
-    if label.chars().count() <= LABEL_CHARS {
-        label
-    } else {
-        let mut clipped: String = label.chars().take(LABEL_CHARS - 1).collect();
-        clipped.push('…');
-        clipped
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hyperlink_field_codes() {
-        assert_eq!(
-            hyperlink_target("HYPERLINK \"https://example.com/a b\" \\o \"tip\"").as_deref(),
-            Some("https://example.com/a b")
-        );
-        assert_eq!(
-            hyperlink_target("HYPERLINK \\l \"clause-3\"").as_deref(),
-            Some("#clause-3")
-        );
-        assert_eq!(hyperlink_target("HYPERLINK").as_deref(), None);
     }
 }
