@@ -944,3 +944,35 @@ fn an_imported_draft_travels_as_one_update() {
         }
     }
 }
+
+#[test]
+fn word_wrappers_moves_and_paragraph_mark_changes() {
+    let body = [
+        // A content control and a smart tag around runs: their text is kept, the wrappers go.
+        r#"<w:sdt><w:sdtPr><w:alias w:val="Party"/><w:showingPlcHdr/></w:sdtPr><w:sdtContent><w:p><w:r><w:t xml:space="preserve">Between </w:t></w:r><w:smartTag w:uri="x" w:element="company"><w:r><w:t>Acme</w:t></w:r></w:smartTag></w:p></w:sdtContent></w:sdt>"#,
+        // A moved sentence (moveFrom / moveTo) and a tracked change inside a link.
+        r#"<w:p><w:moveFrom w:id="11" w:author="Gus Low" w:date="2025-12-08T08:00:00Z"><w:r><w:t>Moved away.</w:t></w:r></w:moveFrom><w:hyperlink r:id="rId4"><w:ins w:id="12" w:author="Gus Low" w:date="2025-12-08T08:00:00Z"><w:r><w:t>new terms</w:t></w:r></w:ins></w:hyperlink></w:p>"#,
+        // A paragraph whose break was deleted, and a formatting change.
+        r#"<w:p><w:pPr><w:rPr><w:del w:id="13" w:author="Gus Low" w:date="2025-12-08T08:00:00Z"/></w:rPr></w:pPr><w:r><w:rPr><w:b/><w:rPrChange w:id="14" w:author="Gus Low"><w:rPr><w:i/></w:rPr></w:rPrChange></w:rPr><w:t>Bold now.</w:t></w:r></w:p>"#,
+        r#"<w:p><w:moveTo w:id="15" w:author="Gus Low" w:date="2025-12-08T08:00:00Z"><w:r><w:t>Moved away.</w:t></w:r></w:moveTo><w:r><w:br w:type="page"/></w:r></w:p>"#,
+        "<w:sectPr><w:headerReference w:type=\"default\" r:id=\"rId9\"/></w:sectPr>",
+    ]
+    .concat();
+    let (doc, report) = import(&word_file::docx(&body, ""));
+    let rendered = render(&doc);
+    let expected = "paragraph\n  \"Between Acme\"\nparagraph\n  \"Moved away.\" [deletion(id=s:1765180800000:w11:Gus Low)]\n  \"new terms\" [insertion(id=s:1765180800000:w12:Gus Low), link(href=https://example.com/terms)]\nparagraph\n  \"Bold now.\" [bold]\nparagraph\n  \"Moved away.\" [insertion(id=s:1765180800000:w15:Gus Low)]\npageBreak\n";
+    assert_eq!(rendered, expected);
+    assert_eq!(report.suggestions["Gus Low"].insertions, 2);
+    assert_eq!(report.suggestions["Gus Low"].deletions, 1);
+    assert_eq!(report.page_breaks, 1);
+    assert_eq!(report.hyperlinks, 1);
+    let warnings = report.warnings.join("\n");
+    assert!(
+        warnings.contains("1 tracked paragraph or row insertions/deletions"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("1 tracked formatting changes"),
+        "{warnings}"
+    );
+}
