@@ -76,6 +76,9 @@ pub enum LocalError {
     /// An export could not be made; the message is written for the lawyer.
     #[error("{0}")]
     Export(String),
+    /// A Word file was refused; the message is written for the lawyer, the code says why.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// The firm's server refused a copilot request; `message` is written for the lawyer.
     #[error("{message}")]
     CopilotRefused { code: String, message: String },
@@ -109,6 +112,7 @@ impl LocalError {
             Self::AccountMismatch { .. } => "account_mismatch",
             Self::NotFound(_) => "not_found",
             Self::Export(_) => "export",
+            Self::Import(error) => error.code(),
             Self::CopilotRefused { .. } => "copilot_refused",
         }
     }

@@ -5,7 +5,7 @@
 //!
 //! The rooms: `store` (the store, its documents and projections), `sync` (the sync client),
 //! `identity` (sign-in and accounts), `firm` (the firm's REST API), `export` (Word, PDF,
-//! archives); shared by them, `net` (every connection the laptop makes) and `address` (the
+//! archives), `import` (Word files into drafts); shared by them, `net` (every connection the laptop makes) and `address` (the
 //! server and identity provider addresses from the settings).
 
 pub mod address;
@@ -13,6 +13,7 @@ mod error;
 pub mod export;
 pub mod firm;
 pub mod identity;
+pub mod import;
 pub mod net;
 pub mod store;
 pub mod sync;

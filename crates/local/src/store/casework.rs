@@ -6,6 +6,7 @@
 use protocol::{CaseId, DocKind, DocName};
 use yrs::{Map, ReadTxn, StateVector, Transact, WriteTxn};
 
+use crate::import::{ImportLimits, ImportReport, WordDocument};
 use crate::store::draft::{self, DRAFT_META, Draft, VersionInfo};
 use crate::store::matter_record::{self, Case, CaseFields, CasePatch, Deadline, Party};
 use crate::store::projection::{self, CaseFilter, CaseSummary, DraftSummary, UpcomingDeadline};
@@ -222,6 +223,29 @@ impl Store {
             txn.get_or_insert_xml_fragment(draft::DRAFT_FRAGMENT);
         })?;
         Ok(name)
+    }
+
+    /// Import a Word file as a new draft in a matter: the file is read and checked first, then
+    /// the draft is created (titled from the file) and filled in one edit. A refused file
+    /// (`LocalError::Import`, codes `import_*`) creates nothing.
+    #[tracing::instrument(skip_all, fields(bytes = bytes.len()))]
+    pub fn import_docx(
+        &self,
+        case_id: &str,
+        file_name: &str,
+        bytes: &[u8],
+    ) -> Result<(DocName, ImportReport), LocalError> {
+        self.case_doc(case_id)?;
+        let document = WordDocument::parse(bytes, file_name, &ImportLimits::default())?;
+        let name = DocName::draft(case_id, &new_id())?;
+        let mut report = None;
+        self.edit(&name, |_, txn| {
+            let meta = txn.get_or_insert_map(DRAFT_META);
+            meta.insert(txn, "title", document.title().trim().to_owned());
+            report = Some(document.write(txn));
+        })?;
+        let report = report.ok_or_else(|| invalid("the Word import was not applied; try again"))?;
+        Ok((name, report))
     }
 
     fn draft_doc(doc: &DocName) -> Result<&DocName, LocalError> {
