@@ -455,8 +455,10 @@ pub async fn import_docx(
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned)
     };
-    let case_id = header("case")
-        .ok_or_else(|| CommandError::new("invalid_input", "the import names no matter"))?;
+    let case_id = parse_case_id(
+        &header("case")
+            .ok_or_else(|| CommandError::new("invalid_input", "the import names no matter"))?,
+    )?;
     let file_name = header("file-name")
         .map(|name| percent_decode(&name))
         .unwrap_or_else(|| "Imported document.docx".to_owned());
@@ -467,8 +469,11 @@ pub async fn import_docx(
         ));
     };
     let bytes = bytes.clone();
-    let (doc, report) =
-        on_store(&app, move |store| store.import_docx(&case_id, &file_name, &bytes)).await?;
+    let author = app.state::<AppState>().settings().display_name;
+    let (doc, report) = on_store(&app, move |store| {
+        store.import_docx(&case_id, &file_name, &bytes, &author)
+    })
+    .await?;
     edited(&app);
     Ok(ImportedDraft {
         doc: doc.as_str().to_owned(),

@@ -64,7 +64,8 @@ pub async fn my_role(app: AppHandle, case_id: String) -> CommandResult<String> {
         // This computer's store has not synced with the firm yet: its matters are its own.
         return Ok(remembered.unwrap_or_else(|| "owner".into()));
     };
-    let role = match firm.members(&case_id).await {
+    let matter = crate::commands::parse_case_id(&case_id)?;
+    let role = match firm.members(&matter).await {
         Ok(members) => members
             .into_iter()
             .find(|member| member.user_id == account.user)

@@ -98,7 +98,7 @@ fn main() {
     for _ in 0..runs.min(10) {
         let started = Instant::now();
         store
-            .import_docx(&case_id, "contract.docx", &bytes)
+            .import_docx(&case_id, "contract.docx", &bytes, "Bench")
             .unwrap();
         stored.push(started.elapsed());
     }

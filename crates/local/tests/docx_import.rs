@@ -776,7 +776,7 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         .unwrap();
     let pending = store.outbox_state().pending;
     let (draft, report) = store
-        .import_docx(&case_id, "LOI v2.docx", &corpus()["negotiation"])
+        .import_docx(&case_id, "LOI v2.docx", &corpus()["negotiation"], "Ada Lovelace")
         .unwrap();
     assert_eq!(report.title, "Letter of Intent");
     assert_eq!(
@@ -784,10 +784,11 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         pending + 1,
         "one edit, one outbox entry"
     );
-    let (title, blocks) = store.draft_blocks(&draft).unwrap();
-    assert_eq!(title, "Letter of Intent");
+    let exported = store.draft_for_export(&draft).unwrap();
+    assert_eq!(exported.title, "Letter of Intent");
+    let paragraphs = hub_local::store::draft::paragraphs(&exported.blocks);
     assert_eq!(
-        blocks[1].text(),
+        paragraphs[1].text(),
         "The Buyer shall pay the full price within sixtythirty days."
     );
     let comments = store
@@ -796,9 +797,17 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         })
         .unwrap();
     assert_eq!(comments, Some(2));
+    // The import is the draft's first version, so "changes since we received it" can be asked.
+    let versions = store.versions(&draft).unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].name, "Imported from LOI v2.docx");
+    assert_eq!(versions[0].kind, "import");
+    assert_eq!(versions[0].author, "Ada Lovelace");
+    let (_, redline) = store.redline(&draft, &versions[0].id, "current").unwrap();
+    assert!(redline.starts_with(b"PK"), "a redline from the import to now is a .docx");
     // A refused file creates no draft and says why.
     let error = store
-        .import_docx(&case_id, "scan.pdf", b"%PDF-1.4 ...")
+        .import_docx(&case_id, "scan.pdf", b"%PDF-1.4 ...", "Ada Lovelace")
         .unwrap_err();
     assert_eq!(error.code(), "import_pdf");
     assert!(error.to_string().starts_with("This is a PDF"));
@@ -810,6 +819,7 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
             &case_id,
             "Heads of terms.docx",
             &word_file::docx(&word_file::paragraph("Hello"), ""),
+            "Ada Lovelace",
         )
         .unwrap();
     assert_eq!(report.title, "Heads of terms");

@@ -226,14 +226,17 @@ impl Store {
     }
 
     /// Import a Word file as a new draft in a matter: the file is read and checked first, then
-    /// the draft is created (titled from the file) and filled in one edit. A refused file
-    /// (`LocalError::Import`, codes `import_*`) creates nothing.
+    /// the draft is created (titled from the file), filled, and its first version saved
+    /// ("Imported from …", kind `import`, by `author`) in one edit — so "what changed since we
+    /// received it" is always answerable. A refused file (`LocalError::Import`, codes `import_*`)
+    /// creates nothing.
     #[tracing::instrument(skip_all, fields(bytes = bytes.len()))]
     pub fn import_docx(
         &self,
-        case_id: &str,
+        case_id: &CaseId,
         file_name: &str,
         bytes: &[u8],
+        author: &str,
     ) -> Result<(DocName, ImportReport), LocalError> {
         self.case_doc(case_id)?;
         let document = WordDocument::parse(bytes, file_name, &ImportLimits::default())?;
@@ -243,6 +246,14 @@ impl Store {
             let meta = txn.get_or_insert_map(DRAFT_META);
             meta.insert(txn, "title", document.title().trim().to_owned());
             report = Some(document.write(txn));
+            draft::save_version(
+                txn,
+                &draft::NewVersion {
+                    name: &format!("Imported from {file_name}"),
+                    kind: "import",
+                    author,
+                },
+            );
         })?;
         let report = report.ok_or_else(|| invalid("the Word import was not applied; try again"))?;
         Ok((name, report))

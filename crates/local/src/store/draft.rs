@@ -12,7 +12,10 @@ use yrs::branch::BranchPtr;
 use yrs::types::text::YChange;
 use yrs::{Any, Map, Number, Out, ReadTxn, Text, Xml, XmlFragment, XmlOut, XmlTextRef};
 
-pub use comments::{COMMENTS, Comment, Reply, USERS, VERSIONS, VersionInfo, comments, versions};
+pub use comments::{
+    COMMENTS, Comment, NewVersion, Reply, USERS, VERSIONS, VersionInfo, comments, save_version,
+    versions,
+};
 pub(crate) use comments::{UserIds, anchors, decode_snapshot, users, version_entries};
 
 /// The root fragment TipTap's Collaboration extension binds to.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use yrs::branch::BranchPtr;
 use yrs::updates::decoder::Decode;
-use yrs::{Any, Array, IdSet, Map, Out, ReadTxn, Snapshot, StickyIndex};
+use yrs::{Any, Array, IdSet, Map, Out, ReadTxn, Snapshot, StickyIndex, WriteTxn};
 
 use super::{Edge, any_number};
 
@@ -259,4 +259,35 @@ pub(crate) fn users<T: ReadTxn>(txn: &T) -> Vec<UserIds> {
             })
         })
         .collect()
+}
+
+/// What a new version is called, and why and by whom it was saved.
+pub struct NewVersion<'a> {
+    pub name: &'a str,
+    /// `named`, `import`, `accept-all`, `session` or `restore` (docs/DRAFT_FORMAT.md).
+    pub kind: &'a str,
+    pub author: &'a str,
+}
+
+/// Save the draft as it stands in `txn` (this transaction's own changes included) as a version:
+/// an entry appended to `versions`, as the editor's Versions panel writes them.
+pub fn save_version(txn: &mut yrs::TransactionMut, version: &NewVersion) -> String {
+    use yrs::updates::encoder::Encode;
+    let snapshot = txn.snapshot().encode_v1();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as f64)
+        .unwrap_or(0.0);
+    let entry = Any::from(HashMap::from([
+        ("id".to_owned(), Any::from(id.as_str())),
+        ("name".to_owned(), Any::from(version.name)),
+        ("kind".to_owned(), Any::from(version.kind)),
+        ("author".to_owned(), Any::from(version.author)),
+        ("created".to_owned(), Any::from(created)),
+        ("snapshot".to_owned(), Any::from(snapshot)),
+    ]));
+    let versions = txn.get_or_insert_array(VERSIONS);
+    versions.push_back(txn, entry);
+    id
 }
