@@ -19,9 +19,9 @@ export interface ImportReport {
   page_breaks: number;
   /** Tracked changes per author. */
   suggestions: Record<string, { insertions: number; deletions: number }>;
-  comment_threads: number;
-  comment_replies: number;
-  placeholders: { kind: string; label: string }[];
+  comments: { threads: number; replies: number };
+  /** What the editor cannot hold, shown in the draft as a grey chip; `location`: "paragraph 12". */
+  placeholders: { kind: string; label: string; location: string }[];
   warnings: string[];
 }
 

@@ -986,3 +986,48 @@ fn word_wrappers_moves_and_paragraph_mark_changes() {
         "{warnings}"
     );
 }
+
+/// The other side's file through Lawyers Hub and back (`examples/docx.rs roundtrip`): imported,
+/// then exported as "Export to Word" does. pandoc reads the same tracked changes, by the same
+/// people, and the same comments, as in the file LibreOffice wrote.
+#[test]
+fn a_libreoffice_file_round_trips_with_its_tracked_changes_and_comments() {
+    let (doc, report) = import(&corpus()["negotiation"]);
+    assert!(report.suggestion_total() >= 3, "{report:?}");
+    let draft = hub_local::store::draft::read(&doc.transact());
+    let exported = hub_local::export::docx::export(&draft).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pandoc = |bytes: &[u8], name: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let output = std::process::Command::new("pandoc")
+            .args(["--track-changes=all", "-f", "docx", "-t", "markdown"])
+            .arg(&path)
+            .output()
+            .expect("pandoc is installed (scripts/setup)");
+        assert!(output.status.success(), "pandoc read {name}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let before = pandoc(&corpus()["negotiation"], "in.docx");
+    let after = pandoc(&exported, "out.docx");
+    for expected in [
+        "[the full]{.insertion author=\"Alice Smith\"",
+        "[sixty]{.deletion",
+        "author=\"Bob Jones\"",
+        "Is a £1m cap enough?",
+        "England and Wales, agreed.",
+    ] {
+        assert!(before.contains(expected), "LibreOffice's file has {expected:?}:\n{before}");
+        assert!(after.contains(expected), "the round trip kept {expected:?}:\n{after}");
+    }
+    let count = |text: &str, what: &str| text.matches(what).count();
+    assert_eq!(count(&after, ".insertion"), count(&before, ".insertion"));
+    assert_eq!(count(&after, ".deletion"), count(&before, ".deletion"));
+    // LibreOffice writes a reply as a comment with no range, which pandoc does not show; the
+    // import makes it a reply, and the export writes it as one Word and pandoc read.
+    assert!(after.contains("Yes, for a deal this"), "{after}");
+    assert_eq!(
+        count(&after, ".comment-start"),
+        count(&before, ".comment-start") + report.comments.replies
+    );
+}

@@ -102,7 +102,7 @@ export function ImportWord({ caseId, dropTarget, onImported, canImport }: Props)
               <ul>
                 {done.report.placeholders.map((p, i) => (
                   <li key={i}>
-                    {p.kind}: {p.label}
+                    {p.kind}: {p.label} ({p.location})
                   </li>
                 ))}
               </ul>

@@ -12,8 +12,7 @@ const empty: ImportReport = {
   hyperlinks: 0,
   page_breaks: 0,
   suggestions: {},
-  comment_threads: 0,
-  comment_replies: 0,
+  comments: { threads: 0, replies: 0 },
   placeholders: [],
   warnings: [],
 };
@@ -26,8 +25,8 @@ describe("a Word import's report", () => {
       headings: 12,
       tables: 1,
       suggestions: { "Jane Smith": { insertions: 9, deletions: 3 }, "Tom Ray": { insertions: 2, deletions: 0 } },
-      comment_threads: 5,
-      placeholders: [{ kind: "image", label: "Company logo" }],
+      comments: { threads: 5, replies: 2 },
+      placeholders: [{ kind: "image", label: "Company logo", location: "paragraph 1" }],
     };
     expect(reportSummary(report)).toBe(
       "1,204 paragraphs, 12 headings, 1 table, 14 tracked changes by 2 people, 5 comment threads, 1 placeholder",

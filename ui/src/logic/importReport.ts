@@ -21,7 +21,7 @@ export function reportSummary(report: ImportReport): string {
     count(report.tables, "table", "tables"),
     count(report.footnotes, "footnote", "footnotes"),
     suggestions > 0 ? `${count(suggestions, "tracked change", "tracked changes")} by ${count(authors.length, "person", "people")}` : null,
-    count(report.comment_threads, "comment thread", "comment threads"),
+    count(report.comments.threads, "comment thread", "comment threads"),
     count(report.placeholders.length, "placeholder", "placeholders"),
   ].filter((part): part is string => part !== null);
   return parts.length > 0 ? parts.join(", ") : "an empty document";

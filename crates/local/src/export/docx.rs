@@ -595,7 +595,8 @@ pub fn export(draft: &Draft) -> Result<Vec<u8>, LocalError> {
         .filter(|index| draft.comments[*index].detached)
         .collect();
     let mut first = Paragraph::new();
-    if !draft.title.is_empty() {
+    let title_above = draft.title_above_body();
+    if title_above {
         first = first.style("Heading1");
     }
     for thread in &detached {
@@ -604,10 +605,10 @@ pub fn export(draft: &Draft) -> Result<Vec<u8>, LocalError> {
     for thread in &detached {
         first = comments.end(*thread, first);
     }
-    if !draft.title.is_empty() {
+    if title_above {
         first = first.add_run(Run::new().add_text(draft.title.as_str()));
     }
-    if !draft.title.is_empty() || !detached.is_empty() {
+    if title_above || !detached.is_empty() {
         docx = docx.add_paragraph(first);
     }
     for block in &draft.blocks {

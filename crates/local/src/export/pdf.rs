@@ -624,7 +624,7 @@ pub fn export(draft: &Draft, paper: Paper) -> Result<Vec<u8>, LocalError> {
         notes: Vec::new(),
     };
     layout.new_page();
-    if !title.trim().is_empty() {
+    if draft.title_above_body() {
         let heading = Paragraph::new(BlockStyle::Heading(1), vec![Run::text(title)]);
         layout.block(&heading, None, BODY_SIZE * LINE_HEIGHT);
     }

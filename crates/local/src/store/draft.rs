@@ -255,6 +255,22 @@ pub struct Draft {
     pub comments: Vec<Comment>,
 }
 
+impl Draft {
+    /// Whether exports print the title above the body: not when it is empty, nor when the body
+    /// already opens with it as a heading (an imported Word file usually does).
+    pub fn title_above_body(&self) -> bool {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return false;
+        }
+        !matches!(
+            self.blocks.first(),
+            Some(Block::Paragraph(first))
+                if matches!(first.style, BlockStyle::Heading(_)) && first.text().trim() == title
+        )
+    }
+}
+
 /// The draft's title from `meta` ("" when unset).
 pub fn title<T: ReadTxn>(txn: &T) -> String {
     txn.get_map(DRAFT_META)
