@@ -71,7 +71,9 @@ pub async fn my_role(app: AppHandle, case_id: String) -> CommandResult<String> {
             .find(|member| member.user_id == account.user)
             .map(|member| member.role)
             .unwrap_or_else(|| "viewer".into()),
-        Err(local::LocalError::CopilotRefused { code, .. }) if code == "not_found" => "owner".into(),
+        Err(local::LocalError::CopilotRefused { code, .. }) if code == "not_found" => {
+            "owner".into()
+        }
         // Offline, or the server is down: what it said last, else editing (the server still
         // refuses what a viewer sends).
         Err(_) => return Ok(remembered.unwrap_or_else(|| "editor".into())),

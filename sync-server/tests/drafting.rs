@@ -18,8 +18,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::{Encode, Encoder};
 use yrs::{
     Any, Array, ArrayPrelim, Assoc, Doc, GetString, IndexedSequence, Map, MapPrelim, Options,
-    ReadTxn, Snapshot, StickyIndex, Text, Transact, TransactionMut, Update, WriteTxn, XmlElementPrelim,
-    XmlFragment, XmlOut, XmlTextPrelim, XmlTextRef,
+    ReadTxn, Snapshot, StickyIndex, Text, Transact, TransactionMut, Update, WriteTxn,
+    XmlElementPrelim, XmlFragment, XmlOut, XmlTextPrelim, XmlTextRef,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -73,9 +73,7 @@ fn offset_of(store: &Store, doc: &DocName, needle: &str) -> u32 {
             let fragment = txn.get_xml_fragment("default").unwrap();
             let text = fragment.get_string(txn);
             // get_string renders `<paragraph>…</paragraph>`; the paragraph's own text has no tags.
-            let plain: String = text
-                .replace("<paragraph>", "")
-                .replace("</paragraph>", "");
+            let plain: String = text.replace("<paragraph>", "").replace("</paragraph>", "");
             plain.find(needle).map(|at| at as u32)
         })
         .unwrap()
@@ -132,13 +130,25 @@ fn accept_insertion(store: &Store, doc: &DocName, id: &str) {
 }
 
 /// Comment on `len` units at `at`, anchored as the editor anchors (relative positions).
-fn comment(store: &Store, doc: &DocName, at: u32, len: u32, thread: &str, author: &str, body: &str) {
+fn comment(
+    store: &Store,
+    doc: &DocName,
+    at: u32,
+    len: u32,
+    thread: &str,
+    author: &str,
+    body: &str,
+) {
     store
         .edit(doc, |_, txn| {
             let text = paragraph(txn);
             let from = text.sticky_index(txn, at, Assoc::After).unwrap();
             let to = text.sticky_index(txn, at + len, Assoc::Before).unwrap();
-            let quote: String = plain(txn, &text).chars().skip(at as usize).take(len as usize).collect();
+            let quote: String = plain(txn, &text)
+                .chars()
+                .skip(at as usize)
+                .take(len as usize)
+                .collect();
             let comments = txn.get_or_insert_map("comments");
             let thread_map = comments.insert(txn, thread, MapPrelim::default());
             thread_map.insert(txn, "from", Any::from(from.encode_v1()));
@@ -209,7 +219,9 @@ fn text_at_version(store: &Store, doc: &DocName, id: &str) -> String {
 
 fn fragment_xml(store: &Store, doc: &DocName) -> String {
     store
-        .read(doc, |txn| txn.get_xml_fragment("default").unwrap().get_string(txn))
+        .read(doc, |txn| {
+            txn.get_xml_fragment("default").unwrap().get_string(txn)
+        })
         .unwrap()
 }
 
@@ -235,11 +247,13 @@ fn anchored_text(store: &Store, doc: &DocName, thread: &str) -> String {
                 panic!("no thread {thread}")
             };
             let anchor = |key: &str| match thread.get(txn, key) {
-                Some(yrs::Out::Any(Any::Buffer(bytes))) => StickyIndex::decode_v1(&bytes)
-                    .unwrap()
-                    .get_offset(txn)
-                    .unwrap()
-                    .index,
+                Some(yrs::Out::Any(Any::Buffer(bytes))) => {
+                    StickyIndex::decode_v1(&bytes)
+                        .unwrap()
+                        .get_offset(txn)
+                        .unwrap()
+                        .index
+                }
                 other => panic!("bad anchor {other:?}"),
             };
             let (from, to) = (anchor("from"), anchor("to"));
@@ -268,7 +282,11 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
     let server = sync_server::app::start(&settings).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(&dir.path().join("ada.db"), &ws_url(&server), &token("ada", FIRM));
+    let mut ada = Laptop::online(
+        &dir.path().join("ada.db"),
+        &ws_url(&server),
+        &token("ada", FIRM),
+    );
     ada.open(&doc);
     write_paragraph(&ada.store, &doc, "The fee is 100 pounds.");
     save_version(&ada.store, &doc, "v1", "Sent to opposing counsel");
@@ -306,7 +324,10 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
         if folded.is_some_and(|folded| folded >= 20) {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "the server never compacted the draft");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never compacted the draft"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // ada's own laptop still rebuilds the version (its store keeps deleted text).
@@ -316,11 +337,20 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
     );
     grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
     // ben's laptop joins after the compaction: it gets the compacted state and the version.
-    let mut ben = Laptop::online(&dir.path().join("ben.db"), &ws_url(&server), &token("ben", FIRM));
+    let mut ben = Laptop::online(
+        &dir.path().join("ben.db"),
+        &ws_url(&server),
+        &token("ben", FIRM),
+    );
     ben.open(&doc);
     let current = fragment_xml(&ada.store, &doc);
     ben.wait_until("ada's draft", WAIT, |store| {
-        store.read(&doc, |txn| txn.get_xml_fragment("default").map(|f| f.get_string(txn))).ok().flatten()
+        store
+            .read(&doc, |txn| {
+                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
+            })
+            .ok()
+            .flatten()
             == Some(current.clone())
     })
     .await;
@@ -339,14 +369,23 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     let doc = draft_name(&new_case());
     let mut ada = firm.laptop("ada");
     ada.open(&doc);
-    write_paragraph(&ada.store, &doc, "The Supplier shall deliver the Goods within 30 days.");
+    write_paragraph(
+        &ada.store,
+        &doc,
+        "The Supplier shall deliver the Goods within 30 days.",
+    );
     ada.wait_synced(WAIT).await;
     grant(firm.server(), &token("ada", FIRM), &doc, "ben", "editor").await;
     let mut ben = firm.laptop_on(1, "ben");
     ben.open(&doc);
     let first = fragment_xml(&ada.store, &doc);
     ben.wait_until("ada's draft", WAIT, |store| {
-        store.read(&doc, |txn| txn.get_xml_fragment("default").map(|f| f.get_string(txn))).ok().flatten()
+        store
+            .read(&doc, |txn| {
+                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
+            })
+            .ok()
+            .flatten()
             == Some(first.clone())
     })
     .await;
@@ -363,9 +402,25 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     save_version(&ada.store, &doc, "ada-v", "Our proposal");
     // ben comments on "the Goods" and on "30 days" (which ada is changing).
     let goods = offset_of(&ben.store, &doc, "the Goods");
-    comment(&ben.store, &doc, goods, 9, "t-goods", "Ben", "Which goods? Define them.");
+    comment(
+        &ben.store,
+        &doc,
+        goods,
+        9,
+        "t-goods",
+        "Ben",
+        "Which goods? Define them.",
+    );
     let days = offset_of(&ben.store, &doc, "30 days");
-    comment(&ben.store, &doc, days, 7, "t-days", "Ben", "Client wants 60.");
+    comment(
+        &ben.store,
+        &doc,
+        days,
+        7,
+        "t-days",
+        "Ben",
+        "Client wants 60.",
+    );
 
     // Both reconnect, each to its own instance.
     ada.connect(&ws_url(&firm.instances[0]), &token("ada", FIRM));
@@ -374,17 +429,27 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     ben.open(&doc);
     let has_everything = |store: &Store| {
         let xml = store
-            .read(&doc, |txn| txn.get_xml_fragment("default").map(|f| f.get_string(txn)))
+            .read(&doc, |txn| {
+                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
+            })
             .ok()
             .flatten()
             .unwrap_or_default();
         xml.contains("14") && thread_ids(store, &doc).len() == 2
     };
     ada.wait_until("ben's comments", WAIT, has_everything).await;
-    ben.wait_until("ada's suggestions", WAIT, has_everything).await;
+    ben.wait_until("ada's suggestions", WAIT, has_everything)
+        .await;
     let ada_view = fragment_xml(&ada.store, &doc);
-    assert_eq!(ada_view, fragment_xml(&ben.store, &doc), "the laptops converge");
-    assert!(ada_view.contains(del) && ada_view.contains(ins), "both suggestion marks: {ada_view}");
+    assert_eq!(
+        ada_view,
+        fragment_xml(&ben.store, &doc),
+        "the laptops converge"
+    );
+    assert!(
+        ada_view.contains(del) && ada_view.contains(ins),
+        "both suggestion marks: {ada_view}"
+    );
     assert_eq!(thread_ids(&ada.store, &doc), vec!["t-days", "t-goods"]);
     // The comments still point at their words after ada's concurrent suggestion.
     assert_eq!(anchored_text(&ada.store, &doc, "t-goods"), "the Goods");
@@ -396,7 +461,9 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     accept_insertion(&ben.store, &doc, ins);
     ada.wait_until("ben's acceptance", WAIT, |store| {
         let xml = store
-            .read(&doc, |txn| txn.get_xml_fragment("default").map(|f| f.get_string(txn)))
+            .read(&doc, |txn| {
+                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
+            })
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -405,6 +472,9 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     .await;
     ada.wait_synced(WAIT).await;
     ben.wait_synced(WAIT).await;
-    assert_eq!(fragment_xml(&ada.store, &doc), fragment_xml(&ben.store, &doc));
+    assert_eq!(
+        fragment_xml(&ada.store, &doc),
+        fragment_xml(&ben.store, &doc)
+    );
     let _ = Arc::clone(&ada.store);
 }

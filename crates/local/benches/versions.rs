@@ -6,6 +6,8 @@
 //! version. Also the same rounds with GC on, to show what keeping deleted text costs.
 //!
 //!     cargo bench -p hub-local --bench versions
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
 use std::collections::HashMap;
 use std::time::Instant;
 
@@ -33,7 +35,10 @@ fn doc(skip_gc: bool) -> Doc {
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self, below: usize) -> usize {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((self.0 >> 33) as usize) % below.max(1)
     }
 }
@@ -106,7 +111,9 @@ fn save_version(doc: &Doc, round: usize) -> usize {
 }
 
 fn encoded(doc: &Doc) -> usize {
-    doc.transact().encode_state_as_update_v1(&StateVector::default()).len()
+    doc.transact()
+        .encode_state_as_update_v1(&StateVector::default())
+        .len()
 }
 
 fn rebuild(doc: &Doc, round: usize) -> (f64, usize) {
@@ -116,7 +123,9 @@ fn rebuild(doc: &Doc, round: usize) -> (f64, usize) {
     let snapshot = versions
         .iter(&txn)
         .find_map(|entry| match entry {
-            yrs::Out::Any(Any::Map(map)) if map.get("id") == Some(&Any::from(format!("v{round}"))) => {
+            yrs::Out::Any(Any::Map(map))
+                if map.get("id") == Some(&Any::from(format!("v{round}"))) =>
+            {
                 match map.get("snapshot") {
                     Some(Any::Buffer(bytes)) => Snapshot::decode_v1(bytes).ok(),
                     _ => None,
@@ -150,7 +159,9 @@ fn doc_without_id() -> Doc {
 }
 
 fn main() {
-    println!("versions: a 100-page draft ({PARAGRAPHS} paragraphs × {WORDS_PER_PARAGRAPH} words), {ROUNDS} rounds of 200 insertions + 100 deletions, a version after each");
+    println!(
+        "versions: a 100-page draft ({PARAGRAPHS} paragraphs × {WORDS_PER_PARAGRAPH} words), {ROUNDS} rounds of 200 insertions + 100 deletions, a version after each"
+    );
     let keeping = doc(true);
     let collecting = doc(false);
     build(&keeping, &mut Lcg(1));
@@ -170,7 +181,10 @@ fn main() {
         let share = version_cost as f64 / before as f64;
         worst_share = worst_share.max(share);
         let (rebuild_ms, words) = rebuild(&keeping, 1);
-        assert!(words > PARAGRAPHS * WORDS_PER_PARAGRAPH / 2, "version 1 rebuilt");
+        assert!(
+            words > PARAGRAPHS * WORDS_PER_PARAGRAPH / 2,
+            "version 1 rebuilt"
+        );
         println!(
             "{r:>5} {:>14} {:>14} {:>12} {:>11.3}% {:>16.1}",
             after,
@@ -180,7 +194,10 @@ fn main() {
             rebuild_ms
         );
     }
-    println!("worst version cost: {:.3}% of the draft's encoded size (target ≤ 10%)", worst_share * 100.0);
+    println!(
+        "worst version cost: {:.3}% of the draft's encoded size (target ≤ 10%)",
+        worst_share * 100.0
+    );
     let kept = encoded(&keeping);
     let collected = encoded(&collecting);
     println!(

@@ -97,7 +97,8 @@ fn roundtrip(arguments: &[String]) -> ExitCode {
             let mut txn = doc.transact_mut();
             let title = document.title().trim().to_owned();
             let report = document.write(&mut txn);
-            txn.get_or_insert_map(DRAFT_META).insert(&mut txn, "title", title);
+            txn.get_or_insert_map(DRAFT_META)
+                .insert(&mut txn, "title", title);
             report
         }
         Err(error) => {

@@ -776,7 +776,12 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
         .unwrap();
     let pending = store.outbox_state().pending;
     let (draft, report) = store
-        .import_docx(&case_id, "LOI v2.docx", &corpus()["negotiation"], "Ada Lovelace")
+        .import_docx(
+            &case_id,
+            "LOI v2.docx",
+            &corpus()["negotiation"],
+            "Ada Lovelace",
+        )
         .unwrap();
     assert_eq!(report.title, "Letter of Intent");
     assert_eq!(
@@ -804,7 +809,10 @@ fn store_imports_a_word_file_as_a_new_draft_in_one_edit() {
     assert_eq!(versions[0].kind, "import");
     assert_eq!(versions[0].author, "Ada Lovelace");
     let (_, redline) = store.redline(&draft, &versions[0].id, "current").unwrap();
-    assert!(redline.starts_with(b"PK"), "a redline from the import to now is a .docx");
+    assert!(
+        redline.starts_with(b"PK"),
+        "a redline from the import to now is a .docx"
+    );
     // A refused file creates no draft and says why.
     let error = store
         .import_docx(&case_id, "scan.pdf", b"%PDF-1.4 ...", "Ada Lovelace")
@@ -1017,8 +1025,14 @@ fn a_libreoffice_file_round_trips_with_its_tracked_changes_and_comments() {
         "Is a £1m cap enough?",
         "England and Wales, agreed.",
     ] {
-        assert!(before.contains(expected), "LibreOffice's file has {expected:?}:\n{before}");
-        assert!(after.contains(expected), "the round trip kept {expected:?}:\n{after}");
+        assert!(
+            before.contains(expected),
+            "LibreOffice's file has {expected:?}:\n{before}"
+        );
+        assert!(
+            after.contains(expected),
+            "the round trip kept {expected:?}:\n{after}"
+        );
     }
     let count = |text: &str, what: &str| text.matches(what).count();
     assert_eq!(count(&after, ".insertion"), count(&before, ".insertion"));
