@@ -499,6 +499,7 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         ada.click_text("button", "Back to the matter")
         ada.click_text("[data-testid=drafts] button", "Joint letter")
         ada.find("[data-testid=editor]")
+        ada.find("[data-testid=tab-copilot]").click()
         consent = wait_for("the consent button", lambda: next(
             (b for b in ada.all("[data-testid=copilot] button") if "consented" in b.text), None))
         consent.click()
@@ -617,8 +618,9 @@ def drop_file(app: "App", css: str, path: str) -> None:
 
 
 def pandoc_json(path: str) -> str:
-    """What pandoc reads from a .docx with every tracked change and comment kept."""
-    return subprocess.run(["pandoc", "--track-changes=all", "-f", "docx", "-t", "json", path],
+    """What pandoc reads from a .docx with every tracked change and comment kept, as Markdown
+    (tracked changes as `[text]{.insertion author=…}` spans), one paragraph per line."""
+    return subprocess.run(["pandoc", "--track-changes=all", "-f", "docx", "-t", "markdown", "--wrap=none", path],
                           check=True, capture_output=True, text=True, timeout=60).stdout
 
 
@@ -647,7 +649,7 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
         wait_for("the import report", lambda: "tracked change" in report.text and "comment thread" in report.text)
         app.find("[data-testid=open-imported]").click()
         app.find("[data-testid=editor]")
-        wait_for("the imported text", lambda: "Supplier" in app.editor_text())
+        wait_for("the imported text", lambda: "The Buyer shall pay" in app.editor_text())
         imported = set(suggestion_ids(app, "insertion")) | set(suggestion_ids(app, "deletion"))
         assert imported, "the file's tracked changes came in as suggestions"
         wait_for("the file's comments", lambda: len(app.all("[data-testid=comment-thread]")) >= 1)
@@ -659,9 +661,9 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
             const editor = window.__hub.editor;
             let found = null;
             editor.state.doc.descendants((node, pos) => {
-              if (found === null && node.isText && node.text.includes("Supplier")) found = pos + node.text.indexOf("Supplier");
+              if (found === null && node.isText && node.text.includes("Buyer")) found = pos + node.text.indexOf("Buyer");
             });
-            editor.chain().focus().setTextSelection({ from: found, to: found + 8 }).deleteSelection().run();
+            editor.chain().focus().setTextSelection({ from: found, to: found + 5 }).deleteSelection().run();
         """)
         mine = [i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]
         wait_for("my suggestions", lambda: len([i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]) >= 2)
@@ -672,13 +674,13 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
             const editor = window.__hub.editor;
             let found = null;
             editor.state.doc.descendants((node, pos) => {
-              if (found === null && node.isText && node.text.includes("Goods")) found = pos + node.text.indexOf("Goods");
+              if (found === null && node.isText && node.text.includes("Governing")) found = pos + node.text.indexOf("Governing");
             });
-            editor.chain().focus().setTextSelection({ from: found, to: found + 5 }).run();
+            editor.chain().focus().setTextSelection({ from: found, to: found + 13 }).run();
         """)
         threads_before = len(app.all("[data-testid=comment-thread]"))
         app.find("[data-testid=add-comment]").click()
-        app.find("[data-testid=comment-body]").send_keys("Define the Goods by reference to Schedule 1.")
+        app.find("[data-testid=comment-body]").send_keys("Say English law expressly, and the courts of London.")
         app.find("[data-testid=comment-submit]").click()
         wait_for("my comment", lambda: len(app.all("[data-testid=comment-thread]")) == threads_before + 1)
         app.screenshot("editor-suggestions-comments.png")
@@ -687,8 +689,7 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
         accepted = sorted(imported)[0]
         before = len(suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion"))
         app.js("""
-            const el = document.querySelector(`[data-testid=editor] ins[data-id='${JSON.stringify(arguments[0])}'], [data-testid=editor] del[data-id='${JSON.stringify(arguments[0])}']`);
-            el.dispatchEvent(new MouseEvent("mousedown", { bubbles: true }));
+            const el = document.querySelector(`[data-testid=editor] [data-suggestion-id="${CSS.escape(arguments[0])}"]`);
             el.click();
         """, accepted)
         app.find("[data-testid=accept-suggestion]").click()
@@ -711,26 +712,29 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
         # Export to Word with revisions and comments; pandoc reads them back.
         app.flushed()
         app.find("[data-testid=export-docx]").click()
-        notice = app.find(".notice")
-        wait_for("the export", lambda: notice.text.startswith("Saved as "))
+        notice = wait_for("the export", lambda: next(
+            (n for n in app.all(".notice") if n.text.startswith("Saved as ")), None))
         exported = notice.text[len("Saved as "):].strip()
         read = pandoc_json(exported)
-        assert '"insertion"' in read.lower() or "Insertion" in read, "pandoc sees tracked insertions"
+        assert ".insertion" in read and ".deletion" in read, f"pandoc sees tracked changes: {read}"
         assert "Interest accrues daily." in read
-        assert "Define the Goods by reference to Schedule 1." in read, "pandoc sees the comment"
+        assert "Say English law expressly, and the courts of London." in read, "pandoc sees the comment"
 
         # The redline from the import to now.
-        selects = app.all("[data-testid=compare-from] option")
-        for option in selects:
-            if "Imported" in option.text or "import" in option.text.lower():
-                option.click()
-                break
-        app.find("[data-testid=export-redline]").click()
+        # (The side column scrolls: choose and click through the page, as a lawyer scrolling would.)
+        app.js("""
+            const select = document.querySelector('[data-testid=compare-from]');
+            const option = [...select.options].find((o) => o.text.startsWith('Imported from'));
+            select.value = option.value;
+            select.dispatchEvent(new Event('change', { bubbles: true }));
+        """)
+        time.sleep(0.2)
+        app.js("const b = document.querySelector('[data-testid=export-redline]'); b.scrollIntoView(); b.click();")
         wait_for("the redline", lambda: any("redline" in n.text for n in app.all(".notice")))
         redline_notice = next(n for n in app.all(".notice") if "redline" in n.text)
         redline = redline_notice.text.split("Saved the redline as ", 1)[1].strip()
         read = pandoc_json(redline)
-        assert "Interest accrues daily." in read and ("Insertion" in read or "insertion" in read)
+        assert "Interest accrues daily." in read and ".insertion" in read, read
     finally:
         app.quit()
 
