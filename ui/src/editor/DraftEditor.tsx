@@ -1,7 +1,7 @@
 // The draft editor: TipTap bound to the Yjs document that mirrors the Rust one (bridge.ts),
 // with collaborators' cursors, undo of one's own edits only, word count, .docx and PDF export.
 import { Fragment } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Editor, type ChainedCommands } from "@tiptap/core";
 import Collaboration from "@tiptap/extension-collaboration";
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";
@@ -239,7 +239,10 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
   );
   const chain = () => editor!.chain().focus();
   const ydoc = editor ? ydocOf(editor) : null;
-  const commenter = { author: info.settings.display_name || "Me", authorId: info.sign_in.email ?? info.account ?? "" };
+  const commenterName = info.settings.display_name || "Me";
+  const commenterId = info.sign_in.email ?? info.account ?? "";
+  // Stable between renders, so the memoised panels do not re-render while the lawyer types.
+  const commenter = useMemo(() => ({ author: commenterName, authorId: commenterId }), [commenterName, commenterId]);
 
   return (
     <div class="editor-page">
