@@ -8,7 +8,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
@@ -217,12 +216,15 @@ fn text_at_version(store: &Store, doc: &DocName, id: &str) -> String {
     txn.get_xml_fragment("default").unwrap().get_string(&txn)
 }
 
+/// The draft's body as y-prosemirror XML, marks included ("" before it exists on this laptop).
 fn fragment_xml(store: &Store, doc: &DocName) -> String {
     store
         .read(doc, |txn| {
-            txn.get_xml_fragment("default").unwrap().get_string(txn)
+            txn.get_xml_fragment("default").map(|f| f.get_string(txn))
         })
-        .unwrap()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 fn thread_ids(store: &Store, doc: &DocName) -> Vec<String> {
@@ -275,18 +277,13 @@ fn anchored_text(store: &Store, doc: &DocName, thread: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
-    let db = fresh_database().await;
-    let mut settings = settings(&db, None);
-    settings.compact_after = 20;
-    settings.doc_idle_secs = 0;
-    let server = sync_server::app::start(&settings).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let firm = Firm::one_instance_with(|settings| {
+        settings.compact_after = 20;
+        settings.doc_idle_secs = 0;
+    })
+    .await;
     let doc = draft_name(&new_case());
-    let mut ada = Laptop::online(
-        &dir.path().join("ada.db"),
-        &ws_url(&server),
-        &token("ada", FIRM),
-    );
+    let mut ada = firm.laptop("ada");
     ada.open(&doc);
     write_paragraph(&ada.store, &doc, "The fee is 100 pounds.");
     save_version(&ada.store, &doc, "v1", "Sent to opposing counsel");
@@ -311,7 +308,7 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
             .unwrap();
     }
     ada.wait_synced(WAIT).await;
-    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let pool = sqlx::PgPool::connect(&firm.database).await.unwrap();
     let deadline = std::time::Instant::now() + WAIT;
     loop {
         let folded: Option<i64> = sqlx::query_scalar(
@@ -335,23 +332,13 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
         text_at_version(&ada.store, &doc, "v1"),
         "<paragraph>The fee is 100 pounds.</paragraph>"
     );
-    grant(&server, &token("ada", FIRM), &doc, "ben", "editor").await;
+    grant(firm.server(), &token("ada", FIRM), &doc, "ben", "editor").await;
     // ben's laptop joins after the compaction: it gets the compacted state and the version.
-    let mut ben = Laptop::online(
-        &dir.path().join("ben.db"),
-        &ws_url(&server),
-        &token("ben", FIRM),
-    );
+    let mut ben = firm.laptop("ben");
     ben.open(&doc);
     let current = fragment_xml(&ada.store, &doc);
     ben.wait_until("ada's draft", WAIT, |store| {
-        store
-            .read(&doc, |txn| {
-                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
-            })
-            .ok()
-            .flatten()
-            == Some(current.clone())
+        fragment_xml(store, &doc) == current
     })
     .await;
     assert!(current.contains("The fee is 250 pounds."), "{current}");
@@ -428,13 +415,7 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     ben.connect(&ws_url(&firm.instances[1]), &token("ben", FIRM));
     ben.open(&doc);
     let has_everything = |store: &Store| {
-        let xml = store
-            .read(&doc, |txn| {
-                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
-            })
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let xml = fragment_xml(store, &doc);
         xml.contains("14") && thread_ids(store, &doc).len() == 2
     };
     ada.wait_until("ben's comments", WAIT, has_everything).await;
@@ -460,13 +441,7 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
     // ben accepts ada's insertion; ada sees it accepted (the mark gone, the text kept).
     accept_insertion(&ben.store, &doc, ins);
     ada.wait_until("ben's acceptance", WAIT, |store| {
-        let xml = store
-            .read(&doc, |txn| {
-                txn.get_xml_fragment("default").map(|f| f.get_string(txn))
-            })
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let xml = fragment_xml(store, &doc);
         xml.contains("14") && !xml.contains(ins)
     })
     .await;
@@ -476,5 +451,4 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
         fragment_xml(&ada.store, &doc),
         fragment_xml(&ben.store, &doc)
     );
-    let _ = Arc::clone(&ada.store);
 }

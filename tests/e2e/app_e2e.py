@@ -665,7 +665,6 @@ def test_negotiating_a_word_file_suggest_comment_accept_version_compare_export()
             });
             editor.chain().focus().setTextSelection({ from: found, to: found + 5 }).deleteSelection().run();
         """)
-        mine = [i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]
         wait_for("my suggestions", lambda: len([i for i in suggestion_ids(app, "insertion") + suggestion_ids(app, "deletion") if i not in imported]) >= 2)
         assert "Interest accrues daily." in app.editor_text()
 

@@ -72,11 +72,12 @@ export function kindLabel(kind: VersionKind): string {
   }
 }
 
-/** Save the draft as it is now as a version; returns it. */
+/** Save the draft as it is now (or at `snapshot`) as a version; returns it. */
 export function saveVersion(
   ydoc: Y.Doc,
   fields: { name: string; kind: VersionKind; author: string },
   now: number = Date.now(),
+  snapshot: Y.Snapshot = Y.snapshot(ydoc),
 ): Version {
   const name = fields.name.trim() || kindLabel(fields.kind);
   const version: Version = {
@@ -85,7 +86,7 @@ export function saveVersion(
     kind: fields.kind,
     author: fields.author,
     created: now,
-    snapshot: Y.encodeSnapshot(Y.snapshot(ydoc)),
+    snapshot: Y.encodeSnapshot(snapshot),
   };
   versionsOf(ydoc).push([version]);
   return version;
@@ -181,16 +182,7 @@ export function autoSessionVersions(
         registered = true;
         registerAuthor(ydoc, author);
       }
-      versionsOf(ydoc).push([
-        {
-          id: randomId(),
-          name: kindLabel("session"),
-          kind: "session",
-          author,
-          created,
-          snapshot: Y.encodeSnapshot(snapshot),
-        } satisfies Version,
-      ]);
+      saveVersion(ydoc, { name: "", kind: "session", author }, created, snapshot);
     });
   };
   ydoc.on("beforeTransaction", before);

@@ -5,7 +5,6 @@
 //! revisions (`w:ins` / `w:del` with author and date), comment threads as Word comments with
 //! replies, tables (spans, repeating header rows), footnotes and page breaks.
 
-use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use docx_rs::{
@@ -17,8 +16,8 @@ use docx_rs::{
 
 use crate::LocalError;
 use crate::store::draft::{
-    Block, BlockStyle, Comment, Draft, Edge, Inline, Paragraph as DraftParagraph, Run as DraftRun,
-    Suggestion, Table as DraftTable, paragraphs,
+    Block, BlockStyle, Comment, Draft, Edge, GridSlot, Inline, Paragraph as DraftParagraph,
+    Run as DraftRun, Suggestion, Table as DraftTable, paragraphs,
 };
 
 const BULLETS: usize = 1;
@@ -427,73 +426,38 @@ const TEXT_WIDTH: usize = 9000;
 /// column (ProseMirror leaves that slot out). The leading rows of header cells repeat on every
 /// page (`w:tblHeader`).
 fn table(source: &DraftTable, comments: &Comments) -> Table {
-    let columns = {
-        // Count grid columns as Word will, rowspans included.
-        let mut pending: BTreeMap<usize, (usize, u32)> = BTreeMap::new();
-        let mut widest = 1usize;
-        for row in &source.rows {
-            let mut column = 0usize;
-            let mut cells = row.cells.iter();
-            let mut next_cell = cells.next();
-            loop {
-                if let Some((span, left)) = pending.get_mut(&column) {
-                    let span = *span;
-                    *left -= 1;
-                    if *left == 0 {
-                        pending.remove(&column);
-                    }
-                    column += span;
-                    continue;
-                }
-                let Some(cell) = next_cell else { break };
-                let span = cell.colspan.max(1) as usize;
-                if cell.rowspan > 1 {
-                    pending.insert(column, (span, cell.rowspan - 1));
-                }
-                column += span;
-                next_cell = cells.next();
-            }
-            widest = widest.max(column);
-        }
-        widest
-    };
+    let grid = source.grid();
+    let columns = DraftTable::grid_columns(&grid);
     let width = TEXT_WIDTH / columns;
-    let mut pending: BTreeMap<usize, (usize, u32)> = BTreeMap::new();
     let mut header_rows = true;
     let mut rows = Vec::new();
-    for row in &source.rows {
+    for (row, slots) in source.rows.iter().zip(&grid) {
         let header = header_rows && !row.cells.is_empty() && row.cells.iter().all(|c| c.header);
         header_rows = header;
         let mut cells = Vec::new();
-        let mut column = 0usize;
-        let mut source_cells = row.cells.iter();
-        let mut next_cell = source_cells.next();
-        loop {
-            if let Some((span, left)) = pending.get_mut(&column) {
-                let span = *span;
-                *left -= 1;
-                if *left == 0 {
-                    pending.remove(&column);
+        for slot in slots {
+            let (span, index) = match *slot {
+                GridSlot::Covered { span, .. } => {
+                    cells.push(
+                        TableCell::new()
+                            .vertical_merge(VMergeType::Continue)
+                            .grid_span(span)
+                            .width(width * span, WidthType::Dxa)
+                            .add_paragraph(Paragraph::new()),
+                    );
+                    continue;
                 }
-                cells.push(
-                    TableCell::new()
-                        .vertical_merge(VMergeType::Continue)
-                        .grid_span(span)
-                        .width(width * span, WidthType::Dxa)
-                        .add_paragraph(Paragraph::new()),
-                );
-                column += span;
+                GridSlot::Cell { span, index, .. } => (span, index),
+            };
+            let Some(cell) = row.cells.get(index) else {
                 continue;
-            }
-            let Some(cell) = next_cell else { break };
-            let span = cell.colspan.max(1) as usize;
+            };
             let mut word_cell = TableCell::new().width(width * span, WidthType::Dxa);
             if span > 1 {
                 word_cell = word_cell.grid_span(span);
             }
             if cell.rowspan > 1 {
                 word_cell = word_cell.vertical_merge(VMergeType::Restart);
-                pending.insert(column, (span, cell.rowspan - 1));
             }
             if cell.header {
                 word_cell = word_cell.shading(Shading::new().fill("E7E6E6"));
@@ -515,8 +479,6 @@ fn table(source: &DraftTable, comments: &Comments) -> Table {
                 word_cell = word_cell.add_paragraph(Paragraph::new());
             }
             cells.push(word_cell);
-            column += span;
-            next_cell = source_cells.next();
         }
         let mut word_row = TableRow::new(cells);
         if header {

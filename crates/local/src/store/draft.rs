@@ -185,6 +185,75 @@ pub struct Table {
     pub rows: Vec<TableRow>,
 }
 
+/// A slot of a table row on Word's grid of columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GridSlot {
+    /// The row's cell `index`, starting at grid `column` and spanning `span` columns.
+    Cell {
+        column: usize,
+        span: usize,
+        index: usize,
+    },
+    /// Columns covered by a cell above that spans rows (ProseMirror leaves the slot out of the
+    /// row; Word wants a continuing cell there).
+    Covered { column: usize, span: usize },
+}
+
+impl Table {
+    /// Each row's slots on the grid: colspans widen a cell, a rowspan covers the same columns
+    /// in the rows below. The one placement both exporters (Word and PDF) draw from.
+    pub fn grid(&self) -> Vec<Vec<GridSlot>> {
+        let mut pending: std::collections::BTreeMap<usize, (usize, u32)> = Default::default();
+        let mut rows = Vec::with_capacity(self.rows.len());
+        for row in &self.rows {
+            let mut slots = Vec::with_capacity(row.cells.len());
+            let mut column = 0;
+            let mut cells = row.cells.iter().enumerate();
+            let mut next = cells.next();
+            loop {
+                if let Some((span, left)) = pending.get_mut(&column) {
+                    let span = *span;
+                    *left -= 1;
+                    if *left == 0 {
+                        pending.remove(&column);
+                    }
+                    slots.push(GridSlot::Covered { column, span });
+                    column += span;
+                    continue;
+                }
+                let Some((index, cell)) = next else { break };
+                let span = cell.colspan.max(1) as usize;
+                if cell.rowspan > 1 {
+                    pending.insert(column, (span, cell.rowspan - 1));
+                }
+                slots.push(GridSlot::Cell {
+                    column,
+                    span,
+                    index,
+                });
+                column += span;
+                next = cells.next();
+            }
+            rows.push(slots);
+        }
+        rows
+    }
+
+    /// How many grid columns the table has, rowspans included (as Word counts them); at least 1.
+    pub fn grid_columns(grid: &[Vec<GridSlot>]) -> usize {
+        grid.iter()
+            .flatten()
+            .map(|slot| match *slot {
+                GridSlot::Cell { column, span, .. } | GridSlot::Covered { column, span } => {
+                    column + span
+                }
+            })
+            .max()
+            .unwrap_or(0)
+            .max(1)
+    }
+}
+
 /// A block of a draft, in document order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Block {

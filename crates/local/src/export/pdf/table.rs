@@ -1,59 +1,33 @@
 //! Tables in the PDF: ProseMirror's cells placed on Word's grid (colspans, rowspans), drawn as a
 //! ruled grid of equal columns with bold header cells.
 
-use std::collections::BTreeMap;
-
 use super::{
     BLACK, BODY_SIZE, CELL_PADDING, Draw, LINE_HEIGHT, Layout, MARGIN, Span, atoms, break_lines,
 };
-use crate::store::draft::{Table, paragraphs};
-
-/// The number of grid columns of a table, rowspans included (as Word counts them).
-fn grid_columns(table: &Table) -> usize {
-    let mut widest = 1;
-    for (_, placed) in place_cells(table) {
-        for (column, span, _) in placed {
-            widest = widest.max(column + span);
-        }
-    }
-    widest
-}
+use crate::store::draft::{GridSlot, Table, paragraphs};
 
 /// A cell placed on the grid: (first grid column, columns spanned, index in its row).
 type Placed = (usize, usize, usize);
 
-/// Each row's cells with their grid column and span; a slot covered by a rowspan from above is
-/// skipped, as ProseMirror leaves it out of the row.
-fn place_cells(table: &Table) -> Vec<(usize, Vec<Placed>)> {
-    let mut pending: BTreeMap<usize, (usize, u32)> = BTreeMap::new();
-    let mut rows = Vec::new();
-    for (row_index, row) in table.rows.iter().enumerate() {
-        let mut placed = Vec::new();
-        let mut column = 0;
-        let mut cells = row.cells.iter().enumerate();
-        let mut next = cells.next();
-        loop {
-            if let Some((span, left)) = pending.get_mut(&column) {
-                let span = *span;
-                *left -= 1;
-                if *left == 0 {
-                    pending.remove(&column);
-                }
-                column += span;
-                continue;
-            }
-            let Some((index, cell)) = next else { break };
-            let span = cell.colspan.max(1) as usize;
-            if cell.rowspan > 1 {
-                pending.insert(column, (span, cell.rowspan - 1));
-            }
-            placed.push((column, span, index));
-            column += span;
-            next = cells.next();
-        }
-        rows.push((row_index, placed));
-    }
-    rows
+/// Each row's cells with their grid column and span ([`Table::grid`] without the covered slots).
+fn place_cells(grid: &[Vec<GridSlot>]) -> Vec<(usize, Vec<Placed>)> {
+    grid.iter()
+        .enumerate()
+        .map(|(row_index, slots)| {
+            let placed = slots
+                .iter()
+                .filter_map(|slot| match *slot {
+                    GridSlot::Cell {
+                        column,
+                        span,
+                        index,
+                    } => Some((column, span, index)),
+                    GridSlot::Covered { .. } => None,
+                })
+                .collect();
+            (row_index, placed)
+        })
+        .collect()
 }
 
 /// A laid-out row: its height and its cells (grid column, columns spanned, lines).
@@ -69,11 +43,12 @@ impl Layout<'_> {
     /// next page whole when it does not fit; a cell's lists and nested tables are laid out as
     /// paragraphs.
     pub(super) fn table(&mut self, table: &Table) {
-        let columns = grid_columns(table);
+        let grid = table.grid();
+        let columns = Table::grid_columns(&grid);
         let column_width = (self.width - 2.0 * MARGIN) / columns as f32;
         let line_height = BODY_SIZE * LINE_HEIGHT;
         let mut rows = Vec::new();
-        for (row_index, placed) in place_cells(table) {
+        for (row_index, placed) in place_cells(&grid) {
             let row = &table.rows[row_index];
             // Lay out every cell first: the row is as tall as its tallest cell.
             let mut cells = Vec::new();
