@@ -93,8 +93,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// Finish SQLite's and SQLCipher's process-wide set-up on one thread before any file is opened.
+///
+/// `sqlite3_initialize` marks SQLite initialised and only then runs SQLCipher's own set-up
+/// (`SQLITE_EXTRA_INIT`: crypto provider, private heap) outside its mutex. A second thread that
+/// opened a file in that window had `PRAGMA key` refused with SQLITE_ERROR ("PRAGMA key requires
+/// a key of one or more characters"); CI saw it once when two tests opened their first stores
+/// at the same moment (SQLCipher 4.10, sqlite3.c `sqlite3_initialize`). Opening an in-memory
+/// database runs the whole initialisation; the `Once` makes every other opener wait for it. If
+/// it fails, the real open below fails the same way and reports it.
+fn initialise_sqlcipher() {
+    static INITIALISED: std::sync::Once = std::sync::Once::new();
+    INITIALISED.call_once(|| drop(Connection::open_in_memory()));
+}
+
 /// Open the file and migrate it; also returns the schema version the file had before.
 fn open_connection(path: &Path, keys: &dyn KeyProvider) -> Result<(Connection, i64), LocalError> {
+    initialise_sqlcipher();
     let key = keys.database_key()?;
     let mut connection = Connection::open(path)?;
     // The key must be set before anything else touches the file; pragma_update quotes it.
