@@ -180,6 +180,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
               }, 250);
           },
         });
+        performance.mark("hub:draft-editor");
         // The draft's default mode (meta.mode) is where each session starts.
         if (writerRef.current) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
         shownFormats = activeFormats(instance);
@@ -188,6 +189,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         stopVersions = autoSessionVersions(opened.ydoc, name, (t) => t.origin === ySyncPluginKey);
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed, Y };
         setEditor(instance);
+        performance.mark("hub:draft-ready");
       })
       .catch((e: unknown) => setError(errorMessage(e)));
 

@@ -41,7 +41,9 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
     if (loaded) Y.applyUpdate(ydoc, update, REMOTE);
     else early.push(update);
   });
+  performance.mark("hub:draft-read");
   Y.applyUpdate(ydoc, opened.state, REMOTE);
+  performance.mark("hub:draft-applied");
   for (const update of early) Y.applyUpdate(ydoc, update, REMOTE);
   loaded = true;
 

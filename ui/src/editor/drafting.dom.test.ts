@@ -167,6 +167,19 @@ describe("the drafting editor", () => {
     await click("reply-submit");
     await vi.waitFor(() => expect(side.querySelectorAll('[data-testid="comment-reply"]').length).toBe(1));
 
+    // A reply box only on the thread in hand; another thread's Reply opens (and focuses) its own.
+    const binding = bindingOf(editor.state)!;
+    createThread(commentsOf(ydoc), { ...anchorsFor(binding, 15, 20), quote: "deliv", body: "When?" }, { author: "Ann", authorId: "" });
+    await vi.waitFor(() => expect(side.querySelectorAll('[data-testid="comment-thread"]').length).toBe(2));
+    expect(side.querySelectorAll('[data-testid="reply-body"]').length).toBe(1);
+    const other = [...side.querySelectorAll('[data-testid="comment-thread"]')].find((t) => t.textContent?.includes("When?"))!;
+    (other.querySelector('[data-testid="reply-thread"]') as HTMLButtonElement).click();
+    await vi.waitFor(() => expect(other.querySelector('[data-testid="reply-body"]')).not.toBeNull());
+    expect(side.querySelectorAll('[data-testid="reply-body"]').length).toBe(1);
+    expect(document.activeElement).toBe(other.querySelector('[data-testid="reply-body"]'));
+    commentsOf(ydoc).delete(other.getAttribute("data-thread-id")!);
+    await vi.waitFor(() => expect(side.querySelectorAll('[data-testid="comment-thread"]').length).toBe(1));
+
     // Deleting the text leaves the thread, detached, with its quote.
     editor.chain().setTextSelection({ from: 5, to: 14 }).deleteSelection().run();
     await vi.waitFor(() => expect(testid("comment-thread")?.getAttribute("data-detached")).toBe("true"));

@@ -32,6 +32,7 @@ function fromYjs(tr: Transaction): boolean {
 }
 
 export function computeHighlights(state: EditorState, comments: CommentsMap | null, generation: number): CommentHighlightState {
+  const started = performance.now();
   const ranges = new Map<string, CommentRange>();
   const binding = bindingOf(state);
   if (!comments || !binding || showingSnapshot(state)) return { decorations: DecorationSet.empty, ranges, generation };
@@ -44,7 +45,9 @@ export function computeHighlights(state: EditorState, comments: CommentsMap | nu
     if (!thread.resolved)
       decorations.push(Decoration.inline(range.from, range.to, { class: "comment-highlight", "data-thread-id": thread.id }, { thread: thread.id }));
   }
-  return { decorations: DecorationSet.create(state.doc, decorations), ranges, generation };
+  const result = { decorations: DecorationSet.create(state.doc, decorations), ranges, generation };
+  performance.measure("hub:comment-anchors", { start: started });
+  return result;
 }
 
 function mapHighlights(value: CommentHighlightState, tr: Transaction): CommentHighlightState {

@@ -40,12 +40,23 @@ interface Draft {
 
 const ZERO_WIDTH_SPACE = /\u200B/g;
 
+// One formatter for every date in the panel: `toLocaleString` with options builds a new one per
+// call, which cost more than the rest of a thread's rendering with hundreds of threads.
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 function when(ms: number): string {
-  return ms ? new Date(ms).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+  return ms ? dateTime.format(ms) : "";
 }
 
-/** Which threads have live text, as a key: the panel re-renders when it changes, not per keystroke. */
-const liveKey = (editor: Editor) => [...(commentHighlightsKey.getState(editor.state)?.ranges.keys() ?? [])].sort().join(",");
+/**
+ * When the set of threads with live text can have changed, as a key: the highlights are
+ * recomputed from Yjs (a new generation), or a keystroke deleted a thread's whole text (ranges
+ * are only ever dropped between generations). O(1) per transaction, however many threads.
+ */
+const liveKey = (editor: Editor) => {
+  const highlights = commentHighlightsKey.getState(editor.state);
+  return highlights ? `${highlights.generation}:${highlights.ranges.size}` : "";
+};
 
 /**
  * Memoised: the draft screen re-renders while the lawyer types (word count, save state), and
@@ -62,7 +73,8 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   const [draft, setDraft] = useState<Draft | null>(null);
   const [active, setActive] = useState<string | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const live = new Set(useEditorKey(editor, liveKey).split(",").filter(Boolean));
+  useEditorKey(editor, liveKey);
+  const live = commentHighlightsKey.getState(editor.state)?.ranges ?? new Map<string, unknown>();
   const list = useRef<HTMLUListElement>(null);
 
   useEffect(() => {
@@ -208,6 +220,14 @@ interface ThreadProps {
 
 function ThreadView({ thread, detached, active, who, canWrite, onSelect, comments }: ThreadProps) {
   const [reply, setReply] = useState("");
+  // Asked for by the Reply button: the box takes the focus (not when the thread became active
+  // by a click in the draft, where the lawyer goes on typing).
+  const [replying, setReplying] = useState(false);
+  const replyArea = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => {
+    if (replying && active) replyArea.current?.focus();
+    if (!active) setReplying(false);
+  }, [replying, active]);
   const classes = ["thread", active ? "active" : "", detached ? "detached" : "", thread.resolved ? "resolved" : ""].filter(Boolean).join(" ");
   const sendReply = () => {
     if (!reply.trim()) return;
@@ -249,9 +269,24 @@ function ThreadView({ thread, detached, active, who, canWrite, onSelect, comment
       )}
       {canWrite && (
         <div class="thread-actions">
-          {!thread.resolved && (
+          {/* The reply box only on the thread in hand: hundreds of text areas made opening a
+              negotiated draft slow, and one reply at a time is how threads are answered. */}
+          {!thread.resolved && !active && (
+            <button
+              class="link"
+              onClick={() => {
+                onSelect();
+                setReplying(true);
+              }}
+              data-testid="reply-thread"
+            >
+              Reply
+            </button>
+          )}
+          {!thread.resolved && active && (
             <div class="reply-box">
               <textarea
+                ref={replyArea}
                 rows={1}
                 placeholder="Reply"
                 data-testid="reply-body"
