@@ -6,15 +6,11 @@
 // Ids are the contract's `s:<ms>:<random>:<author>` (docs/DRAFT_FORMAT.md).
 import { Extension, type Editor } from "@tiptap/core";
 import type { EditorState, Transaction } from "@tiptap/pm/state";
-import {
-  isSuggestChangesEnabled,
-  suggestChanges,
-  suggestChangesKey,
-  withSuggestChanges,
-} from "@handlewithcare/prosemirror-suggest-changes";
+import { isSuggestChangesEnabled, suggestChangesKey, withSuggestChanges } from "@handlewithcare/prosemirror-suggest-changes";
 import { makeSuggestionId } from "../../logic/suggestionId";
 import { settleSuggestions, type SuggestionFilter } from "./settle";
 import { keepAttribution } from "./attribution";
+import { suggestChangesPlugin } from "./suggestionDecorations";
 
 export interface SuggestChangesOptions {
   /** The display name suggestions are attributed to (read at each edit: it can change). */
@@ -51,7 +47,8 @@ export const SuggestChanges = Extension.create<SuggestChangesOptions>({
   name: "suggestChanges",
   addOptions: () => ({ author: () => "Me" }),
   addProseMirrorPlugins() {
-    return [suggestChanges()];
+    // The library's plugin, with its decorations kept incrementally (suggestionDecorations.ts).
+    return [suggestChangesPlugin()];
   },
   dispatchTransaction({ transaction, next }) {
     dispatchSuggesting(this.editor.state, transaction, this.options.author, next);
