@@ -7,7 +7,7 @@ import { Plugin, PluginKey, type EditorState, type Transaction } from "@tiptap/p
 import { Decoration, DecorationSet } from "@tiptap/pm/view";
 import { suggestChangesKey } from "@handlewithcare/prosemirror-suggest-changes";
 import { readThreads, type CommentsMap } from "../../logic/comments";
-import { bindingOf, rangeOf, showingSnapshot } from "./anchors";
+import { bindingOf, PositionIndex, showingSnapshot } from "./anchors";
 
 export interface CommentRange {
   from: number;
@@ -38,8 +38,9 @@ export function computeHighlights(state: EditorState, comments: CommentsMap | nu
   if (!comments || !binding || showingSnapshot(state)) return { decorations: DecorationSet.empty, ranges, generation };
   const decorations: Decoration[] = [];
   const size = state.doc.content.size;
+  const positions = new PositionIndex(binding);
   for (const thread of readThreads(comments)) {
-    const range = rangeOf(binding, thread);
+    const range = positions.rangeOf(thread);
     if (!range || range.to > size) continue;
     ranges.set(thread.id, range);
     if (!thread.resolved)

@@ -2,11 +2,7 @@
 // through y-prosemirror's own mapping of Yjs types to nodes (the sync plugin's binding).
 import * as Y from "yjs";
 import type { EditorState } from "@tiptap/pm/state";
-import {
-  absolutePositionToRelativePosition,
-  relativePositionToAbsolutePosition,
-  ySyncPluginKey,
-} from "@tiptap/y-tiptap";
+import { absolutePositionToRelativePosition, ySyncPluginKey } from "@tiptap/y-tiptap";
 import { liveAnchors, type CommentThread } from "../../logic/comments";
 
 /** What anchors need of y-prosemirror's binding: the document, its body and the mapping. */
@@ -56,10 +52,74 @@ export function anchorsFor(binding: YBinding, from: number, to: number): { from:
 
 /** Where a thread's text is now, or null when it is detached (its text deleted). */
 export function rangeOf(binding: YBinding, thread: Pick<CommentThread, "from" | "to">): { from: number; to: number } | null {
-  if (!thread.from || !thread.to || !liveAnchors(binding.doc, thread)) return null;
-  const mapping = binding.mapping as Mapping;
-  const from = relativePositionToAbsolutePosition(binding.doc, binding.type, Y.decodeRelativePosition(thread.from), mapping);
-  const to = relativePositionToAbsolutePosition(binding.doc, binding.type, Y.decodeRelativePosition(thread.to), mapping);
-  if (from === null || to === null || from >= to) return null;
-  return { from, to };
+  return new PositionIndex(binding).rangeOf(thread);
+}
+
+/** What a Yjs type is in ProseMirror: its size there (y-prosemirror's measure of it). */
+type Sized = { nodeSize: number };
+
+/** Any Yjs type of the body (its children's items). */
+type YType = { _first: Y.Item | null };
+
+/**
+ * The ProseMirror position of every live Yjs type of the body, from one walk of the document:
+ * where each paragraph's content and each text starts. Resolving many anchors through it costs
+ * one Yjs lookup each; y-prosemirror's `relativePositionToAbsolutePosition` sums the sizes of
+ * every earlier sibling on each call, which made 500 threads cost ~100 ms to place when a
+ * 100-page draft opened. Same positions (anchors.test.ts checks them against it).
+ */
+export class PositionIndex {
+  private readonly starts = new Map<unknown, number>();
+
+  constructor(private readonly binding: YBinding) {
+    this.walk(binding.type, 0);
+  }
+
+  /** Records where the children of `parent` (whose content starts at `start`) start. */
+  private walk(parent: YType, start: number): boolean {
+    let pos = start;
+    for (let item = parent._first; item !== null; item = item.right) {
+      if (item.deleted || !(item.content instanceof Y.ContentType)) continue;
+      const child = item.content.type;
+      if (child instanceof Y.XmlText) {
+        this.starts.set(child, pos);
+        pos += child._length;
+      } else {
+        const node = this.binding.mapping.get(child) as Sized | undefined;
+        // Not rendered (y-prosemirror could not map it): nothing after it has a position.
+        if (!node || typeof node.nodeSize !== "number") return false;
+        this.starts.set(child, pos + 1);
+        if (!this.walk(child, pos + 1)) return false;
+        pos += node.nodeSize;
+      }
+    }
+    return true;
+  }
+
+  /** The position of `index` in `type` (a text or an element of the body), or null. */
+  position(type: YType, index: number): number | null {
+    const start = this.starts.get(type);
+    if (start === undefined) return null;
+    if (type instanceof Y.XmlText) return start + index;
+    let pos = start;
+    let seen = 0;
+    for (let item = type._first; item !== null && seen < index; item = item.right) {
+      if (item.deleted || !(item.content instanceof Y.ContentType)) continue;
+      const child = item.content.type;
+      seen++;
+      if (child instanceof Y.XmlText) pos += child._length;
+      else pos += (this.binding.mapping.get(child) as Sized | undefined)?.nodeSize ?? 0;
+    }
+    return pos;
+  }
+
+  /** Where a thread's text is now, or null when it is detached (as `rangeOf`). */
+  rangeOf(thread: Pick<CommentThread, "from" | "to">): { from: number; to: number } | null {
+    const anchors = liveAnchors(this.binding.doc, thread);
+    if (!anchors) return null;
+    const from = this.position(anchors.from.type, anchors.from.index);
+    const to = this.position(anchors.to.type, anchors.to.index);
+    if (from === null || to === null || from >= to) return null;
+    return { from, to };
+  }
 }
