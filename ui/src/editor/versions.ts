@@ -3,6 +3,7 @@
 // GC is off for drafts, so the text a snapshot needs is still in the document: a version opens,
 // compares and restores on any laptop, offline, after any merge.
 import * as Y from "yjs";
+import { formatDateTime } from "../logic/dateTime";
 
 export type VersionKind = "named" | "import" | "accept-all" | "session" | "restore";
 
@@ -126,7 +127,7 @@ export function historyCopy(ydoc: Y.Doc): Y.Doc {
 
 /** When a version was saved, as the panel shows it. */
 export function versionTime(created: number, locale?: string): string {
-  return new Date(created).toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
+  return formatDateTime(created, locale);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Suggestion (track change) ids, as docs/DRAFT_FORMAT.md defines them:
 // `s:<unix ms>:<random [a-z0-9]+>:<author display name>`. The id carries its own attribution, so
 // who suggested what, and when, survives any merge; the author may itself contain ":".
+import { formatDateTime } from "./dateTime";
 
 export interface SuggestionOrigin {
   author: string;
@@ -44,6 +45,6 @@ export function suggestionTitle(kind: "insertion" | "deletion" | "modification",
   const origin = parseSuggestionId(id);
   const verb = kind === "insertion" ? "Inserted" : kind === "deletion" ? "Deleted" : "Formatting changed";
   if (!origin) return `${verb} (suggestion)`;
-  const when = new Date(origin.created).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  const when = formatDateTime(origin.created);
   return `${verb} by ${origin.author || "Unknown"}, ${when}`;
 }

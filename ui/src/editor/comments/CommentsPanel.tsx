@@ -21,6 +21,7 @@ import {
 import { anchorsFor, bindingOf } from "./anchors";
 import { ADD_COMMENT_EVENT, commentHighlightsKey } from "./CommentHighlights";
 import { useEditorKey } from "../useEditorKey";
+import { formatDateTime } from "../../logic/dateTime";
 
 interface Props {
   editor: Editor;
@@ -40,12 +41,8 @@ interface Draft {
 
 const ZERO_WIDTH_SPACE = /\u200B/g;
 
-// One formatter for every date in the panel: `toLocaleString` with options builds a new one per
-// call, which cost more than the rest of a thread's rendering with hundreds of threads.
-const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
-
 function when(ms: number): string {
-  return ms ? dateTime.format(ms) : "";
+  return ms ? formatDateTime(ms) : "";
 }
 
 /**
