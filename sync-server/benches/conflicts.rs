@@ -39,20 +39,55 @@ struct Options {
 }
 
 const SYLLABLES: &[&str] = &[
-    "ac", "me", "glo", "bex", "ini", "tech", "um", "brel", "la", "vor", "tan", "kel", "dor",
-    "fin", "mar", "quo", "zen", "tra", "lux", "pol", "ner", "sol", "vix", "ran", "ter", "ob",
-    "ex", "cal", "dia", "mon", "sur", "pen", "hal", "gar", "ith", "os",
+    "ac", "me", "glo", "bex", "ini", "tech", "um", "brel", "la", "vor", "tan", "kel", "dor", "fin",
+    "mar", "quo", "zen", "tra", "lux", "pol", "ner", "sol", "vix", "ran", "ter", "ob", "ex", "cal",
+    "dia", "mon", "sur", "pen", "hal", "gar", "ith", "os",
 ];
 const WORDS: &[&str] = &[
-    "holdings", "capital", "partners", "group", "trust", "bank", "energy", "systems",
-    "logistics", "pharma", "foods", "media", "estates", "ventures", "insurance", "mining",
+    "holdings",
+    "capital",
+    "partners",
+    "group",
+    "trust",
+    "bank",
+    "energy",
+    "systems",
+    "logistics",
+    "pharma",
+    "foods",
+    "media",
+    "estates",
+    "ventures",
+    "insurance",
+    "mining",
 ];
 const FORMS: &[&str] = &[
-    "Ltd", "Limited", "Inc.", "Corp.", "Corporation", "LLC", "GmbH", "AG", "S.A.", "B.V.",
-    "plc", "LLP", "& Co.", "",
+    "Ltd",
+    "Limited",
+    "Inc.",
+    "Corp.",
+    "Corporation",
+    "LLC",
+    "GmbH",
+    "AG",
+    "S.A.",
+    "B.V.",
+    "plc",
+    "LLP",
+    "& Co.",
+    "",
 ];
 const GIVEN: &[&str] = &[
-    "John", "Maria", "Ahmed", "Chen", "Sofia", "Lukas", "Amélie", "Oluwaseun", "Priya", "Jürgen",
+    "John",
+    "Maria",
+    "Ahmed",
+    "Chen",
+    "Sofia",
+    "Lukas",
+    "Amélie",
+    "Oluwaseun",
+    "Priya",
+    "Jürgen",
 ];
 
 fn word(rng: &mut StdRng) -> String {
@@ -156,7 +191,10 @@ async fn load(pool: &PgPool, rng: &mut StdRng, parties: usize) -> Vec<String> {
         .await
         .unwrap();
     }
-    sqlx::query("ANALYZE case_parties").execute(pool).await.unwrap();
+    sqlx::query("ANALYZE case_parties")
+        .execute(pool)
+        .await
+        .unwrap();
     names
 }
 
@@ -191,7 +229,9 @@ async fn main() {
         .execute(&admin)
         .await
         .unwrap();
-    let pool = PgPool::connect(&format!("{base}/{database}")).await.unwrap();
+    let pool = PgPool::connect(&format!("{base}/{database}"))
+        .await
+        .unwrap();
     sync_server::migrate::up(&pool, None).await.unwrap();
 
     let mut rng = StdRng::seed_from_u64(16);

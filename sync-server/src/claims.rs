@@ -293,7 +293,10 @@ mod tests {
     fn the_conflicts_role_is_read_from_the_admin_claim() {
         let roles = conflicts_roles(&[]);
         let clerk = AdminRule::from_settings(None, &[]).unwrap();
-        assert!(clerk.holds_any(&claims(json!({"o": {"id": "org", "rol": "conflicts"}})), &roles));
+        assert!(clerk.holds_any(
+            &claims(json!({"o": {"id": "org", "rol": "conflicts"}})),
+            &roles
+        ));
         assert!(clerk.holds_any(&claims(json!({"org_role": "org:conflicts"})), &roles));
         assert!(!clerk.holds_any(&claims(json!({"org_role": "admin"})), &roles));
         assert!(!clerk.is_admin(&claims(json!({"org_role": "conflicts"}))));

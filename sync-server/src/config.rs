@@ -153,7 +153,11 @@ pub struct IdentitySettings {
     pub admin_values: Vec<String>,
     /// The value(s) of the admin role's claim (`HUB_ADMIN_CLAIM`, or Clerk's organization role)
     /// that make the firm's conflicts role, comma separated. Default: `conflicts`.
-    #[arg(long = "conflicts-value", env = "HUB_CONFLICTS_VALUE", value_delimiter = ',')]
+    #[arg(
+        long = "conflicts-value",
+        env = "HUB_CONFLICTS_VALUE",
+        value_delimiter = ','
+    )]
     pub conflicts_values: Vec<String>,
     /// Accepted audiences (`aud`), comma separated: a token must name one of them.
     #[arg(long = "audience", env = "HUB_AUDIENCE", value_delimiter = ',')]

@@ -101,7 +101,10 @@ pub enum Hit {
         rule: MatchRule,
     },
     /// A matter the caller may not read: only that it exists, and whom to ask.
-    Restricted { possible_conflict: bool, ask: Contact },
+    Restricted {
+        possible_conflict: bool,
+        ask: Contact,
+    },
 }
 
 /// The answer to a check.
@@ -131,8 +134,18 @@ fn invalid(message: String) -> Error {
 /// long.
 fn searched_names(request: &CheckRequest) -> Result<Vec<Searched>, Error> {
     let named = std::iter::once((PartyKind::Client, &request.client))
-        .chain(request.adverse.iter().map(|name| (PartyKind::Adverse, name)))
-        .chain(request.related.iter().map(|name| (PartyKind::Related, name)));
+        .chain(
+            request
+                .adverse
+                .iter()
+                .map(|name| (PartyKind::Adverse, name)),
+        )
+        .chain(
+            request
+                .related
+                .iter()
+                .map(|name| (PartyKind::Related, name)),
+        );
     let mut searched = Vec::new();
     for (kind, name) in named {
         let name = name.trim();
@@ -151,7 +164,9 @@ fn searched_names(request: &CheckRequest) -> Result<Vec<Searched>, Error> {
         }
     }
     if searched.is_empty() {
-        return Err(invalid("name the client or at least one party to check".into()));
+        return Err(invalid(
+            "name the client or at least one party to check".into(),
+        ));
     }
     if searched.len() > MAX_NAMES {
         return Err(invalid(format!("check at most {MAX_NAMES} names at once")));
@@ -234,7 +249,10 @@ pub async fn check(
             continue;
         };
         let slot = (candidate.case_id, candidate.name.clone(), party_kind);
-        if best.get(&slot).is_none_or(|known| known.score < found.score) {
+        if best
+            .get(&slot)
+            .is_none_or(|known| known.score < found.score)
+        {
             best.insert(
                 slot,
                 Found {
@@ -372,10 +390,7 @@ mod tests {
         })
         .unwrap();
         let (terms, owners) = terms(&names);
-        assert_eq!(
-            terms,
-            ["acme holdings of ny", "acme", "holdings", "globex"]
-        );
+        assert_eq!(terms, ["acme holdings of ny", "acme", "holdings", "globex"]);
         assert_eq!(owners, [0, 0, 0, 1]);
     }
 }

@@ -192,8 +192,7 @@ async fn keep_records(pool: PgPool, records: Vec<(uuid::Uuid, crate::hub::Record
         let Some(record) = changes.parties else {
             continue;
         };
-        if let Err(error) = db::conflicts::replace_parties(&pool, case_id, &record.parties).await
-        {
+        if let Err(error) = db::conflicts::replace_parties(&pool, case_id, &record.parties).await {
             tracing::warn!(%error, "could not index a matter's parties");
         }
         let check = record.check.as_deref().map(uuid::Uuid::parse_str);

@@ -9,8 +9,8 @@ mod common;
 use std::time::Duration;
 
 use common::{FIRM, Firm, Laptop, SECRET, rest, token};
-use local::{CaseId, DocName};
 use local::store::matter_record::CaseFields;
+use local::{CaseId, DocName};
 use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -115,8 +115,18 @@ async fn names_match_across_legal_forms_accents_and_typos_and_others_do_not() {
     let ada_token = token("ada", FIRM);
 
     for (request, party, kind, rule) in [
-        (json!({"client": "ACME Corporation"}), "Acme Corp.", "client", "same_name"),
-        (json!({"client": "Acme, Inc."}), "Acme Corp.", "client", "same_name"),
+        (
+            json!({"client": "ACME Corporation"}),
+            "Acme Corp.",
+            "client",
+            "same_name",
+        ),
+        (
+            json!({"client": "Acme, Inc."}),
+            "Acme Corp.",
+            "client",
+            "same_name",
+        ),
         (
             json!({"adverse": ["Societe Generale S.A."]}),
             "Société Générale",
@@ -171,7 +181,10 @@ async fn names_match_across_legal_forms_accents_and_typos_and_others_do_not() {
         .map(|hit| hit["score"].as_f64().unwrap())
         .collect();
     assert!(!scores.is_empty());
-    assert!(scores.windows(2).all(|pair| pair[0] >= pair[1]), "{scores:?}");
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
 }
 
 #[tokio::test]
@@ -179,7 +192,14 @@ async fn a_hit_on_a_walled_matter_reveals_only_that_it_exists_and_whom_to_ask() 
     let firm = Firm::one_instance().await;
     // Ada's name reaches the directory through a named token.
     let ada_named = token_with("ada", None, Some("Ada Lovelace"));
-    rest(firm.server(), Method::GET, "/api/v1/cases", &ada_named, None).await;
+    rest(
+        firm.server(),
+        Method::GET,
+        "/api/v1/cases",
+        &ada_named,
+        None,
+    )
+    .await;
     let mut ada = firm.laptop("ada");
     let title = "Project Nightingale: hostile bid";
     let case = open_matter(
@@ -252,7 +272,10 @@ async fn a_hit_on_a_walled_matter_reveals_only_that_it_exists_and_whom_to_ask() 
         assert_eq!(hit["case_id"], case.as_str());
         assert_eq!(hit["title"], title);
     }
-    let mut parties: Vec<&str> = hits.iter().map(|hit| hit["party"].as_str().unwrap()).collect();
+    let mut parties: Vec<&str> = hits
+        .iter()
+        .map(|hit| hit["party"].as_str().unwrap())
+        .collect();
     parties.sort();
     assert_eq!(parties, ["Acme Corp.", "Zebulon Ventures"]);
     assert_eq!(hits[0]["party_kind"], "adverse");
@@ -336,7 +359,10 @@ async fn the_check_is_audited_and_recorded_on_the_matter_opened_after_it() {
         {
             break entry.clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "not recorded: {log}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not recorded: {log}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(entry["detail"]["check_id"], check_id.as_str());
@@ -372,5 +398,8 @@ async fn a_check_without_names_is_refused() {
         Some(json!({"client": " ", "adverse": [".,"]})),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_parties")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_parties"))
+    );
 }

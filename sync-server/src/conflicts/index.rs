@@ -92,7 +92,11 @@ mod tests {
         {
             let mut txn = doc.transact_mut();
             map.insert(&mut txn, "client", "Acme Corp.");
-            map.insert(&mut txn, "conflict_check", "7d0c5b4e-0000-4000-8000-000000000000");
+            map.insert(
+                &mut txn,
+                "conflict_check",
+                "7d0c5b4e-0000-4000-8000-000000000000",
+            );
             map.insert(&mut txn, "conflict_decision", "proceeded");
             let list = map.insert(&mut txn, "parties", ArrayPrelim::default());
             for (role, name) in [

@@ -321,7 +321,10 @@ mod tests {
     fn rule_2_and_3_case_and_punctuation() {
         assert_eq!(key("ACME"), "acme");
         assert_eq!(key("O'Brien & Sons"), "obrien sons");
-        assert_eq!(key("Smith, Jones / Partners (UK)"), "smith jones partners uk");
+        assert_eq!(
+            key("Smith, Jones / Partners (UK)"),
+            "smith jones partners uk"
+        );
         assert_eq!(key("  Acme   Widgets  "), "acme widgets");
     }
 
@@ -409,11 +412,7 @@ mod tests {
 
     #[test]
     fn a_typo_matches_with_a_lower_score() {
-        let found = compare(
-            &normalise("Globex Corporation"),
-            &normalise("Glubex Corp"),
-        )
-        .unwrap();
+        let found = compare(&normalise("Globex Corporation"), &normalise("Glubex Corp")).unwrap();
         assert_eq!(found.rule, MatchRule::SpellingDiffers);
         assert!(found.score < 1.0 && found.score >= 0.75);
         assert_eq!(
@@ -428,7 +427,10 @@ mod tests {
             matches("Acme", "Acme Holdings Ltd"),
             Some(MatchRule::NameContained)
         );
-        assert_eq!(matches("John Smith", "Smith"), Some(MatchRule::NameContained));
+        assert_eq!(
+            matches("John Smith", "Smith"),
+            Some(MatchRule::NameContained)
+        );
         assert_eq!(
             matches("Smtih", "John Smith"),
             Some(MatchRule::NameContained)
