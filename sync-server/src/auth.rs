@@ -21,6 +21,10 @@ pub struct Principal {
     /// Whether the identity provider makes the caller a firm administrator (Clerk's
     /// organization role, or `HUB_ADMIN_CLAIM` / `HUB_ADMIN_VALUE`).
     pub firm_admin: bool,
+    /// Whether the caller holds the firm's conflicts role (`HUB_CONFLICTS_VALUE` in the admin
+    /// role's claim; Clerk's organization role `conflicts`): they see every conflicts-check hit
+    /// in full, except on matters they are screened from.
+    pub conflicts_officer: bool,
     /// Name and email as the token states them, for the firm directory.
     pub profile: Profile,
 }
@@ -52,7 +56,7 @@ struct DevClaims {
 pub struct DevToken<'a> {
     pub user: &'a str,
     pub firm: &'a str,
-    /// The firm role: `admin` makes a firm administrator.
+    /// The firm role: `admin` makes a firm administrator, `conflicts` the conflicts role.
     pub role: Option<&'a str>,
     pub name: Option<&'a str>,
     pub email: Option<&'a str>,
@@ -175,6 +179,10 @@ impl DevAuth {
             firm_id: claims.org_id,
             expires_at: claims.exp,
             firm_admin: matches!(claims.org_role.as_deref(), Some("admin" | "org:admin")),
+            conflicts_officer: matches!(
+                claims.org_role.as_deref(),
+                Some("conflicts" | "org:conflicts")
+            ),
             profile: Profile::from_claims(&profile_claims),
         })
     }
@@ -219,6 +227,7 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                     require_azp: settings.environment == Environment::Production,
                     firm_claim: identity.firm_claim_path()?,
                     admin: identity.admin_rule()?,
+                    conflicts_roles: crate::claims::conflicts_roles(&identity.conflicts_values),
                     audiences: identity.accepted_audiences(),
                 },
                 keys,

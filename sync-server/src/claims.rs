@@ -122,30 +122,57 @@ impl AdminRule {
 
     pub fn is_admin(&self, claims: &Map<String, Value>) -> bool {
         match self {
+            Self::ClerkOrganizationRole => self.holds_any(claims, &CLERK_ADMIN_ROLES),
+            Self::Claim { values, .. } => self.holds_any(claims, values),
+        }
+    }
+
+    /// Whether the claim this rule reads (Clerk's organization role, or `HUB_ADMIN_CLAIM`)
+    /// is, or contains, one of `wanted`: how other firm roles (the conflicts role,
+    /// `HUB_CONFLICTS_VALUE`) are read from the same claim as the admin role.
+    pub fn holds_any<S: AsRef<str>>(&self, claims: &Map<String, Value>, wanted: &[S]) -> bool {
+        let matches = |value: &Value| {
+            value
+                .as_str()
+                .is_some_and(|value| wanted.iter().any(|wanted| wanted.as_ref() == value))
+        };
+        match self {
             Self::ClerkOrganizationRole => {
                 let organization = claims.get("o").filter(|o| o.get("id").is_some());
                 let role = match organization {
                     Some(organization) => organization.get("rol"),
                     None => claims.get("org_role"),
                 };
-                role.and_then(Value::as_str)
-                    .is_some_and(|role| CLERK_ADMIN_ROLES.contains(&role))
+                role.is_some_and(matches)
             }
-            Self::Claim { path, values } => {
-                let matches = |value: &Value| {
-                    value
-                        .as_str()
-                        .is_some_and(|value| values.iter().any(|wanted| wanted == value))
-                };
-                match path.get(claims) {
-                    Some(Value::Array(items)) => items.iter().any(matches),
-                    Some(value) => matches(value),
-                    None => false,
-                }
-            }
+            Self::Claim { path, .. } => match path.get(claims) {
+                Some(Value::Array(items)) => items.iter().any(matches),
+                Some(value) => matches(value),
+                None => false,
+            },
         }
     }
 }
+
+/// The role values that make the firm's conflicts role (`HUB_CONFLICTS_VALUE`), read from the
+/// admin role's claim: trimmed, without empties; Clerk's `org:` prefix is accepted for each.
+/// Default `conflicts`.
+pub fn conflicts_roles(values: &[String]) -> Vec<String> {
+    let mut roles: Vec<String> = values
+        .iter()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .collect();
+    if roles.is_empty() {
+        roles.push(DEFAULT_CONFLICTS_ROLE.to_owned());
+    }
+    let prefixed: Vec<String> = roles.iter().map(|role| format!("org:{role}")).collect();
+    roles.extend(prefixed);
+    roles
+}
+
+/// The conflicts role's value when `HUB_CONFLICTS_VALUE` is not set.
+pub const DEFAULT_CONFLICTS_ROLE: &str = "conflicts";
 
 /// The firm a token names: the configured claim, else Clerk's `o.id` (session token v2), else
 /// `org_id` (v1 and Clerk OAuth access tokens). Only a non-empty string counts.
@@ -260,6 +287,24 @@ mod tests {
         assert!(!nested.is_admin(&claims(json!({"realm": {"role": ["user"]}}))));
         // A number or an object is never "the value".
         assert!(!nested.is_admin(&claims(json!({"realm": {"role": {"admin": true}}}))));
+    }
+
+    #[test]
+    fn the_conflicts_role_is_read_from_the_admin_claim() {
+        let roles = conflicts_roles(&[]);
+        let clerk = AdminRule::from_settings(None, &[]).unwrap();
+        assert!(clerk.holds_any(
+            &claims(json!({"o": {"id": "org", "rol": "conflicts"}})),
+            &roles
+        ));
+        assert!(clerk.holds_any(&claims(json!({"org_role": "org:conflicts"})), &roles));
+        assert!(!clerk.holds_any(&claims(json!({"org_role": "admin"})), &roles));
+        assert!(!clerk.is_admin(&claims(json!({"org_role": "conflicts"}))));
+
+        let entra = AdminRule::from_settings(Some("roles"), &["Hub.Admin".into()]).unwrap();
+        let roles = conflicts_roles(&[" Hub.Conflicts ".into()]);
+        assert!(entra.holds_any(&claims(json!({"roles": ["Hub.Conflicts"]})), &roles));
+        assert!(!entra.holds_any(&claims(json!({"roles": ["Hub.Admin"]})), &roles));
     }
 
     #[test]

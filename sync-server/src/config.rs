@@ -151,6 +151,14 @@ pub struct IdentitySettings {
     /// The value(s) of `HUB_ADMIN_CLAIM` that make a firm admin, comma separated.
     #[arg(long = "admin-value", env = "HUB_ADMIN_VALUE", value_delimiter = ',')]
     pub admin_values: Vec<String>,
+    /// The value(s) of the admin role's claim (`HUB_ADMIN_CLAIM`, or Clerk's organization role)
+    /// that make the firm's conflicts role, comma separated. Default: `conflicts`.
+    #[arg(
+        long = "conflicts-value",
+        env = "HUB_CONFLICTS_VALUE",
+        value_delimiter = ','
+    )]
+    pub conflicts_values: Vec<String>,
     /// Accepted audiences (`aud`), comma separated: a token must name one of them.
     #[arg(long = "audience", env = "HUB_AUDIENCE", value_delimiter = ',')]
     pub audiences: Vec<String>,
@@ -166,6 +174,7 @@ impl std::fmt::Debug for IdentitySettings {
             .field("firm_claim", &self.firm_claim)
             .field("admin_claim", &self.admin_claim)
             .field("admin_values", &self.admin_values)
+            .field("conflicts_values", &self.conflicts_values)
             .field("audiences", &self.audiences)
             .finish()
     }

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod audit;
 pub mod backup;
+pub mod conflicts;
 pub mod copilot;
 pub mod directory;
 pub mod sync;

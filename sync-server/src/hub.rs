@@ -160,6 +160,8 @@ struct DocState {
     log_rows: i64,
     /// The last title seen in a case document (Y.Map `case`, key `title`).
     title: Option<String>,
+    /// The last parties and conflicts check seen in a case document (`conflicts::index`).
+    parties: Option<crate::conflicts::index::MatterParties>,
 }
 
 /// Updates kept unintegrated before the document is materialized anyway.
@@ -317,6 +319,7 @@ impl DocEntry {
                 idle_since: Some(Instant::now()),
                 log_rows: 0,
                 title: None,
+                parties: None,
             }),
         }
     }
@@ -381,29 +384,51 @@ impl DocEntry {
         apply(doc, update)
     }
 
-    /// For a case document: its title if it changed since last asked (Y.Map `case`, key
-    /// `title`, a string or a Y.Text).
-    pub fn changed_title(&self) -> Option<String> {
+    /// For a case document: what changed since last asked of what the server keeps from it —
+    /// the title (Y.Map `case`, key `title`, a string or a Y.Text) for lists, and the parties
+    /// and conflicts check for the conflicts check's index (`conflicts::index`).
+    pub fn changed_record(&self) -> RecordChanges {
         use yrs::{GetString, Map, Out};
         let mut state = lock(&self.state);
-        let doc = state.materialize(self.id)?;
-        let title = guarded(|| {
+        let Some(doc) = state.materialize(self.id) else {
+            return RecordChanges::default();
+        };
+        let read = guarded(|| {
             let map = doc.get_or_insert_map("case");
             let txn = doc.transact();
-            Ok(match map.get(&txn, "title") {
+            let title = match map.get(&txn, "title") {
                 Some(Out::Any(yrs::Any::String(text))) => Some(text.to_string()),
                 Some(Out::YText(text)) => Some(text.get_string(&txn)),
                 _ => None,
-            })
-        })
-        .ok()
-        .flatten()?;
-        if state.title.as_deref() == Some(title.as_str()) {
-            return None;
+            };
+            Ok((title, crate::conflicts::index::read(&txn)))
+        });
+        let Ok((title, parties)) = read else {
+            return RecordChanges::default();
+        };
+        let mut changes = RecordChanges::default();
+        if let Some(title) = title
+            && state.title.as_deref() != Some(title.as_str())
+        {
+            state.title = Some(title.clone());
+            changes.title = Some(title);
         }
-        state.title = Some(title.clone());
-        Some(title)
+        if let Some(parties) = parties
+            && state.parties.as_ref() != Some(&parties)
+        {
+            state.parties = Some(parties.clone());
+            changes.parties = Some(parties);
+        }
+        changes
     }
+}
+
+/// What changed in a case document of what the server keeps from it
+/// ([`DocEntry::changed_record`]).
+#[derive(Debug, Default)]
+pub struct RecordChanges {
+    pub title: Option<String>,
+    pub parties: Option<crate::conflicts::index::MatterParties>,
 }
 
 /// Caps on presence (awareness) per document.

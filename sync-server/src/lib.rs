@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backup;
 pub mod claims;
 pub mod config;
+pub mod conflicts;
 pub mod connection;
 pub mod copilot;
 pub mod db;

@@ -328,6 +328,9 @@ pub struct OidcSettings {
     pub firm_claim: Option<ClaimPath>,
     /// Who is a firm admin (default: Clerk's organization role).
     pub admin: AdminRule,
+    /// The values of the admin rule's claim that make the conflicts role
+    /// (`claims::conflicts_roles`).
+    pub conflicts_roles: Vec<String>,
     /// Accepted audiences (`aud` must name one of them); empty: `aud` is not checked.
     pub audiences: Vec<String>,
 }
@@ -438,6 +441,10 @@ impl OidcVerifier {
             firm_id,
             expires_at,
             firm_admin: self.settings.admin.is_admin(&claims),
+            conflicts_officer: self
+                .settings
+                .admin
+                .holds_any(&claims, &self.settings.conflicts_roles),
             profile: Profile::from_claims(&claims),
         })
     }

@@ -142,7 +142,7 @@ async fn run(
         drop(rows);
         let mut changed_firms: BTreeSet<&str> = BTreeSet::new();
         let mut published = Vec::new();
-        let mut titles: Vec<(uuid::Uuid, String)> = Vec::new();
+        let mut records: Vec<(uuid::Uuid, crate::hub::RecordChanges)> = Vec::new();
         for request in &batch {
             if let Some(update) = &request.update {
                 let entry = &request.entry;
@@ -154,10 +154,11 @@ async fn run(
                 ) {
                     crate::hub::compaction::spawn(pool.clone(), hub.clone(), entry.clone());
                 }
-                if !entry.name.contains("/drafts/")
-                    && let Some(title) = entry.changed_title()
-                {
-                    titles.push((entry.case_id, title));
+                if !entry.name.contains("/drafts/") {
+                    let changes = entry.changed_record();
+                    if changes.title.is_some() || changes.parties.is_some() {
+                        records.push((entry.case_id, changes));
+                    }
                 }
                 changed_firms.insert(entry.firm_id.as_str());
                 published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
@@ -169,19 +170,45 @@ async fn run(
             hub.notify_changed(firm);
         }
         fanout.publish_updates(published).await;
-        if !titles.is_empty() {
-            let pool = pool.clone();
-            tokio::spawn(async move {
-                for (case_id, title) in titles {
-                    if let Err(error) = db::sync::set_case_title(&pool, case_id, &title).await {
-                        tracing::warn!(%error, "could not record a matter's title");
-                    }
-                }
-            });
+        if !records.is_empty() {
+            tokio::spawn(keep_records(pool.clone(), records));
         }
         crate::metrics::record_batch(batch.len(), started.elapsed());
         in_flight.fetch_sub(batch.len(), Ordering::AcqRel);
         batch.clear();
+    }
+}
+
+/// Keep what the server reads off matter documents, after the commit and off the write path:
+/// titles for lists, parties for the conflicts check's index, and the check a new matter was
+/// created after (`conflicts`). A failure is logged; the next change of the matter retries.
+async fn keep_records(pool: PgPool, records: Vec<(uuid::Uuid, crate::hub::RecordChanges)>) {
+    for (case_id, changes) in records {
+        if let Some(title) = changes.title
+            && let Err(error) = db::sync::set_case_title(&pool, case_id, &title).await
+        {
+            tracing::warn!(%error, "could not record a matter's title");
+        }
+        let Some(record) = changes.parties else {
+            continue;
+        };
+        if let Err(error) = db::conflicts::replace_parties(&pool, case_id, &record.parties).await {
+            tracing::warn!(%error, "could not index a matter's parties");
+        }
+        let check = record.check.as_deref().map(uuid::Uuid::parse_str);
+        let result = match (check, record.decision.as_deref()) {
+            (Some(Ok(check)), decision) => {
+                db::conflicts::record_on_matter(&pool, case_id, Some(check), decision.unwrap_or(""))
+                    .await
+            }
+            (None, Some(decision)) => {
+                db::conflicts::record_on_matter(&pool, case_id, None, decision).await
+            }
+            _ => Ok(()),
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "could not record a matter's conflicts check");
+        }
     }
 }
 

@@ -138,6 +138,19 @@ pub async fn audit_log(
     Ok(Json(entries))
 }
 
+/// `POST /api/v1/conflicts/check` `{"client": "...", "adverse": [...], "related": [...]}`: possible
+/// conflicts of interest with the firm's matters, ranked; hits on matters the caller may not read
+/// say only that a possible conflict exists and whom to ask. Stored and audited.
+#[tracing::instrument(skip_all)]
+pub async fn check_conflicts(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Json(request): Json<crate::conflicts::CheckRequest>,
+) -> Result<Json<crate::conflicts::CheckResult>, ApiError> {
+    let result = crate::conflicts::check(&state.pool, &caller, &request).await?;
+    Ok(Json(result))
+}
+
 /// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
@@ -148,12 +161,13 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/cases/{case}/screens/{user}"),
     ("DELETE", "/api/v1/cases/{case}/screens/{user}"),
     ("GET", "/api/v1/cases/{case}/audit"),
+    ("POST", "/api/v1/conflicts/check"),
     ("GET", "/api/v1/directory"),
     ("GET", "/api/v1/stats"),
 ];
 
 pub fn routes() -> axum::Router<AppState> {
-    use axum::routing::{get, put};
+    use axum::routing::{get, post, put};
     axum::Router::new()
         .route("/api/v1/cases", get(my_cases))
         .route("/api/v1/cases/{case}/members", get(members))
@@ -167,6 +181,7 @@ pub fn routes() -> axum::Router<AppState> {
             put(put_screen).delete(delete_screen),
         )
         .route("/api/v1/cases/{case}/audit", get(audit_log))
+        .route("/api/v1/conflicts/check", post(check_conflicts))
         .route("/api/v1/directory", get(crate::directory::search))
         .route("/api/v1/stats", get(crate::metrics::stats))
 }

@@ -132,6 +132,7 @@ fn settings() -> OidcSettings {
         require_azp: false,
         firm_claim: None,
         admin: AdminRule::default(),
+        conflicts_roles: sync_server::claims::conflicts_roles(&[]),
         audiences: Vec::new(),
     }
 }

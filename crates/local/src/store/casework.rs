@@ -74,15 +74,37 @@ impl Store {
 
     /// Create a matter offline; returns its new id (a UUID made here, so no server is needed).
     pub fn create_case(&self, fields: &CaseFields) -> Result<CaseId, LocalError> {
+        self.create_case_with_parties(fields, &[])
+    }
+
+    /// Create a matter with its first parties (`(role, name)`, empty names skipped) in one
+    /// edit, so the server indexes them for the conflicts check with the matter itself.
+    pub fn create_case_with_parties(
+        &self,
+        fields: &CaseFields,
+        parties: &[(String, String)],
+    ) -> Result<CaseId, LocalError> {
         check_title(&fields.title, "matter")?;
         let mut fields = fields.clone();
         if fields.status.is_empty() {
             fields.status = "open".into();
         }
         check_status(&fields.status)?;
+        let parties: Vec<Party> = parties
+            .iter()
+            .filter(|(_, name)| !name.trim().is_empty())
+            .map(|(role, name)| Party {
+                id: new_id(),
+                role: role.clone(),
+                name: name.trim().to_owned(),
+            })
+            .collect();
         let id = CaseId::parse(&new_id())?;
         self.edit(&DocName::case(&id), |_, txn| {
-            matter_record::create(txn, &fields)
+            matter_record::create(txn, &fields);
+            for party in &parties {
+                matter_record::add_party(txn, party);
+            }
         })?;
         Ok(id)
     }

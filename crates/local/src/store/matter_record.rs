@@ -27,7 +27,16 @@ pub struct CaseFields {
     pub status: String,
     pub responsible: String,
     pub notes: String,
+    /// The server's conflicts check this matter was opened after (its `check_id`), empty when
+    /// none ran. Written once, at creation; the server attaches the check to the matter.
+    pub conflict_check: String,
+    /// What the lawyer decided on that check: `clear` (no hits), `proceeded` (despite
+    /// possible conflicts) or `offline` (the check could not run); empty for older matters.
+    pub conflict_decision: String,
 }
+
+/// The fields written only when a matter is created.
+const CREATION_FIELDS: [&str; 2] = ["conflict_check", "conflict_decision"];
 
 /// A change to some fields of a matter: only the fields that are `Some` are written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +56,9 @@ pub struct CasePatch {
 #[serde(default)]
 pub struct Party {
     pub id: String,
-    /// `client`, `opposing_party`, `counsel`, `court` or `other`.
+    /// `client`, `opposing_party`, `related`, `counsel`, `court` or `other`. The server's
+    /// conflicts check indexes `client` as the client, `opposing_party` as adverse, and every
+    /// other role but `court` as related.
     pub role: String,
     pub name: String,
 }
@@ -123,6 +134,8 @@ pub fn read(txn: &impl ReadTxn, case_id: &CaseId) -> Option<Case> {
             status: field("status"),
             responsible: field("responsible"),
             notes: field("notes"),
+            conflict_check: field("conflict_check"),
+            conflict_decision: field("conflict_decision"),
         },
         archived: boolean(&map, txn, "archived"),
         parties: maps(&map, txn, "parties")
@@ -172,6 +185,14 @@ pub fn create(txn: &mut TransactionMut, fields: &CaseFields) {
     ];
     for (key, value) in FIELD_NAMES.iter().zip(values) {
         map.insert(txn, *key, value.as_str());
+    }
+    for (key, value) in CREATION_FIELDS
+        .iter()
+        .zip([&fields.conflict_check, &fields.conflict_decision])
+    {
+        if !value.is_empty() {
+            map.insert(txn, *key, value.as_str());
+        }
     }
     map.insert(txn, "archived", false);
     array(&map, txn, "parties");
