@@ -199,7 +199,7 @@ async fn load(pool: &PgPool, rng: &mut StdRng, parties: usize) -> Vec<String> {
 }
 
 fn request(rng: &mut StdRng, stored: &[String]) -> CheckRequest {
-    let mut pick = |rng: &mut StdRng| -> String {
+    let pick = |rng: &mut StdRng| -> String {
         let known = stored[rng.random_range(0..stored.len())].clone();
         match rng.random_range(0..3) {
             0 => {
