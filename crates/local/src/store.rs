@@ -12,6 +12,7 @@
 
 mod binding;
 mod casework;
+mod hold;
 pub(crate) mod doc_log;
 pub mod draft;
 pub(crate) mod keys;
@@ -25,6 +26,7 @@ mod stores;
 
 pub use binding::Binding;
 pub use casework::STATUSES;
+pub use hold::LegalHold;
 pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
 pub use outbox::OutboxEntry;
 pub use removal::{PurgeReport, RemovedMatter};
