@@ -453,7 +453,7 @@ impl Session {
     /// broadcast skips) and tells it why in a stateless message. Acked like any update, so the
     /// laptop's outbox does not resend it. Returns the update to store.
     async fn keep_held_draft(
-        &mut self,
+        &self,
         key: &str,
         entry: &Arc<DocEntry>,
         update: Vec<u8>,
@@ -479,13 +479,14 @@ impl Session {
                 reason: format!("the draft could not be kept: {error}"),
             }
         })?;
-        let merged = yrs::merge_updates_v1([update.as_slice(), undo.as_slice()]).map_err(|error| {
-            self.state.hub.reload(entry);
-            Fatal {
-                code: 1011,
-                reason: format!("the draft could not be kept: {error}"),
-            }
-        })?;
+        let merged =
+            yrs::merge_updates_v1([update.as_slice(), undo.as_slice()]).map_err(|error| {
+                self.state.hub.reload(entry);
+                Fatal {
+                    code: 1011,
+                    reason: format!("the draft could not be kept: {error}"),
+                }
+            })?;
         tracing::info!(doc = entry.id, "kept a draft of a matter under legal hold");
         if let Some(subscription) = self.docs.get(key) {
             let principal = subscription.principal.clone();

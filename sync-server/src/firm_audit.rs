@@ -178,7 +178,14 @@ pub fn csv_cell(value: &str) -> String {
 
 /// The header of the CSV export.
 pub const CSV_HEADER: [&str; 8] = [
-    "id", "at", "matter", "matter_title", "user", "user_name", "action", "detail",
+    "id",
+    "at",
+    "matter",
+    "matter_title",
+    "user",
+    "user_name",
+    "action",
+    "detail",
 ];
 
 /// The entries as CSV: a header, one line per entry, CRLF line ends (RFC 4180).
@@ -234,7 +241,10 @@ mod tests {
             ..Filters::default()
         };
         let query = filters.parse(MAX_PAGE, DEFAULT_LIMIT).unwrap();
-        assert_eq!(query.from.unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(
+            query.from.unwrap().to_rfc3339(),
+            "2026-12-01T00:00:00+00:00"
+        );
         // A date `to` includes that whole day.
         assert_eq!(query.to.unwrap().to_rfc3339(), "2026-12-07T00:00:00+00:00");
         assert_eq!(query.limit, DEFAULT_LIMIT);

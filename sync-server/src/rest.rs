@@ -13,8 +13,8 @@ use crate::access;
 use crate::db;
 use crate::db::access::{CaseSummary, Member, Screen};
 use crate::db::audit::{AuditEntry, FirmAuditEntry};
-use crate::firm_audit;
 use crate::error::Error;
+use crate::firm_audit;
 use crate::http::{ApiError, Caller};
 use crate::role::Role;
 use crate::state::AppState;
@@ -193,7 +193,9 @@ pub async fn firm_audit(
     Query(filters): Query<firm_audit::Filters>,
 ) -> Result<Json<Vec<FirmAuditEntry>>, ApiError> {
     let query = filters.parse(firm_audit::MAX_PAGE, firm_audit::DEFAULT_LIMIT)?;
-    Ok(Json(firm_audit::entries(&state.pool, &caller, &query).await?))
+    Ok(Json(
+        firm_audit::entries(&state.pool, &caller, &query).await?,
+    ))
 }
 
 /// `GET /api/v1/audit.csv` (same filters; up to 50,000 rows): the firm's audit log as CSV.
@@ -266,7 +268,10 @@ pub fn routes() -> axum::Router<AppState> {
             put(put_screen).delete(delete_screen),
         )
         .route("/api/v1/cases/{case}/audit", get(audit_log))
-        .route("/api/v1/cases/{case}/hold", put(put_hold).delete(delete_hold))
+        .route(
+            "/api/v1/cases/{case}/hold",
+            put(put_hold).delete(delete_hold),
+        )
         .route("/api/v1/audit", get(firm_audit))
         .route("/api/v1/audit.csv", get(firm_audit_csv))
         .route("/api/v1/me", get(me))

@@ -76,7 +76,13 @@ async fn stored_deleted(database: &str, doc: &local::DocName) -> Option<bool> {
     }
 }
 
-async fn hold(server: &sync_server::app::Running, case: &str, token: &str, put: bool, reason: &str) -> (u16, Value) {
+async fn hold(
+    server: &sync_server::app::Running,
+    case: &str,
+    token: &str,
+    put: bool,
+    reason: &str,
+) -> (u16, Value) {
     let method = if put { Method::PUT } else { Method::DELETE };
     rest(
         server,
@@ -117,7 +123,10 @@ async fn only_firm_admins_place_and_lift_a_hold_with_a_reason_audited_and_listed
     assert_eq!(status, 404);
     // A reason is required.
     let (status, body) = hold(server, &case, &root, true, "  ").await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("hold_reason_required")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("hold_reason_required"))
+    );
 
     let (status, body) = hold(server, &case, &root, true, "Smith v. Jones, litigation").await;
     assert_eq!(status, 204, "{body}");
@@ -131,8 +140,18 @@ async fn only_firm_admins_place_and_lift_a_hold_with_a_reason_audited_and_listed
     // Lifting: admins only, with a reason.
     let (status, _) = hold(server, &case, &ada, false, "settled").await;
     assert_eq!(status, 403);
-    let (status, body) = rest(server, Method::DELETE, &format!("/api/v1/cases/{case}/hold"), &root, None).await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("hold_reason_required")));
+    let (status, body) = rest(
+        server,
+        Method::DELETE,
+        &format!("/api/v1/cases/{case}/hold"),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("hold_reason_required"))
+    );
     let (status, _) = hold(server, &case, &root, false, "Settled on 2026-12-01").await;
     assert_eq!(status, 204);
     let (status, body) = hold(server, &case, &root, false, "again").await;
@@ -142,11 +161,30 @@ async fn only_firm_admins_place_and_lift_a_hold_with_a_reason_audited_and_listed
     assert_eq!(listing[0]["hold_reason"], Value::Null);
 
     // Both are in the matter's audit, with who and why.
-    let (_, log) = rest(server, Method::GET, &format!("/api/v1/cases/{case}/audit"), &ada, None).await;
+    let (_, log) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/cases/{case}/audit"),
+        &ada,
+        None,
+    )
+    .await;
     let entries = log.as_array().unwrap();
-    let placed = entries.iter().find(|e| e["action"] == "legal_hold_placed").unwrap();
-    assert_eq!((placed["user_id"].as_str(), placed["detail"]["reason"].as_str()), (Some("root"), Some("Smith v. Jones, litigation")));
-    let lifted = entries.iter().find(|e| e["action"] == "legal_hold_lifted").unwrap();
+    let placed = entries
+        .iter()
+        .find(|e| e["action"] == "legal_hold_placed")
+        .unwrap();
+    assert_eq!(
+        (
+            placed["user_id"].as_str(),
+            placed["detail"]["reason"].as_str()
+        ),
+        (Some("root"), Some("Smith v. Jones, litigation"))
+    );
+    let lifted = entries
+        .iter()
+        .find(|e| e["action"] == "legal_hold_lifted")
+        .unwrap();
     assert_eq!(lifted["detail"]["reason"], "Settled on 2026-12-01");
 }
 
@@ -157,14 +195,24 @@ async fn the_server_keeps_a_held_matters_draft_and_says_why() {
     let ydoc = Doc::new();
     let (mut socket, name) = ada_drafts(&firm.url(), &ydoc).await;
     let case = name.case_id().to_string();
-    let (status, _) = hold(server, &case, &admin("root"), true, "Regulator's investigation").await;
+    let (status, _) = hold(
+        server,
+        &case,
+        &admin("root"),
+        true,
+        "Regulator's investigation",
+    )
+    .await;
     assert_eq!(status, 204);
 
     // Ada's laptop deletes the draft anyway (an old app): the server undoes it, tells her why
     // and acks, so her outbox does not resend it.
     send(
         &mut socket,
-        Frame::new(name.as_str(), Message::Sync(SyncMessage::Update(set_meta(&ydoc, "deleted", true)))),
+        Frame::new(
+            name.as_str(),
+            Message::Sync(SyncMessage::Update(set_meta(&ydoc, "deleted", true))),
+        ),
     )
     .await;
     let (mut acked, mut undo, mut notice) = (false, None, None);
@@ -172,13 +220,21 @@ async fn the_server_keeps_a_held_matters_draft_and_says_why() {
         match next_within(&mut socket, WAIT).await.unwrap().message {
             Message::SyncStatus(true) => acked = true,
             Message::Sync(SyncMessage::Update(update)) => undo = Some(update),
-            Message::Stateless(text) => notice = Some(serde_json::from_str::<Value>(&text).unwrap()),
+            Message::Stateless(text) => {
+                notice = Some(serde_json::from_str::<Value>(&text).unwrap())
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
     let notice = notice.unwrap();
     assert_eq!(notice["code"], "legal_hold");
-    assert!(notice["message"].as_str().unwrap().contains("Regulator's investigation"), "{notice}");
+    assert!(
+        notice["message"]
+            .as_str()
+            .unwrap()
+            .contains("Regulator's investigation"),
+        "{notice}"
+    );
     {
         use yrs::updates::decoder::Decode;
         ydoc.transact_mut()
@@ -186,7 +242,10 @@ async fn the_server_keeps_a_held_matters_draft_and_says_why() {
             .unwrap();
     }
     let meta = ydoc.get_or_insert_map("meta");
-    assert_eq!(meta.get(&ydoc.transact(), "deleted"), Some(yrs::Out::Any(yrs::Any::Bool(false))));
+    assert_eq!(
+        meta.get(&ydoc.transact(), "deleted"),
+        Some(yrs::Out::Any(yrs::Any::Bool(false)))
+    );
     assert_eq!(stored_deleted(&firm.database, &name).await, Some(false));
 
     // Whatever deletes rows, Postgres refuses on a held matter.
@@ -196,11 +255,25 @@ async fn the_server_keeps_a_held_matters_draft_and_says_why() {
         "DELETE FROM documents WHERE case_id = $1::uuid",
         "DELETE FROM doc_updates WHERE doc_id IN (SELECT id FROM documents WHERE case_id = $1::uuid)",
     ] {
-        let error = sqlx::query(statement).bind(&case).execute(&pool).await.unwrap_err();
-        assert!(error.to_string().contains("legal hold"), "{statement}: {error}");
+        let error = sqlx::query(statement)
+            .bind(&case)
+            .execute(&pool)
+            .await
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("legal hold"),
+            "{statement}: {error}"
+        );
     }
 
-    let (_, log) = rest(server, Method::GET, &format!("/api/v1/cases/{case}/audit"), &token("ada", FIRM), None).await;
+    let (_, log) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/cases/{case}/audit"),
+        &token("ada", FIRM),
+        None,
+    )
+    .await;
     assert!(actions(&log).contains(&"deletion_refused_legal_hold".to_owned()));
 
     // Lifted: the same deletion goes through.
@@ -208,10 +281,16 @@ async fn the_server_keeps_a_held_matters_draft_and_says_why() {
     assert_eq!(status, 204);
     send(
         &mut socket,
-        Frame::new(name.as_str(), Message::Sync(SyncMessage::Update(set_meta(&ydoc, "deleted", true)))),
+        Frame::new(
+            name.as_str(),
+            Message::Sync(SyncMessage::Update(set_meta(&ydoc, "deleted", true))),
+        ),
     )
     .await;
-    assert_eq!(next_within(&mut socket, WAIT).await.unwrap().message, Message::SyncStatus(true));
+    assert_eq!(
+        next_within(&mut socket, WAIT).await.unwrap().message,
+        Message::SyncStatus(true)
+    );
     assert_eq!(stored_deleted(&firm.database, &name).await, Some(true));
 }
 
@@ -222,14 +301,29 @@ async fn compaction_keeps_every_update_of_a_held_matter() {
     let ydoc = Doc::new();
     let (mut socket, name) = ada_drafts(&firm.url(), &ydoc).await;
     let case = name.case_id().to_string();
-    assert_eq!(hold(server, &case, &admin("root"), true, "Litigation").await.0, 204);
+    assert_eq!(
+        hold(server, &case, &admin("root"), true, "Litigation")
+            .await
+            .0,
+        204
+    );
     for i in 0..30 {
         send(
             &mut socket,
-            Frame::new(name.as_str(), Message::Sync(SyncMessage::Update(set_meta(&ydoc, "title", format!("Lease {i}"))))),
+            Frame::new(
+                name.as_str(),
+                Message::Sync(SyncMessage::Update(set_meta(
+                    &ydoc,
+                    "title",
+                    format!("Lease {i}"),
+                ))),
+            ),
         )
         .await;
-        assert_eq!(next_within(&mut socket, WAIT).await.unwrap().message, Message::SyncStatus(true));
+        assert_eq!(
+            next_within(&mut socket, WAIT).await.unwrap().message,
+            Message::SyncStatus(true)
+        );
     }
     let pool = PgPool::connect(&firm.database).await.unwrap();
     let doc_id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
@@ -245,18 +339,32 @@ async fn compaction_keeps_every_update_of_a_held_matter() {
             .unwrap()
     };
     assert_eq!(rows(pool.clone()).await, 31);
-    let rebuild = |stored: &sync_server::db::sync::StoredDocument| sync_server::hub::rebuild_state(stored);
-    let folded = sync_server::db::sync::compact_document(&pool, doc_id, rebuild).await.unwrap();
+    let rebuild =
+        |stored: &sync_server::db::sync::StoredDocument| sync_server::hub::rebuild_state(stored);
+    let folded = sync_server::db::sync::compact_document(&pool, doc_id, rebuild)
+        .await
+        .unwrap();
     assert_eq!(folded, 0, "a held matter is not compacted");
     assert_eq!(rows(pool.clone()).await, 31);
 
-    assert_eq!(hold(server, &case, &admin("root"), false, "Settled").await.0, 204);
-    let folded = sync_server::db::sync::compact_document(&pool, doc_id, rebuild).await.unwrap();
+    assert_eq!(
+        hold(server, &case, &admin("root"), false, "Settled")
+            .await
+            .0,
+        204
+    );
+    let folded = sync_server::db::sync::compact_document(&pool, doc_id, rebuild)
+        .await
+        .unwrap();
     assert_eq!(folded, 31);
     assert_eq!(rows(pool).await, 0);
 }
 
-async fn csv(server: &sync_server::app::Running, query: &str, token: &str) -> (u16, String, String) {
+async fn csv(
+    server: &sync_server::app::Running,
+    query: &str,
+    token: &str,
+) -> (u16, String, String) {
     let response = reqwest::Client::new()
         .get(format!("http://{}/api/v1/audit.csv{query}", server.addr))
         .bearer_auth(token)
@@ -280,47 +388,142 @@ async fn the_firm_audit_filters_and_hides_the_matters_an_admin_is_walled_from() 
     let (ada, root, rita) = (token("ada", FIRM), admin("root"), admin("rita"));
     let (_a, open_matter) = ada_drafts(&url, &Doc::new()).await;
     let (_b, walled) = ada_drafts(&url, &Doc::new()).await;
-    let (open_case, walled_case) = (open_matter.case_id().to_string(), walled.case_id().to_string());
+    let (open_case, walled_case) = (
+        open_matter.case_id().to_string(),
+        walled.case_id().to_string(),
+    );
     grant(server, &ada, &open_matter, "ben", "editor").await;
     // Rita, a firm admin, is walled off the second matter (Ada owns it and screens her).
-    let (status, _) = rest(server, Method::PUT, &format!("/api/v1/cases/{walled_case}/screens/rita"), &ada, Some(json!({"reason": "acted for the other side"}))).await;
+    let (status, _) = rest(
+        server,
+        Method::PUT,
+        &format!("/api/v1/cases/{walled_case}/screens/rita"),
+        &ada,
+        Some(json!({"reason": "acted for the other side"})),
+    )
+    .await;
     assert_eq!(status, 204);
-    assert_eq!(hold(server, &walled_case, &root, true, "Litigation").await.0, 204);
+    assert_eq!(
+        hold(server, &walled_case, &root, true, "Litigation")
+            .await
+            .0,
+        204
+    );
     assert_eq!(hold(server, &open_case, &root, true, "Audit").await.0, 204);
 
     // Root sees the whole firm: both matters, sign-ins, access changes, walls, holds.
     let (status, all) = rest(server, Method::GET, "/api/v1/audit", &root, None).await;
     assert_eq!(status, 200, "{all}");
     let seen = actions(&all);
-    for action in ["case_created", "access_granted", "screen_added", "legal_hold_placed", "sign_in_seen"] {
+    for action in [
+        "case_created",
+        "access_granted",
+        "screen_added",
+        "legal_hold_placed",
+        "sign_in_seen",
+    ] {
         assert!(seen.contains(&action.to_owned()), "{action} in {seen:?}");
     }
-    let ids: Vec<i64> = all.as_array().unwrap().iter().map(|e| e["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_i64().unwrap())
+        .collect();
     assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "newest first");
     let cases = |entries: &Value| -> Vec<String> {
-        entries.as_array().unwrap().iter().filter_map(|e| e["case_id"].as_str().map(str::to_owned)).collect()
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["case_id"].as_str().map(str::to_owned))
+            .collect()
     };
     assert!(cases(&all).contains(&walled_case));
 
     // Filters: matter, person, action, dates, pages.
-    let (_, one) = rest(server, Method::GET, &format!("/api/v1/audit?case={open_case}"), &root, None).await;
+    let (_, one) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?case={open_case}"),
+        &root,
+        None,
+    )
+    .await;
     assert!(!cases(&one).is_empty() && cases(&one).iter().all(|case| *case == open_case));
     let (_, by_root) = rest(server, Method::GET, "/api/v1/audit?actor=root", &root, None).await;
-    assert!(by_root.as_array().unwrap().iter().all(|e| e["user_id"] == "root"));
-    assert_eq!(actions(&by_root).iter().filter(|a| *a == "legal_hold_placed").count(), 2);
-    let (_, holds) = rest(server, Method::GET, "/api/v1/audit?action=legal_hold_placed", &root, None).await;
+    assert!(
+        by_root
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["user_id"] == "root")
+    );
+    assert_eq!(
+        actions(&by_root)
+            .iter()
+            .filter(|a| *a == "legal_hold_placed")
+            .count(),
+        2
+    );
+    let (_, holds) = rest(
+        server,
+        Method::GET,
+        "/api/v1/audit?action=legal_hold_placed",
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(actions(&holds), ["legal_hold_placed", "legal_hold_placed"]);
     let today = chrono::Utc::now().date_naive();
-    let (_, later) = rest(server, Method::GET, &format!("/api/v1/audit?from={}", today.succ_opt().unwrap()), &root, None).await;
+    let (_, later) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?from={}", today.succ_opt().unwrap()),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(later, json!([]));
-    let (_, earlier) = rest(server, Method::GET, &format!("/api/v1/audit?to={}", today.pred_opt().unwrap()), &root, None).await;
+    let (_, earlier) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?to={}", today.pred_opt().unwrap()),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(earlier, json!([]));
-    let (_, within) = rest(server, Method::GET, &format!("/api/v1/audit?from={today}&to={today}"), &root, None).await;
+    let (_, within) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?from={today}&to={today}"),
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(within.as_array().unwrap().len(), ids.len());
     let (_, first) = rest(server, Method::GET, "/api/v1/audit?limit=1", &root, None).await;
-    let (_, second) = rest(server, Method::GET, &format!("/api/v1/audit?limit=1&before={}", ids[0]), &root, None).await;
-    assert_eq!((first[0]["id"].as_i64(), second[0]["id"].as_i64()), (Some(ids[0]), Some(ids[1])));
-    let (status, body) = rest(server, Method::GET, "/api/v1/audit?from=yesterday", &root, None).await;
+    let (_, second) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?limit=1&before={}", ids[0]),
+        &root,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (first[0]["id"].as_i64(), second[0]["id"].as_i64()),
+        (Some(ids[0]), Some(ids[1]))
+    );
+    let (status, body) = rest(
+        server,
+        Method::GET,
+        "/api/v1/audit?from=yesterday",
+        &root,
+        None,
+    )
+    .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_date")));
 
     // Rita, an admin walled off one matter, sees nothing of it: not in the list, not by filter,
@@ -329,7 +532,14 @@ async fn the_firm_audit_filters_and_hides_the_matters_an_admin_is_walled_from() 
     assert_eq!(status, 200);
     assert!(!cases(&hers).contains(&walled_case), "{hers}");
     assert!(cases(&hers).contains(&open_case));
-    let (_, filtered) = rest(server, Method::GET, &format!("/api/v1/audit?case={walled_case}"), &rita, None).await;
+    let (_, filtered) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?case={walled_case}"),
+        &rita,
+        None,
+    )
+    .await;
     assert_eq!(filtered, json!([]));
     let (status, _, text) = csv(server, "", &rita).await;
     assert_eq!(status, 200);
@@ -339,10 +549,24 @@ async fn the_firm_audit_filters_and_hides_the_matters_an_admin_is_walled_from() 
     // Others: the firm log is for admins; an owner sees their own matter's entries.
     let (status, _) = rest(server, Method::GET, "/api/v1/audit", &ada, None).await;
     assert_eq!(status, 403);
-    let (status, owned) = rest(server, Method::GET, &format!("/api/v1/audit?case={open_case}"), &ada, None).await;
+    let (status, owned) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?case={open_case}"),
+        &ada,
+        None,
+    )
+    .await;
     assert_eq!(status, 200);
     assert!(cases(&owned).iter().all(|case| *case == open_case) && !cases(&owned).is_empty());
-    let (status, _) = rest(server, Method::GET, &format!("/api/v1/audit?case={open_case}"), &token("ben", FIRM), None).await;
+    let (status, _) = rest(
+        server,
+        Method::GET,
+        &format!("/api/v1/audit?case={open_case}"),
+        &token("ben", FIRM),
+        None,
+    )
+    .await;
     assert_eq!(status, 403);
     let (status, _, _) = csv(server, "", &token("ben", FIRM)).await;
     assert_eq!(status, 403);
@@ -362,7 +586,10 @@ async fn the_csv_export_quotes_cells_and_defuses_formulas() {
         .await
         .unwrap();
     let root = admin("root");
-    assert_eq!(hold(server, &case, &root, true, "-1+1, \"a\"\nb").await.0, 204);
+    assert_eq!(
+        hold(server, &case, &root, true, "-1+1, \"a\"\nb").await.0,
+        204
+    );
 
     let (status, kind, text) = csv(server, &format!("?case={case}"), &root).await;
     assert_eq!(status, 200);
@@ -374,7 +601,12 @@ async fn the_csv_export_quotes_cells_and_defuses_formulas() {
         "{text}"
     );
     // The hold's reason is inside the JSON detail, quoted as one cell.
-    assert!(text.contains(",legal_hold_placed,\"{\"\"reason\"\":\"\"-1+1, \\\"\"a\\\"\"\\nb\"\"}\"\r\n"), "{text}");
+    assert!(
+        text.contains(
+            ",legal_hold_placed,\"{\"\"reason\"\":\"\"-1+1, \\\"\"a\\\"\"\\nb\"\"}\"\r\n"
+        ),
+        "{text}"
+    );
     // Every line has the header's eight cells (a quoted comma or line break splits nothing).
     let mut records = 0;
     let (mut quoted, mut cells) = (false, 1);
@@ -397,6 +629,13 @@ async fn the_csv_export_quotes_cells_and_defuses_formulas() {
     }
     assert!(records >= 3, "{text}");
     // The export itself is audited.
-    let (_, log) = rest(server, Method::GET, "/api/v1/audit?action=audit_exported", &root, None).await;
+    let (_, log) = rest(
+        server,
+        Method::GET,
+        "/api/v1/audit?action=audit_exported",
+        &root,
+        None,
+    )
+    .await;
     assert_eq!(log.as_array().unwrap().len(), 1);
 }

@@ -12,9 +12,9 @@
 
 mod binding;
 mod casework;
-mod hold;
 pub(crate) mod doc_log;
 pub mod draft;
+mod hold;
 pub(crate) mod keys;
 pub mod matter_record;
 pub(crate) mod migrations;

@@ -49,7 +49,10 @@ print(json.dumps({"name": str(calendar.get('X-WR-CALNAME')), "events": events}))
         .write_all(ics.as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(output.status.success(), "the parser refused the file:\n{ics}");
+    assert!(
+        output.status.success(),
+        "the parser refused the file:\n{ics}"
+    );
     let parsed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
     parsed["events"]
         .as_array()
@@ -67,40 +70,75 @@ fn deadlines_export_as_all_day_events_a_real_parser_reads_with_stable_uids() {
     let lease = matter(&store, "Office lease");
     let long_title = "Serve the defence and counterclaim, with every exhibit, on all parties \
                       named in the amended claim form (CPR 6.3)";
-    let reply = store.add_deadline(&smith, "2026-12-31", long_title, "filing").unwrap();
-    let hearing = store.add_deadline(&smith, "2027-01-15", "Hearing\nCourt 4", "hearing").unwrap();
-    let done = store.add_deadline(&smith, "2027-02-01", "Done already", "internal").unwrap();
+    let reply = store
+        .add_deadline(&smith, "2026-12-31", long_title, "filing")
+        .unwrap();
+    let hearing = store
+        .add_deadline(&smith, "2027-01-15", "Hearing\nCourt 4", "hearing")
+        .unwrap();
+    let done = store
+        .add_deadline(&smith, "2027-02-01", "Done already", "internal")
+        .unwrap();
     store.set_deadline_done(&smith, &done.id, true).unwrap();
-    store.add_deadline(&lease, "2026-11-01", "Past break date", "internal").unwrap();
-    store.add_deadline(&lease, "2027-03-01", "Rent review", "internal").unwrap();
+    store
+        .add_deadline(&lease, "2026-11-01", "Past break date", "internal")
+        .unwrap();
+    store
+        .add_deadline(&lease, "2027-03-01", "Rent review", "internal")
+        .unwrap();
 
-    let first = store.deadlines_calendar(Some(&smith), "2026-12-06", "Smith deadlines").unwrap();
-    assert!(first.lines().all(|line| line.len() <= 76), "folded at 75 octets + CR");
-    assert!(first.contains("\r\n ") , "the long summary is folded");
+    let first = store
+        .deadlines_calendar(Some(&smith), "2026-12-06", "Smith deadlines")
+        .unwrap();
+    assert!(
+        first.lines().all(|line| line.len() <= 76),
+        "folded at 75 octets + CR"
+    );
+    assert!(first.contains("\r\n "), "the long summary is folded");
     let events = parse(&first);
     assert_eq!(events.len(), 2, "open deadlines of the matter");
     let (uid, summary, start, is_date, end, description) = (
-        &events[0][0], &events[0][1], &events[0][2], &events[0][3], &events[0][4], &events[0][5],
+        &events[0][0],
+        &events[0][1],
+        &events[0][2],
+        &events[0][3],
+        &events[0][4],
+        &events[0][5],
     );
     assert_eq!(
         summary.as_str().unwrap(),
         format!("{long_title} — Smith; Jones, and \"Partners\" — Überprüfung")
     );
-    assert_eq!((start.as_str(), end.as_str()), (Some("2026-12-31"), Some("2027-01-01")));
+    assert_eq!(
+        (start.as_str(), end.as_str()),
+        (Some("2026-12-31"), Some("2027-01-01"))
+    );
     assert_eq!(is_date, true, "an all-day event");
     assert!(description.as_str().unwrap().contains("Kind: filing"));
     assert_eq!(
         uid.as_str().unwrap(),
         format!("{smith}-{}@deadlines.lawyers-hub.app", reply.id)
     );
-    assert_eq!(events[1][1], "Hearing\nCourt 4 — Smith; Jones, and \"Partners\" — Überprüfung");
+    assert_eq!(
+        events[1][1],
+        "Hearing\nCourt 4 — Smith; Jones, and \"Partners\" — Überprüfung"
+    );
     assert!(events[1][0].as_str().unwrap().contains(&hearing.id));
 
     // A later export (after an edit) keeps every UID: re-importing updates the events.
-    store.add_deadline(&smith, "2027-01-20", "Skeleton argument", "filing").unwrap();
-    let second = parse(&store.deadlines_calendar(Some(&smith), "2026-12-06", "Smith deadlines").unwrap());
+    store
+        .add_deadline(&smith, "2027-01-20", "Skeleton argument", "filing")
+        .unwrap();
+    let second = parse(
+        &store
+            .deadlines_calendar(Some(&smith), "2026-12-06", "Smith deadlines")
+            .unwrap(),
+    );
     let uids = |events: &[Vec<serde_json::Value>]| -> Vec<String> {
-        events.iter().map(|event| event[0].as_str().unwrap().to_owned()).collect()
+        events
+            .iter()
+            .map(|event| event[0].as_str().unwrap().to_owned())
+            .collect()
     };
     assert_eq!(second.len(), 3);
     for uid in uids(&events) {
@@ -108,9 +146,16 @@ fn deadlines_export_as_all_day_events_a_real_parser_reads_with_stable_uids() {
     }
 
     // All upcoming: every matter's open deadlines from today, none past.
-    let all = parse(&store.deadlines_calendar(None, "2026-12-06", "Upcoming deadlines").unwrap());
+    let all = parse(
+        &store
+            .deadlines_calendar(None, "2026-12-06", "Upcoming deadlines")
+            .unwrap(),
+    );
     let starts: Vec<&str> = all.iter().map(|event| event[2].as_str().unwrap()).collect();
-    assert_eq!(starts, ["2026-12-31", "2027-01-15", "2027-01-20", "2027-03-01"]);
+    assert_eq!(
+        starts,
+        ["2026-12-31", "2027-01-15", "2027-01-20", "2027-03-01"]
+    );
     assert_eq!(all[3][1], "Rent review — Office lease");
 }
 
@@ -122,7 +167,9 @@ fn a_held_matters_drafts_parties_and_deadlines_are_not_deleted() {
     let free = matter(&store, "Free");
     let held_draft = store.create_draft(&held, "Witness statement").unwrap();
     let free_draft = store.create_draft(&free, "Letter").unwrap();
-    let deadline = store.add_deadline(&held, "2027-01-01", "File", "filing").unwrap();
+    let deadline = store
+        .add_deadline(&held, "2027-01-01", "File", "filing")
+        .unwrap();
 
     store
         .record_legal_holds(&[LegalHold {
@@ -134,12 +181,23 @@ fn a_held_matters_drafts_parties_and_deadlines_are_not_deleted() {
         .unwrap();
     assert_eq!(store.legal_hold(&held).unwrap().unwrap().placed_by, "root");
     let error = store.delete_draft(&held_draft).unwrap_err();
-    assert!(matches!(&error, LocalError::LegalHold { reason } if reason == "Smith v. Jones litigation"));
+    assert!(
+        matches!(&error, LocalError::LegalHold { reason } if reason == "Smith v. Jones litigation")
+    );
     assert_eq!(error.code(), "legal_hold");
-    assert!(error.to_string().contains("Smith v. Jones litigation"), "{error}");
-    let error = store.remove_from_case(&held, "deadlines", &deadline.id).unwrap_err();
+    assert!(
+        error.to_string().contains("Smith v. Jones litigation"),
+        "{error}"
+    );
+    let error = store
+        .remove_from_case(&held, "deadlines", &deadline.id)
+        .unwrap_err();
     assert_eq!(error.code(), "legal_hold");
-    assert_eq!(store.drafts(&held).unwrap().len(), 1, "the draft is still listed");
+    assert_eq!(
+        store.drafts(&held).unwrap().len(),
+        1,
+        "the draft is still listed"
+    );
     // Other matters are not affected.
     store.delete_draft(&free_draft).unwrap();
 
@@ -147,5 +205,7 @@ fn a_held_matters_drafts_parties_and_deadlines_are_not_deleted() {
     store.record_legal_holds(&[]).unwrap();
     assert_eq!(store.legal_hold(&held).unwrap(), None);
     store.delete_draft(&held_draft).unwrap();
-    store.remove_from_case(&held, "deadlines", &deadline.id).unwrap();
+    store
+        .remove_from_case(&held, "deadlines", &deadline.id)
+        .unwrap();
 }

@@ -130,10 +130,7 @@ mod tests {
 
     #[test]
     fn text_is_escaped() {
-        assert_eq!(
-            escape_text("a,b;c\\d\ne\r\nf"),
-            "a\\,b\\;c\\\\d\\ne\\nf"
-        );
+        assert_eq!(escape_text("a,b;c\\d\ne\r\nf"), "a\\,b\\;c\\\\d\\ne\\nf");
     }
 
     #[test]
@@ -164,9 +161,11 @@ mod tests {
         assert!(text.ends_with("END:VCALENDAR\r\n"));
         assert!(!text.replace("\r\n", "").contains('\n'));
         assert!(text.contains("X-WR-CALNAME:Smith\\, deadlines\r\n"));
-        assert!(text.contains(
-            "UID:0b7e4c1a-8f7e-4a57-9a55-4c6f3a1d2e10-d1@deadlines.lawyers-hub.app\r\n"
-        ));
+        assert!(
+            text.contains(
+                "UID:0b7e4c1a-8f7e-4a57-9a55-4c6f3a1d2e10-d1@deadlines.lawyers-hub.app\r\n"
+            )
+        );
         assert!(text.contains("DTSTART;VALUE=DATE:20261231\r\nDTEND;VALUE=DATE:20270101\r\n"));
         assert!(text.contains("DTSTAMP:20261206T100000Z\r\n"));
         assert!(text.contains("SUMMARY:File reply — Smith v. Jones\r\n"));
