@@ -113,7 +113,7 @@ fn deadlines_export_as_all_day_events_a_real_parser_reads_with_stable_uids() {
         (start.as_str(), end.as_str()),
         (Some("2026-12-31"), Some("2027-01-01"))
     );
-    assert_eq!(is_date, true, "an all-day event");
+    assert_eq!(*is_date, serde_json::Value::Bool(true), "an all-day event");
     assert!(description.as_str().unwrap().contains("Kind: filing"));
     assert_eq!(
         uid.as_str().unwrap(),
