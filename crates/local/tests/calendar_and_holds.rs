@@ -36,7 +36,13 @@ for event in calendar.walk('VEVENT'):
                    str(event['DESCRIPTION'])])
 print(json.dumps({"name": str(calendar.get('X-WR-CALNAME')), "events": events}))
 "#;
-    let mut child = Command::new("python3")
+    // The system Python, where scripts/setup installs python3-icalendar (a virtualenv's
+    // `python3` earlier on PATH would not have it).
+    let python = ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find(|python| std::path::Path::new(python).exists())
+        .unwrap_or("python3");
+    let mut child = Command::new(python)
         .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
