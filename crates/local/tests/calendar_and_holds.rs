@@ -179,7 +179,7 @@ fn a_held_matters_drafts_parties_and_deadlines_are_not_deleted() {
 
     store
         .record_legal_holds(&[LegalHold {
-            case_id: held.clone(),
+            case_id: held,
             reason: "Smith v. Jones litigation".into(),
             placed_by: "root".into(),
             placed_at: "2026-12-06T10:00:00Z".into(),

@@ -69,7 +69,7 @@ impl FirmMatter {
     /// The matter's hold as the store records it, if held.
     pub fn hold(&self) -> Option<crate::store::LegalHold> {
         self.legal_hold.then(|| crate::store::LegalHold {
-            case_id: self.id.clone(),
+            case_id: self.id,
             reason: self.hold_reason.clone().unwrap_or_default(),
             placed_by: self.hold_by.clone().unwrap_or_default(),
             placed_at: self.hold_at.clone().unwrap_or_default(),

@@ -57,7 +57,7 @@ impl Store {
                 [case_id.as_str()],
                 |row| {
                     Ok(LegalHold {
-                        case_id: case_id.clone(),
+                        case_id: *case_id,
                         reason: row.get(0)?,
                         placed_by: row.get(1)?,
                         placed_at: row.get(2)?,
