@@ -520,8 +520,31 @@ pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandRe
     save_export(&app, &title, "pdf", &bytes)
 }
 
+/// Write open deadlines as a calendar file (.ics) into Documents/Lawyers Hub and return its
+/// path: one matter's (`case_id`), or every matter's from `today` (`YYYY-MM-DD`, the lawyer's
+/// own date) on. Importing a later file again updates the events (stable UIDs).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn export_deadlines_ics(
+    app: AppHandle,
+    case_id: Option<String>,
+    today: String,
+) -> CommandResult<String> {
+    let case_id = case_id.as_deref().map(parse_case_id).transpose()?;
+    let (name, calendar) = on_store(&app, move |store| {
+        let name = match &case_id {
+            Some(case_id) => format!("{} deadlines", store.case(case_id)?.fields.title),
+            None => "Upcoming deadlines".to_owned(),
+        };
+        let calendar = store.deadlines_calendar(case_id.as_ref(), &today, &name)?;
+        Ok((name, calendar))
+    })
+    .await?;
+    save_export(&app, &name, "ics", calendar.as_bytes())
+}
+
 /// Save an export named after the draft's title in the exports folder; returns its path.
-fn save_export(
+pub(crate) fn save_export(
     app: &AppHandle,
     title: &str,
     extension: &str,

@@ -1,10 +1,13 @@
-//! Commands that talk to the firm's server over REST (`hub_local::firm`): a matter's
-//! members and the copilot (the model key stays on the server). Answers stream to the window
+//! Commands that talk to the firm's server over REST (`hub_local::firm`): my matters and their
+//! legal holds, the audit log, a matter's members and the copilot (the model key stays on the server). Answers stream to the window
 //! over a Tauri channel.
 
 use std::sync::atomic::Ordering;
 
-use local::firm::{CopilotAvailability, CopilotEvent, CopilotRequest, FirmServer, Member};
+use local::firm::{
+    AuditEntry, AuditFilter, CopilotAvailability, CopilotEvent, CopilotRequest, FirmMatter,
+    FirmServer, Me, Member,
+};
 use serde_json::json;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager};
@@ -154,4 +157,54 @@ pub fn copilot_stop(app: AppHandle, id: u64) {
     if let Some(task) = task {
         task.abort();
     }
+}
+
+/// My matters as the firm's server lists them, with their legal holds; the holds are recorded
+/// in the store, which then refuses to delete anything of a held matter (offline too).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn firm_matters(app: AppHandle) -> CommandResult<Vec<FirmMatter>> {
+    let matters = client(&app)?.matters().await?;
+    let holds: Vec<local::LegalHold> = matters.iter().filter_map(FirmMatter::hold).collect();
+    let store = app.state::<AppState>().store();
+    crate::commands::blocking(move || store.record_legal_holds(&holds)).await?;
+    Ok(matters)
+}
+
+/// Who the firm's server takes the lawyer for (admins see the audit and hold controls).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn firm_me(app: AppHandle) -> CommandResult<Me> {
+    Ok(client(&app)?.me().await?)
+}
+
+/// Place (`held`) or lift a matter's legal hold, with a reason (firm admins; the server
+/// decides), then record the firm's holds again.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_legal_hold(
+    app: AppHandle,
+    case_id: String,
+    held: bool,
+    reason: String,
+) -> CommandResult<Vec<FirmMatter>> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
+    client(&app)?.set_hold(&case_id, held, &reason).await?;
+    firm_matters(app).await
+}
+
+/// The firm's audit log (admins), or one matter's (`filter.case`, its owners).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn firm_audit(app: AppHandle, filter: AuditFilter) -> CommandResult<Vec<AuditEntry>> {
+    Ok(client(&app)?.audit(&filter).await?)
+}
+
+/// The audit log with these filters as a CSV file in Documents/Lawyers Hub; returns its path.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn export_audit_csv(app: AppHandle, filter: AuditFilter) -> CommandResult<String> {
+    let bytes = client(&app)?.audit_csv(&filter).await?;
+    let today = chrono::Local::now().format("%Y-%m-%d");
+    crate::commands::save_export(&app, &format!("Audit log {today}"), "csv", &bytes)
 }

@@ -59,7 +59,7 @@ pub async fn require(
 }
 
 /// Write the audit row of an access change and commit it together with the change.
-async fn commit_audited(
+pub(crate) async fn commit_audited(
     mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
     caller: &Principal,
     case_id: Uuid,

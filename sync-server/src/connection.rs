@@ -358,10 +358,16 @@ impl Session {
                     reason: format!("refused update: {error}"),
                 })?;
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
+                let mut update = update;
                 if !empty && role.can_write() {
                     let entry = subscription.entry.clone();
+                    let was_deleted = entry.draft_deleted();
                     match crate::hub::cpu_bound(|| entry.admit(&update)) {
-                        Ok(()) => {}
+                        Ok(()) => {
+                            if !was_deleted && entry.draft_deleted() {
+                                update = self.keep_held_draft(&key, &entry, update).await?;
+                            }
+                        }
                         // Never stored: it would break every later load of the document, or
                         // make yrs use freed memory. The document is unchanged.
                         Err(IntegrateError::Refused(error)) => {
@@ -439,6 +445,63 @@ impl Session {
             | Message::SyncStatus(_)
             | Message::Auth(_) => Ok(()),
         }
+    }
+
+    /// A draft's deletion just arrived. On a matter under legal hold it is undone: the server
+    /// adds its own edit setting the tombstone back, stores and broadcasts both together
+    /// (the history keeps the attempt), sends the undoing edit to the sender (whom the
+    /// broadcast skips) and tells it why in a stateless message. Acked like any update, so the
+    /// laptop's outbox does not resend it. Returns the update to store.
+    async fn keep_held_draft(
+        &self,
+        key: &str,
+        entry: &Arc<DocEntry>,
+        update: Vec<u8>,
+    ) -> Result<Vec<u8>, Fatal> {
+        let refusal = match crate::hold::refuse_deletion(&self.state.pool, entry.case_id).await {
+            Ok(()) => return Ok(update),
+            Err(Error::LegalHold { reason }) => Error::LegalHold { reason },
+            Err(error) => {
+                // Unknown whether held: drop what was admitted; the client reconnects and
+                // resends.
+                tracing::error!(%error, "could not read the matter's legal hold");
+                self.state.hub.reload(entry);
+                return Err(Fatal {
+                    code: 1011,
+                    reason: "storage unavailable: reconnect and try again".into(),
+                });
+            }
+        };
+        let undo = crate::hub::cpu_bound(|| entry.undo_draft_deletion()).map_err(|error| {
+            self.state.hub.reload(entry);
+            Fatal {
+                code: 1011,
+                reason: format!("the draft could not be kept: {error}"),
+            }
+        })?;
+        let merged =
+            yrs::merge_updates_v1([update.as_slice(), undo.as_slice()]).map_err(|error| {
+                self.state.hub.reload(entry);
+                Fatal {
+                    code: 1011,
+                    reason: format!("the draft could not be kept: {error}"),
+                }
+            })?;
+        tracing::info!(doc = entry.id, "kept a draft of a matter under legal hold");
+        if let Some(subscription) = self.docs.get(key) {
+            let principal = subscription.principal.clone();
+            self.audit(
+                &principal,
+                Some(entry.case_id),
+                "deletion_refused_legal_hold",
+                serde_json::json!({ "document": entry.name }),
+            )
+            .await;
+        }
+        self.reply(Frame::new(key, Message::Sync(SyncMessage::Update(undo))));
+        let notice = serde_json::json!({ "code": refusal.code(), "message": refusal.to_string() });
+        self.reply(Frame::new(key, Message::Stateless(notice.to_string())));
+        Ok(merged)
     }
 
     async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, Error> {

@@ -1,6 +1,6 @@
 //! Every SQL statement of the server, grouped by domain so a schema change is found in one
 //! place: the sync core (`sync`), membership and walls (`access`), the audit and security logs
-//! (`audit`), backups (`backup`), the firm directory (`directory`) and the copilot (`copilot`). Nothing here knows
+//! (`audit`), backups (`backup`), the firm directory (`directory`), legal holds (`hold`) and the copilot (`copilot`). Nothing here knows
 //! about HTTP or WebSockets; callers above map these results to their own errors.
 
 pub mod access;
@@ -9,6 +9,7 @@ pub mod backup;
 pub mod conflicts;
 pub mod copilot;
 pub mod directory;
+pub mod hold;
 pub mod sync;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -99,6 +99,12 @@ pub enum Error {
         code: &'static str,
         message: &'static str,
     },
+    /// The matter is under legal hold: nothing of it may be deleted. `reason` is the hold's.
+    #[error(
+        "This matter is under legal hold ({reason}): nothing of it can be deleted until a firm \
+         admin lifts the hold."
+    )]
+    LegalHold { reason: String },
     /// The caller created too many matters in the last minute.
     #[error("too many new matters: wait a minute and try again")]
     TooManyNewCases,
@@ -123,6 +129,7 @@ impl Error {
             Error::NotFound => "not_found",
             Error::Forbidden(_) => "forbidden",
             Error::Conflict { code, .. } | Error::InvalidInput { code, .. } => code,
+            Error::LegalHold { .. } => "legal_hold",
             Error::TooManyNewCases => "too_many_new_cases",
             Error::Unauthorized(_) => "unauthorized",
             Error::Copilot(refusal) => refusal.code(),

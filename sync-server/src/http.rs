@@ -73,6 +73,7 @@ impl From<Error> for ApiError {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, code, error.to_string())
             }
             Error::Conflict { message, .. } => Self::new(StatusCode::CONFLICT, code, message),
+            Error::LegalHold { .. } => Self::new(StatusCode::CONFLICT, code, error.to_string()),
             Error::InvalidInput { message, .. } => {
                 Self::new(StatusCode::BAD_REQUEST, code, message)
             }

@@ -164,6 +164,9 @@ struct DocState {
     parties: Option<crate::conflicts::index::MatterParties>,
 }
 
+/// A draft's metadata map (title, the deletion tombstone): `hub_local`'s `DRAFT_META`.
+const DRAFT_META: &str = "meta";
+
 /// Updates kept unintegrated before the document is materialized anyway.
 const HISTORY_LIMIT: usize = 4096;
 /// A first sync is answered with the stored rows as they are only up to this many; beyond it the
@@ -199,6 +202,7 @@ pub struct DocEntry {
     pub name: String,
     pub firm_id: String,
     pub case_id: uuid::Uuid,
+    pub kind: protocol::DocKind,
     ready: OnceCell<()>,
     compacting: AtomicBool,
     state: Mutex<DocState>,
@@ -307,6 +311,7 @@ impl DocEntry {
             name: name.to_owned(),
             firm_id: row.firm_id.clone(),
             case_id: row.case_id,
+            kind: row.kind,
             ready: OnceCell::new(),
             compacting: AtomicBool::new(false),
             state: Mutex::new(DocState {
@@ -382,6 +387,42 @@ impl DocEntry {
             .materialize(self.id)
             .ok_or_else(|| IntegrateError::Integration("document is not loaded".to_owned()))?;
         apply(doc, update)
+    }
+
+    /// For a draft: whether its deletion tombstone (`meta.deleted`, docs/DRAFT_FORMAT.md) is
+    /// set in the in-memory document.
+    pub fn draft_deleted(&self) -> bool {
+        use yrs::{Map, Out};
+        if self.kind != protocol::DocKind::Draft {
+            return false;
+        }
+        let mut state = lock(&self.state);
+        let Some(doc) = state.materialize(self.id) else {
+            return false;
+        };
+        guarded(|| {
+            let txn = doc.transact();
+            Ok(txn
+                .get_map(DRAFT_META)
+                .and_then(|meta| meta.get(&txn, "deleted"))
+                .is_some_and(|value| matches!(value, Out::Any(yrs::Any::Bool(true)))))
+        })
+        .unwrap_or(false)
+    }
+
+    /// Undo a draft's deletion in the in-memory document (a matter under legal hold keeps its
+    /// drafts): set `meta.deleted` back to false as the server's own edit, and return that edit
+    /// as a v1 update to store and send with the one it answers.
+    pub fn undo_draft_deletion(&self) -> Result<Vec<u8>, String> {
+        use yrs::Map;
+        let mut state = lock(&self.state);
+        let doc = state.materialize(self.id).ok_or("document is not loaded")?;
+        guarded(|| {
+            let meta = doc.get_or_insert_map(DRAFT_META);
+            let mut txn = doc.transact_mut();
+            meta.insert(&mut txn, "deleted", false);
+            Ok(txn.encode_update_v1())
+        })
     }
 
     /// For a case document: what changed since last asked of what the server keeps from it —

@@ -15,6 +15,8 @@ pub mod db;
 pub mod directory;
 pub mod error;
 pub mod fanout;
+pub mod firm_audit;
+pub mod hold;
 pub mod http;
 pub mod hub;
 pub mod limits;

@@ -1,10 +1,10 @@
 //! REST `/api/v1` for what sync cannot express: my matters, members, screens (ethical walls),
-//! the audit log and the firm directory (`crate::directory`). Every route takes
+//! legal holds, the audit log (a matter's, the firm's and its CSV export) and the firm directory (`crate::directory`). Every route takes
 //! `Authorization: Bearer <token>`; errors are JSON `{code, message}` (`crate::http::ApiError`).
 //! Another firm's matter, or one the caller may not see, is `404 not_found`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -12,8 +12,9 @@ use uuid::Uuid;
 use crate::access;
 use crate::db;
 use crate::db::access::{CaseSummary, Member, Screen};
-use crate::db::audit::AuditEntry;
+use crate::db::audit::{AuditEntry, FirmAuditEntry};
 use crate::error::Error;
+use crate::firm_audit;
 use crate::http::{ApiError, Caller};
 use crate::role::Role;
 use crate::state::AppState;
@@ -151,6 +152,101 @@ pub async fn check_conflicts(
     Ok(Json(result))
 }
 
+#[derive(Deserialize)]
+pub struct HoldChange {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `PUT /api/v1/cases/{case}/hold` `{"reason": "..."}` (firm admins): place a legal hold.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
+pub async fn put_hold(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(case_id): Path<Uuid>,
+    Json(body): Json<HoldChange>,
+) -> Result<StatusCode, ApiError> {
+    crate::hold::place(&state.pool, &caller, case_id, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /api/v1/cases/{case}/hold` `{"reason": "..."}` (firm admins): lift the hold.
+#[tracing::instrument(skip_all, fields(case = %case_id))]
+pub async fn delete_hold(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(case_id): Path<Uuid>,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, ApiError> {
+    // A DELETE body is optional to HTTP clients: none is a hold lifted without a reason,
+    // which the domain refuses with a message that says what to send.
+    let body: HoldChange = if body.is_empty() {
+        HoldChange {
+            reason: String::new(),
+        }
+    } else {
+        serde_json::from_slice(&body).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "send {\"reason\": \"why the hold is lifted\"}",
+            )
+        })?
+    };
+    crate::hold::lift(&state.pool, &caller, case_id, &body.reason).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/v1/audit?case=&actor=&action=&from=&to=&limit=&before=`: the firm's audit log
+/// (firm admins; a matter's owners with `case`), newest first.
+#[tracing::instrument(skip_all)]
+pub async fn firm_audit(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(filters): Query<firm_audit::Filters>,
+) -> Result<Json<Vec<FirmAuditEntry>>, ApiError> {
+    let query = filters.parse(firm_audit::MAX_PAGE, firm_audit::DEFAULT_LIMIT)?;
+    Ok(Json(
+        firm_audit::entries(&state.pool, &caller, &query).await?,
+    ))
+}
+
+/// `GET /api/v1/audit.csv` (same filters; up to 50,000 rows): the firm's audit log as CSV.
+#[tracing::instrument(skip_all)]
+pub async fn firm_audit_csv(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Query(filters): Query<firm_audit::Filters>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let query = filters.parse(firm_audit::MAX_EXPORT, firm_audit::MAX_EXPORT)?;
+    let csv = firm_audit::export(&state.pool, &caller, &query).await?;
+    let headers = [
+        (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+        (
+            axum::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"audit.csv\"",
+        ),
+    ];
+    Ok((headers, csv))
+}
+
+#[derive(serde::Serialize)]
+pub struct Me {
+    user_id: String,
+    firm_id: String,
+    firm_admin: bool,
+}
+
+/// `GET /api/v1/me`: who the server takes the caller for (the app shows admin screens by it).
+#[tracing::instrument(skip_all)]
+pub async fn me(Caller(caller): Caller) -> Json<Me> {
+    Json(Me {
+        firm_admin: access::is_firm_admin(&caller),
+        user_id: caller.user_id,
+        firm_id: caller.firm_id,
+    })
+}
+
 /// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
@@ -162,6 +258,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/cases/{case}/screens/{user}"),
     ("GET", "/api/v1/cases/{case}/audit"),
     ("POST", "/api/v1/conflicts/check"),
+    ("PUT", "/api/v1/cases/{case}/hold"),
+    ("DELETE", "/api/v1/cases/{case}/hold"),
+    ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/audit.csv"),
+    ("GET", "/api/v1/me"),
     ("GET", "/api/v1/directory"),
     ("GET", "/api/v1/stats"),
 ];
@@ -182,6 +283,13 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/api/v1/cases/{case}/audit", get(audit_log))
         .route("/api/v1/conflicts/check", post(check_conflicts))
+        .route(
+            "/api/v1/cases/{case}/hold",
+            put(put_hold).delete(delete_hold),
+        )
+        .route("/api/v1/audit", get(firm_audit))
+        .route("/api/v1/audit.csv", get(firm_audit_csv))
+        .route("/api/v1/me", get(me))
         .route("/api/v1/directory", get(crate::directory::search))
         .route("/api/v1/stats", get(crate::metrics::stats))
 }

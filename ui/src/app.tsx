@@ -2,7 +2,7 @@
 import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
-import { syncLabel } from "./logic/syncLabel";
+import { connectedToServer, syncLabel } from "./logic/syncLabel";
 import { currentSaveProblem, onSaveProblem } from "./logic/saveProblems";
 import { leavesRemovedMatter } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
@@ -10,6 +10,7 @@ import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
 import type { MatterRole } from "./editor/drafting";
 import { SettingsPage } from "./settings/SettingsPage";
+import { AuditPage } from "./audit/AuditPage";
 import { AccountNotices } from "./accounts/AccountNotices";
 import { SignedInAs } from "./shell/SignedInAs";
 import type { SignInStatus } from "./logic/signIn";
@@ -22,7 +23,8 @@ export type Route =
   | { screen: "dashboard" }
   | { screen: "case"; caseId: string }
   | { screen: "draft"; caseId: string; doc: string }
-  | { screen: "settings" };
+  | { screen: "settings" }
+  | { screen: "audit" };
 
 /**
  * The editor (TipTap, ProseMirror, Yjs: most of the app's JavaScript) loads when a draft is
@@ -63,6 +65,16 @@ export function App() {
   const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
   useEffect(() => onSaveProblem(setSaveProblem), []);
   const closeQuestion = useCloseGuard();
+  // Firm admins get the firm's audit log; the server decides who is one (and refuses others).
+  const [firmAdmin, setFirmAdmin] = useState(false);
+  const connected = connectedToServer(status);
+  useEffect(() => {
+    if (!connected) return;
+    ipc
+      .firmMe()
+      .then((me) => setFirmAdmin(me.firm_admin))
+      .catch(() => setFirmAdmin(false));
+  }, [connected]);
   useEffect(() => {
     // The notice itself is RemovalNotices'; here the window leaves the matter.
     const unlisten = events.matterRemoved((removal) => {
@@ -124,6 +136,15 @@ export function App() {
           >
             Matters
           </button>
+          {firmAdmin && (
+            <button
+              class={route.screen === "audit" ? "active" : ""}
+              onClick={() => setRoute({ screen: "audit" })}
+              data-testid="nav-audit"
+            >
+              Audit
+            </button>
+          )}
           <button
             class={route.screen === "settings" ? "active" : ""}
             onClick={() => setRoute({ screen: "settings" })}
@@ -156,6 +177,7 @@ export function App() {
         {route.screen === "draft" && (
           <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
         )}
+        {route.screen === "audit" && <AuditPage />}
         {route.screen === "settings" && <SettingsPage info={info} signIn={signIn ?? info.sign_in} onSaved={reload} />}
       </main>
       <UnsavedCloseDialog question={closeQuestion} />

@@ -204,6 +204,49 @@ export interface Member {
   added_at: string;
 }
 
+/** One of my matters as the firm's server lists it, with its legal hold. */
+export interface FirmMatter {
+  id: string;
+  role: "owner" | "editor" | "viewer";
+  title: string | null;
+  created_at: string;
+  legal_hold: boolean;
+  hold_reason: string | null;
+  /** The firm admin who placed the hold. */
+  hold_by: string | null;
+  hold_at: string | null;
+}
+
+/** Who the firm's server takes the lawyer for. */
+export interface Me {
+  user_id: string;
+  firm_id: string;
+  firm_admin: boolean;
+}
+
+/** One entry of the audit log (never a token or a document's text). */
+export interface AuditEntry {
+  id: number;
+  case_id: string | null;
+  case_title: string | null;
+  user_id: string | null;
+  user_name: string | null;
+  action: string;
+  detail: Record<string, unknown>;
+  at: string;
+}
+
+/** Filters of the audit log; dates are YYYY-MM-DD, both included. */
+export interface AuditFilter {
+  case?: string | null;
+  actor?: string | null;
+  action?: string | null;
+  from?: string | null;
+  to?: string | null;
+  limit?: number | null;
+  before?: number | null;
+}
+
 export const ipc = {
   appInfo: () => invoke<AppInfo>("app_info"),
   /** The first screen has painted its data (logged once by the app, measured by bench-app). */
@@ -260,6 +303,18 @@ export const ipc = {
   /** The lawyer's own role in the matter (the server's word, remembered offline). */
   myRole: (caseId: string) => invoke<"owner" | "editor" | "viewer">("my_role", { caseId }),
   caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
+  /** My matters with their legal holds (also recorded on this computer, which then refuses deletions). */
+  firmMatters: () => invoke<FirmMatter[]>("firm_matters"),
+  firmMe: () => invoke<Me>("firm_me"),
+  /** Place (`held`) or lift a legal hold, with a reason (firm admins). Resolves to the refreshed matters. */
+  setLegalHold: (caseId: string, held: boolean, reason: string) =>
+    invoke<FirmMatter[]>("set_legal_hold", { caseId, held, reason }),
+  firmAudit: (filter: AuditFilter) => invoke<AuditEntry[]>("firm_audit", { filter }),
+  /** Resolves to the saved CSV file's path. */
+  exportAuditCsv: (filter: AuditFilter) => invoke<string>("export_audit_csv", { filter }),
+  /** Open deadlines as an .ics calendar file: one matter's, or (null) all upcoming from `today`. Resolves to its path. */
+  exportDeadlinesIcs: (caseId: string | null, today: string) =>
+    invoke<string>("export_deadlines_ics", { caseId, today }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
   copilotSetConsent: (caseId: string, consented: boolean) =>
     invoke<void>("copilot_set_consent", { caseId, consented }),

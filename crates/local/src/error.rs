@@ -79,6 +79,13 @@ pub enum LocalError {
     /// A Word file was refused; the message is written for the lawyer, the code says why.
     #[error(transparent)]
     Import(#[from] crate::import::ImportError),
+    /// The matter is under legal hold (as the firm's server last said): nothing of it may be
+    /// deleted. `reason` is the hold's.
+    #[error(
+        "This matter is under legal hold ({reason}): nothing of it can be deleted until a firm \
+         admin lifts the hold."
+    )]
+    LegalHold { reason: String },
     /// The firm's server refused a copilot request; `message` is written for the lawyer.
     #[error("{message}")]
     CopilotRefused { code: String, message: String },
@@ -113,6 +120,7 @@ impl LocalError {
             Self::NotFound(_) => "not_found",
             Self::Export(_) => "export",
             Self::Import(error) => error.code(),
+            Self::LegalHold { .. } => "legal_hold",
             Self::CopilotRefused { .. } => "copilot_refused",
         }
     }

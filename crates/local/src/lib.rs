@@ -28,7 +28,7 @@ pub use oauth2::url::Url;
 pub use protocol::AwarenessEntry;
 pub use protocol::{CaseId, DocName};
 pub use store::{
-    Binding, COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, MemoryKeySlot, OutboxEntry,
-    OutboxState, PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,
+    Binding, COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, LegalHold, MemoryKeySlot,
+    OutboxEntry, OutboxState, PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,
 };
 pub use sync::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};

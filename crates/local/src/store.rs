@@ -14,6 +14,7 @@ mod binding;
 mod casework;
 pub(crate) mod doc_log;
 pub mod draft;
+mod hold;
 pub(crate) mod keys;
 pub mod matter_record;
 pub(crate) mod migrations;
@@ -25,6 +26,7 @@ mod stores;
 
 pub use binding::Binding;
 pub use casework::STATUSES;
+pub use hold::LegalHold;
 pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
 pub use outbox::OutboxEntry;
 pub use removal::{PurgeReport, RemovedMatter};

@@ -85,6 +85,12 @@ pub struct CaseSummary {
     role: String,
     title: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
+    /// Whether the matter is under legal hold (nothing of it may be deleted), and the hold's
+    /// reason, who placed it and when (null when not held).
+    legal_hold: bool,
+    hold_reason: Option<String>,
+    hold_by: Option<String>,
+    hold_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// The matters a user of a firm belongs to (never those they are screened from), newest first.
@@ -95,7 +101,10 @@ pub async fn cases_of(
     user_id: &str,
 ) -> Result<Vec<CaseSummary>, sqlx::Error> {
     sqlx::query_as::<_, CaseSummary>(
-        "SELECT c.id, m.role, c.title, c.created_at FROM cases c
+        "SELECT c.id, m.role, c.title, c.created_at, c.legal_hold,
+                c.legal_hold_reason AS hold_reason, c.legal_hold_by AS hold_by,
+                c.legal_hold_at AS hold_at
+         FROM cases c
          JOIN case_members m ON m.case_id = c.id AND m.user_id = $2
          WHERE c.firm_id = $1
            AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = c.id AND s.user_id = $2)

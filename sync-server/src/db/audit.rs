@@ -103,3 +103,70 @@ pub async fn case_log(pool: &PgPool, case_id: Uuid) -> Result<Vec<AuditEntry>, s
     .fetch_all(pool)
     .await
 }
+
+/// Which entries of a firm's audit log to list (all optional but the firm and the viewer).
+#[derive(Debug, Clone, Default)]
+pub struct FirmLogQuery {
+    pub case_id: Option<Uuid>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// From this instant (inclusive).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Up to this instant (exclusive).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Entries older than this id (the next page).
+    pub before: Option<i64>,
+    pub limit: i64,
+}
+
+/// One entry of the firm-wide audit log, with the matter's title and the person's name.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct FirmAuditEntry {
+    pub id: i64,
+    pub case_id: Option<Uuid>,
+    pub case_title: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A firm's audit log as `viewer` may see it: never an entry of a matter `viewer` is screened
+/// from. Newest first.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
+pub async fn firm_log(
+    pool: &PgPool,
+    firm_id: &str,
+    viewer: &str,
+    query: &FirmLogQuery,
+) -> Result<Vec<FirmAuditEntry>, sqlx::Error> {
+    sqlx::query_as::<_, FirmAuditEntry>(
+        "SELECT a.id, a.case_id, c.title AS case_title, a.user_id, d.name AS user_name,
+                a.action, a.detail, a.at
+         FROM audit_log a
+         LEFT JOIN cases c ON c.id = a.case_id AND c.firm_id = a.firm_id
+         LEFT JOIN firm_directory d ON d.firm_id = a.firm_id AND d.user_id = a.user_id
+         WHERE a.firm_id = $1
+           AND ($2::uuid IS NULL OR a.case_id = $2)
+           AND ($3::text IS NULL OR a.user_id = $3)
+           AND ($4::text IS NULL OR a.action = $4)
+           AND ($5::timestamptz IS NULL OR a.at >= $5)
+           AND ($6::timestamptz IS NULL OR a.at < $6)
+           AND ($7::bigint IS NULL OR a.id < $7)
+           AND (a.case_id IS NULL OR NOT EXISTS
+                (SELECT 1 FROM screens s WHERE s.case_id = a.case_id AND s.user_id = $8))
+         ORDER BY a.id DESC LIMIT $9",
+    )
+    .bind(firm_id)
+    .bind(query.case_id)
+    .bind(query.actor.as_deref())
+    .bind(query.action.as_deref())
+    .bind(query.from)
+    .bind(query.to)
+    .bind(query.before)
+    .bind(viewer)
+    .bind(query.limit)
+    .fetch_all(pool)
+    .await
+}

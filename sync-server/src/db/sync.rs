@@ -15,6 +15,7 @@ pub struct DocumentRow {
     pub id: i64,
     pub firm_id: String,
     pub case_id: Uuid,
+    pub kind: DocKind,
     pub role: Role,
 }
 
@@ -48,6 +49,7 @@ pub async fn open_document(
             id,
             firm_id: firm,
             case_id: case,
+            kind: name.kind(),
             role,
         });
     }
@@ -125,6 +127,7 @@ pub async fn open_document(
             id,
             firm_id: firm,
             case_id: case,
+            kind: name.kind(),
             role,
         }),
         _ => Err(Error::NotFound),

@@ -15,7 +15,10 @@ import {
 } from "../ipc";
 import { showingCases } from "../logic/matterRemoval";
 import type { Route } from "../app";
-import { dueLabel, isValidDate } from "../logic/deadlines";
+import { dueLabel, formatDate, isValidDate } from "../logic/deadlines";
+import { useFirm } from "../shell/useFirm";
+import { LegalHold } from "./LegalHold";
+import { MatterAudit } from "./MatterAudit";
 import { connectedToServer } from "../logic/syncLabel";
 import { personLabel } from "../logic/people";
 
@@ -42,6 +45,8 @@ export function CasePage({
   const [drafts, setDrafts] = useState<DraftSummary[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [page, setPage] = useState<HTMLDivElement | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const firm = useFirm();
 
   const load = () => {
     ipc
@@ -84,7 +89,9 @@ export function CasePage({
           {matter.archived ? "Restore from archive" : "Archive matter"}
         </button>
       </div>
+      <LegalHold caseId={caseId} title={matter.title} firm={firm} />
       {error && <p class="error" role="alert">{error}</p>}
+      {saved && <p class="hint" role="status">{saved}</p>}
       <div class="case-grid">
         <section class="card">
           <h2>Matter</h2>
@@ -116,7 +123,7 @@ export function CasePage({
                       checked={d.done}
                       onChange={(e) => run(ipc.setDeadlineDone(caseId, d.id, e.currentTarget.checked))}
                     />
-                    <span class="date">{d.date}</span> {d.title}
+                    <span class="date" title={d.date}>{formatDate(d.date)}</span> {d.title}
                     {d.kind && <span class="tag">{d.kind}</span>}
                     {!d.done && <span class="due">{dueLabel(info.today, d.date)}</span>}
                   </label>
@@ -127,6 +134,18 @@ export function CasePage({
               ))}
           </ul>
           <AddDeadline onAdd={(date, title, kind) => run(ipc.addDeadline(caseId, date, title, kind))} />
+          <button
+            data-testid="export-case-ics"
+            title="The matter's open deadlines, for Outlook, Apple or Google Calendar. Importing a newer file updates the events."
+            onClick={() =>
+              ipc
+                .exportDeadlinesIcs(caseId, info.today)
+                .then((path) => setSaved(`Saved to ${path}`))
+                .catch((e: unknown) => setError(errorMessage(e)))
+            }
+          >
+            Add to calendar (.ics)
+          </button>
         </section>
 
         <section class="card">
@@ -183,6 +202,7 @@ export function CasePage({
         </section>
 
         <Members caseId={caseId} status={status} />
+        <MatterAudit caseId={caseId} online={connectedToServer(status)} />
       </div>
     </div>
   );

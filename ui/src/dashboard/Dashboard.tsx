@@ -13,7 +13,9 @@ import {
   type UpcomingDeadline,
 } from "../ipc";
 import type { Route } from "../app";
-import { dueLabel } from "../logic/deadlines";
+import { dueLabel, formatDate } from "../logic/deadlines";
+import { holdDescription, type Hold } from "../logic/holds";
+import { useFirm } from "../shell/useFirm";
 import { showingCases } from "../logic/matterRemoval";
 import { snippetParts } from "../logic/snippet";
 import { DEFAULT_ROW_HEIGHT, OVERSCAN, visibleRange } from "../logic/rowWindow";
@@ -44,6 +46,8 @@ export function Dashboard({ info, navigate }: Props) {
   const [creating, setCreating] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const searchSeq = useRef(0);
+  const firm = useFirm();
+  const [calendarSaved, setCalendarSaved] = useState<string | null>(null);
 
   const load = () => {
     ipc
@@ -203,13 +207,26 @@ export function Dashboard({ info, navigate }: Props) {
                 </select>
               </label>
             </div>
-            <CaseTable cases={cases} today={info.today} navigate={navigate} />
+            <CaseTable cases={cases} today={info.today} holds={firm.holds} navigate={navigate} />
           </>
         )}
       </section>
       <aside class="side-column">
         <h2>Upcoming deadlines</h2>
         <p class="hint">Next 14 days, overdue first</p>
+        <button
+          data-testid="export-all-ics"
+          title="Every open deadline from today, for Outlook, Apple or Google Calendar. Importing a newer file updates the events."
+          onClick={() =>
+            ipc
+              .exportDeadlinesIcs(null, info.today)
+              .then((path) => setCalendarSaved(`Saved to ${path}`))
+              .catch((e: unknown) => setError(errorMessage(e)))
+          }
+        >
+          All upcoming deadlines (.ics)
+        </button>
+        {calendarSaved && <p class="hint" role="status">{calendarSaved}</p>}
         {upcoming.length === 0 ? (
           <p class="empty">No open deadlines in the next two weeks.</p>
         ) : (
@@ -220,7 +237,7 @@ export function Dashboard({ info, navigate }: Props) {
                   <span class="due">{dueLabel(info.today, d.date)}</span>
                   <span class="what">{d.title}</span>
                   <span class="case">
-                    {d.case_title} · {d.date}
+                    {d.case_title} · {formatDate(d.date)}
                   </span>
                 </button>
               </li>
@@ -239,10 +256,12 @@ export function Dashboard({ info, navigate }: Props) {
 function CaseTable({
   cases,
   today,
+  holds,
   navigate,
 }: {
   cases: CaseSummary[] | null;
   today: string;
+  holds: Map<string, Hold>;
   navigate: (route: Route) => void;
 }) {
   const rowsBox = useRef<HTMLDivElement>(null);
@@ -340,6 +359,7 @@ function CaseTable({
               >
                 <td role="cell" class="title" title={c.title}>
                   {c.title}
+                  {holds.has(c.id) && <HoldBadge hold={holds.get(c.id)} />}
                 </td>
                 <td role="cell" title={c.client}>
                   {c.client}
@@ -352,7 +372,7 @@ function CaseTable({
                 </td>
                 <td role="cell">{c.responsible}</td>
                 <td role="cell" class={c.next_deadline && c.next_deadline < today ? "overdue" : ""}>
-                  {c.next_deadline ? `${c.next_deadline} (${dueLabel(today, c.next_deadline)})` : "—"}
+                  {c.next_deadline ? `${formatDate(c.next_deadline)} (${dueLabel(today, c.next_deadline)})` : "—"}
                 </td>
               </tr>
             ))}
@@ -397,5 +417,15 @@ function SearchResults({
         </li>
       ))}
     </ul>
+  );
+}
+
+/** The "Legal hold" badge of a held matter (its tooltip says who, when and why). */
+export function HoldBadge({ hold }: { hold: Hold | undefined }) {
+  if (!hold) return null;
+  return (
+    <span class="status status-hold" data-testid="hold-badge" title={holdDescription(hold)}>
+      Legal hold
+    </span>
   );
 }

@@ -19,3 +19,14 @@ export function isValidDate(text: string): boolean {
   const date = new Date(`${text}T00:00:00Z`);
   return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === text;
 }
+
+/**
+ * A `YYYY-MM-DD` date as the lawyer's locale writes it ("31/12/2026", "12/31/2026",
+ * "31.12.2026"), by `Intl.DateTimeFormat`. The date is a calendar day, not an instant: it is
+ * formatted in UTC so no time zone moves it to the day before. Anything else is shown as it is.
+ */
+export function formatDate(date: string, locale?: string | string[], style: "short" | "medium" = "medium"): string {
+  if (!isValidDate(date)) return date;
+  const format = new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: "UTC" });
+  return format.format(new Date(`${date}T00:00:00Z`));
+}

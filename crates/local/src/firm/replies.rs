@@ -45,6 +45,110 @@ pub struct CopilotQuota {
     pub monthly_tokens: i64,
 }
 
+/// One of my matters: `GET /api/v1/cases` answers a list of these, with each matter's legal
+/// hold (absent from servers older than holds: not held).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmMatter {
+    pub id: protocol::CaseId,
+    /// `owner`, `editor` or `viewer`.
+    pub role: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    pub created_at: String,
+    #[serde(default)]
+    pub legal_hold: bool,
+    #[serde(default)]
+    pub hold_reason: Option<String>,
+    #[serde(default)]
+    pub hold_by: Option<String>,
+    #[serde(default)]
+    pub hold_at: Option<String>,
+}
+
+impl FirmMatter {
+    /// The matter's hold as the store records it, if held.
+    pub fn hold(&self) -> Option<crate::store::LegalHold> {
+        self.legal_hold.then(|| crate::store::LegalHold {
+            case_id: self.id,
+            reason: self.hold_reason.clone().unwrap_or_default(),
+            placed_by: self.hold_by.clone().unwrap_or_default(),
+            placed_at: self.hold_at.clone().unwrap_or_default(),
+        })
+    }
+}
+
+/// `GET /api/v1/me`: who the server takes the lawyer for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: String,
+    pub firm_id: String,
+    pub firm_admin: bool,
+}
+
+/// One entry of the firm's audit log (`GET /api/v1/audit`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub case_id: Option<String>,
+    pub case_title: Option<String>,
+    pub user_id: Option<String>,
+    pub user_name: Option<String>,
+    pub action: String,
+    pub detail: serde_json::Value,
+    pub at: String,
+}
+
+/// The filters of the firm's audit log; empty fields are not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilter {
+    #[serde(default)]
+    pub case: Option<String>,
+    #[serde(default)]
+    pub actor: Option<String>,
+    #[serde(default)]
+    pub action: Option<String>,
+    /// `YYYY-MM-DD`, included.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `YYYY-MM-DD`, included.
+    #[serde(default)]
+    pub to: Option<String>,
+    #[serde(default)]
+    pub limit: Option<i64>,
+    #[serde(default)]
+    pub before: Option<i64>,
+}
+
+impl AuditFilter {
+    /// The query string (`?case=…&actor=…`), empty when nothing is filtered.
+    pub fn query(&self) -> String {
+        let mut query = oauth2::url::form_urlencoded::Serializer::new(String::new());
+        let text = [
+            ("case", &self.case),
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("from", &self.from),
+            ("to", &self.to),
+        ];
+        for (name, value) in text {
+            if let Some(value) = value.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+                query.append_pair(name, value);
+            }
+        }
+        for (name, value) in [("limit", self.limit), ("before", self.before)] {
+            if let Some(value) = value {
+                query.append_pair(name, &value.to_string());
+            }
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            query
+        } else {
+            format!("?{query}")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,6 +173,36 @@ mod tests {
         });
         let parsed: CopilotAvailability = serde_json::from_value(availability.clone()).unwrap();
         assert_eq!(serde_json::to_value(&parsed).unwrap(), availability);
+    }
+
+    #[test]
+    fn matters_carry_their_hold_and_older_servers_hold_nothing() {
+        let matters: Vec<FirmMatter> = serde_json::from_value(serde_json::json!([
+            {"id": "0b7e4c1a-8f7e-4a57-9a55-4c6f3a1d2e10", "role": "owner", "title": "A",
+             "created_at": "2026-12-01T10:00:00Z", "legal_hold": true,
+             "hold_reason": "Litigation", "hold_by": "root", "hold_at": "2026-12-06T10:00:00Z"},
+            {"id": "1b7e4c1a-8f7e-4a57-9a55-4c6f3a1d2e10", "role": "viewer", "title": null,
+             "created_at": "2026-12-01T10:00:00Z"}
+        ]))
+        .unwrap();
+        assert_eq!(matters[0].hold().unwrap().reason, "Litigation");
+        assert_eq!(matters[1].hold(), None);
+    }
+
+    #[test]
+    fn audit_filters_become_a_query_string() {
+        let filter = AuditFilter {
+            actor: Some("ada lovelace".into()),
+            action: Some(" ".into()),
+            from: Some("2026-12-01".into()),
+            limit: Some(50),
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            filter.query(),
+            "?actor=ada+lovelace&from=2026-12-01&limit=50"
+        );
+        assert_eq!(AuditFilter::default().query(), "");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::firm::replies::{CopilotAvailability, Member};
+use crate::firm::replies::{AuditEntry, AuditFilter, CopilotAvailability, FirmMatter, Me, Member};
 use crate::{CaseId, LocalError, TokenSource};
 
 /// Longest wait for a plain (non-streaming) request to the firm's server.
@@ -176,6 +176,53 @@ impl FirmServer {
         })
         .await?;
         Ok(())
+    }
+
+    /// `GET /api/v1/cases`: my matters, with their legal holds.
+    pub async fn matters(&self) -> Result<Vec<FirmMatter>, LocalError> {
+        self.get_json("cases").await
+    }
+
+    /// `GET /api/v1/me`: who the server takes me for (a firm admin or not).
+    pub async fn me(&self) -> Result<Me, LocalError> {
+        self.get_json("me").await
+    }
+
+    /// `PUT` (place) or `DELETE` (lift) `/api/v1/cases/{case}/hold`, with a reason (firm admins).
+    pub async fn set_hold(
+        &self,
+        case_id: &CaseId,
+        held: bool,
+        reason: &str,
+    ) -> Result<(), LocalError> {
+        let method = if held {
+            reqwest::Method::PUT
+        } else {
+            reqwest::Method::DELETE
+        };
+        self.send(method, &format!("cases/{case_id}/hold"), |request| {
+            request
+                .json(&serde_json::json!({ "reason": reason }))
+                .timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/audit`: the firm's audit log (admins), or a matter's (its owners).
+    pub async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>, LocalError> {
+        self.get_json(&format!("audit{}", filter.query())).await
+    }
+
+    /// `GET /api/v1/audit.csv`: the same entries as a CSV file's bytes.
+    pub async fn audit_csv(&self, filter: &AuditFilter) -> Result<Vec<u8>, LocalError> {
+        let path = format!("audit.csv{}", filter.query());
+        let response = self
+            .send(reqwest::Method::GET, &path, |request| {
+                request.timeout(Duration::from_secs(120))
+            })
+            .await?;
+        Ok(response.bytes().await.map_err(unreachable)?.to_vec())
     }
 
     /// Stream an answer, calling `on_event` for each event as it arrives. Returns after the

@@ -204,6 +204,7 @@ impl Store {
         if list != "parties" && list != "deadlines" {
             return Err(invalid("only parties and deadlines can be removed"));
         }
+        self.refuse_deletion(case_id)?;
         let name = self.case_doc(case_id)?;
         let mut found = false;
         self.edit(&name, |_, txn| found = matter_record::remove(txn, list, id))?;
@@ -227,6 +228,27 @@ impl Store {
         check_date(today)?;
         let guard = self.lock()?;
         projection::upcoming(&guard.connection, today, days)
+    }
+
+    /// A calendar (.ics, RFC 5545) of open deadlines: one matter's, or with `None` every
+    /// matter's from `today` (`YYYY-MM-DD`) on. Each deadline keeps its UID across exports, so
+    /// importing the file again updates the calendar's events rather than adding copies.
+    pub fn deadlines_calendar(
+        &self,
+        case_id: Option<&CaseId>,
+        today: &str,
+        name: &str,
+    ) -> Result<String, LocalError> {
+        check_date(today)?;
+        let deadlines = {
+            let guard = self.lock()?;
+            projection::calendar(&guard.connection, case_id, today)?
+        };
+        Ok(crate::export::ics::deadlines(
+            name,
+            &deadlines,
+            chrono::Utc::now(),
+        ))
     }
 
     pub fn drafts(&self, case_id: &CaseId) -> Result<Vec<DraftSummary>, LocalError> {
@@ -298,9 +320,11 @@ impl Store {
         Ok(())
     }
 
-    /// Delete a draft (a tombstone in its `meta`, which syncs like any edit).
+    /// Delete a draft (a tombstone in its `meta`, which syncs like any edit). Refused on a
+    /// matter under legal hold ([`LocalError::LegalHold`], with the hold's reason).
     pub fn delete_draft(&self, doc: &DocName) -> Result<(), LocalError> {
         let name = Self::draft_doc(doc)?;
+        self.refuse_deletion(&name.case_id())?;
         self.edit(name, |_, txn| {
             let meta = txn.get_or_insert_map(DRAFT_META);
             meta.insert(txn, "deleted", true);

@@ -103,6 +103,14 @@ const MIGRATIONS: &[&str] = &[
     // tombstone itself stays, so the matter's edits, exports and imports stay refused.
     "ALTER TABLE removed_matters ADD COLUMN discarded_changes INTEGER;
     ALTER TABLE removed_matters ADD COLUMN notice_dismissed_at INTEGER;",
+    // Legal holds as the firm's server last listed them (`GET /api/v1/cases`): a held matter's
+    // drafts, parties and deadlines are not deleted on this laptop.
+    "CREATE TABLE legal_holds (
+        case_id TEXT PRIMARY KEY NOT NULL,
+        reason TEXT NOT NULL,
+        placed_by TEXT NOT NULL,
+        placed_at TEXT NOT NULL
+    ) STRICT;",
 ];
 
 /// The first schema version with projections: opening an older file rebuilds them.

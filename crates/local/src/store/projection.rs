@@ -317,6 +317,34 @@ pub(crate) fn upcoming(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The open deadlines for a calendar: one matter's (any date), or every matter's from `today`
+/// on (archived matters left out), by date.
+pub(crate) fn calendar(
+    connection: &Connection,
+    case_id: Option<&CaseId>,
+    today: &str,
+) -> Result<Vec<UpcomingDeadline>, LocalError> {
+    let mut statement = connection.prepare_cached(
+        "SELECT d.case_id, c.title, d.id, d.date, d.title, d.kind, d.date < ?2
+         FROM deadline_rows d JOIN case_rows c ON c.id = d.case_id
+         WHERE d.done = 0 AND d.date != ''
+           AND (CASE WHEN ?1 IS NULL THEN c.archived = 0 AND d.date >= ?2 ELSE d.case_id = ?1 END)
+         ORDER BY d.date, c.title COLLATE NOCASE, d.title",
+    )?;
+    let rows = statement.query_map(params![case_id.map(CaseId::as_str), today], |row| {
+        Ok(UpcomingDeadline {
+            case_id: row.get(0)?,
+            case_title: row.get(1)?,
+            id: row.get(2)?,
+            date: row.get(3)?,
+            title: row.get(4)?,
+            kind: row.get(5)?,
+            overdue: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 pub(crate) fn drafts(
     connection: &Connection,
     case_id: &CaseId,
