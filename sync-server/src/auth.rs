@@ -21,6 +21,9 @@ pub struct Principal {
     /// Whether the identity provider makes the caller a firm administrator (Clerk's
     /// organization role, or `HUB_ADMIN_CLAIM` / `HUB_ADMIN_VALUE`).
     pub firm_admin: bool,
+    /// Whether the firm role is one of `HUB_RISK_VALUE` (conflicts/risk): manages ethical walls
+    /// firm-wide like an admin, nothing else.
+    pub risk_officer: bool,
     /// Name and email as the token states them, for the firm directory.
     pub profile: Profile,
 }
@@ -97,6 +100,7 @@ impl Verifier {
 pub struct DevAuth {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    risk_roles: Vec<String>,
 }
 
 impl DevAuth {
@@ -104,7 +108,15 @@ impl DevAuth {
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
+            risk_roles: Vec::new(),
         }
+    }
+
+    /// Development tokens whose firm role is one of `roles` make a conflicts/risk officer
+    /// (`HUB_RISK_VALUE`, as for a real identity provider).
+    pub fn with_risk_roles(mut self, roles: Vec<String>) -> Self {
+        self.risk_roles = roles;
+        self
     }
 
     pub fn mint(&self, user: &str, firm: &str, ttl_secs: i64) -> Result<String, AuthError> {
@@ -175,6 +187,10 @@ impl DevAuth {
             firm_id: claims.org_id,
             expires_at: claims.exp,
             firm_admin: matches!(claims.org_role.as_deref(), Some("admin" | "org:admin")),
+            risk_officer: claims
+                .org_role
+                .as_deref()
+                .is_some_and(|role| self.risk_roles.iter().any(|risk| risk == role)),
             profile: Profile::from_claims(&profile_claims),
         })
     }
@@ -219,6 +235,7 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
                     require_azp: settings.environment == Environment::Production,
                     firm_claim: identity.firm_claim_path()?,
                     admin: identity.admin_rule()?,
+                    risk_roles: identity.risk_roles(),
                     audiences: identity.accepted_audiences(),
                 },
                 keys,
@@ -227,7 +244,7 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
     };
     let dev = settings
         .dev_auth
-        .then(|| DevAuth::new(&settings.dev_secret.value));
+        .then(|| DevAuth::new(&settings.dev_secret.value).with_risk_roles(identity.risk_roles()));
     Ok(Verifier::new(oidc, dev))
 }
 

@@ -122,27 +122,34 @@ impl AdminRule {
 
     pub fn is_admin(&self, claims: &Map<String, Value>) -> bool {
         match self {
+            Self::ClerkOrganizationRole => self.names_any(claims, &CLERK_ADMIN_ROLES),
+            Self::Claim { values, .. } => self.names_any(claims, values),
+        }
+    }
+
+    /// Whether the claim this rule reads (Clerk's organization role, or `HUB_ADMIN_CLAIM`) is
+    /// one of `wanted` or, for an array claim, contains one: how the conflicts/risk role
+    /// (`HUB_RISK_VALUE`) is read, beside the admin values.
+    pub fn names_any<S: AsRef<str>>(&self, claims: &Map<String, Value>, wanted: &[S]) -> bool {
+        let matches = |value: &Value| {
+            value
+                .as_str()
+                .is_some_and(|value| wanted.iter().any(|wanted| wanted.as_ref() == value))
+        };
+        let claim = match self {
             Self::ClerkOrganizationRole => {
                 let organization = claims.get("o").filter(|o| o.get("id").is_some());
-                let role = match organization {
+                match organization {
                     Some(organization) => organization.get("rol"),
                     None => claims.get("org_role"),
-                };
-                role.and_then(Value::as_str)
-                    .is_some_and(|role| CLERK_ADMIN_ROLES.contains(&role))
-            }
-            Self::Claim { path, values } => {
-                let matches = |value: &Value| {
-                    value
-                        .as_str()
-                        .is_some_and(|value| values.iter().any(|wanted| wanted == value))
-                };
-                match path.get(claims) {
-                    Some(Value::Array(items)) => items.iter().any(matches),
-                    Some(value) => matches(value),
-                    None => false,
                 }
             }
+            Self::Claim { path, .. } => path.get(claims),
+        };
+        match claim {
+            Some(Value::Array(items)) => items.iter().any(matches),
+            Some(value) => matches(value),
+            None => false,
         }
     }
 }
@@ -252,6 +259,10 @@ mod tests {
         assert!(!entra.is_admin(&claims(json!({"roles": ["Hub.Reader"]}))));
         assert!(!entra.is_admin(&claims(json!({"roles": "Hub.Administrator"}))));
         assert!(!entra.is_admin(&claims(json!({}))));
+        // The risk role is read from the same claim.
+        assert!(entra.names_any(&claims(json!({"roles": ["Hub.Risk"]})), &["Hub.Risk"]));
+        assert!(clerk.names_any(&claims(json!({"o": {"id": "org", "rol": "org:risk"}})), &["org:risk"]));
+        assert!(!clerk.names_any(&claims(json!({"o": {"id": "org", "rol": "admin"}})), &["org:risk"]));
 
         let nested =
             AdminRule::from_settings(Some("realm.role"), &["owner".into(), " admin ".into()])

@@ -151,6 +151,11 @@ pub struct IdentitySettings {
     /// The value(s) of `HUB_ADMIN_CLAIM` that make a firm admin, comma separated.
     #[arg(long = "admin-value", env = "HUB_ADMIN_VALUE", value_delimiter = ',')]
     pub admin_values: Vec<String>,
+    /// The value(s) of the firm-role claim (Clerk's organization role, or `HUB_ADMIN_CLAIM`)
+    /// that make a conflicts/risk officer, comma separated, e.g. `org:risk` or `Hub.Risk`: they
+    /// see the firm-wide list of ethical walls and add and lift walls, like firm admins.
+    #[arg(long = "risk-value", env = "HUB_RISK_VALUE", value_delimiter = ',')]
+    pub risk_values: Vec<String>,
     /// Accepted audiences (`aud`), comma separated: a token must name one of them.
     #[arg(long = "audience", env = "HUB_AUDIENCE", value_delimiter = ',')]
     pub audiences: Vec<String>,
@@ -166,6 +171,7 @@ impl std::fmt::Debug for IdentitySettings {
             .field("firm_claim", &self.firm_claim)
             .field("admin_claim", &self.admin_claim)
             .field("admin_values", &self.admin_values)
+            .field("risk_values", &self.risk_values)
             .field("audiences", &self.audiences)
             .finish()
     }
@@ -206,6 +212,15 @@ impl IdentitySettings {
     /// `HUB_ADMIN_CLAIM` and `HUB_ADMIN_VALUE`, parsed.
     pub fn admin_rule(&self) -> Result<AdminRule, ClaimsError> {
         AdminRule::from_settings(self.admin_claim.as_deref(), &self.admin_values)
+    }
+
+    /// `HUB_RISK_VALUE` without empty entries.
+    pub fn risk_roles(&self) -> Vec<String> {
+        self.risk_values
+            .iter()
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect()
     }
 
     /// `HUB_AUDIENCE` without empty entries.

@@ -373,11 +373,27 @@ impl DocEntry {
     /// commit is broadcast. On [`IntegrateError::Refused`] the document is unchanged; on
     /// [`IntegrateError::Integration`] it may hold part of the update: the caller must
     /// [`DocHub::reload`] it.
-    pub fn admit(&self, update: &[u8]) -> Result<(), IntegrateError> {
+    ///
+    /// With `within` (a commenter's change), the update must also stay under that root type of
+    /// the document as it is now ([`protocol::check_within_root`]), checked under the same lock
+    /// as the integration so no other change slips between; else it is refused with
+    /// `ProtocolError::OutsideScope` and the document is unchanged.
+    pub fn admit(&self, update: &[u8], within: Option<&str>) -> Result<(), IntegrateError> {
         let mut state = lock(&self.state);
         let doc = state
             .materialize(self.id)
             .ok_or_else(|| IntegrateError::Integration("document is not loaded".to_owned()))?;
+        if let Some(root) = within {
+            catch_unwind(AssertUnwindSafe(|| {
+                protocol::check_within_root(&doc.transact(), update, root)
+            }))
+            .unwrap_or_else(|_| {
+                Err(protocol::ProtocolError::InvalidUpdate(
+                    "yrs panicked".to_owned(),
+                ))
+            })
+            .map_err(IntegrateError::Refused)?;
+        }
         apply(doc, update)
     }
 

@@ -328,6 +328,8 @@ pub struct OidcSettings {
     pub firm_claim: Option<ClaimPath>,
     /// Who is a firm admin (default: Clerk's organization role).
     pub admin: AdminRule,
+    /// The firm-role values (read where `admin` reads) that make a conflicts/risk officer.
+    pub risk_roles: Vec<String>,
     /// Accepted audiences (`aud` must name one of them); empty: `aud` is not checked.
     pub audiences: Vec<String>,
 }
@@ -438,6 +440,10 @@ impl OidcVerifier {
             firm_id,
             expires_at,
             firm_admin: self.settings.admin.is_admin(&claims),
+            risk_officer: self
+                .settings
+                .admin
+                .names_any(&claims, &self.settings.risk_roles),
             profile: Profile::from_claims(&claims),
         })
     }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::db;
-use crate::db::access::{CaseSummary, Member, Screen};
+use crate::db::access::{CaseSummary, FirmMatter, FirmScreen, Member, Screen};
 use crate::db::audit::AuditEntry;
 use crate::error::Error;
 use crate::http::{ApiError, Caller};
@@ -54,7 +54,7 @@ fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>)
     state.hub.set_access(case_id, user_id, role);
 }
 
-/// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"viewer"}`
+/// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"commenter"|"viewer"}`
 #[tracing::instrument(skip_all, fields(case = %case_id, member = %user_id))]
 pub async fn put_member(
     State(state): State<AppState>,
@@ -64,7 +64,7 @@ pub async fn put_member(
 ) -> Result<StatusCode, ApiError> {
     let role = Role::parse(&body.role).ok_or_else(|| Error::InvalidInput {
         code: "invalid_role",
-        message: "role must be owner, editor or viewer".to_owned(),
+        message: "role must be owner, editor, commenter or viewer".to_owned(),
     })?;
     access::set_member(&state.pool, &caller, case_id, &user_id, role).await?;
     propagate(&state, case_id, &user_id, Some(role));
@@ -83,14 +83,32 @@ pub async fn delete_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/cases/{case}/screens` (owners and firm admins)
+/// `GET /api/v1/screens` (firm admins and the conflicts/risk role): every wall in the firm.
+#[tracing::instrument(skip_all)]
+pub async fn firm_screens(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<FirmScreen>>, ApiError> {
+    Ok(Json(access::firm_screens(&state.pool, &caller).await?))
+}
+
+/// `GET /api/v1/matters` (firm admins and the conflicts/risk role): every matter of the firm.
+#[tracing::instrument(skip_all)]
+pub async fn firm_matters(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<FirmMatter>>, ApiError> {
+    Ok(Json(access::firm_matters(&state.pool, &caller).await?))
+}
+
+/// `GET /api/v1/cases/{case}/screens` (owners, firm admins and the conflicts/risk role)
 #[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn screens(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Screen>>, ApiError> {
-    access::require(&state.pool, case_id, &caller, true).await?;
+    access::require_walls(&state.pool, case_id, &caller).await?;
     let screens = db::access::screens(&state.pool, case_id).await?;
     Ok(Json(screens))
 }
@@ -148,6 +166,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/cases/{case}/screens/{user}"),
     ("DELETE", "/api/v1/cases/{case}/screens/{user}"),
     ("GET", "/api/v1/cases/{case}/audit"),
+    ("GET", "/api/v1/screens"),
+    ("GET", "/api/v1/matters"),
     ("GET", "/api/v1/directory"),
     ("GET", "/api/v1/stats"),
 ];
@@ -167,6 +187,8 @@ pub fn routes() -> axum::Router<AppState> {
             put(put_screen).delete(delete_screen),
         )
         .route("/api/v1/cases/{case}/audit", get(audit_log))
+        .route("/api/v1/screens", get(firm_screens))
+        .route("/api/v1/matters", get(firm_matters))
         .route("/api/v1/directory", get(crate::directory::search))
         .route("/api/v1/stats", get(crate::metrics::stats))
 }

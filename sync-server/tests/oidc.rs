@@ -132,6 +132,7 @@ fn settings() -> OidcSettings {
         require_azp: false,
         firm_claim: None,
         admin: AdminRule::default(),
+        risk_roles: Vec::new(),
         audiences: Vec::new(),
     }
 }
