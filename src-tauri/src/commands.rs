@@ -520,8 +520,8 @@ pub async fn export_pdf(app: AppHandle, doc: String, paper: String) -> CommandRe
     save_export(&app, &title, "pdf", &bytes)
 }
 
-/// Save an export named after the draft's title in the exports folder; returns its path.
-fn save_export(
+/// Save an export named after `title` (a draft's, or a report's) in the exports folder; returns its path.
+pub(crate) fn save_export(
     app: &AppHandle,
     title: &str,
     extension: &str,

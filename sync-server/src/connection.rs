@@ -635,6 +635,7 @@ impl Session {
                     routing_key: key.clone(),
                     user_id: user_id.clone(),
                     access: access.clone(),
+                    kind: doc.kind(),
                     expires_at: expires_at.clone(),
                 },
             )

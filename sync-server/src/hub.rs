@@ -85,6 +85,8 @@ struct Subscriber {
     user_id: Arc<str>,
     /// The subscriber's live access, shared with its connection: [`Role::code`]; 0 = revoked.
     access: Arc<AtomicU8>,
+    /// A matter record or a draft: the scope a new role gives (`Role::writes`).
+    kind: protocol::DocKind,
     /// When the subscriber's token expires (seconds since the epoch), shared with its
     /// connection, which moves it on when the client re-authenticates.
     expires_at: Arc<AtomicI64>,
@@ -101,6 +103,7 @@ pub struct NewSubscriber {
     pub user_id: Arc<str>,
     /// Live access shared with the connection ([`crate::role::Role::code`]).
     pub access: Arc<AtomicU8>,
+    pub kind: protocol::DocKind,
     pub expires_at: Arc<AtomicI64>,
 }
 
@@ -534,6 +537,7 @@ impl DocHub {
                 routing_key: subscriber.routing_key,
                 user_id: subscriber.user_id,
                 access: subscriber.access,
+                kind: subscriber.kind,
                 expires_at: subscriber.expires_at,
                 token_requested_for: AtomicI64::new(i64::MIN),
             },
@@ -766,7 +770,9 @@ impl DocHub {
 
     /// A member's access to a case changed (role changed, removed, or screened): update every
     /// open subscription of that user to the case's documents at once. Those who lost access are
-    /// told `PermissionDenied` and are sent nothing more.
+    /// told `PermissionDenied` and are sent nothing more; those whose role changed are sent
+    /// `Authenticated` with the new scope, so their app follows at once (a commenter's editor
+    /// stops editing).
     pub fn set_access(
         &self,
         case_id: uuid::Uuid,
@@ -787,8 +793,20 @@ impl DocHub {
                 if &*subscriber.user_id != user_id {
                     continue;
                 }
-                subscriber.access.store(code, Ordering::Release);
+                let before = subscriber.access.swap(code, Ordering::AcqRel);
                 affected += 1;
+                if let Some(role) = role
+                    && before != 0
+                    && before != code
+                {
+                    let scope = Frame::new(
+                        subscriber.routing_key.as_str(),
+                        Message::Auth(protocol::AuthMessage::Authenticated {
+                            scope: role.writes(subscriber.kind).scope().into(),
+                        }),
+                    );
+                    subscriber.sender.send(Bytes::from(scope.encode()));
+                }
                 if role.is_none() {
                     revoked.push(*subscription);
                     let denied = Frame::new(

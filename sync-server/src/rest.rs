@@ -28,6 +28,27 @@ pub async fn my_cases(
     Ok(Json(cases))
 }
 
+/// Who the caller is to the firm: what the app shows of the admin screens.
+#[derive(serde::Serialize)]
+pub struct Me {
+    user_id: String,
+    firm_id: String,
+    firm_admin: bool,
+    risk_officer: bool,
+}
+
+/// `GET /api/v1/me`: the caller's id, firm and firm roles (admin, conflicts/risk), as the
+/// server reads them from the token.
+#[tracing::instrument(skip_all)]
+pub async fn me(Caller(caller): Caller) -> Json<Me> {
+    Json(Me {
+        user_id: caller.user_id,
+        firm_id: caller.firm_id,
+        firm_admin: caller.firm_admin,
+        risk_officer: caller.risk_officer,
+    })
+}
+
 /// `GET /api/v1/cases/{case}/members`, with names from the firm directory of the matter's own
 /// firm only: an id that belongs to someone of another firm shows no name.
 #[tracing::instrument(skip_all, fields(case = %case_id))]
@@ -159,6 +180,7 @@ pub async fn audit_log(
 /// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/me"),
     ("GET", "/api/v1/cases/{case}/members"),
     ("PUT", "/api/v1/cases/{case}/members/{user}"),
     ("DELETE", "/api/v1/cases/{case}/members/{user}"),
@@ -176,6 +198,7 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, put};
     axum::Router::new()
         .route("/api/v1/cases", get(my_cases))
+        .route("/api/v1/me", get(me))
         .route("/api/v1/cases/{case}/members", get(members))
         .route(
             "/api/v1/cases/{case}/members/{user}",

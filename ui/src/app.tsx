@@ -8,7 +8,11 @@ import { leavesRemovedMatter } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
-import type { MatterRole } from "./editor/drafting";
+import { parseRole, type MatterRole } from "./logic/permissions";
+import { connectedToServer } from "./logic/syncLabel";
+import { WallsPage } from "./admin/WallsPage";
+import { AiSettingsPage } from "./admin/AiSettingsPage";
+import type { FirmRoles } from "./ipc";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AccountNotices } from "./accounts/AccountNotices";
 import { SignedInAs } from "./shell/SignedInAs";
@@ -22,7 +26,9 @@ export type Route =
   | { screen: "dashboard" }
   | { screen: "case"; caseId: string }
   | { screen: "draft"; caseId: string; doc: string }
-  | { screen: "settings" };
+  | { screen: "settings" }
+  | { screen: "walls" }
+  | { screen: "ai" };
 
 /**
  * The editor (TipTap, ProseMirror, Yjs: most of the app's JavaScript) loads when a draft is
@@ -40,14 +46,21 @@ function LazyDraftEditor(props: DraftEditorProps) {
   }, []);
   useEffect(() => {
     let current = true;
-    ipc
-      .myRole(props.caseId)
-      .then((found) => {
-        if (current) setRole(found);
-      })
-      .catch(() => undefined);
+    const ask = () =>
+      ipc
+        .myRole(props.caseId)
+        .then((found) => {
+          if (current) setRole(parseRole(found));
+        })
+        .catch(() => undefined);
+    void ask();
+    // An owner changed the lawyer's role while the draft is open: follow at once.
+    const unlisten = events.roleChanged((change) => {
+      if (change.case_id === props.caseId) void ask();
+    });
     return () => {
       current = false;
+      void unlisten.then((stop) => stop());
     };
   }, [props.caseId]);
   if (failed) return <p class="error">The editor could not be loaded: {failed}</p>;
@@ -63,6 +76,16 @@ export function App() {
   const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
   useEffect(() => onSaveProblem(setSaveProblem), []);
   const closeQuestion = useCloseGuard();
+  // Firm admins and the conflicts/risk role get the Walls screen; admins the AI screen.
+  const [firmRoles, setFirmRoles] = useState<FirmRoles | null>(null);
+  const online = connectedToServer(status);
+  useEffect(() => {
+    if (!online) return;
+    ipc
+      .firmRoles()
+      .then(setFirmRoles)
+      .catch(() => setFirmRoles(null));
+  }, [online]);
   useEffect(() => {
     // The notice itself is RemovalNotices'; here the window leaves the matter.
     const unlisten = events.matterRemoved((removal) => {
@@ -124,6 +147,20 @@ export function App() {
           >
             Matters
           </button>
+          {firmRoles && (firmRoles.firm_admin || firmRoles.risk_officer) && (
+            <button
+              class={route.screen === "walls" ? "active" : ""}
+              onClick={() => setRoute({ screen: "walls" })}
+              data-testid="nav-walls"
+            >
+              Walls
+            </button>
+          )}
+          {firmRoles?.firm_admin && (
+            <button class={route.screen === "ai" ? "active" : ""} onClick={() => setRoute({ screen: "ai" })} data-testid="nav-ai">
+              AI
+            </button>
+          )}
           <button
             class={route.screen === "settings" ? "active" : ""}
             onClick={() => setRoute({ screen: "settings" })}
@@ -154,8 +191,17 @@ export function App() {
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
         {route.screen === "case" && <CasePage caseId={route.caseId} info={info} status={status} navigate={setRoute} />}
         {route.screen === "draft" && (
-          <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
+          <LazyDraftEditor
+            caseId={route.caseId}
+            doc={route.doc}
+            info={info}
+            status={status}
+            navigate={setRoute}
+            firmAdmin={firmRoles?.firm_admin ?? false}
+          />
         )}
+        {route.screen === "walls" && <WallsPage status={status} />}
+        {route.screen === "ai" && <AiSettingsPage status={status} />}
         {route.screen === "settings" && <SettingsPage info={info} signIn={signIn ?? info.sign_in} onSaved={reload} />}
       </main>
       <UnsavedCloseDialog question={closeQuestion} />

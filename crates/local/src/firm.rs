@@ -1,8 +1,12 @@
 //! The firm's server seen from the laptop beyond the sync socket: its REST API (`FirmServer`:
-//! members, copilot availability, consent, the copilot's streamed chat) and its replies as types.
+//! sharing a matter, the firm directory, ethical walls, the copilot's availability, consent,
+//! policy and usage, and its streamed chat) and its replies as types.
 
 mod replies;
 mod rest;
 
-pub use replies::{CopilotAvailability, CopilotQuota, Member};
+pub use replies::{
+    CopilotAvailability, CopilotPolicy, CopilotQuota, FirmMatter, FirmRoles, FirmScreen, MatterRole,
+    Member, Person, UsageGroup, UsageReport,
+};
 pub use rest::{CopilotEvent, CopilotRequest, FirmServer, http_base};

@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::firm::replies::{CopilotAvailability, Member};
+use crate::firm::replies::{
+    CopilotAvailability, CopilotPolicy, FirmMatter, FirmRoles, FirmScreen, MatterRole, Member,
+    Person, UsageReport,
+};
 use crate::{CaseId, LocalError, TokenSource};
 
 /// Longest wait for a plain (non-streaming) request to the firm's server.
@@ -64,6 +67,19 @@ pub fn http_base(sync_url: &str) -> Result<String, LocalError> {
 fn unreachable(error: reqwest::Error) -> LocalError {
     // reqwest errors carry the URL, never the Authorization header.
     LocalError::Connection(crate::net::describe(&error, "the firm's server"))
+}
+
+/// A user id as one URL path segment (ids from identity providers may hold `|`, `@`, `/`).
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Parse Server-Sent Events out of `buffer`, leaving any incomplete event in it.
@@ -166,16 +182,140 @@ impl FirmServer {
         self.get_json(&format!("cases/{case_id}/members")).await
     }
 
-    /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.
-    pub async fn set_consent(&self, case_id: &CaseId, consented: bool) -> Result<(), LocalError> {
+    /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent, with
+    /// how it was given (`note`: "engagement letter of 3 March, clause 12").
+    pub async fn set_consent(
+        &self,
+        case_id: &CaseId,
+        consented: bool,
+        note: &str,
+    ) -> Result<(), LocalError> {
         let path = format!("cases/{case_id}/ai-consent");
-        self.send(reqwest::Method::PUT, &path, |request| {
-            request
-                .json(&serde_json::json!({ "consented": consented }))
-                .timeout(REQUEST_TIMEOUT)
+        let body = serde_json::json!({ "consented": consented, "note": note });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// A request with a JSON body whose answer has none (204).
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), LocalError> {
+        self.send(method, path, |request| {
+            request.json(body).timeout(REQUEST_TIMEOUT)
         })
         .await?;
         Ok(())
+    }
+
+    /// `GET /api/v1/me`: whether the lawyer is a firm admin or the conflicts/risk role.
+    pub async fn firm_roles(&self) -> Result<FirmRoles, LocalError> {
+        self.get_json("me").await
+    }
+
+    /// `GET /api/v1/directory?q=`: people of the firm by name, email or id.
+    pub async fn directory(&self, query: &str) -> Result<Vec<Person>, LocalError> {
+        let response = self
+            .send(reqwest::Method::GET, "directory", |request| {
+                request.query(&[("q", query)]).timeout(REQUEST_TIMEOUT)
+            })
+            .await?;
+        response.json().await.map_err(unreachable)
+    }
+
+    /// `PUT /api/v1/cases/{case}/members/{user}`: share the matter, or change a role (owners
+    /// and firm admins).
+    pub async fn set_member(
+        &self,
+        case_id: &CaseId,
+        user_id: &str,
+        role: MatterRole,
+    ) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/members/{}", path_segment(user_id));
+        let body = serde_json::json!({ "role": role.as_str() });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// `DELETE /api/v1/cases/{case}/members/{user}`: take someone off the matter.
+    pub async fn remove_member(&self, case_id: &CaseId, user_id: &str) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/members/{}", path_segment(user_id));
+        self.send(reqwest::Method::DELETE, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/screens`: every ethical wall in the firm (admins, the risk role).
+    pub async fn firm_screens(&self) -> Result<Vec<FirmScreen>, LocalError> {
+        self.get_json("screens").await
+    }
+
+    /// `GET /api/v1/matters`: every matter of the firm (admins, the risk role).
+    pub async fn firm_matters(&self) -> Result<Vec<FirmMatter>, LocalError> {
+        self.get_json("matters").await
+    }
+
+    /// `PUT /api/v1/cases/{case}/screens/{user}`: wall someone off a matter, with the reason.
+    pub async fn add_screen(
+        &self,
+        case_id: &CaseId,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/screens/{}", path_segment(user_id));
+        let body = serde_json::json!({ "reason": reason });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// `DELETE /api/v1/cases/{case}/screens/{user}`: lift a wall (membership is not restored).
+    pub async fn lift_screen(&self, case_id: &CaseId, user_id: &str) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/screens/{}", path_segment(user_id));
+        self.send(reqwest::Method::DELETE, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/copilot/policy`.
+    pub async fn copilot_policy(&self) -> Result<CopilotPolicy, LocalError> {
+        self.get_json("copilot/policy").await
+    }
+
+    /// `PUT /api/v1/copilot/policy` `{"enabled"}` (firm admins): the firm's switch.
+    pub async fn set_copilot_enabled(&self, enabled: bool) -> Result<CopilotPolicy, LocalError> {
+        let body = serde_json::json!({ "enabled": enabled });
+        self.send(reqwest::Method::PUT, "copilot/policy", |request| {
+            request.json(&body).timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .json()
+        .await
+        .map_err(unreachable)
+    }
+
+    /// `GET /api/v1/copilot/usage?since=` (firm admins): by person, matter and month.
+    pub async fn copilot_usage(&self, since: Option<&str>) -> Result<UsageReport, LocalError> {
+        let response = self
+            .send(reqwest::Method::GET, "copilot/usage", |request| {
+                request
+                    .query(&[("since", since), ("limit", Some("1"))])
+                    .timeout(REQUEST_TIMEOUT)
+            })
+            .await?;
+        response.json().await.map_err(unreachable)
+    }
+
+    /// `GET /api/v1/copilot/usage.csv?since=` (firm admins): the CSV text.
+    pub async fn copilot_usage_csv(&self, since: Option<&str>) -> Result<String, LocalError> {
+        let response = self
+            .send(reqwest::Method::GET, "copilot/usage.csv", |request| {
+                request.query(&[("since", since)]).timeout(REQUEST_TIMEOUT)
+            })
+            .await?;
+        response.text().await.map_err(unreachable)
     }
 
     /// Stream an answer, calling `on_event` for each event as it arrives. Returns after the
@@ -226,6 +366,12 @@ mod tests {
         );
         assert!(http_base("https://x").is_err());
         assert!(http_base("ws:///api").is_err());
+    }
+
+    #[test]
+    fn user_ids_are_one_path_segment() {
+        assert_eq!(path_segment("user_2abc"), "user_2abc");
+        assert_eq!(path_segment("auth0|ada/x@y"), "auth0%7Cada%2Fx%40y");
     }
 
     #[test]
