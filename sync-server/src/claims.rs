@@ -261,8 +261,14 @@ mod tests {
         assert!(!entra.is_admin(&claims(json!({}))));
         // The risk role is read from the same claim.
         assert!(entra.names_any(&claims(json!({"roles": ["Hub.Risk"]})), &["Hub.Risk"]));
-        assert!(clerk.names_any(&claims(json!({"o": {"id": "org", "rol": "org:risk"}})), &["org:risk"]));
-        assert!(!clerk.names_any(&claims(json!({"o": {"id": "org", "rol": "admin"}})), &["org:risk"]));
+        assert!(clerk.names_any(
+            &claims(json!({"o": {"id": "org", "rol": "org:risk"}})),
+            &["org:risk"]
+        ));
+        assert!(!clerk.names_any(
+            &claims(json!({"o": {"id": "org", "rol": "admin"}})),
+            &["org:risk"]
+        ));
 
         let nested =
             AdminRule::from_settings(Some("realm.role"), &["owner".into(), " admin ".into()])

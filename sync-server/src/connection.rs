@@ -59,7 +59,6 @@ struct Subscription {
     ack_refused: Bytes,
 }
 
-
 struct Session {
     state: AppState,
     sender: ConnSender,

@@ -10,7 +10,7 @@ use protocol::{AuthMessage, DocName, Frame, Message, SyncMessage};
 use yrs::types::xml::XmlFragment;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Array, ArrayPrelim, Doc, Map, MapPrelim, Options, ReadTxn, Text, Transact, Update,
+    Array, ArrayPrelim, Doc, GetString, Map, MapPrelim, Options, ReadTxn, Text, Transact, Update,
     XmlTextPrelim,
 };
 
@@ -156,7 +156,9 @@ async fn a_commenter_cannot_edit_the_body_alone_or_tucked_into_a_comment() {
     // were never stored).
     let attacker = copy_of(&owner_doc, 21);
     let sneaked = change(&attacker, |txn| {
-        let thread = txn.get_map("comments").unwrap()
+        let thread = txn
+            .get_map("comments")
+            .unwrap()
             .insert(txn, "t2", MapPrelim::default());
         thread.insert(txn, "body", "Looks fine.");
         first_paragraph(txn).insert(txn, 0, "Unless Ben says otherwise, ");
@@ -207,7 +209,9 @@ async fn a_commenters_comment_and_reply_are_kept_and_reach_the_others() {
         let reply = replies.push_back(txn, MapPrelim::default());
         reply.insert(txn, "body", "At the Buyer's warehouse.");
         thread.insert(txn, "resolved", true);
-        let new_thread = txn.get_map("comments").unwrap()
+        let new_thread = txn
+            .get_map("comments")
+            .unwrap()
             .insert(txn, "t2", MapPrelim::default());
         new_thread.insert(txn, "body", "Define 'deliver'.");
     });
@@ -300,7 +304,11 @@ async fn only_owners_and_admins_share_and_the_roles_are_listed() {
             Some(serde_json::json!({ "role": role })),
         )
         .await;
-        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")), "{who}");
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("forbidden")),
+            "{who}"
+        );
         let (status, _) = rest(
             server,
             reqwest::Method::DELETE,
@@ -319,8 +327,18 @@ async fn only_owners_and_admins_share_and_the_roles_are_listed() {
         Some(serde_json::json!({ "role": "janitor" })),
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_input")));
-    let (_, listed) = rest(server, reqwest::Method::GET, &members, &token("ben", FIRM), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_role"))
+    );
+    let (_, listed) = rest(
+        server,
+        reqwest::Method::GET,
+        &members,
+        &token("ben", FIRM),
+        None,
+    )
+    .await;
     let roles: Vec<(&str, &str)> = listed
         .as_array()
         .unwrap()

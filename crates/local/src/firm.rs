@@ -6,7 +6,7 @@ mod replies;
 mod rest;
 
 pub use replies::{
-    CopilotAvailability, CopilotPolicy, CopilotQuota, FirmMatter, FirmRoles, FirmScreen, MatterRole,
-    Member, Person, UsageGroup, UsageReport,
+    CopilotAvailability, CopilotPolicy, CopilotQuota, FirmMatter, FirmRoles, FirmScreen,
+    MatterRole, Member, Person, UsageGroup, UsageReport,
 };
 pub use rest::{CopilotEvent, CopilotRequest, FirmServer, http_base};

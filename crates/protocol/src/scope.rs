@@ -17,8 +17,8 @@ use std::collections::{HashMap, HashSet};
 
 use yrs::{ReadTxn, StateVector};
 
-use crate::update_check::{BlockKind, Id, Parent, walk_update_v1, walk_update_v1_with_deletions};
 use crate::ProtocolError;
+use crate::update_check::{BlockKind, Id, Parent, walk_update_v1, walk_update_v1_with_deletions};
 
 /// How an item finds its parent.
 #[derive(Debug, Clone, Copy)]
@@ -260,7 +260,8 @@ mod tests {
     use yrs::types::xml::XmlFragment;
     use yrs::updates::decoder::Decode;
     use yrs::{
-        Any, Array, ArrayPrelim, Doc, Map, MapPrelim, Options, Text, Transact, Update, XmlTextPrelim,
+        Any, Array, ArrayPrelim, Doc, Map, MapPrelim, Options, Text, Transact, Update,
+        XmlTextPrelim,
     };
 
     fn draft_doc(client: u64) -> Doc {
@@ -371,9 +372,13 @@ mod tests {
             let body = txn.get_xml_fragment("default").unwrap();
             body.push_back(txn, XmlTextPrelim::new("Sneaked in."));
         });
-        assert_eq!(check(&server, &body_only).unwrap_err().code(), "outside_scope");
+        assert_eq!(
+            check(&server, &body_only).unwrap_err().code(),
+            "outside_scope"
+        );
         let sneaked = change(&commenter, |txn| {
-            txn.get_map("comments").unwrap()
+            txn.get_map("comments")
+                .unwrap()
                 .insert(txn, "t9", "harmless");
             let Some(yrs::XmlOut::Text(text)) =
                 txn.get_xml_fragment("default").unwrap().get(txn, 0)
@@ -382,7 +387,10 @@ mod tests {
             };
             text.insert(txn, 0, "NOT ");
         });
-        assert_eq!(check(&server, &sneaked).unwrap_err().code(), "outside_scope");
+        assert_eq!(
+            check(&server, &sneaked).unwrap_err().code(),
+            "outside_scope"
+        );
         let deletion = change(&commenter, |txn| {
             let Some(yrs::XmlOut::Text(text)) =
                 txn.get_xml_fragment("default").unwrap().get(txn, 0)
@@ -391,7 +399,10 @@ mod tests {
             };
             text.remove_range(txn, 0, 3);
         });
-        assert_eq!(check(&server, &deletion).unwrap_err().code(), "outside_scope");
+        assert_eq!(
+            check(&server, &deletion).unwrap_err().code(),
+            "outside_scope"
+        );
         let meta = change(&commenter, |txn| {
             txn.get_map("meta").unwrap().insert(txn, "title", "Mine");
         });
