@@ -327,10 +327,7 @@ async fn only_owners_and_admins_share_and_the_roles_are_listed() {
         Some(serde_json::json!({ "role": "janitor" })),
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("invalid_role"))
-    );
+    assert_eq!((status, body["code"].as_str()), (400, Some("invalid_role")));
     let (_, listed) = rest(
         server,
         reqwest::Method::GET,

@@ -69,7 +69,15 @@ fn unreachable(error: reqwest::Error) -> LocalError {
     LocalError::Connection(crate::net::describe(&error, "the firm's server"))
 }
 
-/// A user id as one URL path segment (ids from identity providers may hold `|`, `@`, `/`).
+/// `&since=…` for a usage report, or nothing (the server's default: this month).
+fn since_query(since: Option<&str>) -> String {
+    since.map_or_else(String::new, |since| {
+        format!("&since={}", path_segment(since))
+    })
+}
+
+/// A user id as one URL path segment (ids from identity providers may hold `|`, `@`, `/`), or a
+/// query value: everything but RFC 3986's unreserved characters percent-encoded.
 fn path_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
@@ -216,12 +224,8 @@ impl FirmServer {
 
     /// `GET /api/v1/directory?q=`: people of the firm by name, email or id.
     pub async fn directory(&self, query: &str) -> Result<Vec<Person>, LocalError> {
-        let response = self
-            .send(reqwest::Method::GET, "directory", |request| {
-                request.query(&[("q", query)]).timeout(REQUEST_TIMEOUT)
-            })
-            .await?;
-        response.json().await.map_err(unreachable)
+        self.get_json(&format!("directory?q={}", path_segment(query)))
+            .await
     }
 
     /// `PUT /api/v1/cases/{case}/members/{user}`: share the matter, or change a role (owners
@@ -298,24 +302,20 @@ impl FirmServer {
 
     /// `GET /api/v1/copilot/usage?since=` (firm admins): by person, matter and month.
     pub async fn copilot_usage(&self, since: Option<&str>) -> Result<UsageReport, LocalError> {
-        let response = self
-            .send(reqwest::Method::GET, "copilot/usage", |request| {
-                request
-                    .query(&[("since", since), ("limit", Some("1"))])
-                    .timeout(REQUEST_TIMEOUT)
-            })
-            .await?;
-        response.json().await.map_err(unreachable)
+        self.get_json(&format!("copilot/usage?limit=1{}", since_query(since)))
+            .await
     }
 
     /// `GET /api/v1/copilot/usage.csv?since=` (firm admins): the CSV text.
     pub async fn copilot_usage_csv(&self, since: Option<&str>) -> Result<String, LocalError> {
-        let response = self
-            .send(reqwest::Method::GET, "copilot/usage.csv", |request| {
-                request.query(&[("since", since)]).timeout(REQUEST_TIMEOUT)
-            })
-            .await?;
-        response.text().await.map_err(unreachable)
+        let path = format!("copilot/usage.csv?{}", since_query(since));
+        self.send(reqwest::Method::GET, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .text()
+        .await
+        .map_err(unreachable)
     }
 
     /// Stream an answer, calling `on_event` for each event as it arrives. Returns after the
