@@ -543,7 +543,7 @@ pub async fn export_deadlines_ics(
     save_export(&app, &name, "ics", calendar.as_bytes())
 }
 
-/// Save an export named after the draft's title in the exports folder; returns its path.
+/// Save an export named after `title` (a draft's, or a report's) in the exports folder; returns its path.
 pub(crate) fn save_export(
     app: &AppHandle,
     title: &str,

@@ -1,12 +1,15 @@
 //! Commands that talk to the firm's server over REST (`hub_local::firm`): my matters and their
-//! legal holds, the audit log, a matter's members and the copilot (the model key stays on the server). Answers stream to the window
-//! over a Tauri channel.
+//! legal holds, the audit log, sharing a matter (members, the firm directory), ethical walls, and
+//! the copilot (its policy, usage, consent and answers; the model key stays on the server).
+//! Answers stream to the window over a Tauri channel. All of these are online only: offline, the
+//! window gets the `connection` code.
 
 use std::sync::atomic::Ordering;
 
 use local::firm::{
-    AuditEntry, AuditFilter, CopilotAvailability, CopilotEvent, CopilotRequest, FirmMatter,
-    FirmServer, Me, Member,
+    AuditEntry, AuditFilter, CopilotAvailability, CopilotEvent, CopilotPolicy, CopilotRequest,
+    FirmMatter, FirmRoles, FirmScreen, FirmServer, MatterRef, MatterRole, Member, Person,
+    UsageReport,
 };
 use serde_json::json;
 use tauri::ipc::Channel;
@@ -20,7 +23,7 @@ fn client(app: &AppHandle) -> CommandResult<FirmServer> {
     let settings = state.settings();
     if settings.server_url.trim().is_empty() {
         return Err(CommandError::new(
-            "copilot_no_server",
+            "no_server",
             "This needs your firm's server: set the server address in Settings.",
         ));
     }
@@ -42,8 +45,8 @@ pub async fn case_members(app: AppHandle, case_id: String) -> CommandResult<Vec<
     Ok(client(&app)?.members(&case_id).await?)
 }
 
-/// The lawyer's own role in a matter, for the editor: viewers read; owners and editors edit,
-/// suggest, accept and comment. The firm's server decides, and its answer is remembered for
+/// The lawyer's own role in a matter, for the editor: viewers read; commenters read and
+/// comment; owners and editors edit, suggest, accept and comment. The firm's server decides, and its answer is remembered for
 /// when the laptop is offline. A matter the server does not know yet (made on this computer and
 /// not synced), or an app with no server, is the lawyer's own: owner. Whatever the window
 /// shows, the server refuses a viewer's changes.
@@ -103,9 +106,124 @@ pub async fn copilot_set_consent(
     app: AppHandle,
     case_id: String,
     consented: bool,
+    note: Option<String>,
 ) -> CommandResult<()> {
     let case_id = crate::commands::parse_case_id(&case_id)?;
-    Ok(client(&app)?.set_consent(&case_id, consented).await?)
+    let note = note.unwrap_or_default();
+    Ok(client(&app)?
+        .set_consent(&case_id, consented, note.trim())
+        .await?)
+}
+
+fn parse_role(role: &str) -> CommandResult<MatterRole> {
+    MatterRole::parse(role).ok_or_else(|| {
+        CommandError::new(
+            "invalid_input",
+            "The role must be owner, editor, commenter or viewer.",
+        )
+    })
+}
+
+/// Whether the lawyer is a firm admin or the conflicts/risk role (which screens to offer).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn firm_roles(app: AppHandle) -> CommandResult<FirmRoles> {
+    Ok(client(&app)?.firm_roles().await?)
+}
+
+/// Search the firm directory by name, email or id.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn search_directory(app: AppHandle, query: String) -> CommandResult<Vec<Person>> {
+    Ok(client(&app)?.directory(query.trim()).await?)
+}
+
+/// Share a matter with someone, or change their role (owners and firm admins).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_member(
+    app: AppHandle,
+    case_id: String,
+    user_id: String,
+    role: String,
+) -> CommandResult<()> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
+    let role = parse_role(&role)?;
+    Ok(client(&app)?.set_member(&case_id, &user_id, role).await?)
+}
+
+/// Take someone off a matter (owners and firm admins); their app forgets it.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn remove_member(app: AppHandle, case_id: String, user_id: String) -> CommandResult<()> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
+    Ok(client(&app)?.remove_member(&case_id, &user_id).await?)
+}
+
+/// Every ethical wall in the firm (admins and the conflicts/risk role).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn firm_screens(app: AppHandle) -> CommandResult<Vec<FirmScreen>> {
+    Ok(client(&app)?.firm_screens().await?)
+}
+
+/// Every matter of the firm, for the walls screen's picker.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn matter_choices(app: AppHandle) -> CommandResult<Vec<MatterRef>> {
+    Ok(client(&app)?.matter_choices().await?)
+}
+
+/// Wall someone off a matter, with the reason; their app loses the matter at once.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn add_screen(
+    app: AppHandle,
+    case_id: String,
+    user_id: String,
+    reason: String,
+) -> CommandResult<()> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
+    Ok(client(&app)?
+        .add_screen(&case_id, &user_id, reason.trim())
+        .await?)
+}
+
+/// Lift a wall (the person is not given the matter back).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn lift_screen(app: AppHandle, case_id: String, user_id: String) -> CommandResult<()> {
+    let case_id = crate::commands::parse_case_id(&case_id)?;
+    Ok(client(&app)?.lift_screen(&case_id, &user_id).await?)
+}
+
+/// The firm's copilot policy.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn copilot_policy(app: AppHandle) -> CommandResult<CopilotPolicy> {
+    Ok(client(&app)?.copilot_policy().await?)
+}
+
+/// Turn the copilot on or off for the firm (firm admins).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn set_copilot_enabled(app: AppHandle, enabled: bool) -> CommandResult<CopilotPolicy> {
+    Ok(client(&app)?.set_copilot_enabled(enabled).await?)
+}
+
+/// Copilot usage by person, matter and month since `since` (RFC 3339; default this month).
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn copilot_usage(app: AppHandle, since: Option<String>) -> CommandResult<UsageReport> {
+    Ok(client(&app)?.copilot_usage(since.as_deref()).await?)
+}
+
+/// The same usage as a CSV file, saved where exports go; returns its path.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn copilot_usage_csv(app: AppHandle, since: Option<String>) -> CommandResult<String> {
+    let csv = client(&app)?.copilot_usage_csv(since.as_deref()).await?;
+    crate::commands::save_export(&app, "Copilot usage", "csv", csv.as_bytes())
 }
 
 /// Start an answer; its events go to `on_event`, ending with `done` or `error`. Returns the
@@ -169,13 +287,6 @@ pub async fn firm_matters(app: AppHandle) -> CommandResult<Vec<FirmMatter>> {
     let store = app.state::<AppState>().store();
     crate::commands::blocking(move || store.record_legal_holds(&holds)).await?;
     Ok(matters)
-}
-
-/// Who the firm's server takes the lawyer for (admins see the audit and hold controls).
-#[tauri::command]
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn firm_me(app: AppHandle) -> CommandResult<Me> {
-    Ok(client(&app)?.me().await?)
 }
 
 /// Place (`held`) or lift a matter's legal hold, with a reason (firm admins; the server

@@ -75,6 +75,11 @@ struct Denied {
 }
 
 #[derive(Clone, Serialize)]
+struct RoleChanged {
+    case_id: local::CaseId,
+}
+
+#[derive(Clone, Serialize)]
 struct MatterRemoved {
     case_id: local::CaseId,
     reason: String,
@@ -513,6 +518,13 @@ fn forward(app: &AppHandle, event: SyncEvent) {
                     reason,
                 },
             )
+        }
+        SyncEvent::RoleChanged { case_id } => {
+            // The remembered role is stale: `my_role` asks the server again.
+            if let Ok(mut roles) = state.roles.lock() {
+                roles.remove(case_id.as_str());
+            }
+            app.emit("role-changed", RoleChanged { case_id })
         }
         SyncEvent::MatterRemoved {
             case_id,

@@ -17,6 +17,54 @@ pub fn is_firm_admin(principal: &Principal) -> bool {
     principal.firm_admin
 }
 
+/// Firm admins and the conflicts/risk role (`HUB_CONFLICTS_VALUE`) manage ethical walls firm-wide.
+pub fn manages_walls(principal: &Principal) -> bool {
+    principal.firm_admin || principal.conflicts_officer
+}
+
+/// The firm-wide list of walls (admins and the risk role), leaving out matters the caller is
+/// screened from.
+#[tracing::instrument(skip_all)]
+pub async fn firm_screens(
+    pool: &PgPool,
+    caller: &Principal,
+) -> Result<Vec<db::access::FirmScreen>, Error> {
+    if !manages_walls(caller) {
+        return Err(Error::Forbidden(
+            "only firm admins and the conflicts/risk role see the firm's ethical walls",
+        ));
+    }
+    Ok(db::access::firm_screens(pool, &caller.firm_id, &caller.user_id).await?)
+}
+
+/// Every matter of the firm, for picking one to wall someone off (admins and the risk role).
+#[tracing::instrument(skip_all)]
+pub async fn firm_matters(
+    pool: &PgPool,
+    caller: &Principal,
+) -> Result<Vec<db::access::FirmMatter>, Error> {
+    if !manages_walls(caller) {
+        return Err(Error::Forbidden(
+            "only firm admins and the conflicts/risk role list every matter of the firm",
+        ));
+    }
+    Ok(db::access::firm_matters(pool, &caller.firm_id, &caller.user_id).await?)
+}
+
+/// Who may see and change a matter's walls: its owners, firm admins and the risk role (never
+/// someone screened from it).
+#[tracing::instrument(skip_all, fields(case = %case_id))]
+pub async fn require_walls(pool: &PgPool, case_id: Uuid, caller: &Principal) -> Result<(), Error> {
+    if caller.conflicts_officer {
+        let standing = case_in_firm(pool, case_id, caller).await?;
+        if standing.screened {
+            return Err(Error::NotFound);
+        }
+        return Ok(());
+    }
+    require(pool, case_id, caller, true).await
+}
+
 /// The case must exist in the caller's firm; returns where the caller stands on it.
 #[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn case_in_firm(
@@ -158,7 +206,7 @@ pub async fn add_screen(
     user_id: &str,
     reason: &str,
 ) -> Result<(), Error> {
-    require(pool, case_id, caller, true).await?;
+    require_walls(pool, case_id, caller).await?;
     if user_id == caller.user_id {
         return Err(Error::Conflict {
             code: "self_screen",
@@ -188,7 +236,7 @@ pub async fn lift_screen(
     case_id: Uuid,
     user_id: &str,
 ) -> Result<(), Error> {
-    require(pool, case_id, caller, true).await?;
+    require_walls(pool, case_id, caller).await?;
     if user_id == caller.user_id {
         return Err(Error::Conflict {
             code: "self_screen",

@@ -101,6 +101,7 @@ impl Verifier {
 pub struct DevAuth {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    conflicts_roles: Vec<String>,
 }
 
 impl DevAuth {
@@ -108,7 +109,15 @@ impl DevAuth {
         Self {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
+            conflicts_roles: crate::claims::conflicts_roles(&[]),
         }
+    }
+
+    /// Development tokens whose firm role is one of `roles` hold the conflicts/risk role
+    /// (`HUB_CONFLICTS_VALUE`, as for a real identity provider).
+    pub fn with_conflicts_roles(mut self, roles: Vec<String>) -> Self {
+        self.conflicts_roles = roles;
+        self
     }
 
     pub fn mint(&self, user: &str, firm: &str, ttl_secs: i64) -> Result<String, AuthError> {
@@ -179,10 +188,10 @@ impl DevAuth {
             firm_id: claims.org_id,
             expires_at: claims.exp,
             firm_admin: matches!(claims.org_role.as_deref(), Some("admin" | "org:admin")),
-            conflicts_officer: matches!(
-                claims.org_role.as_deref(),
-                Some("conflicts" | "org:conflicts")
-            ),
+            conflicts_officer: claims
+                .org_role
+                .as_deref()
+                .is_some_and(|role| self.conflicts_roles.iter().any(|held| held == role)),
             profile: Profile::from_claims(&profile_claims),
         })
     }
@@ -234,9 +243,10 @@ pub async fn build_verifier(settings: &ServeSettings) -> anyhow::Result<Verifier
             ))
         }
     };
-    let dev = settings
-        .dev_auth
-        .then(|| DevAuth::new(&settings.dev_secret.value));
+    let dev = settings.dev_auth.then(|| {
+        DevAuth::new(&settings.dev_secret.value)
+            .with_conflicts_roles(crate::claims::conflicts_roles(&identity.conflicts_values))
+    });
     Ok(Verifier::new(oidc, dev))
 }
 

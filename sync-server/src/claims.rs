@@ -139,7 +139,7 @@ impl AdminRule {
         match self {
             Self::ClerkOrganizationRole => {
                 let organization = claims.get("o").filter(|o| o.get("id").is_some());
-                let role = match organization {
+                match organization {
                     Some(organization) => organization.get("rol"),
                     None => claims.get("org_role"),
                 };
@@ -279,6 +279,16 @@ mod tests {
         assert!(!entra.is_admin(&claims(json!({"roles": ["Hub.Reader"]}))));
         assert!(!entra.is_admin(&claims(json!({"roles": "Hub.Administrator"}))));
         assert!(!entra.is_admin(&claims(json!({}))));
+        // The conflicts/risk role is read from the same claim.
+        assert!(entra.holds_any(&claims(json!({"roles": ["Hub.Risk"]})), &["Hub.Risk"]));
+        assert!(clerk.holds_any(
+            &claims(json!({"o": {"id": "org", "rol": "org:risk"}})),
+            &["org:risk"]
+        ));
+        assert!(!clerk.holds_any(
+            &claims(json!({"o": {"id": "org", "rol": "admin"}})),
+            &["org:risk"]
+        ));
 
         let nested =
             AdminRule::from_settings(Some("realm.role"), &["owner".into(), " admin ".into()])

@@ -8,8 +8,8 @@ use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
-    AuthMessage, AwarenessUpdate, ChangesField, DocName, Frame, HUB_CHANNEL, HubMessage,
-    IntegrateError, MAX_CHANGES_PER_REPLY, Message, SyncMessage, Wire,
+    AuthMessage, AwarenessUpdate, ChangesField, DocKind, DocName, Frame, HUB_CHANNEL, HubMessage,
+    IntegrateError, MAX_CHANGES_PER_REPLY, Message, ProtocolError, SyncMessage, Wire,
 };
 use tokio::sync::mpsc;
 
@@ -20,7 +20,7 @@ use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
 use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
 use crate::persist::WriteRequest;
-use crate::role::Role;
+use crate::role::{COMMENTS_ROOT, Role, Writes};
 use crate::state::AppState;
 
 /// Frames queued for one connection before it counts as too slow.
@@ -38,6 +38,8 @@ const CLOSE_UNSUPPORTED: u16 = 1003;
 pub const CLOSE_SERVICE_RESTART: u16 = 1012;
 /// Metric: client updates refused because yrs cannot integrate them (safely).
 pub const REFUSED_UPDATES: &str = "hub_refused_updates_total";
+/// Metric: commenters' changes refused for writing outside a draft's comments.
+pub const REFUSED_OUT_OF_SCOPE: &str = "hub_refused_out_of_scope_total";
 /// Hocuspocus's "Unauthorized": nothing was authenticated in time.
 const CLOSE_UNAUTHORIZED: u16 = 4401;
 
@@ -49,18 +51,12 @@ struct Subscription {
     user_id: Arc<str>,
     /// Live access ([`Role::code`]), updated by the hub the moment membership changes.
     access: Arc<AtomicU8>,
+    /// A matter record or a draft: what a commenter may write depends on it.
+    kind: DocKind,
     /// The token's expiry, shared with the hub so broadcasts stop when it passes.
     expires_at: Arc<AtomicI64>,
     ack_ok: Bytes,
     ack_refused: Bytes,
-}
-
-fn scope(role: Role) -> &'static str {
-    if role.can_write() {
-        "read-write"
-    } else {
-        "readonly"
-    }
 }
 
 struct Session {
@@ -359,14 +355,24 @@ impl Session {
                 })?;
                 let empty = update.len() <= 2 && update.iter().all(|byte| *byte == 0);
                 let mut update = update;
-                if !empty && role.can_write() {
+                let writes = role.writes(subscription.kind);
+                // Refused like a viewer's write: a viewer's, or a commenter's that reaches
+                // outside the draft's comments (checked against the document as it is now).
+                let mut refused = writes == Writes::Nothing;
+                if !empty && !refused {
                     let entry = subscription.entry.clone();
+                    let within = (writes == Writes::Comments).then_some(COMMENTS_ROOT);
                     let was_deleted = entry.draft_deleted();
-                    match crate::hub::cpu_bound(|| entry.admit(&update)) {
+                    match crate::hub::cpu_bound(|| entry.admit(&update, within)) {
                         Ok(()) => {
                             if !was_deleted && entry.draft_deleted() {
                                 update = self.keep_held_draft(&key, &entry, update).await?;
                             }
+                        }
+                        Err(IntegrateError::Refused(ProtocolError::OutsideScope(what))) => {
+                            tracing::warn!(doc = entry.id, user = %subscription.user_id, %what, "refused a commenter's change outside the comments");
+                            ::metrics::counter!(REFUSED_OUT_OF_SCOPE).increment(1);
+                            refused = true;
                         }
                         // Never stored: it would break every later load of the document, or
                         // make yrs use freed memory. The document is unchanged.
@@ -391,17 +397,17 @@ impl Session {
                         }
                     }
                 }
-                // Viewers' updates are refused (SyncStatus false), in order with the others.
+                // Refused updates are answered SyncStatus(false), in order with the others.
                 let request = WriteRequest {
                     entry: subscription.entry.clone(),
-                    update: (!empty && role.can_write()).then(|| Bytes::from(update)),
+                    update: (!empty && !refused).then(|| Bytes::from(update)),
                     user_id: subscription.user_id.clone(),
                     origin: self.sender.clone(),
                     subscription: subscription.id,
-                    ack: if role.can_write() {
-                        subscription.ack_ok.clone()
-                    } else {
+                    ack: if refused {
                         subscription.ack_refused.clone()
+                    } else {
+                        subscription.ack_ok.clone()
                     },
                     received: std::time::Instant::now(),
                 };
@@ -563,11 +569,11 @@ impl Session {
             return Ok(());
         }
         self.authenticated = true;
-        let authenticated = |role: Role| {
+        let authenticated = |writes: Writes| {
             Frame::new(
                 key.as_str(),
                 Message::Auth(AuthMessage::Authenticated {
-                    scope: scope(role).into(),
+                    scope: writes.scope().into(),
                 }),
             )
         };
@@ -596,7 +602,7 @@ impl Session {
                     ));
                 }
             }
-            self.reply(authenticated(Role::Editor));
+            self.reply(authenticated(Writes::Everything));
             return Ok(());
         }
         let name = key.split('\0').next().unwrap_or_default();
@@ -630,7 +636,8 @@ impl Session {
                             .expires_at
                             .store(principal.expires_at, Ordering::Release);
                         existing.principal = principal;
-                        self.reply(authenticated(role));
+                        let writes = role.writes(existing.kind);
+                        self.reply(authenticated(writes));
                         return Ok(());
                     }
                 }
@@ -690,6 +697,7 @@ impl Session {
                     routing_key: key.clone(),
                     user_id: user_id.clone(),
                     access: access.clone(),
+                    kind: doc.kind(),
                     expires_at: expires_at.clone(),
                 },
             )
@@ -704,6 +712,7 @@ impl Session {
             user_id: user_id.clone(),
             principal,
             access: access.clone(),
+            kind: doc.kind(),
             expires_at,
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
             ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
@@ -741,7 +750,7 @@ impl Session {
             serde_json::json!({ "document": doc.as_str() }),
         )
         .await;
-        self.reply(authenticated(role));
+        self.reply(authenticated(role.writes(doc.kind())));
         // Like Hocuspocus: a newcomer learns who is already there without asking.
         if awareness.len() > 1 {
             self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));

@@ -86,6 +86,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/copilot/policy"),
     ("PUT", "/api/v1/copilot/policy"),
     ("GET", "/api/v1/copilot/usage"),
+    ("GET", "/api/v1/copilot/usage.csv"),
     ("GET", "/api/v1/cases/{case}/copilot"),
     ("PUT", "/api/v1/cases/{case}/ai-consent"),
 ];
@@ -101,6 +102,7 @@ pub fn routes(settings: &CopilotSettings) -> axum::Router<AppState> {
         )
         .route("/api/v1/copilot/policy", get(get_policy).put(put_policy))
         .route("/api/v1/copilot/usage", get(usage))
+        .route("/api/v1/copilot/usage.csv", get(usage_csv))
         .route("/api/v1/cases/{case}/copilot", get(availability))
         .route("/api/v1/cases/{case}/ai-consent", put(put_consent))
 }
@@ -540,14 +542,12 @@ pub async fn put_consent(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/copilot/usage` (firm admins): totals, per user, and the latest calls.
-#[tracing::instrument(skip_all)]
-pub async fn usage(
-    State(state): State<AppState>,
-    Caller(caller): Caller,
+/// The usage filters of a firm admin's request.
+fn usage_query(
+    caller: &crate::auth::Principal,
     query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<UsageReport>, ApiError> {
-    if !is_firm_admin(&caller) {
+) -> Result<UsageQuery, ApiError> {
+    if !is_firm_admin(caller) {
         return Err(ApiError::forbidden(
             "only firm administrators can see copilot usage",
         ));
@@ -559,7 +559,41 @@ pub async fn usage(
             rejection.body_text(),
         )
     })?;
+    Ok(query)
+}
+
+/// `GET /api/v1/copilot/usage` (firm admins): totals, per user, matter and month, and the
+/// latest calls.
+#[tracing::instrument(skip_all)]
+pub async fn usage(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<UsageReport>, ApiError> {
+    let query = usage_query(&caller, query)?;
     Ok(Json(
         usage::report(&state.pool, &caller.firm_id, &caller.user_id, &query).await?,
+    ))
+}
+
+/// `GET /api/v1/copilot/usage.csv` (firm admins): the same rows as CSV, one line per month,
+/// person and matter.
+#[tracing::instrument(skip_all)]
+pub async fn usage_csv(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<UsageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let query = usage_query(&caller, query)?;
+    let csv = usage::report_csv(&state.pool, &caller.firm_id, &caller.user_id, &query).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"copilot-usage.csv\"",
+            ),
+        ],
+        csv,
     ))
 }

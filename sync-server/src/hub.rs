@@ -85,6 +85,8 @@ struct Subscriber {
     user_id: Arc<str>,
     /// The subscriber's live access, shared with its connection: [`Role::code`]; 0 = revoked.
     access: Arc<AtomicU8>,
+    /// A matter record or a draft: the scope a new role gives (`Role::writes`).
+    kind: protocol::DocKind,
     /// When the subscriber's token expires (seconds since the epoch), shared with its
     /// connection, which moves it on when the client re-authenticates.
     expires_at: Arc<AtomicI64>,
@@ -101,6 +103,7 @@ pub struct NewSubscriber {
     pub user_id: Arc<str>,
     /// Live access shared with the connection ([`crate::role::Role::code`]).
     pub access: Arc<AtomicU8>,
+    pub kind: protocol::DocKind,
     pub expires_at: Arc<AtomicI64>,
 }
 
@@ -381,11 +384,27 @@ impl DocEntry {
     /// commit is broadcast. On [`IntegrateError::Refused`] the document is unchanged; on
     /// [`IntegrateError::Integration`] it may hold part of the update: the caller must
     /// [`DocHub::reload`] it.
-    pub fn admit(&self, update: &[u8]) -> Result<(), IntegrateError> {
+    ///
+    /// With `within` (a commenter's change), the update must also stay under that root type of
+    /// the document as it is now ([`protocol::check_within_root`]), checked under the same lock
+    /// as the integration so no other change slips between; else it is refused with
+    /// `ProtocolError::OutsideScope` and the document is unchanged.
+    pub fn admit(&self, update: &[u8], within: Option<&str>) -> Result<(), IntegrateError> {
         let mut state = lock(&self.state);
         let doc = state
             .materialize(self.id)
             .ok_or_else(|| IntegrateError::Integration("document is not loaded".to_owned()))?;
+        if let Some(root) = within {
+            catch_unwind(AssertUnwindSafe(|| {
+                protocol::check_within_root(&doc.transact(), update, root)
+            }))
+            .unwrap_or_else(|_| {
+                Err(protocol::ProtocolError::InvalidUpdate(
+                    "yrs panicked".to_owned(),
+                ))
+            })
+            .map_err(IntegrateError::Refused)?;
+        }
         apply(doc, update)
     }
 
@@ -584,6 +603,7 @@ impl DocHub {
                 routing_key: subscriber.routing_key,
                 user_id: subscriber.user_id,
                 access: subscriber.access,
+                kind: subscriber.kind,
                 expires_at: subscriber.expires_at,
                 token_requested_for: AtomicI64::new(i64::MIN),
             },
@@ -816,7 +836,9 @@ impl DocHub {
 
     /// A member's access to a case changed (role changed, removed, or screened): update every
     /// open subscription of that user to the case's documents at once. Those who lost access are
-    /// told `PermissionDenied` and are sent nothing more.
+    /// told `PermissionDenied` and are sent nothing more; those whose role changed are sent
+    /// `Authenticated` with the new scope, so their app follows at once (a commenter's editor
+    /// stops editing).
     pub fn set_access(
         &self,
         case_id: uuid::Uuid,
@@ -837,8 +859,20 @@ impl DocHub {
                 if &*subscriber.user_id != user_id {
                     continue;
                 }
-                subscriber.access.store(code, Ordering::Release);
+                let before = subscriber.access.swap(code, Ordering::AcqRel);
                 affected += 1;
+                if let Some(role) = role
+                    && before != 0
+                    && before != code
+                {
+                    let scope = Frame::new(
+                        subscriber.routing_key.as_str(),
+                        Message::Auth(protocol::AuthMessage::Authenticated {
+                            scope: role.writes(subscriber.kind).scope().into(),
+                        }),
+                    );
+                    subscriber.sender.send(Bytes::from(scope.encode()));
+                }
                 if role.is_none() {
                     revoked.push(*subscription);
                     let denied = Frame::new(

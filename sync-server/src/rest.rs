@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::access;
 use crate::db;
-use crate::db::access::{CaseSummary, Member, Screen};
+use crate::db::access::{CaseSummary, FirmMatter, FirmScreen, Member, Screen};
 use crate::db::audit::{AuditEntry, FirmAuditEntry};
 use crate::error::Error;
 use crate::firm_audit;
@@ -27,6 +27,27 @@ pub async fn my_cases(
 ) -> Result<Json<Vec<CaseSummary>>, ApiError> {
     let cases = db::access::cases_of(&state.pool, &caller.firm_id, &caller.user_id).await?;
     Ok(Json(cases))
+}
+
+/// Who the caller is to the firm: what the app shows of the admin screens.
+#[derive(serde::Serialize)]
+pub struct Me {
+    user_id: String,
+    firm_id: String,
+    firm_admin: bool,
+    conflicts_officer: bool,
+}
+
+/// `GET /api/v1/me`: the caller's id, firm and firm roles (admin, conflicts/risk), as the
+/// server reads them from the token.
+#[tracing::instrument(skip_all)]
+pub async fn me(Caller(caller): Caller) -> Json<Me> {
+    Json(Me {
+        firm_admin: access::is_firm_admin(&caller),
+        conflicts_officer: caller.conflicts_officer,
+        user_id: caller.user_id,
+        firm_id: caller.firm_id,
+    })
 }
 
 /// `GET /api/v1/cases/{case}/members`, with names from the firm directory of the matter's own
@@ -55,7 +76,7 @@ fn propagate(state: &AppState, case_id: Uuid, user_id: &str, role: Option<Role>)
     state.hub.set_access(case_id, user_id, role);
 }
 
-/// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"viewer"}`
+/// `PUT /api/v1/cases/{case}/members/{user}` `{"role": "owner"|"editor"|"commenter"|"viewer"}`
 #[tracing::instrument(skip_all, fields(case = %case_id, member = %user_id))]
 pub async fn put_member(
     State(state): State<AppState>,
@@ -65,7 +86,7 @@ pub async fn put_member(
 ) -> Result<StatusCode, ApiError> {
     let role = Role::parse(&body.role).ok_or_else(|| Error::InvalidInput {
         code: "invalid_role",
-        message: "role must be owner, editor or viewer".to_owned(),
+        message: "role must be owner, editor, commenter or viewer".to_owned(),
     })?;
     access::set_member(&state.pool, &caller, case_id, &user_id, role).await?;
     propagate(&state, case_id, &user_id, Some(role));
@@ -84,14 +105,32 @@ pub async fn delete_member(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /api/v1/cases/{case}/screens` (owners and firm admins)
+/// `GET /api/v1/screens` (firm admins and the conflicts/risk role): every wall in the firm.
+#[tracing::instrument(skip_all)]
+pub async fn firm_screens(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<FirmScreen>>, ApiError> {
+    Ok(Json(access::firm_screens(&state.pool, &caller).await?))
+}
+
+/// `GET /api/v1/matters` (firm admins and the conflicts/risk role): every matter of the firm.
+#[tracing::instrument(skip_all)]
+pub async fn firm_matters(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Vec<FirmMatter>>, ApiError> {
+    Ok(Json(access::firm_matters(&state.pool, &caller).await?))
+}
+
+/// `GET /api/v1/cases/{case}/screens` (owners, firm admins and the conflicts/risk role)
 #[tracing::instrument(skip_all, fields(case = %case_id))]
 pub async fn screens(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
 ) -> Result<Json<Vec<Screen>>, ApiError> {
-    access::require(&state.pool, case_id, &caller, true).await?;
+    access::require_walls(&state.pool, case_id, &caller).await?;
     let screens = db::access::screens(&state.pool, case_id).await?;
     Ok(Json(screens))
 }
@@ -230,26 +269,10 @@ pub async fn firm_audit_csv(
     Ok((headers, csv))
 }
 
-#[derive(serde::Serialize)]
-pub struct Me {
-    user_id: String,
-    firm_id: String,
-    firm_admin: bool,
-}
-
-/// `GET /api/v1/me`: who the server takes the caller for (the app shows admin screens by it).
-#[tracing::instrument(skip_all)]
-pub async fn me(Caller(caller): Caller) -> Json<Me> {
-    Json(Me {
-        firm_admin: access::is_firm_admin(&caller),
-        user_id: caller.user_id,
-        firm_id: caller.firm_id,
-    })
-}
-
 /// Every REST route as (method, path); `docs/openapi.json` must describe exactly these (tested).
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/cases"),
+    ("GET", "/api/v1/me"),
     ("GET", "/api/v1/cases/{case}/members"),
     ("PUT", "/api/v1/cases/{case}/members/{user}"),
     ("DELETE", "/api/v1/cases/{case}/members/{user}"),
@@ -262,7 +285,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/api/v1/cases/{case}/hold"),
     ("GET", "/api/v1/audit"),
     ("GET", "/api/v1/audit.csv"),
-    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/screens"),
+    ("GET", "/api/v1/matters"),
     ("GET", "/api/v1/directory"),
     ("GET", "/api/v1/stats"),
 ];
@@ -271,6 +295,7 @@ pub fn routes() -> axum::Router<AppState> {
     use axum::routing::{get, post, put};
     axum::Router::new()
         .route("/api/v1/cases", get(my_cases))
+        .route("/api/v1/me", get(me))
         .route("/api/v1/cases/{case}/members", get(members))
         .route(
             "/api/v1/cases/{case}/members/{user}",
@@ -289,7 +314,8 @@ pub fn routes() -> axum::Router<AppState> {
         )
         .route("/api/v1/audit", get(firm_audit))
         .route("/api/v1/audit.csv", get(firm_audit_csv))
-        .route("/api/v1/me", get(me))
+        .route("/api/v1/screens", get(firm_screens))
+        .route("/api/v1/matters", get(firm_matters))
         .route("/api/v1/directory", get(crate::directory::search))
         .route("/api/v1/stats", get(crate::metrics::stats))
 }

@@ -89,6 +89,7 @@ async fn a_lawyer_signs_in_with_oidc_and_syncs_with_that_token() {
             }
             SyncEvent::Awareness { .. }
             | SyncEvent::MatterRemoved { .. }
+            | SyncEvent::RoleChanged { .. }
             | SyncEvent::Problem(_) => {}
         }
     }

@@ -1,14 +1,16 @@
 // The shell: top bar with the sync state, and one screen at a time.
 import type { ComponentType } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { events, ipc, errorMessage, type AppInfo, type SyncStatus } from "./ipc";
+import { events, ipc, errorMessage, type AppInfo, type FirmRoles, type SyncStatus } from "./ipc";
 import { connectedToServer, syncLabel } from "./logic/syncLabel";
 import { currentSaveProblem, onSaveProblem } from "./logic/saveProblems";
 import { leavesRemovedMatter } from "./logic/matterRemoval";
 import { Dashboard } from "./dashboard/Dashboard";
 import { CasePage } from "./case/CasePage";
 import type { DraftEditorProps } from "./editor/DraftEditor";
-import type { MatterRole } from "./editor/drafting";
+import { parseRole, type MatterRole } from "./logic/permissions";
+import { WallsPage } from "./admin/WallsPage";
+import { AiSettingsPage } from "./admin/AiSettingsPage";
 import { SettingsPage } from "./settings/SettingsPage";
 import { AuditPage } from "./audit/AuditPage";
 import { AccountNotices } from "./accounts/AccountNotices";
@@ -24,7 +26,9 @@ export type Route =
   | { screen: "case"; caseId: string }
   | { screen: "draft"; caseId: string; doc: string }
   | { screen: "settings" }
-  | { screen: "audit" };
+  | { screen: "audit" }
+  | { screen: "walls" }
+  | { screen: "ai" };
 
 /**
  * The editor (TipTap, ProseMirror, Yjs: most of the app's JavaScript) loads when a draft is
@@ -42,14 +46,21 @@ function LazyDraftEditor(props: DraftEditorProps) {
   }, []);
   useEffect(() => {
     let current = true;
-    ipc
-      .myRole(props.caseId)
-      .then((found) => {
-        if (current) setRole(found);
-      })
-      .catch(() => undefined);
+    const ask = () =>
+      ipc
+        .myRole(props.caseId)
+        .then((found) => {
+          if (current) setRole(parseRole(found));
+        })
+        .catch(() => undefined);
+    void ask();
+    // An owner changed the lawyer's role while the draft is open: follow at once.
+    const unlisten = events.roleChanged((change) => {
+      if (change.case_id === props.caseId) void ask();
+    });
     return () => {
       current = false;
+      void unlisten.then((stop) => stop());
     };
   }, [props.caseId]);
   if (failed) return <p class="error">The editor could not be loaded: {failed}</p>;
@@ -65,16 +76,19 @@ export function App() {
   const [saveProblem, setSaveProblem] = useState<string | null>(currentSaveProblem);
   useEffect(() => onSaveProblem(setSaveProblem), []);
   const closeQuestion = useCloseGuard();
-  // Firm admins get the firm's audit log; the server decides who is one (and refuses others).
-  const [firmAdmin, setFirmAdmin] = useState(false);
-  const connected = connectedToServer(status);
+  // Firm admins get the firm's audit log and the AI screen; they and the conflicts/risk role the
+  // Walls screen. The server decides who holds which (and refuses others).
+  const [firmRoles, setFirmRoles] = useState<FirmRoles | null>(null);
+  const online = connectedToServer(status);
+  const connected = online;
   useEffect(() => {
-    if (!connected) return;
+    if (!online) return;
     ipc
-      .firmMe()
-      .then((me) => setFirmAdmin(me.firm_admin))
-      .catch(() => setFirmAdmin(false));
-  }, [connected]);
+      .firmRoles()
+      .then(setFirmRoles)
+      .catch(() => setFirmRoles(null));
+  }, [online]);
+  const firmAdmin = firmRoles?.firm_admin === true;
   useEffect(() => {
     // The notice itself is RemovalNotices'; here the window leaves the matter.
     const unlisten = events.matterRemoved((removal) => {
@@ -145,6 +159,20 @@ export function App() {
               Audit
             </button>
           )}
+          {firmRoles && (firmRoles.firm_admin || firmRoles.conflicts_officer) && (
+            <button
+              class={route.screen === "walls" ? "active" : ""}
+              onClick={() => setRoute({ screen: "walls" })}
+              data-testid="nav-walls"
+            >
+              Walls
+            </button>
+          )}
+          {firmRoles?.firm_admin && (
+            <button class={route.screen === "ai" ? "active" : ""} onClick={() => setRoute({ screen: "ai" })} data-testid="nav-ai">
+              AI
+            </button>
+          )}
           <button
             class={route.screen === "settings" ? "active" : ""}
             onClick={() => setRoute({ screen: "settings" })}
@@ -175,9 +203,18 @@ export function App() {
         {route.screen === "dashboard" && <Dashboard info={info} navigate={setRoute} />}
         {route.screen === "case" && <CasePage caseId={route.caseId} info={info} status={status} navigate={setRoute} />}
         {route.screen === "draft" && (
-          <LazyDraftEditor caseId={route.caseId} doc={route.doc} info={info} status={status} navigate={setRoute} />
+          <LazyDraftEditor
+            caseId={route.caseId}
+            doc={route.doc}
+            info={info}
+            status={status}
+            navigate={setRoute}
+            firmAdmin={firmRoles?.firm_admin ?? false}
+          />
         )}
         {route.screen === "audit" && <AuditPage />}
+        {route.screen === "walls" && <WallsPage status={status} />}
+        {route.screen === "ai" && <AiSettingsPage status={status} />}
         {route.screen === "settings" && <SettingsPage info={info} signIn={signIn ?? info.sign_in} onSaved={reload} />}
       </main>
       <UnsavedCloseDialog question={closeQuestion} />

@@ -199,7 +199,8 @@ export interface Member {
   /** From the firm directory; absent from older servers, null until the person signed in. */
   name?: string | null;
   email?: string | null;
-  role: "owner" | "editor" | "viewer";
+  /** owner, editor, commenter or viewer (text: a newer server may know more; see parseRole). */
+  role: string;
   added_by: string;
   added_at: string;
 }
@@ -215,13 +216,6 @@ export interface FirmMatter {
   /** The firm admin who placed the hold. */
   hold_by: string | null;
   hold_at: string | null;
-}
-
-/** Who the firm's server takes the lawyer for. */
-export interface Me {
-  user_id: string;
-  firm_id: string;
-  firm_admin: boolean;
 }
 
 /** One entry of the audit log (never a token or a document's text). */
@@ -245,6 +239,69 @@ export interface AuditFilter {
   to?: string | null;
   limit?: number | null;
   before?: number | null;
+}
+
+/** A person of the firm directory. */
+export interface Person {
+  id: string;
+  name?: string | null;
+  email?: string | null;
+}
+
+/** Who the lawyer is to the firm: which admin screens to show. */
+export interface FirmRoles {
+  user_id: string;
+  firm_id: string;
+  firm_admin: boolean;
+  /** The conflicts/risk role: manages ethical walls. */
+  conflicts_officer: boolean;
+}
+
+/** An ethical wall anywhere in the firm. */
+export interface FirmScreen {
+  case_id: string;
+  case_title?: string | null;
+  user_id: string;
+  name?: string | null;
+  email?: string | null;
+  reason: string;
+  added_by: string;
+  added_by_name?: string | null;
+  added_at: string;
+}
+
+/** A matter of the firm, for the walls screen's picker. */
+export interface MatterRef {
+  id: string;
+  title?: string | null;
+}
+
+export interface CopilotPolicy {
+  enabled: boolean;
+  store_content: boolean;
+  monthly_token_quota: number | null;
+  effective_monthly_tokens: number;
+  configured: boolean;
+  model: string;
+}
+
+/** Calls and tokens of a person (user_id), a matter (case_id, title) or a month (YYYY-MM). */
+export interface UsageGroup {
+  user_id?: string;
+  case_id?: string;
+  title?: string | null;
+  month?: string;
+  calls: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+}
+
+export interface UsageReport {
+  since: string;
+  until: string;
+  by_user: UsageGroup[];
+  by_case: UsageGroup[];
+  by_month: UsageGroup[];
 }
 
 export const ipc = {
@@ -301,11 +358,10 @@ export const ipc = {
   /** A Word redline whose tracked changes take version `from` to version `to` ("current": the draft now). */
   exportRedline: (doc: string, from: string, to: string) => invoke<string>("export_redline", { doc, from, to }),
   /** The lawyer's own role in the matter (the server's word, remembered offline). */
-  myRole: (caseId: string) => invoke<"owner" | "editor" | "viewer">("my_role", { caseId }),
+  myRole: (caseId: string) => invoke<string>("my_role", { caseId }),
   caseMembers: (caseId: string) => invoke<Member[]>("case_members", { caseId }),
   /** My matters with their legal holds (also recorded on this computer, which then refuses deletions). */
   firmMatters: () => invoke<FirmMatter[]>("firm_matters"),
-  firmMe: () => invoke<Me>("firm_me"),
   /** Place (`held`) or lift a legal hold, with a reason (firm admins). Resolves to the refreshed matters. */
   setLegalHold: (caseId: string, held: boolean, reason: string) =>
     invoke<FirmMatter[]>("set_legal_hold", { caseId, held, reason }),
@@ -315,9 +371,24 @@ export const ipc = {
   /** Open deadlines as an .ics calendar file: one matter's, or (null) all upcoming from `today`. Resolves to its path. */
   exportDeadlinesIcs: (caseId: string | null, today: string) =>
     invoke<string>("export_deadlines_ics", { caseId, today }),
+  /** Online only (code `connection` offline, `no_server` without a server). */
+  firmRoles: () => invoke<FirmRoles>("firm_roles"),
+  searchDirectory: (query: string) => invoke<Person[]>("search_directory", { query }),
+  /** Share the matter with someone, or change their role (owners and firm admins). */
+  setMember: (caseId: string, userId: string, role: string) => invoke<void>("set_member", { caseId, userId, role }),
+  removeMember: (caseId: string, userId: string) => invoke<void>("remove_member", { caseId, userId }),
+  firmScreens: () => invoke<FirmScreen[]>("firm_screens"),
+  matterChoices: () => invoke<MatterRef[]>("matter_choices"),
+  addScreen: (caseId: string, userId: string, reason: string) => invoke<void>("add_screen", { caseId, userId, reason }),
+  liftScreen: (caseId: string, userId: string) => invoke<void>("lift_screen", { caseId, userId }),
+  copilotPolicy: () => invoke<CopilotPolicy>("copilot_policy"),
+  setCopilotEnabled: (enabled: boolean) => invoke<CopilotPolicy>("set_copilot_enabled", { enabled }),
+  copilotUsage: (since: string | null) => invoke<UsageReport>("copilot_usage", { since }),
+  /** Saves the CSV where exports go; resolves to its path. */
+  copilotUsageCsv: (since: string | null) => invoke<string>("copilot_usage_csv", { since }),
   copilotAvailability: (caseId: string) => invoke<CopilotAvailability>("copilot_availability", { caseId }),
-  copilotSetConsent: (caseId: string, consented: boolean) =>
-    invoke<void>("copilot_set_consent", { caseId, consented }),
+  copilotSetConsent: (caseId: string, consented: boolean, note: string) =>
+    invoke<void>("copilot_set_consent", { caseId, consented, note }),
   /** Start an answer; events stream to `onEvent`. Resolves to the id for `copilotStop`. */
   copilotChat: (request: CopilotRequest, onEvent: (event: CopilotEvent) => void) => {
     const channel = new Channel<CopilotEvent>();
@@ -363,6 +434,8 @@ export const events = {
     on("awareness", handler),
   casesChanged: (handler: (change: { case_id: string }) => void) => on("cases-changed", handler),
   denied: (handler: (change: { doc: string; reason: string }) => void) => on("sync-denied", handler),
+  /** The lawyer's role on an open matter changed (ask myRole again). */
+  roleChanged: (handler: (change: { case_id: string }) => void) => on<{ case_id: string }>("role-changed", handler),
   /** The firm removed the lawyer from a matter; it is gone from this computer. */
   matterRemoved: (handler: (removal: MatterRemoval) => void) => on<MatterRemoval>("matter-removed", handler),
   /** Signed in as another account than this computer's data belongs to: nothing syncs. */

@@ -33,6 +33,9 @@ pub enum ProtocolError {
     InvalidHubMessage(String),
     #[error("this change is malformed: {0}")]
     MalformedChange(ChangeDefect),
+    /// The change writes where its author may not (a commenter's change to a draft's text).
+    #[error("this change writes {0}")]
+    OutsideScope(String),
 }
 
 /// What is wrong with a change (a Yjs update) that decodes but that yrs cannot integrate safely.
@@ -86,6 +89,7 @@ impl ProtocolError {
             Self::InvalidUpdate(_) => "invalid_update",
             Self::InvalidHubMessage(_) => "invalid_hub_message",
             Self::MalformedChange(_) => "malformed_change",
+            Self::OutsideScope(_) => "outside_scope",
         }
     }
 }

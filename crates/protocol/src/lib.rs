@@ -15,6 +15,7 @@ mod frame;
 mod integrate;
 mod lib0;
 mod names;
+mod scope;
 mod update_check;
 
 pub use awareness::{AwarenessEntry, AwarenessUpdate};
@@ -26,6 +27,7 @@ pub use frame::{AuthMessage, Frame, Message, SyncMessage, Wire, validate_update}
 pub use integrate::{check_update_against, integrate_update};
 pub use lib0::{Reader, Writer};
 pub use names::{CaseId, DocKind, DocName};
+pub use scope::check_within_root;
 pub use update_check::{MAX_ANY_DEPTH, MAX_CLIENT_ID, check_update_v1};
 
 /// Largest frame we accept or send (one WebSocket message).

@@ -245,7 +245,24 @@ pub fn check_update_v1(update: &[u8]) -> Result<(), ProtocolError> {
 /// one client are consecutive and their clocks follow one another).
 pub(crate) fn walk_update_v1<'a>(
     update: &'a [u8],
+    visit: impl FnMut(Block<'a>) -> Result<(), ProtocolError>,
+) -> Result<(), ProtocolError> {
+    walk_update_v1_with_deletions(update, visit, |_| Ok(()))
+}
+
+/// A range of clocks an update deletes: `client`'s clocks `clock..end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Deletion {
+    pub client: u64,
+    pub clock: u32,
+    pub end: u32,
+}
+
+/// [`walk_update_v1`], calling `deleted` with every range of the update's delete set as well.
+pub(crate) fn walk_update_v1_with_deletions<'a>(
+    update: &'a [u8],
     mut visit: impl FnMut(Block<'a>) -> Result<(), ProtocolError>,
+    mut deleted: impl FnMut(Deletion) -> Result<(), ProtocolError>,
 ) -> Result<(), ProtocolError> {
     let mut reader = Reader::new(update);
     let mut seen = HashSet::new();
@@ -281,10 +298,15 @@ pub(crate) fn walk_update_v1<'a>(
         }
     }
     for _ in 0..count(&mut reader, "delete set clients", 2)? {
-        read_client(&mut reader, "delete set client")?;
+        let client = read_client(&mut reader, "delete set client")?;
         for _ in 0..count(&mut reader, "delete set ranges", 2)? {
-            read_u32(&mut reader, "deleted clock")?;
-            read_u32(&mut reader, "deleted length")?;
+            let clock = read_u32(&mut reader, "deleted clock")?;
+            let len = read_u32(&mut reader, "deleted length")?;
+            deleted(Deletion {
+                client,
+                clock,
+                end: clock.saturating_add(len),
+            })?;
         }
     }
     Ok(())

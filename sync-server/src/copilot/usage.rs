@@ -10,7 +10,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db;
-use crate::db::copilot::{UsageCall, UsageFilter, UsageRow, UsageTotals, UserUsage};
+use crate::db::copilot::{
+    CaseUsage, MonthUsage, UsageCall, UsageFilter, UsageRow, UsageTotals, UserUsage,
+};
 
 /// Series names (Prometheus). Labels: `outcome` (ok, cancelled, error, refused), `kind`
 /// (prompt, completion), `code` (the error or refusal code the client saw).
@@ -140,6 +142,8 @@ pub struct UsageReport {
     pub until: DateTime<Utc>,
     pub totals: UsageTotals,
     pub by_user: Vec<UserUsage>,
+    pub by_case: Vec<CaseUsage>,
+    pub by_month: Vec<MonthUsage>,
     pub calls: Vec<UsageCall>,
 }
 
@@ -150,26 +154,91 @@ pub async fn report(
     reader: &str,
     query: &UsageQuery,
 ) -> Result<UsageReport, sqlx::Error> {
-    let (month_start, _) = crate::copilot::policy::quota_period(Utc::now());
-    let since = query.since.unwrap_or(month_start);
-    let until = query.until.unwrap_or_else(Utc::now);
+    let filter = filter(firm_id, reader, query);
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let filter = UsageFilter {
+    let totals = db::copilot::usage_totals(pool, &filter).await?;
+    let by_user = db::copilot::usage_by_user(pool, &filter).await?;
+    let by_case = db::copilot::usage_by_case(pool, &filter).await?;
+    let by_month = db::copilot::usage_by_month(pool, &filter).await?;
+    let calls = db::copilot::usage_calls(pool, &filter, limit).await?;
+    Ok(UsageReport {
+        since: filter.since,
+        until: filter.until,
+        totals,
+        by_user,
+        by_case,
+        by_month,
+        calls,
+    })
+}
+
+fn filter<'a>(firm_id: &'a str, reader: &'a str, query: &'a UsageQuery) -> UsageFilter<'a> {
+    let (month_start, _) = crate::copilot::policy::quota_period(Utc::now());
+    UsageFilter {
         firm_id,
-        since,
-        until,
+        since: query.since.unwrap_or(month_start),
+        until: query.until.unwrap_or_else(Utc::now),
         user: query.user.as_deref(),
         case: query.case,
         reader,
+    }
+}
+
+/// The CSV columns, in order.
+pub const CSV_HEADER: &str =
+    "month,user_id,user_name,case_id,case_title,calls,errors,prompt_tokens,completion_tokens";
+
+/// The report as CSV for a firm admin (`reader`): one line per month, person and matter, the
+/// same rows the JSON report covers (walls hold). Text cells are quoted, and a cell a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is prefixed with `'`.
+pub async fn report_csv(
+    pool: &PgPool,
+    firm_id: &str,
+    reader: &str,
+    query: &UsageQuery,
+) -> Result<String, sqlx::Error> {
+    let filter = filter(firm_id, reader, query);
+    let lines = db::copilot::usage_lines(pool, &filter).await?;
+    let mut csv = String::with_capacity(64 * (lines.len() + 1));
+    csv.push_str(CSV_HEADER);
+    csv.push_str("\r\n");
+    for line in lines {
+        let cells = [
+            csv_text(&line.month),
+            csv_text(&line.user_id),
+            csv_text(line.user_name.as_deref().unwrap_or_default()),
+            line.case_id.to_string(),
+            csv_text(line.case_title.as_deref().unwrap_or_default()),
+            line.calls.to_string(),
+            line.errors.to_string(),
+            line.prompt_tokens.to_string(),
+            line.completion_tokens.to_string(),
+        ];
+        csv.push_str(&cells.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok(csv)
+}
+
+/// One quoted CSV cell (RFC 4180), made inert for spreadsheets (CSV injection).
+pub fn csv_text(text: &str) -> String {
+    let inert = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
     };
-    let totals = db::copilot::usage_totals(pool, &filter).await?;
-    let by_user = db::copilot::usage_by_user(pool, &filter).await?;
-    let calls = db::copilot::usage_calls(pool, &filter, limit).await?;
-    Ok(UsageReport {
-        since,
-        until,
-        totals,
-        by_user,
-        calls,
-    })
+    format!("\"{}\"", inert.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_text;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_made_inert() {
+        assert_eq!(csv_text("Ada Lovelace"), "\"Ada Lovelace\"");
+        assert_eq!(csv_text("Smith \"Jr\", QC"), "\"Smith \"\"Jr\"\", QC\"");
+        assert_eq!(csv_text("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_text("-1"), "\"'-1\"");
+    }
 }

@@ -81,7 +81,7 @@ pub async fn case_firm(
 #[derive(Serialize, sqlx::FromRow)]
 pub struct CaseSummary {
     id: Uuid,
-    /// owner, editor or viewer (a CHECK constraint in the schema).
+    /// owner, editor, commenter or viewer (a CHECK constraint in the schema).
     role: String,
     title: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -123,7 +123,7 @@ pub struct Member {
     /// them.
     name: Option<String>,
     email: Option<String>,
-    /// owner, editor or viewer (a CHECK constraint in the schema).
+    /// owner, editor, commenter or viewer (a CHECK constraint in the schema).
     role: String,
     added_by: String,
     added_at: chrono::DateTime<chrono::Utc>,
@@ -241,6 +241,72 @@ pub async fn screens(pool: &PgPool, case_id: Uuid) -> Result<Vec<Screen>, sqlx::
         "SELECT user_id, reason, added_by, added_at FROM screens WHERE case_id = $1 ORDER BY added_at, user_id",
     )
     .bind(case_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// A wall anywhere in the firm, with the matter's title and the names the firm's directory
+/// knows (the firm-wide list for admins and the risk role).
+#[derive(Serialize, sqlx::FromRow)]
+pub struct FirmScreen {
+    case_id: Uuid,
+    case_title: Option<String>,
+    user_id: String,
+    name: Option<String>,
+    email: Option<String>,
+    reason: String,
+    added_by: String,
+    added_by_name: Option<String>,
+    added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Every wall on the firm's matters, newest first, except on matters `reader` is screened
+/// from (a wall holds against the people who manage walls too).
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
+pub async fn firm_screens(
+    pool: &PgPool,
+    firm_id: &str,
+    reader: &str,
+) -> Result<Vec<FirmScreen>, sqlx::Error> {
+    sqlx::query_as::<_, FirmScreen>(
+        "SELECT s.case_id, c.title AS case_title, s.user_id, d.name, d.email, s.reason,
+                s.added_by, a.name AS added_by_name, s.added_at
+         FROM screens s
+         JOIN cases c ON c.id = s.case_id
+         LEFT JOIN firm_directory d ON d.firm_id = c.firm_id AND d.user_id = s.user_id
+         LEFT JOIN firm_directory a ON a.firm_id = c.firm_id AND a.user_id = s.added_by
+         WHERE c.firm_id = $1
+           AND NOT EXISTS (SELECT 1 FROM screens mine WHERE mine.case_id = s.case_id AND mine.user_id = $2)
+         ORDER BY s.added_at DESC, s.case_id, s.user_id",
+    )
+    .bind(firm_id)
+    .bind(reader)
+    .fetch_all(pool)
+    .await
+}
+
+/// A matter of the firm, for the walls screen's matter picker.
+#[derive(Serialize, sqlx::FromRow)]
+pub struct FirmMatter {
+    id: Uuid,
+    title: Option<String>,
+}
+
+/// Every matter of the firm (title order), except those `reader` is screened from.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = firm_id))]
+pub async fn firm_matters(
+    pool: &PgPool,
+    firm_id: &str,
+    reader: &str,
+) -> Result<Vec<FirmMatter>, sqlx::Error> {
+    sqlx::query_as::<_, FirmMatter>(
+        "SELECT c.id, c.title FROM cases c
+         WHERE c.firm_id = $1
+           AND NOT EXISTS (SELECT 1 FROM screens s WHERE s.case_id = c.id AND s.user_id = $2)
+         ORDER BY c.title NULLS LAST, c.id LIMIT 5000",
+    )
+    .bind(firm_id)
+    .bind(reader)
     .fetch_all(pool)
     .await
 }

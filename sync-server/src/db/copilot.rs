@@ -215,6 +215,39 @@ pub struct UserUsage {
 }
 
 #[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct CaseUsage {
+    pub case_id: Uuid,
+    /// The matter's title as the server last read it (absent for a matter never titled).
+    pub title: Option<String>,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct MonthUsage {
+    /// `YYYY-MM` (UTC).
+    pub month: String,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// One line of the CSV export: a month, a person and a matter.
+#[derive(Debug, Serialize, sqlx::FromRow)]
+pub struct UsageLine {
+    pub month: String,
+    pub user_id: String,
+    pub user_name: Option<String>,
+    pub case_id: Uuid,
+    pub case_title: Option<String>,
+    pub calls: i64,
+    pub errors: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
 pub struct UsageCall {
     pub id: i64,
     pub user_id: String,
@@ -328,6 +361,71 @@ pub async fn usage_calls(
             ),
         )))
         .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
+pub async fn usage_by_case(
+    pool: &PgPool,
+    filter: &UsageFilter<'_>,
+) -> Result<Vec<CaseUsage>, sqlx::Error> {
+    filter
+        .bind(sqlx::query_as::<_, CaseUsage>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT case_id, (SELECT c.title FROM cases c WHERE c.id = copilot_usage.case_id) AS title,
+                count(*) AS calls,
+                COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
+                COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
+         FROM copilot_usage WHERE {FILTER}
+         GROUP BY case_id ORDER BY SUM(prompt_tokens + completion_tokens) DESC, case_id"
+            ),
+        )))
+        .fetch_all(pool)
+        .await
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
+pub async fn usage_by_month(
+    pool: &PgPool,
+    filter: &UsageFilter<'_>,
+) -> Result<Vec<MonthUsage>, sqlx::Error> {
+    filter
+        .bind(sqlx::query_as::<_, MonthUsage>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, count(*) AS calls,
+                COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
+                COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
+         FROM copilot_usage WHERE {FILTER}
+         GROUP BY 1 ORDER BY 1"
+            ),
+        )))
+        .fetch_all(pool)
+        .await
+}
+
+/// Per month, person and matter (the CSV export), with names from the firm's directory.
+#[tracing::instrument(level = "debug", skip_all, fields(firm = filter.firm_id))]
+pub async fn usage_lines(
+    pool: &PgPool,
+    filter: &UsageFilter<'_>,
+) -> Result<Vec<UsageLine>, sqlx::Error> {
+    filter
+        .bind(sqlx::query_as::<_, UsageLine>(sqlx::AssertSqlSafe(
+            format!(
+                "SELECT u.month, u.user_id, d.name AS user_name, u.case_id, c.title AS case_title,
+                u.calls, u.errors, u.prompt_tokens, u.completion_tokens
+         FROM (SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM') AS month, user_id, case_id,
+                      count(*) AS calls, count(*) FILTER (WHERE outcome = 'error') AS errors,
+                      COALESCE(SUM(prompt_tokens), 0)::BIGINT AS prompt_tokens,
+                      COALESCE(SUM(completion_tokens), 0)::BIGINT AS completion_tokens
+               FROM copilot_usage WHERE {FILTER}
+               GROUP BY 1, 2, 3) u
+         LEFT JOIN cases c ON c.id = u.case_id
+         LEFT JOIN firm_directory d ON d.firm_id = $1 AND d.user_id = u.user_id
+         ORDER BY u.month, u.user_id, u.case_id"
+            ),
+        )))
         .fetch_all(pool)
         .await
 }

@@ -21,6 +21,9 @@ import { LegalHold } from "./LegalHold";
 import { MatterAudit } from "./MatterAudit";
 import { connectedToServer } from "../logic/syncLabel";
 import { personLabel } from "../logic/people";
+import { ROLE_LABELS, canShare, parseRole, type MatterRole } from "../logic/permissions";
+import { ShareDialog } from "./ShareDialog";
+import { AiConsent } from "./AiConsent";
 
 const ROLES: Record<string, string> = {
   client: "Client",
@@ -201,7 +204,7 @@ export function CasePage({
           <NotesBox value={matter.notes} onSave={(notes) => update({ notes })} />
         </section>
 
-        <Members caseId={caseId} status={status} />
+        <Members caseId={caseId} status={status} title={matter.title} />
         <MatterAudit caseId={caseId} online={connectedToServer(status)} />
       </div>
     </div>
@@ -367,15 +370,14 @@ function DraftRow({
   );
 }
 
-const ROLE_NAMES: Record<string, string> = { owner: "Owner", editor: "Editor", viewer: "Viewer" };
-
-/** Who may open the matter (read-only: the owner manages members on the firm's server). */
-function Members({ caseId, status }: { caseId: string; status: SyncStatus }) {
+/** Who may open the matter; owners share it, change roles and remove people (online only). */
+function Members({ caseId, status, title }: { caseId: string; status: SyncStatus; title: string }) {
   const [members, setMembers] = useState<Member[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
+  const [myRole, setMyRole] = useState<MatterRole | null>(null);
+  const [sharing, setSharing] = useState(false);
   const online = connectedToServer(status);
-  useEffect(() => {
-    if (!online) return;
+  const load = () => {
     ipc
       .caseMembers(caseId)
       .then((found) => {
@@ -383,30 +385,55 @@ function Members({ caseId, status }: { caseId: string; status: SyncStatus }) {
         setProblem(null);
       })
       .catch((e: unknown) => setProblem(errorMessage(e)));
+    ipc
+      .myRole(caseId)
+      .then((role) => setMyRole(parseRole(role)))
+      .catch(() => setMyRole(null));
+  };
+  useEffect(() => {
+    if (online) load();
   }, [caseId, online]);
+  // The lawyer's own role changed on another owner's say: list again.
+  useEffect(() => {
+    const unlisten = events.roleChanged((change) => {
+      if (change.case_id === caseId && online) load();
+    });
+    return () => void unlisten.then((stop) => stop());
+  }, [caseId, online]);
+  const owner = myRole !== null && canShare(myRole);
   return (
-    <section class="card">
-      <h2>Members</h2>
-      {!online ? (
-        <p class="hint">Members are shown when you are connected to the firm's server.</p>
-      ) : problem ? (
-        <p class="hint">{problem}</p>
-      ) : members === null ? (
-        <p class="hint">Asking the firm's server…</p>
-      ) : (
-        <ul class="party-list" data-testid="members">
-          {members.map((m) => {
-            const label = personLabel(m);
-            return (
-              <li key={m.user_id} title={m.user_id}>
-                <span class="tag">{ROLE_NAMES[m.role] ?? m.role}</span> {label.primary}
-                {label.secondary && <span class="hint">{label.secondary}</span>}
-              </li>
-            );
-          })}
-        </ul>
-      )}
-      <p class="hint">Owners add and remove members, and set ethical walls, through the firm's server.</p>
-    </section>
+    <>
+      <section class="card">
+        <h2>Members</h2>
+        {!online ? (
+          <p class="hint">Members are shown when you are connected to the firm's server.</p>
+        ) : problem ? (
+          <p class="hint">{problem}</p>
+        ) : members === null ? (
+          <p class="hint">Asking the firm's server…</p>
+        ) : (
+          <ul class="party-list" data-testid="members">
+            {members.map((m) => {
+              const label = personLabel(m);
+              return (
+                <li key={m.user_id} title={m.user_id}>
+                  <span class="tag">{ROLE_LABELS[parseRole(m.role)]}</span> {label.primary}
+                  {label.secondary && <span class="hint">{label.secondary}</span>}
+                </li>
+              );
+            })}
+          </ul>
+        )}
+        {(owner || !online) && (
+          <button onClick={() => setSharing(true)} data-testid="share-button">
+            Share…
+          </button>
+        )}
+        {sharing && (
+          <ShareDialog caseId={caseId} title={title} online={online} onClose={() => setSharing(false)} onChanged={load} />
+        )}
+      </section>
+      {owner && online && <AiConsent caseId={caseId} online={online} />}
+    </>
   );
 }

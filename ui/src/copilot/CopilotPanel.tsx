@@ -4,15 +4,20 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Editor } from "@tiptap/core";
 import { ipc, errorMessage, type CopilotAction, type CopilotAvailability, type SyncStatus } from "../ipc";
-import { EMPTY_ANSWER, answerContent, applyEvent, offlineReason, type Answer } from "../logic/copilot";
+import { EMPTY_ANSWER, answerContent, applyEvent, copilotFix, offlineReason, type Answer } from "../logic/copilot";
+import type { Route } from "../app";
 
 interface Props {
   caseId: string;
   editor: Editor | null;
   status: SyncStatus;
+  /** The lawyer's role in the matter and whether they are a firm admin: who may fix what. */
+  role: string;
+  firmAdmin: boolean;
+  navigate: (route: Route) => void;
 }
 
-export function CopilotPanel({ caseId, editor, status }: Props) {
+export function CopilotPanel({ caseId, editor, status, role, firmAdmin, navigate }: Props) {
   const [availability, setAvailability] = useState<CopilotAvailability | null>(null);
   const [checkError, setCheckError] = useState<string | null>(null);
   const [instruction, setInstruction] = useState("");
@@ -36,6 +41,7 @@ export function CopilotPanel({ caseId, editor, status }: Props) {
 
   const reason = offlineReason(status) ?? checkError ?? (availability && !availability.available ? availability.message : null);
   const ready = reason === null && availability !== null && editor !== null;
+  const fix = availability && !availability.available ? copilotFix(availability.reason_code, { role, firmAdmin }) : null;
 
   const ask = (action: CopilotAction) => {
     if (!editor) return;
@@ -94,16 +100,13 @@ export function CopilotPanel({ caseId, editor, status }: Props) {
       ) : (
         <p class="hint">Answers come from {availability.model} through your firm's server. Check them before you rely on them.</p>
       )}
-      {availability?.reason_code === "consent_required" && connected && (
+      {fix && connected && (
         <button
-          onClick={() =>
-            ipc
-              .copilotSetConsent(caseId, true)
-              .then(check)
-              .catch((e: unknown) => setCheckError(errorMessage(e)))
-          }
+          class="link"
+          data-testid="copilot-fix"
+          onClick={() => navigate(fix.target === "ai-settings" ? { screen: "ai" } : { screen: "case", caseId })}
         >
-          The client has consented to AI use on this matter
+          {fix.label}
         </button>
       )}
       <label class="field">

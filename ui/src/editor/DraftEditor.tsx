@@ -13,7 +13,7 @@ import { docWordCount } from "../logic/words";
 import { chosenPaper, type Paper } from "../logic/paper";
 import { openDraft, type DraftSession } from "./bridge";
 import { CopilotPanel } from "../copilot/CopilotPanel";
-import { canWrite, defaultMode, draftingExtensions, ydocOf, type MatterRole } from "./drafting";
+import { canComment, canWrite, defaultMode, draftingExtensions, ydocOf, type MatterRole } from "./drafting";
 import { setSuggesting } from "./suggesting/SuggestChanges";
 import { DraftingToolbar } from "./DraftingToolbar";
 import { SuggestionsPanel } from "./suggesting/SuggestionsPanel";
@@ -38,8 +38,13 @@ export interface DraftEditorProps {
   info: AppInfo;
   status: SyncStatus;
   navigate: (route: Route) => void;
-  /** The lawyer's role in the matter; viewers cannot edit, suggest, accept or comment. */
+  /**
+   * The lawyer's role in the matter: viewers read; commenters read and comment (no editing,
+   * suggesting, accepting or versions); owners and editors do everything.
+   */
   role?: MatterRole;
+  /** A firm admin (the copilot panel links them to the AI settings when it is off). */
+  firmAdmin?: boolean;
 }
 
 declare global {
@@ -89,8 +94,9 @@ function activeFormats(editor: Editor): string {
   return FORMATS.map((format) => (editor.isActive(format.name, format.attributes) ? "1" : "0")).join("");
 }
 
-export function DraftEditor({ caseId, doc, info, status, navigate, role = "editor" }: DraftEditorProps) {
+export function DraftEditor({ caseId, doc, info, status, navigate, role = "editor", firmAdmin = false }: DraftEditorProps) {
   const writer = canWrite(role);
+  const commentator = canComment(role);
   // Read by the editor's callbacks: the role can arrive after the editor is made.
   const writerRef = useRef(writer);
   writerRef.current = writer;
@@ -186,7 +192,8 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         shownFormats = activeFormats(instance);
         setWords(docWordCount(instance.state.doc, wordCache));
         // An automatic version before this session's first edit, then at most hourly.
-        stopVersions = autoSessionVersions(opened.ydoc, name, (t) => t.origin === ySyncPluginKey);
+        // Only writers' sessions save versions: a commenter's change must stay in `comments`.
+        stopVersions = autoSessionVersions(opened.ydoc, name, (t) => writerRef.current && t.origin === ySyncPluginKey);
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed, Y };
         setEditor(instance);
         performance.mark("hub:draft-ready");
@@ -299,7 +306,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
             <span class="sep" />
             {button("Undo", false, () => chain().undo().run(), "undo", "Undo your own last change (Ctrl+Z)")}
             {button("Redo", false, () => chain().redo().run(), "redo", "Redo (Ctrl+Shift+Z)")}
-            <DraftingToolbar editor={editor} canWrite={writer} />
+            <DraftingToolbar editor={editor} canWrite={writer} canComment={commentator} />
           </>
         )}
       </div>
@@ -328,7 +335,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
             ))}
           </div>
           {editor && ydoc && side === "comments" && (
-            <CommentsPanel editor={editor} ydoc={ydoc} who={commenter} canWrite={writer} />
+            <CommentsPanel editor={editor} ydoc={ydoc} who={commenter} canWrite={commentator} />
           )}
           {editor && ydoc && side === "changes" && (
             <SuggestionsPanel editor={editor} ydoc={ydoc} canWrite={writer} author={commenter.author} />
@@ -343,7 +350,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
               extensions={draftSchemaExtensions}
             />
           )}
-          {side === "copilot" && <CopilotPanel caseId={caseId} editor={editor} status={status} />}
+          {side === "copilot" && <CopilotPanel caseId={caseId} editor={editor} status={status} role={role} firmAdmin={firmAdmin} navigate={navigate} />}
         </div>
       </div>
     </div>

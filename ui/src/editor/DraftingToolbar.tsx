@@ -6,14 +6,16 @@ import { useEditorKey } from "./useEditorKey";
 
 interface Props {
   editor: Editor;
-  /** Owners and editors; viewers see the tools disabled. */
+  /** Owners and editors; commenters and viewers see the tools disabled. */
   canWrite: boolean;
+  /** Everyone but viewers: the Comment button. */
+  canComment: boolean;
 }
 
 const toolbarKey = (editor: Editor) =>
   [editor.isActive("table") ? 1 : 0, isSuggesting(editor.state) ? 1 : 0, editor.state.selection.empty ? 1 : 0, editor.isEditable ? 1 : 0].join("");
 
-export function DraftingToolbar({ editor, canWrite }: Props) {
+export function DraftingToolbar({ editor, canWrite, canComment }: Props) {
   useEditorKey(editor, toolbarKey);
   const inTable = editor.isActive("table");
   const suggesting = isSuggesting(editor.state);
@@ -53,7 +55,7 @@ export function DraftingToolbar({ editor, canWrite }: Props) {
         "add-comment",
         "Comment on the selected text (Ctrl+Alt+M)",
         () => editor.view.dom.dispatchEvent(new CustomEvent(ADD_COMMENT_EVENT, { bubbles: true })),
-        canWrite && !editor.state.selection.empty,
+        canComment && !editor.state.selection.empty,
       )}
       <span class="sep" />
       <span class="mode-switch" role="group" aria-label="Editing or suggesting">

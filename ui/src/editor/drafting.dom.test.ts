@@ -35,7 +35,7 @@ function mount(ydoc: Y.Doc, author: string, canWrite = true) {
   const who = { author, authorId: `${author}@firm.example` };
   render(
     h("div", null, [
-      h(DraftingToolbar, { editor, canWrite }),
+      h(DraftingToolbar, { editor, canWrite, canComment: canWrite }),
       h(SuggestionPopover, { editor, canWrite }),
       h(CommentsPanel, { editor, ydoc, who, canWrite }),
       h(SuggestionsPanel, { editor, ydoc, canWrite, author }),

@@ -8,13 +8,10 @@ import { draftSchemaExtensions } from "./schema";
 import { SuggestChanges } from "./suggesting/SuggestChanges";
 import { CommentHighlights } from "./comments/CommentHighlights";
 
-/** The lawyer's role in the matter (the server's `case_members`). */
-export type MatterRole = "owner" | "editor" | "viewer";
+import { canComment, canWrite, type MatterRole } from "../logic/permissions";
 
-/** Owners and editors edit, suggest, accept, reject and comment; viewers only read. */
-export function canWrite(role: MatterRole): boolean {
-  return role !== "viewer";
-}
+export { canComment, canWrite };
+export type { MatterRole };
 
 export function draftingExtensions(ydoc: Y.Doc, author: () => string): AnyExtension[] {
   return [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { EMPTY_ANSWER, answerContent, applyEvent, offlineReason } from "./copilot";
+import { EMPTY_ANSWER, answerContent, applyEvent, copilotFix, offlineReason } from "./copilot";
 
 describe("copilot answers", () => {
   it("streams deltas in order, then done with usage", () => {
@@ -30,5 +30,17 @@ describe("copilot answers", () => {
       { type: "paragraph", content: [{ type: "text", text: "One." }] },
       { type: "paragraph", content: [{ type: "text", text: "Two." }] },
     ]);
+  });
+});
+
+describe("copilotFix", () => {
+  it("sends firm admins to AI settings and owners to the matter's consent", () => {
+    expect(copilotFix("copilot_disabled", { role: "editor", firmAdmin: true })?.target).toBe("ai-settings");
+    expect(copilotFix("copilot_disabled", { role: "owner", firmAdmin: false })).toBeNull();
+    expect(copilotFix("consent_required", { role: "owner", firmAdmin: false })?.target).toBe("matter");
+    expect(copilotFix("consent_required", { role: "editor", firmAdmin: true })?.target).toBe("matter");
+    expect(copilotFix("consent_required", { role: "commenter", firmAdmin: false })).toBeNull();
+    expect(copilotFix("quota_exceeded", { role: "owner", firmAdmin: true })?.target).toBe("ai-settings");
+    expect(copilotFix("copilot_not_configured", { role: "owner", firmAdmin: true })).toBeNull();
   });
 });

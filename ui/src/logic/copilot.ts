@@ -50,3 +50,29 @@ export function answerContent(text: string): string | { type: "paragraph"; conte
   if (paragraphs.length <= 1) return trimmed;
   return paragraphs.map((p) => ({ type: "paragraph" as const, content: [{ type: "text" as const, text: p }] }));
 }
+
+/** Where a lawyer allowed to fix why the copilot is unavailable goes to fix it. */
+export interface CopilotFix {
+  label: string;
+  /** The AI settings screen (firm admins) or the matter page's consent (owners, admins). */
+  target: "ai-settings" | "matter";
+}
+
+/**
+ * The link under the copilot's "unavailable" message, for those allowed to fix it: the firm's
+ * switch and quotas are firm admins'; the client's consent is the matter owners' (and admins').
+ * Nothing for others, nor for a server without a model (that is IT's, outside the app).
+ */
+export function copilotFix(reasonCode: string | null, who: { role: string; firmAdmin: boolean }): CopilotFix | null {
+  const owner = who.role === "owner" || who.firmAdmin;
+  switch (reasonCode) {
+    case "copilot_disabled":
+      return who.firmAdmin ? { label: "Turn the copilot on in AI settings", target: "ai-settings" } : null;
+    case "quota_exceeded":
+      return who.firmAdmin ? { label: "See usage and limits in AI settings", target: "ai-settings" } : null;
+    case "consent_required":
+      return owner ? { label: "Record the client's consent on the matter page", target: "matter" } : null;
+    default:
+      return null;
+  }
+}

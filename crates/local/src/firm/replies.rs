@@ -15,11 +15,135 @@ pub struct Member {
     pub name: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
-    /// `owner`, `editor` or `viewer`.
+    /// `owner`, `editor`, `commenter` or `viewer` (kept as text: a newer server's role shows
+    /// rather than failing the list; [`MatterRole`] is what the app sends).
     pub role: String,
     pub added_by: String,
     /// RFC 3339, as the server wrote it.
     pub added_at: String,
+}
+
+/// A role on a matter, as the app asks for it (`PUT …/members/{user}`). A commenter reads and
+/// comments on drafts; the server refuses anything else it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatterRole {
+    Owner,
+    Editor,
+    Commenter,
+    Viewer,
+}
+
+impl MatterRole {
+    /// Parse the window's text once, at the command's edge.
+    pub fn parse(text: &str) -> Option<MatterRole> {
+        match text {
+            "owner" => Some(MatterRole::Owner),
+            "editor" => Some(MatterRole::Editor),
+            "commenter" => Some(MatterRole::Commenter),
+            "viewer" => Some(MatterRole::Viewer),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatterRole::Owner => "owner",
+            MatterRole::Editor => "editor",
+            MatterRole::Commenter => "commenter",
+            MatterRole::Viewer => "viewer",
+        }
+    }
+}
+
+/// A person of the firm: `GET /api/v1/directory` answers a list of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+/// `GET /api/v1/me`: who the lawyer is to the firm (which admin screens the app shows).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmRoles {
+    pub user_id: String,
+    pub firm_id: String,
+    pub firm_admin: bool,
+    /// The conflicts/risk role (`HUB_CONFLICTS_VALUE` on the server): manages ethical walls and sees conflicts checks in full.
+    #[serde(default)]
+    pub conflicts_officer: bool,
+}
+
+/// An ethical wall anywhere in the firm: `GET /api/v1/screens` answers a list of these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmScreen {
+    pub case_id: String,
+    #[serde(default)]
+    pub case_title: Option<String>,
+    pub user_id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    pub reason: String,
+    pub added_by: String,
+    #[serde(default)]
+    pub added_by_name: Option<String>,
+    pub added_at: String,
+}
+
+/// A matter of the firm (the walls screen's picker): `GET /api/v1/matters`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatterRef {
+    pub id: String,
+    #[serde(default)]
+    pub title: Option<String>,
+}
+
+/// `GET`/`PUT /api/v1/copilot/policy`: the firm's copilot switch and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CopilotPolicy {
+    pub enabled: bool,
+    pub store_content: bool,
+    pub monthly_token_quota: Option<i64>,
+    pub effective_monthly_tokens: i64,
+    /// Whether the server has a model endpoint configured.
+    pub configured: bool,
+    pub model: String,
+}
+
+/// Calls and tokens of one group of a usage report (a person, a matter or a month).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageGroup {
+    /// The person (`by_user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// The matter (`by_case`) and its title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// `YYYY-MM` (`by_month`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// `GET /api/v1/copilot/usage`, without the list of calls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageReport {
+    pub since: String,
+    pub until: String,
+    pub by_user: Vec<UsageGroup>,
+    #[serde(default)]
+    pub by_case: Vec<UsageGroup>,
+    #[serde(default)]
+    pub by_month: Vec<UsageGroup>,
 }
 
 /// `GET /api/v1/cases/{case}/copilot`: whether the copilot may be used on a matter, and why not.
@@ -75,14 +199,6 @@ impl FirmMatter {
             placed_at: self.hold_at.clone().unwrap_or_default(),
         })
     }
-}
-
-/// `GET /api/v1/me`: who the server takes the lawyer for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Me {
-    pub user_id: String,
-    pub firm_id: String,
-    pub firm_admin: bool,
 }
 
 /// One entry of the firm's audit log (`GET /api/v1/audit`).
@@ -203,6 +319,25 @@ mod tests {
             "?actor=ada+lovelace&from=2026-12-01&limit=50"
         );
         assert_eq!(AuditFilter::default().query(), "");
+    }
+
+    #[test]
+    fn roles_parse_and_print_as_the_server_spells_them() {
+        for role in ["owner", "editor", "commenter", "viewer"] {
+            let parsed = MatterRole::parse(role).unwrap();
+            assert_eq!(parsed.as_str(), role);
+            assert_eq!(serde_json::to_value(parsed).unwrap(), role);
+        }
+        assert_eq!(MatterRole::parse("admin"), None);
+        let report: UsageReport = serde_json::from_value(serde_json::json!({
+            "since": "2026-12-01T00:00:00Z", "until": "2026-12-06T00:00:00Z",
+            "totals": {"calls": 1}, "calls": [],
+            "by_user": [{"user_id": "ada", "calls": 1, "prompt_tokens": 2, "completion_tokens": 3}],
+            "by_case": [{"case_id": "c", "title": null, "calls": 1, "prompt_tokens": 2, "completion_tokens": 3}],
+            "by_month": [{"month": "2026-12", "calls": 1, "prompt_tokens": 2, "completion_tokens": 3}]
+        }))
+        .unwrap();
+        assert_eq!(report.by_month[0].month.as_deref(), Some("2026-12"));
     }
 
     #[test]

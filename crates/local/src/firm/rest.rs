@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::firm::replies::{AuditEntry, AuditFilter, CopilotAvailability, FirmMatter, Me, Member};
+use crate::firm::replies::{
+    AuditEntry, AuditFilter, CopilotAvailability, CopilotPolicy, FirmMatter, FirmRoles, FirmScreen,
+    MatterRef, MatterRole, Member, Person, UsageReport,
+};
 use crate::{CaseId, LocalError, TokenSource};
 
 /// Longest wait for a plain (non-streaming) request to the firm's server.
@@ -64,6 +67,27 @@ pub fn http_base(sync_url: &str) -> Result<String, LocalError> {
 fn unreachable(error: reqwest::Error) -> LocalError {
     // reqwest errors carry the URL, never the Authorization header.
     LocalError::Connection(crate::net::describe(&error, "the firm's server"))
+}
+
+/// `&since=…` for a usage report, or nothing (the server's default: this month).
+fn since_query(since: Option<&str>) -> String {
+    since.map_or_else(String::new, |since| {
+        format!("&since={}", path_segment(since))
+    })
+}
+
+/// A user id as one URL path segment (ids from identity providers may hold `|`, `@`, `/`), or a
+/// query value: everything but RFC 3986's unreserved characters percent-encoded.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// Parse Server-Sent Events out of `buffer`, leaving any incomplete event in it.
@@ -166,13 +190,28 @@ impl FirmServer {
         self.get_json(&format!("cases/{case_id}/members")).await
     }
 
-    /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent.
-    pub async fn set_consent(&self, case_id: &CaseId, consented: bool) -> Result<(), LocalError> {
+    /// `PUT /api/v1/cases/{case}/ai-consent`: record (or withdraw) the client's consent, with
+    /// how it was given (`note`: "engagement letter of 3 March, clause 12").
+    pub async fn set_consent(
+        &self,
+        case_id: &CaseId,
+        consented: bool,
+        note: &str,
+    ) -> Result<(), LocalError> {
         let path = format!("cases/{case_id}/ai-consent");
-        self.send(reqwest::Method::PUT, &path, |request| {
-            request
-                .json(&serde_json::json!({ "consented": consented }))
-                .timeout(REQUEST_TIMEOUT)
+        let body = serde_json::json!({ "consented": consented, "note": note });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// A request with a JSON body whose answer has none (204).
+    async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), LocalError> {
+        self.send(method, path, |request| {
+            request.json(body).timeout(REQUEST_TIMEOUT)
         })
         .await?;
         Ok(())
@@ -181,11 +220,6 @@ impl FirmServer {
     /// `GET /api/v1/cases`: my matters, with their legal holds.
     pub async fn matters(&self) -> Result<Vec<FirmMatter>, LocalError> {
         self.get_json("cases").await
-    }
-
-    /// `GET /api/v1/me`: who the server takes me for (a firm admin or not).
-    pub async fn me(&self) -> Result<Me, LocalError> {
-        self.get_json("me").await
     }
 
     /// `PUT` (place) or `DELETE` (lift) `/api/v1/cases/{case}/hold`, with a reason (firm admins).
@@ -204,6 +238,35 @@ impl FirmServer {
             request
                 .json(&serde_json::json!({ "reason": reason }))
                 .timeout(REQUEST_TIMEOUT)
+    /// `GET /api/v1/me`: whether the lawyer is a firm admin or the conflicts/risk role.
+    pub async fn firm_roles(&self) -> Result<FirmRoles, LocalError> {
+        self.get_json("me").await
+    }
+
+    /// `GET /api/v1/directory?q=`: people of the firm by name, email or id.
+    pub async fn directory(&self, query: &str) -> Result<Vec<Person>, LocalError> {
+        self.get_json(&format!("directory?q={}", path_segment(query)))
+            .await
+    }
+
+    /// `PUT /api/v1/cases/{case}/members/{user}`: share the matter, or change a role (owners
+    /// and firm admins).
+    pub async fn set_member(
+        &self,
+        case_id: &CaseId,
+        user_id: &str,
+        role: MatterRole,
+    ) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/members/{}", path_segment(user_id));
+        let body = serde_json::json!({ "role": role.as_str() });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// `DELETE /api/v1/cases/{case}/members/{user}`: take someone off the matter.
+    pub async fn remove_member(&self, case_id: &CaseId, user_id: &str) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/members/{}", path_segment(user_id));
+        self.send(reqwest::Method::DELETE, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
         })
         .await?;
         Ok(())
@@ -223,6 +286,71 @@ impl FirmServer {
             })
             .await?;
         Ok(response.bytes().await.map_err(unreachable)?.to_vec())
+    /// `GET /api/v1/screens`: every ethical wall in the firm (admins, the risk role).
+    pub async fn firm_screens(&self) -> Result<Vec<FirmScreen>, LocalError> {
+        self.get_json("screens").await
+    }
+
+    /// `GET /api/v1/matters`: every matter of the firm (admins, the conflicts/risk role).
+    pub async fn matter_choices(&self) -> Result<Vec<MatterRef>, LocalError> {
+        self.get_json("matters").await
+    }
+
+    /// `PUT /api/v1/cases/{case}/screens/{user}`: wall someone off a matter, with the reason.
+    pub async fn add_screen(
+        &self,
+        case_id: &CaseId,
+        user_id: &str,
+        reason: &str,
+    ) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/screens/{}", path_segment(user_id));
+        let body = serde_json::json!({ "reason": reason });
+        self.send_json(reqwest::Method::PUT, &path, &body).await
+    }
+
+    /// `DELETE /api/v1/cases/{case}/screens/{user}`: lift a wall (membership is not restored).
+    pub async fn lift_screen(&self, case_id: &CaseId, user_id: &str) -> Result<(), LocalError> {
+        let path = format!("cases/{case_id}/screens/{}", path_segment(user_id));
+        self.send(reqwest::Method::DELETE, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// `GET /api/v1/copilot/policy`.
+    pub async fn copilot_policy(&self) -> Result<CopilotPolicy, LocalError> {
+        self.get_json("copilot/policy").await
+    }
+
+    /// `PUT /api/v1/copilot/policy` `{"enabled"}` (firm admins): the firm's switch.
+    pub async fn set_copilot_enabled(&self, enabled: bool) -> Result<CopilotPolicy, LocalError> {
+        let body = serde_json::json!({ "enabled": enabled });
+        self.send(reqwest::Method::PUT, "copilot/policy", |request| {
+            request.json(&body).timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .json()
+        .await
+        .map_err(unreachable)
+    }
+
+    /// `GET /api/v1/copilot/usage?since=` (firm admins): by person, matter and month.
+    pub async fn copilot_usage(&self, since: Option<&str>) -> Result<UsageReport, LocalError> {
+        self.get_json(&format!("copilot/usage?limit=1{}", since_query(since)))
+            .await
+    }
+
+    /// `GET /api/v1/copilot/usage.csv?since=` (firm admins): the CSV text.
+    pub async fn copilot_usage_csv(&self, since: Option<&str>) -> Result<String, LocalError> {
+        let path = format!("copilot/usage.csv?{}", since_query(since));
+        self.send(reqwest::Method::GET, &path, |request| {
+            request.timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .text()
+        .await
+        .map_err(unreachable)
     }
 
     /// Stream an answer, calling `on_event` for each event as it arrives. Returns after the
@@ -273,6 +401,12 @@ mod tests {
         );
         assert!(http_base("https://x").is_err());
         assert!(http_base("ws:///api").is_err());
+    }
+
+    #[test]
+    fn user_ids_are_one_path_segment() {
+        assert_eq!(path_segment("user_2abc"), "user_2abc");
+        assert_eq!(path_segment("auth0|ada/x@y"), "auth0%7Cada%2Fx%40y");
     }
 
     #[test]

@@ -89,6 +89,11 @@ pub enum SyncEvent {
         reason: String,
         discarded_changes: usize,
     },
+    /// The lawyer's role on this matter changed while one of its documents was open (the
+    /// server announced a new scope): ask the firm's server for the role again.
+    RoleChanged {
+        case_id: CaseId,
+    },
     /// A connection attempt failed, in words a lawyer and IT can act on (certificate not trusted
     /// and its issuer, certificate for another name, expired, proxy refused, unreachable). The
     /// client keeps retrying with backoff; the next `State(Syncing | Synced)` means it is past.

@@ -66,6 +66,9 @@ impl Presence {
 enum Scope {
     Pending,
     ReadWrite,
+    /// A commenter on a draft: changes are sent, and the server keeps only those that stay in
+    /// the draft's comments.
+    Comment,
     ReadOnly,
     Denied,
 }
@@ -413,11 +416,24 @@ impl Session {
                 self.healthy = true;
                 self.store.record_matter_granted(&doc.case_id())?;
                 if let Some(sync) = self.docs.get_mut(doc) {
-                    sync.scope = if scope == "readonly" {
-                        Scope::ReadOnly
-                    } else {
-                        Scope::ReadWrite
+                    let now = match scope.as_str() {
+                        "readonly" => Scope::ReadOnly,
+                        "comment" => Scope::Comment,
+                        _ => Scope::ReadWrite,
                     };
+                    let before = std::mem::replace(&mut sync.scope, now);
+                    // The server re-announces the scope when the lawyer's role changes while
+                    // the document is open: the window asks for the role again.
+                    if matches!(before, Scope::ReadWrite | Scope::Comment | Scope::ReadOnly)
+                        && before != now
+                    {
+                        emit(
+                            &self.events,
+                            SyncEvent::RoleChanged {
+                                case_id: doc.case_id(),
+                            },
+                        );
+                    }
                 }
             }
             AuthMessage::PermissionDenied { reason } => {
