@@ -139,7 +139,7 @@ impl AdminRule {
         match self {
             Self::ClerkOrganizationRole => {
                 let organization = claims.get("o").filter(|o| o.get("id").is_some());
-                match organization {
+                let role = match organization {
                     Some(organization) => organization.get("rol"),
                     None => claims.get("org_role"),
                 };

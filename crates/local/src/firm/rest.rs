@@ -238,6 +238,11 @@ impl FirmServer {
             request
                 .json(&serde_json::json!({ "reason": reason }))
                 .timeout(REQUEST_TIMEOUT)
+        })
+        .await?;
+        Ok(())
+    }
+
     /// `GET /api/v1/me`: whether the lawyer is a firm admin or the conflicts/risk role.
     pub async fn firm_roles(&self) -> Result<FirmRoles, LocalError> {
         self.get_json("me").await
@@ -286,6 +291,8 @@ impl FirmServer {
             })
             .await?;
         Ok(response.bytes().await.map_err(unreachable)?.to_vec())
+    }
+
     /// `GET /api/v1/screens`: every ethical wall in the firm (admins, the risk role).
     pub async fn firm_screens(&self) -> Result<Vec<FirmScreen>, LocalError> {
         self.get_json("screens").await
