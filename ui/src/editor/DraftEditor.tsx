@@ -197,6 +197,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         window.__hub = { editor: instance, ydoc: opened.ydoc, flushed: opened.flushed, Y };
         setEditor(instance);
         performance.mark("hub:draft-ready");
+        requestAnimationFrame(() => performance.mark("hub:draft-frame"));
       })
       .catch((e: unknown) => setError(errorMessage(e)));
 

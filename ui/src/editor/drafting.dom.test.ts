@@ -14,7 +14,7 @@ import { SuggestionsPanel } from "./suggesting/SuggestionsPanel";
 import { SuggestionPopover } from "./suggesting/SuggestionPopover";
 import { isSuggesting } from "./suggesting/SuggestChanges";
 import { listSuggestions } from "./suggesting/suggestionList";
-import { commentsOf, createThread, readThreads } from "../logic/comments";
+import { anchorsInText, commentsOf, createThread, readThreads } from "../logic/comments";
 import { anchorsFor, bindingOf } from "./comments/anchors";
 import { commentHighlightsKey } from "./comments/CommentHighlights";
 
@@ -188,6 +188,17 @@ describe("the drafting editor", () => {
     await click("resolve-thread");
     expect(readThreads(commentsOf(ydoc))[0]?.resolved).toBe(true);
     await vi.waitFor(() => expect(testid("comment-thread")).toBeNull());
+  });
+
+  it("draws hundreds of threads a screenful first, then all of them", async () => {
+    const ydoc = withText("The Supplier shall deliver the Goods on time.");
+    const text = (ydoc.getXmlFragment("default").get(0) as Y.XmlElement).get(0) as Y.XmlText;
+    for (let i = 0; i < 300; i++)
+      createThread(commentsOf(ydoc), { ...anchorsInText(text, 4, 12), quote: "Supplier", body: `Point ${i}` }, { author: "Ann", authorId: "" });
+    const { side } = mount(ydoc, "Jane Smith");
+    const drawn = () => side.querySelectorAll('[data-testid="comment-thread"]').length;
+    expect(drawn()).toBe(40);
+    await vi.waitFor(() => expect(drawn()).toBe(300));
   });
 
   it("inserts a page break with Ctrl+Enter and the toolbar, footnotes and placeholders render", async () => {

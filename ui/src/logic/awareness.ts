@@ -20,11 +20,16 @@ export function encodeAwarenessUpdate(states: AwarenessState[]): Uint8Array {
 
 const COLOURS = ["#b3261e", "#1b6e3a", "#6a3fb5", "#a15c00", "#005f8f", "#8f2d6e", "#3d5a00", "#7a4a2a"];
 
-/** A stable colour for a collaborator's name. */
-export function colourFor(name: string): string {
+/** Which of the palette's colours is a collaborator's (stable for a name). */
+export function colourIndexFor(name: string): number {
   let hash = 0;
   for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
-  return COLOURS[hash % COLOURS.length] ?? "#005f8f";
+  return hash % COLOURS.length;
+}
+
+/** A stable colour for a collaborator's name. */
+export function colourFor(name: string): string {
+  return COLOURS[colourIndexFor(name)] ?? "#005f8f";
 }
 
 type ChangeListener = (change: { added: number[]; updated: number[]; removed: number[] }, origin: unknown) => void;

@@ -41,6 +41,10 @@ interface Draft {
 
 const ZERO_WIDTH_SPACE = /\u200B/g;
 
+/** Threads drawn at once when the panel opens, then per task after it. */
+const FIRST_THREADS = 40;
+const MORE_THREADS = 200;
+
 function when(ms: number): string {
   return ms ? formatDateTime(ms) : "";
 }
@@ -74,6 +78,7 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   const live = commentHighlightsKey.getState(editor.state)?.ranges ?? new Map<string, unknown>();
   const list = useRef<HTMLUListElement>(null);
 
+  useEffect(() => void performance.mark("hub:comments-panel"), []);
   useEffect(() => {
     const read = () => setThreads(readThreads(comments));
     read();
@@ -124,6 +129,14 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   };
 
   const shown = threads.filter((t) => (filter === "all" ? true : filter === "open" ? !t.resolved : t.resolved));
+  // A long list is drawn a screenful first and the rest in the tasks after it, so a draft with
+  // hundreds of threads shows (and takes keys) before every thread is laid out.
+  const [drawn, setDrawn] = useState(FIRST_THREADS);
+  useEffect(() => {
+    if (drawn >= shown.length) return;
+    const later = setTimeout(() => setDrawn((n) => n + MORE_THREADS), 0);
+    return () => clearTimeout(later);
+  }, [drawn, shown.length]);
   const openCount = threads.filter((t) => !t.resolved).length;
 
   return (
@@ -154,7 +167,7 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
         </p>
       )}
       <ul class="threads" ref={list}>
-        {shown.map((thread) => (
+        {shown.slice(0, drawn).map((thread) => (
           <ThreadView
             key={thread.id}
             thread={thread}

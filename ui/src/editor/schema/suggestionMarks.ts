@@ -4,7 +4,7 @@
 // and date on hover. All three are in the group `suggestion`, which container nodes allow as node
 // marks (a whole paragraph, table or page break proposed for insertion or deletion).
 import { Mark, mergeAttributes } from "@tiptap/core";
-import { colourFor } from "../../logic/awareness";
+import { colourIndexFor } from "../../logic/awareness";
 import { suggestionAuthor, suggestionTitle } from "../../logic/suggestionId";
 
 export const SUGGESTION_GROUP = "suggestion";
@@ -14,11 +14,13 @@ export const SUGGESTION_KINDS: readonly SuggestionKind[] = ["insertion", "deleti
 /** The DOM attributes every suggestion mark carries: what the popover and the styles read. */
 function suggestionDom(kind: SuggestionKind, id: unknown): Record<string, string> {
   return {
-    class: `suggestion suggestion-${kind}`,
+    // The author's colour by class (styles.css `.author-N`), not an inline style: elements
+    // with equal classes share their computed style, which made laying out 1,000 suggestions
+    // cheaper than 1,000 distinct inline custom properties.
+    class: `suggestion suggestion-${kind} author-${colourIndexFor(suggestionAuthor(id))}`,
     "data-suggestion-id": String(id),
     "data-suggestion-kind": kind,
     title: suggestionTitle(kind, id),
-    style: `--author: ${colourFor(suggestionAuthor(id))}`,
   };
 }
 
