@@ -298,6 +298,7 @@ fn a_removal_from_before_the_upgrade_is_listed_without_a_count() {
             .execute_batch(
                 "ALTER TABLE removed_matters DROP COLUMN notice_dismissed_at;
                  ALTER TABLE removed_matters DROP COLUMN discarded_changes;
+                 DROP TABLE legal_holds;
                  PRAGMA user_version = 4;",
             )
             .unwrap();

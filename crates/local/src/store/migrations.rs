@@ -103,7 +103,7 @@ const MIGRATIONS: &[&str] = &[
     // tombstone itself stays, so the matter's edits, exports and imports stay refused.
     "ALTER TABLE removed_matters ADD COLUMN discarded_changes INTEGER;
     ALTER TABLE removed_matters ADD COLUMN notice_dismissed_at INTEGER;",
-    // Legal holds as the firm's server last listed them (`GET /api/v1/cases`): a held matter's
+    // 6: legal holds as the firm's server last listed them (`GET /api/v1/cases`): a held matter's
     // drafts, parties and deadlines are not deleted on this laptop.
     "CREATE TABLE legal_holds (
         case_id TEXT PRIMARY KEY NOT NULL,
