@@ -174,25 +174,35 @@ fn searched_names(request: &CheckRequest) -> Result<Vec<Searched>, Error> {
     Ok(searched)
 }
 
-/// The search terms for the candidate query, each with the searched name it belongs to: the
-/// whole key, and each word of three letters or more of a name of several words (a stored name
-/// that the searched one contains is similar to one of its words, not to the whole).
-fn terms(searched: &[Searched]) -> (Vec<String>, Vec<usize>) {
-    let mut terms = Vec::new();
-    let mut owners = Vec::new();
+/// The search terms for the candidate query, each with the index of the searched name it
+/// belongs to: the whole keys (a stored name similar to one, or containing one), and each word of
+/// three letters or more of a name of several words (a stored name the searched one contains is
+/// similar to one of its words; looked up by similarity only, as "holdings" is inside thousands
+/// of stored names).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Terms {
+    keys: Vec<String>,
+    key_owners: Vec<i32>,
+    words: Vec<String>,
+    word_owners: Vec<i32>,
+}
+
+fn terms(searched: &[Searched]) -> Terms {
+    let mut terms = Terms::default();
     for (index, name) in searched.iter().enumerate() {
-        terms.push(name.normal.key());
-        owners.push(index);
+        let owner = index as i32;
+        terms.keys.push(name.normal.key());
+        terms.key_owners.push(owner);
         if name.normal.words.len() > 1 {
             for word in &name.normal.words {
                 if word.chars().count() >= 3 {
-                    terms.push(word.clone());
-                    owners.push(index);
+                    terms.words.push(word.clone());
+                    terms.word_owners.push(owner);
                 }
             }
         }
     }
-    (terms, owners)
+    terms
 }
 
 /// The best match of each stored party (per matter) against the searched names.
@@ -228,17 +238,23 @@ pub async fn check(
     request: &CheckRequest,
 ) -> Result<CheckResult, Error> {
     let searched = searched_names(request)?;
-    let (terms, owners) = terms(&searched);
-    let candidates = db::conflicts::candidates(pool, &caller.firm_id, &terms).await?;
+    let terms = terms(&searched);
+    let candidates = db::conflicts::candidates(
+        pool,
+        &caller.firm_id,
+        (&terms.keys, &terms.key_owners),
+        (&terms.words, &terms.word_owners),
+    )
+    .await?;
 
     let mut best: HashMap<(Uuid, String, PartyKind), Found> = HashMap::new();
     for candidate in candidates {
         let Some(party_kind) = PartyKind::parse(&candidate.kind) else {
             continue;
         };
-        let Some(&index) = usize::try_from(candidate.term)
+        let Some(index) = usize::try_from(candidate.searched)
             .ok()
-            .and_then(|term| owners.get(term))
+            .filter(|index| *index < searched.len())
         else {
             continue;
         };
@@ -389,8 +405,10 @@ mod tests {
             ..CheckRequest::default()
         })
         .unwrap();
-        let (terms, owners) = terms(&names);
-        assert_eq!(terms, ["acme holdings of ny", "acme", "holdings", "globex"]);
-        assert_eq!(owners, [0, 0, 0, 1]);
+        let terms = terms(&names);
+        assert_eq!(terms.keys, ["acme holdings of ny", "globex"]);
+        assert_eq!(terms.key_owners, [0, 1]);
+        assert_eq!(terms.words, ["acme", "holdings"]);
+        assert_eq!(terms.word_owners, [0, 0]);
     }
 }

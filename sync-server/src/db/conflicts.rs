@@ -52,23 +52,25 @@ pub async fn replace_parties(
     tx.commit().await
 }
 
-/// A stored party that may match searched term number `term`.
+/// A stored party that may match searched name number `searched`.
 #[derive(Debug, sqlx::FromRow)]
 pub struct Candidate {
-    pub term: i32,
+    pub searched: i32,
     pub case_id: Uuid,
     pub kind: String,
     pub name: String,
     pub key: String,
 }
 
-/// Stored parties of the firm similar to any of `terms` (normalised keys): similar as a whole,
-/// or containing the term. Each row says which term found it.
-#[tracing::instrument(level = "debug", skip_all, fields(terms = terms.len()))]
+/// Stored parties of the firm that may match: similar to a searched key as a whole or containing
+/// it (`keys`), or similar to a word of a searched name (`words`). Each term comes with the index
+/// of its searched name, which each row carries back.
+#[tracing::instrument(level = "debug", skip_all, fields(keys = keys.0.len(), words = words.0.len()))]
 pub async fn candidates(
     pool: &PgPool,
     firm_id: &str,
-    terms: &[String],
+    keys: (&[String], &[i32]),
+    words: (&[String], &[i32]),
 ) -> Result<Vec<Candidate>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     sqlx::query(
@@ -79,18 +81,26 @@ pub async fn candidates(
     .bind(WORD_SIMILARITY_THRESHOLD.to_string())
     .execute(&mut *tx)
     .await?;
-    let numbers: Vec<i32> = (0..terms.len() as i32).collect();
     let rows = sqlx::query_as::<_, Candidate>(
-        "SELECT q.n AS term, p.case_id, p.kind, p.name, p.key
+        "SELECT q.n AS searched, p.case_id, p.kind, p.name, p.key
          FROM unnest($2::text[], $3::int4[]) AS q(term, n)
          CROSS JOIN LATERAL (
              SELECT case_id, kind, name, key FROM case_parties p
              WHERE p.firm_id = $1 AND (p.key % q.term OR p.key %> q.term)
+         ) p
+         UNION ALL
+         SELECT q.n AS searched, p.case_id, p.kind, p.name, p.key
+         FROM unnest($4::text[], $5::int4[]) AS q(term, n)
+         CROSS JOIN LATERAL (
+             SELECT case_id, kind, name, key FROM case_parties p
+             WHERE p.firm_id = $1 AND p.key % q.term
          ) p",
     )
     .bind(firm_id)
-    .bind(terms)
-    .bind(&numbers)
+    .bind(keys.0)
+    .bind(keys.1)
+    .bind(words.0)
+    .bind(words.1)
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
