@@ -35,6 +35,7 @@ use crate::access::is_firm_admin;
 use crate::db;
 use crate::db::copilot::FirmPolicy;
 use crate::error::Error;
+use crate::http::json_body as body;
 use crate::http::{ApiError, Caller, VerifiedCaller};
 use crate::state::AppState;
 use config::CopilotSettings;
@@ -105,19 +106,6 @@ pub fn routes(settings: &CopilotSettings) -> axum::Router<AppState> {
         .route("/api/v1/copilot/usage.csv", get(usage_csv))
         .route("/api/v1/cases/{case}/copilot", get(availability))
         .route("/api/v1/cases/{case}/ai-consent", put(put_consent))
-}
-
-/// A JSON body whose problems answer `{code, message}` like every other error.
-fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    parsed.map(|Json(value)| value).map_err(|rejection| {
-        let status = rejection.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "invalid_request"
-        };
-        ApiError::new(status, code, rejection.body_text())
-    })
 }
 
 /// Count a refusal by its code, then pass it on.

@@ -174,3 +174,20 @@ async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, 
         .await
         .map_err(Error::from)?)
 }
+
+/// A JSON body whose problems answer `{code, message}` like every other error (axum's own
+/// rejections are plain text): 415 without `application/json`, 400/422 for a malformed body,
+/// 413 `too_large`.
+pub fn json_body<T>(
+    parsed: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    parsed.map(|axum::Json(value)| value).map_err(|rejection| {
+        let status = rejection.status();
+        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "invalid_request"
+        };
+        ApiError::new(status, code, rejection.body_text())
+    })
+}

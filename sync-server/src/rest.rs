@@ -185,8 +185,9 @@ pub async fn audit_log(
 pub async fn check_conflicts(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    Json(request): Json<crate::conflicts::CheckRequest>,
+    request: Result<Json<crate::conflicts::CheckRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<crate::conflicts::CheckResult>, ApiError> {
+    let request = crate::http::json_body(request)?;
     let result = crate::conflicts::check(&state.pool, &caller, &request).await?;
     Ok(Json(result))
 }
