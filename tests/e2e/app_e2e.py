@@ -345,7 +345,10 @@ def test_offline_matter_deadline_draft_restart_and_search():
     app = App("Ada", data)  # a restart: same data directory, same keychain key
     try:
         rows = app.find("[data-testid=cases]").text
-        assert "Acme v. Globex" in rows and "2030-01-15" in rows, rows
+        # Deadlines in the lawyer's locale (ui/src/logic/deadlines.ts formatDate), not ISO.
+        due = app.js("return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeZone: 'UTC' })"
+                     ".format(new Date(Date.UTC(2030, 0, 15)));")
+        assert "Acme v. Globex" in rows and due in rows and "2030-01-15" not in rows, (due, rows)
         # The app logs when its first screen is painted (support, and bench-app's cold start).
         def ready_logged():
             with open(os.path.join(WORK, "tauri-driver-Ada.log"), errors="replace") as handle:
@@ -500,9 +503,16 @@ def test_two_apps_co_edit_see_cursors_and_converge_after_server_outage():
         ada.click_text("[data-testid=drafts] button", "Joint letter")
         ada.find("[data-testid=editor]")
         ada.find("[data-testid=tab-copilot]").click()
-        consent = wait_for("the consent button", lambda: next(
-            (b for b in ada.all("[data-testid=copilot] button") if "consented" in b.text), None))
-        consent.click()
+        # Unavailable without the client's consent: the panel links the owner to where it is
+        # recorded (the matter page), and back in the draft the copilot is ready.
+        wait_for("the link to fix the copilot", lambda: ada.find("[data-testid=copilot-fix]").is_displayed())
+        ada.find("[data-testid=copilot-fix]").click()
+        ada.find("[data-testid=ai-consent-note]").send_keys("Engagement letter, clause 9")
+        ada.find("[data-testid=ai-consent-record]").click()
+        wait_for("consent recorded", lambda: "has consented" in ada.find("[data-testid=ai-consent-state]").text)
+        ada.click_text("[data-testid=drafts] button", "Joint letter")
+        ada.find("[data-testid=editor]")
+        ada.find("[data-testid=tab-copilot]").click()
         wait_for("copilot ready", lambda: ada.find("[data-testid=copilot-redraft]").is_enabled())
         ada.js("const ed = window.__hub.editor; const text = ed.state.doc.textContent;"
                "let from = -1; ed.state.doc.descendants((node, pos) => { if (from < 0 && node.isText) {"
