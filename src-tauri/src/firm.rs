@@ -71,18 +71,11 @@ pub async fn my_role(app: AppHandle, case_id: String) -> CommandResult<String> {
         return Ok(remembered.unwrap_or_else(|| "owner".into()));
     };
     let matter = crate::commands::parse_case_id(&case_id)?;
-    let role = match firm.members(&matter).await {
-        Ok(members) => members
-            .into_iter()
-            .find(|member| member.user_id == account.user)
-            .map(|member| member.role)
-            .unwrap_or_else(|| "viewer".into()),
-        Err(local::LocalError::CopilotRefused { code, .. }) if code == "not_found" => {
-            "owner".into()
-        }
+    let Some(role) = local::firm::role_from_members(firm.members(&matter).await, &account.user)
+    else {
         // Offline, or the server is down: what it said last, else editing (the server still
         // refuses what a viewer sends).
-        Err(_) => return Ok(remembered.unwrap_or_else(|| "editor".into())),
+        return Ok(remembered.unwrap_or_else(|| "editor".into()));
     };
     if let Ok(mut roles) = state.roles.lock() {
         roles.insert(case_id, role.clone());
