@@ -21,7 +21,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -35,8 +34,7 @@ use crate::access::is_firm_admin;
 use crate::db;
 use crate::db::copilot::FirmPolicy;
 use crate::error::Error;
-use crate::http::json_body as body;
-use crate::http::{ApiError, Caller, VerifiedCaller};
+use crate::http::{ApiError, Caller, JsonBody, VerifiedCaller};
 use crate::state::AppState;
 use config::CopilotSettings;
 use policy::{Availability, Quota, RateLimiter, StreamPermit};
@@ -172,10 +170,10 @@ impl ChatRequest {
 pub async fn chat(
     State(state): State<AppState>,
     VerifiedCaller(caller): VerifiedCaller,
-    request: Result<Json<ChatRequest>, JsonRejection>,
+    request: Result<JsonBody<ChatRequest>, ApiError>,
 ) -> Result<Response, ApiError> {
     let copilot = state.copilot.clone();
-    let request = body(request).map_err(refused)?;
+    let JsonBody(request) = request.map_err(refused)?;
     request.validate(&copilot.settings).map_err(refused)?;
     let allowed = policy::check(
         &state.pool,
@@ -463,14 +461,13 @@ pub struct PolicyChange {
 pub async fn put_policy(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    change: Result<Json<PolicyChange>, JsonRejection>,
+    JsonBody(change): JsonBody<PolicyChange>,
 ) -> Result<Json<PolicyView>, ApiError> {
     if !is_firm_admin(&caller) {
         return Err(ApiError::forbidden(
             "only firm administrators can change the copilot policy",
         ));
     }
-    let change = body(change)?;
     if let Some(Some(quota)) = change.monthly_token_quota
         && quota < 0
     {
@@ -507,10 +504,9 @@ pub async fn put_consent(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
-    change: Result<Json<ConsentChange>, JsonRejection>,
+    JsonBody(change): JsonBody<ConsentChange>,
 ) -> Result<StatusCode, ApiError> {
     crate::access::require(&state.pool, case_id, &caller, true).await?;
-    let change = body(change)?;
     if change.note.chars().count() > MAX_INSTRUCTION_CHARS {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,

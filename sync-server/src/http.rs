@@ -175,19 +175,26 @@ async fn bearer_principal(parts: &Parts, state: &AppState) -> Result<Principal, 
         .map_err(Error::from)?)
 }
 
-/// A JSON body whose problems answer `{code, message}` like every other error (axum's own
-/// rejections are plain text): 415 without `application/json`, 400/422 for a malformed body,
-/// 413 `too_large`.
-pub fn json_body<T>(
-    parsed: Result<axum::Json<T>, axum::extract::rejection::JsonRejection>,
-) -> Result<T, ApiError> {
-    parsed.map(|axum::Json(value)| value).map_err(|rejection| {
-        let status = rejection.status();
-        let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            "too_large"
-        } else {
-            "invalid_request"
-        };
-        ApiError::new(status, code, rejection.body_text())
-    })
+/// A JSON request body whose problems answer `{code, message}` like every other error (axum's
+/// own `Json` rejections are plain text): 415 without `application/json`, 400/422 for a
+/// malformed body, 413 `too_large`. Every REST handler that reads a body takes this.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(JsonBody(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "too_large"
+                } else {
+                    "invalid_request"
+                };
+                Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
 }

@@ -15,7 +15,7 @@ use crate::db::access::{CaseSummary, FirmMatter, FirmScreen, Member, Screen};
 use crate::db::audit::{AuditEntry, FirmAuditEntry};
 use crate::error::Error;
 use crate::firm_audit;
-use crate::http::{ApiError, Caller};
+use crate::http::{ApiError, Caller, JsonBody};
 use crate::role::Role;
 use crate::state::AppState;
 
@@ -82,7 +82,7 @@ pub async fn put_member(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
-    Json(body): Json<SetRole>,
+    JsonBody(body): JsonBody<SetRole>,
 ) -> Result<StatusCode, ApiError> {
     let role = Role::parse(&body.role).ok_or_else(|| Error::InvalidInput {
         code: "invalid_role",
@@ -148,7 +148,7 @@ pub async fn put_screen(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path((case_id, user_id)): Path<(Uuid, String)>,
-    Json(body): Json<AddScreen>,
+    JsonBody(body): JsonBody<AddScreen>,
 ) -> Result<StatusCode, ApiError> {
     access::add_screen(&state.pool, &caller, case_id, &user_id, &body.reason).await?;
     propagate(&state, case_id, &user_id, None);
@@ -185,9 +185,8 @@ pub async fn audit_log(
 pub async fn check_conflicts(
     State(state): State<AppState>,
     Caller(caller): Caller,
-    request: Result<Json<crate::conflicts::CheckRequest>, axum::extract::rejection::JsonRejection>,
+    JsonBody(request): JsonBody<crate::conflicts::CheckRequest>,
 ) -> Result<Json<crate::conflicts::CheckResult>, ApiError> {
-    let request = crate::http::json_body(request)?;
     let result = crate::conflicts::check(&state.pool, &caller, &request).await?;
     Ok(Json(result))
 }
@@ -204,7 +203,7 @@ pub async fn put_hold(
     State(state): State<AppState>,
     Caller(caller): Caller,
     Path(case_id): Path<Uuid>,
-    Json(body): Json<HoldChange>,
+    JsonBody(body): JsonBody<HoldChange>,
 ) -> Result<StatusCode, ApiError> {
     crate::hold::place(&state.pool, &caller, case_id, &body.reason).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -3,15 +3,8 @@
 // The server leaves out matters the admin is walled off.
 import { useEffect, useState } from "preact/hooks";
 import { errorMessage, ipc, type AuditEntry } from "../ipc";
-import {
-  actionLabel,
-  AUDIT_ACTIONS,
-  auditFilter,
-  detailLine,
-  EMPTY_FORM,
-  formatInstant,
-  type AuditForm,
-} from "../logic/audit";
+import { actionLabel, AUDIT_ACTIONS, auditFilter, EMPTY_FORM, type AuditForm } from "../logic/audit";
+import { AuditTable } from "./AuditTable";
 
 const PAGE = 100;
 
@@ -101,28 +94,7 @@ export function AuditPage() {
       ) : entries.length === 0 ? (
         <p class="empty">No entries match.</p>
       ) : (
-        <table class="audit-table" data-testid="audit-table">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>Matter</th>
-              <th>What</th>
-              <th>Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((entry) => (
-              <tr key={entry.id}>
-                <td>{formatInstant(entry.at)}</td>
-                <td title={entry.user_id ?? ""}>{entry.user_name ?? entry.user_id ?? "—"}</td>
-                <td title={entry.case_id ?? ""}>{entry.case_title ?? entry.case_id ?? "—"}</td>
-                <td>{actionLabel(entry.action)}</td>
-                <td>{detailLine(entry)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <AuditTable entries={entries} withMatter={true} testid="audit-table" />
       )}
       {more && entries && (
         <button onClick={() => load(applied, entries[entries.length - 1]?.id)} data-testid="audit-more">

@@ -2,7 +2,7 @@
 // section then says so in one line).
 import { useEffect, useState } from "preact/hooks";
 import { errorMessage, ipc, type AuditEntry } from "../ipc";
-import { actionLabel, detailLine, formatInstant } from "../logic/audit";
+import { AuditTable } from "../audit/AuditTable";
 
 export function MatterAudit({ caseId, online }: { caseId: string; online: boolean }) {
   const [entries, setEntries] = useState<AuditEntry[] | null>(null);
@@ -34,26 +34,7 @@ export function MatterAudit({ caseId, online }: { caseId: string; online: boolea
       ) : entries.length === 0 ? (
         <p class="empty">No entries.</p>
       ) : (
-        <table class="audit-table" data-testid="matter-audit">
-          <thead>
-            <tr>
-              <th>When</th>
-              <th>Who</th>
-              <th>What</th>
-              <th>Detail</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((entry) => (
-              <tr key={entry.id}>
-                <td>{formatInstant(entry.at)}</td>
-                <td title={entry.user_id ?? ""}>{entry.user_name ?? entry.user_id ?? "—"}</td>
-                <td>{actionLabel(entry.action)}</td>
-                <td>{detailLine(entry)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <AuditTable entries={entries} withMatter={false} testid="matter-audit" />
       )}
     </section>
   );

@@ -1,5 +1,6 @@
 // The audit log's screen logic: readable action names, one line of detail, and the filters
 // the form sends (empty fields left out).
+import { formatDateTime } from "./dateTime";
 import type { AuditEntry, AuditFilter } from "../ipc";
 
 const ACTIONS: Record<string, string> = {
@@ -60,5 +61,5 @@ export function auditFilter(form: AuditForm, page: { limit?: number; before?: nu
 export function formatInstant(at: string, locale?: string | string[]): string {
   const date = new Date(at);
   if (Number.isNaN(date.getTime())) return at;
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  return formatDateTime(date.getTime(), locale);
 }

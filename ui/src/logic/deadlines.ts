@@ -1,3 +1,4 @@
+import { dateTimeFormat } from "./dateTime";
 /** Days from `today` to `date` (both YYYY-MM-DD); negative when overdue. */
 export function daysUntil(today: string, date: string): number {
   const start = Date.UTC(+today.slice(0, 4), +today.slice(5, 7) - 1, +today.slice(8, 10));
@@ -27,6 +28,5 @@ export function isValidDate(text: string): boolean {
  */
 export function formatDate(date: string, locale?: string | string[], style: "short" | "medium" = "medium"): string {
   if (!isValidDate(date)) return date;
-  const format = new Intl.DateTimeFormat(locale, { dateStyle: style, timeZone: "UTC" });
-  return format.format(new Date(`${date}T00:00:00Z`));
+  return dateTimeFormat(locale, { dateStyle: style, timeZone: "UTC" }).format(new Date(`${date}T00:00:00Z`));
 }

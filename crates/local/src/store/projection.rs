@@ -303,18 +303,21 @@ pub(crate) fn upcoming(
            AND d.date <= date(?1, '+' || ?2 || ' days')
          ORDER BY d.date, c.title COLLATE NOCASE",
     )?;
-    let rows = statement.query_map(params![today, days], |row| {
-        Ok(UpcomingDeadline {
-            case_id: row.get(0)?,
-            case_title: row.get(1)?,
-            id: row.get(2)?,
-            date: row.get(3)?,
-            title: row.get(4)?,
-            kind: row.get(5)?,
-            overdue: row.get(6)?,
-        })
-    })?;
+    let rows = statement.query_map(params![today, days], upcoming_deadline)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A row of `SELECT case_id, case title, id, date, title, kind, overdue` as an [`UpcomingDeadline`].
+fn upcoming_deadline(row: &rusqlite::Row<'_>) -> rusqlite::Result<UpcomingDeadline> {
+    Ok(UpcomingDeadline {
+        case_id: row.get(0)?,
+        case_title: row.get(1)?,
+        id: row.get(2)?,
+        date: row.get(3)?,
+        title: row.get(4)?,
+        kind: row.get(5)?,
+        overdue: row.get(6)?,
+    })
 }
 
 /// The open deadlines for a calendar: one matter's (any date), or every matter's from `today`
@@ -331,17 +334,10 @@ pub(crate) fn calendar(
            AND (CASE WHEN ?1 IS NULL THEN c.archived = 0 AND d.date >= ?2 ELSE d.case_id = ?1 END)
          ORDER BY d.date, c.title COLLATE NOCASE, d.title",
     )?;
-    let rows = statement.query_map(params![case_id.map(CaseId::as_str), today], |row| {
-        Ok(UpcomingDeadline {
-            case_id: row.get(0)?,
-            case_title: row.get(1)?,
-            id: row.get(2)?,
-            date: row.get(3)?,
-            title: row.get(4)?,
-            kind: row.get(5)?,
-            overdue: row.get(6)?,
-        })
-    })?;
+    let rows = statement.query_map(
+        params![case_id.map(CaseId::as_str), today],
+        upcoming_deadline,
+    )?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
