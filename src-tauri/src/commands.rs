@@ -200,8 +200,22 @@ pub async fn get_case(app: AppHandle, case_id: String) -> CommandResult<Case> {
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn create_case(app: AppHandle, fields: CaseFields) -> CommandResult<CaseId> {
-    let id = on_store(&app, move |store| store.create_case(&fields)).await?;
+pub async fn create_case(
+    app: AppHandle,
+    fields: CaseFields,
+    parties: Option<Vec<Party>>,
+) -> CommandResult<CaseId> {
+    // The first parties (client, adverse, related) go into the matter's first edit, so the
+    // server indexes them for later conflicts checks together with the matter.
+    let parties: Vec<(String, String)> = parties
+        .unwrap_or_default()
+        .into_iter()
+        .map(|party| (party.role, party.name))
+        .collect();
+    let id = on_store(&app, move |store| {
+        store.create_case_with_parties(&fields, &parties)
+    })
+    .await?;
     edited(&app);
     Ok(id)
 }

@@ -7,9 +7,9 @@
 use std::sync::atomic::Ordering;
 
 use local::firm::{
-    AuditEntry, AuditFilter, CopilotAvailability, CopilotEvent, CopilotPolicy, CopilotRequest,
-    FirmMatter, FirmRoles, FirmScreen, FirmServer, MatterRef, MatterRole, Member, Person,
-    UsageReport,
+    AuditEntry, AuditFilter, ConflictCheck, ConflictQuery, CopilotAvailability, CopilotEvent,
+    CopilotPolicy, CopilotRequest, FirmMatter, FirmRoles, FirmScreen, FirmServer, MatterRef,
+    MatterRole, Member, Person, UsageReport,
 };
 use serde_json::json;
 use tauri::ipc::Channel;
@@ -151,6 +151,14 @@ pub async fn set_member(
 pub async fn remove_member(app: AppHandle, case_id: String, user_id: String) -> CommandResult<()> {
     let case_id = crate::commands::parse_case_id(&case_id)?;
     Ok(client(&app)?.remove_member(&case_id, &user_id).await?)
+}
+
+/// The conflict-of-interest check the new-matter form runs before the matter is created: its
+/// client and adverse and related parties against every matter of the firm.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn check_conflicts(app: AppHandle, query: ConflictQuery) -> CommandResult<ConflictCheck> {
+    Ok(client(&app)?.check_conflicts(&query).await?)
 }
 
 /// Every ethical wall in the firm (admins and the conflicts/risk role).

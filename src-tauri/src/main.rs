@@ -196,6 +196,7 @@ fn main() {
             firm::search_directory,
             firm::set_member,
             firm::remove_member,
+            firm::check_conflicts,
             firm::firm_screens,
             firm::matter_choices,
             firm::add_screen,

@@ -1,8 +1,9 @@
 //! The conflict-of-interest check: before a matter is opened, its client and its adverse and
 //! related parties are compared with every party of every matter of the firm (the party index,
 //! `case_parties`, kept from the matter documents on the write path: [`index`]). Names match by
-//! the rules in [`matching`] (accents, case, punctuation, legal forms, small typos); Postgres'
-//! trigram index finds the candidates, the rules decide. Hits are ranked by score.
+//! the rules in [`matching`] (accents, case, punctuation, legal forms, small typos); an in-memory
+//! copy of the index on each instance, brought up to date before each check, finds the candidates
+//! ([`search`]), the rules decide. Hits are ranked by score.
 //!
 //! What the caller learns of a hit depends on the matter: full detail (matter, title, party,
 //! score) on a matter they may read — a member not screened from it, or a firm admin or holder
@@ -14,6 +15,7 @@
 
 pub mod index;
 pub mod matching;
+pub mod search;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -60,7 +62,7 @@ impl PartyKind {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "client" => Some(PartyKind::Client),
             "adverse" => Some(PartyKind::Adverse),
@@ -174,37 +176,6 @@ fn searched_names(request: &CheckRequest) -> Result<Vec<Searched>, Error> {
     Ok(searched)
 }
 
-/// The search terms for the candidate query, each with the index of the searched name it
-/// belongs to: the whole keys (a stored name similar to one, or containing one), and each word of
-/// three letters or more of a name of several words (a stored name the searched one contains is
-/// similar to one of its words; looked up by similarity only, as "holdings" is inside thousands
-/// of stored names).
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Terms {
-    keys: Vec<String>,
-    key_owners: Vec<i32>,
-    words: Vec<String>,
-    word_owners: Vec<i32>,
-}
-
-fn terms(searched: &[Searched]) -> Terms {
-    let mut terms = Terms::default();
-    for (index, name) in searched.iter().enumerate() {
-        let owner = index as i32;
-        terms.keys.push(name.normal.key());
-        terms.key_owners.push(owner);
-        if name.normal.words.len() > 1 {
-            for word in &name.normal.words {
-                if word.chars().count() >= 3 {
-                    terms.words.push(word.clone());
-                    terms.word_owners.push(owner);
-                }
-            }
-        }
-    }
-    terms
-}
-
 /// The best match of each stored party (per matter) against the searched names.
 struct Found {
     case_id: Uuid,
@@ -234,50 +205,31 @@ fn contact(matter: &db::conflicts::HitMatter) -> Contact {
 #[tracing::instrument(skip_all, fields(firm = %caller.firm_id))]
 pub async fn check(
     pool: &PgPool,
+    index: &search::PartyIndex,
     caller: &Principal,
     request: &CheckRequest,
 ) -> Result<CheckResult, Error> {
     let searched = searched_names(request)?;
-    let terms = terms(&searched);
-    let candidates = db::conflicts::candidates(
-        pool,
-        &caller.firm_id,
-        (&terms.keys, &terms.key_owners),
-        (&terms.words, &terms.word_owners),
-    )
-    .await?;
+    let normals: Vec<NormalName> = searched.iter().map(|name| name.normal.clone()).collect();
+    let candidates = index.search(pool, &caller.firm_id, &normals).await?;
 
     let mut best: HashMap<(Uuid, String, PartyKind), Found> = HashMap::new();
     for candidate in candidates {
-        let Some(party_kind) = PartyKind::parse(&candidate.kind) else {
-            continue;
-        };
-        let Some(index) = usize::try_from(candidate.searched)
-            .ok()
-            .filter(|index| *index < searched.len())
-        else {
-            continue;
-        };
-        let stored = NormalName {
-            words: candidate.key.split(' ').map(str::to_owned).collect(),
-        };
-        let Some(found) = matching::compare(&searched[index].normal, &stored) else {
-            continue;
-        };
-        let slot = (candidate.case_id, candidate.name.clone(), party_kind);
+        let party = candidate.party;
+        let slot = (party.case_id, party.name.clone(), party.kind);
         if best
             .get(&slot)
-            .is_none_or(|known| known.score < found.score)
+            .is_none_or(|known| known.score < candidate.found.score)
         {
             best.insert(
                 slot,
                 Found {
-                    case_id: candidate.case_id,
-                    party: candidate.name,
-                    party_kind,
-                    searched: index,
-                    score: found.score,
-                    rule: found.rule,
+                    case_id: party.case_id,
+                    party: party.name,
+                    party_kind: party.kind,
+                    searched: candidate.searched,
+                    score: candidate.found.score,
+                    rule: candidate.found.rule,
                 },
             );
         }
@@ -305,6 +257,12 @@ pub async fn check(
             .into_iter()
             .map(|matter| (matter.case_id, matter))
             .collect();
+    let gone: Vec<Uuid> = case_ids
+        .iter()
+        .filter(|id| !matters.contains_key(id))
+        .copied()
+        .collect();
+    index.forget(&caller.firm_id, &gone).await;
 
     let mut hits = Vec::new();
     let mut restricted_shown = std::collections::BTreeSet::new();
@@ -395,20 +353,5 @@ mod tests {
             names.iter().map(|name| name.kind).collect::<Vec<_>>(),
             [PartyKind::Client, PartyKind::Adverse, PartyKind::Related]
         );
-    }
-
-    #[test]
-    fn terms_are_the_whole_name_and_its_longer_words() {
-        let names = searched_names(&CheckRequest {
-            client: "Acme Holdings of NY".into(),
-            adverse: vec!["Globex".into()],
-            ..CheckRequest::default()
-        })
-        .unwrap();
-        let terms = terms(&names);
-        assert_eq!(terms.keys, ["acme holdings of ny", "globex"]);
-        assert_eq!(terms.key_owners, [0, 1]);
-        assert_eq!(terms.words, ["acme", "holdings"]);
-        assert_eq!(terms.word_owners, [0, 0]);
     }
 }

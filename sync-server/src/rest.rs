@@ -187,7 +187,7 @@ pub async fn check_conflicts(
     Caller(caller): Caller,
     JsonBody(request): JsonBody<crate::conflicts::CheckRequest>,
 ) -> Result<Json<crate::conflicts::CheckResult>, ApiError> {
-    let result = crate::conflicts::check(&state.pool, &caller, &request).await?;
+    let result = crate::conflicts::check(&state.pool, &state.parties, &caller, &request).await?;
     Ok(Json(result))
 }
 

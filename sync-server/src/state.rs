@@ -29,6 +29,8 @@ pub struct AppState {
     pub restarting: Arc<tokio::sync::watch::Sender<bool>>,
     /// Connections per user and address, new matters per user (`HUB_MAX_*`).
     pub limiter: Arc<Limiter>,
+    /// This instance's copy of each firm's party index, for the conflicts check.
+    pub parties: Arc<crate::conflicts::search::PartyIndex>,
     next_connection: Arc<AtomicU64>,
 }
 
@@ -54,6 +56,7 @@ impl AppState {
             open_connections: Arc::new(AtomicU64::new(0)),
             restarting: Arc::new(tokio::sync::watch::Sender::new(false)),
             limiter,
+            parties: Arc::default(),
             next_connection: Arc::new(AtomicU64::new(1)),
         }
     }

@@ -174,8 +174,10 @@ class Server:
             stop(self.process)
             self.process = None
 
-    def token(self, user: str, role: str | None = None) -> str:
+    def token(self, user: str, role: str | None = None, name: str | None = None, email: str | None = None) -> str:
         extra = ["--role", role] if role else []
+        extra += ["--name", name] if name else []
+        extra += ["--email", email] if email else []
         out = subprocess.run([SERVER_BIN, "dev-token", "--user", user, "--firm", "e2e-firm", *extra], env=self.env,
                              check=True, capture_output=True, text=True)
         return out.stdout.strip()
@@ -198,12 +200,13 @@ class Server:
 class App:
     """One app instance: its own tauri-driver (and WebKitWebDriver), window and data directory."""
 
-    def __init__(self, name: str, data_dir: str, server: Server | None = None, user: str | None = None):
+    def __init__(self, name: str, data_dir: str, server: Server | None = None, user: str | None = None,
+                 token: str | None = None):
         self.name = name
         self.data_dir = data_dir
         args = ["--data-dir", data_dir, "--name", name]
         if server:
-            args += ["--server", server.url, "--dev-token", server.token(user or name.lower())]
+            args += ["--server", server.url, "--dev-token", token or server.token(user or name.lower())]
         options = ArgOptions()
         options.set_capability("browserName", "wry")
         options.set_capability("tauri:options", {"application": APP, "args": args})
@@ -789,6 +792,149 @@ def fill_disk(directory: str) -> str:
             except OSError:  # ENOSPC: try smaller pieces, down to nothing left
                 pass
     return path
+
+
+def set_date(app: App, css: str, value: str) -> None:
+    """WebKitWebDriver cannot type into a native date picker: set the value as the picker would."""
+    app.find(css)
+    app.js("const el = document.querySelector(arguments[0]);"
+           "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);"
+           "el.dispatchEvent(new Event('input', {bubbles: true}));", css, value)
+
+
+def fill_new_matter(app: App, title: str, client: str, adverse: str = "") -> None:
+    app.find("[data-testid=nav-matters]").click()
+    app.find("[data-testid=new-matter]").click()
+    app.find("[data-testid=matter-title]").send_keys(title)
+    app.find("[data-testid=matter-client]").send_keys(client)
+    if adverse:
+        app.find("[data-testid=matter-adverse]").send_keys(adverse)
+    app.find("[data-testid=create-matter]").click()
+
+
+def test_a_firm_shares_walls_checks_conflicts_holds_and_exports_deadlines():
+    """Over wss:// through the firm's TLS front: Ada (a matter owner and firm admin) opens a
+    matter whose conflicts check is clear, exports its deadline to a calendar file, shares it
+    with Grace picked by name (Grace's app shows it), is warned of a conflict when she opens a
+    matter for the other side, walls Grace off the first matter (it leaves Grace's app), whose
+    own check then says only that a conflict exists and whom to ask; Ada places a legal hold and
+    the app refuses to delete the matter's draft."""
+    from icalendar import Calendar
+    from selenium.webdriver.support.ui import Select
+
+    server = Server()
+    server.start()
+    ada = grace = None
+    try:
+        ada = App("Ada", os.path.join(WORK, "ada-firm"), server,
+                  token=server.token("ada", "admin", "Ada Lovelace", "ada@firm.example"))
+        grace = App("Grace", os.path.join(WORK, "grace-firm"), server,
+                    token=server.token("grace", None, "Grace Hopper", "grace@firm.example"))
+        for app in (ada, grace):
+            app.wait_mode("synced", "syncing")
+
+        # A new matter: the check runs against the firm's (empty) index and is clear.
+        fill_new_matter(ada, "Orion supply dispute", "Acme Corporation", "Globex Holdings")
+        ada.find("[data-testid=case-page]")
+        record = ada.find("[data-testid=conflict-record]").text
+        assert "no possible conflicts" in record, record
+        set_date(ada, "[data-testid=deadline-date]", "2030-03-02")
+        ada.find("[data-testid=deadline-title]").send_keys("Serve the reply")
+        ada.find("[data-testid=add-deadline]").click()
+        wait_for("deadline listed", lambda: "Serve the reply" in ada.find("[data-testid=case-deadlines]").text)
+
+        # The deadline as a calendar file a real parser reads; exporting again keeps its UID.
+        def export_ics() -> Calendar:
+            ada.find("[data-testid=export-case-ics]").click()
+            saved = wait_for("the calendar file", lambda: next(
+                (e.text for e in ada.all("[role=status]") if e.text.startswith("Saved to ")), None))
+            with open(saved.removeprefix("Saved to ").strip(), "rb") as handle:
+                return Calendar.from_ical(handle.read())
+        events = [e for e in export_ics().walk("VEVENT")]
+        assert len(events) == 1, events
+        event = events[0]
+        assert str(event["SUMMARY"]).startswith("Serve the reply"), event["SUMMARY"]
+        assert event.decoded("DTSTART").isoformat() == "2030-03-02", event.decoded("DTSTART")
+        again = [e for e in export_ics().walk("VEVENT")]
+        assert [str(e["UID"]) for e in again] == [str(event["UID"])]
+
+        create_draft(ada, "Settlement terms")
+        ada.type_in_editor("Without prejudice.")
+        ada.flushed()
+        ada.wait_mode("synced")
+        ada.click_text("button", "Back to the matter")
+        admin = server.token("ada", "admin")
+        case_id = wait_for("the matter and its parties on the server", lambda: next(
+            (case["id"] for case in server.rest("GET", "/api/v1/cases", admin) if case["title"] == "Orion supply dispute"),
+            None))
+
+        # Sharing: Ada picks Grace by name; the matter appears in Grace's app.
+        ada.find("[data-testid=share-button]").click()
+        ada.find("[data-testid=share-search]").send_keys("Grace")
+        wait_for("Grace in the directory", lambda: "Grace Hopper" in ada.find("[data-testid=share-results]", 2).text)
+        Select(ada.find("[data-testid=share-role]")).select_by_value("editor")
+        ada.find("[data-testid=share-add]").click()
+        wait_for("Grace among the members", lambda: ada.all("[data-testid=member-row][data-user=grace]"))
+        ada.screenshot("sharing-dialog.png")
+        ada.find("[data-testid=share-close]").click()
+        wait_for("the shared matter in Grace's app",
+                 lambda: "Orion supply dispute" in grace.find("[data-testid=cases]", 2).text)
+
+        # A matter for Globex, the other side of Orion: the check warns, in full for Ada.
+        fill_new_matter(ada, "Globex licensing", "Globex Holdings Inc.")
+        warning = wait_for("the conflict warning", lambda: ada.find("[data-testid=conflict-warning]", 2).text)
+        assert "Orion supply dispute" in warning and "Globex Holdings" in warning, warning
+        assert ada.all("[data-testid=conflict-hit].adverse"), "the client found as an adverse party is marked"
+        ada.screenshot("conflict-warning.png")
+        ada.find("[data-testid=conflict-cancel]").click()
+        wait_for("back on the form", lambda: not ada.all("[data-testid=conflict-warning]"))
+        ada.click_text("[data-testid=new-matter-form] button", "Cancel")
+
+        # The firm walls Grace off Orion: it leaves her app at once.
+        ada.find("[data-testid=nav-walls]").click()
+        ada.find("[data-testid=wall-person]").send_keys("Grace")
+        ada.click_text("[data-testid=wall-people] button", "Grace Hopper")
+        wait_for("the matter to choose", lambda: ada.all(f"[data-testid=wall-matter] option[value='{case_id}']"))
+        Select(ada.find("[data-testid=wall-matter]")).select_by_value(case_id)
+        ada.find("[data-testid=wall-reason]").send_keys("Acted for Globex before joining")
+        ada.find("[data-testid=wall-add]").click()
+        assert "Grace Hopper" in ada.find("[data-testid=confirm-message]").text
+        ada.find("[data-testid=confirm-ok]").click()
+        wait_for("the wall listed", lambda: "Grace Hopper" in ada.find("[data-testid=walls]", 2).text)
+        wait_for("the removal notice in Grace's app", lambda: grace.find("[data-testid=matter-removed]", 2))
+        grace.find("[data-testid=no-matters]")  # Orion was her only matter
+
+        # Grace's own check hits the matter she is walled from: that a conflict may exist, and
+        # whom to ask; nothing of the matter. She opens hers anyway: on record with the firm.
+        fill_new_matter(grace, "Globex licensing", "Globex Holdings Inc.")
+        hidden = wait_for("Grace's conflict warning", lambda: grace.find("[data-testid=conflict-warning]", 2).text)
+        assert "do not have access" in hidden and "conflicts team" in hidden, hidden
+        for secret in ("Orion", "Acme", "Globex Holdings”"):
+            assert secret not in hidden, (secret, hidden)
+        grace.find("[data-testid=conflict-proceed]").click()
+        record = grace.find("[data-testid=conflict-record]").text
+        assert "despite possible conflicts" in record, record
+        checks = server.rest("GET", "/api/v1/audit?action=conflict_check", admin)
+        assert {entry["user_id"] for entry in checks} >= {"ada", "grace"}, checks
+
+        # A legal hold: the badge shows, and the app refuses to delete the matter's draft.
+        ada.find("[data-testid=nav-matters]").click()
+        ada.click_text("[data-testid=cases] td", "Orion supply dispute")
+        ada.find("[data-testid=hold-toggle]").click()
+        ada.find("[data-testid=hold-reason]").send_keys("Orion litigation")
+        ada.find("[data-testid=hold-confirm]").click()
+        ada.find("[data-testid=confirm-ok]").click()
+        wait_for("the hold badge", lambda: ada.find("[data-testid=hold-badge]", 2))
+        ada.find("[data-testid=draft-delete]").click()
+        ada.find("[data-testid=confirm-ok]").click()
+        refusal = wait_for("the refusal", lambda: ada.find("[data-testid=case-error]", 2).text)
+        assert "legal hold" in refusal.lower() and "Orion litigation" in refusal, refusal
+        assert "Settlement terms" in ada.find("[data-testid=drafts]").text
+    finally:
+        for app in (ada, grace):
+            if app:
+                app.quit()
+        server.drop()
 
 
 def test_closing_the_window_while_saves_fail_asks_and_keeps_the_edits():

@@ -91,6 +91,10 @@ export interface CaseFields {
   status: string;
   responsible: string;
   notes: string;
+  /** The firm's conflicts check this matter was opened after; written once, at creation. */
+  conflict_check?: string;
+  /** `clear`, `proceeded` (despite possible conflicts) or `offline` (the check could not run). */
+  conflict_decision?: string;
 }
 
 export type CasePatch = Partial<CaseFields> & { archived?: boolean };
@@ -270,6 +274,41 @@ export interface FirmScreen {
   added_at: string;
 }
 
+/** What the new-matter form asks the firm's conflicts check. */
+export interface ConflictQuery {
+  client: string;
+  adverse: string[];
+  related: string[];
+}
+
+/** Whom to ask about a possible conflict on a matter the lawyer may not see. */
+export type ConflictContact =
+  | { role: "responsible_lawyer"; user_id: string; name?: string | null }
+  | { role: "conflicts_role" };
+
+/** A possible conflict: in full on a matter the lawyer may read, else only that it exists. */
+export type ConflictHit =
+  | {
+      visibility: "detail";
+      case_id: string;
+      title?: string | null;
+      party: string;
+      /** `client`, `adverse` or `related`, on that matter. */
+      party_kind: string;
+      searched: string;
+      searched_kind: string;
+      score: number;
+      /** `same_name`, `spelling_differs` or `name_contained`. */
+      rule: string;
+    }
+  | { visibility: "restricted"; possible_conflict: boolean; ask: ConflictContact };
+
+export interface ConflictCheck {
+  check_id: string;
+  total: number;
+  hits: ConflictHit[];
+}
+
 /** A matter of the firm, for the walls screen's picker. */
 export interface MatterRef {
   id: string;
@@ -314,7 +353,10 @@ export const ipc = {
     invoke<UpcomingDeadline[]>("upcoming_deadlines", { today, days }),
   search: (query: string) => invoke<SearchHit[]>("search", { query }),
   getCase: (caseId: string) => invoke<Case>("get_case", { caseId }),
-  createCase: (fields: CaseFields) => invoke<string>("create_case", { fields }),
+  /** Create a matter offline, with its first parties (`role`: client, opposing_party, related). */
+  createCase: (fields: CaseFields, parties: { role: string; name: string }[] = []) =>
+    invoke<string>("create_case", { fields, parties }),
+  checkConflicts: (query: ConflictQuery) => invoke<ConflictCheck>("check_conflicts", { query }),
   updateCase: (caseId: string, patch: CasePatch) => invoke<void>("update_case", { caseId, patch }),
   addParty: (caseId: string, role: string, name: string) =>
     invoke<Party>("add_party", { caseId, role, name }),

@@ -7,8 +7,9 @@ mod replies;
 mod rest;
 
 pub use replies::{
-    AuditEntry, AuditFilter, CopilotAvailability, CopilotPolicy, CopilotQuota, FirmMatter,
-    FirmRoles, FirmScreen, MatterRef, MatterRole, Member, Person, UsageGroup, UsageReport,
+    AuditEntry, AuditFilter, ConflictCheck, ConflictContact, ConflictHit, ConflictQuery,
+    CopilotAvailability, CopilotPolicy, CopilotQuota, FirmMatter, FirmRoles, FirmScreen, MatterRef,
+    MatterRole, Member, Person, UsageGroup, UsageReport,
 };
 pub use rest::{CopilotEvent, CopilotRequest, FirmServer, http_base};
 

@@ -1,17 +1,11 @@
-//! The conflict-of-interest check's SQL: the firm-wide party index (`case_parties`), candidate
-//! search by trigram similarity, what a caller may see of each matter hit, and the record of
-//! each check (`conflict_checks` and the audit log).
+//! The conflict-of-interest check's SQL: the firm-wide party index (`case_parties`) and what
+//! changed in it since an instance last looked (`cases.parties_seq`), what a caller may see of
+//! each matter hit, and the record of each check (`conflict_checks` and the audit log).
 
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::db::audit::{self, Audit};
-
-/// Trigram similarity (whole names) above which a stored name is a candidate. Low on purpose:
-/// a one-letter swap in a five-letter name scores 0.2; the matching rules decide in Rust.
-pub const SIMILARITY_THRESHOLD: f32 = 0.19;
-/// Word similarity (a searched term inside a stored name) above which it is a candidate.
-pub const WORD_SIMILARITY_THRESHOLD: f32 = 0.29;
 
 /// One party of a matter as indexed: `kind` is `client`, `adverse` or `related`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +23,12 @@ pub async fn replace_parties(
     parties: &[IndexedParty],
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // One writer per firm at a time, so the change numbers below become visible in the order
+    // they are taken and an instance reading `parties_seq > n` never skips one (`changed_parties`).
+    sqlx::query("SELECT pg_advisory_xact_lock(7316, hashtext(firm_id)) FROM cases WHERE id = $1")
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM case_parties WHERE case_id = $1")
         .bind(case_id)
         .execute(&mut *tx)
@@ -49,62 +49,40 @@ pub async fn replace_parties(
     .bind(&keys)
     .execute(&mut *tx)
     .await?;
+    sqlx::query("UPDATE cases SET parties_seq = nextval('case_parties_seq') WHERE id = $1")
+        .bind(case_id)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await
 }
 
-/// A stored party that may match searched name number `searched`.
+/// A matter whose parties changed, with one of its parties (`None` fields: it has none now).
 #[derive(Debug, sqlx::FromRow)]
-pub struct Candidate {
-    pub searched: i32,
+pub struct PartyChange {
     pub case_id: Uuid,
-    pub kind: String,
-    pub name: String,
-    pub key: String,
+    pub seq: i64,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub key: Option<String>,
 }
 
-/// Stored parties of the firm that may match: similar to a searched key as a whole or containing
-/// it (`keys`), or similar to a word of a searched name (`words`). Each term comes with the index
-/// of its searched name, which each row carries back.
-#[tracing::instrument(level = "debug", skip_all, fields(keys = keys.0.len(), words = words.0.len()))]
-pub async fn candidates(
+/// The parties of every matter of the firm whose parties changed after change number `since`
+/// (every indexed matter for 0), in one statement so they are one consistent picture.
+#[tracing::instrument(level = "debug", skip_all, fields(since))]
+pub async fn changed_parties(
     pool: &PgPool,
     firm_id: &str,
-    keys: (&[String], &[i32]),
-    words: (&[String], &[i32]),
-) -> Result<Vec<Candidate>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    sqlx::query(
-        "SELECT set_config('pg_trgm.similarity_threshold', $1, true),
-                set_config('pg_trgm.word_similarity_threshold', $2, true)",
-    )
-    .bind(SIMILARITY_THRESHOLD.to_string())
-    .bind(WORD_SIMILARITY_THRESHOLD.to_string())
-    .execute(&mut *tx)
-    .await?;
-    let rows = sqlx::query_as::<_, Candidate>(
-        "SELECT q.n AS searched, p.case_id, p.kind, p.name, p.key
-         FROM unnest($2::text[], $3::int4[]) AS q(term, n)
-         CROSS JOIN LATERAL (
-             SELECT case_id, kind, name, key FROM case_parties p
-             WHERE p.firm_id = $1 AND (p.key % q.term OR p.key %> q.term)
-         ) p
-         UNION ALL
-         SELECT q.n AS searched, p.case_id, p.kind, p.name, p.key
-         FROM unnest($4::text[], $5::int4[]) AS q(term, n)
-         CROSS JOIN LATERAL (
-             SELECT case_id, kind, name, key FROM case_parties p
-             WHERE p.firm_id = $1 AND p.key % q.term
-         ) p",
+    since: i64,
+) -> Result<Vec<PartyChange>, sqlx::Error> {
+    sqlx::query_as::<_, PartyChange>(
+        "SELECT c.id AS case_id, c.parties_seq AS seq, p.kind, p.name, p.key
+         FROM cases c LEFT JOIN case_parties p ON p.case_id = c.id
+         WHERE c.firm_id = $1 AND c.parties_seq > $2",
     )
     .bind(firm_id)
-    .bind(keys.0)
-    .bind(keys.1)
-    .bind(words.0)
-    .bind(words.1)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(rows)
+    .bind(since)
+    .fetch_all(pool)
+    .await
 }
 
 /// A matter hit by a check, as the caller stands on it.

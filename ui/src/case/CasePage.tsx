@@ -18,6 +18,8 @@ import type { Route } from "../app";
 import { dueLabel, formatDate, isValidDate } from "../logic/deadlines";
 import { useFirm } from "../shell/useFirm";
 import { LegalHold } from "./LegalHold";
+import { ConfirmDialog, type Confirmation } from "../shell/ConfirmDialog";
+import { decisionText } from "../logic/conflicts";
 import { MatterAudit } from "./MatterAudit";
 import { connectedToServer } from "../logic/syncLabel";
 import { personLabel } from "../logic/people";
@@ -49,6 +51,7 @@ export function CasePage({
   const [error, setError] = useState<string | null>(null);
   const [page, setPage] = useState<HTMLDivElement | null>(null);
   const [saved, setSaved] = useState<string | null>(null);
+  const [question, setQuestion] = useState<Confirmation | null>(null);
   const firm = useFirm();
 
   const load = () => {
@@ -93,8 +96,18 @@ export function CasePage({
         </button>
       </div>
       <LegalHold caseId={caseId} title={matter.title} firm={firm} />
-      {error && <p class="error" role="alert">{error}</p>}
+      {decisionText(matter.conflict_decision) && (
+        <p class="conflict-record" data-testid="conflict-record">
+          {decisionText(matter.conflict_decision)}
+        </p>
+      )}
+      {error && (
+        <p class="error" role="alert" data-testid="case-error">
+          {error}
+        </p>
+      )}
       {saved && <p class="hint" role="status">{saved}</p>}
+      <ConfirmDialog question={question} onClose={() => setQuestion(null)} />
       <div class="case-grid">
         <section class="card">
           <h2>Matter</h2>
@@ -177,9 +190,14 @@ export function CasePage({
                 draft={d}
                 onOpen={() => navigate({ screen: "draft", caseId, doc: d.doc })}
                 onRename={(title) => run(ipc.renameDraft(d.doc, title))}
-                onDelete={() => {
-                  if (confirm(`Delete the draft “${d.title}”? Collaborators will no longer see it.`)) run(ipc.deleteDraft(d.doc));
-                }}
+                onDelete={() =>
+                  setQuestion({
+                    title: "Delete the draft",
+                    message: `Delete the draft “${d.title || "Untitled draft"}”? Collaborators will no longer see it.`,
+                    confirm: "Delete",
+                    action: () => run(ipc.deleteDraft(d.doc)),
+                  })
+                }
               />
             ))}
           </ul>
@@ -204,7 +222,7 @@ export function CasePage({
           <NotesBox value={matter.notes} onSave={(notes) => update({ notes })} />
         </section>
 
-        <Members caseId={caseId} status={status} title={matter.title} />
+        <Members caseId={caseId} status={status} title={matter.title} firmAdmin={firm.me?.firm_admin ?? false} />
         <MatterAudit caseId={caseId} online={connectedToServer(status)} />
       </div>
     </div>
@@ -365,13 +383,26 @@ function DraftRow({
       </button>
       <span class="hint">{new Date(draft.updated_at * 1000).toLocaleString()}</span>
       <button class="link" onClick={() => setRenaming(true)}>Rename</button>
-      <button class="link danger" onClick={onDelete}>Delete</button>
+      <button class="link danger" onClick={onDelete} data-testid="draft-delete">
+        Delete
+      </button>
     </li>
   );
 }
 
-/** Who may open the matter; owners share it, change roles and remove people (online only). */
-function Members({ caseId, status, title }: { caseId: string; status: SyncStatus; title: string }) {
+/** Who may open the matter; owners and firm admins share it, change roles and remove people (online only). */
+function Members({
+  caseId,
+  status,
+  title,
+  firmAdmin,
+}: {
+  caseId: string;
+  status: SyncStatus;
+  title: string;
+  /** Firm admins manage access on any matter they are not walled from, as the server allows. */
+  firmAdmin: boolean;
+}) {
   const [members, setMembers] = useState<Member[] | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
   const [myRole, setMyRole] = useState<MatterRole | null>(null);
@@ -400,7 +431,7 @@ function Members({ caseId, status, title }: { caseId: string; status: SyncStatus
     });
     return () => void unlisten.then((stop) => stop());
   }, [caseId, online]);
-  const owner = myRole !== null && canShare(myRole);
+  const owner = (myRole !== null && canShare(myRole)) || firmAdmin;
   return (
     <>
       <section class="card">

@@ -5,6 +5,7 @@ import { useState } from "preact/hooks";
 import { errorMessage, ipc } from "../ipc";
 import { holdDescription, holdReasonProblem } from "../logic/holds";
 import type { FirmView } from "../shell/useFirm";
+import { ConfirmDialog, type Confirmation } from "../shell/ConfirmDialog";
 
 export function LegalHold({ caseId, title, firm }: { caseId: string; title: string; firm: FirmView }) {
   const hold = firm.holds.get(caseId);
@@ -13,6 +14,7 @@ export function LegalHold({ caseId, title, firm }: { caseId: string; title: stri
   const [reason, setReason] = useState("");
   const [problem, setProblem] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [confirming, setQuestion] = useState<Confirmation | null>(null);
 
   if (!hold && !admin) return null;
 
@@ -22,22 +24,29 @@ export function LegalHold({ caseId, title, firm }: { caseId: string; title: stri
     const question = hold
       ? `Lift the legal hold on “${title}”? Its drafts and history can then be deleted again.`
       : `Place “${title}” under legal hold? Nothing of it can be deleted until a firm admin lifts the hold.`;
-    if (!confirm(question)) return;
-    setBusy(true);
-    ipc
-      .setLegalHold(caseId, !hold, reason.trim())
-      .then((matters) => {
-        firm.setMatters(matters);
-        setEditing(false);
-        setReason("");
-        setProblem(null);
-      })
-      .catch((e: unknown) => setProblem(errorMessage(e)))
-      .finally(() => setBusy(false));
+    setQuestion({
+      title: hold ? "Lift the legal hold" : "Place a legal hold",
+      message: question,
+      confirm: hold ? "Lift hold" : "Place hold",
+      action: () => {
+        setBusy(true);
+        return ipc
+          .setLegalHold(caseId, !hold, reason.trim())
+          .then((matters) => {
+            firm.setMatters(matters);
+            setEditing(false);
+            setReason("");
+            setProblem(null);
+          })
+          .catch((e: unknown) => setProblem(errorMessage(e)))
+          .finally(() => setBusy(false));
+      },
+    });
   };
 
   return (
     <div class={hold ? "legal-hold held" : "legal-hold"} data-testid="legal-hold">
+      <ConfirmDialog question={confirming} onClose={() => setQuestion(null)} />
       {hold && (
         <p>
           <span class="status status-hold" data-testid="hold-badge">

@@ -265,6 +265,63 @@ impl AuditFilter {
     }
 }
 
+/// What the new-matter form asks the server to check (`POST /api/v1/conflicts/check`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConflictQuery {
+    pub client: String,
+    pub adverse: Vec<String>,
+    pub related: Vec<String>,
+}
+
+/// The server's answer to a conflicts check: every possible conflict, best match first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictCheck {
+    /// Named in the new matter's document, so the server files the check with the matter.
+    pub check_id: String,
+    /// Hits in all (the list may stop short of them).
+    pub total: usize,
+    pub hits: Vec<ConflictHit>,
+}
+
+/// One possible conflict. On a matter the lawyer may read: which party matched which name, and
+/// how; on any other matter: only that a possible conflict exists and whom to ask.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "visibility", rename_all = "snake_case")]
+pub enum ConflictHit {
+    Detail {
+        case_id: String,
+        #[serde(default)]
+        title: Option<String>,
+        /// The stored party, and its side on that matter (`client`, `adverse`, `related`).
+        party: String,
+        party_kind: String,
+        /// The name on the form it matched, and its side on the new matter.
+        searched: String,
+        searched_kind: String,
+        /// 0–1, higher is closer.
+        score: f64,
+        /// `same_name`, `spelling_differs` or `name_contained`.
+        rule: String,
+    },
+    Restricted {
+        possible_conflict: bool,
+        ask: ConflictContact,
+    },
+}
+
+/// Whom to ask about a possible conflict on a matter the lawyer may not see.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "snake_case")]
+pub enum ConflictContact {
+    ResponsibleLawyer {
+        user_id: String,
+        #[serde(default)]
+        name: Option<String>,
+    },
+    ConflictsRole,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +404,42 @@ mod tests {
         }))
         .unwrap();
         assert_eq!((member.name, member.email), (None, None));
+    }
+
+    #[test]
+    fn conflict_hits_parse_both_visibilities() {
+        let check: ConflictCheck = serde_json::from_value(serde_json::json!({
+            "check_id": "7d1f0a52-3c4e-4a8b-9f10-2b3c4d5e6f70", "total": 2,
+            "hits": [
+                {"visibility": "detail", "case_id": "c1", "title": "Acme v Globex",
+                 "party": "Acme, Inc.", "party_kind": "adverse", "searched": "ACME Corporation",
+                 "searched_kind": "client", "score": 1.0, "rule": "same_name"},
+                {"visibility": "restricted", "possible_conflict": true,
+                 "ask": {"role": "responsible_lawyer", "user_id": "ada", "name": "Ada Lovelace"}},
+                {"visibility": "restricted", "possible_conflict": true,
+                 "ask": {"role": "conflicts_role"}}
+            ]
+        }))
+        .unwrap();
+        assert!(
+            matches!(&check.hits[0], ConflictHit::Detail { party_kind, .. } if party_kind == "adverse")
+        );
+        assert_eq!(
+            check.hits[1],
+            ConflictHit::Restricted {
+                possible_conflict: true,
+                ask: ConflictContact::ResponsibleLawyer {
+                    user_id: "ada".into(),
+                    name: Some("Ada Lovelace".into())
+                }
+            }
+        );
+        assert!(matches!(
+            &check.hits[2],
+            ConflictHit::Restricted {
+                ask: ConflictContact::ConflictsRole,
+                ..
+            }
+        ));
     }
 }

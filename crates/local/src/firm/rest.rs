@@ -11,8 +11,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::firm::replies::{
-    AuditEntry, AuditFilter, CopilotAvailability, CopilotPolicy, FirmMatter, FirmRoles, FirmScreen,
-    MatterRef, MatterRole, Member, Person, UsageReport,
+    AuditEntry, AuditFilter, ConflictCheck, ConflictQuery, CopilotAvailability, CopilotPolicy,
+    FirmMatter, FirmRoles, FirmScreen, MatterRef, MatterRole, Member, Person, UsageReport,
 };
 use crate::{CaseId, LocalError, TokenSource};
 
@@ -241,6 +241,21 @@ impl FirmServer {
         })
         .await?;
         Ok(())
+    }
+
+    /// `POST /api/v1/conflicts/check`: the new matter's client and parties against every matter
+    /// of the firm. The server records the check (and audits it) whatever the lawyer decides.
+    pub async fn check_conflicts(
+        &self,
+        query: &ConflictQuery,
+    ) -> Result<ConflictCheck, LocalError> {
+        self.send(reqwest::Method::POST, "conflicts/check", |request| {
+            request.json(query).timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .json()
+        .await
+        .map_err(unreachable)
     }
 
     /// `GET /api/v1/me`: whether the lawyer is a firm admin or the conflicts/risk role.

@@ -54,6 +54,30 @@ fn check_title(title: &str, what: &str) -> Result<(), LocalError> {
     }
 }
 
+/// What a new matter says of its conflicts check: `clear` and `proceeded` name the server's
+/// check (a UUID); `offline` (the check could not run) names none; older matters say nothing.
+fn check_conflict_record(fields: &CaseFields) -> Result<(), LocalError> {
+    let names_check = !fields.conflict_check.is_empty();
+    if names_check && uuid::Uuid::parse_str(&fields.conflict_check).is_err() {
+        return Err(invalid(format!(
+            "\"{}\" is not a conflicts check id",
+            fields.conflict_check
+        )));
+    }
+    match (fields.conflict_decision.as_str(), names_check) {
+        ("clear" | "proceeded", true) | ("offline" | "", false) => Ok(()),
+        ("clear" | "proceeded", false) => Err(invalid(
+            "a conflicts decision of clear or proceeded names the server's check",
+        )),
+        ("offline" | "", true) => Err(invalid(
+            "a conflicts check id needs the decision taken on it (clear or proceeded)",
+        )),
+        (other, _) => Err(invalid(format!(
+            "the conflicts decision must be clear, proceeded or offline, not \"{other}\""
+        ))),
+    }
+}
+
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -90,6 +114,7 @@ impl Store {
             fields.status = "open".into();
         }
         check_status(&fields.status)?;
+        check_conflict_record(&fields)?;
         let parties: Vec<Party> = parties
             .iter()
             .filter(|(_, name)| !name.trim().is_empty())
@@ -366,7 +391,8 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use super::check_date;
+    use super::{check_conflict_record, check_date};
+    use crate::store::matter_record::CaseFields;
 
     #[test]
     fn dates_must_be_iso() {
@@ -374,5 +400,26 @@ mod tests {
         for bad in ["2026-13-01", "31/12/2026", "2026-1-1", "", "2026-12-00"] {
             assert!(check_date(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_conflicts_decision_names_its_check_unless_offline() {
+        let record = |check: &str, decision: &str| {
+            check_conflict_record(&CaseFields {
+                conflict_check: check.into(),
+                conflict_decision: decision.into(),
+                ..CaseFields::default()
+            })
+        };
+        let id = "7d1f0a52-3c4e-4a8b-9f10-2b3c4d5e6f70";
+        assert!(record("", "").is_ok());
+        assert!(record("", "offline").is_ok());
+        assert!(record(id, "clear").is_ok());
+        assert!(record(id, "proceeded").is_ok());
+        assert!(record("", "clear").is_err());
+        assert!(record(id, "").is_err());
+        assert!(record(id, "offline").is_err());
+        assert!(record("not-a-uuid", "clear").is_err());
+        assert!(record(id, "ignored").is_err());
     }
 }
