@@ -403,3 +403,83 @@ async fn a_check_without_names_is_refused() {
         (400, Some("invalid_parties"))
     );
 }
+
+/// Each instance searches its own in-memory copy of the party index: a party written through one
+/// instance is found by the other, including by one that read its copy before the write, and a
+/// party a matter no longer names is no longer found.
+#[tokio::test]
+async fn two_instances_find_what_either_indexed_and_forget_what_changed() {
+    let firm = Firm::serving(common::fresh_database().await, 2, None).await;
+    let (first, second) = (&firm.instances[0], &firm.instances[1]);
+    let ada_token = token("ada", FIRM);
+    let found = |body: &Value| -> Vec<String> {
+        let mut parties: Vec<String> = hits(body)
+            .iter()
+            .map(|hit| hit["party"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        parties.sort();
+        parties
+    };
+    let ask = |server: &sync_server::app::Running, request: Value| {
+        rest(
+            server,
+            Method::POST,
+            "/api/v1/conflicts/check",
+            &ada_token,
+            Some(request),
+        )
+    };
+
+    // Through the first instance; the second reads its copy on its first check.
+    let mut ada = firm.laptop_on(0, "ada");
+    let acme = open_matter(&firm, &mut ada, matter("Acme v. Globex", "Acme Corp."), &[]).await;
+    let (_, body) = ask(second, json!({"client": "ACME Corporation"})).await;
+    assert_eq!(found(&body), ["Acme Corp."], "{body}");
+
+    // Through the second instance; the first, which has not searched yet, and the second, whose
+    // copy is older than the write, both find it.
+    let mut ada_elsewhere = firm.laptop_on(1, "ada");
+    open_matter(
+        &firm,
+        &mut ada_elsewhere,
+        matter("Initech supply", "Initech Ltd"),
+        &[],
+    )
+    .await;
+    for server in [first, second] {
+        let (_, body) = ask(server, json!({"client": "Initech GmbH"})).await;
+        assert_eq!(found(&body), ["Initech Ltd"], "{body}");
+    }
+
+    // The first matter's client changes: the old name is found nowhere, the new one everywhere.
+    ada.store
+        .update_case(
+            &acme,
+            &local::store::matter_record::CasePatch {
+                client: Some("Umbrella plc".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    ada.wait_synced(TIMEOUT).await;
+    let pool = PgPool::connect(&firm.database).await.unwrap();
+    let deadline = tokio::time::Instant::now() + TIMEOUT;
+    while sqlx::query_scalar::<_, i64>(
+        "SELECT count(*) FROM case_parties WHERE case_id = $1 AND name = 'Umbrella plc'",
+    )
+    .bind(uuid::Uuid::parse_str(acme.as_str()).unwrap())
+    .fetch_one(&pool)
+    .await
+    .unwrap()
+        == 0
+    {
+        assert!(tokio::time::Instant::now() < deadline, "not re-indexed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for server in [first, second] {
+        let (_, body) = ask(server, json!({"client": "Acme Corp"})).await;
+        assert_eq!(body["total"], 0, "{body}");
+        let (_, body) = ask(server, json!({"client": "Umbrela"})).await;
+        assert_eq!(found(&body), ["Umbrella plc"], "{body}");
+    }
+}

@@ -45,8 +45,35 @@ pub struct Candidate {
 
 struct Word {
     text: Box<str>,
+    /// Letter counts in 32 bins: each edit changes their sum of differences by at most 2, so a
+    /// word whose bins differ by more than 4 is not two edits away (a cheap filter first).
+    bins: [u8; 32],
     /// The parties holding this word (slots of [`FirmParties::parties`]).
     parties: Vec<u32>,
+}
+
+fn bins(text: &str) -> [u8; 32] {
+    let mut bins = [0u8; 32];
+    for c in text.chars() {
+        let bin = (c as u32 % 32) as usize;
+        bins[bin] = bins[bin].saturating_add(1);
+    }
+    bins
+}
+
+fn bins_apart(a: &[u8; 32], b: &[u8; 32], limit: u32) -> bool {
+    let mut sum = 0u32;
+    for (x, y) in a.iter().zip(b) {
+        sum += u32::from(x.abs_diff(*y));
+    }
+    sum > limit
+}
+
+/// A party in its slot, with the ids of its words and of the name without spaces.
+struct Slot {
+    party: StoredParty,
+    words: Vec<u32>,
+    compact: Option<u32>,
 }
 
 /// One firm's parties, indexed by word.
@@ -54,26 +81,21 @@ struct Word {
 pub struct FirmParties {
     /// The highest change number applied (`cases.parties_seq`).
     seq: i64,
-    parties: Vec<Option<StoredParty>>,
+    parties: Vec<Option<Slot>>,
     free: Vec<u32>,
     by_case: HashMap<Uuid, Vec<u32>>,
     words: Vec<Word>,
     vocabulary: HashMap<Box<str>, u32>,
-    /// Each one-letter deletion of each word of 5 letters or more → those words.
+    /// Each one-letter deletion of each word of 5 to 8 letters → those words (longer words are
+    /// found by the two-edit comparison, which covers one edit too).
     deletions: HashMap<Box<str>, Vec<u32>>,
     /// The words of each length in letters (for the two-edit comparison).
     by_length: Vec<Vec<u32>>,
 }
 
-/// The words a name is found by: its words, and the name written without spaces.
-fn terms(name: &NormalName) -> Vec<String> {
-    let mut terms = name.words.clone();
-    if name.words.len() > 1 {
-        terms.push(name.words.concat());
-    }
-    terms.sort();
-    terms.dedup();
-    terms
+/// A name written without spaces, when it has several words.
+fn compact(name: &NormalName) -> Option<String> {
+    (name.words.len() > 1).then(|| name.words.concat())
 }
 
 /// Every string made by deleting one letter of `word`.
@@ -94,6 +116,9 @@ fn deletions(word: &str) -> Vec<String> {
     out
 }
 
+/// Words of these lengths have their one-letter deletions indexed.
+const DELETION_LENGTHS: std::ops::RangeInclusive<usize> = 5..=8;
+
 impl FirmParties {
     /// The change number this copy is up to date with.
     pub fn seq(&self) -> i64 {
@@ -107,6 +132,7 @@ impl FirmParties {
         let id = self.words.len() as u32;
         self.words.push(Word {
             text: text.into(),
+            bins: bins(text),
             parties: Vec::new(),
         });
         self.vocabulary.insert(text.into(), id);
@@ -115,7 +141,7 @@ impl FirmParties {
             self.by_length.resize_with(length + 1, Vec::new);
         }
         self.by_length[length].push(id);
-        if length >= 5 {
+        if DELETION_LENGTHS.contains(&length) {
             for deleted in deletions(text) {
                 self.deletions
                     .entry(deleted.into_boxed_str())
@@ -131,15 +157,13 @@ impl FirmParties {
             return;
         };
         for slot in slots {
-            let Some(party) = self.parties.get_mut(slot as usize).and_then(Option::take) else {
+            let Some(held) = self.parties.get_mut(slot as usize).and_then(Option::take) else {
                 continue;
             };
-            for term in terms(&party.normal) {
-                if let Some(id) = self.vocabulary.get(term.as_str()) {
-                    self.words[*id as usize]
-                        .parties
-                        .retain(|held| *held != slot);
-                }
+            for id in held.words.iter().chain(&held.compact) {
+                self.words[*id as usize]
+                    .parties
+                    .retain(|party| *party != slot);
             }
             self.free.push(slot);
         }
@@ -153,12 +177,27 @@ impl FirmParties {
                 (self.parties.len() - 1) as u32
             }
         };
-        for term in terms(&party.normal) {
-            let id = self.word_id(&term);
-            self.words[id as usize].parties.push(slot);
+        let mut words: Vec<u32> = Vec::with_capacity(party.normal.words.len());
+        for word in &party.normal.words {
+            let id = self.word_id(word);
+            if !words.contains(&id) {
+                self.words[id as usize].parties.push(slot);
+            }
+            words.push(id);
         }
+        let compact = compact(&party.normal).map(|text| {
+            let id = self.word_id(&text);
+            if !words.contains(&id) {
+                self.words[id as usize].parties.push(slot);
+            }
+            id
+        });
         self.by_case.entry(party.case_id).or_default().push(slot);
-        self.parties[slot as usize] = Some(party);
+        self.parties[slot as usize] = Some(Slot {
+            party,
+            words,
+            compact,
+        });
     }
 
     /// Replace the parties of every matter in `changes` (rows of `db::conflicts::changed_parties`).
@@ -223,14 +262,17 @@ impl FirmParties {
             }
         }
         if length >= 7 {
-            // Two edits are allowed when the longer word has 9 letters or more: compare the
-            // known words within two letters of this one's length.
+            // Words of 9 letters or more (one or two edits apart) are compared one by one
+            // within two letters of this one's length, after the cheap letter-count filter.
+            let wanted = bins(term);
             for other in length.saturating_sub(2)..=length + 2 {
                 if length.max(other) < 9 {
                     continue;
                 }
                 for id in self.by_length.get(other).into_iter().flatten() {
-                    consider(*id);
+                    if !bins_apart(&wanted, &self.words[*id as usize].bins, 4) {
+                        consider(*id);
+                    }
                 }
             }
         }
@@ -240,23 +282,45 @@ impl FirmParties {
     pub fn candidates(&self, searched: &[NormalName]) -> Vec<Candidate> {
         let mut out = Vec::new();
         for (index, name) in searched.iter().enumerate() {
-            let mut words = HashSet::new();
-            for term in terms(name) {
-                self.matching_words(&term, &mut words);
+            // The known words each searched word matches, and those any term matches.
+            let per_word: Vec<HashSet<u32>> = name
+                .words
+                .iter()
+                .map(|word| {
+                    let mut found = HashSet::new();
+                    self.matching_words(word, &mut found);
+                    found
+                })
+                .collect();
+            let mut matched: HashSet<u32> = per_word.iter().flatten().copied().collect();
+            if let Some(text) = compact(name) {
+                self.matching_words(&text, &mut matched);
             }
             let mut seen = HashSet::new();
-            for id in words {
-                for slot in &self.words[id as usize].parties {
+            for id in &matched {
+                for slot in &self.words[*id as usize].parties {
                     if !seen.insert(*slot) {
                         continue;
                     }
-                    let Some(party) = self.parties.get(*slot as usize).and_then(Option::as_ref)
+                    let Some(held) = self.parties.get(*slot as usize).and_then(Option::as_ref)
                     else {
                         continue;
                     };
-                    if let Some(found) = matching::compare(name, &party.normal) {
+                    // What every rule needs before it is run: each stored word matched (same
+                    // name, typos, the stored name contained), or each searched word matched
+                    // in the stored name (the searched name contained), or the names without
+                    // spaces matched.
+                    let all_stored = held.words.iter().all(|id| matched.contains(id));
+                    let all_searched = per_word
+                        .iter()
+                        .all(|found| held.words.iter().any(|id| found.contains(id)));
+                    let whole = held.compact.is_some_and(|id| matched.contains(&id));
+                    if !(all_stored || all_searched || whole) {
+                        continue;
+                    }
+                    if let Some(found) = matching::compare(name, &held.party.normal) {
                         out.push(Candidate {
-                            party: party.clone(),
+                            party: held.party.clone(),
                             searched: index,
                             found,
                         });
