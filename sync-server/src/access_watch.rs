@@ -42,7 +42,12 @@ pub async fn recheck_one(hub: &DocHub, pool: &PgPool, case_id: Uuid, user_id: &s
     hub.bump_access_epoch();
     match crate::db::access::case_access(pool, case_id, user_id).await {
         Ok(role) => {
+            let granted = role.is_some();
             hub.set_access(case_id, user_id, role);
+            if granted {
+                // Shared with them (or a wall lifted): their app asks what it may now see.
+                hub.notify_user(user_id);
+            }
         }
         Err(error) => {
             // Keep what is open (a Postgres outage must not cut every lawyer off); the full

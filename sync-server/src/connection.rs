@@ -592,6 +592,7 @@ impl Session {
                     let expires_at = Arc::new(AtomicI64::new(principal.expires_at));
                     self.state.hub.subscribe_hub(
                         &principal.firm_id,
+                        &principal.user_id,
                         self.sender.clone(),
                         expires_at.clone(),
                     );

@@ -110,6 +110,8 @@ pub struct NewSubscriber {
 /// A connection following its firm's changes on the catch-up channel.
 struct HubSubscriber {
     sender: ConnSender,
+    /// Whose connection it is: a matter shared with them is announced to them alone.
+    user_id: String,
     /// The token's expiry (seconds since the epoch), shared with the connection: no notice is
     /// sent on an expired token.
     expires_at: Arc<AtomicI64>,
@@ -753,7 +755,13 @@ impl DocHub {
         .encode()
     }
 
-    pub fn subscribe_hub(&self, firm_id: &str, sender: ConnSender, expires_at: Arc<AtomicI64>) {
+    pub fn subscribe_hub(
+        &self,
+        firm_id: &str,
+        user_id: &str,
+        sender: ConnSender,
+        expires_at: Arc<AtomicI64>,
+    ) {
         lock(&self.hub_subscribers)
             .entry(firm_id.to_owned())
             .or_default()
@@ -761,6 +769,7 @@ impl DocHub {
                 sender.id,
                 HubSubscriber {
                     sender,
+                    user_id: user_id.to_owned(),
                     expires_at,
                     last_push: None,
                     owed: false,
@@ -800,6 +809,36 @@ impl DocHub {
             if subscriber
                 .last_push
                 .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
+            {
+                subscriber.owed = true;
+                continue;
+            }
+            subscriber
+                .sender
+                .send(notice.get_or_insert_with(changed_notice).clone());
+            subscriber.last_push = Some(now);
+            subscriber.owed = false;
+        }
+    }
+
+    /// Tell `user_id`'s catch-up subscribers (any firm) that something changed for them: a
+    /// matter was shared with them or a wall lifted. Their catch-up then lists the matter's
+    /// documents (`granted_xid`), so the matter appears in their app at once although none of
+    /// its documents changed. The notice is owed when the rate limit holds it back.
+    pub fn notify_user(&self, user_id: &str) {
+        let mut subscribers = lock(&self.hub_subscribers);
+        let now = Instant::now();
+        let now_secs = chrono::Utc::now().timestamp();
+        let mut notice = None;
+        for subscriber in subscribers
+            .values_mut()
+            .flat_map(|firm| firm.values_mut())
+            .filter(|subscriber| subscriber.user_id == user_id)
+        {
+            if subscriber.expires_at.load(Ordering::Acquire) <= now_secs
+                || subscriber
+                    .last_push
+                    .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
             {
                 subscriber.owed = true;
                 continue;

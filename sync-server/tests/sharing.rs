@@ -347,3 +347,34 @@ async fn only_owners_and_admins_share_and_the_roles_are_listed() {
         vec![("ada", "owner"), ("ben", "commenter"), ("eve", "editor")]
     );
 }
+
+/// A matter shared with someone whose app is open appears in it at once, through either
+/// instance, although none of its documents changed after their app caught up.
+#[tokio::test]
+async fn a_matter_shared_with_an_open_app_appears_in_it() {
+    let firm = Firm::serving(fresh_database().await, 2, None).await;
+    let timeout = std::time::Duration::from_secs(20);
+    let mut ada = firm.laptop_on(0, "ada");
+    let case = ada
+        .store
+        .create_case(&local::store::matter_record::CaseFields {
+            title: "Shared later".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let doc = DocName::case(&case);
+    ada.open(&doc);
+    ada.wait_synced(timeout).await;
+    // Ben's app is open on the other instance and has caught up: the matter is not his yet.
+    let mut ben = firm.laptop_on(1, "ben");
+    ben.wait_synced(timeout).await;
+    assert!(ben.store.case(&case).is_err());
+
+    grant(firm.server(), &token("ada", FIRM), &doc, "ben", "editor").await;
+    ben.wait_until("the shared matter in Ben's app", timeout, |store| {
+        store
+            .case(&case)
+            .is_ok_and(|matter| matter.fields.title == "Shared later")
+    })
+    .await;
+}
