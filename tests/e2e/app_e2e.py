@@ -25,6 +25,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.options import ArgOptions
+from selenium.webdriver.remote.remote_connection import RemoteConnection
 from selenium.webdriver.remote.webdriver import WebDriver
 
 APP = os.environ["HUB_APP"]
@@ -34,6 +35,8 @@ ADMIN_URL = os.environ.get("DATABASE_ADMIN_URL", "postgres://postgres@127.0.0.1:
 SCREENSHOTS = os.environ.get("HUB_SCREENSHOTS")  # a directory: save README screenshots there
 TIMEOUT = float(os.environ.get("HUB_E2E_TIMEOUT", "30"))
 WORK = tempfile.mkdtemp(prefix="hub-e2e-")
+# A WebDriver command that never answers fails the test instead of hanging the run.
+RemoteConnection.set_timeout(120)
 CHILDREN: list[subprocess.Popen] = []
 
 
