@@ -76,6 +76,8 @@ async fn apply_notice(hub: &DocHub, pool: &PgPool, payload: &str) {
         if let Err(error) = recheck_all(hub, pool).await {
             tracing::warn!(%error, "could not re-check access after a bulk change");
         }
+        // Whoever was given a matter among them asks what they may now see.
+        hub.notify_all();
         return;
     }
     let Some((case, user)) = payload.split_once(' ') else {
@@ -127,6 +129,9 @@ pub fn spawn(hub: Arc<DocHub>, pool: PgPool) {
                     if let Err(error) = recheck_all(&hub, &pool).await {
                         tracing::warn!(%error, "could not re-check access after (re)connecting");
                     }
+                    // A matter shared meanwhile reaches the app it is for (`notify_user` is
+                    // sent only for the notices heard).
+                    hub.notify_all();
                     loop {
                         match tokio::time::timeout(DEAF_AFTER, listener.try_recv()).await {
                             Ok(Ok(Some(notice))) => {

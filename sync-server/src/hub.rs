@@ -120,6 +120,42 @@ struct HubSubscriber {
     owed: bool,
 }
 
+/// One round of change notices: each subscriber offered one gets it now, unless its token has
+/// expired (its next request is answered with a token request) or it had one less than
+/// [`PUSH_INTERVAL`] ago; then the notice is owed until [`DocHub::flush_owed`] can send it.
+struct Push {
+    now: Instant,
+    now_secs: i64,
+    notice: Option<Bytes>,
+}
+
+impl Push {
+    fn new() -> Self {
+        Self {
+            now: Instant::now(),
+            now_secs: chrono::Utc::now().timestamp(),
+            notice: None,
+        }
+    }
+
+    fn offer(&mut self, subscriber: &mut HubSubscriber) {
+        let now = self.now;
+        if subscriber.expires_at.load(Ordering::Acquire) <= self.now_secs
+            || subscriber
+                .last_push
+                .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
+        {
+            subscriber.owed = true;
+            return;
+        }
+        subscriber
+            .sender
+            .send(self.notice.get_or_insert_with(changed_notice).clone());
+        subscriber.last_push = Some(now);
+        subscriber.owed = false;
+    }
+}
+
 /// Least time between two change notices to one connection (each makes it run a catch-up query).
 pub const PUSH_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -796,79 +832,46 @@ impl DocHub {
         let Some(firm) = subscribers.get_mut(firm_id) else {
             return;
         };
-        let now = Instant::now();
-        let now_secs = chrono::Utc::now().timestamp();
-        let mut notice = None;
+        let mut push = Push::new();
         for subscriber in firm.values_mut() {
-            if subscriber.expires_at.load(Ordering::Acquire) <= now_secs {
-                // An expired token hears nothing (its next request is answered with a token
-                // request); the notice is owed until it re-authenticates.
-                subscriber.owed = true;
-                continue;
-            }
-            if subscriber
-                .last_push
-                .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
-            {
-                subscriber.owed = true;
-                continue;
-            }
-            subscriber
-                .sender
-                .send(notice.get_or_insert_with(changed_notice).clone());
-            subscriber.last_push = Some(now);
-            subscriber.owed = false;
+            push.offer(subscriber);
         }
     }
 
     /// Tell `user_id`'s catch-up subscribers (any firm) that something changed for them: a
     /// matter was shared with them or a wall lifted. Their catch-up then lists the matter's
     /// documents (`granted_xid`), so the matter appears in their app at once although none of
-    /// its documents changed. The notice is owed when the rate limit holds it back.
+    /// its documents changed.
     pub fn notify_user(&self, user_id: &str) {
         let mut subscribers = lock(&self.hub_subscribers);
-        let now = Instant::now();
-        let now_secs = chrono::Utc::now().timestamp();
-        let mut notice = None;
+        let mut push = Push::new();
         for subscriber in subscribers
             .values_mut()
             .flat_map(|firm| firm.values_mut())
             .filter(|subscriber| subscriber.user_id == user_id)
         {
-            if subscriber.expires_at.load(Ordering::Acquire) <= now_secs
-                || subscriber
-                    .last_push
-                    .is_some_and(|at| now.duration_since(at) < PUSH_INTERVAL)
-            {
-                subscriber.owed = true;
-                continue;
-            }
-            subscriber
-                .sender
-                .send(notice.get_or_insert_with(changed_notice).clone());
-            subscriber.last_push = Some(now);
-            subscriber.owed = false;
+            push.offer(subscriber);
+        }
+    }
+
+    /// Tell every catch-up subscriber that something may have changed for them: after access
+    /// changes this instance did not hear one by one (a bulk change, or while its listener was
+    /// away), so a grant among them still reaches the app it is for.
+    pub fn notify_all(&self) {
+        let mut subscribers = lock(&self.hub_subscribers);
+        let mut push = Push::new();
+        for subscriber in subscribers.values_mut().flat_map(|firm| firm.values_mut()) {
+            push.offer(subscriber);
         }
     }
 
     /// Send the change notices that were held back by the rate limit.
     pub fn flush_owed(&self) {
         let mut subscribers = lock(&self.hub_subscribers);
-        let now = Instant::now();
-        let now_secs = chrono::Utc::now().timestamp();
-        let mut notice = None;
+        let mut push = Push::new();
         for subscriber in subscribers.values_mut().flat_map(|firm| firm.values_mut()) {
-            if subscriber.owed
-                && subscriber.expires_at.load(Ordering::Acquire) > now_secs
-                && subscriber
-                    .last_push
-                    .is_none_or(|at| now.duration_since(at) >= PUSH_INTERVAL)
-            {
-                subscriber
-                    .sender
-                    .send(notice.get_or_insert_with(changed_notice).clone());
-                subscriber.last_push = Some(now);
-                subscriber.owed = false;
+            if subscriber.owed {
+                push.offer(subscriber);
             }
         }
     }

@@ -81,6 +81,7 @@ export function CasePage({
   if (!matter) return error ? <p class="error">{error}</p> : <p class="loading">Opening the matter…</p>;
 
   const update = (patch: CasePatch) => run(ipc.updateCase(caseId, patch));
+  const conflictRecord = decisionText(matter.conflict_decision);
 
   return (
     <div class="case-page" data-testid="case-page" ref={setPage}>
@@ -96,9 +97,9 @@ export function CasePage({
         </button>
       </div>
       <LegalHold caseId={caseId} title={matter.title} firm={firm} />
-      {decisionText(matter.conflict_decision) && (
+      {conflictRecord && (
         <p class="conflict-record" data-testid="conflict-record">
-          {decisionText(matter.conflict_decision)}
+          {conflictRecord}
         </p>
       )}
       {error && (

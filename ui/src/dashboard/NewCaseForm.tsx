@@ -118,24 +118,8 @@ export function NewCaseForm({
         </label>
       </div>
       <div class="grid">
-        <label>
-          Adverse parties <span class="hint">(one per line)</span>
-          <textarea
-            rows={2}
-            value={adverse}
-            onInput={(e) => setAdverse(e.currentTarget.value)}
-            data-testid="matter-adverse"
-          />
-        </label>
-        <label>
-          Related parties <span class="hint">(one per line)</span>
-          <textarea
-            rows={2}
-            value={related}
-            onInput={(e) => setRelated(e.currentTarget.value)}
-            data-testid="matter-related"
-          />
-        </label>
+        <PartyNames label="Adverse parties" value={adverse} onInput={setAdverse} testid="matter-adverse" />
+        <PartyNames label="Related parties" value={related} onInput={setRelated} testid="matter-related" />
       </div>
       {step.kind === "warning" && (
         <ConflictWarning
@@ -174,6 +158,26 @@ export function NewCaseForm({
         </div>
       )}
     </form>
+  );
+}
+
+/** A party field: names one per line (or separated by semicolons: `logic/conflicts` partyNames). */
+function PartyNames({
+  label,
+  value,
+  onInput,
+  testid,
+}: {
+  label: string;
+  value: string;
+  onInput: (value: string) => void;
+  testid: string;
+}) {
+  return (
+    <label>
+      {label} <span class="hint">(one per line)</span>
+      <textarea rows={2} value={value} onInput={(e) => onInput(e.currentTarget.value)} data-testid={testid} />
+    </label>
   );
 }
 

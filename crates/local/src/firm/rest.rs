@@ -243,19 +243,30 @@ impl FirmServer {
         Ok(())
     }
 
+    /// A request with a JSON body whose answer is JSON.
+    async fn exchange_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, LocalError> {
+        self.send(method, path, |request| {
+            request.json(body).timeout(REQUEST_TIMEOUT)
+        })
+        .await?
+        .json()
+        .await
+        .map_err(unreachable)
+    }
+
     /// `POST /api/v1/conflicts/check`: the new matter's client and parties against every matter
     /// of the firm. The server records the check (and audits it) whatever the lawyer decides.
     pub async fn check_conflicts(
         &self,
         query: &ConflictQuery,
     ) -> Result<ConflictCheck, LocalError> {
-        self.send(reqwest::Method::POST, "conflicts/check", |request| {
-            request.json(query).timeout(REQUEST_TIMEOUT)
-        })
-        .await?
-        .json()
-        .await
-        .map_err(unreachable)
+        self.exchange_json(reqwest::Method::POST, "conflicts/check", query)
+            .await
     }
 
     /// `GET /api/v1/me`: whether the lawyer is a firm admin or the conflicts/risk role.
@@ -348,13 +359,8 @@ impl FirmServer {
     /// `PUT /api/v1/copilot/policy` `{"enabled"}` (firm admins): the firm's switch.
     pub async fn set_copilot_enabled(&self, enabled: bool) -> Result<CopilotPolicy, LocalError> {
         let body = serde_json::json!({ "enabled": enabled });
-        self.send(reqwest::Method::PUT, "copilot/policy", |request| {
-            request.json(&body).timeout(REQUEST_TIMEOUT)
-        })
-        .await?
-        .json()
-        .await
-        .map_err(unreachable)
+        self.exchange_json(reqwest::Method::PUT, "copilot/policy", &body)
+            .await
     }
 
     /// `GET /api/v1/copilot/usage?since=` (firm admins): by person, matter and month.
