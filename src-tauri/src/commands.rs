@@ -13,6 +13,7 @@ use serde::Serialize;
 use tauri::{AppHandle, Manager, State};
 
 use crate::error::{CommandError, CommandResult};
+use crate::policy::Policy;
 use crate::settings::Settings;
 use crate::signin::{SignInState, SignInStatus};
 use crate::sync::{self, AppState, SyncStatus};
@@ -34,6 +35,12 @@ pub struct AppInfo {
     /// Why the server cannot be reached now, if it cannot (then `sync-problem` events).
     problem: Option<String>,
     today: String,
+    /// The settings the firm's IT locked (read-only in Settings, "Set by your firm").
+    locked: Vec<&'static str>,
+    /// Policy values IT set that could not be applied, each saying what to change.
+    policy_problems: Vec<String>,
+    /// Whether the data is protected by a passphrase (no usable keychain on this computer).
+    passphrase_protected: bool,
 }
 
 /// The first screen is on the window with its data (the dashboard's rows painted). Logged once,
@@ -60,7 +67,11 @@ pub fn ui_ready(screen: String, rows: u32) {
 
 #[tauri::command]
 #[tracing::instrument(level = "debug", skip_all)]
-pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> AppInfo {
+pub fn app_info(
+    state: State<'_, AppState>,
+    sign_in: State<'_, SignInState>,
+    policy: State<'_, Policy>,
+) -> AppInfo {
     static FIRST: std::sync::Once = std::sync::Once::new();
     FIRST.call_once(|| {
         tracing::info!(
@@ -88,7 +99,116 @@ pub fn app_info(state: State<'_, AppState>, sign_in: State<'_, SignInState>) -> 
             .ok()
             .and_then(|problem| problem.clone()),
         today: chrono::Local::now().format("%Y-%m-%d").to_string(),
+        locked: policy.locked(),
+        policy_problems: policy.problems.clone(),
+        passphrase_protected: crate::keychain::uses_vault(),
     }
+}
+
+/// "Copy diagnostics" in Settings: what the help desk asks first. No secrets: no token, no
+/// key, no document text, no matter names; the server's address and the sync state only.
+#[tauri::command]
+#[tracing::instrument(level = "debug", skip_all)]
+pub fn diagnostics(app: AppHandle) -> String {
+    let mut lines = vec![
+        format!("Lawyers Hub {}", env!("CARGO_PKG_VERSION")),
+        format!(
+            "OS: {} {} ({})",
+            std::env::consts::OS,
+            os_release(),
+            std::env::consts::ARCH
+        ),
+    ];
+    let policy = app.state::<Policy>();
+    lines.push(format!(
+        "Managed policy: {}",
+        policy.source.as_deref().unwrap_or("none")
+    ));
+    if !policy.locked().is_empty() {
+        lines.push(format!(
+            "Locked by the firm: {}",
+            policy.locked().join(", ")
+        ));
+    }
+    for problem in &policy.problems {
+        lines.push(format!("Policy problem: {problem}"));
+    }
+    match app.try_state::<AppState>() {
+        Some(state) => {
+            let settings = state.settings();
+            let server = if settings.server_url.is_empty() {
+                "none (this computer only)".to_owned()
+            } else {
+                settings.server_url.clone()
+            };
+            lines.push(format!("Server: {server}"));
+            lines.push(format!(
+                "Sign-in: {}",
+                if settings.oidc_issuer.is_empty() {
+                    "not set up".to_owned()
+                } else {
+                    settings.oidc_issuer.clone()
+                }
+            ));
+            lines.push(format!(
+                "Proxy: {}",
+                settings
+                    .proxy()
+                    .unwrap_or_else(|| "the system's".to_owned())
+            ));
+            if let Ok(status) = state.status.lock() {
+                lines.push(format!(
+                    "Sync: {:?}, {} change(s) waiting to be sent",
+                    status.mode, status.pending
+                ));
+            }
+            if let Some(problem) = state.problem.lock().ok().and_then(|p| p.clone()) {
+                lines.push(format!("Last connection problem: {problem}"));
+            }
+            lines.push(format!(
+                "Update channel: {}, automatic updates {}",
+                settings.update_channel,
+                if settings.automatic_updates {
+                    "on"
+                } else {
+                    "off"
+                }
+            ));
+            lines.push(format!("Data folder: {}", state.data_dir.display()));
+        }
+        None => lines.push("Local data: not open yet".to_owned()),
+    }
+    lines.push(format!(
+        "Keys kept in: {}",
+        if crate::keychain::uses_vault() {
+            "a passphrase-protected key file"
+        } else {
+            "the system keychain"
+        }
+    ));
+    lines.push(format!(
+        "Updates: {:?}",
+        app.state::<crate::updates::Updates>().state()
+    ));
+    if let Ok(dir) = app.path().app_log_dir() {
+        lines.push(format!("Log files: {}", dir.display()));
+    }
+    for error in crate::recent_errors() {
+        lines.push(format!("Recent error: {error}"));
+    }
+    lines.join("\n")
+}
+
+/// The OS release in one line (Linux: PRETTY_NAME of /etc/os-release).
+fn os_release() -> String {
+    std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("PRETTY_NAME="))
+                .map(|name| name.trim_matches('"').to_owned())
+        })
+        .unwrap_or_default()
 }
 
 #[tauri::command]
@@ -97,13 +217,17 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
     settings
         .validate()
         .map_err(|message| CommandError::new("invalid_settings", message))?;
+    // What the firm locked stays the firm's, whatever the page sent.
+    let settings = app.state::<Policy>().apply(settings);
     let state = app.state::<AppState>();
-    settings.save(&state.data_dir).map_err(|error| {
-        CommandError::new(
-            "settings_not_saved",
-            format!("Settings could not be saved: {error}"),
-        )
-    })?;
+    settings
+        .save(&state.data_dir, &Settings::base())
+        .map_err(|error| {
+            CommandError::new(
+                "settings_not_saved",
+                format!("Settings could not be saved: {error}"),
+            )
+        })?;
     // Validated above: a proxy that cannot be used was refused before saving.
     local::net::set_proxy(settings.proxy())?;
     if let Ok(mut current) = state.settings.lock() {
@@ -112,6 +236,8 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
     // Another identity provider (or one set for the first time) may have a sign-in kept.
     crate::signin::resume(&app);
     sync::restart(&app).await;
+    // Another server, channel or choice about updates: ask the (new) feed.
+    crate::updates::check_soon(&app);
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
     /// The firm's sync endpoint, `wss://hub.firm.example/api/v1/sync`. Empty: this computer only.
@@ -30,7 +30,39 @@ pub struct Settings {
     /// The firm's HTTP proxy (`http://proxy.firm.example:3128`) for every connection the app
     /// makes. Empty: the system's (`HTTPS_PROXY`, `NO_PROXY`).
     pub proxy: String,
+    /// The update channel the firm's server offers this computer (`stable`, `pilot`, …).
+    pub update_channel: String,
+    /// Check the firm's server for updates at start and daily.
+    pub automatic_updates: bool,
+    /// Show the AI copilot panel (the firm's server still decides whether it answers).
+    pub copilot_visible: bool,
+    /// How much the log files say: `error`, `warn`, `info` or `debug`. Never document text or
+    /// tokens at any level.
+    pub log_level: String,
 }
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            server_url: String::new(),
+            display_name: String::new(),
+            work_offline: false,
+            oidc_issuer: String::new(),
+            oidc_client_id: String::new(),
+            oidc_scopes: String::new(),
+            oidc_audience: String::new(),
+            oidc_resource: String::new(),
+            proxy: String::new(),
+            update_channel: "stable".to_owned(),
+            automatic_updates: true,
+            copilot_visible: true,
+            log_level: "info".to_owned(),
+        }
+    }
+}
+
+/// The levels `log_level` may name.
+pub const LOG_LEVELS: &[&str] = &["error", "warn", "info", "debug"];
 
 impl Settings {
     fn path(data_dir: &Path) -> PathBuf {
@@ -38,7 +70,8 @@ impl Settings {
     }
 
     /// Where IT can preset the firm's settings for every user of a machine (installers drop a
-    /// `settings.json` there); used until the lawyer saves settings of their own.
+    /// `settings.json` there): defaults a lawyer may change. Values a lawyer may not change are
+    /// IT's policy (policy.rs), not a preset.
     pub fn preset_path() -> PathBuf {
         if let Some(path) = std::env::var_os("HUB_PRESET_SETTINGS") {
             return PathBuf::from(path);
@@ -55,38 +88,83 @@ impl Settings {
         }
     }
 
-    fn read(path: &Path) -> Option<Settings> {
+    /// One settings file as the fields it sets (a preset or a saved file may set only some),
+    /// or None when it is missing, not JSON, or sets a value the settings screen would refuse.
+    fn read(path: &Path) -> Option<serde_json::Map<String, serde_json::Value>> {
         let bytes = std::fs::read(path).ok()?;
-        match serde_json::from_slice::<Settings>(&bytes) {
-            // Refused as a value typed in the settings screen would be; the next source applies.
-            Ok(settings) => match settings.validate() {
-                Ok(()) => Some(settings),
-                Err(message) => {
-                    tracing::warn!(path = %path.display(), message, "settings file refused; ignored");
-                    None
-                }
-            },
+        let fields = match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(
+            &bytes,
+        ) {
+            Ok(fields) => fields,
             Err(error) => {
                 // Settings are not worth refusing to start over; say which file is broken.
-                tracing::warn!(path = %path.display(), %error, "settings file is not valid JSON; ignored");
+                tracing::warn!(path = %path.display(), %error, "settings file is not a JSON object; ignored");
+                return None;
+            }
+        };
+        // Refused as a value typed in the settings screen would be; the next source applies.
+        match Self::over(&Settings::default(), &fields).and_then(|settings| settings.validate()) {
+            Ok(()) => Some(fields),
+            Err(message) => {
+                tracing::warn!(path = %path.display(), message, "settings file refused; ignored");
                 None
             }
         }
     }
 
-    /// The lawyer's saved settings, else IT's preset, else the defaults.
+    /// `base` with the given fields set over it.
+    fn over(
+        base: &Settings,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Settings, String> {
+        let mut merged = match serde_json::to_value(base) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (name, value) in fields {
+            merged.insert(name.clone(), value.clone());
+        }
+        serde_json::from_value(serde_json::Value::Object(merged)).map_err(|error| error.to_string())
+    }
+
+    /// IT's preset over the defaults: what a lawyer starts from, and goes back to for any field
+    /// they have not changed.
+    pub fn base() -> Settings {
+        Self::base_with_preset(&Self::preset_path())
+    }
+
+    fn base_with_preset(preset: &Path) -> Settings {
+        Self::read(preset)
+            .and_then(|fields| Self::over(&Settings::default(), &fields).ok())
+            .unwrap_or_default()
+    }
+
+    /// The lawyer's saved settings over IT's preset over the defaults, field by field: a field
+    /// the lawyer never changed follows the preset, even after they saved other settings.
     pub fn load(data_dir: &Path) -> Settings {
         Self::load_with_preset(data_dir, &Self::preset_path())
     }
 
     fn load_with_preset(data_dir: &Path, preset: &Path) -> Settings {
+        let base = Self::base_with_preset(preset);
         Self::read(&Self::path(data_dir))
-            .or_else(|| Self::read(preset))
-            .unwrap_or_default()
+            .and_then(|own| Self::over(&base, &own).ok())
+            .unwrap_or(base)
     }
 
-    pub fn save(&self, data_dir: &Path) -> std::io::Result<()> {
-        let bytes = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+    /// Saves the fields that differ from `base` (the preset over the defaults), so a preset IT
+    /// changes later still reaches every field the lawyer left alone.
+    pub fn save(&self, data_dir: &Path, base: &Settings) -> std::io::Result<()> {
+        let (Ok(serde_json::Value::Object(mine)), Ok(serde_json::Value::Object(theirs))) =
+            (serde_json::to_value(self), serde_json::to_value(base))
+        else {
+            return Err(std::io::Error::other("settings are not a JSON object"));
+        };
+        let changed: serde_json::Map<String, serde_json::Value> = mine
+            .into_iter()
+            .filter(|(name, value)| theirs.get(name) != Some(value))
+            .collect();
+        let bytes = serde_json::to_vec_pretty(&changed).map_err(std::io::Error::other)?;
         let temporary = data_dir.join("settings.json.tmp");
         std::fs::write(&temporary, bytes)?;
         std::fs::rename(temporary, Self::path(data_dir))
@@ -105,6 +183,24 @@ impl Settings {
         }
         if !self.proxy.trim().is_empty() {
             local::net::validate_proxy(&self.proxy).map_err(|error| error.to_string())?;
+        }
+        let channel = self.update_channel.trim();
+        if channel.is_empty()
+            || channel.len() > 32
+            || !channel
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            return Err(format!(
+                "the update channel “{channel}” must be 1 to 32 lower-case letters, digits or dashes"
+            ));
+        }
+        if !LOG_LEVELS.contains(&self.log_level.as_str()) {
+            return Err(format!(
+                "the log level “{}” is not one of {}",
+                self.log_level,
+                LOG_LEVELS.join(", ")
+            ));
         }
         if let Some(bad) = self.oidc_scopes.split_whitespace().find(|scope| {
             scope
@@ -155,7 +251,31 @@ pub struct LaunchOptions {
     pub server_url: Option<String>,
     pub dev_token: Option<String>,
     pub display_name: Option<String>,
+    /// `--help`: print the usage and exit (no window).
+    pub help: bool,
+    /// `--version`: print the version and exit (no window).
+    pub version: bool,
 }
+
+/// What `--help` prints.
+pub const USAGE: &str = "\
+Lawyers Hub: matters and drafts on this computer, co-edited through the firm's server.
+
+Usage: lawyers-hub [OPTIONS]
+
+Options:
+  --data-dir DIR      keep this computer's encrypted data in DIR (a second profile)
+  --server URL        the firm's sync endpoint, wss://hub.firm.example/api/v1/sync
+  --name NAME         your name as collaborators see it
+  --dev-token TOKEN   sign in with a development token (development servers only)
+  --version           print the version and exit
+  --help              print this and exit
+
+Environment: HUB_DATA_DIR, HUB_SERVER_URL, HUB_DISPLAY_NAME, HUB_DEV_TOKEN as the options above;
+HUB_LOG (error, warn, info, debug) for the log level unless the firm's policy sets it.
+Settings IT locks: /etc/lawyers-hub/policy.json (Linux), HKLM\\Software\\Policies\\LawyersHub
+(Windows), managed preferences for app.lawyershub.desktop (macOS). See README, “For IT”.
+";
 
 impl LaunchOptions {
     pub fn parse(args: impl Iterator<Item = String>) -> Result<Self, String> {
@@ -181,6 +301,8 @@ impl LaunchOptions {
             server_url: text("HUB_SERVER_URL")?,
             dev_token: text("HUB_DEV_TOKEN")?,
             display_name: text("HUB_DISPLAY_NAME")?,
+            help: false,
+            version: false,
         };
         let mut args = args.skip(1);
         while let Some(arg) = args.next() {
@@ -190,10 +312,12 @@ impl LaunchOptions {
                 "--server" => options.server_url = Some(value("--server")?),
                 "--dev-token" => options.dev_token = Some(value("--dev-token")?),
                 "--name" => options.display_name = Some(value("--name")?),
+                "--help" | "-h" => options.help = true,
+                "--version" | "-V" => options.version = true,
                 other => {
                     return Err(format!(
                         "unknown option {other}; known: --data-dir DIR, --server URL, \
-                         --dev-token TOKEN, --name NAME"
+                         --dev-token TOKEN, --name NAME, --version, --help"
                     ));
                 }
             }
@@ -435,12 +559,38 @@ mod tests {
             Settings::load_with_preset(&data, &preset).server_url,
             "wss://hub.firm.example/api/v1/sync"
         );
+        // The settings screen sends back what it showed, with the lawyer's change.
         let own = Settings {
             display_name: "Ada".into(),
-            ..Settings::default()
+            ..Settings::load_with_preset(&data, &preset)
         };
-        own.save(&data).unwrap();
-        assert_eq!(Settings::load_with_preset(&data, &preset), own);
+        own.save(&data, &Settings::base_with_preset(&preset))
+            .unwrap();
+        let loaded = Settings::load_with_preset(&data, &preset);
+        assert_eq!(loaded.display_name, "Ada");
+        // The field the lawyer left alone follows the preset, also when IT changes it later.
+        assert_eq!(loaded.server_url, "wss://hub.firm.example/api/v1/sync");
+        std::fs::write(
+            &preset,
+            r#"{"server_url": "wss://hub2.firm.example/api/v1/sync"}"#,
+        )
+        .unwrap();
+        let loaded = Settings::load_with_preset(&data, &preset);
+        assert_eq!(loaded.server_url, "wss://hub2.firm.example/api/v1/sync");
+        assert_eq!(loaded.display_name, "Ada");
+        // A field the lawyer set (even to empty) stays theirs.
+        let mine = Settings {
+            server_url: String::new(),
+            ..loaded
+        };
+        mine.save(&data, &Settings::base_with_preset(&preset))
+            .unwrap();
+        assert_eq!(Settings::load_with_preset(&data, &preset), mine);
+        std::fs::write(
+            &preset,
+            r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#,
+        )
+        .unwrap();
         std::fs::write(data.join("settings.json"), "{not json").unwrap();
         assert_eq!(
             Settings::load_with_preset(&data, &preset).server_url,
@@ -462,5 +612,9 @@ mod tests {
         assert_eq!(options.data_dir, Some(PathBuf::from("/tmp/x")));
         assert!(LaunchOptions::parse(["app", "--bogus"].iter().map(|s| s.to_string())).is_err());
         assert!(LaunchOptions::parse(["app", "--server"].iter().map(|s| s.to_string())).is_err());
+        let asked = |arg: &str| LaunchOptions::parse(["app", arg].iter().map(|s| s.to_string()));
+        assert!(asked("--help").unwrap().help);
+        assert!(asked("--version").unwrap().version);
+        assert!(USAGE.contains("--data-dir DIR") && USAGE.contains("--version"));
     }
 }

@@ -12,10 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use local::{
-    KeychainTokenStore, Restored, Revocation, SignIn, SignInConfig, SignedIn, SignedInUser,
-    TokenStore,
-};
+use local::{Restored, Revocation, SignIn, SignInConfig, SignedIn, SignedInUser, TokenStore};
 use serde::Serialize;
 use tauri::async_runtime::JoinHandle;
 use tauri::{AppHandle, Emitter, Manager, State};
@@ -25,9 +22,6 @@ use crate::error::{CommandError, CommandResult};
 use crate::settings::Settings;
 use crate::sync::{self, AppState};
 
-/// The keychain service of the refresh token; the account is the issuer URL, so switching
-/// identity providers never reuses a token.
-const KEYCHAIN_SERVICE: &str = "app.lawyershub.desktop";
 /// Waits between restore attempts while the provider cannot be reached: doubling up to the max.
 const RETRY_MIN: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -133,14 +127,15 @@ fn publish(app: &AppHandle, status: SignInStatus) {
     }
 }
 
-/// The provider and the keychain entry the settings name; `None` when sign-in is not set up.
+/// The provider and where its refresh token is kept (the keychain entry, or the passphrase key
+/// file, keyed by the issuer URL so switching providers never reuses a token); `None` when sign-in is not set up.
 fn configured(settings: &Settings) -> Option<(SignInConfig, Arc<dyn TokenStore>)> {
     let issuer = settings.oidc_issuer.trim();
     let client_id = settings.oidc_client_id.trim();
     if issuer.is_empty() || client_id.is_empty() {
         return None;
     }
-    let store: Arc<dyn TokenStore> = Arc::new(KeychainTokenStore::new(KEYCHAIN_SERVICE, issuer));
+    let store = crate::keychain::token_store(issuer);
     Some((settings.sign_in_config(), store))
 }
 

@@ -467,7 +467,7 @@ pub fn open_account_store(path: &std::path::Path) -> Result<Arc<Store>, local::L
             ))
         })?;
     }
-    let key = local::StoredKey::new(crate::keychain::KeychainSlot::new(path), path);
+    let key = local::StoredKey::new(crate::keychain::key_slot(path), path);
     Ok(Arc::new(Store::open(path, &key)?))
 }
 

@@ -20,7 +20,7 @@ use crate::persist::Persister;
 use crate::state::AppState;
 use crate::{connection, db, metrics, migrate};
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, feed: Option<Arc<crate::releases::Feed>>) -> Router {
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
     use tower_http::trace::{DefaultOnResponse, TraceLayer};
     Router::new()
@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .merge(crate::rest::routes())
         .merge(crate::copilot::routes(state.copilot.settings()))
+        .merge(crate::releases::routes(feed))
         // Routes added after this line are neither counted nor logged with a request id.
         .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(
@@ -229,7 +230,13 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         }
     });
     let (shutdown, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let feed = settings.ops.releases_dir.clone().map(|dir| {
+        Arc::new(crate::releases::Feed {
+            dir,
+            public_url: settings.ops.public_url.clone(),
+        })
+    });
+    let app = router(state.clone(), feed).into_make_service_with_connect_info::<SocketAddr>();
     let draining = state.draining.clone();
     let restarting = state.restarting.clone();
     let drain_delay = Duration::from_secs(settings.ops.drain_delay_secs);

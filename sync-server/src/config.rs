@@ -108,6 +108,10 @@ pub struct OpsSettings {
     /// Preflight fails when the newest backup is older than this.
     #[arg(long, env = "HUB_BACKUP_MAX_AGE_HOURS", default_value_t = 26)]
     pub backup_max_age_hours: u64,
+    /// The desktop installers and `.sig` files this server offers as updates (`sync-server
+    /// releases add`); every instance should see the same directory. Unset: no updates offered.
+    #[arg(long, env = "HUB_RELEASES_DIR")]
+    pub releases_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for OpsSettings {
@@ -118,6 +122,7 @@ impl Default for OpsSettings {
             public_url: None,
             backup_dir: None,
             backup_max_age_hours: 26,
+            releases_dir: None,
         }
     }
 }

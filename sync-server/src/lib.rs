@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod oidc;
 pub mod persist;
 pub mod preflight;
+pub mod releases;
 pub mod rest;
 pub mod role;
 pub mod state;

@@ -42,6 +42,15 @@ enum Command {
         #[command(flatten)]
         database: DatabaseSettings,
     },
+    /// Desktop updates this server offers: add installers with their signatures, list them,
+    /// stage a rollout, pin a version, roll back.
+    Releases {
+        /// The releases directory (the same as `serve` uses).
+        #[arg(long, env = "HUB_RELEASES_DIR")]
+        dir: std::path::PathBuf,
+        #[command(subcommand)]
+        action: ReleasesAction,
+    },
     /// Print a development token (accepted only by `serve --dev-auth`, never in production).
     DevToken {
         #[arg(long)]
@@ -62,6 +71,51 @@ enum Command {
         email: Option<String>,
         #[command(flatten)]
         secret: DevSecret,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleasesAction {
+    /// Copy an installer and its signature into the directory and list it.
+    Add {
+        /// The bundle the Tauri build produced (`.deb`, `.rpm`, `.msi`, `-setup.exe`, …).
+        file: std::path::PathBuf,
+        /// Its `.sig` file (written beside it by the build when signing is set up).
+        #[arg(long)]
+        sig: std::path::PathBuf,
+        #[arg(long, default_value = sync_server::releases::DEFAULT_CHANNEL)]
+        channel: String,
+        /// Release notes shown to lawyers.
+        #[arg(long, default_value = "")]
+        notes: String,
+        /// The firm's update public key (the `.pub` file's content): refuse a bundle whose
+        /// signature the laptops would refuse.
+        #[arg(long, env = "HUB_UPDATE_PUBKEY")]
+        pubkey: Option<String>,
+    },
+    /// List releases and each channel's pin and rollout.
+    List,
+    /// Offer the newest release of a channel to this percentage of installations only.
+    Rollout {
+        percent: u8,
+        #[arg(long, default_value = sync_server::releases::DEFAULT_CHANNEL)]
+        channel: String,
+    },
+    /// Keep every installation of a channel on VERSION (also moves newer ones back to it).
+    Pin {
+        version: String,
+        #[arg(long, default_value = sync_server::releases::DEFAULT_CHANNEL)]
+        channel: String,
+    },
+    /// Lift the pin: the newest release (and its rollout) applies again.
+    Unpin {
+        #[arg(long, default_value = sync_server::releases::DEFAULT_CHANNEL)]
+        channel: String,
+    },
+    /// Pin the channel to the release before the newest one (a bad release goes back).
+    Rollback {
+        #[arg(long, default_value = sync_server::releases::DEFAULT_CHANNEL)]
+        channel: String,
     },
 }
 
@@ -113,6 +167,164 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+fn releases(dir: &std::path::Path, action: ReleasesAction) -> anyhow::Result<()> {
+    use sync_server::releases::{self, Index, Release};
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    let mut index = Index::load(dir)?;
+    match action {
+        ReleasesAction::Add {
+            file,
+            sig,
+            channel,
+            notes,
+            pubkey,
+        } => {
+            let name = file
+                .file_name()
+                .and_then(|name| name.to_str())
+                .context("the bundle's file name is not text")?
+                .to_owned();
+            let (target, arch, bundle) = releases::bundle_kind(&name).with_context(|| {
+                format!(
+                    "{name}: not a bundle the updater installs (.deb, .rpm, .AppImage, .msi, \
+                     -setup.exe, .app.tar.gz, with its architecture in the name)"
+                )
+            })?;
+            let signature = std::fs::read_to_string(&sig)
+                .with_context(|| format!("cannot read {}", sig.display()))?
+                .trim()
+                .to_owned();
+            let version = releases::signed_version(&signature).with_context(|| {
+                format!(
+                    "{}: not a signature made by the Tauri build (no version in it)",
+                    sig.display()
+                )
+            })?;
+            semver::Version::parse(&version)
+                .with_context(|| format!("the signed version {version} is not a version"))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            if let Some(key) = pubkey.filter(|key| !key.trim().is_empty()) {
+                releases::verify(&bytes, &signature, &key)
+                    .with_context(|| format!("{name} refused"))?;
+            }
+            if index.releases.iter().any(|release| {
+                release.channel == channel
+                    && release.version == version
+                    && release.bundle == bundle
+                    && release.arch == arch
+            }) {
+                anyhow::bail!("{version} ({bundle}, {arch}) is already on the {channel} channel");
+            }
+            use sha2::Digest as _;
+            let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+            let temporary = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&temporary, &bytes)?;
+            std::fs::rename(&temporary, dir.join(&name))?;
+            index.releases.push(Release {
+                version: version.clone(),
+                target: target.into(),
+                arch: arch.into(),
+                bundle: bundle.into(),
+                channel: channel.clone(),
+                file: name.clone(),
+                signature,
+                sha256,
+                bytes: bytes.len() as u64,
+                notes,
+                added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            });
+            index.save(dir)?;
+            println!("added {name}: {version} for {target}/{arch} ({bundle}) on {channel}");
+        }
+        ReleasesAction::List => {}
+        ReleasesAction::Rollout { percent, channel } => {
+            anyhow::ensure!(percent <= 100, "a rollout is 0 to 100 percent");
+            index
+                .channels
+                .entry(channel.clone())
+                .or_default()
+                .rollout_percent = percent;
+            index.save(dir)?;
+            println!("{channel}: the newest release now reaches {percent}% of installations");
+        }
+        ReleasesAction::Pin { version, channel } => {
+            anyhow::ensure!(
+                index
+                    .releases
+                    .iter()
+                    .any(|release| release.channel == channel && release.version == version),
+                "{version} is not a release on the {channel} channel (see `releases list`)"
+            );
+            index.channels.entry(channel.clone()).or_default().pinned = Some(version.clone());
+            index.save(dir)?;
+            println!("{channel}: every installation now runs {version}");
+        }
+        ReleasesAction::Unpin { channel } => {
+            index.channels.entry(channel.clone()).or_default().pinned = None;
+            index.save(dir)?;
+            println!("{channel}: pin lifted; the newest release applies");
+        }
+        ReleasesAction::Rollback { channel } => {
+            let versions = index.versions(&channel);
+            let previous = versions
+                .get(1)
+                .with_context(|| format!("the {channel} channel has no release before its newest"))?
+                .to_string();
+            index.channels.entry(channel.clone()).or_default().pinned = Some(previous.clone());
+            index.save(dir)?;
+            println!(
+                "{channel}: rolled back; every installation now runs {previous} (`releases unpin` to undo)"
+            );
+        }
+    }
+    print!("{}", render(&index));
+    Ok(())
+}
+
+fn render(index: &sync_server::releases::Index) -> String {
+    let mut out = String::new();
+    let mut channels: Vec<&String> = index
+        .releases
+        .iter()
+        .map(|release| &release.channel)
+        .collect();
+    channels.sort();
+    channels.dedup();
+    for channel in channels {
+        let settings = index.channel(channel);
+        out.push_str(&format!(
+            "channel {channel}: {}\n",
+            match &settings.pinned {
+                Some(version) => format!("pinned to {version}"),
+                None => format!("newest to {}% of installations", settings.rollout_percent),
+            }
+        ));
+        for release in index
+            .releases
+            .iter()
+            .filter(|release| &release.channel == channel)
+        {
+            out.push_str(&format!(
+                "  {:<10} {:<8} {:<7} {:<8} {:>10} bytes  {}  {}\n",
+                release.version,
+                release.target,
+                release.arch,
+                release.bundle,
+                release.bytes,
+                release.added_at,
+                release.file
+            ));
+        }
+    }
+    if out.is_empty() {
+        out.push_str(
+            "no releases yet: add one with `sync-server releases add FILE --sig FILE.sig`\n",
+        );
+    }
+    out
 }
 
 #[tokio::main]
@@ -189,6 +401,10 @@ async fn main() -> anyhow::Result<()> {
             }
             print!("{}", migrate::status(&pool).await?);
             Ok(())
+        }
+        Command::Releases { dir, action } => {
+            init_logging(false);
+            releases(&dir, action)
         }
         Command::DevToken {
             user,

@@ -19,6 +19,7 @@ import type { SignInStatus } from "./logic/signIn";
 import { SyncProblem } from "./shell/SyncProblem";
 import { whenAllSaved } from "./logic/closeGuard";
 import { RemovalNotices } from "./shell/RemovalNotices";
+import { UpdateBanner } from "./shell/UpdateBanner";
 import { UnsavedCloseDialog, useCloseGuard } from "./shell/UnsavedCloseDialog";
 
 export type Route =
@@ -192,6 +193,7 @@ export function App() {
         />
       </header>
       <SyncProblem initial={info.problem} />
+      <UpdateBanner />
       {saveProblem && (
         <p class="error save-problem" role="alert" data-testid="save-problem">
           {saveProblem}

@@ -67,7 +67,36 @@ export interface Settings {
   oidc_resource: string;
   /** The firm's HTTP proxy (`http://proxy:3128`); empty: the system's. */
   proxy: string;
+  /** The update channel the firm's server offers (`stable`, `pilot`, …). */
+  update_channel: string;
+  /** Check the firm's server for updates at start and daily. */
+  automatic_updates: boolean;
+  /** Show the AI copilot panel. */
+  copilot_visible: boolean;
+  /** How much the log files say: error, warn, info or debug. */
+  log_level: string;
 }
+
+/** A setting the firm's IT may lock (read-only in Settings). */
+export type SettingName = keyof Settings;
+
+/** Whether this computer's data is open, and if not, what the lawyer can do. */
+export type Lock =
+  | { state: "open" }
+  | { state: "needs_passphrase"; has_passphrase: boolean; reason: string }
+  | { state: "keychain_refused"; reason: string }
+  | { state: "cannot_open"; reason: string };
+
+/** Updates from the firm's server. */
+export type UpdateState =
+  | { state: "idle" }
+  | { state: "off"; reason: string }
+  | { state: "checking" }
+  | { state: "up_to_date" }
+  | { state: "downloading"; version: string }
+  | { state: "ready"; version: string; notes: string }
+  | { state: "installing"; version: string }
+  | { state: "failed"; message: string };
 
 export interface AppInfo {
   version: string;
@@ -81,6 +110,12 @@ export interface AppInfo {
   /** Why the server cannot be reached now, if it cannot. */
   problem: string | null;
   today: string;
+  /** Settings the firm's IT locked ("Set by your firm"). */
+  locked: SettingName[];
+  /** Policy values IT set that could not be applied. */
+  policy_problems: string[];
+  /** The data is protected by a passphrase (no usable keychain). */
+  passphrase_protected: boolean;
 }
 
 export interface CaseFields {
@@ -344,7 +379,17 @@ export interface UsageReport {
 }
 
 export const ipc = {
+  lockState: () => invoke<Lock>("lock_state"),
+  /** Enter the passphrase, or choose one (`create`), and open this computer's data. */
+  unlock: (passphrase: string, create: boolean) => invoke<Lock>("unlock", { passphrase, create }),
+  retryKeychain: () => invoke<Lock>("retry_keychain"),
   appInfo: () => invoke<AppInfo>("app_info"),
+  /** Version, OS, server, sync state, last errors: no secrets (Settings → Copy diagnostics). */
+  diagnostics: () => invoke<string>("diagnostics"),
+  updateStatus: () => invoke<UpdateState>("update_status"),
+  checkForUpdate: () => invoke<UpdateState>("check_for_update"),
+  /** Install the downloaded, verified update and restart (waits for the outbox to drain). */
+  installUpdate: () => invoke<void>("install_update"),
   /** The first screen has painted its data (logged once by the app, measured by bench-app). */
   uiReady: (screen: string, rows: number) => invoke<void>("ui_ready", { screen, rows }),
   saveSettings: (settings: Settings) => invoke<void>("save_settings", { settings }),
@@ -469,6 +514,7 @@ function on<T>(event: string, handler: (payload: T) => void): Promise<UnlistenFn
 }
 
 export const events = {
+  updateState: (handler: (state: UpdateState) => void) => on<UpdateState>("update-state", handler),
   syncState: (handler: (status: SyncStatus) => void) => on<SyncStatus>("sync-state", handler),
   /** Who is signed in changed (restored at launch, offline, refused, signed in or out). */
   signInState: (handler: (status: SignInStatus) => void) => on<SignInStatus>("sign-in-state", handler),

@@ -30,5 +30,6 @@ pub use protocol::{CaseId, DocName};
 pub use store::{
     Binding, COMPACT_AFTER_LOG_ROWS, FixedKey, KeyProvider, KeySlot, LegalHold, MemoryKeySlot,
     OutboxEntry, OutboxState, PurgeReport, RemovedMatter, STATUSES, Store, StoreFiles, StoredKey,
+    Vault, VaultError, VaultSlot, VaultTokenStore,
 };
 pub use sync::{SyncClient, SyncConfig, SyncEvent, SyncHandle, SyncState};

@@ -23,6 +23,7 @@ pub mod projection;
 mod removal;
 mod search;
 mod stores;
+pub mod vault;
 
 pub use binding::Binding;
 pub use casework::STATUSES;
@@ -31,6 +32,7 @@ pub use keys::{FixedKey, KeyProvider, KeySlot, MemoryKeySlot, StoredKey};
 pub use outbox::OutboxEntry;
 pub use removal::{PurgeReport, RemovedMatter};
 pub use stores::StoreFiles;
+pub use vault::{Vault, VaultError, VaultSlot, VaultTokenStore};
 
 use std::collections::HashMap;
 use std::path::Path;

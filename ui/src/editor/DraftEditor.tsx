@@ -326,7 +326,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
         </div>
         <div class="editor-side">
           <div class="side-tabs" role="tablist" aria-label="Side panels">
-            {SIDE_TABS.map(([tab, label]) => (
+            {SIDE_TABS.filter(([tab]) => tab !== "copilot" || info.settings.copilot_visible).map(([tab, label]) => (
               <button
                 key={tab}
                 role="tab"
@@ -355,7 +355,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
               extensions={draftSchemaExtensions}
             />
           )}
-          {side === "copilot" && <CopilotPanel caseId={caseId} editor={editor} status={status} role={role} firmAdmin={firmAdmin} navigate={navigate} />}
+          {side === "copilot" && info.settings.copilot_visible && <CopilotPanel caseId={caseId} editor={editor} status={status} role={role} firmAdmin={firmAdmin} navigate={navigate} />}
         </div>
       </div>
     </div>

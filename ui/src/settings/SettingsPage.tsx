@@ -1,6 +1,7 @@
 // Settings: the firm's server, sign-in, the lawyer's name, "work offline", where data lives.
 import { useEffect, useState } from "preact/hooks";
-import { ipc, errorMessage, isCommandError, type AppInfo, type Settings } from "../ipc";
+import { events, ipc, errorMessage, isCommandError, type AppInfo, type Settings, type UpdateState } from "../ipc";
+import { updateLabel } from "../logic/updates";
 import { accountLabel, canSignOut, signOutMessage, type SignInStatus } from "../logic/signIn";
 
 export function SettingsPage({
@@ -16,6 +17,14 @@ export function SettingsPage({
   const [settings, setSettings] = useState<Settings>(info.settings);
   const [message, setMessage] = useState<{ text: string; error: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
+  const locked = new Set(info.locked);
+  /** "Set by your firm": the value IT locked, shown read-only. */
+  const lockNote = (key: keyof Settings) =>
+    locked.has(key) ? (
+      <span class="locked" data-testid={`locked-${key}`}>
+        Set by your firm
+      </span>
+    ) : null;
 
   const save = (next: Settings) => {
     setBusy(true);
@@ -29,18 +38,42 @@ export function SettingsPage({
       .finally(() => setBusy(false));
   };
   const text = (
-    key: "server_url" | "display_name" | "oidc_issuer" | "oidc_client_id" | "oidc_scopes" | "oidc_audience" | "oidc_resource" | "proxy",
+    key:
+      | "server_url"
+      | "display_name"
+      | "oidc_issuer"
+      | "oidc_client_id"
+      | "oidc_scopes"
+      | "oidc_audience"
+      | "oidc_resource"
+      | "proxy"
+      | "update_channel",
     label: string,
     placeholder: string,
   ) => (
     <label class="field">
-      {label}
+      <span>
+        {label} {lockNote(key)}
+      </span>
       <input
         value={settings[key]}
         placeholder={placeholder}
+        readOnly={locked.has(key)}
         onInput={(e) => setSettings({ ...settings, [key]: e.currentTarget.value })}
         data-testid={`setting-${key}`}
       />
+    </label>
+  );
+  const flag = (key: "automatic_updates" | "copilot_visible", label: string) => (
+    <label class="switch">
+      <input
+        type="checkbox"
+        checked={settings[key]}
+        disabled={locked.has(key)}
+        onChange={(e) => setSettings({ ...settings, [key]: e.currentTarget.checked })}
+        data-testid={`setting-${key}`}
+      />{" "}
+      {label} {lockNote(key)}
     </label>
   );
 
@@ -48,6 +81,16 @@ export function SettingsPage({
     <div class="settings-page">
       <h1>Settings</h1>
       {message && <p class={message.error ? "error" : "notice"}>{message.text}</p>}
+      {info.policy_problems.length > 0 && (
+        <div class="warning" data-testid="policy-problems">
+          <p>Some of your firm's managed settings could not be applied. Please tell IT:</p>
+          <ul>
+            {info.policy_problems.map((problem) => (
+              <li>{problem}</li>
+            ))}
+          </ul>
+        </div>
+      )}
       <section class="card">
         <h2>You</h2>
         {text("display_name", "Your name (shown next to your cursor, used for “My matters”)", "Ada Lovelace")}
@@ -134,10 +177,39 @@ export function SettingsPage({
       <section class="card">
         <h2>This computer</h2>
         <p>
-          Your matters and drafts are stored encrypted in <code data-testid="data-dir">{info.data_dir}</code>. The key
-          is kept in your system keychain.
+          Your matters and drafts are stored encrypted in <code data-testid="data-dir">{info.data_dir}</code>.{" "}
+          {info.passphrase_protected
+            ? "The key is protected by the passphrase you enter when Lawyers Hub starts."
+            : "The key is kept in your system keychain."}
         </p>
-        <p class="hint">Lawyers Hub {info.version}</p>
+        {flag("copilot_visible", "Show the AI copilot beside drafts")}
+        <label class="field">
+          <span>
+            How much the log files say {lockNote("log_level")}
+          </span>
+          <select
+            value={settings.log_level}
+            disabled={locked.has("log_level")}
+            onChange={(e) => setSettings({ ...settings, log_level: e.currentTarget.value })}
+            data-testid="setting-log_level"
+          >
+            <option value="error">Errors only</option>
+            <option value="warn">Warnings</option>
+            <option value="info">Normal</option>
+            <option value="debug">Detailed (for the help desk; never your documents or passwords)</option>
+          </select>
+        </label>
+        <Diagnostics />
+      </section>
+      <section class="card">
+        <h2>Updates</h2>
+        <p class="hint">
+          Lawyers Hub {info.version}. Updates come from your firm's server only, and each is checked against the firm's
+          signing key before it is installed.
+        </p>
+        {flag("automatic_updates", "Check for updates at start and daily")}
+        {text("update_channel", "Update channel", "stable")}
+        <UpdateStatus />
       </section>
       <LocalData />
       <div class="actions">
@@ -145,6 +217,66 @@ export function SettingsPage({
           Save settings
         </button>
       </div>
+    </div>
+  );
+}
+
+/** Where updates stand, and "Check now". */
+function UpdateStatus() {
+  const [state, setState] = useState<UpdateState>({ state: "idle" });
+  useEffect(() => {
+    void ipc.updateStatus().then(setState).catch(() => undefined);
+    const unlisten = events.updateState(setState);
+    return () => void unlisten.then((stop) => stop());
+  }, []);
+  const label = updateLabel(state);
+  return (
+    <div class="actions">
+      <span class={label.tone === "error" ? "error" : "hint"} data-testid="update-status" data-state={state.state}>
+        {label.text}
+      </span>
+      <button
+        disabled={state.state === "checking" || state.state === "downloading" || state.state === "installing"}
+        onClick={() =>
+          void ipc
+            .checkForUpdate()
+            .then(setState)
+            .catch((e: unknown) => setState({ state: "failed", message: errorMessage(e) }))
+        }
+        data-testid="check-updates"
+      >
+        Check now
+      </button>
+    </div>
+  );
+}
+
+/** "Copy diagnostics": what the help desk needs, no secrets. Shown too, for when copying fails. */
+function Diagnostics() {
+  const [text, setText] = useState<string | null>(null);
+  const [copied, setCopied] = useState(false);
+  return (
+    <div>
+      <div class="actions">
+        <button
+          onClick={() =>
+            void ipc.diagnostics().then((found) => {
+              setText(found);
+              navigator.clipboard
+                .writeText(found)
+                .then(() => setCopied(true))
+                .catch(() => setCopied(false));
+            })
+          }
+          data-testid="copy-diagnostics"
+        >
+          Copy diagnostics
+        </button>
+        {copied && <span class="hint">Copied. Paste it into your message to the help desk.</span>}
+      </div>
+      {text !== null && (
+        <textarea class="diagnostics" readOnly rows={8} value={text} data-testid="diagnostics" />
+      )}
     </div>
   );
 }
