@@ -80,7 +80,7 @@ pub fn app_info(
         );
     });
     AppInfo {
-        version: env!("CARGO_PKG_VERSION"),
+        version: crate::VERSION,
         data_dir: state.data_dir.to_string_lossy().into_owned(),
         settings: state.settings(),
         account: state.account.lock().ok().and_then(|a| a.clone()),
@@ -111,7 +111,7 @@ pub fn app_info(
 #[tracing::instrument(level = "debug", skip_all)]
 pub fn diagnostics(app: AppHandle) -> String {
     let mut lines = vec![
-        format!("Lawyers Hub {}", env!("CARGO_PKG_VERSION")),
+        format!("Lawyers Hub {}", crate::VERSION),
         format!(
             "OS: {} {} ({})",
             std::env::consts::OS,

@@ -26,6 +26,9 @@ use tauri::Manager;
 use crate::settings::{LaunchOptions, Settings};
 use crate::sync::{AppState, SyncStatus};
 
+/// This build's version (tauri.conf.json, or the installer build's override; see build.rs).
+pub const VERSION: &str = env!("HUB_APP_VERSION");
+
 /// When the process started, for the start-up timings in the log.
 pub static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
@@ -231,7 +234,7 @@ fn main() {
         return;
     }
     if options.version {
-        println!("Lawyers Hub {}", env!("CARGO_PKG_VERSION"));
+        println!("Lawyers Hub {}", crate::VERSION);
         return;
     }
     let policy = policy::Policy::load();
@@ -296,7 +299,7 @@ fn main() {
             // IT's locked values win over everything above.
             let settings = policy.apply(settings);
             app.handle().plugin(log_plugin(log_level(&settings.log_level)))?;
-            tracing::info!(version = env!("CARGO_PKG_VERSION"), "Lawyers Hub starting");
+            tracing::info!(version = crate::VERSION, "Lawyers Hub starting");
             for problem in &policy.problems {
                 tracing::warn!(problem, "managed policy value not applied");
             }

@@ -204,15 +204,19 @@ class App:
     """One app instance: its own tauri-driver (and WebKitWebDriver), window and data directory."""
 
     def __init__(self, name: str, data_dir: str, server: Server | None = None, user: str | None = None,
-                 token: str | None = None):
+                 token: str | None = None, application: str = APP, env: dict | None = None,
+                 ready: str = "[data-testid=search]", args: list | None = None):
+        """`application`: another binary (the installed one); `env`: extra environment for the app
+        (it inherits tauri-driver's); `ready`: what shows once the window is usable."""
         self.name = name
         self.data_dir = data_dir
-        args = ["--data-dir", data_dir, "--name", name]
+        args = ["--data-dir", data_dir, "--name", name] + (args or [])
         if server:
-            args += ["--server", server.url, "--dev-token", token or server.token(user or name.lower())]
+            self.token = token or server.token(user or name.lower())
+            args += ["--server", server.url, "--dev-token", self.token]
         options = ArgOptions()
         options.set_capability("browserName", "wry")
-        options.set_capability("tauri:options", {"application": APP, "args": args})
+        options.set_capability("tauri:options", {"application": application, "args": args})
         started = time.monotonic()
         for attempt in range(3):
             # Each instance has its own tauri-driver (and WebKitWebDriver) on fresh ports; a port
@@ -223,7 +227,8 @@ class App:
                 native = free_port()
             # The app trusts the firm's CA as on a laptop whose IT installed it.
             self.driver_process = spawn([TAURI_DRIVER, "--port", str(self.port), "--native-port", str(native)],
-                                        f"tauri-driver-{name}.log", dict(os.environ, SSL_CERT_FILE=FIRM_CA))
+                                        f"tauri-driver-{name}.log",
+                                        dict(os.environ, SSL_CERT_FILE=FIRM_CA, **(env or {})))
             wait_port(self.port)
             try:
                 self.driver: WebDriver = webdriver.Remote(command_executor=f"http://127.0.0.1:{self.port}",
@@ -235,7 +240,7 @@ class App:
                     raise
                 time.sleep(1)
         self.driver.implicitly_wait(0)
-        self.find("[data-testid=search]")
+        self.find(ready)
         self.startup_seconds = time.monotonic() - started
 
     def find(self, css: str, timeout: float = TIMEOUT):
@@ -992,6 +997,139 @@ def test_closing_the_window_while_saves_fail_asks_and_keeps_the_edits():
             except Exception:  # closed by the test
                 pass
         subprocess.run(["umount", "-l", data], check=False)
+
+
+# ---- rolling out and keeping it running (issue 17) ----------------------------------------------
+
+LOG_DIR = os.path.join(os.environ.get("HOME", "/root"), ".local", "share", "app.lawyershub.desktop", "logs")
+POLICY = "/etc/lawyers-hub/policy.json"
+
+
+def test_without_a_keychain_the_window_opens_and_a_passphrase_protects_the_data():
+    """No Secret Service (no usable D-Bus session, as on many tiling window managers): the app
+    used to panic in its setup hook and never show a window. Now it explains and offers a
+    passphrase-protected key (Argon2id); a restart asks for it; a wrong one is refused."""
+    data = os.path.join(WORK, "no-keychain")
+    no_bus = {"DBUS_SESSION_BUS_ADDRESS": "unix:path=/nonexistent/lawyers-hub-test-bus"}
+    app = App("Ada", data, env=no_bus, ready="[data-testid=unlock-screen]")
+    try:
+        screen = app.find("[data-testid=unlock-screen]")
+        assert screen.get_attribute("data-lock") == "needs_passphrase", screen.get_attribute("data-lock")
+        assert app.find("[data-testid=unlock-reason]").text.strip(), "the keychain's failure is not explained"
+        app.find("[data-testid=unlock-passphrase]").send_keys("short")
+        app.find("[data-testid=unlock-passphrase-again]").send_keys("short")
+        app.find("[data-testid=unlock-create]").click()
+        assert "at least 10" in app.find("[data-testid=unlock-error]").text
+        for field in ("unlock-passphrase", "unlock-passphrase-again"):
+            app.find(f"[data-testid={field}]").clear()
+            app.find(f"[data-testid={field}]").send_keys("correct horse battery")
+        app.find("[data-testid=unlock-create]").click()
+        app.find("[data-testid=search]")
+        create_matter(app, "Passphrase v. Keychain", "Tiling WM Ltd")
+        app.find("[data-testid=nav-settings]").click()
+        assert "passphrase" in app.find(".settings-page").text
+    finally:
+        app.quit()
+    key_file = os.path.join(data, "keys.lhv")
+    assert os.path.getsize(key_file) > 0 and not (os.stat(key_file).st_mode & 0o077), oct(os.stat(key_file).st_mode)
+
+    app = App("Ada", data, env=no_bus, ready="[data-testid=unlock-submit]")
+    try:
+        app.find("[data-testid=unlock-passphrase]").send_keys("correct horse batterY")
+        app.find("[data-testid=unlock-submit]").click()
+        assert "does not open" in app.find("[data-testid=unlock-error]").text
+        app.find("[data-testid=unlock-passphrase]").clear()
+        app.find("[data-testid=unlock-passphrase]").send_keys("correct horse battery")
+        app.find("[data-testid=unlock-submit]").click()
+        wait_for("the matter after unlocking", lambda: "Passphrase v. Keychain" in app.find("[data-testid=cases]").text)
+    finally:
+        app.quit()
+
+
+def test_the_firms_policy_locks_settings_in_the_window_and_reports_bad_values():
+    """IT's /etc/lawyers-hub/policy.json wins over the lawyer's settings and the command line:
+    locked fields are read-only with "Set by your firm"; a value that cannot be applied is
+    listed, not silently ignored; Copy diagnostics names the policy and carries no token."""
+    if os.geteuid() != 0:
+        raise AssertionError("this test writes /etc/lawyers-hub/policy.json: run it as root (CI does)")
+    os.makedirs(os.path.dirname(POLICY), exist_ok=True)
+    assert not os.path.exists(POLICY), f"{POLICY} exists already; refusing to overwrite IT's file"
+    with open(POLICY, "w") as out:
+        json.dump({"server_url": "wss://hub.firm.example/api/v1/sync", "automatic_updates": False,
+                   "copilot_visible": False, "oidc_issuer": "http://id.firm.example"}, out)
+    app = None
+    try:
+        app = App("Ada", os.path.join(WORK, "policy"), args=["--server", "ws://127.0.0.1:9/api/v1/sync"])
+        app.find("[data-testid=nav-settings]").click()
+        server = app.find("[data-testid=setting-server_url]")
+        assert server.get_attribute("value") == "wss://hub.firm.example/api/v1/sync", server.get_attribute("value")
+        assert server.get_attribute("readonly") is not None, "the locked server address is editable"
+        assert app.find("[data-testid=locked-server_url]").text == "Set by your firm"
+        assert not app.find("[data-testid=setting-automatic_updates]").is_enabled()
+        assert app.find("[data-testid=setting-copilot_visible]").get_attribute("checked") is None
+        # Typing does not change a locked field.
+        server.send_keys("x")
+        assert server.get_attribute("value") == "wss://hub.firm.example/api/v1/sync"
+        # An unlocked field is still the lawyer's.
+        assert app.find("[data-testid=setting-proxy]").get_attribute("readonly") is None
+        problems = app.find("[data-testid=policy-problems]").text
+        assert "oidc_issuer" in problems, problems
+        app.find("[data-testid=copy-diagnostics]").click()
+        text = wait_for("diagnostics", lambda: app.find("[data-testid=diagnostics]").get_attribute("value"))
+        for expected in ("Lawyers Hub ", "Managed policy: /etc/lawyers-hub/policy.json",
+                         "Server: wss://hub.firm.example/api/v1/sync", "Locked by the firm: server_url",
+                         "automatic updates off"):
+            assert expected in text, (expected, text)
+        app.find("[data-testid=update-status]")
+        wait_for("updates off by the firm",
+                 lambda: "turned off by your firm" in app.find("[data-testid=update-status]").text)
+        app.screenshot("settings-locked.png")
+    finally:
+        if app:
+            app.quit()
+        os.remove(POLICY)
+
+
+def test_a_second_launch_focuses_the_first_and_the_log_files_rotate_without_secrets():
+    """One instance per profile: a second launch hands over to the first and exits. The log
+    files (rotating, in the OS log directory) exist and never hold the token or draft text,
+    even at debug level."""
+    server = Server()
+    server.start()
+    data = os.path.join(WORK, "single")
+    secret = "Privileged settlement figure 4.2 million"
+    app = App("Ada", data, server, env={"HUB_LOG": "debug", "HUB_LOG_MAX_BYTES": "8000"})
+    try:
+        version = subprocess.run([APP, "--version"], capture_output=True, text=True, timeout=30)
+        assert version.returncode == 0 and version.stdout.startswith("Lawyers Hub "), version
+        usage = subprocess.run([APP, "--help"], capture_output=True, text=True, timeout=30)
+        assert "--data-dir DIR" in usage.stdout and "policy.json" in usage.stdout, usage.stdout
+        app.wait_mode("synced")
+        create_matter(app, "Single v. Double", "Instance Ltd")
+        create_draft(app, "Settlement letter")
+        app.type_in_editor(secret)
+        app.flushed()
+        second = subprocess.run([APP, "--data-dir", data, "--name", "Ada"], capture_output=True, text=True,
+                                timeout=60, env=dict(os.environ, SSL_CERT_FILE=FIRM_CA))
+        assert second.returncode == 0, second
+        wait_for("the first instance told of the second launch", lambda: "another launch of this profile" in
+                 open(os.path.join(WORK, "tauri-driver-Ada.log"), errors="replace").read())
+        # Still the one window, still editing.
+        app.type_in_editor(" Still here.")
+        app.flushed()
+        assert app.editor_text().endswith("Still here."), app.editor_text()
+    finally:
+        app.quit()
+        server.drop()
+    logs = sorted(os.listdir(LOG_DIR))
+    assert "lawyers-hub.log" in logs and len(logs) >= 2, f"no rotation: {logs}"
+    everything = ""
+    for name in logs:
+        with open(os.path.join(LOG_DIR, name), errors="replace") as handle:
+            everything += handle.read()
+    assert "Lawyers Hub starting" in everything
+    for forbidden in (secret, "4.2 million", app.token, app.token.split(".")[-1]):
+        assert forbidden not in everything, f"the log holds {forbidden[:20]}…"
 
 def main() -> int:
     # The keychain the app keeps its database key in (inside this test's D-Bus session).
