@@ -1098,7 +1098,7 @@ def test_a_second_launch_focuses_the_first_and_the_log_files_rotate_without_secr
     server.start()
     data = os.path.join(WORK, "single")
     secret = "Privileged settlement figure 4.2 million"
-    app = App("Ada", data, server, env={"HUB_LOG": "debug", "HUB_LOG_MAX_BYTES": "8000"})
+    app = App("Ada", data, server, env={"HUB_LOG": "debug", "HUB_LOG_MAX_BYTES": "300"})
     try:
         version = subprocess.run([APP, "--version"], capture_output=True, text=True, timeout=30)
         assert version.returncode == 0 and version.stdout.startswith("Lawyers Hub "), version
