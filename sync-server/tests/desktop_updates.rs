@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::firm::Firm;
+use common::Firm;
 use sync_server::releases::{Index, Release};
 
 fn listed(version: &str, file: &str, bytes: u64) -> Release {
@@ -78,7 +78,10 @@ async fn a_laptop_on_n_is_offered_n_plus_1_and_downloads_exactly_the_listed_bund
         downloaded.headers()["content-length"],
         bundle.len().to_string().as_str()
     );
-    assert_eq!(downloaded.bytes().await.unwrap().as_ref(), bundle.as_slice());
+    assert_eq!(
+        downloaded.bytes().await.unwrap().as_ref(),
+        bundle.as_slice()
+    );
 
     // Current already, another kind of installation, another architecture: nothing.
     for url in [
@@ -119,4 +122,108 @@ async fn a_server_without_releases_tells_every_laptop_to_stay() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+}
+
+/// `sync-server releases …` as IT runs it: add (version from the signature), list, a staged
+/// rollout, a pin, a rollback, and refusals that say what to do.
+#[test]
+fn it_adds_stages_pins_and_rolls_back_releases_from_the_command_line() {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("releases");
+    let cli = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .arg("releases")
+            .arg("--dir")
+            .arg(&releases)
+            .args(args)
+            .env_remove("HUB_UPDATE_PUBKEY")
+            .output()
+            .unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    for version in ["1.0.0", "1.0.1"] {
+        let bundle = dir.path().join(format!("Lawyers Hub_{version}_amd64.deb"));
+        std::fs::write(&bundle, format!("bundle {version}")).unwrap();
+        // The shape the Tauri CLI writes: base64 of a minisign signature with the version in
+        // its trusted comment.
+        let signature = format!(
+            "untrusted comment: signature from tauri secret key\nRUQ=\ntrusted comment: \
+             timestamp:1765000000\tfile:Lawyers Hub_{version}_amd64.deb\tversion:{version}\nAA==\n"
+        );
+        let sig = dir.path().join(format!("{version}.sig"));
+        std::fs::write(
+            &sig,
+            base64::engine::general_purpose::STANDARD.encode(signature),
+        )
+        .unwrap();
+        let (ok, out, err) = cli(&[
+            "add",
+            bundle.to_str().unwrap(),
+            "--sig",
+            sig.to_str().unwrap(),
+        ]);
+        assert!(ok, "{err}");
+        assert!(
+            out.contains(&format!(
+                "added Lawyers Hub_{version}_amd64.deb: {version} for linux/x86_64 (deb) on stable"
+            )),
+            "{out}"
+        );
+        assert!(
+            releases
+                .join(format!("Lawyers Hub_{version}_amd64.deb"))
+                .exists()
+        );
+        // The same release twice is refused.
+        let (ok, _, err) = cli(&[
+            "add",
+            bundle.to_str().unwrap(),
+            "--sig",
+            sig.to_str().unwrap(),
+        ]);
+        assert!(
+            !ok && err.contains("already on the stable channel"),
+            "{err}"
+        );
+    }
+    let (ok, out, _) = cli(&["rollout", "25"]);
+    assert!(
+        ok && out.contains("channel stable: newest to 25% of installations"),
+        "{out}"
+    );
+    let (ok, out, _) = cli(&["rollback"]);
+    assert!(
+        ok && out.contains("every installation now runs 1.0.0") && out.contains("pinned to 1.0.0"),
+        "{out}"
+    );
+    let (ok, _, err) = cli(&["pin", "2.0.0"]);
+    assert!(
+        !ok && err.contains("2.0.0 is not a release on the stable channel"),
+        "{err}"
+    );
+    let (ok, out, _) = cli(&["unpin"]);
+    assert!(ok && out.contains("newest to 25%"), "{out}");
+    let (ok, out, _) = cli(&["list"]);
+    assert!(
+        ok && out.contains("1.0.0") && out.contains("1.0.1"),
+        "{out}"
+    );
+    // Not a bundle the updater installs; a signature without a version.
+    let notes = dir.path().join("notes.txt");
+    std::fs::write(&notes, "x").unwrap();
+    let (ok, _, err) = cli(&[
+        "add",
+        notes.to_str().unwrap(),
+        "--sig",
+        notes.to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && err.contains("not a bundle the updater installs"),
+        "{err}"
+    );
 }

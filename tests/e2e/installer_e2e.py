@@ -36,6 +36,14 @@ def bundle(version: str, kind: str) -> str:
     return found[0]
 
 
+JOURNEY_STARTED = time.monotonic()
+
+
+def step(what: str) -> None:
+    """A line per step in CI's log, with the time since the journey began."""
+    print(f"  {time.monotonic() - JOURNEY_STARTED:6.1f} s  {what}", flush=True)
+
+
 def run(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(list(args), check=check, capture_output=True, text=True, **kwargs)
 
@@ -97,16 +105,19 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
             assert added.returncode == 0, added
         pinned = releases(server, "pin", N)
         assert pinned.returncode == 0 and "pinned to 1.0.0" in pinned.stdout, pinned
+        step("feed: 1.0.0 and 1.0.1 added (a tampered copy refused by `releases add --pubkey`), pinned to 1.0.0")
         server.start()
 
         # The laptop: N installed from the .deb, launched from /usr/bin.
         run("dpkg", "-i", bundle(N, "deb"))
         assert installed_version() == N and os.access(INSTALLED, os.X_OK)
         assert run(INSTALLED, "--version").stdout.strip() == f"Lawyers Hub {N}"
+        step(f"dpkg -i: {PACKAGE} {installed_version()} installed at {INSTALLED}")
         app = e2e.App("Ada", data, server, application=INSTALLED)
         e2e.create_matter(app, "Update v. Rollback", "Installer Ltd")
         # Pinned to N: nothing to take although N+1 is on the server.
         assert check_now(app, ("up_to_date", "failed")) == "up_to_date", app.find("[data-testid=update-status]").text
+        step("pinned to 1.0.0: the app is up to date although 1.0.1 is on the server")
 
         # IT lifts the pin, but the N+1 file on the server was tampered with: refused, not installed.
         assert releases(server, "unpin").returncode == 0
@@ -119,6 +130,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
         message = app.find("[data-testid=update-error]").text
         assert "signature" in message and "nothing was installed" in message, message
         assert installed_version() == N
+        step(f"tampered 1.0.1 refused: {message!r}; still {installed_version()}")
         app.screenshot("update-refused.png")
 
         # The genuine file back: downloaded, verified, "Update ready — restart to install".
@@ -131,6 +143,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
         started = time.time()
         app.find("[data-testid=update-install]").click()
         e2e.wait_for("N+1 installed", lambda: installed_version() == N1, 180)
+        step(f"genuine 1.0.1 downloaded, verified, installed by the app: dpkg says {installed_version()}")
 
         def restarted_as_n1():
             for name in os.listdir(e2e.LOG_DIR):
@@ -141,6 +154,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
                             return True
             return False
         e2e.wait_for("the app restarted as N+1", restarted_as_n1, 120)
+        step("the app restarted itself as 1.0.1 (its log says so)")
     finally:
         if app:
             try:
@@ -157,6 +171,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
                          server_app.find("[data-testid=cases]").text)
             server_app.find("[data-testid=nav-settings]").click()
             assert f"Lawyers Hub {N1}" in server_app.find(".settings-page").text
+            step("relaunched: 1.0.1, and the matter made on 1.0.0 is there")
         finally:
             server_app.quit()
             run("pkill", "-f", f"^{INSTALLED}", check=False)
@@ -166,6 +181,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
         removed = run("dpkg", "-r", PACKAGE, check=False)
         assert removed.returncode == 0, removed
         assert installed_version() is None and not os.path.exists(INSTALLED)
+        step("dpkg -r: removed, /usr/bin/lawyers-hub gone")
 
 
 def main() -> int:
