@@ -140,7 +140,10 @@ fn install_id(app: &AppHandle) -> String {
 
 /// Why updates are not checked now, if they are not.
 fn why_off(app: &AppHandle) -> Option<String> {
-    let settings = app.state::<AppState>().settings();
+    let Some(state) = app.try_state::<AppState>() else {
+        return Some("Updates are checked once your data is open.".to_owned());
+    };
+    let settings = state.settings();
     if !settings.automatic_updates {
         let by = if app
             .state::<crate::policy::Policy>()
@@ -284,7 +287,7 @@ fn explain(error: tauri_plugin_updater::Error) -> String {
         E::Minisign(_) | E::Base64(_) | E::SignatureUtf8(_) => {
             "its signature does not match this build's update key, so it was refused and \
              nothing was installed. Tell IT: the bundle on the server may be damaged or \
-             tampered with"
+             tampered with."
                 .to_owned()
         }
         E::SignedVersionMismatch { .. } => format!(
@@ -292,7 +295,8 @@ fn explain(error: tauri_plugin_updater::Error) -> String {
              and nothing was installed ({error})"
         ),
         E::InsecureTransportProtocol => {
-            "updates are only taken over https; the firm's server is not set up with TLS".to_owned()
+            "updates are only taken over https; the firm's server is not set up with TLS."
+                .to_owned()
         }
         other => other.to_string(),
     }

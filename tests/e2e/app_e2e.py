@@ -1016,6 +1016,7 @@ def test_without_a_keychain_the_window_opens_and_a_passphrase_protects_the_data(
         screen = app.find("[data-testid=unlock-screen]")
         assert screen.get_attribute("data-lock") == "needs_passphrase", screen.get_attribute("data-lock")
         assert app.find("[data-testid=unlock-reason]").text.strip(), "the keychain's failure is not explained"
+        app.screenshot("unlock-passphrase.png")
         app.find("[data-testid=unlock-passphrase]").send_keys("short")
         app.find("[data-testid=unlock-passphrase-again]").send_keys("short")
         app.find("[data-testid=unlock-create]").click()
@@ -1032,6 +1033,21 @@ def test_without_a_keychain_the_window_opens_and_a_passphrase_protects_the_data(
         app.quit()
     key_file = os.path.join(data, "keys.lhv")
     assert os.path.getsize(key_file) > 0 and not (os.stat(key_file).st_mode & 0o077), oct(os.stat(key_file).st_mode)
+
+    # Data whose key is in the keychain, and a keychain that refuses now: no passphrase can
+    # open it (a new key could not), so the window says to unlock the keychain and try again.
+    kept = os.path.join(WORK, "keychain-kept")
+    App("Ada", kept).quit()
+    app = App("Ada", kept, env=no_bus, ready="[data-testid=unlock-retry]")
+    try:
+        assert app.find("[data-testid=unlock-screen]").get_attribute("data-lock") == "keychain_refused"
+        assert "keychain is locked" in app.find("[data-testid=unlock-screen]").text
+        app.find("[data-testid=unlock-retry]").click()
+        time.sleep(0.5)
+        assert app.find("[data-testid=unlock-screen]").get_attribute("data-lock") == "keychain_refused"
+    finally:
+        app.quit()
+    App("Ada", kept).quit()  # the keychain back: the data opens as before
 
     app = App("Ada", data, env=no_bus, ready="[data-testid=unlock-submit]")
     try:

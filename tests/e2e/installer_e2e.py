@@ -127,7 +127,7 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
         with open(on_server, "wb") as out:
             out.write(body)
         assert check_now(app, ("ready", "failed")) == "failed"
-        message = app.find("[data-testid=update-error]").text
+        message = app.find("[data-testid=update-error-message]").text
         assert "signature" in message and "nothing was installed" in message, message
         assert installed_version() == N
         step(f"tampered 1.0.1 refused: {message!r}; still {installed_version()}")

@@ -41,7 +41,7 @@ export function UpdateBanner() {
   if (state.state === "failed" && !dismissed) {
     return (
       <div class="warning update-banner" aria-live="polite" data-testid="update-error">
-        {state.message}
+        <span data-testid="update-error-message">{state.message}</span>
         <button onClick={() => setDismissed(true)} data-testid="update-error-dismiss">
           Dismiss
         </button>
