@@ -86,6 +86,15 @@ impl CloseGuard {
 }
 
 fn destroy<R: Runtime>(window: &Window<R>) {
+    // Size and position are kept now, not only at a clean exit: a process that is ended before
+    // it exits (a logout, a kill) still opens where the lawyer left it.
+    use tauri_plugin_window_state::AppHandleExt;
+    if let Err(error) = window
+        .app_handle()
+        .save_window_state(crate::window_state_flags())
+    {
+        tracing::warn!(%error, "could not keep the window's size and position");
+    }
     if let Err(error) = window.destroy() {
         tracing::error!(%error, "could not close the window");
     }

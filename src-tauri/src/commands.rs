@@ -154,6 +154,7 @@ pub fn diagnostics(app: AppHandle) -> String {
                 "Proxy: {}",
                 settings
                     .proxy()
+                    .map(|proxy| local::net::redacted(&proxy))
                     .unwrap_or_else(|| "the system's".to_owned())
             ));
             if let Ok(status) = state.status.lock() {

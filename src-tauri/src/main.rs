@@ -211,6 +211,12 @@ fn remember(record: &log::Record) {
     }
 }
 
+/// What is remembered of the window: size, position, maximized (not visibility).
+pub fn window_state_flags() -> tauri_plugin_window_state::StateFlags {
+    use tauri_plugin_window_state::StateFlags;
+    StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED
+}
+
 fn log_level(name: &str) -> log::LevelFilter {
     match name {
         "error" => log::LevelFilter::Error,
@@ -256,11 +262,7 @@ fn main() {
         )
         .plugin(
             tauri_plugin_window_state::Builder::default()
-                .with_state_flags(
-                    tauri_plugin_window_state::StateFlags::SIZE
-                        | tauri_plugin_window_state::StateFlags::POSITION
-                        | tauri_plugin_window_state::StateFlags::MAXIMIZED,
-                )
+                .with_state_flags(window_state_flags())
                 .build(),
         )
         .plugin(tauri_plugin_updater::Builder::new().build())

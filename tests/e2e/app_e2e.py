@@ -1072,7 +1072,8 @@ def test_the_firms_policy_locks_settings_in_the_window_and_reports_bad_values():
     assert not os.path.exists(POLICY), f"{POLICY} exists already; refusing to overwrite IT's file"
     with open(POLICY, "w") as out:
         json.dump({"server_url": "wss://hub.firm.example/api/v1/sync", "automatic_updates": False,
-                   "copilot_visible": False, "oidc_issuer": "http://id.firm.example"}, out)
+                   "copilot_visible": False, "oidc_issuer": "http://id.firm.example",
+                   "proxy": "http://ada:s3cret-proxy@proxy.firm.example:3128"}, out)
     app = None
     try:
         app = App("Ada", os.path.join(WORK, "policy"), args=["--server", "ws://127.0.0.1:9/api/v1/sync"])
@@ -1087,15 +1088,16 @@ def test_the_firms_policy_locks_settings_in_the_window_and_reports_bad_values():
         server.send_keys("x")
         assert server.get_attribute("value") == "wss://hub.firm.example/api/v1/sync"
         # An unlocked field is still the lawyer's.
-        assert app.find("[data-testid=setting-proxy]").get_attribute("readonly") is None
+        assert app.find("[data-testid=setting-oidc_client_id]").get_attribute("readonly") is None
         problems = app.find("[data-testid=policy-problems]").text
         assert "oidc_issuer" in problems, problems
         app.find("[data-testid=copy-diagnostics]").click()
         text = wait_for("diagnostics", lambda: app.find("[data-testid=diagnostics]").get_attribute("value"))
         for expected in ("Lawyers Hub ", "Managed policy: /etc/lawyers-hub/policy.json",
                          "Server: wss://hub.firm.example/api/v1/sync", "Locked by the firm: server_url",
-                         "automatic updates off"):
+                         "automatic updates off", "Proxy: http://…@proxy.firm.example:3128"):
             assert expected in text, (expected, text)
+        assert "s3cret-proxy" not in text and "Bearer" not in text, text
         app.find("[data-testid=update-status]")
         wait_for("updates off by the firm",
                  lambda: "turned off by your firm" in app.find("[data-testid=update-status]").text)
@@ -1146,6 +1148,31 @@ def test_a_second_launch_focuses_the_first_and_the_log_files_rotate_without_secr
     assert "Lawyers Hub starting" in everything
     for forbidden in (secret, "4.2 million", app.token, app.token.split(".")[-1]):
         assert forbidden not in everything, f"the log holds {forbidden[:20]}…"
+
+
+def test_the_window_opens_at_the_size_it_was_closed_at():
+    """The window's size is remembered (tauri-plugin-window-state): closed at 1000 × 700 through
+    its close button, it opens at 1000 × 700 again."""
+    data = os.path.join(WORK, "window-state")
+    app = App("Ada", data)
+    try:
+        assert app.js("return window.innerWidth") != 1000
+        app.driver.set_window_rect(width=1000, height=700)
+        wait_for("the window resized", lambda: app.js("return window.innerWidth") == 1000)
+        height = app.js("return window.innerHeight")
+        click_close_button()
+        wait_for("the window closed", lambda: not app_windows())
+    finally:
+        try:
+            app.quit()
+        except Exception:  # closed by the test
+            stop(app.driver_process)
+    app = App("Ada", data)
+    try:
+        size = (app.js("return window.innerWidth"), app.js("return window.innerHeight"))
+        assert size == (1000, height), size
+    finally:
+        app.quit()
 
 def main() -> int:
     # The keychain the app keeps its database key in (inside this test's D-Bus session).

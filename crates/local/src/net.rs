@@ -95,8 +95,8 @@ pub fn validate_proxy(proxy: &str) -> Result<(), LocalError> {
     Ok(())
 }
 
-/// `proxy` with any `user:password@` replaced by `…@`.
-fn redacted(proxy: &str) -> String {
+/// `proxy` with any `user:password@` replaced by `…@` (for logs and diagnostics).
+pub fn redacted(proxy: &str) -> String {
     let trimmed = proxy.trim();
     let (scheme, rest) = trimmed.split_once("://").unwrap_or(("", trimmed));
     let host_part = rest.split(['/', '?', '#']).next().unwrap_or_default();
@@ -630,7 +630,8 @@ pub fn describe(error: &reqwest::Error, what: &str) -> String {
     }
     if error.is_connect() {
         return format!(
-            "cannot reach {what}: check the internet connection, the server address in Settings,              or the proxy ({error})"
+            "cannot reach {what}: check the internet connection, the server address in Settings, \
+             or the proxy ({error})"
         );
     }
     if error.is_timeout() {
