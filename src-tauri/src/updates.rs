@@ -324,17 +324,12 @@ pub async fn install_update(app: AppHandle) -> CommandResult<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let state = app.state::<AppState>();
-        let connected = state
+        let mode = state
             .status
             .lock()
-            .map(|status| {
-                matches!(
-                    status.mode,
-                    crate::sync::SyncMode::Syncing | crate::sync::SyncMode::Synced
-                )
-            })
-            .unwrap_or(false);
-        if !connected || state.pending() == 0 {
+            .map(|status| status.mode)
+            .unwrap_or(crate::sync::SyncMode::Local);
+        if !must_wait(&mode, state.pending()) {
             break;
         }
         if tokio::time::Instant::now() > deadline {
@@ -386,9 +381,37 @@ pub async fn install_update(app: AppHandle) -> CommandResult<()> {
     app.restart();
 }
 
+/// Whether installing (which ends this process) must wait: connected, with changes the server
+/// has not acknowledged yet. Offline, they wait safely in the outbox and go after the restart.
+fn must_wait(mode: &crate::sync::SyncMode, pending: usize) -> bool {
+    pending > 0
+        && matches!(
+            mode,
+            crate::sync::SyncMode::Syncing | crate::sync::SyncMode::Synced
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::SyncMode;
+
+    #[test]
+    fn an_update_never_installs_while_changes_are_on_their_way_to_the_server() {
+        assert!(must_wait(&SyncMode::Syncing, 3));
+        assert!(must_wait(&SyncMode::Synced, 1));
+        assert!(!must_wait(&SyncMode::Synced, 0));
+        // Offline, signed out, paused or local only: the outbox keeps them across the restart.
+        for mode in [
+            SyncMode::Offline,
+            SyncMode::Connecting,
+            SyncMode::SignedOut,
+            SyncMode::Paused,
+            SyncMode::Local,
+        ] {
+            assert!(!must_wait(&mode, 5), "{mode:?}");
+        }
+    }
 
     #[test]
     fn the_feed_is_on_the_firms_server_over_https() {
