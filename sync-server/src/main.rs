@@ -220,6 +220,19 @@ fn releases(dir: &std::path::Path, action: ReleasesAction) -> anyhow::Result<()>
             }
             use sha2::Digest as _;
             let sha256 = hex::encode(sha2::Sha256::digest(&bytes));
+            // Another entry's file is never replaced: its signature would no longer match.
+            if let Some(other) = index
+                .releases
+                .iter()
+                .find(|release| release.file == name && release.sha256 != sha256)
+            {
+                anyhow::bail!(
+                    "{name} is already listed for {} on the {} channel with other content; give \
+                     this bundle another file name",
+                    other.version,
+                    other.channel
+                );
+            }
             let temporary = dir.join(format!(".{name}.tmp"));
             std::fs::write(&temporary, &bytes)?;
             std::fs::rename(&temporary, dir.join(&name))?;
@@ -235,6 +248,7 @@ fn releases(dir: &std::path::Path, action: ReleasesAction) -> anyhow::Result<()>
                 bytes: bytes.len() as u64,
                 notes,
                 added_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                rollout_percent: 100,
             });
             index.save(dir)?;
             println!("added {name}: {version} for {target}/{arch} ({bundle}) on {channel}");
@@ -242,13 +256,14 @@ fn releases(dir: &std::path::Path, action: ReleasesAction) -> anyhow::Result<()>
         ReleasesAction::List => {}
         ReleasesAction::Rollout { percent, channel } => {
             anyhow::ensure!(percent <= 100, "a rollout is 0 to 100 percent");
-            index
-                .channels
-                .entry(channel.clone())
-                .or_default()
-                .rollout_percent = percent;
+            let newest = index
+                .versions(&channel)
+                .first()
+                .cloned()
+                .with_context(|| format!("the {channel} channel has no release yet"))?;
+            index.set_rollout(&channel, &newest, percent);
             index.save(dir)?;
-            println!("{channel}: the newest release now reaches {percent}% of installations");
+            println!("{channel}: {newest} now reaches {percent}% of installations");
         }
         ReleasesAction::Pin { version, channel } => {
             anyhow::ensure!(
@@ -268,10 +283,20 @@ fn releases(dir: &std::path::Path, action: ReleasesAction) -> anyhow::Result<()>
             println!("{channel}: pin lifted; the newest release applies");
         }
         ReleasesAction::Rollback { channel } => {
+            // One step back from what the channel runs now (the pin, else the newest), so a
+            // second rollback goes further back.
             let versions = index.versions(&channel);
+            let current = index
+                .channel(&channel)
+                .pinned
+                .as_deref()
+                .and_then(|pinned| semver::Version::parse(pinned).ok())
+                .or_else(|| versions.first().cloned())
+                .with_context(|| format!("the {channel} channel has no release yet"))?;
             let previous = versions
-                .get(1)
-                .with_context(|| format!("the {channel} channel has no release before its newest"))?
+                .iter()
+                .find(|candidate| **candidate < current)
+                .with_context(|| format!("the {channel} channel has no release before {current}"))?
                 .to_string();
             index.channels.entry(channel.clone()).or_default().pinned = Some(previous.clone());
             index.save(dir)?;
@@ -299,7 +324,8 @@ fn render(index: &sync_server::releases::Index) -> String {
             "channel {channel}: {}\n",
             match &settings.pinned {
                 Some(version) => format!("pinned to {version}"),
-                None => format!("newest to {}% of installations", settings.rollout_percent),
+                None => "each installation runs the newest release whose rollout includes it"
+                    .to_owned(),
             }
         ));
         for release in index
@@ -308,11 +334,12 @@ fn render(index: &sync_server::releases::Index) -> String {
             .filter(|release| &release.channel == channel)
         {
             out.push_str(&format!(
-                "  {:<10} {:<8} {:<7} {:<8} {:>10} bytes  {}  {}\n",
+                "  {:<10} {:<8} {:<7} {:<8} {:>4}% {:>10} bytes  {}  {}\n",
                 release.version,
                 release.target,
                 release.arch,
                 release.bundle,
+                release.rollout_percent,
                 release.bytes,
                 release.added_at,
                 release.file

@@ -47,30 +47,21 @@ pub struct Release {
     pub notes: String,
     /// RFC 3339.
     pub added_at: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Channel {
-    /// Every installation on this channel runs this version (a rollback, or a hold).
-    #[serde(default)]
-    pub pinned: Option<String>,
-    /// The newest release reaches this percentage of installations; the rest stay on the
-    /// release before it.
+    /// This release reaches this percentage of installations (`releases rollout`); the others
+    /// stay on the newest release they are in the rollout of.
     #[serde(default = "full")]
     pub rollout_percent: u8,
 }
 
-fn full() -> u8 {
-    100
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    /// Every installation on this channel runs this version (a rollback, or a hold).
+    #[serde(default)]
+    pub pinned: Option<String>,
 }
 
-impl Default for Channel {
-    fn default() -> Self {
-        Self {
-            pinned: None,
-            rollout_percent: 100,
-        }
-    }
+fn full() -> u8 {
+    100
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,21 +114,41 @@ impl Index {
         versions
     }
 
-    /// What an installation should run: the pinned version, else the newest (or, outside the
-    /// rollout, the one before it). None: nothing on the channel.
+    /// A version's rollout on a channel (its bundles share it).
+    pub fn rollout(&self, channel: &str, wanted: &semver::Version) -> u8 {
+        self.releases
+            .iter()
+            .filter(|release| {
+                release.channel == channel && version(&release.version).as_ref() == Some(wanted)
+            })
+            .map(|release| release.rollout_percent)
+            .max()
+            .unwrap_or(100)
+    }
+
+    /// Sets the rollout of a version's bundles on a channel; false when there are none.
+    pub fn set_rollout(&mut self, channel: &str, wanted: &semver::Version, percent: u8) -> bool {
+        let mut found = false;
+        for release in self.releases.iter_mut() {
+            if release.channel == channel && version(&release.version).as_ref() == Some(wanted) {
+                release.rollout_percent = percent;
+                found = true;
+            }
+        }
+        found
+    }
+
+    /// What an installation should run: the pinned version, else the newest release whose
+    /// rollout includes it. None: nothing on the channel for it.
     pub fn target_version(&self, channel: &str, install_id: &str) -> Option<semver::Version> {
         let settings = self.channel(channel);
         if let Some(pinned) = settings.pinned.as_deref().and_then(version) {
             return Some(pinned);
         }
-        let versions = self.versions(channel);
-        let newest = versions.first()?;
-        if settings.rollout_percent >= 100
-            || in_rollout(install_id, newest, settings.rollout_percent)
-        {
-            return Some(newest.clone());
-        }
-        versions.get(1).cloned()
+        self.versions(channel).into_iter().find(|candidate| {
+            let percent = self.rollout(channel, candidate);
+            percent >= 100 || in_rollout(install_id, candidate, percent)
+        })
     }
 
     /// The release an installation of `bundle` on `target`/`arch` at `current` should install,
@@ -326,6 +337,7 @@ async fn download(
             return (StatusCode::NOT_FOUND, "release file missing").into_response();
         }
     };
+    let length = opened.metadata().await.map(|meta| meta.len()).ok();
     metrics::counter!("hub_desktop_update_downloads_total").increment(1);
     let stream = tokio_util::io::ReaderStream::new(opened);
     let mut response = axum::body::Body::from_stream(stream).into_response();
@@ -334,7 +346,8 @@ async fn download(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/octet-stream"),
     );
-    if let Ok(length) = HeaderValue::from_str(&release.bytes.to_string()) {
+    if let Some(length) = length.and_then(|length| HeaderValue::from_str(&length.to_string()).ok())
+    {
         headers.insert(header::CONTENT_LENGTH, length);
     }
     response
@@ -425,6 +438,7 @@ mod tests {
             bytes: 1,
             notes: String::new(),
             added_at: "2026-12-07T00:00:00Z".into(),
+            rollout_percent: 100,
         }
     }
 
@@ -477,7 +491,6 @@ mod tests {
             "stable".into(),
             Channel {
                 pinned: Some("0.1.0".into()),
-                rollout_percent: 100,
             },
         );
         assert_eq!(index.offer(&asked("0.1.0", "a")), None);
@@ -495,13 +508,8 @@ mod tests {
             releases: vec![release("0.1.0", "stable"), release("0.2.0", "stable")],
             ..Index::default()
         };
-        index.channels.insert(
-            "stable".into(),
-            Channel {
-                pinned: None,
-                rollout_percent: 25,
-            },
-        );
+        let v2 = semver::Version::new(0, 2, 0);
+        assert!(index.set_rollout("stable", &v2, 25));
         let ids: Vec<String> = (0..2000).map(|n| format!("{n:032x}")).collect();
         let updated: Vec<&String> = ids
             .iter()
@@ -515,17 +523,43 @@ mod tests {
         for id in &updated {
             assert!(index.offer(&asked("0.1.0", id)).is_some(), "flipped");
         }
-        // Those outside stay where they are (0.1.0 is the release before).
-        index.channels.get_mut("stable").unwrap().rollout_percent = 0;
+        index.set_rollout("stable", &v2, 0);
         assert!(
             ids.iter()
                 .all(|id| index.offer(&asked("0.1.0", id)).is_none())
         );
-        index.channels.get_mut("stable").unwrap().rollout_percent = 100;
+        index.set_rollout("stable", &v2, 100);
         assert!(
             ids.iter()
                 .all(|id| index.offer(&asked("0.1.0", id)).is_some())
         );
+    }
+
+    #[test]
+    fn a_new_release_does_not_carry_the_last_ones_partial_rollout_to_everyone() {
+        // 0.2.0 reached 10 %; then 0.3.0 is added (fully) and staged to 0 %: those outside stay
+        // on what they run, never pushed to the half-rolled-out 0.2.0.
+        let mut index = Index {
+            releases: vec![
+                release("0.1.0", "stable"),
+                release("0.2.0", "stable"),
+                release("0.3.0", "stable"),
+            ],
+            ..Index::default()
+        };
+        index.set_rollout("stable", &semver::Version::new(0, 2, 0), 10);
+        index.set_rollout("stable", &semver::Version::new(0, 3, 0), 0);
+        let ids: Vec<String> = (0..1000).map(|n| format!("{n:032x}")).collect();
+        let to_02 = ids
+            .iter()
+            .filter(|id| {
+                index.offer(&asked("0.1.0", id)).map(|r| r.version.as_str()) == Some("0.2.0")
+            })
+            .count();
+        assert!((50..150).contains(&to_02), "{to_02} of 1000 sent to 0.2.0");
+        assert!(ids.iter().all(
+            |id| index.offer(&asked("0.1.0", id)).map(|r| r.version.as_str()) != Some("0.3.0")
+        ));
     }
 
     #[test]

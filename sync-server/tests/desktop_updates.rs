@@ -21,6 +21,7 @@ fn listed(version: &str, file: &str, bytes: u64) -> Release {
         bytes,
         notes: format!("Release {version}"),
         added_at: "2026-12-07T00:00:00Z".into(),
+        rollout_percent: 100,
     }
 }
 
@@ -193,7 +194,8 @@ fn it_adds_stages_pins_and_rolls_back_releases_from_the_command_line() {
     }
     let (ok, out, _) = cli(&["rollout", "25"]);
     assert!(
-        ok && out.contains("channel stable: newest to 25% of installations"),
+        ok && out.contains("stable: 1.0.1 now reaches 25% of installations")
+            && out.contains(" 25% "),
         "{out}"
     );
     let (ok, out, _) = cli(&["rollback"]);
@@ -201,13 +203,33 @@ fn it_adds_stages_pins_and_rolls_back_releases_from_the_command_line() {
         ok && out.contains("every installation now runs 1.0.0") && out.contains("pinned to 1.0.0"),
         "{out}"
     );
+    // Nothing before 1.0.0: a second rollback says so.
+    let (ok, _, err) = cli(&["rollback"]);
+    assert!(!ok && err.contains("no release before 1.0.0"), "{err}");
     let (ok, _, err) = cli(&["pin", "2.0.0"]);
     assert!(
         !ok && err.contains("2.0.0 is not a release on the stable channel"),
         "{err}"
     );
     let (ok, out, _) = cli(&["unpin"]);
-    assert!(ok && out.contains("newest to 25%"), "{out}");
+    assert!(ok && out.contains("whose rollout includes it"), "{out}");
+    // Another bundle under a listed file name (on another channel) never replaces it.
+    let other = dir.path().join("other").join("Lawyers Hub_1.0.1_amd64.deb");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::write(&other, "rebuilt 1.0.1").unwrap();
+    let sig = dir.path().join("1.0.1.sig");
+    let (ok, _, err) = cli(&[
+        "add",
+        other.to_str().unwrap(),
+        "--sig",
+        sig.to_str().unwrap(),
+        "--channel",
+        "pilot",
+    ]);
+    assert!(
+        !ok && err.contains("already listed for 1.0.1 on the stable channel"),
+        "{err}"
+    );
     let (ok, out, _) = cli(&["list"]);
     assert!(
         ok && out.contains("1.0.0") && out.contains("1.0.1"),
