@@ -218,10 +218,15 @@ pub async fn save_settings(app: AppHandle, settings: Settings) -> CommandResult<
     settings
         .validate()
         .map_err(|message| CommandError::new("invalid_settings", message))?;
-    // What the firm locked stays the firm's, whatever the page sent.
-    let settings = app.state::<Policy>().apply(settings);
-    let state = app.state::<AppState>();
-    settings
+    let Some(state) = app.try_state::<AppState>() else {
+        return Err(CommandError::new("not_open", "Your data is not open yet."));
+    };
+    // What the firm locked stays the firm's, whatever the page sent; and it is not saved as the
+    // lawyer's own choice (the value saved before stays).
+    let policy = app.state::<Policy>();
+    let to_save = policy.keep_unlocked(settings.clone(), &Settings::load(&state.data_dir));
+    let settings = policy.apply(settings);
+    to_save
         .save(&state.data_dir, &Settings::base())
         .map_err(|error| {
             CommandError::new(

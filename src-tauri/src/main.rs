@@ -300,7 +300,10 @@ fn main() {
             }
             // IT's locked values win over everything above.
             let settings = policy.apply(settings);
-            app.handle().plugin(log_plugin(log_level(&settings.log_level)))?;
+            if let Err(error) = app.handle().plugin(log_plugin(log_level(&settings.log_level))) {
+                // No log files (a read-only home, a full disk): the window still opens.
+                eprintln!("lawyers-hub: no log files: {error}");
+            }
             tracing::info!(version = crate::VERSION, "Lawyers Hub starting");
             for problem in &policy.problems {
                 tracing::warn!(problem, "managed policy value not applied");

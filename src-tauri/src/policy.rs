@@ -146,6 +146,22 @@ impl Policy {
 /// A policy's values and where they came from; or where, and why none could be read.
 type Read = Result<Option<(String, Map<String, Value>)>, (String, String)>;
 
+impl Policy {
+    /// What to save of `edited`: its own values, except that each locked field keeps what was
+    /// saved before (`on_disk`), so a lock IT later lifts leaves the lawyer's own value, not the
+    /// firm's, behind.
+    pub fn keep_unlocked(&self, edited: Settings, on_disk: &Settings) -> Settings {
+        let Ok(Value::Object(before)) = serde_json::to_value(on_disk) else {
+            return edited;
+        };
+        let kept: Map<String, Value> = before
+            .into_iter()
+            .filter(|(name, _)| self.values.contains_key(name))
+            .collect();
+        overlay(edited.clone(), &kept).unwrap_or(edited)
+    }
+}
+
 fn overlay(settings: Settings, values: &Map<String, Value>) -> Result<Settings, String> {
     let mut merged = match serde_json::to_value(settings) {
         Ok(Value::Object(map)) => map,
@@ -355,6 +371,22 @@ mod tests {
         assert_eq!(used.server_url, "");
         assert!(used.automatic_updates);
         assert_eq!(used.oidc_audience, "api://lawyers-hub");
+    }
+
+    #[test]
+    fn a_locked_value_is_not_saved_as_the_lawyers_own() {
+        let policy = policy(r#"{"server_url": "wss://hub.firm.example/api/v1/sync"}"#);
+        let before = Settings {
+            server_url: "wss://mine.example/api/v1/sync".into(),
+            ..Settings::default()
+        };
+        let edited = Settings {
+            display_name: "Ada".into(),
+            ..policy.apply(before.clone())
+        };
+        let saved = policy.keep_unlocked(edited, &before);
+        assert_eq!(saved.server_url, "wss://mine.example/api/v1/sync");
+        assert_eq!(saved.display_name, "Ada");
     }
 
     #[test]

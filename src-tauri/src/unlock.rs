@@ -44,6 +44,8 @@ pub enum Lock {
 pub struct Gate {
     lock: Mutex<Lock>,
     launch: Launch,
+    /// One unlock or retry at a time: two would open the data twice or race on the key file.
+    busy: tokio::sync::Mutex<()>,
 }
 
 impl Gate {
@@ -81,6 +83,7 @@ pub fn start(app: &AppHandle, launch: Launch) {
     app.manage(Gate {
         lock: Mutex::new(lock),
         launch,
+        busy: tokio::sync::Mutex::new(()),
     });
 }
 
@@ -94,6 +97,7 @@ pub fn fail(app: &AppHandle, reason: String) {
             settings: Settings::default(),
             dev_token: None,
         },
+        busy: tokio::sync::Mutex::new(()),
     });
 }
 
@@ -129,14 +133,23 @@ pub fn lock_state(gate: tauri::State<'_, Gate>) -> Lock {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn unlock(app: AppHandle, passphrase: String, create: bool) -> CommandResult<Lock> {
     let gate = app.state::<Gate>();
-    if gate.lock() == Lock::Open {
-        return Ok(Lock::Open);
-    }
-    if let Lock::KeychainRefused { .. } = gate.lock() {
-        return Err(CommandError::new(
-            "keychain_refused",
-            "The key to your data is in the system keychain: unlock the keychain and try again.",
-        ));
+    let _one = gate.busy.lock().await;
+    // Only what the window offers: enter the passphrase that exists, or choose the first one.
+    match gate.lock() {
+        Lock::Open => return Ok(Lock::Open),
+        Lock::NeedsPassphrase { has_passphrase, .. } if has_passphrase != create => {}
+        Lock::KeychainRefused { .. } => {
+            return Err(CommandError::new(
+                "keychain_refused",
+                "The key to your data is in the system keychain: unlock the keychain and try again.",
+            ));
+        }
+        _ => {
+            return Err(CommandError::new(
+                "not_offered",
+                "A passphrase cannot open this computer's data now; see the message above.",
+            ));
+        }
     }
     let path = local::Vault::path_in(&gate.launch.data_dir);
     let vault = tauri::async_runtime::spawn_blocking(move || {
@@ -160,8 +173,10 @@ pub async fn unlock(app: AppHandle, passphrase: String, create: bool) -> Command
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn retry_keychain(app: AppHandle) -> CommandResult<Lock> {
     let gate = app.state::<Gate>();
-    if gate.lock() == Lock::Open {
-        return Ok(Lock::Open);
+    let _one = gate.busy.lock().await;
+    match gate.lock() {
+        Lock::KeychainRefused { .. } => {}
+        other => return Ok(other),
     }
     let lock = open_now(&app, &gate.launch);
     gate.set(lock.clone());

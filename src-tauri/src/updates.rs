@@ -174,15 +174,27 @@ pub fn start(app: &AppHandle) {
     tauri::async_runtime::spawn(async move {
         // Let the window and the sync connection come up first.
         tokio::time::sleep(Duration::from_secs(3)).await;
+        // After a failed check (the VPN not up yet, the server restarting): again in 5 minutes,
+        // doubling up to a day.
+        let mut retry = Duration::from_secs(5 * 60);
         loop {
-            if let Err(error) = check(&app).await {
-                tracing::warn!(
-                    code = error.code.as_str(),
-                    message = error.message.as_str(),
-                    "update check failed"
-                );
-            }
-            tokio::time::sleep(DAILY).await;
+            let wait = match check(&app).await {
+                Ok(_) => {
+                    retry = Duration::from_secs(5 * 60);
+                    DAILY
+                }
+                Err(error) => {
+                    tracing::warn!(
+                        code = error.code.as_str(),
+                        message = error.message.as_str(),
+                        "update check failed"
+                    );
+                    let wait = retry;
+                    retry = (retry * 2).min(DAILY);
+                    wait
+                }
+            };
+            tokio::time::sleep(wait).await;
         }
     });
 }
@@ -204,9 +216,6 @@ async fn check(app: &AppHandle) -> CommandResult<UpdateState> {
         let state = UpdateState::Off { reason };
         publish(app, state.clone());
         return Ok(state);
-    }
-    if matches!(updates.state(), UpdateState::Ready { .. }) {
-        return Ok(updates.state());
     }
     publish(app, UpdateState::Checking);
     match check_and_download(app).await {
@@ -245,17 +254,34 @@ async fn check_and_download(app: &AppHandle) -> Result<UpdateState, String> {
         // pinned after a rollback. Every bundle must still carry our key's signature.
         .version_comparator(|current, release| release.version != current);
     if let Some(proxy) = settings.proxy() {
-        let proxy = proxy
-            .parse()
-            .map_err(|error| format!("The proxy {proxy} is not valid: {error}"))?;
+        let proxy = proxy.parse().map_err(|error| {
+            format!(
+                "The proxy {} is not valid: {error}",
+                local::net::redacted(&proxy)
+            )
+        })?;
         builder = builder.proxy(proxy);
     }
     let updater = builder.build().map_err(explain)?;
     let Some(update) = updater.check().await.map_err(explain)? else {
+        // A downloaded update the server no longer offers (IT pinned or rolled back) is dropped.
+        if let Ok(mut ready) = app.state::<Updates>().ready.lock() {
+            *ready = None;
+        }
         tracing::info!("no update offered");
         return Ok(UpdateState::UpToDate);
     };
     let version = update.version.clone();
+    let already = app
+        .state::<Updates>()
+        .ready
+        .lock()
+        .ok()
+        .and_then(|ready| ready.as_ref().map(|(kept, _)| kept.version.clone()));
+    if already.as_deref() == Some(version.as_str()) {
+        let notes = update.body.clone().unwrap_or_default();
+        return Ok(UpdateState::Ready { version, notes });
+    }
     tracing::info!(version = version.as_str(), "update offered; downloading");
     publish(
         app,
@@ -340,6 +366,9 @@ pub async fn install_update(app: AppHandle) -> CommandResult<()> {
             ));
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    if let Some(reason) = why_off(&app) {
+        return Err(CommandError::new("updates_off", reason));
     }
     let taken = app
         .state::<Updates>()
