@@ -6,7 +6,7 @@
 //! (the `tauri-plugin-updater` dynamic-server format: 204 for "nothing for you", else a
 //! manifest) and downloads `GET /api/v1/desktop/releases/{file}`; it verifies each bundle's
 //! minisign signature against the key compiled into it, so this server can withhold an update
-//! but never substitute one.
+//! or name an older signed one (a rollback), never install a bundle the firm did not sign.
 //!
 //! The directory holds the bundles and `releases.json` (written atomically by the CLI, read on
 //! every check, so every instance sharing the directory answers the same).
