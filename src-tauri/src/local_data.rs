@@ -26,7 +26,7 @@ impl From<ArchiveError> for CommandError {
     }
 }
 
-fn capitalized(text: &str) -> String {
+pub(crate) fn capitalized(text: &str) -> String {
     let mut chars = text.chars();
     chars
         .next()

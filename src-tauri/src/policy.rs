@@ -93,7 +93,9 @@ impl Policy {
             };
             let mut one = Map::new();
             one.insert(name.clone(), value.clone());
-            match overlay(Settings::default(), &one).and_then(|settings| settings.validate()) {
+            match Settings::over(&Settings::default(), &one)
+                .and_then(|settings| settings.validate())
+            {
                 Ok(()) => {
                     values.insert(name, value);
                 }
@@ -131,7 +133,7 @@ impl Policy {
         if self.values.is_empty() {
             return settings;
         }
-        match overlay(settings.clone(), &self.values) {
+        match Settings::over(&settings, &self.values) {
             Ok(locked) => locked,
             Err(error) => {
                 // Each value was checked alone in from_values; this cannot fail, but if it did
@@ -158,19 +160,8 @@ impl Policy {
             .into_iter()
             .filter(|(name, _)| self.values.contains_key(name))
             .collect();
-        overlay(edited.clone(), &kept).unwrap_or(edited)
+        Settings::over(&edited, &kept).unwrap_or(edited)
     }
-}
-
-fn overlay(settings: Settings, values: &Map<String, Value>) -> Result<Settings, String> {
-    let mut merged = match serde_json::to_value(settings) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err("settings are not a JSON object".to_owned()),
-    };
-    for (name, value) in values {
-        merged.insert(name.clone(), value.clone());
-    }
-    serde_json::from_value(Value::Object(merged)).map_err(|error| error.to_string())
 }
 
 /// A policy file's text as values: a JSON object of settings.

@@ -112,8 +112,8 @@ impl Settings {
         }
     }
 
-    /// `base` with the given fields set over it.
-    fn over(
+    /// `base` with the given fields set over it (also how policy.rs applies its locks).
+    pub fn over(
         base: &Settings,
         fields: &serde_json::Map<String, serde_json::Value>,
     ) -> Result<Settings, String> {

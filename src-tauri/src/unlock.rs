@@ -161,7 +161,12 @@ pub async fn unlock(app: AppHandle, passphrase: String, create: bool) -> Command
     })
     .await
     .map_err(|error| CommandError::new("internal", error.to_string()))?
-    .map_err(|error| CommandError::new(error.code(), capitalized(&error.to_string())))?;
+    .map_err(|error| {
+        CommandError::new(
+            error.code(),
+            format!("{}.", crate::local_data::capitalized(&error.to_string())),
+        )
+    })?;
     crate::keychain::use_vault(vault);
     let lock = open_now(&app, &gate.launch);
     gate.set(lock.clone());
@@ -181,12 +186,4 @@ pub async fn retry_keychain(app: AppHandle) -> CommandResult<Lock> {
     let lock = open_now(&app, &gate.launch);
     gate.set(lock.clone());
     Ok(lock)
-}
-
-fn capitalized(text: &str) -> String {
-    let mut chars = text.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect::<String>() + ".")
-        .unwrap_or_default()
 }

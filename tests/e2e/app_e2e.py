@@ -1174,11 +1174,12 @@ def test_the_window_opens_at_the_size_it_was_closed_at():
     finally:
         app.quit()
 
-def main() -> int:
+def run_tests(tests, label: str, log_dirs=()) -> int:
+    """Run each test (filtered by HUB_E2E_ONLY), print ok/FAIL with its time and, for a failure,
+    the last lines of every log; one "label: N passed, N failed" line; exit status."""
     # The keychain the app keeps its database key in (inside this test's D-Bus session).
     subprocess.run("echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null",
                    shell=True, check=True)
-    tests = [value for key, value in globals().items() if key.startswith("test_") and callable(value)]
     only = os.environ.get("HUB_E2E_ONLY")
     passed = failed = 0
     for test in tests:
@@ -1193,16 +1194,25 @@ def main() -> int:
             failed += 1
             print(f"FAIL {test.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
             traceback.print_exc()
-            for log in sorted(os.listdir(WORK)):
-                if log.endswith(".log"):
-                    print(f"--- {log} (last 40 lines)")
-                    with open(os.path.join(WORK, log), errors="replace") as handle:
-                        print("".join(handle.readlines()[-40:]))
+            for directory, lines in ((WORK, 40), *((d, 20) for d in log_dirs)):
+                if not os.path.isdir(directory):
+                    continue
+                for log in sorted(os.listdir(directory)):
+                    if log.endswith(".log"):
+                        print(f"--- {log} (last {lines} lines)")
+                        with open(os.path.join(directory, log), errors="replace") as handle:
+                            print("".join(handle.readlines()[-lines:]))
     for child in CHILDREN:
         stop(child)
-    shutil.rmtree(WORK, ignore_errors=True)
-    print(f"e2e: {passed} passed, {failed} failed")
+    print(f"{label}: {passed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def main() -> int:
+    tests = [value for key, value in globals().items() if key.startswith("test_") and callable(value)]
+    status = run_tests(tests, "e2e")
+    shutil.rmtree(WORK, ignore_errors=True)
+    return status
 
 
 if __name__ == "__main__":

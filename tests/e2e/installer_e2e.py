@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import time
-import traceback
 
 os.environ.setdefault("HUB_APP", "/usr/bin/lawyers-hub")
 import app_e2e as e2e  # noqa: E402  (its helpers: servers, windows, waits)
@@ -185,34 +184,8 @@ def test_install_launch_update_from_the_firms_server_and_remove_the_deb():
 
 
 def main() -> int:
-    subprocess.run("echo -n e2e | gnome-keyring-daemon --unlock --components=secrets >/dev/null",
-                   shell=True, check=True)
     tests = [value for key, value in globals().items() if key.startswith("test_") and callable(value)]
-    passed = failed = 0
-    for test in tests:
-        started = time.monotonic()
-        try:
-            test()
-            passed += 1
-            print(f"ok   {test.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
-        except Exception:
-            failed += 1
-            print(f"FAIL {test.__name__} ({time.monotonic() - started:.1f} s)", flush=True)
-            traceback.print_exc()
-            for log in sorted(os.listdir(e2e.WORK)):
-                if log.endswith(".log"):
-                    print(f"--- {log} (last 40 lines)")
-                    with open(os.path.join(e2e.WORK, log), errors="replace") as handle:
-                        print("".join(handle.readlines()[-40:]))
-            if os.path.isdir(e2e.LOG_DIR):
-                for log in sorted(os.listdir(e2e.LOG_DIR)):
-                    print(f"--- app log {log} (last 20 lines)")
-                    with open(os.path.join(e2e.LOG_DIR, log), errors="replace") as handle:
-                        print("".join(handle.readlines()[-20:]))
-    for child in e2e.CHILDREN:
-        e2e.stop(child)
-    print(f"installers: {passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return e2e.run_tests(tests, "installers", log_dirs=(e2e.LOG_DIR,))
 
 
 if __name__ == "__main__":
