@@ -110,8 +110,12 @@ FIRM_CA = firm_certificates()
 def tls_front(port: int, upstream: int) -> subprocess.Popen:
     """nginx terminating TLS for TLS_HOST:port (the firm CA's certificate) in front of the server."""
     conf = os.path.join(WORK, f"nginx-{port}.conf")
+    # Run as root (CI, the installer journey), nginx's workers would drop to `nobody`, who cannot
+    # enter WORK (0700) to buffer a large response such as an update bundle: keep them as root.
+    user = "user root root;" if os.geteuid() == 0 else ""
     with open(conf, "w") as out:
         out.write(f"""
+{user}
 worker_processes 1;
 daemon off;
 pid {WORK}/nginx-{port}.pid;
