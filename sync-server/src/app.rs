@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -65,10 +65,14 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 async fn sync_socket(
     State(state): State<AppState>,
-    extensions: axum::http::Extensions,
-    upgrade: WebSocketUpgrade,
+    mut request: axum::extract::Request,
 ) -> Response {
     use tracing::Instrument;
+    let accept = match websocket_accept(request.headers()) {
+        Ok(accept) => accept,
+        Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
+    };
+    let extensions = request.extensions();
     if state.draining.load(Ordering::Relaxed) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -92,15 +96,68 @@ async fn sync_socket(
         },
         None => None,
     };
-    upgrade
-        .max_message_size(protocol::MAX_FRAME_BYTES)
-        .max_frame_size(protocol::MAX_FRAME_BYTES)
-        .read_buffer_size(1024)
-        .write_buffer_size(0)
-        // The connection's log lines keep the upgrade request's id.
-        .on_upgrade(move |socket| {
-            connection::serve(socket, state, address_slot).instrument(tracing::Span::current())
+    let upgrade = hyper::upgrade::on(&mut request);
+    // The connection's log lines keep the upgrade request's id.
+    let span = tracing::Span::current();
+    let future = async move {
+        let upgraded = match upgrade.await {
+            Ok(upgraded) => upgraded,
+            Err(error) => {
+                tracing::debug!(%error, "websocket upgrade failed");
+                return;
+            }
+        };
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(Some(protocol::MAX_FRAME_BYTES))
+            .max_frame_size(Some(protocol::MAX_FRAME_BYTES))
+            .read_buffer_size(1024)
+            .write_buffer_size(0);
+        let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+            hyper_util::rt::TokioIo::new(upgraded),
+            tokio_tungstenite::tungstenite::protocol::Role::Server,
+            Some(config),
+        )
+        .await;
+        connection::serve(socket, state, address_slot).await;
+    }
+    .instrument(span);
+    tokio::spawn(future);
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(axum::http::header::CONNECTION, "upgrade")
+        .header(axum::http::header::UPGRADE, "websocket")
+        .header(axum::http::header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+/// Check a WebSocket upgrade request (RFC 6455 §4.2.1) and derive its `Sec-WebSocket-Accept`.
+fn websocket_accept(headers: &axum::http::HeaderMap) -> Result<String, &'static str> {
+    use axum::http::header;
+    let has_token = |name: header::HeaderName, token: &str| {
+        headers.get_all(name).iter().any(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(',')
+                    .any(|part| part.trim().eq_ignore_ascii_case(token))
+            })
         })
+    };
+    if !has_token(header::CONNECTION, "upgrade") || !has_token(header::UPGRADE, "websocket") {
+        return Err(
+            "this address takes WebSocket connections only (Connection: upgrade, Upgrade: websocket)",
+        );
+    }
+    if headers
+        .get(header::SEC_WEBSOCKET_VERSION)
+        .is_none_or(|version| version.as_bytes() != b"13")
+    {
+        return Err("WebSocket version 13 is required (Sec-WebSocket-Version: 13)");
+    }
+    let key = headers
+        .get(header::SEC_WEBSOCKET_KEY)
+        .ok_or("Sec-WebSocket-Key is missing")?;
+    Ok(tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
 }
 
 async fn ready(State(state): State<AppState>) -> Response {

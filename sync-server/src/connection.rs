@@ -4,27 +4,36 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 
-use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket};
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use protocol::{
     AuthMessage, AwarenessUpdate, ChangesField, DocKind, DocName, Frame, HUB_CHANNEL, HubMessage,
     IntegrateError, MAX_CHANGES_PER_REPLY, Message, ProtocolError, SyncMessage, Wire,
 };
-use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 
 use crate::auth::Principal;
 use crate::db;
 use crate::error::Error;
-use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbound, SubId};
+use crate::hub::{ConnSender, DocEntry, NewSubscriber, Outbox, SubId};
 use crate::limits::{AddressSlot, PerMinute, UserSlot};
 use crate::metrics;
 use crate::persist::WriteRequest;
 use crate::role::{COMMENTS_ROOT, Role, Writes};
 use crate::state::AppState;
 
-/// Frames queued for one connection before it counts as too slow.
-const OUTBOUND_QUEUE: usize = 4096;
+/// The upgraded socket of one sync connection.
+pub type WebSocket =
+    tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Messages larger than this are sent as fragments of this size, each written out before the
+/// next: tungstenite copies what it sends into a write buffer that keeps its capacity, so a
+/// 20 MB first sync sent whole would stay allocated for the life of the connection.
+const FRAGMENT: usize = 64 * 1024;
+
 /// How often an idle connection is pinged.
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 /// Distinct tokens remembered per connection (one per user session, refreshed over time).
@@ -62,10 +71,13 @@ struct Subscription {
 struct Session {
     state: AppState,
     sender: ConnSender,
-    principals: HashMap<String, Arc<Principal>>,
+    /// Verified tokens, by their SHA-256 (the tokens themselves, a kilobyte each from an
+    /// identity provider, are not kept).
+    principals: Vec<([u8; 32], Arc<Principal>)>,
     /// Users recorded on this connection, with the firm and profile their token named then.
-    seen_users: Vec<(String, String, crate::auth::Profile)>,
-    docs: HashMap<String, Subscription>,
+    seen_users: Vec<Arc<Principal>>,
+    /// Boxed: an empty slot of the map then costs a pointer, not a whole subscription.
+    docs: HashMap<String, Box<Subscription>>,
     /// The catch-up channel, once authenticated: the caller's firm and user, and the token's
     /// expiry (shared with the hub, which sends no notice on an expired token).
     hub: Option<(String, String, Arc<AtomicI64>)>,
@@ -90,50 +102,13 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
     metrics::connection_opened();
     state.open_connections.fetch_add(1, Ordering::AcqRel);
     let open_connections = state.open_connections.clone();
-    let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<Outbound>(OUTBOUND_QUEUE);
-    let writer = tokio::spawn(async move {
-        // Application-level keep-alive, as Hocuspocus sends: providers reconnect after 30 s of
-        // silence, so an idle but healthy connection must hear something.
-        let mut keepalive = tokio::time::interval(KEEPALIVE);
-        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        keepalive.tick().await;
-        loop {
-            let first = tokio::select! {
-                item = rx.recv() => match item { Some(item) => item, None => break },
-                _ = keepalive.tick() => Outbound::Frame(Bytes::from_static(&[protocol::message_type::PING as u8])),
-            };
-            let mut next = Some(first);
-            // Write everything queued, then flush once.
-            while let Some(item) = next.take() {
-                match item {
-                    Outbound::Frame(bytes) => {
-                        metrics::frame_out(bytes.len());
-                        if sink.feed(WsMessage::Binary(bytes)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Outbound::Close { code, reason } => {
-                        let frame = CloseFrame {
-                            code,
-                            reason: close_reason(&reason).into(),
-                        };
-                        let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                        return;
-                    }
-                }
-                next = rx.try_recv().ok();
-            }
-            if sink.flush().await.is_err() {
-                return;
-            }
-        }
-    });
+    let mut socket = socket;
+    let outbox = Arc::new(Outbox::default());
     let limits = state.limiter.settings().clone();
     let mut session = Session {
         state,
-        sender: ConnSender::new(id, tx),
-        principals: HashMap::new(),
+        sender: ConnSender::new(id, outbox.clone()),
+        principals: Vec::new(),
         seen_users: Vec::new(),
         docs: HashMap::new(),
         hub: None,
@@ -145,12 +120,34 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
     let mut restart = session.state.restarting.subscribe();
     let auth_deadline =
         tokio::time::Instant::now() + std::time::Duration::from_secs(limits.auth_timeout_secs);
+    // Application-level keep-alive, as Hocuspocus sends: providers reconnect after 30 s of
+    // silence, so an idle but healthy connection must hear something.
+    let mut keepalive =
+        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
+    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // One task per connection reads and writes: frames to send wait in `outbox` (empty, and
+    // unallocated, while the connection is idle) and are written between reads.
+    let mut writing = std::collections::VecDeque::new();
+    let mut closing: Option<(u16, String)> = None;
     loop {
         let message = tokio::select! {
-            message = stream.next() => match message {
+            biased;
+            () = outbox.ready() => {
+                match write_queued(&mut socket, &outbox, &mut writing).await {
+                    Ok(None) => continue,
+                    Ok(Some(close)) => closing = Some(close),
+                    Err(()) => {}
+                }
+                break;
+            }
+            message = socket.next() => match message {
                 Some(message) => message,
                 None => break,
             },
+            _ = keepalive.tick() => {
+                session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));
+                continue;
+            }
             // A socket that authenticates nothing holds a connection for nobody.
             _ = tokio::time::sleep_until(auth_deadline), if !session.authenticated => {
                 metrics::protocol_error();
@@ -158,12 +155,12 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
                     CLOSE_UNAUTHORIZED,
                     &format!("authenticate within {} s of connecting", limits.auth_timeout_secs),
                 );
-                break;
+                continue;
             }
             // Draining for a restart: every connection ends, subscribed to anything or not.
-            _ = restart.wait_for(|restarting| *restarting) => {
+            () = async { let _ = restart.wait_for(|restarting| *restarting).await; } => {
                 session.sender.close(CLOSE_SERVICE_RESTART, "service restart");
-                break;
+                continue;
             }
         };
         let result = match message {
@@ -171,7 +168,8 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
             // every query future below (that is most of a connection's memory).
             Ok(WsMessage::Binary(bytes)) => Box::pin(session.handle(&bytes)).await,
             Ok(WsMessage::Close(_)) => break,
-            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => Ok(()),
+            // Pings are answered by tungstenite; raw frames are never yielded when reading.
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => Ok(()),
             Ok(WsMessage::Text(_)) => Err(Fatal {
                 code: CLOSE_UNSUPPORTED,
                 reason: "binary frames only (Hocuspocus protocol)".into(),
@@ -196,14 +194,79 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
             metrics::protocol_error();
             tracing::info!(conn = id, code = fatal.code, reason = %fatal.reason, "closing connection");
             session.sender.close(fatal.code, &fatal.reason);
-            break;
         }
     }
     session.cleanup().await;
     drop(session);
-    let _ = writer.await;
+    // Boxed: its timers and close frame are not part of every idle connection's task.
+    Box::pin(finish(socket, outbox, writing, closing)).await;
     metrics::connection_closed();
     open_connections.fetch_sub(1, Ordering::AcqRel);
+}
+
+/// The end of a connection: what was queued before it still goes out (a denial, the close
+/// reason), briefly, then the close frame.
+async fn finish(
+    mut socket: WebSocket,
+    outbox: Arc<Outbox>,
+    mut writing: std::collections::VecDeque<Bytes>,
+    mut closing: Option<(u16, String)>,
+) {
+    if closing.is_none() {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            if let Ok(Some(close)) = write_queued(&mut socket, &outbox, &mut writing).await {
+                closing = Some(close);
+            }
+        })
+        .await;
+    }
+    outbox.finish();
+    if let Some((code, reason)) = closing {
+        let frame = CloseFrame {
+            code: code.into(),
+            reason: close_reason(&reason).into(),
+        };
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            socket.send(WsMessage::Close(Some(frame))),
+        )
+        .await;
+    }
+}
+
+/// Write everything queued, then flush once. `Ok(Some(close))` when the connection is to be
+/// closed (after those frames); `Err` when the socket failed.
+async fn write_queued(
+    socket: &mut WebSocket,
+    outbox: &Outbox,
+    writing: &mut std::collections::VecDeque<Bytes>,
+) -> Result<Option<(u16, String)>, ()> {
+    loop {
+        let close = outbox.take(writing);
+        if writing.is_empty() {
+            socket.flush().await.map_err(|_| ())?;
+            // A burst (a join storm's queue) does not stay allocated on an idle connection.
+            if writing.capacity() > 64 {
+                *writing = std::collections::VecDeque::new();
+            }
+            return Ok(close);
+        }
+        while let Some(bytes) = writing.pop_front() {
+            metrics::frame_out(bytes.len());
+            if bytes.len() > FRAGMENT {
+                send_fragmented(socket, bytes).await.map_err(|_| ())?;
+            } else {
+                socket
+                    .feed(WsMessage::Binary(bytes))
+                    .await
+                    .map_err(|_| ())?;
+            }
+        }
+        if close.is_some() {
+            socket.flush().await.map_err(|_| ())?;
+            return Ok(close);
+        }
+    }
 }
 
 impl Session {
@@ -322,22 +385,13 @@ impl Session {
                 // A Step1 that is itself a reply must not be answered with another Step1.
                 let reply_step1 = matches!(message, Message::Sync(_));
                 let entry = &subscription.entry;
-                let answer =
-                    crate::hub::cpu_bound(|| entry.sync_step1(state_vector)).map_err(|error| {
-                        Fatal {
-                            code: CLOSE_PROTOCOL,
-                            reason: format!("bad state vector: {error}"),
-                        }
+                let answer = crate::hub::cpu_bound(|| entry.sync_step1(key.as_str(), state_vector))
+                    .map_err(|error| Fatal {
+                        code: CLOSE_PROTOCOL,
+                        reason: format!("bad state vector: {error}"),
                     })?;
-                self.reply(Frame::new(
-                    key.as_str(),
-                    Message::Sync(SyncMessage::Step2(answer.step2)),
-                ));
-                for update in answer.updates {
-                    self.reply(Frame::new(
-                        key.as_str(),
-                        Message::Sync(SyncMessage::Update(update)),
-                    ));
+                for frame in answer.frames.iter() {
+                    self.sender.send(frame.clone());
                 }
                 if reply_step1 {
                     self.reply(Frame::new(
@@ -429,10 +483,12 @@ impl Session {
                     self.state
                         .hub
                         .apply_awareness(&entry, &update, Some(subscription.id));
-                self.state
-                    .fanout
-                    .publish_awareness(&entry.name, &entry.firm_id, &accepted)
-                    .await;
+                if let Some(accepted) = accepted {
+                    self.state
+                        .fanout
+                        .publish_awareness(&entry.name, &entry.firm_id, &accepted)
+                        .await;
+                }
                 Ok(())
             }
             Message::QueryAwareness => {
@@ -511,11 +567,13 @@ impl Session {
     }
 
     async fn verify(&mut self, token: &str) -> Result<Arc<Principal>, Error> {
+        use sha2::Digest;
         let now = chrono::Utc::now().timestamp();
-        if let Some(principal) = self
+        let digest: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        if let Some((_, principal)) = self
             .principals
-            .get(token)
-            .filter(|principal| !principal.is_expired(now))
+            .iter()
+            .find(|(known, principal)| *known == digest && !principal.is_expired(now))
         {
             return Ok(principal.clone());
         }
@@ -525,19 +583,15 @@ impl Session {
         let recorded = self
             .seen_users
             .iter()
-            .find(|(user, ..)| *user == principal.user_id);
+            .find(|seen| seen.user_id == principal.user_id);
         let first_sight = recorded.is_none();
-        if recorded.is_none_or(|(_, firm, profile)| {
-            *firm != principal.firm_id || *profile != principal.profile
+        if recorded.is_none_or(|seen| {
+            seen.firm_id != principal.firm_id || seen.profile != principal.profile
         }) {
             db::directory::ensure_principal(&self.state.pool, &principal).await?;
             self.seen_users
-                .retain(|(user, ..)| *user != principal.user_id);
-            self.seen_users.push((
-                principal.user_id.clone(),
-                principal.firm_id.clone(),
-                principal.profile.clone(),
-            ));
+                .retain(|seen| seen.user_id != principal.user_id);
+            self.seen_users.push(principal.clone());
         }
         if first_sight {
             self.audit(&principal, None, "sign_in_seen", serde_json::json!({}))
@@ -546,7 +600,8 @@ impl Session {
         if self.principals.len() >= MAX_TOKENS_PER_CONNECTION {
             self.principals.clear();
         }
-        self.principals.insert(token.to_owned(), principal.clone());
+        self.principals.retain(|(known, _)| *known != digest);
+        self.principals.push((digest, principal.clone()));
         Ok(principal)
     }
 
@@ -718,7 +773,7 @@ impl Session {
             ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
             ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
         };
-        self.docs.insert(key.clone(), subscription);
+        self.docs.insert(key.clone(), Box::new(subscription));
         // An access change applied between reading the role and registering the subscription
         // did not find it: read the role again, now that any later change will.
         let mut role = row.role;
@@ -877,6 +932,27 @@ impl Session {
             self.state.hub.unsubscribe_hub(&firm, self.sender.id);
         }
     }
+}
+
+/// Send one binary message as fragments of [`FRAGMENT`] bytes, each flushed before the next
+/// (RFC 6455 §5.4: every client reassembles them into the one message).
+async fn send_fragmented(
+    sink: &mut WebSocket,
+    bytes: Bytes,
+) -> Result<(), tokio_tungstenite::tungstenite::Error> {
+    let mut offset = 0;
+    while offset < bytes.len() {
+        let end = (offset + FRAGMENT).min(bytes.len());
+        let opcode = if offset == 0 {
+            OpCode::Data(Data::Binary)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let fragment = WsFrame::message(bytes.slice(offset..end), opcode, end == bytes.len());
+        sink.send(WsMessage::Frame(fragment)).await?;
+        offset = end;
+    }
+    Ok(())
 }
 
 /// WebSocket close reasons must fit in a control frame (123 bytes of text).

@@ -12,7 +12,7 @@ use protocol::{
     AwarenessEntry, AwarenessUpdate, Frame, HubMessage, IntegrateError, Message, SyncMessage,
 };
 use sqlx::PgPool;
-use tokio::sync::{OnceCell, mpsc};
+use tokio::sync::OnceCell;
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{Doc, ReadTxn, StateVector, Transact};
@@ -27,11 +27,59 @@ pub type ConnId = u64;
 /// multiplexes); each key is its own subscription with its own live access.
 pub type SubId = u64;
 
-/// What a connection's writer task sends.
+/// What a connection writes next.
 #[derive(Debug)]
 pub enum Outbound {
     Frame(Bytes),
     Close { code: u16, reason: String },
+}
+
+/// Frames queued for one connection before it counts as too slow.
+pub const OUTBOUND_QUEUE: usize = 4096;
+
+/// One connection's outgoing frames: a plain queue under a lock and a wake-up, read by the
+/// connection's own task. An idle connection holds an empty queue (no allocation) and no task
+/// of its own for writing.
+#[derive(Debug, Default)]
+pub struct Outbox {
+    queue: Mutex<OutboxQueue>,
+    ready: tokio::sync::Notify,
+}
+
+#[derive(Debug, Default)]
+struct OutboxQueue {
+    frames: std::collections::VecDeque<Bytes>,
+    /// Set once: the connection is to be closed with this code and reason after the frames
+    /// already queued.
+    close: Option<(u16, String)>,
+    /// The connection's task has ended: nothing more is accepted.
+    gone: bool,
+}
+
+impl Outbox {
+    /// Wait until there is something to write.
+    pub async fn ready(&self) {
+        self.ready.notified().await;
+    }
+
+    /// Move the queued frames into `into` (oldest first); returns the close request, if any,
+    /// which comes after them.
+    pub fn take(&self, into: &mut std::collections::VecDeque<Bytes>) -> Option<(u16, String)> {
+        if into.capacity() > 64 {
+            // A burst's buffer is not kept for an idle connection.
+            *into = std::collections::VecDeque::new();
+        }
+        let mut queue = lock(&self.queue);
+        std::mem::swap(&mut queue.frames, into);
+        queue.close.clone()
+    }
+
+    /// The connection's task has ended.
+    pub fn finish(&self) {
+        let mut queue = lock(&self.queue);
+        queue.gone = true;
+        queue.frames = std::collections::VecDeque::new();
+    }
 }
 
 /// The sending half of one connection. Bounded: a subscriber that cannot keep up is closed
@@ -39,42 +87,45 @@ pub enum Outbound {
 #[derive(Clone, Debug)]
 pub struct ConnSender {
     pub id: ConnId,
-    tx: mpsc::Sender<Outbound>,
+    outbox: Arc<Outbox>,
 }
 
 impl ConnSender {
-    pub fn new(id: ConnId, tx: mpsc::Sender<Outbound>) -> Self {
-        Self { id, tx }
+    pub fn new(id: ConnId, outbox: Arc<Outbox>) -> Self {
+        Self { id, outbox }
     }
 
     /// Queue a frame; returns false if the connection is gone or too slow (and then closes it).
     pub fn send(&self, frame: Bytes) -> bool {
-        match self.tx.try_send(Outbound::Frame(frame)) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::warn!(conn = self.id, "closing a connection that fell behind");
-                // The queue is full, so the close must wait for room; do that off this task.
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let _ = tx
-                        .send(Outbound::Close {
-                            code: 1013,
-                            reason: "too slow: reconnect and catch up".into(),
-                        })
-                        .await;
-                });
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        let mut queue = lock(&self.outbox.queue);
+        if queue.gone || queue.close.is_some() {
+            return false;
         }
+        if queue.frames.len() >= OUTBOUND_QUEUE {
+            tracing::warn!(conn = self.id, "closing a connection that fell behind");
+            queue.close = Some((1013, "too slow: reconnect and catch up".into()));
+            drop(queue);
+            self.outbox.ready.notify_one();
+            return false;
+        }
+        let wake = queue.frames.is_empty();
+        queue.frames.push_back(frame);
+        drop(queue);
+        // One wake-up per batch: frames queued before the task ran are written together.
+        if wake {
+            self.outbox.ready.notify_one();
+        }
+        true
     }
 
     pub fn close(&self, code: u16, reason: &str) {
-        let tx = self.tx.clone();
-        let reason = reason.to_owned();
-        tokio::spawn(async move {
-            let _ = tx.send(Outbound::Close { code, reason }).await;
-        });
+        let mut queue = lock(&self.outbox.queue);
+        if queue.gone || queue.close.is_some() {
+            return;
+        }
+        queue.close = Some((code, reason.to_owned()));
+        drop(queue);
+        self.outbox.ready.notify_one();
     }
 }
 
@@ -196,6 +247,13 @@ struct DocState {
     doc: Option<Doc>,
     subscribers: HashMap<SubId, Subscriber>,
     awareness: HashMap<u64, AwarenessSlot>,
+    /// The answer to the last first sync, kept until the document changes ([`DocState::changed`]).
+    first_sync: Option<FirstSync>,
+    /// Presence accepted and not yet relayed: sent together, once per [`PRESENCE_BATCH`].
+    presence_out: Vec<AwarenessEntry>,
+    /// The one subscription all of `presence_out` came from (`Some(None)`: several, or another
+    /// instance), which is not sent its own presence back.
+    presence_origin: Option<Option<SubId>>,
     idle_since: Option<Instant>,
     /// Rows in the Postgres update log (compaction trigger).
     log_rows: i64,
@@ -208,6 +266,9 @@ struct DocState {
 /// A draft's metadata map (title, the deletion tombstone): `hub_local`'s `DRAFT_META`.
 const DRAFT_META: &str = "meta";
 
+/// How long accepted presence waits to be relayed with whatever else arrives meanwhile.
+pub const PRESENCE_BATCH: Duration = Duration::from_millis(30);
+
 /// Updates kept unintegrated before the document is materialized anyway.
 const HISTORY_LIMIT: usize = 4096;
 /// A first sync is answered with the stored rows as they are only up to this many; beyond it the
@@ -216,6 +277,11 @@ const HISTORY_LIMIT: usize = 4096;
 const FIRST_SYNC_MAX_ROWS: usize = 256;
 
 impl DocState {
+    /// The document's content changed (or may have): a cached first-sync answer is stale.
+    fn changed(&mut self) {
+        self.first_sync = None;
+    }
+
     /// The yrs document, integrating the held history on first use.
     fn materialize(&mut self, doc_id: i64) -> Option<&Doc> {
         if self.doc.is_none() {
@@ -256,12 +322,20 @@ struct StoredHistory {
 
 /// The answer to a SyncStep1.
 pub struct Step1Answer {
-    /// The SyncStep2 payload: what the client lacks.
-    pub step2: Vec<u8>,
-    /// Further updates to send right after the Step2 (first syncs answered from storage).
-    pub updates: Vec<Vec<u8>>,
+    /// The encoded frames to send, in order: the SyncStep2 with what the client lacks, then any
+    /// updates that follow it (first syncs answered from storage). A first sync of an unchanged
+    /// document shares these buffers with every other first sync under the same routing key: a
+    /// join storm of 150 lawyers on a 20 MB draft encodes it once and holds it once.
+    pub frames: Arc<[Bytes]>,
     /// Our state vector, for our own Step1.
     pub state_vector: Vec<u8>,
+}
+
+/// The cached answer to a first sync (empty state vector), until the document changes.
+struct FirstSync {
+    key: String,
+    frames: Arc<[Bytes]>,
+    state_vector: Vec<u8>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -362,6 +436,9 @@ impl DocEntry {
                 history: None,
                 subscribers: HashMap::new(),
                 awareness: HashMap::new(),
+                first_sync: None,
+                presence_out: Vec::new(),
+                presence_origin: None,
                 idle_since: Some(Instant::now()),
                 log_rows: 0,
                 title: None,
@@ -385,32 +462,66 @@ impl DocEntry {
         Ok(())
     }
 
-    /// Answer a client's SyncStep1: what it lacks, and our state vector.
-    pub fn sync_step1(&self, state_vector: &[u8]) -> Result<Step1Answer, String> {
+    /// Answer a client's SyncStep1 under routing key `key`: what it lacks, and our state vector.
+    /// A first sync (empty state vector) is answered from a cache until the document changes.
+    pub fn sync_step1(&self, key: &str, state_vector: &[u8]) -> Result<Step1Answer, String> {
         let remote = StateVector::decode_v1(state_vector).map_err(|error| error.to_string())?;
+        let step2 = |payload: Vec<u8>| {
+            Bytes::from(Frame::new(key, Message::Sync(SyncMessage::Step2(payload))).encode())
+        };
         let mut state = lock(&self.state);
         if remote.is_empty()
+            && let Some(cached) = &state.first_sync
+            && cached.key == key
+        {
+            return Ok(Step1Answer {
+                frames: cached.frames.clone(),
+                state_vector: cached.state_vector.clone(),
+            });
+        }
+        let answer = if remote.is_empty()
             && let Some(history) = &state.history
             && history.updates.len() <= FIRST_SYNC_MAX_ROWS
         {
             // The client has nothing, so it lacks everything: send the stored bytes as they
             // are. Our own Step1 then carries an empty state vector, which is exact for what
             // the client can owe us (nothing but edits it makes from now on, sent as updates).
-            return Ok(Step1Answer {
-                step2: history.snapshot.clone().unwrap_or_else(|| vec![0, 0]),
-                updates: history.updates.clone(),
+            let mut frames = Vec::with_capacity(1 + history.updates.len());
+            frames.push(step2(
+                history.snapshot.clone().unwrap_or_else(|| vec![0, 0]),
+            ));
+            frames.extend(
+                history
+                    .updates
+                    .iter()
+                    .map(|update| update_frame(key, update)),
+            );
+            Step1Answer {
+                frames: frames.into(),
                 state_vector: StateVector::default().encode_v1(),
+            }
+        } else {
+            let doc = state.materialize(self.id).ok_or("document is not loaded")?;
+            let (payload, state_vector) = guarded(|| {
+                let txn = doc.transact();
+                Ok((
+                    txn.encode_state_as_update_v1(&remote),
+                    txn.state_vector().encode_v1(),
+                ))
+            })?;
+            Step1Answer {
+                frames: Arc::from([step2(payload)]),
+                state_vector,
+            }
+        };
+        if remote.is_empty() {
+            state.first_sync = Some(FirstSync {
+                key: key.to_owned(),
+                frames: answer.frames.clone(),
+                state_vector: answer.state_vector.clone(),
             });
         }
-        let doc = state.materialize(self.id).ok_or("document is not loaded")?;
-        guarded(|| {
-            let txn = doc.transact();
-            Ok(Step1Answer {
-                step2: txn.encode_state_as_update_v1(&remote),
-                updates: Vec::new(),
-                state_vector: txn.state_vector().encode_v1(),
-            })
-        })
+        Ok(answer)
     }
 
     /// Integrate a client's update into the in-memory document before it is stored: an update
@@ -443,7 +554,9 @@ impl DocEntry {
             })
             .map_err(IntegrateError::Refused)?;
         }
-        apply(doc, update)
+        let result = apply(doc, update);
+        state.changed();
+        result
     }
 
     /// For a draft: whether its deletion tombstone (`meta.deleted`, docs/DRAFT_FORMAT.md) is
@@ -474,12 +587,14 @@ impl DocEntry {
         use yrs::Map;
         let mut state = lock(&self.state);
         let doc = state.materialize(self.id).ok_or("document is not loaded")?;
-        guarded(|| {
+        let result = guarded(|| {
             let meta = doc.get_or_insert_map(DRAFT_META);
             let mut txn = doc.transact_mut();
             meta.insert(&mut txn, "deleted", false);
             Ok(txn.encode_update_v1())
-        })
+        });
+        state.changed();
+        result
     }
 
     /// For a case document: what changed since last asked of what the server keeps from it —
@@ -656,6 +771,8 @@ impl DocHub {
         let mut state = lock(&entry.state);
         state.subscribers.remove(&subscription);
         if state.subscribers.is_empty() {
+            // Nobody left to join in a storm: do not keep a second copy of the document.
+            state.first_sync = None;
             state.idle_since = Some(Instant::now());
         }
         let mut removed = Vec::new();
@@ -698,6 +815,7 @@ impl DocHub {
             state.pending.push(update.clone());
             return false;
         }
+        state.changed();
         if let Some(doc) = &state.doc {
             match apply(doc, update) {
                 Ok(()) => {}
@@ -732,13 +850,14 @@ impl DocHub {
 
     /// Record awareness entries (newer clocks win) and relay them to everyone else. A
     /// subscription may only set or remove the client ids it introduced; states over the size
-    /// cap, and new client ids past the per-document cap, are dropped.
+    /// cap, and new client ids past the per-document cap, are dropped. Returns what was
+    /// accepted (to publish to other instances), or `None` when nothing was.
     pub fn apply_awareness(
         &self,
-        entry: &DocEntry,
+        entry: &Arc<DocEntry>,
         update: &AwarenessUpdate,
         origin: Option<SubId>,
-    ) -> Vec<u8> {
+    ) -> Option<Vec<u8>> {
         let limits = self.awareness_limits;
         let mut state = lock(&entry.state);
         let mut accepted = Vec::new();
@@ -767,11 +886,48 @@ impl DocHub {
             }
             accepted.push(item.clone());
         }
-        let encoded = AwarenessUpdate { entries: accepted }.encode();
-        broadcast(&state, origin, |key| {
-            Frame::new(key, Message::Awareness(encoded.clone())).encode()
-        });
-        encoded
+        if accepted.is_empty() {
+            // Nothing changed (a renewal past the cap, an old clock): nothing to tell anyone. A
+            // document with 1,500 lawyers would otherwise relay an empty update 1,499 times
+            // for each of the ~100 renewals a second their providers send.
+            return None;
+        }
+        let encoded = AwarenessUpdate {
+            entries: accepted.clone(),
+        }
+        .encode();
+        // Relayed in batches: a document with 1,500 lawyers gets ~100 presence renewals a
+        // second, and relaying each at once would be 150,000 frames a second; batched, each
+        // lawyer gets at most one presence frame per batch.
+        let schedule = state.presence_out.is_empty();
+        state.presence_origin = match state.presence_origin {
+            None => Some(origin),
+            Some(previous) if previous == origin => Some(origin),
+            Some(_) => Some(None),
+        };
+        for item in accepted {
+            state
+                .presence_out
+                .retain(|queued| queued.client_id != item.client_id);
+            state.presence_out.push(item);
+        }
+        if schedule {
+            let entry = entry.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(PRESENCE_BATCH).await;
+                let mut state = lock(&entry.state);
+                let entries = std::mem::take(&mut state.presence_out);
+                let origin = state.presence_origin.take().flatten();
+                if entries.is_empty() {
+                    return;
+                }
+                let encoded = AwarenessUpdate { entries }.encode();
+                broadcast(&state, origin, |key| {
+                    Frame::new(key, Message::Awareness(encoded.clone())).encode()
+                });
+            });
+        }
+        Some(encoded)
     }
 
     /// Every known awareness state of a document, as one update.
@@ -961,6 +1117,7 @@ impl DocHub {
         }
         state.subscribers.clear();
         state.awareness.clear();
+        state.changed();
         state.idle_since = Some(Instant::now());
     }
 
@@ -1024,6 +1181,7 @@ impl DocHub {
         if let Err(error) = apply(doc, &missing) {
             tracing::error!(doc = entry.id, %error, "resync update does not apply");
         }
+        state.changed();
         state.log_rows = stored.updates.len() as i64;
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode()

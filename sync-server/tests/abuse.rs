@@ -209,6 +209,18 @@ async fn awareness_belongs_to_the_connection_that_introduced_it() {
         ),
     )
     .await;
+    // Frames on one connection are handled in order: once this Step1 is answered, Ada's
+    // presence is recorded (connections race each other, so the intruder waits for this).
+    send(
+        &mut first,
+        Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    loop {
+        if let Message::Sync(SyncMessage::Step2(_)) = next(&mut first).await.unwrap().message {
+            break;
+        }
+    }
     // Another connection may neither remove nor overwrite client 7.
     send(
         &mut intruder,

@@ -430,8 +430,13 @@ pub(crate) async fn connect_websocket(url: &str) -> Result<Socket, LocalError> {
     } else {
         tokio_tungstenite::Connector::Plain
     };
+    // A large document's first sync is one message (sent in fragments) bigger than
+    // tungstenite's default limits.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(protocol::MAX_SERVER_FRAME_BYTES))
+        .max_frame_size(Some(protocol::MAX_SERVER_FRAME_BYTES));
     let (socket, _response) =
-        tokio_tungstenite::client_async_tls_with_config(url, stream, None, Some(connector))
+        tokio_tungstenite::client_async_tls_with_config(url, stream, Some(config), Some(connector))
             .await
             .map_err(|error| {
                 LocalError::Connection(explain_websocket(&error, &target.host).unwrap_or_else(

@@ -268,7 +268,9 @@ impl Store {
 
     /// Apply an update that came from the server: persisted to the log (not the outbox).
     pub fn apply_remote_update(&self, doc: &DocName, update: &[u8]) -> Result<(), LocalError> {
-        validate(update)?;
+        // A large document's first sync is its whole state: larger than any one local edit.
+        protocol::validate_server_update(update)
+            .map_err(|error| LocalError::InvalidUpdate(error.to_string()))?;
         self.apply_and_persist(doc, update, false).map(|_| ())
     }
 

@@ -70,15 +70,26 @@ pub enum Wire {
 }
 
 impl Wire {
-    /// Decode one WebSocket binary message. Never panics.
+    /// Decode one WebSocket binary message from a client (at most [`MAX_FRAME_BYTES`]). Never
+    /// panics.
     pub fn decode(bytes: &[u8]) -> Result<Wire, ProtocolError> {
+        Self::decode_within(bytes, MAX_FRAME_BYTES)
+    }
+
+    /// Decode one WebSocket binary message from the server (at most
+    /// [`crate::MAX_SERVER_FRAME_BYTES`]: a large document's whole state). Never panics.
+    pub fn decode_from_server(bytes: &[u8]) -> Result<Wire, ProtocolError> {
+        Self::decode_within(bytes, crate::MAX_SERVER_FRAME_BYTES)
+    }
+
+    fn decode_within(bytes: &[u8], limit: usize) -> Result<Wire, ProtocolError> {
         if bytes.is_empty() {
             return Err(ProtocolError::Empty);
         }
-        if bytes.len() > MAX_FRAME_BYTES {
+        if bytes.len() > limit {
             return Err(ProtocolError::FrameTooLarge {
                 size: bytes.len(),
-                limit: MAX_FRAME_BYTES,
+                limit,
             });
         }
         match bytes {
@@ -86,7 +97,7 @@ impl Wire {
             [b] if u64::from(*b) == mt::PONG => return Ok(Wire::Pong),
             _ => {}
         }
-        Frame::decode(bytes).map(Wire::Frame)
+        Frame::decode_within(bytes, limit).map(Wire::Frame)
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -158,10 +169,14 @@ impl Frame {
 
     /// Decode a named frame. Prefer [`Wire::decode`], which also handles ping/pong and limits.
     pub fn decode(bytes: &[u8]) -> Result<Frame, ProtocolError> {
-        if bytes.len() > MAX_FRAME_BYTES {
+        Self::decode_within(bytes, MAX_FRAME_BYTES)
+    }
+
+    fn decode_within(bytes: &[u8], limit: usize) -> Result<Frame, ProtocolError> {
+        if bytes.len() > limit {
             return Err(ProtocolError::FrameTooLarge {
                 size: bytes.len(),
-                limit: MAX_FRAME_BYTES,
+                limit,
             });
         }
         let mut reader = Reader::new(bytes);
@@ -338,12 +353,22 @@ fn read_auth(reader: &mut Reader<'_>) -> Result<AuthMessage, ProtocolError> {
 /// Check that `update` is a well-formed Yjs v1 update before it is stored or relayed.
 /// yrs is not written for hostile input, so a panic inside it is caught and reported as an error.
 pub fn validate_update(update: &[u8]) -> Result<(), ProtocolError> {
+    validate_update_within(update, MAX_FRAME_BYTES)
+}
+
+/// [`validate_update`] for an update from the server, which may be a large document's whole
+/// state (at most [`crate::MAX_SERVER_FRAME_BYTES`]).
+pub fn validate_server_update(update: &[u8]) -> Result<(), ProtocolError> {
+    validate_update_within(update, crate::MAX_SERVER_FRAME_BYTES)
+}
+
+fn validate_update_within(update: &[u8], limit: usize) -> Result<(), ProtocolError> {
     use yrs::Update;
     use yrs::updates::decoder::Decode;
-    if update.len() > MAX_FRAME_BYTES {
+    if update.len() > limit {
         return Err(ProtocolError::FrameTooLarge {
             size: update.len(),
-            limit: MAX_FRAME_BYTES,
+            limit,
         });
     }
     crate::update_check::check_update_v1(update)?;

@@ -23,15 +23,21 @@ pub use catchup::{
     ChangesField, ChangesReply, ChangesRequest, HUB_CHANNEL, HubMessage, MAX_CHANGES_PER_REPLY,
 };
 pub use error::{ChangeDefect, IntegrateError, ProtocolError};
-pub use frame::{AuthMessage, Frame, Message, SyncMessage, Wire, validate_update};
+pub use frame::{
+    AuthMessage, Frame, Message, SyncMessage, Wire, validate_server_update, validate_update,
+};
 pub use integrate::{check_update_against, integrate_update};
 pub use lib0::{Reader, Writer};
 pub use names::{CaseId, DocKind, DocName};
 pub use scope::check_within_root;
 pub use update_check::{MAX_ANY_DEPTH, MAX_CLIENT_ID, check_update_v1};
 
-/// Largest frame we accept or send (one WebSocket message).
+/// Largest frame the server accepts from a client (one WebSocket message): one edit, paste or
+/// import. Frames the server sends may be larger ([`MAX_SERVER_FRAME_BYTES`]).
 pub const MAX_FRAME_BYTES: usize = 8 * 1024 * 1024;
+/// Largest frame a client accepts from its server: a large document's whole state, built from
+/// many edits of at most [`MAX_FRAME_BYTES`] each, arrives as one SyncStep2.
+pub const MAX_SERVER_FRAME_BYTES: usize = 256 * 1024 * 1024;
 /// Longest document name (routing key, including any `\0sessionId` suffix), in bytes.
 pub const MAX_DOC_NAME_BYTES: usize = 200;
 /// Longest auth token, in bytes.

@@ -75,7 +75,18 @@ pub async fn run(server: &Server, sizes: &Sizes, observers: usize) -> anyhow::Re
     let stop = end + Duration::from_secs(2);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|ws| tokio::spawn(observer(ws, doc.clone(), measure, end, stop)))
+        .enumerate()
+        .map(|(n, ws)| {
+            let presence = Presence::spread(n, observers);
+            tokio::spawn(observer(
+                ws,
+                doc.clone(),
+                measure,
+                end,
+                stop,
+                Some(presence),
+            ))
+        })
         .collect();
     let writer_task = tokio::spawn(fanout_writer(
         writer,
@@ -192,20 +203,77 @@ pub async fn fanout_writer(
     Ok(sent)
 }
 
+/// A lawyer's presence, as the stock provider keeps it (y-protocols `Awareness`): its state is
+/// sent when it connects and renewed every 15 s (half the 30 s timeout after which others drop
+/// it). Observers renew at phases spread over the 15 s, as lawyers who joined at different
+/// times do: with 1,500 of them, 100 presence updates a second, each relayed to everyone else
+/// (Hocuspocus, the relay) or as far as the server's per-document presence cap allows (ours).
+pub struct Presence {
+    client_id: u64,
+    clock: u64,
+    next: tokio::time::Instant,
+}
+
+/// y-protocols renews a client's own awareness state this often.
+const PRESENCE_RENEWAL: Duration = Duration::from_secs(15);
+
+impl Presence {
+    pub fn spread(n: usize, of: usize) -> Self {
+        // Phases uniform over the 15 s and unrelated to the order of joining (which decides
+        // whose presence fits under the server's per-document cap).
+        let scrambled = (n as u64).wrapping_mul(2_654_435_761) % of.max(1) as u64;
+        let phase = PRESENCE_RENEWAL.mul_f64(scrambled as f64 / of.max(1) as f64);
+        Self {
+            client_id: 1_000_000 + n as u64,
+            clock: 0,
+            next: tokio::time::Instant::now() + phase,
+        }
+    }
+
+    fn frame(&mut self, doc: &str) -> tokio_tungstenite::tungstenite::Message {
+        self.clock += 1;
+        let update = protocol::AwarenessUpdate {
+            entries: vec![protocol::AwarenessEntry {
+                client_id: self.client_id,
+                clock: self.clock,
+                state: format!(
+                    r##"{{"user":{{"name":"Observer {}","color":"#30bced"}}}}"##,
+                    self.client_id
+                ),
+            }],
+        };
+        ws_frame(doc, Message::Awareness(update.encode()))
+    }
+}
+
 pub async fn observer(
     mut ws: Socket,
     doc: String,
     measure: Instant,
     end: Instant,
     stop: Instant,
+    mut presence: Option<Presence>,
 ) -> anyhow::Result<ObserverOutcome> {
     let mut outcome = ObserverOutcome {
         delivered: 0,
         latency: histogram(),
     };
     let start = epoch();
+    let far = tokio::time::Instant::now() + Duration::from_secs(86_400);
     loop {
-        let frame = match tokio::time::timeout_at(stop.into(), next_frame(&mut ws)).await {
+        let renew = presence.as_ref().map_or(far, |presence| presence.next);
+        let frame = tokio::select! {
+            () = tokio::time::sleep_until(renew) => {
+                if let Some(presence) = presence.as_mut() {
+                    let frame = presence.frame(&doc);
+                    presence.next += PRESENCE_RENEWAL;
+                    ws.send(frame).await?;
+                }
+                continue;
+            }
+            frame = tokio::time::timeout_at(stop.into(), next_frame(&mut ws)) => frame,
+        };
+        let frame = match frame {
             Err(_) => break,
             Ok(frame) => match frame? {
                 Some(frame) => frame,

@@ -37,38 +37,60 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             let _ = ws.close(None).await;
         })
     };
-    // One connection loads the document, so the difference below is connections only.
+    // One connection loads the document; then connections are added in steps and RSS read at
+    // each (after 2 s settled). The slope from the first step to each later one is what each
+    // further lawyer costs, free of the start-up and first-connection costs.
     let mut primer = connect(&url).await?;
     open_doc(&mut primer, &doc, &token, None).await?;
     let mut tasks = vec![keep(primer, doc.clone(), stop_rx.clone())];
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let before = server.rss_bytes();
-    let sockets = open_many(sizes.idle_connections, |_| {
-        let (url, token, doc) = (url.clone(), token.clone(), doc.clone());
-        async move {
-            let mut ws = connect(&url).await?;
-            open_doc(&mut ws, &doc, &token, None).await?;
-            anyhow::Ok(ws)
-        }
-    })
-    .await?;
-    tasks.extend(
-        sockets
-            .into_iter()
-            .map(|ws| keep(ws, doc.clone(), stop_rx.clone())),
-    );
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = server.rss_bytes();
+    let mut open = 0usize;
+    let mut readings: Vec<(usize, u64)> = Vec::new();
+    for &step in &sizes.idle_steps {
+        let sockets = open_many(step.saturating_sub(open), |_| {
+            let (url, token, doc) = (url.clone(), token.clone(), doc.clone());
+            async move {
+                let mut ws = connect(&url).await?;
+                open_doc(&mut ws, &doc, &token, None).await?;
+                anyhow::Ok(ws)
+            }
+        })
+        .await?;
+        open = step.max(open);
+        tasks.extend(
+            sockets
+                .into_iter()
+                .map(|ws| keep(ws, doc.clone(), stop_rx.clone())),
+        );
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        readings.push((open, server.rss_bytes()));
+    }
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
     }
     let target = server.target;
-    let per = (after as f64 - before as f64) / sizes.idle_connections as f64;
-    Ok(vec![
-        row("idle", target, "connections", sizes.idle_connections as f64),
-        row("idle", target, "RSS before MiB", before as f64 / 1048576.0),
-        row("idle", target, "RSS after MiB", after as f64 / 1048576.0),
-        row("idle", target, "bytes/connection", per),
-    ])
+    let mut rows = Vec::new();
+    if let Some(&(first, first_rss)) = readings.first() {
+        rows.push(row(
+            "idle",
+            target,
+            "RSS at first step MiB",
+            first_rss as f64 / 1048576.0,
+        ));
+        for &(count, rss) in &readings[1..] {
+            let slope = (rss as f64 - first_rss as f64) / (count - first) as f64;
+            rows.push(row(
+                "idle",
+                target,
+                if count == *sizes.idle_steps.last().unwrap_or(&0) {
+                    "bytes/connection (slope to last)"
+                } else {
+                    "bytes/connection (slope to mid)"
+                },
+                slope,
+            ));
+        }
+    }
+    Ok(rows)
 }

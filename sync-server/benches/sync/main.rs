@@ -23,8 +23,11 @@ mod client;
 mod coldload;
 mod durable;
 mod fanout;
+mod hotdoc;
 mod idle;
+mod joinstorm;
 mod options;
+mod pinned;
 mod procfs;
 #[path = "../../tests/common/raw.rs"]
 mod raw;
@@ -76,6 +79,8 @@ async fn run_one(scenario: Scenario, target: Target, options: &Options, sizes: &
                 Scenario::Idle => idle::run(&server, sizes).await,
                 Scenario::Coldload => coldload::run(&server, sizes).await,
                 Scenario::Catchup => catchup::run(&server, sizes).await,
+                Scenario::Hotdoc => hotdoc::run(&server, sizes).await,
+                Scenario::Joinstorm => joinstorm::run(&server, sizes).await,
             }
         }
         .await;
@@ -96,7 +101,20 @@ async fn run_one(scenario: Scenario, target: Target, options: &Options, sizes: &
     rows
 }
 
-async fn run(options: Options) -> anyhow::Result<()> {
+async fn run(mut options: Options) -> anyhow::Result<()> {
+    // Pinned, ours gets a Postgres cluster of its own on the server core.
+    let _postgres = match options.pin {
+        Some(pin) => {
+            let postgres = pinned::PinnedPostgres::start(pin.server_core)?;
+            eprintln!(
+                "pinned: server side on core {}, load on core {}; Postgres cluster on port {}",
+                pin.server_core, pin.load_core, postgres.port
+            );
+            options.pg = postgres.url();
+            Some(postgres)
+        }
+        None => None,
+    };
     let mut sizes = if options.quick {
         Sizes::quick()
     } else {
@@ -104,8 +122,11 @@ async fn run(options: Options) -> anyhow::Result<()> {
     };
     sizes.durable_writers = options.writers.unwrap_or(sizes.durable_writers);
     sizes.durable_window = options.window.unwrap_or(sizes.durable_window);
-    let needed = (*sizes.fanout_observers.iter().max().unwrap_or(&0)).max(sizes.idle_connections)
-        as u64
+    if let Some(observers) = &options.observers {
+        sizes.fanout_observers = observers.clone();
+    }
+    let needed = (*sizes.fanout_observers.iter().max().unwrap_or(&0))
+        .max(*sizes.idle_steps.iter().max().unwrap_or(&0)) as u64
         + 256;
     if fd_limit() < needed {
         eprintln!(
@@ -127,7 +148,7 @@ async fn run(options: Options) -> anyhow::Result<()> {
     let checks = checks(&rows);
     let mut report = String::new();
     report.push_str(&format!(
-        "\n## {} — {} run\n\n- Command: `{}`\n- Machine: {}\n- Software: {}\n- Sizes: {} s measured after {} ms warm-up; durable {} writers × window {}; fan-out {} update/s to {:?} observers; idle {} connections; cold load {} edits + {} pending × {} loads; catch-up {} docs, {} changed × {} rounds\n",
+        "\n## {} — {} run\n\n- Command: `{}`\n- Machine: {}\n- Software: {}\n- Sizes: {} s measured after {} ms warm-up; durable {} writers × window {}; fan-out {} update/s to {:?} observers; idle slope over {:?} connections; hot document {} writers + {} observers, {} s per rate; join storm {} clients × {} MB; cold load {} edits + {} pending × {} loads; catch-up {} docs, {} changed × {} rounds\n",
         started_at.format("%Y-%m-%d %H:%M UTC"),
         if options.quick { "quick" } else { "full" },
         options.command,
@@ -139,7 +160,12 @@ async fn run(options: Options) -> anyhow::Result<()> {
         sizes.durable_window,
         sizes.fanout_rate,
         sizes.fanout_observers,
-        sizes.idle_connections,
+        sizes.idle_steps,
+        hotdoc::WRITERS,
+        hotdoc::OBSERVERS,
+        sizes.hot_duration.as_secs(),
+        sizes.storm_clients,
+        sizes.storm_bytes / 1_000_000,
         sizes.cold_history,
         sizes.cold_pending,
         sizes.cold_loads,
@@ -182,6 +208,10 @@ fn main() -> anyhow::Result<()> {
         return relay::serve(port);
     }
     let options = parse_options(&args)?;
+    if let Some(pin) = options.pin {
+        pinned::pin_self(pin)?;
+    }
+    pinned::set(options.pin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -42,15 +42,19 @@ pub enum Scenario {
     Idle,
     Coldload,
     Catchup,
+    Hotdoc,
+    Joinstorm,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Durable,
         Scenario::Fanout,
         Scenario::Idle,
         Scenario::Coldload,
         Scenario::Catchup,
+        Scenario::Hotdoc,
+        Scenario::Joinstorm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +64,8 @@ impl Scenario {
             Scenario::Idle => "idle",
             Scenario::Coldload => "coldload",
             Scenario::Catchup => "catchup",
+            Scenario::Hotdoc => "hotdoc",
+            Scenario::Joinstorm => "joinstorm",
         }
     }
 
@@ -72,7 +78,11 @@ impl Scenario {
     /// Which servers can run this scenario (cold load and catch-up need our storage and `$hub`).
     pub fn applies_to(self, target: Target) -> bool {
         match self {
-            Scenario::Durable | Scenario::Fanout | Scenario::Idle => true,
+            Scenario::Durable
+            | Scenario::Fanout
+            | Scenario::Idle
+            | Scenario::Hotdoc
+            | Scenario::Joinstorm => true,
             Scenario::Coldload | Scenario::Catchup => target == Target::Ours,
         }
     }
@@ -85,13 +95,19 @@ pub struct Sizes {
     pub durable_window: usize,
     pub fanout_observers: Vec<usize>,
     pub fanout_rate: u32,
-    pub idle_connections: usize,
     pub cold_history: usize,
     pub cold_pending: usize,
     pub cold_loads: usize,
     pub catchup_docs: usize,
     pub catchup_changed: usize,
     pub catchup_rounds: usize,
+    /// Offered rates of the hot-document sweep (updates/s, all writers together).
+    pub hot_rates: Vec<u32>,
+    pub hot_duration: Duration,
+    pub storm_clients: usize,
+    pub storm_bytes: usize,
+    /// Idle connections at which the RSS slope is read (from the first to each later one).
+    pub idle_steps: Vec<usize>,
 }
 
 impl Sizes {
@@ -103,13 +119,19 @@ impl Sizes {
             durable_window: 8,
             fanout_observers: vec![1_000, 1_500],
             fanout_rate: 50,
-            idle_connections: 2_000,
             cold_history: 250_000,
             cold_pending: 1_000,
             cold_loads: 30,
             catchup_docs: 10_000,
             catchup_changed: 10,
             catchup_rounds: 20,
+            hot_rates: vec![
+                1_000, 2_000, 3_000, 5_000, 7_000, 10_000, 15_000, 20_000, 30_000, 40_000, 60_000,
+            ],
+            hot_duration: Duration::from_secs(5),
+            storm_clients: 150,
+            storm_bytes: 20_000_000,
+            idle_steps: vec![200, 1_200, 2_000],
         }
     }
 
@@ -121,13 +143,17 @@ impl Sizes {
             durable_window: 8,
             fanout_observers: vec![100],
             fanout_rate: 50,
-            idle_connections: 200,
             cold_history: 20_000,
             cold_pending: 200,
             cold_loads: 5,
             catchup_docs: 500,
             catchup_changed: 10,
             catchup_rounds: 3,
+            hot_rates: vec![500, 1_000],
+            hot_duration: Duration::from_secs(2),
+            storm_clients: 10,
+            storm_bytes: 2_000_000,
+            idle_steps: vec![50, 200],
         }
     }
 }
@@ -144,6 +170,10 @@ pub struct Options {
     /// throughput/latency curve below saturation).
     pub writers: Option<usize>,
     pub window: Option<usize>,
+    /// Overrides the fan-out scenario's observer counts.
+    pub observers: Option<Vec<usize>>,
+    /// `--pin`: the server side on one core, the load generator on another.
+    pub pin: Option<crate::pinned::Pin>,
 }
 
 pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
@@ -154,6 +184,8 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         append: None,
         writers: None,
         window: None,
+        pin: None,
+        observers: None,
         command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
             format!(
                 "cargo bench -p sync-server --bench sync -- {}",
@@ -174,10 +206,16 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
             // cargo passes --bench to harness = false targets.
             "--bench" => {}
             "--quick" => options.quick = true,
+            "--pin" => {
+                options.pin = Some(crate::pinned::Pin {
+                    server_core: 0,
+                    load_core: 1,
+                })
+            }
             "--scenario" => {
                 for name in value("--scenario")?.split(',') {
                     let scenario = Scenario::parse(name).with_context(|| {
-                        format!("unknown scenario {name}: one of durable, fanout, idle, coldload, catchup")
+                        format!("unknown scenario {name}: one of durable, fanout, idle, coldload, catchup, hotdoc, joinstorm")
                     })?;
                     options.scenarios.push(scenario);
                 }
@@ -200,6 +238,14 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
                         .context("--writers takes a number")?,
                 )
             }
+            "--observers" => {
+                let list = value("--observers")?
+                    .split(',')
+                    .map(|n| n.parse::<usize>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("--observers takes numbers: 1000,1500")?;
+                options.observers = Some(list);
+            }
             "--window" => {
                 options.window = Some(
                     value("--window")?
@@ -209,7 +255,7 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
             }
             other => bail!(
                 "unknown argument {other}\nusage: sync [--quick] [--scenario NAME]... [--target NAME]... \
-                 [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N]"
+                 [--pin] [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N] [--observers N,N]"
             ),
         }
     }

@@ -11,7 +11,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message as WsMessage;
 
-pub type RoomMap = HashMap<String, Vec<(u64, mpsc::UnboundedSender<Bytes>)>>;
+/// A room: its subscribers, and every update sent into it, as received (so a joining client
+/// gets the document without the relay knowing what a document is).
+#[derive(Default)]
+pub struct Room {
+    peers: Vec<(u64, mpsc::UnboundedSender<Bytes>)>,
+    updates: Vec<Vec<u8>>,
+}
+pub type RoomMap = HashMap<String, Room>;
 pub type Rooms = Arc<Mutex<RoomMap>>;
 
 pub fn lock(rooms: &Rooms) -> std::sync::MutexGuard<'_, RoomMap> {
@@ -37,8 +44,10 @@ pub fn serve(port: u16) -> anyhow::Result<()> {
     })
 }
 
-/// No document logic: Auth → Authenticated, Step1 → empty Step2, every Step2/Update acked at
-/// once, every Update forwarded as received to the other subscribers of the same name.
+/// No document logic: Auth → Authenticated, Step1 → an empty Step2 followed by every update the
+/// room has seen (as Update frames) and the relay's own Step1 (empty state vector), every
+/// Step2/Update acked at once, every Update forwarded as received to the other subscribers of
+/// the same name and kept for later joiners.
 pub async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
     // The same buffer sizes as our server's upgrade, so idle memory compares like for like.
     let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
@@ -88,6 +97,7 @@ pub async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
                     lock(&rooms)
                         .entry(frame.doc.clone())
                         .or_default()
+                        .peers
                         .push((id, tx.clone()));
                     joined.push(frame.doc.clone());
                 }
@@ -97,14 +107,41 @@ pub async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
             }
             Message::Sync(SyncMessage::Step1(_)) | Message::SyncReply(SyncMessage::Step1(_)) => {
                 let _ = tx.send(reply(Message::Sync(SyncMessage::Step2(vec![0, 0]))));
+                let updates: Vec<Bytes> = lock(&rooms)
+                    .get(&frame.doc)
+                    .map(|room| {
+                        room.updates
+                            .iter()
+                            .map(|update| reply(Message::Sync(SyncMessage::Update(update.clone()))))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for update in updates {
+                    let _ = tx.send(update);
+                }
+                if matches!(frame.message, Message::Sync(_)) {
+                    let _ = tx.send(reply(Message::Sync(SyncMessage::Step1(vec![0]))));
+                }
             }
             Message::Sync(SyncMessage::Step2(_)) | Message::SyncReply(SyncMessage::Step2(_)) => {
                 let _ = tx.send(reply(Message::SyncStatus(true)));
             }
-            Message::Sync(SyncMessage::Update(_)) | Message::SyncReply(SyncMessage::Update(_)) => {
+            Message::Sync(SyncMessage::Update(update))
+            | Message::SyncReply(SyncMessage::Update(update)) => {
                 let _ = tx.send(reply(Message::SyncStatus(true)));
+                if let Some(room) = lock(&rooms).get_mut(&frame.doc) {
+                    room.updates.push(update.clone());
+                    for (peer, sender) in &room.peers {
+                        if *peer != id {
+                            let _ = sender.send(bytes.clone());
+                        }
+                    }
+                }
+            }
+            // Presence goes to everyone else, as received.
+            Message::Awareness(_) => {
                 if let Some(room) = lock(&rooms).get(&frame.doc) {
-                    for (peer, sender) in room {
+                    for (peer, sender) in &room.peers {
                         if *peer != id {
                             let _ = sender.send(bytes.clone());
                         }
@@ -118,8 +155,8 @@ pub async fn relay_connection(stream: TcpStream, rooms: Rooms, id: u64) {
         let mut rooms = lock(&rooms);
         for name in joined {
             if let Some(room) = rooms.get_mut(&name) {
-                room.retain(|(peer, _)| *peer != id);
-                if room.is_empty() {
+                room.peers.retain(|(peer, _)| *peer != id);
+                if room.peers.is_empty() {
                     rooms.remove(&name);
                 }
             }

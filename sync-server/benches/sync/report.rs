@@ -145,12 +145,59 @@ pub fn checks(rows: &[Row]) -> Vec<Check> {
                 format!("{:.2}× ({ours:.2} vs {relay:.2} µs)", ours / relay),
             );
         }
+        if let (Some(ours), Some(theirs)) = (
+            find(rows, &scenario, Target::Ours, "p99 ms"),
+            find(rows, &scenario, Target::Hocuspocus, "p99 ms"),
+        ) {
+            check(
+                &format!("{scenario}: p99 never worse than Hocuspocus"),
+                ours <= theirs,
+                format!("{:.2}× ({ours:.2} vs {theirs:.2} ms)", ours / theirs),
+            );
+        }
     }
-    if let Some(bytes) = find(rows, "idle", Target::Ours, "bytes/connection") {
+    for metric in [
+        "bytes/connection (slope to mid)",
+        "bytes/connection (slope to last)",
+    ] {
+        if let Some(bytes) = find(rows, "idle", Target::Ours, metric) {
+            check(
+                &format!("idle: ≤ 4 KB per idle connection, {metric}"),
+                bytes <= 4096.0,
+                format!("{bytes:.0} B"),
+            );
+        }
+    }
+    if let (Some(ours), Some(sqlite)) = (
+        find(rows, "hotdoc", Target::Ours, "sustained updates/s"),
+        find(
+            rows,
+            "hotdoc",
+            Target::HocuspocusSqlite,
+            "sustained updates/s",
+        ),
+    ) {
         check(
-            "idle: ≤ 4 KB per idle connection",
-            bytes <= 4096.0,
-            format!("{bytes:.0} B"),
+            "hotdoc: sustained rate (p99 ≤ 100 ms, all delivered) ≥ 5× hocuspocus-sqlite",
+            ours >= 5.0 * sqlite,
+            format!(
+                "{:.2}× ({ours:.0} vs {sqlite:.0}/s)",
+                ours / sqlite.max(1.0)
+            ),
+        );
+    }
+    if let Some(p99) = find(rows, "joinstorm", Target::Ours, "p99 s") {
+        check(
+            "joinstorm: all clients synced, p99 ≤ 3 s",
+            p99 <= 3.0,
+            format!("{p99:.2} s"),
+        );
+    }
+    if let Some(peak) = find(rows, "joinstorm", Target::Ours, "server peak RSS MiB") {
+        check(
+            "joinstorm: server peak RSS ≤ 1 GB",
+            peak <= 1000.0 * 1e6 / 1048576.0,
+            format!("{peak:.0} MiB"),
         );
     }
     if let Some(p99) = find(rows, "coldload", Target::Ours, "p99 ms") {
@@ -176,7 +223,13 @@ pub fn machine() -> String {
             })
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cores = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|text| {
+            text.lines()
+                .filter(|line| line.starts_with("processor"))
+                .count()
+        })
+        .unwrap_or(0);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|text| {
@@ -186,7 +239,14 @@ pub fn machine() -> String {
             })
         })
         .unwrap_or_default();
-    format!("nproc {cores}, {cpu}, MemTotal {memory}")
+    let pin = match crate::pinned::get() {
+        Some(pin) => format!(
+            "; **pinned**: server side (server + its Postgres, or Hocuspocus, or the relay) on core {}, load generator on core {} (`taskset`)",
+            pin.server_core, pin.load_core
+        ),
+        None => "; not pinned (server, Postgres and load share the cores)".to_owned(),
+    };
+    format!("{cores} cores, {cpu}, MemTotal {memory}{pin}")
 }
 
 pub fn versions(pg: &str) -> String {

@@ -102,9 +102,29 @@ pub struct Server {
 impl Server {
     pub async fn start(target: Target, pg: &str, label: &str) -> anyhow::Result<Self> {
         match target {
+            // A server started by hand (under a profiler, say): BENCH_EXTERNAL=PORT:PID.
+            Target::Ours if std::env::var("BENCH_EXTERNAL").is_ok() => {
+                let external = std::env::var("BENCH_EXTERNAL").unwrap_or_default();
+                let (port, pid) = external
+                    .split_once(':')
+                    .and_then(|(port, pid)| Some((port.parse().ok()?, pid.parse().ok()?)))
+                    .context("BENCH_EXTERNAL is PORT:PID")?;
+                let child = Command::new("sleep").arg("100000").spawn()?;
+                Ok(Self {
+                    target,
+                    port,
+                    pid,
+                    _child: ChildGuard { child },
+                    db: None,
+                    _dir: None,
+                })
+            }
             Target::Ours => {
                 let db = TempDb::create(pg, label)?;
-                let bin = env!("CARGO_BIN_EXE_sync-server");
+                // BENCH_SERVER_BIN: another build of ours (an older commit, to compare).
+                let bin = std::env::var("BENCH_SERVER_BIN")
+                    .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sync-server").to_owned());
+                let bin = bin.as_str();
                 let migrate = Command::new(bin)
                     .args(["migrate", "up"])
                     .env("DATABASE_URL", db.url())
@@ -119,7 +139,7 @@ impl Server {
                     );
                 }
                 let port = free_port()?;
-                let child = Command::new(bin)
+                let child = crate::pinned::server_command(bin)
                     .args([
                         "serve",
                         "--dev-auth",
@@ -156,7 +176,7 @@ impl Server {
             }
             Target::Relay => {
                 let port = free_port()?;
-                let child = Command::new(std::env::current_exe()?)
+                let child = crate::pinned::server_command(std::env::current_exe()?)
                     .args(["--serve-relay", &port.to_string()])
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
@@ -175,7 +195,7 @@ impl Server {
             }
             Target::Hocuspocus | Target::HocuspocusSqlite => {
                 let root = repo_root();
-                let mut command = Command::new("node");
+                let mut command = crate::pinned::server_command("node");
                 command.current_dir(&root).args([
                     "tests/node/hocuspocus-server.mjs",
                     "--port",

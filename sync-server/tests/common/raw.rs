@@ -19,7 +19,11 @@ const WAIT: Duration = Duration::from_secs(10);
 
 /// Open a WebSocket to `url`, with Nagle's algorithm off (each frame leaves at once).
 pub async fn try_connect(url: &str) -> Result<Socket, tungstenite::Error> {
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, None, true).await?;
+    // A large document's first sync is one message bigger than tungstenite's default limits.
+    let config = tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(protocol::MAX_SERVER_FRAME_BYTES))
+        .max_frame_size(Some(protocol::MAX_SERVER_FRAME_BYTES));
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
     Ok(socket)
 }
 
@@ -55,7 +59,7 @@ pub async fn receive(socket: &mut Socket) -> Result<Received, tungstenite::Error
         match socket.next().await {
             None => return Ok(Received::Closed(None)),
             Some(Err(error)) => return Err(error),
-            Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
+            Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode_from_server(&bytes) {
                 Ok(Wire::Frame(frame)) => return Ok(Received::Frame(frame)),
                 Ok(Wire::Ping) => {
                     socket

@@ -253,7 +253,7 @@ pub fn import_archive(
         let name = DocName::parse(&entry.name)
             .map_err(|error| ArchiveError::Damaged(format!("{}: {error}", entry.name)))?;
         let state = &plaintext[at..end];
-        protocol::validate_update(state)
+        protocol::validate_server_update(state)
             .map_err(|error| ArchiveError::Damaged(format!("{}: {error}", entry.name)))?;
         documents.push((name, state));
         at = end;

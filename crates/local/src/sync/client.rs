@@ -527,7 +527,7 @@ impl Client {
                         heard = tokio::time::Instant::now();
                     }
                     match message {
-                    Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode(&bytes) {
+                    Some(Ok(WsMessage::Binary(bytes))) => match Wire::decode_from_server(&bytes) {
                         Ok(wire) => {
                             step = self::step(engine, move |engine| {
                                 let Engine { session, presence } = engine;
