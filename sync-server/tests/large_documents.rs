@@ -1,0 +1,231 @@
+//! Large documents and many lawyers on one: a document bigger than one client frame reaches a
+//! new device whole (sent in fragments); the shared first-sync answer never goes stale; and
+//! presence is relayed in batches, and not at all when nothing was accepted.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::raw::*;
+use common::*;
+use protocol::{AwarenessEntry, AwarenessUpdate, Frame, Message, SyncMessage};
+use sync_server::limits::LimitSettings;
+use yrs::updates::decoder::Decode;
+use yrs::{Doc, GetString, Text, Transact};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// Append `text` to Ada's editor and send it as one update; wait for its ack.
+async fn type_and_wait(socket: &mut Socket, doc: &str, editor: &Doc, text: &str) {
+    let body = editor.get_or_insert_text("body");
+    let update = {
+        let mut txn = editor.transact_mut();
+        let len = body.len(&txn);
+        body.insert(&mut txn, len, text);
+        txn.encode_update_v1()
+    };
+    send(
+        socket,
+        Frame::new(doc, Message::Sync(SyncMessage::Update(update))),
+    )
+    .await;
+    loop {
+        match tokio::time::timeout(WAIT, next(socket)).await.unwrap() {
+            Ok(frame) => {
+                if let Message::SyncStatus(ok) = frame.message {
+                    assert!(ok, "the update was refused");
+                    return;
+                }
+            }
+            Err(close) => panic!("closed while waiting for an ack: {close:?}"),
+        }
+    }
+}
+
+/// Open `doc` on a new connection with an empty state vector; the text it receives.
+async fn first_sync(url: &str, doc: &str, token: &str) -> String {
+    // A client that takes WebSocket frames of at most 1 MiB (a message may still be larger):
+    // the server must send a large document in fragments.
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(Some(protocol::MAX_SERVER_FRAME_BYTES))
+        .max_frame_size(Some(1024 * 1024));
+    let (mut socket, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true)
+        .await
+        .unwrap();
+    let answer = authenticate(&mut socket, doc, token).await;
+    assert!(
+        matches!(
+            answer,
+            Message::Auth(protocol::AuthMessage::Authenticated { .. })
+        ),
+        "{answer:?}"
+    );
+    send(
+        &mut socket,
+        Frame::new(doc, Message::Sync(SyncMessage::Step1(vec![0]))),
+    )
+    .await;
+    let received = Doc::new();
+    loop {
+        let frame = next(&mut socket).await.expect("the first sync finishes");
+        match frame.message {
+            Message::Sync(SyncMessage::Step2(bytes) | SyncMessage::Update(bytes)) => {
+                received
+                    .transact_mut()
+                    .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+                    .unwrap();
+            }
+            // The server's own Step1 ends its answer.
+            Message::Sync(SyncMessage::Step1(_)) => break,
+            _ => {}
+        }
+    }
+    let body = received.get_or_insert_text("body");
+    let text = body.get_string(&received.transact());
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_larger_than_one_frame_reaches_a_new_device_whole() {
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let url = ws_url(server);
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut socket, _) = open(&url, doc, &ada).await;
+    let editor = Doc::new();
+    // Two edits of 6 MB each (a client frame may carry at most 8 MiB): a 12 MB document.
+    let chunk = "Whereas the parties agree. ".repeat(6 * 1024 * 1024 / 27);
+    type_and_wait(&mut socket, doc, &editor, &chunk).await;
+    type_and_wait(&mut socket, doc, &editor, &chunk).await;
+    let text = first_sync(&url, doc, &ada).await;
+    assert_eq!(text.len(), 2 * chunk.len());
+    assert!(
+        text.len() > protocol::MAX_FRAME_BYTES,
+        "the document must not fit in one client frame"
+    );
+    // And again from storage, on an instance that has not loaded it (its first sync is
+    // answered from the stored rows).
+    let fresh = start_server(&firm.database, None).await;
+    let text = first_sync(&ws_url(&fresh), doc, &ada).await;
+    assert_eq!(text.len(), 2 * chunk.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_first_sync_after_a_change_carries_the_change() {
+    let firm = Firm::one_instance().await;
+    let server = firm.server();
+    let url = ws_url(server);
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut socket, _) = open(&url, doc, &ada).await;
+    let editor = Doc::new();
+    type_and_wait(&mut socket, doc, &editor, "one").await;
+    // The first joiner's answer is kept for the next ones ...
+    assert_eq!(first_sync(&url, doc, &ada).await, "one");
+    assert_eq!(first_sync(&url, doc, &ada).await, "one");
+    // ... until the document changes.
+    type_and_wait(&mut socket, doc, &editor, " two").await;
+    assert_eq!(first_sync(&url, doc, &ada).await, "one two");
+    // The same on an instance that loaded the document from storage.
+    let fresh = start_server(&firm.database, None).await;
+    let fresh_url = ws_url(&fresh);
+    assert_eq!(first_sync(&fresh_url, doc, &ada).await, "one two");
+    let (mut there, _) = open(&fresh_url, doc, &ada).await;
+    let second = Doc::new();
+    // A new editor's first edit: its own client id, appended after what it has not seen is
+    // fine for a Y.Text (it lands at position 0 of its own view).
+    type_and_wait(&mut there, doc, &second, "zero ").await;
+    // Concurrent inserts at the start: their order depends on the client ids.
+    let text = first_sync(&fresh_url, doc, &ada).await;
+    assert!(text == "zero one two" || text == "one twozero ", "{text:?}");
+}
+
+fn presence(client_id: u64, clock: u64, state: &str) -> Vec<u8> {
+    AwarenessUpdate {
+        entries: vec![AwarenessEntry {
+            client_id,
+            clock,
+            state: state.into(),
+        }],
+    }
+    .encode()
+}
+
+/// Presence frames `socket` receives within `wait`.
+async fn presence_frames(socket: &mut Socket, wait: Duration) -> Vec<AwarenessUpdate> {
+    let mut frames = Vec::new();
+    let until = tokio::time::Instant::now() + wait;
+    while let Ok(frame) = tokio::time::timeout_at(until, next(socket)).await {
+        if let Message::Awareness(bytes) = frame.unwrap().message {
+            frames.push(AwarenessUpdate::decode(&bytes).unwrap());
+        }
+    }
+    frames
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_relayed_in_batches_and_not_past_the_cap() {
+    let firm = Firm::one_instance_with(|settings| {
+        settings.limits = LimitSettings {
+            max_awareness_states: 2,
+            ..Default::default()
+        }
+    })
+    .await;
+    let server = firm.server();
+    let url = ws_url(server);
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut watcher, _) = open(&url, doc, &ada).await;
+    let (mut mover, _) = open(&url, doc, &ada).await;
+    // A cursor moving five times in a burst reaches the others as one frame, latest state.
+    for clock in 1..=5 {
+        send(
+            &mut mover,
+            Frame::new(
+                doc,
+                Message::Awareness(presence(11, clock, &format!(r#"{{"at":{clock}}}"#))),
+            ),
+        )
+        .await;
+    }
+    let frames = presence_frames(&mut watcher, Duration::from_millis(500)).await;
+    assert!(
+        !frames.is_empty() && frames.len() <= 2,
+        "{} presence frames for a burst of 5",
+        frames.len()
+    );
+    let last = frames.last().unwrap();
+    assert_eq!(last.entries.len(), 1);
+    assert_eq!(last.entries[0].clock, 5);
+    // Two states fill the cap; a third lawyer's presence is not stored, so nothing is relayed.
+    send(
+        &mut watcher,
+        Frame::new(doc, Message::Awareness(presence(12, 1, "{}"))),
+    )
+    .await;
+    assert_eq!(
+        presence_frames(&mut mover, Duration::from_millis(500))
+            .await
+            .len(),
+        1
+    );
+    let (mut third, _) = open(&url, doc, &ada).await;
+    let _snapshot = presence_frames(&mut third, Duration::from_millis(200)).await;
+    send(
+        &mut third,
+        Frame::new(doc, Message::Awareness(presence(13, 1, "{}"))),
+    )
+    .await;
+    assert!(
+        presence_frames(&mut mover, Duration::from_millis(500))
+            .await
+            .is_empty(),
+        "a presence past the cap was relayed"
+    );
+}
