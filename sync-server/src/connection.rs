@@ -29,10 +29,10 @@ use crate::state::AppState;
 pub type WebSocket =
     tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
 
-/// Messages larger than this are sent as fragments of this size, each written out before the
+/// Messages larger than this are sent as fragments of this size (256 KiB), each written before the
 /// next: tungstenite copies what it sends into a write buffer that keeps its capacity, so a
 /// 20 MB first sync sent whole would stay allocated for the life of the connection.
-const FRAGMENT: usize = 64 * 1024;
+const FRAGMENT: usize = 256 * 1024;
 
 /// How often an idle connection is pinged.
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);

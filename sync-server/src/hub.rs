@@ -277,6 +277,33 @@ const HISTORY_LIMIT: usize = 4096;
 const FIRST_SYNC_MAX_ROWS: usize = 256;
 
 impl DocState {
+    /// Apply a committed update to the document, or add it to the held history.
+    fn integrate_committed(&mut self, doc_id: i64, update: &[u8]) {
+        if let Some(doc) = &self.doc {
+            match apply(doc, update) {
+                Ok(()) => {}
+                // Another instance's update that skips or builds on changes this instance has
+                // not heard of (Redis dropped them): the document is unchanged, and the resync
+                // after the gap (`resync_from_store`) brings both, in order.
+                Err(IntegrateError::Refused(error)) => tracing::warn!(
+                    doc = doc_id,
+                    %error,
+                    "committed update does not apply yet: this instance is behind"
+                ),
+                Err(error @ IntegrateError::Integration(_)) => bad_document(
+                    doc_id,
+                    "committed update does not apply",
+                    &error.to_string(),
+                ),
+            }
+        } else if let Some(history) = &mut self.history {
+            history.updates.push(update.to_vec());
+            if history.updates.len() > HISTORY_LIMIT {
+                self.materialize(doc_id);
+            }
+        }
+    }
+
     /// The document's content changed (or may have): a cached first-sync answer is stale.
     fn changed(&mut self) {
         self.first_sync = None;
@@ -816,29 +843,7 @@ impl DocHub {
             return false;
         }
         state.changed();
-        if let Some(doc) = &state.doc {
-            match apply(doc, update) {
-                Ok(()) => {}
-                // Another instance's update that skips or builds on changes this instance has
-                // not heard of (Redis dropped them): the document is unchanged, and the resync
-                // after the gap (`resync_from_store`) brings both, in order.
-                Err(IntegrateError::Refused(error)) => tracing::warn!(
-                    doc = entry.id,
-                    %error,
-                    "committed update does not apply yet: this instance is behind"
-                ),
-                Err(error @ IntegrateError::Integration(_)) => bad_document(
-                    entry.id,
-                    "committed update does not apply",
-                    &error.to_string(),
-                ),
-            }
-        } else if let Some(history) = &mut state.history {
-            history.updates.push(update.to_vec());
-            if history.updates.len() > HISTORY_LIMIT {
-                state.materialize(entry.id);
-            }
-        }
+        state.integrate_committed(entry.id, update);
         if origin.is_some() {
             state.log_rows += 1;
         }
@@ -846,6 +851,87 @@ impl DocHub {
             Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
         });
         state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Updates of one document committed together (one group commit): applied in order, then
+    /// sent as one merged update per subscriber — everything to those who sent none of them,
+    /// everything but their own to those who did. A hot document with ten lawyers typing gets
+    /// one frame per lawyer per commit instead of one per keystroke. Returns whether the log
+    /// should be compacted.
+    pub fn apply_committed_batch(
+        &self,
+        name: &str,
+        updates: &[(Bytes, SubId)],
+        compact_after: i64,
+    ) -> bool {
+        if let [(update, origin)] = updates {
+            return self.apply_committed(name, update, Some(*origin), compact_after);
+        }
+        let Some(entry) = self.get(name) else {
+            return false;
+        };
+        let mut state = lock(&entry.state);
+        if !state.loaded {
+            state
+                .pending
+                .extend(updates.iter().map(|(update, _)| update.clone()));
+            return false;
+        }
+        state.changed();
+        for (update, _) in updates {
+            state.integrate_committed(entry.id, update);
+        }
+        state.log_rows += updates.len() as i64;
+        // Payload 0: everything; then one per origin: everything that origin did not send.
+        let mut origins: Vec<SubId> = updates.iter().map(|(_, origin)| *origin).collect();
+        origins.sort_unstable();
+        origins.dedup();
+        let merge = |skip: Option<SubId>| -> Option<Vec<u8>> {
+            let parts: Vec<&[u8]> = updates
+                .iter()
+                .filter(|(_, origin)| Some(*origin) != skip)
+                .map(|(update, _)| update.as_ref())
+                .collect();
+            if parts.is_empty() {
+                return None;
+            }
+            guarded(|| yrs::merge_updates_v1(parts).map_err(|error| error.to_string()))
+                .map_err(|error| bad_document(entry.id, "committed updates do not merge", &error))
+                .ok()
+        };
+        let mut payloads = vec![merge(None)];
+        payloads.extend(origins.iter().map(|origin| merge(Some(*origin))));
+        if payloads[0].is_none() {
+            // Not mergeable (cannot happen with admitted updates): send them one by one.
+            drop(state);
+            for (update, origin) in updates {
+                self.send_committed(&entry, update, Some(*origin));
+            }
+            return false;
+        }
+        broadcast_with(
+            &state,
+            |subscription| {
+                let payload = match origins.binary_search(&subscription) {
+                    Ok(index) => index + 1,
+                    Err(_) => 0,
+                };
+                payloads[payload].is_some().then_some(payload)
+            },
+            |payload, key| {
+                let update = payloads[payload].as_deref().unwrap_or_default();
+                Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
+            },
+        );
+        state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
+    }
+
+    /// Send one committed update to every subscription but its origin (already applied).
+    fn send_committed(&self, entry: &DocEntry, update: &Bytes, origin: Option<SubId>) {
+        let state = lock(&entry.state);
+        broadcast(&state, origin, |key| {
+            Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
+        });
     }
 
     /// Record awareness entries (newer clocks win) and relay them to everyone else. A
@@ -1200,12 +1286,29 @@ impl DocHub {
 /// subscriber whose token has expired is sent nothing but one request for a fresh token; one
 /// whose access was revoked is sent nothing at all.
 fn broadcast(state: &DocState, origin: Option<SubId>, encode: impl Fn(&str) -> Vec<u8>) {
+    broadcast_with(
+        state,
+        |subscription| (Some(subscription) != origin).then_some(0),
+        |_, key| encode(key),
+    );
+}
+
+/// [`broadcast`] of one of several payloads: `choose` picks each subscription's (or none), and
+/// each payload is encoded once per distinct routing key.
+fn broadcast_with(
+    state: &DocState,
+    choose: impl Fn(SubId) -> Option<usize>,
+    encode: impl Fn(usize, &str) -> Vec<u8>,
+) {
     let now = chrono::Utc::now().timestamp();
-    let mut encoded: Vec<(&str, Bytes)> = Vec::with_capacity(1);
+    let mut encoded: Vec<(usize, &str, Bytes)> = Vec::with_capacity(1);
     for (subscription, subscriber) in &state.subscribers {
-        if Some(*subscription) == origin || subscriber.access.load(Ordering::Acquire) == 0 {
+        if subscriber.access.load(Ordering::Acquire) == 0 {
             continue;
         }
+        let Some(payload) = choose(*subscription) else {
+            continue;
+        };
         let key = subscriber.routing_key.as_str();
         let expires_at = subscriber.expires_at.load(Ordering::Acquire);
         if expires_at <= now {
@@ -1220,11 +1323,14 @@ fn broadcast(state: &DocState, origin: Option<SubId>, encode: impl Fn(&str) -> V
             }
             continue;
         }
-        let frame = match encoded.iter().find(|(k, _)| *k == key) {
-            Some((_, frame)) => frame.clone(),
+        let frame = match encoded
+            .iter()
+            .find(|(index, k, _)| *index == payload && *k == key)
+        {
+            Some((_, _, frame)) => frame.clone(),
             None => {
-                let frame = Bytes::from(encode(key));
-                encoded.push((key, frame.clone()));
+                let frame = Bytes::from(encode(payload, key));
+                encoded.push((payload, key, frame.clone()));
                 frame
             }
         };

@@ -5,7 +5,7 @@
 //! the same writer, which keeps its updates and acks in order, while several commits (for
 //! different documents) are in flight at once.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -143,26 +143,35 @@ async fn run(
         let mut changed_firms: BTreeSet<&str> = BTreeSet::new();
         let mut published = Vec::new();
         let mut records: Vec<(uuid::Uuid, crate::hub::RecordChanges)> = Vec::new();
+        // The batch's updates by document, in order: each document's are applied and sent
+        // together (`DocHub::apply_committed_batch`).
+        let mut groups: Vec<(&Arc<DocEntry>, Vec<(Bytes, SubId)>)> = Vec::new();
+        let mut group_of: HashMap<i64, usize> = HashMap::new();
         for request in &batch {
             if let Some(update) = &request.update {
                 let entry = &request.entry;
-                if hub.apply_committed(
-                    &entry.name,
-                    update,
-                    Some(request.subscription),
-                    compact_after,
-                ) {
-                    crate::hub::compaction::spawn(pool.clone(), hub.clone(), entry.clone());
-                }
-                if !entry.name.contains("/drafts/") {
-                    let changes = entry.changed_record();
-                    if changes.title.is_some() || changes.parties.is_some() {
-                        records.push((entry.case_id, changes));
-                    }
-                }
+                let index = *group_of.entry(entry.id).or_insert_with(|| {
+                    groups.push((entry, Vec::new()));
+                    groups.len() - 1
+                });
+                groups[index].1.push((update.clone(), request.subscription));
                 changed_firms.insert(entry.firm_id.as_str());
                 published.push((entry.name.clone(), entry.firm_id.clone(), update.clone()));
             }
+        }
+        for (entry, updates) in &groups {
+            if hub.apply_committed_batch(&entry.name, updates, compact_after) {
+                crate::hub::compaction::spawn(pool.clone(), hub.clone(), (*entry).clone());
+            }
+            if !entry.name.contains("/drafts/") {
+                let changes = entry.changed_record();
+                if changes.title.is_some() || changes.parties.is_some() {
+                    records.push((entry.case_id, changes));
+                }
+            }
+        }
+        drop(groups);
+        for request in &batch {
             request.origin.send(request.ack.clone());
             crate::metrics::record_ack(request.received);
         }

@@ -229,3 +229,74 @@ async fn presence_is_relayed_in_batches_and_not_past_the_cap() {
         "a presence past the cap was relayed"
     );
 }
+
+/// Send `count` single-character edits from `editor` as fast as the socket takes them.
+async fn burst(socket: &mut Socket, doc: &str, editor: &Doc, mark: &str, count: usize) {
+    use futures_util::SinkExt;
+    let body = editor.get_or_insert_text("body");
+    for _ in 0..count {
+        let update = {
+            let mut txn = editor.transact_mut();
+            let len = body.len(&txn);
+            body.insert(&mut txn, len, mark);
+            txn.encode_update_v1()
+        };
+        socket
+            .feed(binary(&Frame::new(
+                doc,
+                Message::Sync(SyncMessage::Update(update)),
+            )))
+            .await
+            .unwrap();
+    }
+    socket.flush().await.unwrap();
+}
+
+/// Apply every update `socket` receives until `done` holds for the text so far.
+async fn receive_until(socket: &mut Socket, done: impl Fn(&str) -> bool) -> String {
+    let received = Doc::new();
+    let body = received.get_or_insert_text("body");
+    loop {
+        let text = body.get_string(&received.transact());
+        if done(&text) {
+            return text;
+        }
+        let frame = next(socket).await.expect("updates keep coming");
+        if let Message::Sync(SyncMessage::Update(bytes) | SyncMessage::Step2(bytes)) = frame.message
+        {
+            received
+                .transact_mut()
+                .apply_update(yrs::Update::decode_v1(&bytes).unwrap())
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_committed_together_reach_everyone_and_never_return_to_their_sender() {
+    let firm = Firm::one_instance().await;
+    let url = firm.url();
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut a, _) = open(&url, doc, &ada).await;
+    let (mut b, _) = open(&url, doc, &ada).await;
+    let (mut watcher, _) = open(&url, doc, &ada).await;
+    let (ada_editor, ben_editor) = (Doc::new(), Doc::new());
+    // Two lawyers typing at once: their updates share group commits, and each commit's updates
+    // go out merged (everything to the watcher, the other's to each typist).
+    burst(&mut a, doc, &ada_editor, "a", 200).await;
+    burst(&mut b, doc, &ben_editor, "b", 200).await;
+    let all = receive_until(&mut watcher, |text| text.len() == 400).await;
+    assert_eq!(all.matches('a').count(), 200);
+    let at_a = receive_until(&mut a, |text| text.matches('b').count() == 200).await;
+    assert!(
+        !at_a.contains('a'),
+        "Ada was sent her own typing back: {at_a}"
+    );
+    let at_b = receive_until(&mut b, |text| text.matches('a').count() == 200).await;
+    assert!(
+        !at_b.contains('b'),
+        "Ben was sent his own typing back: {at_b}"
+    );
+}
