@@ -22,6 +22,9 @@ const MAX_BATCH: usize = 2048;
 /// Queue depth in front of the writer; senders wait when it is full (back-pressure).
 const QUEUE: usize = 16 * 1024;
 
+/// A committed update and the subscription it came through.
+type Committed = (Bytes, SubId);
+
 pub struct WriteRequest {
     pub entry: Arc<DocEntry>,
     /// `None` for frames that need an ack in order but carry nothing to store (an empty
@@ -145,7 +148,7 @@ async fn run(
         let mut records: Vec<(uuid::Uuid, crate::hub::RecordChanges)> = Vec::new();
         // The batch's updates by document, in order: each document's are applied and sent
         // together (`DocHub::apply_committed_batch`).
-        let mut groups: Vec<(&Arc<DocEntry>, Vec<(Bytes, SubId)>)> = Vec::new();
+        let mut groups: Vec<(&Arc<DocEntry>, Vec<Committed>)> = Vec::new();
         let mut group_of: HashMap<i64, usize> = HashMap::new();
         for request in &batch {
             if let Some(update) = &request.update {
