@@ -39,6 +39,14 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
         .bind(&cases)
         .execute(&mut *tx)
         .await?;
+    // Only members see a matter's changes: the user is a member of every one (granted before
+    // the cursor, so only the changed documents are new to them).
+    sqlx::query(
+        "INSERT INTO case_members (case_id, user_id, role, added_by) SELECT id, 'bench-catchup-user', 'viewer', 'bench' FROM UNNEST($1::uuid[]) AS id",
+    )
+    .bind(&cases)
+    .execute(&mut *tx)
+    .await?;
     let docs: Vec<(i64, String)> = sqlx::query_as(
         "INSERT INTO documents (name, case_id, firm_id, kind)
          SELECT 'cases/' || id::text, id, $1, 'case' FROM UNNEST($2::uuid[]) AS id RETURNING id, name",

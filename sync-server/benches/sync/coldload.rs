@@ -86,6 +86,13 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             .bind(firm)
             .execute(&mut *tx)
             .await?;
+        // Only members read a matter: the reader is one (as sharing it would make them).
+        sqlx::query(
+            "INSERT INTO case_members (case_id, user_id, role, added_by) VALUES ($1, 'bench-cold-reader', 'viewer', 'bench')",
+        )
+        .bind(case)
+        .execute(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO documents (name, case_id, firm_id, kind) VALUES ($1, $2, $3, 'case') RETURNING id",
         )
