@@ -82,8 +82,7 @@ async fn first_sync(url: &str, doc: &str, token: &str) -> String {
         }
     }
     let body = received.get_or_insert_text("body");
-    let text = body.get_string(&received.transact());
-    text
+    body.get_string(&received.transact())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
