@@ -124,7 +124,18 @@ async fn metrics_cover_http_sync_storage_redis_process_and_copilot() {
     }
     ada.wait_synced(WAIT).await;
 
-    let after = scrape(&base).await;
+    // Gauges set from the scraped instance's state as it renders (draining, Redis) share the
+    // test process's recorder with the other tests' servers: scrape until this instance's
+    // values are the ones read (another server rendering at the same moment changes them).
+    let mut after = scrape(&base).await;
+    let deadline = Instant::now() + WAIT;
+    while (value(&after, "hub_draining", &[]) != Some(0.0)
+        || value(&after, "hub_redis_configured", &[]) != Some(1.0))
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        after = scrape(&base).await;
+    }
     let get = |name: &str, labels: &[(&str, &str)]| {
         value(&after, name, labels).unwrap_or_else(|| panic!("{name} {labels:?} missing"))
     };
