@@ -903,11 +903,13 @@ impl DocHub {
         payloads.extend(origins.iter().map(|origin| merge(Some(*origin))));
         if payloads[0].is_none() {
             // Not mergeable (cannot happen with admitted updates): send them one by one.
-            drop(state);
             for (update, origin) in updates {
-                self.send_committed(&entry, update, Some(*origin));
+                broadcast(&state, Some(*origin), |key| {
+                    Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
+                });
             }
-            return false;
+            return state.log_rows >= compact_after
+                && !entry.compacting.swap(true, Ordering::AcqRel);
         }
         broadcast_with(
             &state,
@@ -924,14 +926,6 @@ impl DocHub {
             },
         );
         state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
-    }
-
-    /// Send one committed update to every subscription but its origin (already applied).
-    fn send_committed(&self, entry: &DocEntry, update: &Bytes, origin: Option<SubId>) {
-        let state = lock(&entry.state);
-        broadcast(&state, origin, |key| {
-            Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
-        });
     }
 
     /// Record awareness entries (newer clocks win) and relay them to everyone else. A

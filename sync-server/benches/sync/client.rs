@@ -168,6 +168,21 @@ pub fn micros_since(instant: Instant) -> u64 {
     instant.elapsed().as_micros().min(u128::from(u64::MAX)) as u64
 }
 
+/// `count` read-only clients with `doc` open (authenticated and synced).
+pub async fn open_readers(
+    count: usize,
+    url: &str,
+    doc: &str,
+    token: &str,
+) -> anyhow::Result<Vec<Socket>> {
+    open_many(count, |_| async move {
+        let mut ws = connect(url).await?;
+        open_doc(&mut ws, doc, token, None).await?;
+        anyhow::Ok(ws)
+    })
+    .await
+}
+
 /// Open many connections with bounded parallelism.
 pub async fn open_many<T, F, Fut>(count: usize, open: F) -> anyhow::Result<Vec<T>>
 where

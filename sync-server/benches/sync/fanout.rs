@@ -10,7 +10,7 @@ use protocol::{Message, SyncMessage};
 
 use crate::client::{
     Editor, STEP_TIMEOUT, answer_step1, connect, dev_token, epoch, histogram, micros_since, ms,
-    new_doc_name, next_frame, open_doc, open_many, ws_frame,
+    new_doc_name, next_frame, open_doc, open_readers, ws_frame,
 };
 use crate::options::Sizes;
 use crate::raw::Socket;
@@ -53,15 +53,7 @@ pub async fn run(server: &Server, sizes: &Sizes, observers: usize) -> anyhow::Re
     let url = server.url();
     let doc = new_doc_name();
     let started = Instant::now();
-    let sockets = open_many(observers, |_| {
-        let (url, token, doc) = (url.clone(), token.clone(), doc.clone());
-        async move {
-            let mut ws = connect(&url).await?;
-            open_doc(&mut ws, &doc, &token, None).await?;
-            anyhow::Ok(ws)
-        }
-    })
-    .await?;
+    let sockets = open_readers(observers, &url, &doc, &token).await?;
     eprintln!(
         "  {observers} observers connected in {:.1} s",
         started.elapsed().as_secs_f64()

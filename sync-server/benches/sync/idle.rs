@@ -5,7 +5,7 @@ use std::time::Duration;
 use futures_util::SinkExt;
 
 use crate::client::{
-    answer_step1, connect, dev_token, new_doc_name, next_frame, open_doc, open_many,
+    answer_step1, connect, dev_token, new_doc_name, next_frame, open_doc, open_readers,
 };
 use crate::options::Sizes;
 use crate::raw::Socket;
@@ -47,15 +47,7 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     let mut open = 0usize;
     let mut readings: Vec<(usize, u64)> = Vec::new();
     for &step in &sizes.idle_steps {
-        let sockets = open_many(step.saturating_sub(open), |_| {
-            let (url, token, doc) = (url.clone(), token.clone(), doc.clone());
-            async move {
-                let mut ws = connect(&url).await?;
-                open_doc(&mut ws, &doc, &token, None).await?;
-                anyhow::Ok(ws)
-            }
-        })
-        .await?;
+        let sockets = open_readers(step.saturating_sub(open), &url, &doc, &token).await?;
         open = step.max(open);
         tasks.extend(
             sockets

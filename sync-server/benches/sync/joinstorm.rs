@@ -84,11 +84,11 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     }
     let state = {
         use yrs::ReadTxn;
-        use yrs::updates::encoder::Encode;
-        let txn = editor.doc.transact();
-        txn.encode_state_as_update_v1(&yrs::StateVector::default())
+        editor
+            .doc
+            .transact()
+            .encode_state_as_update_v1(&yrs::StateVector::default())
             .len()
-            .max(txn.state_vector().encode_v1().len())
     };
     eprintln!(
         "  seeded a {:.1} MB document ({:.1} MB of updates) in {:.1} s",
