@@ -67,7 +67,6 @@ async fn sync_socket(
     State(state): State<AppState>,
     mut request: axum::extract::Request,
 ) -> Response {
-    use tracing::Instrument;
     let accept = match websocket_accept(request.headers()) {
         Ok(accept) => accept,
         Err(reason) => return (StatusCode::BAD_REQUEST, reason).into_response(),
@@ -97,30 +96,26 @@ async fn sync_socket(
         None => None,
     };
     let upgrade = hyper::upgrade::on(&mut request);
-    // The connection's log lines keep the upgrade request's id.
-    let span = tracing::Span::current();
+    // One line ties the upgrade request's id to the connection's id, which the connection's
+    // log lines carry (a span kept open for the life of every socket would cost each idle
+    // connection its formatted fields).
+    let id = state.next_connection_id();
+    tracing::info!(conn = id, "websocket connection opened");
     let future = async move {
         let upgraded = match upgrade.await {
             Ok(upgraded) => upgraded,
             Err(error) => {
-                tracing::debug!(%error, "websocket upgrade failed");
+                tracing::debug!(conn = id, %error, "websocket upgrade failed");
                 return;
             }
         };
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(Some(protocol::MAX_FRAME_BYTES))
-            .max_frame_size(Some(protocol::MAX_FRAME_BYTES))
-            .read_buffer_size(1024)
-            .write_buffer_size(0);
-        let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(
+        let socket = crate::ws::Socket::new(
             hyper_util::rt::TokioIo::new(upgraded),
-            tokio_tungstenite::tungstenite::protocol::Role::Server,
-            Some(config),
-        )
-        .await;
-        connection::serve(socket, state, address_slot).await;
-    }
-    .instrument(span);
+            protocol::MAX_FRAME_BYTES,
+            connection::FRAGMENT,
+        );
+        connection::serve(socket, id, state, address_slot).await;
+    };
     tokio::spawn(future);
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)

@@ -5,15 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU8, Ordering};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use protocol::{
     AuthMessage, AwarenessUpdate, ChangesField, DocKind, DocName, Frame, HUB_CHANNEL, HubMessage,
     IntegrateError, MAX_CHANGES_PER_REPLY, Message, ProtocolError, SyncMessage, Wire,
 };
-use tokio_tungstenite::tungstenite::Message as WsMessage;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::Frame as WsFrame;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::Control;
 
 use crate::auth::Principal;
 use crate::db;
@@ -24,15 +20,11 @@ use crate::metrics;
 use crate::persist::WriteRequest;
 use crate::role::{COMMENTS_ROOT, Role, Writes};
 use crate::state::AppState;
+use crate::ws::{Incoming, ReadError, Upgraded as Socket};
 
-/// The upgraded socket of one sync connection.
-pub type WebSocket =
-    tokio_tungstenite::WebSocketStream<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
-
-/// Messages larger than this are sent as fragments of this size (256 KiB), each written before the
-/// next: tungstenite copies what it sends into a write buffer that keeps its capacity, so a
-/// 20 MB first sync sent whole would stay allocated for the life of the connection.
-const FRAGMENT: usize = 256 * 1024;
+/// Messages larger than this are sent as fragments of this size (256 KiB): a client with a
+/// smaller frame limit (tungstenite's default is 16 MiB) still receives a 20 MB first sync.
+pub const FRAGMENT: usize = 256 * 1024;
 
 /// How often an idle connection is pinged.
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
@@ -64,8 +56,12 @@ struct Subscription {
     kind: DocKind,
     /// The token's expiry, shared with the hub so broadcasts stop when it passes.
     expires_at: Arc<AtomicI64>,
-    ack_ok: Bytes,
-    ack_refused: Bytes,
+}
+
+/// The `SyncStatus` answer to one update (encoded when sent: an idle subscription keeps no
+/// copy of it).
+fn sync_status(key: &str, applied: bool) -> Bytes {
+    Bytes::from(Frame::new(key, Message::SyncStatus(applied)).encode())
 }
 
 struct Session {
@@ -97,12 +93,15 @@ struct Fatal {
     reason: String,
 }
 
-pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<AddressSlot>) {
-    let id = state.next_connection_id();
+pub async fn serve(
+    mut socket: Socket,
+    id: crate::hub::ConnId,
+    state: AppState,
+    address_slot: Option<AddressSlot>,
+) {
     metrics::connection_opened();
     state.open_connections.fetch_add(1, Ordering::AcqRel);
     let open_connections = state.open_connections.clone();
-    let mut socket = socket;
     let outbox = Arc::new(Outbox::default());
     let limits = state.limiter.settings().clone();
     let mut session = Session {
@@ -133,17 +132,15 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
         let message = tokio::select! {
             biased;
             () = outbox.ready() => {
-                match write_queued(&mut socket, &outbox, &mut writing).await {
+                // Boxed: the write's state exists only while frames are being written.
+                match Box::pin(write_queued(&mut socket, &outbox, &mut writing)).await {
                     Ok(None) => continue,
                     Ok(Some(close)) => closing = Some(close),
                     Err(()) => {}
                 }
                 break;
             }
-            message = socket.next() => match message {
-                Some(message) => message,
-                None => break,
-            },
+            message = socket.read() => message,
             _ = keepalive.tick() => {
                 session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));
                 continue;
@@ -166,28 +163,33 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
         let result = match message {
             // Boxed: an idle connection then holds a pointer here, not the largest state of
             // every query future below (that is most of a connection's memory).
-            Ok(WsMessage::Binary(bytes)) => Box::pin(session.handle(&bytes)).await,
-            Ok(WsMessage::Close(_)) => break,
-            // Pings are answered by tungstenite; raw frames are never yielded when reading.
-            Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => Ok(()),
-            Ok(WsMessage::Text(_)) => Err(Fatal {
+            Ok(Incoming::Binary(bytes)) => Box::pin(session.handle(&bytes)).await,
+            Ok(Incoming::Ping(payload)) => {
+                if socket.send_control(Control::Pong, &payload).await.is_err() {
+                    break;
+                }
+                Ok(())
+            }
+            // The client closes: answer its close frame at once (RFC 6455 §5.5.1).
+            Ok(Incoming::Close) => {
+                closing = Some((1000, String::new()));
+                break;
+            }
+            Ok(Incoming::Text) => Err(Fatal {
                 code: CLOSE_UNSUPPORTED,
                 reason: "binary frames only (Hocuspocus protocol)".into(),
             }),
-            Err(error) => {
-                let text = error.to_string();
-                if text.contains("too long")
-                    || text.contains("Space limit")
-                    || text.contains("size")
-                {
-                    Err(Fatal {
-                        code: CLOSE_TOO_BIG,
-                        reason: "message too big".into(),
-                    })
-                } else {
-                    tracing::debug!(conn = id, %error, "websocket read failed");
-                    break;
-                }
+            Err(ReadError::TooBig) => Err(Fatal {
+                code: CLOSE_TOO_BIG,
+                reason: "message too big".into(),
+            }),
+            Err(ReadError::Protocol(reason)) => Err(Fatal {
+                code: CLOSE_PROTOCOL,
+                reason: reason.into(),
+            }),
+            Err(ReadError::Closed) => {
+                tracing::debug!(conn = id, "websocket closed by the peer");
+                break;
             }
         };
         if let Err(fatal) = result {
@@ -196,7 +198,7 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
             session.sender.close(fatal.code, &fatal.reason);
         }
     }
-    session.cleanup().await;
+    session.cleanup();
     drop(session);
     // Boxed: its timers and close frame are not part of every idle connection's task.
     Box::pin(finish(socket, outbox, writing, closing)).await;
@@ -207,7 +209,7 @@ pub async fn serve(socket: WebSocket, state: AppState, address_slot: Option<Addr
 /// The end of a connection: what was queued before it still goes out (a denial, the close
 /// reason), briefly, then the close frame.
 async fn finish(
-    mut socket: WebSocket,
+    mut socket: Socket,
     outbox: Arc<Outbox>,
     mut writing: std::collections::VecDeque<Bytes>,
     mut closing: Option<(u16, String)>,
@@ -222,48 +224,32 @@ async fn finish(
     }
     outbox.finish();
     if let Some((code, reason)) = closing {
-        let frame = CloseFrame {
-            code: code.into(),
-            reason: close_reason(&reason).into(),
-        };
         let _ = tokio::time::timeout(
             std::time::Duration::from_secs(5),
-            socket.send(WsMessage::Close(Some(frame))),
+            socket.send_close(code, &reason),
         )
         .await;
     }
 }
 
-/// Write everything queued, then flush once. `Ok(Some(close))` when the connection is to be
-/// closed (after those frames); `Err` when the socket failed.
+/// Write everything queued; `Ok(Some(close))` when the connection is to be closed (after those
+/// frames); `Err` when the socket failed.
 async fn write_queued(
-    socket: &mut WebSocket,
+    socket: &mut Socket,
     outbox: &Outbox,
     writing: &mut std::collections::VecDeque<Bytes>,
 ) -> Result<Option<(u16, String)>, ()> {
     loop {
         let close = outbox.take(writing);
         if writing.is_empty() {
-            socket.flush().await.map_err(|_| ())?;
             // A burst (a join storm's queue) does not stay allocated on an idle connection.
             if writing.capacity() > 64 {
                 *writing = std::collections::VecDeque::new();
             }
             return Ok(close);
         }
-        while let Some(bytes) = writing.pop_front() {
-            metrics::frame_out(bytes.len());
-            if bytes.len() > FRAGMENT {
-                send_fragmented(socket, bytes).await.map_err(|_| ())?;
-            } else {
-                socket
-                    .feed(WsMessage::Binary(bytes))
-                    .await
-                    .map_err(|_| ())?;
-            }
-        }
+        socket.send(writing).await.map_err(|_| ())?;
         if close.is_some() {
-            socket.flush().await.map_err(|_| ())?;
             return Ok(close);
         }
     }
@@ -361,7 +347,7 @@ impl Session {
                 user_id: subscription.user_id.clone(),
                 origin: self.sender.clone(),
                 subscription: subscription.id,
-                ack: subscription.ack_refused.clone(),
+                ack: sync_status(&key, false),
                 received: std::time::Instant::now(),
             });
             self.reply(Frame::new(
@@ -458,11 +444,7 @@ impl Session {
                     user_id: subscription.user_id.clone(),
                     origin: self.sender.clone(),
                     subscription: subscription.id,
-                    ack: if refused {
-                        subscription.ack_refused.clone()
-                    } else {
-                        subscription.ack_ok.clone()
-                    },
+                    ack: sync_status(&key, !refused),
                     received: std::time::Instant::now(),
                 };
                 if !self.state.persister.submit(request).await {
@@ -770,8 +752,6 @@ impl Session {
             access: access.clone(),
             kind: doc.kind(),
             expires_at,
-            ack_ok: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(true)).encode()),
-            ack_refused: Bytes::from(Frame::new(key.as_str(), Message::SyncStatus(false)).encode()),
         };
         self.docs.insert(key.clone(), Box::new(subscription));
         // An access change applied between reading the role and registering the subscription
@@ -923,7 +903,7 @@ impl Session {
         }
     }
 
-    async fn cleanup(&mut self) {
+    fn cleanup(&mut self) {
         let keys: Vec<String> = self.docs.keys().cloned().collect();
         for key in keys {
             self.unsubscribe(&key);
@@ -932,34 +912,4 @@ impl Session {
             self.state.hub.unsubscribe_hub(&firm, self.sender.id);
         }
     }
-}
-
-/// Send one binary message as fragments of [`FRAGMENT`] bytes, each flushed before the next
-/// (RFC 6455 §5.4: every client reassembles them into the one message).
-async fn send_fragmented(
-    sink: &mut WebSocket,
-    bytes: Bytes,
-) -> Result<(), tokio_tungstenite::tungstenite::Error> {
-    let mut offset = 0;
-    while offset < bytes.len() {
-        let end = (offset + FRAGMENT).min(bytes.len());
-        let opcode = if offset == 0 {
-            OpCode::Data(Data::Binary)
-        } else {
-            OpCode::Data(Data::Continue)
-        };
-        let fragment = WsFrame::message(bytes.slice(offset..end), opcode, end == bytes.len());
-        sink.send(WsMessage::Frame(fragment)).await?;
-        offset = end;
-    }
-    Ok(())
-}
-
-/// WebSocket close reasons must fit in a control frame (123 bytes of text).
-fn close_reason(reason: &str) -> String {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    reason[..end].to_owned()
 }

@@ -29,3 +29,4 @@ pub mod releases;
 pub mod rest;
 pub mod role;
 pub mod state;
+pub mod ws;

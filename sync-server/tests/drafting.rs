@@ -182,6 +182,19 @@ fn save_version(store: &Store, doc: &DocName, id: &str, name: &str) {
         .unwrap();
 }
 
+/// Whether this laptop's copy of the draft has version `id` yet.
+fn has_version(store: &Store, doc: &DocName, id: &str) -> bool {
+    store
+        .read(doc, |txn| {
+            txn.get_array("versions").is_some_and(|versions| {
+                versions.iter(txn).any(|entry| {
+                    matches!(entry, yrs::Out::Any(Any::Map(map)) if map.get("id") == Some(&Any::from(id)))
+                })
+            })
+        })
+        .unwrap_or(false)
+}
+
 /// The draft as it was at version `id`, rebuilt from this laptop's copy of the document.
 fn text_at_version(store: &Store, doc: &DocName, id: &str) -> String {
     let update = store
@@ -419,8 +432,11 @@ async fn suggestions_and_comments_made_offline_on_two_laptops_merge_across_two_i
         xml.contains("14") && thread_ids(store, &doc).len() == 2
     };
     ada.wait_until("ben's comments", WAIT, has_everything).await;
-    ben.wait_until("ada's suggestions", WAIT, has_everything)
-        .await;
+    // ada's offline changes arrive as several updates: her version may come after her text.
+    ben.wait_until("ada's suggestions and version", WAIT, |store| {
+        has_everything(store) && has_version(store, &doc, "ada-v")
+    })
+    .await;
     let ada_view = fragment_xml(&ada.store, &doc);
     assert_eq!(
         ada_view,
