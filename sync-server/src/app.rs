@@ -114,7 +114,9 @@ async fn sync_socket(
             protocol::MAX_FRAME_BYTES,
             connection::FRAGMENT,
         );
-        connection::serve(socket, id, state, address_slot).await;
+        connection::Connection::new(socket, id, state, address_slot)
+            .run()
+            .await;
     };
     tokio::spawn(future);
     Response::builder()

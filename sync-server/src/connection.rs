@@ -93,117 +93,170 @@ struct Fatal {
     reason: String,
 }
 
-pub async fn serve(
-    mut socket: Socket,
+/// One sync connection's state while it waits: what an idle lawyer costs the server. Built
+/// before the task's future (so nothing in it is stored twice, as an `async fn`'s arguments
+/// moved into its locals would be), then [`Connection::run`].
+pub struct Connection {
     id: crate::hub::ConnId,
-    state: AppState,
-    address_slot: Option<AddressSlot>,
-) {
-    metrics::connection_opened();
-    state.open_connections.fetch_add(1, Ordering::AcqRel);
-    let open_connections = state.open_connections.clone();
-    let outbox = Arc::new(Outbox::default());
-    let limits = state.limiter.settings().clone();
-    let mut session = Session {
-        state,
-        sender: ConnSender::new(id, outbox.clone()),
-        principals: Vec::new(),
-        seen_users: Vec::new(),
-        docs: HashMap::new(),
-        hub: None,
-        authenticated: false,
-        user_slots: Vec::new(),
-        changes_budget: PerMinute::new(limits.changes_per_minute),
-        _address_slot: address_slot,
-    };
-    let mut restart = session.state.restarting.subscribe();
-    let auth_deadline =
-        tokio::time::Instant::now() + std::time::Duration::from_secs(limits.auth_timeout_secs);
-    // Application-level keep-alive, as Hocuspocus sends: providers reconnect after 30 s of
-    // silence, so an idle but healthy connection must hear something.
-    let mut keepalive =
-        tokio::time::interval_at(tokio::time::Instant::now() + KEEPALIVE, KEEPALIVE);
-    keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    // One task per connection reads and writes: frames to send wait in `outbox` (empty, and
-    // unallocated, while the connection is idle) and are written between reads.
-    let mut writing = std::collections::VecDeque::new();
-    let mut closing: Option<(u16, String)> = None;
-    loop {
-        let message = tokio::select! {
-            biased;
-            () = outbox.ready() => {
-                // Boxed: the write's state exists only while frames are being written.
-                match Box::pin(write_queued(&mut socket, &outbox, &mut writing)).await {
-                    Ok(None) => continue,
-                    Ok(Some(close)) => closing = Some(close),
-                    Err(()) => {}
-                }
-                break;
-            }
-            message = socket.read() => message,
-            _ = keepalive.tick() => {
-                session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));
-                continue;
-            }
-            // A socket that authenticates nothing holds a connection for nobody.
-            _ = tokio::time::sleep_until(auth_deadline), if !session.authenticated => {
-                metrics::protocol_error();
-                session.sender.close(
-                    CLOSE_UNAUTHORIZED,
-                    &format!("authenticate within {} s of connecting", limits.auth_timeout_secs),
-                );
-                continue;
-            }
-            // Draining for a restart: every connection ends, subscribed to anything or not.
-            () = async { let _ = restart.wait_for(|restarting| *restarting).await; } => {
-                session.sender.close(CLOSE_SERVICE_RESTART, "service restart");
-                continue;
-            }
+    socket: Socket,
+    session: Session,
+    outbox: Arc<Outbox>,
+    restart: tokio::sync::watch::Receiver<bool>,
+    keepalive: tokio::time::Interval,
+    auth_deadline: tokio::time::Instant,
+    auth_timeout_secs: u64,
+}
+
+impl Connection {
+    pub fn new(
+        socket: Socket,
+        id: crate::hub::ConnId,
+        state: AppState,
+        address_slot: Option<AddressSlot>,
+    ) -> Self {
+        metrics::connection_opened();
+        state.open_connections.fetch_add(1, Ordering::AcqRel);
+        let outbox = Arc::new(Outbox::default());
+        let (auth_timeout_secs, changes_per_minute) = {
+            let limits = state.limiter.settings();
+            (limits.auth_timeout_secs, limits.changes_per_minute)
         };
-        let result = match message {
-            // Boxed: an idle connection then holds a pointer here, not the largest state of
-            // every query future below (that is most of a connection's memory).
-            Ok(Incoming::Binary(bytes)) => Box::pin(session.handle(&bytes)).await,
-            Ok(Incoming::Ping(payload)) => {
-                if socket.send_control(Control::Pong, &payload).await.is_err() {
-                    break;
-                }
-                Ok(())
-            }
-            // The client closes: answer its close frame at once (RFC 6455 §5.5.1).
-            Ok(Incoming::Close) => {
-                closing = Some((1000, String::new()));
-                break;
-            }
-            Ok(Incoming::Text) => Err(Fatal {
-                code: CLOSE_UNSUPPORTED,
-                reason: "binary frames only (Hocuspocus protocol)".into(),
-            }),
-            Err(ReadError::TooBig) => Err(Fatal {
-                code: CLOSE_TOO_BIG,
-                reason: "message too big".into(),
-            }),
-            Err(ReadError::Protocol(reason)) => Err(Fatal {
-                code: CLOSE_PROTOCOL,
-                reason: reason.into(),
-            }),
-            Err(ReadError::Closed) => {
-                tracing::debug!(conn = id, "websocket closed by the peer");
-                break;
-            }
+        let restart = state.restarting.subscribe();
+        let session = Session {
+            state,
+            sender: ConnSender::new(id, outbox.clone()),
+            principals: Vec::new(),
+            seen_users: Vec::new(),
+            docs: HashMap::new(),
+            hub: None,
+            authenticated: false,
+            user_slots: Vec::new(),
+            changes_budget: PerMinute::new(changes_per_minute),
+            _address_slot: address_slot,
         };
-        if let Err(fatal) = result {
-            metrics::protocol_error();
-            tracing::info!(conn = id, code = fatal.code, reason = %fatal.reason, "closing connection");
-            session.sender.close(fatal.code, &fatal.reason);
+        let now = tokio::time::Instant::now();
+        let auth_deadline = now + std::time::Duration::from_secs(auth_timeout_secs);
+        // Application-level keep-alive, as Hocuspocus sends: providers reconnect after 30 s of
+        // silence, so an idle but healthy connection must hear something. Its first tick is no
+        // later than the authentication deadline, which it then checks (one timer in all).
+        let mut keepalive = tokio::time::interval_at(auth_deadline.min(now + KEEPALIVE), KEEPALIVE);
+        keepalive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if *restart.borrow() {
+            session
+                .sender
+                .close(CLOSE_SERVICE_RESTART, "service restart");
+        }
+        Self {
+            id,
+            socket,
+            session,
+            outbox,
+            restart,
+            keepalive,
+            auth_deadline,
+            auth_timeout_secs,
         }
     }
-    session.cleanup();
-    drop(session);
-    // Boxed: its timers and close frame are not part of every idle connection's task.
-    Box::pin(finish(socket, outbox, writing, closing)).await;
-    metrics::connection_closed();
-    open_connections.fetch_sub(1, Ordering::AcqRel);
+
+    /// Serve the connection until it ends: one task reads frames and, in between, writes what
+    /// the hub queued in `outbox` (empty, and unallocated, while the connection is idle).
+    // Not an `async fn`: its argument would be stored twice in the future (once as the
+    // argument, once as the local it is moved into); the block uses the captured `self` in place.
+    pub fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
+        async move {
+            let id = self.id;
+            let mut writing = std::collections::VecDeque::new();
+            let mut closing: Option<(u16, String)> = None;
+            loop {
+                let message = tokio::select! {
+                    biased;
+                    () = self.outbox.ready() => {
+                        // Boxed: the write's state exists only while frames are being written.
+                        match Box::pin(write_queued(&mut self.socket, &self.outbox, &mut writing)).await {
+                            Ok(None) => continue,
+                            Ok(Some(close)) => closing = Some(close),
+                            Err(()) => {}
+                        }
+                        break;
+                    }
+                    message = self.socket.read() => message,
+                    now = self.keepalive.tick() => {
+                        // A socket that authenticates nothing holds a connection for nobody.
+                        if !self.session.authenticated && now >= self.auth_deadline {
+                            metrics::protocol_error();
+                            self.session.sender.close(
+                                CLOSE_UNAUTHORIZED,
+                                &format!("authenticate within {} s of connecting", self.auth_timeout_secs),
+                            );
+                        } else {
+                            self.session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));
+                        }
+                        continue;
+                    }
+                    // Draining for a restart: every connection ends, subscribed to anything or not.
+                    changed = self.restart.changed() => {
+                        if changed.is_err() || *self.restart.borrow_and_update() {
+                            self.session.sender.close(CLOSE_SERVICE_RESTART, "service restart");
+                        }
+                        continue;
+                    }
+                };
+                let result = match message {
+                    // Boxed: an idle connection then holds a pointer here, not the largest state of
+                    // every query future below (that is most of a connection's memory).
+                    Ok(Incoming::Binary(bytes)) => Box::pin(self.session.handle(&bytes)).await,
+                    Ok(Incoming::Ping(payload)) => {
+                        if Box::pin(self.socket.send_control(Control::Pong, &payload))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                        Ok(())
+                    }
+                    // The client closes: answer its close frame at once (RFC 6455 §5.5.1).
+                    Ok(Incoming::Close) => {
+                        closing = Some((1000, String::new()));
+                        break;
+                    }
+                    Ok(Incoming::Text) => Err(Fatal {
+                        code: CLOSE_UNSUPPORTED,
+                        reason: "binary frames only (Hocuspocus protocol)".into(),
+                    }),
+                    Err(ReadError::TooBig) => Err(Fatal {
+                        code: CLOSE_TOO_BIG,
+                        reason: "message too big".into(),
+                    }),
+                    Err(ReadError::Protocol(reason)) => Err(Fatal {
+                        code: CLOSE_PROTOCOL,
+                        reason: reason.into(),
+                    }),
+                    Err(ReadError::Closed) => {
+                        tracing::debug!(conn = id, "websocket closed by the peer");
+                        break;
+                    }
+                };
+                if let Err(fatal) = result {
+                    metrics::protocol_error();
+                    tracing::info!(conn = id, code = fatal.code, reason = %fatal.reason, "closing connection");
+                    self.session.sender.close(fatal.code, &fatal.reason);
+                }
+            }
+            let Self {
+                socket,
+                mut session,
+                outbox,
+                ..
+            } = self;
+            session.cleanup();
+            let open_connections = session.state.open_connections.clone();
+            drop(session);
+            // Boxed: its timers and close frame are not part of every idle connection's task.
+            Box::pin(finish(socket, outbox, writing, closing)).await;
+            metrics::connection_closed();
+            open_connections.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// The end of a connection: what was queued before it still goes out (a denial, the close
@@ -371,11 +424,14 @@ impl Session {
                 // A Step1 that is itself a reply must not be answered with another Step1.
                 let reply_step1 = matches!(message, Message::Sync(_));
                 let entry = &subscription.entry;
-                let answer = crate::hub::cpu_bound(|| entry.sync_step1(key.as_str(), state_vector))
-                    .map_err(|error| Fatal {
-                        code: CLOSE_PROTOCOL,
-                        reason: format!("bad state vector: {error}"),
-                    })?;
+                let heavy = entry.step1_is_heavy(key.as_str(), state_vector);
+                let answer = crate::hub::cpu_bound_if(heavy, || {
+                    entry.sync_step1(key.as_str(), state_vector)
+                })
+                .map_err(|error| Fatal {
+                    code: CLOSE_PROTOCOL,
+                    reason: format!("bad state vector: {error}"),
+                })?;
                 for frame in answer.frames.iter() {
                     self.sender.send(frame.clone());
                 }
@@ -403,7 +459,8 @@ impl Session {
                     let entry = subscription.entry.clone();
                     let within = (writes == Writes::Comments).then_some(COMMENTS_ROOT);
                     let was_deleted = entry.draft_deleted();
-                    match crate::hub::cpu_bound(|| entry.admit(&update, within)) {
+                    let heavy = entry.admit_is_heavy(&update);
+                    match crate::hub::cpu_bound_if(heavy, || entry.admit(&update, within)) {
                         Ok(()) => {
                             if !was_deleted && entry.draft_deleted() {
                                 update = self.keep_held_draft(&key, &entry, update).await?;

@@ -261,6 +261,9 @@ struct DocState {
     title: Option<String>,
     /// The last parties and conflicts check seen in a case document (`conflicts::index`).
     parties: Option<crate::conflicts::index::MatterParties>,
+    /// The stored bytes loaded plus those committed since: how much work encoding or
+    /// materializing the document is (an estimate; see [`cpu_bound`]).
+    approx_bytes: usize,
 }
 
 /// A draft's metadata map (title, the deletion tombstone): `hub_local`'s `DRAFT_META`.
@@ -279,6 +282,7 @@ const FIRST_SYNC_MAX_ROWS: usize = 256;
 impl DocState {
     /// Apply a committed update to the document, or add it to the held history.
     fn integrate_committed(&mut self, doc_id: i64, update: &[u8]) {
+        self.approx_bytes = self.approx_bytes.saturating_add(update.len());
         if let Some(doc) = &self.doc {
             match apply(doc, update) {
                 Ok(()) => {}
@@ -389,8 +393,13 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), IntegrateError> {
     .unwrap_or_else(|_| Err(IntegrateError::Integration("yrs panicked".to_owned())))
 }
 
-/// Run CPU-heavy work (integrating a long history) without stalling the other tasks scheduled
-/// on this worker thread: on the multi-threaded runtime they are moved to another worker.
+/// Run CPU-heavy work (integrating a long history, encoding a large document) without stalling
+/// the other tasks scheduled on this worker thread: on the multi-threaded runtime they are
+/// moved to another worker. Only for work known to be heavy ([`DocEntry::step1_is_heavy`],
+/// [`DocEntry::admit_is_heavy`]): handing the worker over wakes another thread (microseconds of
+/// scheduling, more than a small update's whole integration), and each thread it starts gets a
+/// malloc arena of its own (issue 18: thousands of first syncs through it left 20 threads and
+/// ~25 MB of arenas behind).
 pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -399,6 +408,17 @@ pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
         _ => work(),
     }
 }
+
+/// [`cpu_bound`] when `heavy`, else inline.
+pub fn cpu_bound_if<R>(heavy: bool, work: impl FnOnce() -> R) -> R {
+    if heavy { cpu_bound(work) } else { work() }
+}
+
+/// A document (stored bytes) at least this large is heavy to encode or materialize (about a
+/// millisecond of CPU or more).
+const HEAVY_DOCUMENT_BYTES: usize = 512 * 1024;
+/// An update at least this large is heavy to integrate (a paste, an import).
+const HEAVY_UPDATE_BYTES: usize = 64 * 1024;
 
 /// Metric: documents whose stored history could not be integrated (each occurrence).
 pub const BAD_DOCUMENTS: &str = "hub_bad_documents_total";
@@ -470,6 +490,7 @@ impl DocEntry {
                 log_rows: 0,
                 title: None,
                 parties: None,
+                approx_bytes: 0,
             }),
         }
     }
@@ -481,6 +502,8 @@ impl DocEntry {
         let mut updates: Vec<Vec<u8>> =
             stored.updates.into_iter().map(|(_, bytes)| bytes).collect();
         updates.extend(state.pending.drain(..).map(|bytes| bytes.to_vec()));
+        state.approx_bytes = stored.snapshot.as_ref().map_or(0, Vec::len)
+            + updates.iter().map(Vec::len).sum::<usize>();
         state.history = Some(StoredHistory {
             snapshot: stored.snapshot,
             updates,
@@ -565,6 +588,28 @@ impl DocEntry {
     /// the document as it is now ([`protocol::check_within_root`]), checked under the same lock
     /// as the integration so no other change slips between; else it is refused with
     /// `ProtocolError::OutsideScope` and the document is unchanged.
+    /// Whether answering this SyncStep1 is real work: not a cached first sync, and a large
+    /// document to encode.
+    pub fn step1_is_heavy(&self, key: &str, state_vector: &[u8]) -> bool {
+        let state = lock(&self.state);
+        // An empty state vector is encoded as a single 0 (no clients).
+        let cached = state_vector == [0]
+            && state
+                .first_sync
+                .as_ref()
+                .is_some_and(|cached| cached.key == key);
+        !cached && state.approx_bytes >= HEAVY_DOCUMENT_BYTES
+    }
+
+    /// Whether admitting `update` is real work: a large update, or a large document still to
+    /// be materialized.
+    pub fn admit_is_heavy(&self, update: &[u8]) -> bool {
+        update.len() >= HEAVY_UPDATE_BYTES || {
+            let state = lock(&self.state);
+            state.doc.is_none() && state.approx_bytes >= HEAVY_DOCUMENT_BYTES
+        }
+    }
+
     pub fn admit(&self, update: &[u8], within: Option<&str>) -> Result<(), IntegrateError> {
         let mut state = lock(&self.state);
         let doc = state

@@ -3,6 +3,12 @@ use clap::{Parser, Subcommand};
 use sync_server::config::{DatabaseSettings, DevSecret, ServeSettings};
 use sync_server::{app, auth, db, migrate};
 
+/// mimalloc rather than glibc's malloc: glibc keeps the pages of freed memory (a burst of
+/// connections, a join storm's buffers) resident, so an idle server stayed as large as its
+/// busiest moment (issue 18, docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "sync-server", version, about = "Lawyers Hub sync-server")]
 struct Cli {

@@ -14,8 +14,20 @@ use crate::hub::DocHub;
 use crate::limits::Limiter;
 use crate::persist::Persister;
 
+/// Cloned into every request and connection: one pointer (a sync connection keeps it for its
+/// whole life, so its size is paid per idle lawyer).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: PgPool,
     pub hub: Arc<DocHub>,
     pub persister: Persister,
@@ -45,7 +57,7 @@ impl AppState {
         copilot: Arc<Copilot>,
         limiter: Arc<Limiter>,
     ) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             pool,
             hub,
             persister,
@@ -58,7 +70,7 @@ impl AppState {
             limiter,
             parties: Arc::default(),
             next_connection: Arc::new(AtomicU64::new(1)),
-        }
+        }))
     }
 
     pub fn next_connection_id(&self) -> u64 {

@@ -28,6 +28,8 @@ pub type Upgraded = Socket<hyper_util::rt::TokioIo<hyper::upgrade::Upgraded>>;
 const READ_CHUNK: usize = 16 * 1024;
 /// Frames written per `writev` (each is a header and a payload: two slices).
 const WRITE_BATCH: usize = 64;
+/// How long a write may wait for the peer to read before the connection is given up.
+pub const WRITE_STALL: std::time::Duration = std::time::Duration::from_secs(30);
 /// The largest frame header: 2 bytes, 8 of length, 4 of mask.
 const MAX_HEADER: usize = 14;
 
@@ -68,11 +70,24 @@ pub struct Socket<S> {
     max_message: usize,
     /// Messages larger than this are sent as fragments of this size.
     fragment: usize,
+    /// A write that makes no progress for this long fails: the peer stopped reading (a laptop
+    /// gone to sleep mid-sync), and its connection must not hold its frames forever.
+    write_stall: std::time::Duration,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
     /// A socket whose upgrade handshake is done.
     pub fn new(io: S, max_message: usize, fragment: usize) -> Self {
+        Self::with_write_stall(io, max_message, fragment, WRITE_STALL)
+    }
+
+    /// [`Socket::new`] with a write-stall limit of the caller's.
+    pub fn with_write_stall(
+        io: S,
+        max_message: usize,
+        fragment: usize,
+        write_stall: std::time::Duration,
+    ) -> Self {
         Self {
             io,
             input: Vec::new(),
@@ -81,6 +96,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             message: None,
             max_message,
             fragment: fragment.max(1),
+            write_stall,
         }
     }
 
@@ -298,12 +314,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
         }
         let mut slices = &mut slices[..];
         while !slices.is_empty() {
-            match self.io.write_vectored(slices).await? {
+            // The timer only starts if the write must wait (`timeout` polls the write first).
+            let written = tokio::time::timeout(self.write_stall, self.io.write_vectored(slices))
+                .await
+                .map_err(|_| {
+                    io::Error::new(io::ErrorKind::TimedOut, "the peer stopped reading")
+                })??;
+            match written {
                 0 => return Err(io::ErrorKind::WriteZero.into()),
                 written => IoSlice::advance_slices(&mut slices, written),
             }
         }
-        self.io.flush().await
+        tokio::time::timeout(self.write_stall, self.io.flush())
+            .await
+            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "the peer stopped reading"))?
     }
 }
 
@@ -455,6 +479,23 @@ mod tests {
         client.write_all(&header).await.unwrap();
         assert!(matches!(socket.read().await, Err(ReadError::TooBig)));
         assert!(socket.input.capacity() < 1 << 20);
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_stops_reading_fails_the_write_instead_of_holding_it_forever() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let _client = TcpStream::connect(address).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let stall = std::time::Duration::from_millis(300);
+        let mut socket = Socket::with_write_stall(server, 1 << 20, 1 << 20, stall);
+        // 64 MiB, never read: the socket buffers fill and the write waits.
+        let mut queued: VecDeque<Bytes> =
+            (0..64).map(|_| Bytes::from(vec![0u8; 1 << 20])).collect();
+        let started = std::time::Instant::now();
+        let error = socket.send(&mut queued).await.unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 
     #[tokio::test]

@@ -158,6 +158,8 @@ impl Server {
                     .env("HUB_NEW_CASES_PER_MINUTE", "1000000")
                     .env("HUB_CHANGES_PER_MINUTE", "1000000")
                     .env("HUB_MAX_DOCS_PER_CONNECTION", "1000000")
+                    // As the shipped systemd unit and container image run it.
+                    .env("MIMALLOC_ARENA_EAGER_COMMIT", "0")
                     .env_remove("REDIS_URL")
                     .stdin(Stdio::null())
                     .stdout(Stdio::null())
