@@ -162,6 +162,7 @@ impl Connection {
     /// the hub queued in `outbox` (empty, and unallocated, while the connection is idle).
     // Not an `async fn`: its argument would be stored twice in the future (once as the
     // argument, once as the local it is moved into); the block uses the captured `self` in place.
+    #[allow(clippy::manual_async_fn)]
     pub fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
         async move {
             let id = self.id;
