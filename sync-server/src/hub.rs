@@ -863,6 +863,11 @@ impl DocHub {
         if removed.is_empty() {
             return None;
         }
+        // Presence of theirs still waiting for its batch is not relayed after their removal
+        // (clients would ignore it, its clock being older; it would only cost a frame each).
+        state
+            .presence_out
+            .retain(|pending| !removed.iter().any(|gone| gone.client_id == pending.client_id));
         let update = AwarenessUpdate { entries: removed }.encode();
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Awareness(update.clone())).encode()

@@ -229,6 +229,40 @@ async fn presence_is_relayed_in_batches_and_not_past_the_cap() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lawyer_who_leaves_before_the_batch_is_not_relayed_after_their_removal() {
+    let firm = Firm::one_instance().await;
+    let url = ws_url(firm.server());
+    let name = draft_name(&new_case());
+    let doc = name.as_str();
+    let ada = token("ada", FIRM);
+    let (mut watcher, _) = open(&url, doc, &ada).await;
+    let (mut leaver, _) = open(&url, doc, &ada).await;
+    send(
+        &mut leaver,
+        Frame::new(doc, Message::Awareness(presence(21, 1, r#"{"at":1}"#))),
+    )
+    .await;
+    // Gone at once: well inside the 30 ms batch that holds the presence just sent.
+    drop(leaver);
+    let frames = presence_frames(&mut watcher, Duration::from_millis(500)).await;
+    let states: Vec<&str> = frames
+        .iter()
+        .flat_map(|frame| frame.entries.iter())
+        .filter(|entry| entry.client_id == 21)
+        .map(|entry| entry.state.as_str())
+        .collect();
+    assert_eq!(
+        states.last(),
+        Some(&"null"),
+        "the last word on a lawyer who left is their removal: {states:?}"
+    );
+    assert!(
+        !states.iter().skip_while(|state| **state != "null").any(|state| *state != "null"),
+        "presence relayed after the removal: {states:?}"
+    );
+}
+
 /// Send `count` single-character edits from `editor` as fast as the socket takes them.
 async fn burst(socket: &mut Socket, doc: &str, editor: &Doc, mark: &str, count: usize) {
     use futures_util::SinkExt;
