@@ -191,6 +191,10 @@ impl Connection {
                             );
                         } else {
                             self.session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));
+                            // A deadline longer than the keep-alive is kept to the second too.
+                            if !self.session.authenticated && self.auth_deadline < now + KEEPALIVE {
+                                self.keepalive.reset_at(self.auth_deadline);
+                            }
                         }
                         continue;
                     }
@@ -459,8 +463,9 @@ impl Session {
                 if !empty && !refused {
                     let entry = subscription.entry.clone();
                     let within = (writes == Writes::Comments).then_some(COMMENTS_ROOT);
-                    let was_deleted = entry.draft_deleted();
+                    // Before `draft_deleted`, which materializes the document.
                     let heavy = entry.admit_is_heavy(&update);
+                    let was_deleted = crate::hub::cpu_bound_if(heavy, || entry.draft_deleted());
                     match crate::hub::cpu_bound_if(heavy, || entry.admit(&update, within)) {
                         Ok(()) => {
                             if !was_deleted && entry.draft_deleted() {

@@ -369,6 +369,15 @@ struct FirstSync {
     state_vector: Vec<u8>,
 }
 
+/// The lock if it is free now (a poisoned one, too).
+fn try_lock<T>(mutex: &Mutex<T>) -> Option<MutexGuard<'_, T>> {
+    match mutex.try_lock() {
+        Ok(guard) => Some(guard),
+        Err(std::sync::TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(std::sync::TryLockError::WouldBlock) => None,
+    }
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding one of these locks would be a bug; keep serving the data anyway.
     mutex
@@ -590,8 +599,12 @@ impl DocEntry {
     /// `ProtocolError::OutsideScope` and the document is unchanged.
     /// Whether answering this SyncStep1 is real work: not a cached first sync, and a large
     /// document to encode.
+    /// A document locked by other work (an encoding, a materialization) counts as heavy: the
+    /// worker thread must not wait for it.
     pub fn step1_is_heavy(&self, key: &str, state_vector: &[u8]) -> bool {
-        let state = lock(&self.state);
+        let Some(state) = try_lock(&self.state) else {
+            return true;
+        };
         // An empty state vector is encoded as a single 0 (no clients).
         let cached = state_vector == [0]
             && state
@@ -604,10 +617,10 @@ impl DocEntry {
     /// Whether admitting `update` is real work: a large update, or a large document still to
     /// be materialized.
     pub fn admit_is_heavy(&self, update: &[u8]) -> bool {
-        update.len() >= HEAVY_UPDATE_BYTES || {
-            let state = lock(&self.state);
-            state.doc.is_none() && state.approx_bytes >= HEAVY_DOCUMENT_BYTES
-        }
+        update.len() >= HEAVY_UPDATE_BYTES
+            || try_lock(&self.state).is_none_or(|state| {
+                state.doc.is_none() && state.approx_bytes >= HEAVY_DOCUMENT_BYTES
+            })
     }
 
     pub fn admit(&self, update: &[u8], within: Option<&str>) -> Result<(), IntegrateError> {
@@ -865,9 +878,11 @@ impl DocHub {
         }
         // Presence of theirs still waiting for its batch is not relayed after their removal
         // (clients would ignore it, its clock being older; it would only cost a frame each).
-        state
-            .presence_out
-            .retain(|pending| !removed.iter().any(|gone| gone.client_id == pending.client_id));
+        state.presence_out.retain(|pending| {
+            !removed
+                .iter()
+                .any(|gone| gone.client_id == pending.client_id)
+        });
         let update = AwarenessUpdate { entries: removed }.encode();
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Awareness(update.clone())).encode()

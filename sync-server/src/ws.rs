@@ -73,6 +73,9 @@ pub struct Socket<S> {
     /// A write that makes no progress for this long fails: the peer stopped reading (a laptop
     /// gone to sleep mid-sync), and its connection must not hold its frames forever.
     write_stall: std::time::Duration,
+    /// A write failed (perhaps in the middle of a frame): nothing more may be written, or the
+    /// peer would read the next header as the rest of that frame's payload.
+    broken: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
@@ -97,6 +100,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             max_message,
             fragment: fragment.max(1),
             write_stall,
+            broken: false,
         }
     }
 
@@ -116,8 +120,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             self.input.drain(..self.start);
             self.start = 0;
         }
-        // The rest of a large frame is reserved for at once (bounded by `max_message`).
-        self.input.reserve(self.missing);
+        // Room for the rest of the frame in flight, but never much more than has arrived: a
+        // header alone (14 bytes, before authentication) does not make the server reserve
+        // 8 MiB; a large frame grows the buffer as its bytes come.
+        self.input
+            .reserve(self.missing.min(self.input.len().max(READ_CHUNK)));
         poll_fn(|cx| self.poll_fill(cx)).await
     }
 
@@ -172,7 +179,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             let Some(mask) = header.mask else {
                 return Err(ReadError::Protocol("client frames must be masked"));
             };
-            let joined = self.message.as_ref().map_or(0, Vec::len);
+            let control = matches!(header.opcode, OpCode::Control(_));
+            // Refused from the header, before its payload is read.
+            if control && (!header.is_final || length > 125) {
+                return Err(ReadError::Protocol(
+                    "control frames must be whole and at most 125 bytes",
+                ));
+            }
+            // A control frame may come between a message's fragments: it is not part of it.
+            let joined = if control {
+                0
+            } else {
+                self.message.as_ref().map_or(0, Vec::len)
+            };
             let length = usize::try_from(length)
                 .ok()
                 .filter(|length| joined.saturating_add(*length) <= self.max_message)
@@ -189,21 +208,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
             let payload = &mut self.input[payload_start..payload_start + length];
             unmask(payload, mask);
             let incoming = match header.opcode {
-                OpCode::Control(control) => {
-                    if !header.is_final || length > 125 {
-                        return Err(ReadError::Protocol(
-                            "control frames must be whole and at most 125 bytes",
-                        ));
+                OpCode::Control(control) => match control {
+                    Control::Ping => Some(Incoming::Ping(payload.to_vec())),
+                    Control::Pong => None,
+                    Control::Close => Some(Incoming::Close),
+                    Control::Reserved(_) => {
+                        return Err(ReadError::Protocol("reserved control opcode"));
                     }
-                    match control {
-                        Control::Ping => Some(Incoming::Ping(payload.to_vec())),
-                        Control::Pong => None,
-                        Control::Close => Some(Incoming::Close),
-                        Control::Reserved(_) => {
-                            return Err(ReadError::Protocol("reserved control opcode"));
-                        }
-                    }
-                }
+                },
                 OpCode::Data(Data::Text) => Some(Incoming::Text),
                 OpCode::Data(Data::Binary) => {
                     if self.message.is_some() {
@@ -305,6 +317,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Socket<S> {
 
     /// Write frames with as few system calls as the socket allows (vectored writes).
     async fn write_pieces(&mut self, pieces: &[(Header, Bytes)]) -> io::Result<()> {
+        if self.broken {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let result = self.write_all_pieces(pieces).await;
+        self.broken = result.is_err();
+        result
+    }
+
+    async fn write_all_pieces(&mut self, pieces: &[(Header, Bytes)]) -> io::Result<()> {
         let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(pieces.len() * 2);
         for (header, payload) in pieces {
             slices.push(IoSlice::new(header.bytes()));
@@ -496,6 +517,37 @@ mod tests {
         let error = socket.send(&mut queued).await.unwrap_err();
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // It may have stopped inside a frame: nothing more is written on that socket (the
+        // close frame included), or the peer would take the next header for payload.
+        assert_eq!(
+            socket.send_close(1000, "").await.unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
+    }
+
+    #[tokio::test]
+    async fn a_header_alone_reserves_nothing_large_and_long_control_frames_are_refused_from_it() {
+        let (mut socket, mut client) = pair().await;
+        // Announces 900,000 bytes, sends none of them.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&900_000u64.to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        client.write_all(&header).await.unwrap();
+        let pending =
+            tokio::time::timeout(std::time::Duration::from_millis(200), socket.read()).await;
+        assert!(pending.is_err(), "the frame is incomplete");
+        assert!(
+            socket.input.capacity() <= 64 * 1024,
+            "{} bytes reserved for a 14-byte header",
+            socket.input.capacity()
+        );
+        // A 200-byte ping is refused as soon as its header is in, payload unsent.
+        let (mut socket, mut client) = pair().await;
+        client
+            .write_all(&[0x89, 0x80 | 126, 0, 200, 1, 2, 3, 4])
+            .await
+            .unwrap();
+        assert!(matches!(socket.read().await, Err(ReadError::Protocol(_))));
     }
 
     #[tokio::test]

@@ -258,7 +258,10 @@ async fn a_lawyer_who_leaves_before_the_batch_is_not_relayed_after_their_removal
         "the last word on a lawyer who left is their removal: {states:?}"
     );
     assert!(
-        !states.iter().skip_while(|state| **state != "null").any(|state| *state != "null"),
+        !states
+            .iter()
+            .skip_while(|state| **state != "null")
+            .any(|state| *state != "null"),
         "presence relayed after the removal: {states:?}"
     );
 }
