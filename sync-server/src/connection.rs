@@ -97,14 +97,12 @@ struct Fatal {
 /// before the task's future (so nothing in it is stored twice, as an `async fn`'s arguments
 /// moved into its locals would be), then [`Connection::run`].
 pub struct Connection {
-    id: crate::hub::ConnId,
     socket: Socket,
     session: Session,
     outbox: Arc<Outbox>,
     restart: tokio::sync::watch::Receiver<bool>,
     keepalive: tokio::time::Interval,
     auth_deadline: tokio::time::Instant,
-    auth_timeout_secs: u64,
 }
 
 impl Connection {
@@ -147,14 +145,12 @@ impl Connection {
                 .close(CLOSE_SERVICE_RESTART, "service restart");
         }
         Self {
-            id,
             socket,
             session,
             outbox,
             restart,
             keepalive,
             auth_deadline,
-            auth_timeout_secs,
         }
     }
 
@@ -165,7 +161,7 @@ impl Connection {
     #[allow(clippy::manual_async_fn)]
     pub fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
         async move {
-            let id = self.id;
+            let id = self.session.sender.id;
             let mut writing = std::collections::VecDeque::new();
             let mut closing: Option<(u16, String)> = None;
             loop {
@@ -187,7 +183,10 @@ impl Connection {
                             metrics::protocol_error();
                             self.session.sender.close(
                                 CLOSE_UNAUTHORIZED,
-                                &format!("authenticate within {} s of connecting", self.auth_timeout_secs),
+                                &format!(
+                                    "authenticate within {} s of connecting",
+                                    self.session.state.limiter.settings().auth_timeout_secs
+                                ),
                             );
                         } else {
                             self.session.sender.send(Bytes::from_static(&[protocol::message_type::PING as u8]));

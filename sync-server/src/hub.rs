@@ -407,8 +407,8 @@ fn apply(doc: &Doc, update: &[u8]) -> Result<(), IntegrateError> {
 /// moved to another worker. Only for work known to be heavy ([`DocEntry::step1_is_heavy`],
 /// [`DocEntry::admit_is_heavy`]): handing the worker over wakes another thread (microseconds of
 /// scheduling, more than a small update's whole integration), and each thread it starts gets a
-/// malloc arena of its own (issue 18: thousands of first syncs through it left 20 threads and
-/// ~25 MB of arenas behind).
+/// malloc arena of its own (issue 18: 2,000 first syncs through it grew the server from 3 to 25
+/// threads, with ~25 MB of arenas).
 pub fn cpu_bound<R>(work: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current() {
         Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
@@ -583,24 +583,9 @@ impl DocEntry {
         Ok(answer)
     }
 
-    /// Integrate a client's update into the in-memory document before it is stored: an update
-    /// that decodes but that yrs cannot integrate (an item whose parent is not a type, say), or
-    /// cannot integrate safely (a malformed change: one that skips clocks, builds on what the
-    /// document lacks, or restates clocks it holds elsewhere), is refused here, so it never
-    /// reaches Postgres, where it would break every later load, compaction and backup of the
-    /// document. Integration is idempotent, so the update is applied again, at no cost, when its
-    /// commit is broadcast. On [`IntegrateError::Refused`] the document is unchanged; on
-    /// [`IntegrateError::Integration`] it may hold part of the update: the caller must
-    /// [`DocHub::reload`] it.
-    ///
-    /// With `within` (a commenter's change), the update must also stay under that root type of
-    /// the document as it is now ([`protocol::check_within_root`]), checked under the same lock
-    /// as the integration so no other change slips between; else it is refused with
-    /// `ProtocolError::OutsideScope` and the document is unchanged.
     /// Whether answering this SyncStep1 is real work: not a cached first sync, and a large
-    /// document to encode.
-    /// A document locked by other work (an encoding, a materialization) counts as heavy: the
-    /// worker thread must not wait for it.
+    /// document to encode. A document locked by other work (an encoding, a materialization)
+    /// counts as heavy: the worker thread must not wait for it.
     pub fn step1_is_heavy(&self, key: &str, state_vector: &[u8]) -> bool {
         let Some(state) = try_lock(&self.state) else {
             return true;
@@ -623,6 +608,20 @@ impl DocEntry {
             })
     }
 
+    /// Integrate a client's update into the in-memory document before it is stored: an update
+    /// that decodes but that yrs cannot integrate (an item whose parent is not a type, say), or
+    /// cannot integrate safely (a malformed change: one that skips clocks, builds on what the
+    /// document lacks, or restates clocks it holds elsewhere), is refused here, so it never
+    /// reaches Postgres, where it would break every later load, compaction and backup of the
+    /// document. Integration is idempotent, so the update is applied again, at no cost, when its
+    /// commit is broadcast. On [`IntegrateError::Refused`] the document is unchanged; on
+    /// [`IntegrateError::Integration`] it may hold part of the update: the caller must
+    /// [`DocHub::reload`] it.
+    ///
+    /// With `within` (a commenter's change), the update must also stay under that root type of
+    /// the document as it is now ([`protocol::check_within_root`]), checked under the same lock
+    /// as the integration so no other change slips between; else it is refused with
+    /// `ProtocolError::OutsideScope` and the document is unchanged.
     pub fn admit(&self, update: &[u8], within: Option<&str>) -> Result<(), IntegrateError> {
         let mut state = lock(&self.state);
         let doc = state
@@ -973,23 +972,22 @@ impl DocHub {
                     Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
                 });
             }
-            return state.log_rows >= compact_after
-                && !entry.compacting.swap(true, Ordering::AcqRel);
+        } else {
+            broadcast_with(
+                &state,
+                |subscription| {
+                    let payload = match origins.binary_search(&subscription) {
+                        Ok(index) => index + 1,
+                        Err(_) => 0,
+                    };
+                    payloads[payload].is_some().then_some(payload)
+                },
+                |payload, key| {
+                    let update = payloads[payload].as_deref().unwrap_or_default();
+                    Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
+                },
+            );
         }
-        broadcast_with(
-            &state,
-            |subscription| {
-                let payload = match origins.binary_search(&subscription) {
-                    Ok(index) => index + 1,
-                    Err(_) => 0,
-                };
-                payloads[payload].is_some().then_some(payload)
-            },
-            |payload, key| {
-                let update = payloads[payload].as_deref().unwrap_or_default();
-                Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
-            },
-        );
         state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 

@@ -173,6 +173,7 @@ async fn run(
                 }
             }
         }
+        // Not held across the publish below (its clones of the updates are freed now).
         drop(groups);
         for request in &batch {
             request.origin.send(request.ack.clone());
