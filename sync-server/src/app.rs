@@ -236,7 +236,7 @@ pub async fn start(settings: &ServeSettings) -> anyhow::Result<Running> {
         hub.clone(),
         fanout.clone(),
         settings.compact_after,
-        settings.writers,
+        settings.writers(),
     );
     fanout.spawn_subscriber(hub.clone(), pool.clone(), settings.compact_after);
     crate::access_watch::spawn(hub.clone(), pool.clone());

@@ -755,6 +755,8 @@ pub struct DocHub {
     /// read a role before a bump re-checks it after registering (see `access_changed_since`).
     access_epoch: AtomicU64,
     awareness_limits: AwarenessLimits,
+    /// One compaction at a time (see `compaction`).
+    pub(crate) compactions: tokio::sync::Semaphore,
 }
 
 impl Default for DocHub {
@@ -771,6 +773,7 @@ impl DocHub {
             next_subscription: AtomicU64::new(1),
             access_epoch: AtomicU64::new(0),
             awareness_limits,
+            compactions: tokio::sync::Semaphore::new(1),
         }
     }
 
@@ -914,7 +917,8 @@ impl DocHub {
         broadcast(&state, origin, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
         });
-        state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
+        state.log_rows >= compaction::threshold(entry.id, compact_after)
+            && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
     /// Updates of one document committed together (one group commit): applied in order, then
@@ -988,7 +992,8 @@ impl DocHub {
                 },
             );
         }
-        state.log_rows >= compact_after && !entry.compacting.swap(true, Ordering::AcqRel)
+        state.log_rows >= compaction::threshold(entry.id, compact_after)
+            && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
     /// Record awareness entries (newer clocks win) and relay them to everyone else. A

@@ -122,6 +122,9 @@ async fn run(mut options: Options) -> anyhow::Result<()> {
     };
     sizes.durable_writers = options.writers.unwrap_or(sizes.durable_writers);
     sizes.durable_window = options.window.unwrap_or(sizes.durable_window);
+    if let Some(rates) = &options.rates {
+        sizes.durable_rates = rates.clone();
+    }
     if let Some(observers) = &options.observers {
         sizes.fanout_observers = observers.clone();
     }
@@ -148,7 +151,7 @@ async fn run(mut options: Options) -> anyhow::Result<()> {
     let checks = checks(&rows);
     let mut report = String::new();
     report.push_str(&format!(
-        "\n## {} — {} run\n\n- Command: `{}`\n- Machine: {}\n- Software: {}\n- Sizes: {} s measured after {} ms warm-up; durable {} writers × window {}; fan-out {} update/s to {:?} observers; idle slope over {:?} connections; hot document {} writers + {} observers, {} s per rate; join storm {} clients × {} MB; cold load {} edits + {} pending × {} loads; catch-up {} docs, {} changed × {} rounds\n",
+        "\n## {} — {} run\n\n- Command: `{}`\n- Machine: {}\n- Software: {}\n- Sizes: {} s measured after {} ms warm-up; durable {} writers × window {}, then open loop at {:?}/s; fan-out {} update/s to {:?} observers; idle slope over {:?} connections; hot document {} writers + {} observers, {} s per rate; join storm {} clients × {} MB; cold load {} edits + {} pending × {} loads; catch-up {} docs, {} changed × {} rounds\n",
         started_at.format("%Y-%m-%d %H:%M UTC"),
         if options.quick { "quick" } else { "full" },
         options.command,
@@ -158,6 +161,7 @@ async fn run(mut options: Options) -> anyhow::Result<()> {
         sizes.warmup.as_millis(),
         sizes.durable_writers,
         sizes.durable_window,
+        sizes.durable_rates,
         sizes.fanout_rate,
         sizes.fanout_observers,
         sizes.idle_steps,

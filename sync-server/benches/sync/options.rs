@@ -93,6 +93,8 @@ pub struct Sizes {
     pub duration: Duration,
     pub durable_writers: usize,
     pub durable_window: usize,
+    /// Rates (updates/s, all writers together) offered open loop after the closed loop.
+    pub durable_rates: Vec<u32>,
     pub fanout_observers: Vec<usize>,
     pub fanout_rate: u32,
     pub cold_history: usize,
@@ -117,6 +119,7 @@ impl Sizes {
             duration: Duration::from_secs(10),
             durable_writers: 50,
             durable_window: 8,
+            durable_rates: vec![20_000],
             fanout_observers: vec![1_000, 1_500],
             fanout_rate: 50,
             cold_history: 250_000,
@@ -141,6 +144,7 @@ impl Sizes {
             duration: Duration::from_secs(2),
             durable_writers: 10,
             durable_window: 8,
+            durable_rates: vec![2_000],
             fanout_observers: vec![100],
             fanout_rate: 50,
             cold_history: 20_000,
@@ -172,6 +176,8 @@ pub struct Options {
     pub window: Option<usize>,
     /// Overrides the fan-out scenario's observer counts.
     pub observers: Option<Vec<usize>>,
+    /// Overrides the durable scenario's open-loop rates (`--rates 10000,20000`; `--rates 0` for none).
+    pub rates: Option<Vec<u32>>,
     /// `--pin`: the server side on one core, the load generator on another.
     pub pin: Option<crate::pinned::Pin>,
 }
@@ -186,6 +192,7 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         window: None,
         pin: None,
         observers: None,
+        rates: None,
         command: std::env::var("BENCH_COMMAND").unwrap_or_else(|_| {
             format!(
                 "cargo bench -p sync-server --bench sync -- {}",
@@ -246,6 +253,14 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
                     .context("--observers takes numbers: 1000,1500")?;
                 options.observers = Some(list);
             }
+            "--rates" => {
+                let list = value("--rates")?
+                    .split(',')
+                    .map(|n| n.parse::<u32>())
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("--rates takes numbers: 10000,20000")?;
+                options.rates = Some(list.into_iter().filter(|rate| *rate > 0).collect());
+            }
             "--window" => {
                 options.window = Some(
                     value("--window")?
@@ -255,7 +270,7 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
             }
             other => bail!(
                 "unknown argument {other}\nusage: sync [--quick] [--scenario NAME]... [--target NAME]... \
-                 [--pin] [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N] [--observers N,N]"
+                 [--pin] [--append FILE.md] [--command TEXT] [--pg postgres://USER@HOST:PORT] [--writers N] [--window N] [--rates N,N] [--observers N,N]"
             ),
         }
     }

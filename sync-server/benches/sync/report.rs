@@ -115,6 +115,24 @@ pub fn checks(rows: &[Row]) -> Vec<Check> {
             );
         }
     }
+    for scenario in rows
+        .iter()
+        .filter(|row| row.scenario.starts_with("durable ") && row.target == Target::Ours)
+        .map(|row| row.scenario.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        if let (Some(offered), Some(acked), Some(p99)) = (
+            find(rows, &scenario, Target::Ours, "offered updates/s"),
+            find(rows, &scenario, Target::Ours, "acked updates/s"),
+            find(rows, &scenario, Target::Ours, "ack p99 ms"),
+        ) {
+            check(
+                &format!("{scenario} open loop: durable ack p99 ≤ 15 ms, every update acked"),
+                p99 <= 15.0 && acked >= offered,
+                format!("{p99:.2} ms, {acked:.0} of {offered:.0} acked/s"),
+            );
+        }
+    }
     let fanouts: Vec<String> = {
         let mut names: Vec<String> = Vec::new();
         for row in rows.iter().filter(|row| row.scenario.starts_with("fanout")) {

@@ -190,20 +190,25 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
     let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
     let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
+    let mut changed = doc_ids.clone();
+    changed.sort_unstable();
+    changed.dedup();
     // One statement, so one round trip and its own transaction: the rows and the documents'
-    // change marks commit together or not at all.
+    // change marks commit together or not at all (a data-modifying WITH runs to completion
+    // whether or not the main statement reads it). The documents are found by their keys, so
+    // the mark costs an index lookup per document whatever the size of the firm.
     sqlx::query(
         "WITH appended AS (
              INSERT INTO doc_updates (doc_id, bytes, user_id)
              SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])
-             RETURNING doc_id
          )
          UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint
-         WHERE id IN (SELECT DISTINCT doc_id FROM appended)",
+         WHERE id = ANY($4::bigint[])",
     )
     .bind(&doc_ids)
     .bind(&bytes)
     .bind(&users)
+    .bind(&changed)
     .execute(pool)
     .await?;
     Ok(())

@@ -82,7 +82,7 @@ pub fn settings(database_url: &str, redis: Option<String>) -> ServeSettings {
         identity: sync_server::config::IdentitySettings::default(),
         doc_idle_secs: 60,
         compact_after: 1000,
-        writers: 4,
+        writers: Some(4),
         log_json: false,
         copilot: Default::default(),
         ops: Default::default(),
