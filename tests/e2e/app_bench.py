@@ -445,6 +445,11 @@ def main() -> int:
     # Idle memory with that draft open: the app's process tree 10 s after the typing (the
     # WebDriver processes are not in it).
     negotiated_mem = None
+    # Its HTML, for the floor of showing it (tests/e2e/webkit_floor.py loads it into a bare window).
+    html_out = os.environ.get("HUB_BENCH_DRAFT_HTML")
+    if html_out:
+        with open(html_out, "w") as handle:
+            handle.write(app.js("return window.__hub.editor.getHTML()"))
     if not drafting_only:
         app.js("document.activeElement?.blur()")
         time.sleep(10)

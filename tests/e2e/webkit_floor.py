@@ -2,7 +2,11 @@
 """The memory floor of any app on WebKitGTK 4.1 (the library the desktop app runs on): a bare
 window with one web view showing one line of HTML, hardware acceleration off as in the app.
 Prints its process tree's summed RSS and PSS after 8 idle seconds. Run under Xvfb and a D-Bus
-session by scripts/bench-app (needs Debian's python3-gi and gir1.2-webkit2-4.1)."""
+session by scripts/bench-app (needs Debian's python3-gi and gir1.2-webkit2-4.1).
+
+With a file argument (the negotiated draft's HTML, written by app_bench.py), the window shows that
+HTML instead, in an element with the editor's white-space rule: the floor of keeping that draft
+on screen, with no editor, Yjs or comments panel."""
 
 import os
 import sys
@@ -17,9 +21,13 @@ sys.path.insert(0, os.path.dirname(__file__))
 from app_bench import tree_memory  # noqa: E402
 
 
+DRAFT = sys.argv[1] if len(sys.argv) > 1 else None
+
+
 def report() -> bool:
     rss, pss, parts, count = tree_memory(os.getpid())
-    print(f"| bare WebKitGTK window, one line of HTML, {count} processes (RSS/PSS/anonymous MiB: {parts}) "
+    what = f"the negotiated draft's HTML ({os.path.getsize(DRAFT):,} bytes)" if DRAFT else "one line of HTML"
+    print(f"| bare WebKitGTK window, {what}, {count} processes (RSS/PSS/anonymous MiB: {parts}) "
           f"| RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | (floor) |", flush=True)
     Gtk.main_quit()
     return False
@@ -29,7 +37,12 @@ window = Gtk.Window()
 window.set_default_size(1280, 800)
 view = WebKit2.WebView()
 view.get_settings().set_hardware_acceleration_policy(WebKit2.HardwareAccelerationPolicy.NEVER)
-view.load_html("<p>Hello</p>", "about:blank")
+if DRAFT:
+    with open(DRAFT) as handle:
+        body = handle.read()
+    view.load_html(f'<div style="white-space: break-spaces; max-width: 800px">{body}</div>', "about:blank")
+else:
+    view.load_html("<p>Hello</p>", "about:blank")
 window.add(view)
 window.show_all()
 GLib.timeout_add(8000, report)
