@@ -171,7 +171,13 @@ impl Fanout {
         }
         match kind {
             KIND_UPDATE => {
-                hub.apply_committed(doc, &Bytes::copy_from_slice(bytes), None, compact_after);
+                // The answer says the document is due for compaction and marks it as compacting:
+                // start it, or the mark would never be cleared on this instance.
+                if hub.apply_committed(doc, &Bytes::copy_from_slice(bytes), None, compact_after)
+                    && let Some(entry) = hub.get(doc)
+                {
+                    crate::hub::compaction::spawn(pool.clone(), hub.clone(), entry);
+                }
                 hub.notify_changed(firm);
             }
             KIND_AWARENESS => {

@@ -1337,9 +1337,17 @@ impl DocHub {
         Ok(())
     }
 
+    /// After a compaction: the rows it folded leave the count. When it folded nothing (a
+    /// matter under legal hold, a history that does not rebuild, Postgres unavailable), the
+    /// count starts again, so the next attempt comes after another threshold's worth of writes
+    /// rather than on every write, holding up other documents' compactions each time.
     pub fn finish_compaction(&self, entry: &DocEntry, folded: usize) {
         let mut state = lock(&entry.state);
-        state.log_rows = (state.log_rows - folded as i64).max(0);
+        state.log_rows = if folded == 0 {
+            0
+        } else {
+            (state.log_rows - folded as i64).max(0)
+        };
         entry.compacting.store(false, Ordering::Release);
     }
 }

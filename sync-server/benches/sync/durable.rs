@@ -187,6 +187,9 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
             _ => failed += 1,
         }
     }
+    if failed == sizes.durable_writers {
+        bail!("every open-loop writer failed at {rate}/s");
+    }
     let seconds = sizes.duration.as_secs_f64();
     let scenario = format!("durable {rate}/s");
     let target = server.target;
@@ -283,13 +286,15 @@ async fn paced_writer(
                     let sent = in_flight
                         .pop_front()
                         .context("an ack for nothing in flight")?;
-                    if !ok {
-                        outcome.refused += 1;
-                    }
                     if let Some(sent) = sent
                         && sent >= measure
                         && sent < end
                     {
+                        if !ok {
+                            // Refused, not stored: not an ack.
+                            outcome.refused += 1;
+                            continue;
+                        }
                         outcome.acked += 1;
                         let _ = outcome.latency.record((now - sent).as_micros() as u64);
                     }

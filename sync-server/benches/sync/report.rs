@@ -126,10 +126,14 @@ pub fn checks(rows: &[Row]) -> Vec<Check> {
             find(rows, &scenario, Target::Ours, "acked updates/s"),
             find(rows, &scenario, Target::Ours, "ack p99 ms"),
         ) {
+            let refused = find(rows, &scenario, Target::Ours, "refused acks").unwrap_or(0.0);
+            let failed = find(rows, &scenario, Target::Ours, "failed writers").unwrap_or(0.0);
             check(
                 &format!("{scenario} open loop: durable ack p99 ≤ 15 ms, every update acked"),
-                p99 <= 15.0 && acked >= offered,
-                format!("{p99:.2} ms, {acked:.0} of {offered:.0} acked/s"),
+                p99 <= 15.0 && acked >= offered && offered > 0.0 && refused == 0.0 && failed == 0.0,
+                format!(
+                    "{p99:.2} ms, {acked:.0} of {offered:.0} acked/s, {refused:.0} refused, {failed:.0} writers failed"
+                ),
             );
         }
     }

@@ -47,7 +47,7 @@ pub fn threshold(doc_id: i64, compact_after: i64) -> i64 {
         return compact_after;
     }
     let mixed = (doc_id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 33;
-    compact_after + (mixed % spread as u64) as i64
+    compact_after.saturating_add((mixed % spread as u64) as i64)
 }
 
 #[cfg(test)]
@@ -70,5 +70,7 @@ mod tests {
         assert!(most <= 3, "{most} documents share one threshold");
         assert_eq!(threshold(42, 1000), threshold(42, 1000));
         assert_eq!(threshold(7, 3), 3);
+        // "Never compact" set as the largest number does not wrap to "always".
+        assert_eq!(threshold(7, i64::MAX), i64::MAX);
     }
 }
