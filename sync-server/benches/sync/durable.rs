@@ -25,15 +25,37 @@ use crate::report::{Row, row};
 use crate::server::Server;
 
 pub struct WriterOutcome {
+    /// Updates due inside the measured window (open loop only).
+    pub due: u64,
     pub acked: u64,
     pub refused: u64,
     pub latency: Histogram<u64>,
 }
 
-pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
+impl WriterOutcome {
+    fn new() -> Self {
+        Self {
+            due: 0,
+            acked: 0,
+            refused: 0,
+            latency: histogram(),
+        }
+    }
+}
+
+/// Every writer's outcome, summed, and how many writers failed.
+struct Gathered {
+    outcome: WriterOutcome,
+    failed: usize,
+}
+
+type Writer = (Socket, String, Editor, usize);
+
+/// `sizes.durable_writers` writers, each on a fresh document, opened and synced.
+async fn open_writers(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Writer>> {
     let token = dev_token("bench-writer", "bench-firm");
     let url = server.url();
-    let writers = open_many(sizes.durable_writers, |_| {
+    open_many(sizes.durable_writers, |_| {
         let (url, token) = (url.clone(), token.clone());
         async move {
             let doc = new_doc_name();
@@ -43,7 +65,108 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             anyhow::Ok((ws, doc, editor, unacked))
         }
     })
-    .await?;
+    .await
+}
+
+/// Waits for every writer; fails when all of them did.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<WriterOutcome>>>,
+) -> anyhow::Result<Gathered> {
+    let writers = tasks.len();
+    let mut total = Gathered {
+        outcome: WriterOutcome::new(),
+        failed: 0,
+    };
+    for task in tasks {
+        match tokio::time::timeout(STEP_TIMEOUT, task).await {
+            Ok(Ok(Ok(outcome))) => {
+                total.outcome.due += outcome.due;
+                total.outcome.acked += outcome.acked;
+                total.outcome.refused += outcome.refused;
+                total
+                    .outcome
+                    .latency
+                    .add(&outcome.latency)
+                    .expect("same histogram bounds");
+            }
+            Ok(Ok(Err(error))) => {
+                eprintln!("  writer failed: {error:#}");
+                total.failed += 1;
+            }
+            _ => total.failed += 1,
+        }
+    }
+    if total.failed == writers {
+        bail!("every writer failed");
+    }
+    Ok(total)
+}
+
+/// The rows both loops report: acked rate, ack latency, CPU, refusals and failures.
+fn ack_rows(
+    scenario: &str,
+    server: &Server,
+    seconds: f64,
+    gathered: &Gathered,
+    (cpu, postgres): (f64, f64),
+) -> Vec<Row> {
+    let target = server.target;
+    let Gathered { outcome, failed } = gathered;
+    let latency = &outcome.latency;
+    let mut rows = vec![
+        row(
+            scenario,
+            target,
+            "acked updates/s",
+            outcome.acked as f64 / seconds,
+        ),
+        row(scenario, target, "ack p50 ms", ms(latency, 0.50)),
+        row(scenario, target, "ack p95 ms", ms(latency, 0.95)),
+        row(scenario, target, "ack p99 ms", ms(latency, 0.99)),
+        row(
+            scenario,
+            target,
+            "ack max ms",
+            latency.max() as f64 / 1000.0,
+        ),
+        row(scenario, target, "server CPU cores", cpu / seconds),
+        row(
+            scenario,
+            target,
+            "server CPU µs/update",
+            cpu * 1e6 / outcome.acked.max(1) as f64,
+        ),
+    ];
+    if target == Target::Ours {
+        rows.push(row(
+            scenario,
+            target,
+            "postgres CPU cores",
+            postgres / seconds,
+        ));
+    }
+    if outcome.refused > 0 || *failed > 0 {
+        rows.push(row(
+            scenario,
+            target,
+            "refused acks",
+            outcome.refused as f64,
+        ));
+        rows.push(row(scenario, target, "failed writers", *failed as f64));
+    }
+    rows
+}
+
+/// Server and Postgres CPU seconds used from `measure` to `end`.
+async fn cpu_between(server: &Server, measure: Instant, end: Instant) -> (f64, f64) {
+    tokio::time::sleep_until(measure.into()).await;
+    let (cpu0, pg0) = (server.cpu_seconds(), postgres_cpu_seconds());
+    tokio::time::sleep_until(end.into()).await;
+    (server.cpu_seconds() - cpu0, postgres_cpu_seconds() - pg0)
+}
+
+pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
+    let writers = open_writers(server, sizes).await?;
     let measure = Instant::now() + sizes.warmup;
     let end = measure + sizes.duration;
     let window = sizes.durable_window;
@@ -55,70 +178,10 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             ))
         })
         .collect();
-    tokio::time::sleep_until(measure.into()).await;
-    let (cpu0, pg0) = (server.cpu_seconds(), postgres_cpu_seconds());
-    tokio::time::sleep_until(end.into()).await;
-    let (cpu1, pg1) = (server.cpu_seconds(), postgres_cpu_seconds());
-    let mut latency = histogram();
-    let (mut acked, mut refused, mut failed) = (0, 0, 0);
-    for task in tasks {
-        match tokio::time::timeout(STEP_TIMEOUT, task).await {
-            Ok(Ok(Ok(outcome))) => {
-                acked += outcome.acked;
-                refused += outcome.refused;
-                latency
-                    .add(&outcome.latency)
-                    .expect("same histogram bounds");
-            }
-            Ok(Ok(Err(error))) => {
-                eprintln!("  writer failed: {error:#}");
-                failed += 1;
-            }
-            _ => failed += 1,
-        }
-    }
-    if failed == sizes.durable_writers {
-        bail!("every writer failed");
-    }
+    let cpu = cpu_between(server, measure, end).await;
+    let gathered = gather(tasks).await?;
     let seconds = sizes.duration.as_secs_f64();
-    let scenario = "durable";
-    let target = server.target;
-    let mut rows = vec![
-        row(scenario, target, "acked updates/s", acked as f64 / seconds),
-        row(scenario, target, "ack p50 ms", ms(&latency, 0.50)),
-        row(scenario, target, "ack p95 ms", ms(&latency, 0.95)),
-        row(scenario, target, "ack p99 ms", ms(&latency, 0.99)),
-        row(
-            scenario,
-            target,
-            "ack max ms",
-            latency.max() as f64 / 1000.0,
-        ),
-        row(
-            scenario,
-            target,
-            "server CPU cores",
-            (cpu1 - cpu0) / seconds,
-        ),
-        row(
-            scenario,
-            target,
-            "server CPU µs/update",
-            (cpu1 - cpu0) * 1e6 / acked.max(1) as f64,
-        ),
-    ];
-    if target == Target::Ours {
-        rows.push(row(
-            scenario,
-            target,
-            "postgres CPU cores",
-            (pg1 - pg0) / seconds,
-        ));
-    }
-    if refused > 0 || failed > 0 {
-        rows.push(row(scenario, target, "refused acks", refused as f64));
-        rows.push(row(scenario, target, "failed writers", failed as f64));
-    }
+    let mut rows = ack_rows("durable", server, seconds, &gathered, cpu);
     for &rate in &sizes.durable_rates {
         rows.extend(paced(server, sizes, rate).await?);
     }
@@ -127,19 +190,7 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
 
 /// The open-loop step at `rate` updates/s (all writers together), on fresh documents.
 async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<Row>> {
-    let token = dev_token("bench-writer", "bench-firm");
-    let url = server.url();
-    let writers = open_many(sizes.durable_writers, |_| {
-        let (url, token) = (url.clone(), token.clone());
-        async move {
-            let doc = new_doc_name();
-            let editor = Editor::new();
-            let mut ws = connect(&url).await?;
-            let unacked = open_doc(&mut ws, &doc, &token, Some(&editor)).await?;
-            anyhow::Ok((ws, doc, editor, unacked))
-        }
-    })
-    .await?;
+    let writers = open_writers(server, sizes).await?;
     let start = Instant::now() + std::time::Duration::from_millis(100);
     let measure = start + sizes.warmup;
     let end = measure + sizes.duration;
@@ -164,86 +215,30 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
             ))
         })
         .collect();
-    tokio::time::sleep_until(measure.into()).await;
-    let (cpu0, pg0) = (server.cpu_seconds(), postgres_cpu_seconds());
-    tokio::time::sleep_until(end.into()).await;
-    let (cpu1, pg1) = (server.cpu_seconds(), postgres_cpu_seconds());
-    let mut latency = histogram();
-    let (mut sent, mut acked, mut refused, mut failed) = (0, 0, 0, 0);
-    for task in tasks {
-        match tokio::time::timeout(STEP_TIMEOUT, task).await {
-            Ok(Ok(Ok((due, outcome)))) => {
-                sent += due;
-                acked += outcome.acked;
-                refused += outcome.refused;
-                latency
-                    .add(&outcome.latency)
-                    .expect("same histogram bounds");
-            }
-            Ok(Ok(Err(error))) => {
-                eprintln!("  writer failed: {error:#}");
-                failed += 1;
-            }
-            _ => failed += 1,
-        }
-    }
-    if failed == sizes.durable_writers {
-        bail!("every open-loop writer failed at {rate}/s");
-    }
+    let cpu = cpu_between(server, measure, end).await;
+    let gathered = gather(tasks)
+        .await
+        .with_context(|| format!("open loop at {rate}/s"))?;
     let seconds = sizes.duration.as_secs_f64();
     let scenario = format!("durable {rate}/s");
-    let target = server.target;
+    let offered = gathered.outcome.due as f64 / seconds;
+    let mut rows = vec![row(&scenario, server.target, "offered updates/s", offered)];
+    rows.extend(ack_rows(&scenario, server, seconds, &gathered, cpu));
     eprintln!(
-        "   rate {rate:>6}/s: offered {:.0}/s, acked {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, server {:.2} cores, postgres {:.2} cores",
-        sent as f64 / seconds,
-        acked as f64 / seconds,
-        ms(&latency, 0.50),
-        ms(&latency, 0.99),
-        (cpu1 - cpu0) / seconds,
-        (pg1 - pg0) / seconds,
+        "   rate {rate:>6}/s: offered {offered:.0}/s, acked {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, server {:.2} cores, postgres {:.2} cores",
+        gathered.outcome.acked as f64 / seconds,
+        ms(&gathered.outcome.latency, 0.50),
+        ms(&gathered.outcome.latency, 0.99),
+        cpu.0 / seconds,
+        cpu.1 / seconds,
     );
-    let mut rows = vec![
-        row(
-            &scenario,
-            target,
-            "offered updates/s",
-            sent as f64 / seconds,
-        ),
-        row(&scenario, target, "acked updates/s", acked as f64 / seconds),
-        row(&scenario, target, "ack p50 ms", ms(&latency, 0.50)),
-        row(&scenario, target, "ack p99 ms", ms(&latency, 0.99)),
-        row(
-            &scenario,
-            target,
-            "ack max ms",
-            latency.max() as f64 / 1000.0,
-        ),
-        row(
-            &scenario,
-            target,
-            "server CPU cores",
-            (cpu1 - cpu0) / seconds,
-        ),
-    ];
-    if target == Target::Ours {
-        rows.push(row(
-            &scenario,
-            target,
-            "postgres CPU cores",
-            (pg1 - pg0) / seconds,
-        ));
-    }
-    if refused > 0 || failed > 0 {
-        rows.push(row(&scenario, target, "refused acks", refused as f64));
-        rows.push(row(&scenario, target, "failed writers", failed as f64));
-    }
     Ok(rows)
 }
 
 /// One open-loop writer: sends `per_second` updates on a fixed schedule from `start` to `end`
 /// whatever the server answers, and times each from the instant it was due to its ack (so a
 /// server that falls behind shows as latency, not as a slower sender). Returns how many of its
-/// updates were due inside the measured window, and its acks.
+/// updates were due inside the measured window (`due`), and its acks.
 #[allow(clippy::too_many_arguments)]
 async fn paced_writer(
     mut ws: Socket,
@@ -254,16 +249,11 @@ async fn paced_writer(
     start: Instant,
     measure: Instant,
     end: Instant,
-) -> anyhow::Result<(u64, WriterOutcome)> {
+) -> anyhow::Result<WriterOutcome> {
     let interval = std::time::Duration::from_secs_f64(1.0 / per_second);
     let mut in_flight: VecDeque<Option<Instant>> = std::iter::repeat_n(None, unacked).collect();
-    let mut outcome = WriterOutcome {
-        acked: 0,
-        refused: 0,
-        latency: histogram(),
-    };
+    let mut outcome = WriterOutcome::new();
     let mut next = 0u32;
-    let mut due_in_window = 0u64;
     // After the last update is due, wait this long for the acks still in flight.
     let drain = end + std::time::Duration::from_secs(3);
     loop {
@@ -312,7 +302,7 @@ async fn paced_writer(
                         .await?;
                     in_flight.push_back(Some(due));
                     if due >= measure {
-                        due_in_window += 1;
+                        outcome.due += 1;
                     }
                     next += 1;
                 }
@@ -322,7 +312,7 @@ async fn paced_writer(
         }
     }
     let _ = ws.close(None).await;
-    Ok((due_in_window, outcome))
+    Ok(outcome)
 }
 
 /// One writer: keeps `window` updates in flight and times each until its SyncStatus(true).
@@ -337,11 +327,7 @@ pub async fn durable_writer(
 ) -> anyhow::Result<WriterOutcome> {
     // Sent frames awaiting their ack, oldest first; `None` for handshake Step2s (not timed).
     let mut in_flight: VecDeque<Option<Instant>> = std::iter::repeat_n(None, unacked).collect();
-    let mut outcome = WriterOutcome {
-        acked: 0,
-        refused: 0,
-        latency: histogram(),
-    };
+    let mut outcome = WriterOutcome::new();
     let mut counter = 0u64;
     while Instant::now() < end {
         if in_flight.len() < window {

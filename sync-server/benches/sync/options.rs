@@ -246,20 +246,12 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
                 )
             }
             "--observers" => {
-                let list = value("--observers")?
-                    .split(',')
-                    .map(|n| n.parse::<usize>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .context("--observers takes numbers: 1000,1500")?;
-                options.observers = Some(list);
+                options.observers =
+                    Some(numbers(&value("--observers")?, "--observers", "1000,1500")?);
             }
             "--rates" => {
-                let list = value("--rates")?
-                    .split(',')
-                    .map(|n| n.parse::<u32>())
-                    .collect::<Result<Vec<_>, _>>()
-                    .context("--rates takes numbers: 10000,20000")?;
-                options.rates = Some(list.into_iter().filter(|rate| *rate > 0).collect());
+                let rates: Vec<u32> = numbers(&value("--rates")?, "--rates", "10000,20000")?;
+                options.rates = Some(rates.into_iter().filter(|rate| *rate > 0).collect());
             }
             "--window" => {
                 options.window = Some(
@@ -281,4 +273,12 @@ pub fn parse_options(args: &[String]) -> anyhow::Result<Options> {
         options.targets = Target::ALL.to_vec();
     }
     Ok(options)
+}
+
+/// A comma-separated list of numbers (`1000,1500`).
+fn numbers<T: std::str::FromStr>(list: &str, flag: &str, example: &str) -> anyhow::Result<Vec<T>> {
+    list.split(',')
+        .map(|n| n.parse::<T>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| anyhow::anyhow!("{flag} takes numbers: {example}"))
 }
