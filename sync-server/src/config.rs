@@ -77,8 +77,8 @@ pub struct ServeSettings {
     pub compact_after: i64,
     /// Concurrent write transactions (documents are sharded across them). Default: one per
     /// core the server may run on, at most 4. More transactions than cores only split the same
-    /// work into smaller batches: on one core, 4 writers committed 20,234 updates/s and 1 writer
-    /// 35,264/s (docs/BENCHMARKS.md).
+    /// work into smaller batches: on one core (compaction off), 4 writers committed 20,234
+    /// updates/s and 1 writer 33,308/s (docs/BENCHMARKS.md, "Durable writes at a fixed rate").
     #[arg(long, env = "HUB_WRITERS")]
     pub writers: Option<usize>,
     /// Emit logs as JSON lines.
