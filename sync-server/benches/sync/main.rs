@@ -212,9 +212,7 @@ fn main() -> anyhow::Result<()> {
         return relay::serve(port);
     }
     let options = parse_options(&args)?;
-    if let Some(pin) = options.pin {
-        pinned::pin_self(pin)?;
-    }
+    pinned::settle_self(options.pin)?;
     pinned::set(options.pin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
