@@ -5,7 +5,9 @@
 //! vector. Each is synced when the whole of the server's answer has arrived (its SyncStep2 and
 //! any updates sent with it, up to the server's own SyncStep1 — or, for a server that sends
 //! that first, the SyncStep2). Reported: time until all are synced, p50/p99 per client, and
-//! the server's peak RSS (sampled every 10 ms) against its RSS before the storm.
+//! the server's peak RSS (sampled every 10 ms) against its RSS before the storm. The joining
+//! clients read what arrives without assembling it (`storm_client`): the load generator's one
+//! core must not be what sets the time.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,16 +15,17 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use futures_util::SinkExt;
-use protocol::{Message, SyncMessage};
+use protocol::{Frame, Message, SyncMessage};
 use yrs::{Text, Transact};
 
 use crate::client::{
-    Editor, STEP_TIMEOUT, auth_frame, connect, dev_token, expect_frame, histogram, ms,
-    new_doc_name, next_frame, open_doc, ws_frame,
+    Editor, STEP_TIMEOUT, connect, dev_token, expect_frame, histogram, ms, new_doc_name,
+    next_frame, open_doc, ws_frame,
 };
 use crate::options::Sizes;
 use crate::report::{Row, row};
 use crate::server::Server;
+use crate::storm_client::{Received, StormSocket};
 
 /// Bytes of text per inserted paragraph.
 const PARAGRAPH: usize = 1024;
@@ -129,59 +132,57 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     // the same instant: the storm is the document's first sync, 150 times at once.
     let mut sockets = Vec::with_capacity(sizes.storm_clients);
     for _ in 0..sizes.storm_clients {
-        sockets.push(connect(&url).await?);
+        let socket = tokio::time::timeout(STEP_TIMEOUT, StormSocket::connect(&url))
+            .await
+            .context("connect timed out")??;
+        sockets.push(socket);
     }
     let go = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|mut ws| {
+        .map(|mut socket| {
             let (doc, token) = (doc.clone(), token.clone());
             tokio::spawn(async move {
                 tokio::time::sleep_until(go.into()).await;
-                ws.feed(auth_frame(&doc, &token)).await?;
-                ws.feed(ws_frame(&doc, Message::Sync(SyncMessage::Step1(vec![0]))))
+                socket.send(&crate::raw::token_frame(&doc, &token)).await?;
+                socket
+                    .send(&Frame::new(
+                        &doc,
+                        Message::Sync(SyncMessage::Step1(vec![0])),
+                    ))
                     .await?;
-                ws.flush().await?;
                 let mut bytes = 0usize;
                 let (mut step1, mut step2) = (false, false);
                 loop {
-                    let frame = tokio::time::timeout(STEP_TIMEOUT * 2, next_frame(&mut ws))
+                    let received = tokio::time::timeout(STEP_TIMEOUT * 2, socket.receive())
                         .await
-                        .context("no answer in time")??
-                        .context("the server closed a joining client")?;
-                    match frame.message {
-                        Message::Auth(protocol::AuthMessage::PermissionDenied { reason }) => {
-                            bail!("permission denied: {reason}")
-                        }
-                        Message::Sync(SyncMessage::Step2(update))
-                        | Message::SyncReply(SyncMessage::Step2(update)) => {
-                            bytes += update.len();
+                        .context("no answer in time")??;
+                    match received {
+                        Received::Denied(reason) => bail!("permission denied: {reason}"),
+                        Received::Step2(length) => {
+                            bytes += length;
                             step2 = true;
                         }
-                        Message::Sync(SyncMessage::Update(update))
-                        | Message::SyncReply(SyncMessage::Update(update)) => bytes += update.len(),
-                        Message::Sync(SyncMessage::Step1(_))
-                        | Message::SyncReply(SyncMessage::Step1(_)) => {
+                        Received::Update(length) => bytes += length,
+                        Received::Step1 => {
                             step1 = true;
                             if !step2 {
-                                // A server that asks first (Hocuspocus): answer; its Step2
-                                // then ends the sync.
-                                ws.send(ws_frame(
-                                    &doc,
-                                    Message::Sync(SyncMessage::Step2(vec![0, 0])),
-                                ))
-                                .await?;
+                                socket
+                                    .send(&Frame::new(
+                                        &doc,
+                                        Message::Sync(SyncMessage::Step2(vec![0, 0])),
+                                    ))
+                                    .await?;
                             }
                         }
-                        _ => {}
+                        Received::Other => {}
                     }
-                    // Ours sends its Step2 (and any updates with it), then its own Step1.
                     if step1 && step2 {
                         break;
                     }
                 }
                 let took = go.elapsed();
-                anyhow::Ok((ws, took, bytes))
+                anyhow::Ok((socket, took, bytes))
             })
         })
         .collect();
@@ -208,9 +209,8 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
     let _ = sampler.await;
     let _ = stop_tx.send(true);
     let _ = keeper.await;
-    for mut ws in sockets {
-        let _ = ws.close(None).await;
-    }
+    // The joined clients leave (their sockets close).
+    drop(sockets);
     let target = server.target;
     let peak = peak.load(Ordering::Relaxed);
     if short > 0 {

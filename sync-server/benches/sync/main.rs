@@ -34,6 +34,7 @@ mod raw;
 mod relay;
 mod report;
 mod server;
+mod storm_client;
 
 use std::io::Write;
 use std::time::Instant;
@@ -212,7 +213,9 @@ fn main() -> anyhow::Result<()> {
         return relay::serve(port);
     }
     let options = parse_options(&args)?;
-    pinned::settle_self(options.pin)?;
+    if let Some(pin) = options.pin {
+        pinned::pin_self(pin)?;
+    }
     pinned::set(options.pin);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

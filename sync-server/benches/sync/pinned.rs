@@ -42,51 +42,23 @@ fn allowed_cores() -> String {
         .unwrap_or_default()
 }
 
-/// glibc's allocator settings for the load generator (this process only: every server-side
-/// process is started without them). By default glibc maps each allocation above its mmap
-/// threshold afresh and page-faults it in: in a join storm 150 clients each receive a 21 MB first
-/// sync, and the generator's core spent 4.4 s doing that against 1.1 s for our server on its own
-/// core (docs/BENCHMARKS.md), so the generator, not the server, set the storm's time. With these,
-/// freed memory is reused: allocations up to 32 MiB (glibc's largest threshold) come from the
-/// heap, whose top is never given back.
-pub const LOAD_TUNABLES: &str = "glibc.malloc.mmap_threshold=33554432:\
-glibc.malloc.trim_threshold=4294967295:glibc.malloc.top_pad=67108864";
-const TUNABLES: &str = "GLIBC_TUNABLES";
-
-/// Start the load generator as it must run: with [`LOAD_TUNABLES`] (glibc reads them only when a
-/// process starts) and, when pinned, on `pin.load_core` only (under `taskset`). Re-executes this
-/// binary unless it already runs so; returns only when no re-execution was needed.
-pub fn settle_self(pin: Option<Pin>) -> anyhow::Result<()> {
-    let tuned = std::env::var(TUNABLES).is_ok_and(|value| value == LOAD_TUNABLES);
-    let placed = pin.is_none_or(|pin| allowed_cores() == pin.load_core.to_string());
-    if tuned && placed {
+/// Run the load generator on `pin.load_core` only: re-executes this binary under `taskset` unless
+/// it already runs there. Returns only when no re-execution was needed.
+pub fn pin_self(pin: Pin) -> anyhow::Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if allowed_cores() == pin.load_core.to_string() {
         return Ok(());
     }
-    let mut command = match pin {
-        Some(pin) => {
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            if cores < 2 && allowed_cores().contains('-') {
-                bail!("--pin needs two cores (one for the server side, one for the load)");
-            }
-            let mut command = Command::new("taskset");
-            command
-                .arg("-c")
-                .arg(pin.load_core.to_string())
-                .arg(std::env::current_exe()?);
-            command
-        }
-        None => Command::new(std::env::current_exe()?),
-    };
-    let error = command
+    if cores < 2 && allowed_cores().contains('-') {
+        bail!("--pin needs two cores (one for the server side, one for the load)");
+    }
+    let error = Command::new("taskset")
+        .arg("-c")
+        .arg(pin.load_core.to_string())
+        .arg(std::env::current_exe()?)
         .args(std::env::args_os().skip(1))
-        .env(TUNABLES, LOAD_TUNABLES)
         .exec();
-    Err(error).context("cannot re-execute the bench (under taskset, util-linux, when pinned)")
-}
-
-/// `command` without the load generator's allocator settings (a server-side process).
-pub fn untuned(command: &mut Command) -> &mut Command {
-    command.env_remove(TUNABLES)
+    Err(error).context("cannot re-execute the bench under taskset (util-linux)")
 }
 
 /// A command for a server-side process: under `taskset -c SERVER_CORE` when pinned.
@@ -99,14 +71,9 @@ pub fn server_command(program: impl Into<PathBuf>) -> Command {
                 .arg("-c")
                 .arg(pin.server_core.to_string())
                 .arg(program);
-            untuned(&mut command);
             command
         }
-        None => {
-            let mut command = Command::new(program);
-            untuned(&mut command);
-            command
-        }
+        None => Command::new(program),
     }
 }
 
@@ -205,7 +172,6 @@ impl PinnedPostgres {
             }
             None => Command::new("env"),
         };
-        untuned(&mut command);
         if self.as_postgres {
             command.args(["runuser", "-u", "postgres", "--"]);
         }

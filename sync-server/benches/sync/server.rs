@@ -125,7 +125,7 @@ impl Server {
                 let bin = std::env::var("BENCH_SERVER_BIN")
                     .unwrap_or_else(|_| env!("CARGO_BIN_EXE_sync-server").to_owned());
                 let bin = bin.as_str();
-                let migrate = crate::pinned::untuned(&mut Command::new(bin))
+                let migrate = Command::new(bin)
                     .args(["migrate", "up"])
                     .env("DATABASE_URL", db.url())
                     .env("HUB_LOG", "warn")
