@@ -381,6 +381,73 @@ async fn child_signs_in_over_tls() {
     assert!(log.contains(HOST), "sign-in went through the proxy: {log}");
 }
 
+/// A large draft crosses TLS and two instances whole: written by a laptop behind nginx (TLS,
+/// the firm's CA) in front of one instance, it reaches a laptop behind another nginx in front of
+/// the other instance while both are connected (through Redis), and a third laptop that opens it
+/// later there (its first sync, sent in fragments through TLS).
+#[test]
+fn a_large_draft_crosses_tls_and_two_instances_whole() {
+    run_child("child_large_draft_over_wss_two_instances");
+}
+
+#[ignore = "run by a_large_draft_crosses_tls_and_two_instances_whole"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_large_draft_over_wss_two_instances() {
+    const LARGE_WAIT: Duration = Duration::from_secs(120);
+    certificates();
+    resolves();
+    let redis = PrivateRedis::start().await;
+    let firm = Firm::two_instances_with_redis(&redis.url()).await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (port_a, port_b) = (free_port(), free_port());
+    let _nginx_a = nginx_tls(dir_a.path(), port_a, firm.instances[0].addr, "firm");
+    let _nginx_b = nginx_tls(dir_b.path(), port_b, firm.instances[1].addr, "firm");
+    wait_for_port(port_a, "nginx").await;
+    wait_for_port(port_b, "nginx").await;
+    let wss = |port: u16| format!("wss://{HOST}:{port}/api/v1/sync");
+    let doc = draft_name(&new_case());
+    let ada = token("ada", "firm-a");
+    let stores = tempfile::tempdir().unwrap();
+    let mut writer = Laptop::online(&stores.path().join("a.db"), &wss(port_a), &ada);
+    writer.write_and_sync(&doc, "Heads of terms. ", WAIT).await;
+    let mut reader = Laptop::online(&stores.path().join("b.db"), &wss(port_b), &ada);
+    reader.open(&doc);
+    reader
+        .wait_until(
+            "the draft opens on the other instance",
+            WAIT,
+            body_contains(&doc, "Heads of terms."),
+        )
+        .await;
+    // 5 MB in one edit (a paste of a long agreement): 20 of the server's 256 KiB fragments.
+    let clause = "The supplier shall indemnify the client against losses arising from breach. ";
+    let pasted = clause.repeat(5 * 1024 * 1024 / clause.len());
+    writer.write_and_sync(&doc, &pasted, LARGE_WAIT).await;
+    let whole = format!("Heads of terms. {pasted}");
+    let arrived = |store: &local::Store| store.text(&doc, "body").unwrap().len() == whole.len();
+    reader
+        .wait_until(
+            "the large edit arrives through Redis and TLS",
+            LARGE_WAIT,
+            arrived,
+        )
+        .await;
+    assert_eq!(reader.body(&doc), whole);
+    let mut late = Laptop::online(&stores.path().join("c.db"), &wss(port_b), &ada);
+    late.open(&doc);
+    late.wait_until(
+        "a first sync of the large draft over TLS",
+        LARGE_WAIT,
+        arrived,
+    )
+    .await;
+    assert_eq!(late.body(&doc), whole);
+    assert_eq!(firm.stored_body(&doc).await, whole);
+    writer.disconnect().await;
+    reader.disconnect().await;
+    late.disconnect().await;
+}
+
 #[ignore = "run by the_laptop_syncs_over_wss_with_the_firms_own_ca"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_syncs_over_wss() {
