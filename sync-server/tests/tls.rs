@@ -236,27 +236,44 @@ fn resolves() {
 /// of the certificates.
 struct FirmBehindTls {
     firm: Firm,
-    _nginx: ChildProcess,
-    port: u16,
+    /// One nginx per instance, in the order of `firm.instances`.
+    _nginx: Vec<ChildProcess>,
+    ports: Vec<u16>,
 }
 
 impl FirmBehindTls {
     async fn start(certificate: &str) -> Self {
+        Self::in_front_of(Firm::one_instance().await, certificate).await
+    }
+
+    /// An nginx with `certificate` in front of each of `firm`'s instances.
+    async fn in_front_of(firm: Firm, certificate: &str) -> Self {
         certificates();
         resolves();
-        let firm = Firm::one_instance().await;
-        let port = free_port();
-        let nginx = nginx_tls(firm.dir.path(), port, firm.server().addr, certificate);
-        wait_for_port(port, "nginx").await;
+        let mut nginx = Vec::new();
+        let mut ports = Vec::new();
+        for (index, instance) in firm.instances.iter().enumerate() {
+            let dir = firm.dir.path().join(format!("nginx-{index}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            let port = free_port();
+            nginx.push(nginx_tls(&dir, port, instance.addr, certificate));
+            wait_for_port(port, "nginx").await;
+            ports.push(port);
+        }
         Self {
             firm,
             _nginx: nginx,
-            port,
+            ports,
         }
     }
 
+    /// The sync address of the first (or only) instance.
     fn wss(&self) -> String {
-        format!("wss://{HOST}:{}/api/v1/sync", self.port)
+        self.wss_of(0)
+    }
+
+    fn wss_of(&self, instance: usize) -> String {
+        format!("wss://{HOST}:{}/api/v1/sync", self.ports[instance])
     }
 }
 
@@ -394,23 +411,16 @@ fn a_large_draft_crosses_tls_and_two_instances_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_large_draft_over_wss_two_instances() {
     const LARGE_WAIT: Duration = Duration::from_secs(120);
-    certificates();
-    resolves();
     let redis = PrivateRedis::start().await;
-    let firm = Firm::two_instances_with_redis(&redis.url()).await;
-    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let (port_a, port_b) = (free_port(), free_port());
-    let _nginx_a = nginx_tls(dir_a.path(), port_a, firm.instances[0].addr, "firm");
-    let _nginx_b = nginx_tls(dir_b.path(), port_b, firm.instances[1].addr, "firm");
-    wait_for_port(port_a, "nginx").await;
-    wait_for_port(port_b, "nginx").await;
-    let wss = |port: u16| format!("wss://{HOST}:{port}/api/v1/sync");
+    let firm =
+        FirmBehindTls::in_front_of(Firm::two_instances_with_redis(&redis.url()).await, "firm")
+            .await;
     let doc = draft_name(&new_case());
     let ada = token("ada", "firm-a");
     let stores = tempfile::tempdir().unwrap();
-    let mut writer = Laptop::online(&stores.path().join("a.db"), &wss(port_a), &ada);
+    let mut writer = Laptop::online(&stores.path().join("a.db"), &firm.wss_of(0), &ada);
     writer.write_and_sync(&doc, "Heads of terms. ", WAIT).await;
-    let mut reader = Laptop::online(&stores.path().join("b.db"), &wss(port_b), &ada);
+    let mut reader = Laptop::online(&stores.path().join("b.db"), &firm.wss_of(1), &ada);
     reader.open(&doc);
     reader
         .wait_until(
@@ -433,7 +443,7 @@ async fn child_large_draft_over_wss_two_instances() {
         )
         .await;
     assert_eq!(reader.body(&doc), whole);
-    let mut late = Laptop::online(&stores.path().join("c.db"), &wss(port_b), &ada);
+    let mut late = Laptop::online(&stores.path().join("c.db"), &firm.wss_of(1), &ada);
     late.open(&doc);
     late.wait_until(
         "a first sync of the large draft over TLS",
@@ -442,7 +452,7 @@ async fn child_large_draft_over_wss_two_instances() {
     )
     .await;
     assert_eq!(late.body(&doc), whole);
-    assert_eq!(firm.stored_body(&doc).await, whole);
+    assert_eq!(firm.firm.stored_body(&doc).await, whole);
     writer.disconnect().await;
     reader.disconnect().await;
     late.disconnect().await;
@@ -461,7 +471,7 @@ async fn child_through_a_proxy() {
     let firm = FirmBehindTls::start("firm").await;
     let proxy_port = free_port();
     let proxy_dir = tempfile::tempdir().unwrap();
-    let _proxy = tinyproxy(proxy_dir.path(), proxy_port, firm.port);
+    let _proxy = tinyproxy(proxy_dir.path(), proxy_port, firm.ports[0]);
     wait_for_port(proxy_port, "tinyproxy").await;
     local::net::set_proxy(Some(format!("http://127.0.0.1:{proxy_port}"))).unwrap();
     syncs_and_calls_rest(&firm).await;

@@ -175,6 +175,68 @@ window.__bench = {
 """
 
 
+# In the open (empty) draft: the 100-page draft under negotiation, 1,000 pending suggestions (by
+# four people) and 500 comment threads, written into its Yjs document as the editor writes them
+# (docs/DRAFT_FORMAT.md). Answers the draft's length in characters once it is saved.
+NEGOTIATE_JS = """
+const done = arguments[arguments.length - 1];
+const { editor, ydoc, Y } = window.__hub;
+editor.commands.setContent(window.__bench.draftHtml());
+const body = ydoc.getXmlFragment("default");
+const comments = ydoc.getMap("comments");
+const now = Date.now();
+ydoc.transact(() => {
+  for (let i = 0; i < 1000; i++) {
+    const text = body.get(i % 1500).get(0);
+    const kind = i % 2 ? "insertion" : "deletion";
+    text.format(20 + (i % 7) * 10, 6, { [kind]: { id: `s:${now + i}:b${i}:Partner ${i % 4}` } });
+  }
+  for (let i = 0; i < 500; i++) {
+    const text = body.get((i * 3) % 1500).get(0);
+    const thread = new Y.Map();
+    comments.set(`bench-${i}`, thread);
+    thread.set("from", Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, 5, 0)));
+    thread.set("to", Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, 17, -1)));
+    thread.set("quote", text.toString().slice(5, 17));
+    thread.set("author", `Associate ${i % 5}`);
+    thread.set("authorId", "");
+    thread.set("created", now + i);
+    thread.set("body", `Please check clause ${i}.`);
+    thread.set("resolved", false);
+    thread.set("replies", new Y.Array());
+  }
+});
+window.__hub.flushed().then(() => done(editor.state.doc.textContent.length));
+"""
+
+
+def start_app(data: str) -> e2e.App:
+    """The app on `data` through WebDriver, with time for long in-page scripts."""
+    app = e2e.App("Ada", data)
+    app.driver.set_script_timeout(600)
+    return app
+
+
+def new_draft(app: e2e.App, title: str):
+    """From the matter on screen, a new draft `title`, open, with TYPING_JS loaded."""
+    app.find("[data-testid=draft-title]").send_keys(title)
+    app.find("[data-testid=new-draft]").click()
+    app.find("[data-testid=editor]")
+    app.js(TYPING_JS)
+
+
+def idle_memory(app: e2e.App) -> tuple[float, float, str, int]:
+    """`tree_memory` of the app's processes (not WebDriver's) after 10 idle seconds."""
+    app.js("document.activeElement?.blur()")
+    time.sleep(10)
+    return tree_memory(app_pid(app.driver_process.pid))
+
+
+def memory_row(what: str, memory: tuple[float, float, str, int], target: str):
+    rss, pss, text, count = memory
+    print(f"| {what}, {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | {target} |")
+
+
 def type_keys(app: e2e.App) -> list[dict]:
     """300 real key events into the focused element (a space every 8th); their timings."""
     field = app.driver.switch_to.active_element
@@ -267,8 +329,7 @@ def main() -> int:
     import subprocess
     subprocess.run("echo -n bench | gnome-keyring-daemon --unlock --components=secrets >/dev/null", shell=True, check=True)
     data = os.path.join(e2e.WORK, "bench")
-    app = e2e.App("Ada", data)
-    app.driver.set_script_timeout(600)
+    app = start_app(data)
     seed(app)
     app.quit()
 
@@ -307,13 +368,9 @@ def main() -> int:
     # frame has been painted (a task queued from the rAF callback runs after the paint), and the
     # main thread's work for it: the native edit and the transactions (keydown → end of the last
     # dispatch) plus the frame itself (rAF → painted). Waiting for the next frame is not work.
-    app = e2e.App("Ada", data)
-    app.driver.set_script_timeout(600)
+    app = start_app(data)
     app.click_text("[data-testid=cases] td", "Matter 0 ")
-    app.find("[data-testid=draft-title]").send_keys("Master services agreement")
-    app.find("[data-testid=new-draft]").click()
-    app.find("[data-testid=editor]")
-    app.js(TYPING_JS)
+    new_draft(app, "Master services agreement")
     size = app.js_async(
         """
         const done = arguments[arguments.length - 1];
@@ -373,42 +430,8 @@ def main() -> int:
         app.js(open(setup).read())
     plain_opens = reopen(app, "Master services agreement", negotiated=False, times=5)
     app.find(".crumbs button").click()
-    app.find("[data-testid=draft-title]").send_keys("Negotiated agreement")
-    app.find("[data-testid=new-draft]").click()
-    app.find("[data-testid=editor]")
-    app.js(TYPING_JS)
-    negotiated = app.js_async(
-        """
-        const done = arguments[arguments.length - 1];
-        const { editor, ydoc, Y } = window.__hub;
-        editor.commands.setContent(window.__bench.draftHtml());
-        const body = ydoc.getXmlFragment("default");
-        const comments = ydoc.getMap("comments");
-        const now = Date.now();
-        ydoc.transact(() => {
-          for (let i = 0; i < 1000; i++) {
-            const text = body.get(i % 1500).get(0);
-            const kind = i % 2 ? "insertion" : "deletion";
-            text.format(20 + (i % 7) * 10, 6, { [kind]: { id: `s:${now + i}:b${i}:Partner ${i % 4}` } });
-          }
-          for (let i = 0; i < 500; i++) {
-            const text = body.get((i * 3) % 1500).get(0);
-            const thread = new Y.Map();
-            comments.set(`bench-${i}`, thread);
-            thread.set("from", Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, 5, 0)));
-            thread.set("to", Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(text, 17, -1)));
-            thread.set("quote", text.toString().slice(5, 17));
-            thread.set("author", `Associate ${i % 5}`);
-            thread.set("authorId", "");
-            thread.set("created", now + i);
-            thread.set("body", `Please check clause ${i}.`);
-            thread.set("resolved", false);
-            thread.set("replies", new Y.Array());
-          }
-        });
-        window.__hub.flushed().then(() => done(editor.state.doc.textContent.length));
-        """
-    )
+    new_draft(app, "Negotiated agreement")
+    negotiated = app.js_async(NEGOTIATE_JS)
     opens = reopen(app, "Negotiated agreement", negotiated=True, times=5)
     # WebKit's floor for showing that document: the editor's own HTML of it (text, suggestion
     # marks with their hover texts and colours) put into a plain element with the editor's
@@ -450,11 +473,8 @@ def main() -> int:
     negotiated_keys = type_keys(app)
     # Idle memory with that draft open: the app's process tree 10 s after the typing (the
     # WebDriver processes are not in it).
-    negotiated_mem = None
     if not drafting_only:
-        app.js("document.activeElement?.blur()")
-        time.sleep(10)
-        negotiated_mem = tree_memory(app_pid(app.driver_process.pid))
+        negotiated_mem = idle_memory(app)
     # Its HTML (after the memory sample: exporting it makes garbage), for the floor of showing it
     # (tests/e2e/webkit_floor.py loads it into a bare window).
     html_out = os.environ.get("HUB_BENCH_DRAFT_HTML")
@@ -466,24 +486,16 @@ def main() -> int:
     # nothing else), as a lawyer opens it in the morning: its idle memory 10 s later. Then five
     # more closes and opens of it in that session, and the idle memory again: what closing a
     # draft gives back.
-    fresh_mem = reopened_mem = None
     if not drafting_only:
-        app = e2e.App("Ada", data)
-        app.driver.set_script_timeout(600)
+        app = start_app(data)
         app.click_text("[data-testid=cases] td", "Matter 0 ")
         open_draft(app, "Negotiated agreement", negotiated=True)
-        app.js("document.activeElement?.blur()")
-        time.sleep(10)
-        fresh_mem = tree_memory(app_pid(app.driver_process.pid))
+        fresh_mem = idle_memory(app)
         reopen(app, "Negotiated agreement", negotiated=True, times=5)
-        app.js("document.activeElement?.blur()")
-        time.sleep(10)
-        reopened_mem = tree_memory(app_pid(app.driver_process.pid))
+        reopened_mem = idle_memory(app)
         app.quit()
     # Cold starts again, now with the negotiated draft (and the 1,500-paragraph one) in the
     # store: the dashboard does not load drafts, so this shows whether they slow the start.
-    negotiated_direct: list[float] = []
-    negotiated_direct_mem = None
     if not drafting_only:
         ready, negotiated_direct_mem = launch_direct(data, idle=10)
         negotiated_direct = [ready] + [launch_direct(data, idle=0)[0] for _ in range(4)]
@@ -498,10 +510,9 @@ def main() -> int:
     print(f"| measure | result | target |")
     print(f"| --- | --- | --- |")
     if not drafting_only:  # HUB_BENCH_ONLY=drafting skips the start-up measures
-        rss, pss, text, count = direct_mem
         print(f"| cold start → dashboard with {MATTERS} matters painted (app started directly), median of 5 | {statistics.median(direct):.0f} ms (min {min(direct):.0f}, max {max(direct):.0f}) | ≤ 1,000 ms |")
         print(f"| … the same started through WebDriver (the table's first rows in the DOM), median of 5 | {statistics.median(starts):.0f} ms (min {min(starts):.0f}, max {max(starts):.0f}) | |")
-        print(f"| idle memory, app started directly, {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ bare WebKitGTK window + 60 MiB |")
+        memory_row("idle memory, app started directly", direct_mem, "≤ bare WebKitGTK window + 60 MiB")
     print(f"| typing in a {size:,}-character draft ({len(keys)} real keystrokes): main-thread work per keystroke (edit, transactions, its frame) | p50 {p(0.5, work):.1f} ms, p90 {p(0.9, work):.1f} ms, p99 {p(0.99, work):.1f} ms | < 16 ms |")
     print(f"| … keystroke → its frame painted (includes waiting for the next frame) | p50 {p(0.5, painted):.1f} ms, p90 {p(0.9, painted):.1f} ms, p99 {p(0.99, painted):.1f} ms | |")
     print(f"| … the floor: the same typing in a plain contenteditable with the same paragraphs, same window ({len(floor_keys)} keystrokes) | p50 {p(0.5, floor):.1f} ms, p90 {p(0.9, floor):.1f} ms, p99 {p(0.99, floor):.1f} ms | (floor) |")
@@ -510,17 +521,12 @@ def main() -> int:
     print(f"| the same draft with 1,000 pending suggestions and 500 comment threads ({negotiated:,} characters): reopening it (click → text, suggestions and threads painted), 5 opens | {', '.join(f'{o:.0f}' for o in opens)} ms | ≤ 500 ms |")
     print(f"| … the floor: the editor's HTML of it put into a plain element with the editor's CSS and painted, same window, 3 times | {', '.join(f'{o:.0f}' for o in floor_opens)} ms | (floor) |")
     print(f"| … typing in it ({len(negotiated_keys)} real keystrokes): main-thread work per keystroke | p50 {p(0.5, negotiated_work):.1f} ms, p90 {p(0.9, negotiated_work):.1f} ms, p99 {p(0.99, negotiated_work):.1f} ms | p90 < 16 ms, as the plain draft |")
-    if negotiated_mem is not None and negotiated_direct_mem is not None:
-        rss, pss, text, count = negotiated_mem
-        print(f"| idle memory with the negotiated draft open (10 s after typing in it, at the end of this session's opens and typing), {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ bare WebKitGTK window + 60 MiB |")
-        if fresh_mem is not None and reopened_mem is not None:
-            rss, pss, text, count = fresh_mem
-            print(f"| idle memory with the negotiated draft open in a fresh session (started, draft opened, 10 s idle), {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ bare WebKitGTK window + 60 MiB |")
-            rss, pss, text, count = reopened_mem
-            print(f"| … after closing and opening it 5 more times in that session (10 s idle), {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | |")
-        rss, pss, text, count = negotiated_direct_mem
+    if not drafting_only:
+        memory_row("idle memory with the negotiated draft open (10 s after typing in it, at the end of this session's opens and typing)", negotiated_mem, "≤ bare WebKitGTK window + 60 MiB")
+        memory_row("idle memory with the negotiated draft open in a fresh session (started, draft opened, 10 s idle)", fresh_mem, "≤ bare WebKitGTK window + 60 MiB")
+        memory_row("… after closing and opening it 5 more times in that session (10 s idle)", reopened_mem, "")
         print(f"| cold start → dashboard with {MATTERS} matters and the negotiated draft in the store (app started directly), median of 5 | {statistics.median(negotiated_direct):.0f} ms (min {min(negotiated_direct):.0f}, max {max(negotiated_direct):.0f}) | ≤ 1,000 ms |")
-        print(f"| … its idle memory (dashboard), {count} processes (RSS/PSS/anonymous MiB: {text}) | RSS {rss:.0f} MiB, PSS {pss:.0f} MiB | ≤ bare WebKitGTK window + 60 MiB |")
+        memory_row("… its idle memory (dashboard)", negotiated_direct_mem, "≤ bare WebKitGTK window + 60 MiB")
     return 0
 
 

@@ -266,27 +266,17 @@ async fn paced_writer(
             biased;
             frame = next_frame(&mut ws) => {
                 let frame = frame?.context("the server closed the connection")?;
-                if let Some(reply) = answer_step1(&doc, &frame.message, Some(&editor)) {
-                    ws.send(reply).await?;
-                    in_flight.push_back(None);
-                    continue;
-                }
-                if let Message::SyncStatus(ok) = frame.message {
-                    let now = Instant::now();
-                    let sent = in_flight
-                        .pop_front()
-                        .context("an ack for nothing in flight")?;
-                    if let Some(sent) = sent
-                        && sent >= measure
-                        && sent < end
-                    {
-                        if !ok {
-                            // Refused, not stored: not an ack.
-                            outcome.refused += 1;
-                            continue;
-                        }
+                if let Some(ack) = take_frame(&mut ws, &doc, &editor, frame, &mut in_flight).await?
+                    && let Some(sent) = ack.sent
+                    && sent >= measure
+                    && sent < end
+                {
+                    if ack.stored {
                         outcome.acked += 1;
-                        let _ = outcome.latency.record((now - sent).as_micros() as u64);
+                        let _ = outcome.latency.record((ack.at - sent).as_micros() as u64);
+                    } else {
+                        // Refused, not stored: not an ack.
+                        outcome.refused += 1;
                     }
                 }
             }
@@ -313,6 +303,41 @@ async fn paced_writer(
     }
     let _ = ws.close(None).await;
     Ok(outcome)
+}
+
+/// The server's answer to one of a writer's frames.
+struct Ack {
+    /// When the acked frame was sent (or due); `None` for an untimed handshake Step2.
+    sent: Option<Instant>,
+    /// When the ack arrived.
+    at: Instant,
+    /// SyncStatus(true): stored. A refusal is SyncStatus(false).
+    stored: bool,
+}
+
+/// What a writer does with a frame from the server: answers a SyncStep1 (its Step2 then awaits
+/// an ack of its own, untimed), and takes an ack's frame off `in_flight` (oldest first).
+/// Returns the ack, or `None` for any other frame.
+async fn take_frame(
+    ws: &mut Socket,
+    doc: &str,
+    editor: &Editor,
+    frame: protocol::Frame,
+    in_flight: &mut VecDeque<Option<Instant>>,
+) -> anyhow::Result<Option<Ack>> {
+    if let Some(reply) = answer_step1(doc, &frame.message, Some(editor)) {
+        ws.send(reply).await?;
+        in_flight.push_back(None);
+        return Ok(None);
+    }
+    let Message::SyncStatus(stored) = frame.message else {
+        return Ok(None);
+    };
+    let at = Instant::now();
+    let sent = in_flight
+        .pop_front()
+        .context("an ack for nothing in flight")?;
+    Ok(Some(Ack { sent, at, stored }))
 }
 
 /// One writer: keeps `window` updates in flight and times each until its SyncStatus(true).
@@ -348,27 +373,19 @@ pub async fn durable_writer(
             Err(_) => break,
             Ok(frame) => frame?.context("the server closed the connection")?,
         };
-        if let Some(reply) = answer_step1(&doc, &frame.message, Some(&editor)) {
-            ws.send(reply).await?;
-            in_flight.push_back(None);
+        let Some(ack) = take_frame(&mut ws, &doc, &editor, frame, &mut in_flight).await? else {
             continue;
+        };
+        if !ack.stored {
+            outcome.refused += 1;
         }
-        if let Message::SyncStatus(ok) = frame.message {
-            let now = Instant::now();
-            let sent = in_flight
-                .pop_front()
-                .context("an ack for nothing in flight")?;
-            if !ok {
-                outcome.refused += 1;
-            }
-            if let Some(sent) = sent
-                && now >= measure
-                && now <= end
-            {
-                outcome.acked += 1;
-                if sent >= measure {
-                    let _ = outcome.latency.record((now - sent).as_micros() as u64);
-                }
+        if let Some(sent) = ack.sent
+            && ack.at >= measure
+            && ack.at <= end
+        {
+            outcome.acked += 1;
+            if sent >= measure {
+                let _ = outcome.latency.record((ack.at - sent).as_micros() as u64);
             }
         }
     }

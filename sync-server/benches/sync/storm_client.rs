@@ -8,9 +8,11 @@
 //! it is) and its length. Every target is measured with it.
 
 use anyhow::{Context, bail};
-use protocol::{Frame, Message, SyncMessage, Wire, message_type};
+use protocol::{Frame, Message, Reader, SyncMessage, Wire, message_type};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::{Frame as WsFrame, FrameHeader};
 
 /// A message up to this size is kept whole and decoded; of a larger one, this much is kept.
 const KEEP: usize = 64 * 1024;
@@ -79,7 +81,7 @@ impl StormSocket {
 
     /// Send `frame` as one masked binary message (RFC 6455 §5.3).
     pub async fn send(&mut self, frame: &Frame) -> anyhow::Result<()> {
-        let bytes = masked(0x2, &frame.encode());
+        let bytes = masked(OpCode::Data(Data::Binary), frame.encode())?;
         self.reader.get_mut().write_all(&bytes).await?;
         Ok(())
     }
@@ -106,7 +108,7 @@ impl StormSocket {
                 match opcode {
                     0x8 => bail!("the server closed a joining client"),
                     0x9 => {
-                        let pong = masked(0xA, &control);
+                        let pong = masked(OpCode::Control(Control::Pong), control)?;
                         self.reader.get_mut().write_all(&pong).await?;
                     }
                     _ => {}
@@ -147,18 +149,14 @@ impl StormSocket {
                 Err(error) => bail!("undecodable frame from the server: {error}"),
             });
         }
-        // A large message: its document name, type and sync step (lib0 variable-length
-        // integers) are in the bytes kept.
-        let mut at = 0usize;
-        let name_len = varuint(&kept, &mut at)?;
-        at = at
-            .checked_add(usize::try_from(name_len)?)
-            .context("bad name")?;
-        let kind = varuint(&kept, &mut at)?;
+        // A large message: its document name, type and sync step are in the bytes kept.
+        let mut header = Reader::new(&kept);
+        header.read_var_str("document name")?;
+        let kind = header.read_var_uint("message type")?;
         if kind != message_type::SYNC && kind != message_type::SYNC_REPLY {
             return Ok(Received::Other);
         }
-        Ok(match varuint(&kept, &mut at)? {
+        Ok(match header.read_var_uint("sync step")? {
             1 => Received::Step2(length),
             2 => Received::Update(length),
             0 => Received::Step1,
@@ -167,45 +165,14 @@ impl StormSocket {
     }
 }
 
-/// A client frame: FIN, `opcode`, masked `payload`.
-fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+/// A client frame: final, `opcode`, `payload` masked (tungstenite's frame formatting).
+fn masked(opcode: OpCode, payload: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let header = FrameHeader {
+        opcode,
+        mask: Some([0x37, 0xfa, 0x21, 0x3d]),
+        ..FrameHeader::default()
+    };
     let mut out = Vec::with_capacity(payload.len() + 14);
-    out.push(0x80 | opcode);
-    let len = payload.len();
-    if len < 126 {
-        out.push(0x80 | len as u8);
-    } else if let Ok(short) = u16::try_from(len) {
-        out.push(0x80 | 126);
-        out.extend_from_slice(&short.to_be_bytes());
-    } else {
-        out.push(0x80 | 127);
-        out.extend_from_slice(&(len as u64).to_be_bytes());
-    }
-    let key = [0x37, 0xfa, 0x21, 0x3d];
-    out.extend_from_slice(&key);
-    out.extend(
-        payload
-            .iter()
-            .enumerate()
-            .map(|(i, byte)| byte ^ key[i % 4]),
-    );
-    out
-}
-
-/// A lib0 variable-length unsigned integer at `bytes[*at..]`.
-fn varuint(bytes: &[u8], at: &mut usize) -> anyhow::Result<u64> {
-    let mut value = 0u64;
-    let mut shift = 0u32;
-    loop {
-        let byte = *bytes.get(*at).context("a message's header is cut short")?;
-        *at += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok(value);
-        }
-        shift += 7;
-        if shift > 63 {
-            bail!("a variable-length integer is too long");
-        }
-    }
+    WsFrame::from_payload(header, payload.into()).format(&mut out)?;
+    Ok(out)
 }
