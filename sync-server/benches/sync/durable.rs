@@ -377,7 +377,9 @@ pub async fn durable_writer(
             continue;
         };
         if !ack.stored {
+            // Refused, not stored: not an ack (as in the open loop).
             outcome.refused += 1;
+            continue;
         }
         if let Some(sent) = ack.sent
             && ack.at >= measure
