@@ -17,6 +17,8 @@ use crate::state::AppState;
 pub static WRITE_BATCHES: AtomicU64 = AtomicU64::new(0);
 pub static WRITE_REQUESTS: AtomicU64 = AtomicU64::new(0);
 pub static WRITE_MICROS: AtomicU64 = AtomicU64::new(0);
+/// Rows appended to `doc_updates` (a document's updates from one lawyer in one commit share one).
+pub static WRITE_ROWS: AtomicU64 = AtomicU64::new(0);
 pub static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 pub static FRAMES_IN: AtomicU64 = AtomicU64::new(0);
 pub static PROTOCOL_ERRORS: AtomicU64 = AtomicU64::new(0);
@@ -189,9 +191,10 @@ fn describe() {
     process.describe();
 }
 
-pub fn record_batch(requests: usize, elapsed: Duration) {
+pub fn record_batch(requests: usize, rows: usize, elapsed: Duration) {
     WRITE_BATCHES.fetch_add(1, Ordering::Relaxed);
     WRITE_REQUESTS.fetch_add(requests as u64, Ordering::Relaxed);
+    WRITE_ROWS.fetch_add(rows as u64, Ordering::Relaxed);
     WRITE_MICROS.fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     metrics::counter!(name::WRITE_BATCHES).increment(1);
 }
@@ -313,13 +316,14 @@ pub async fn stats(
 /// A plain-text snapshot for `/api/v1/stats`.
 pub fn snapshot() -> String {
     format!(
-        "connections {}\nframes_in {}\nprotocol_errors {}\ntoken_requests {}\nwrite_batches {}\nwrite_requests {}\nwrite_micros {}\n",
+        "connections {}\nframes_in {}\nprotocol_errors {}\ntoken_requests {}\nwrite_batches {}\nwrite_requests {}\nwrite_rows {}\nwrite_micros {}\n",
         CONNECTIONS.load(Ordering::Relaxed),
         FRAMES_IN.load(Ordering::Relaxed),
         PROTOCOL_ERRORS.load(Ordering::Relaxed),
         TOKEN_REQUESTS.load(Ordering::Relaxed),
         WRITE_BATCHES.load(Ordering::Relaxed),
         WRITE_REQUESTS.load(Ordering::Relaxed),
+        WRITE_ROWS.load(Ordering::Relaxed),
         WRITE_MICROS.load(Ordering::Relaxed),
     )
 }

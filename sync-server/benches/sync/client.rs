@@ -16,7 +16,7 @@ use yrs::{Doc, ReadTxn, StateVector, Text, TextRef, Transact};
 use crate::raw::{self, Received, Socket};
 
 /// The development secret `sync-server serve --dev-auth` uses by default.
-const DEV_SECRET: &str = "lawyers-hub-local-development-only";
+pub const DEV_SECRET: &str = "lawyers-hub-local-development-only";
 /// Upper bound for any single wait on a server (connect, handshake, reply).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections opened concurrently while building up load.

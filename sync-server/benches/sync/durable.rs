@@ -22,7 +22,7 @@ use crate::options::{Sizes, Target};
 use crate::procfs::postgres_cpu_seconds;
 use crate::raw::Socket;
 use crate::report::{Row, row};
-use crate::server::Server;
+use crate::server::{Server, WriteCounters};
 
 pub struct WriterOutcome {
     /// Updates due inside the measured window (open loop only).
@@ -108,8 +108,9 @@ fn ack_rows(
     server: &Server,
     seconds: f64,
     gathered: &Gathered,
-    (cpu, postgres): (f64, f64),
+    used: &Used,
 ) -> Vec<Row> {
+    let (cpu, postgres) = (used.cpu, used.postgres);
     let target = server.target;
     let Gathered { outcome, failed } = gathered;
     let latency = &outcome.latency;
@@ -145,6 +146,20 @@ fn ack_rows(
             postgres / seconds,
         ));
     }
+    if let Some(writes) = used.writes {
+        rows.push(row(
+            scenario,
+            target,
+            "updates per commit",
+            writes.updates as f64 / writes.commits.max(1) as f64,
+        ));
+        rows.push(row(
+            scenario,
+            target,
+            "rows per update",
+            writes.rows as f64 / writes.updates.max(1) as f64,
+        ));
+    }
     if outcome.refused > 0 || *failed > 0 {
         rows.push(row(
             scenario,
@@ -157,12 +172,36 @@ fn ack_rows(
     rows
 }
 
-/// Server and Postgres CPU seconds used from `measure` to `end`.
-async fn cpu_between(server: &Server, measure: Instant, end: Instant) -> (f64, f64) {
+/// What the server side used from `measure` to `end`.
+struct Used {
+    /// Server CPU seconds.
+    cpu: f64,
+    /// Its Postgres cluster's CPU seconds.
+    postgres: f64,
+    /// Our server's commits, updates and rows (`None` for the other targets).
+    writes: Option<WriteCounters>,
+}
+
+/// Server and Postgres CPU seconds, and our server's write counters, from `measure` to `end`.
+async fn used_between(server: &Server, measure: Instant, end: Instant) -> Used {
     tokio::time::sleep_until(measure.into()).await;
     let (cpu0, pg0) = (server.cpu_seconds(), postgres_cpu_seconds());
+    let writes0 = server.write_counters().await;
     tokio::time::sleep_until(end.into()).await;
-    (server.cpu_seconds() - cpu0, postgres_cpu_seconds() - pg0)
+    let (cpu, postgres) = (server.cpu_seconds() - cpu0, postgres_cpu_seconds() - pg0);
+    let writes = match (writes0, server.write_counters().await) {
+        (Some(before), Some(after)) => Some(WriteCounters {
+            commits: after.commits - before.commits,
+            updates: after.updates - before.updates,
+            rows: after.rows - before.rows,
+        }),
+        _ => None,
+    };
+    Used {
+        cpu,
+        postgres,
+        writes,
+    }
 }
 
 pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
@@ -178,10 +217,10 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             ))
         })
         .collect();
-    let cpu = cpu_between(server, measure, end).await;
+    let used = used_between(server, measure, end).await;
     let gathered = gather(tasks).await?;
     let seconds = sizes.duration.as_secs_f64();
-    let mut rows = ack_rows("durable", server, seconds, &gathered, cpu);
+    let mut rows = ack_rows("durable", server, seconds, &gathered, &used);
     for &rate in &sizes.durable_rates {
         rows.extend(paced(server, sizes, rate).await?);
     }
@@ -215,7 +254,7 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
             ))
         })
         .collect();
-    let cpu = cpu_between(server, measure, end).await;
+    let used = used_between(server, measure, end).await;
     let gathered = gather(tasks)
         .await
         .with_context(|| format!("open loop at {rate}/s"))?;
@@ -223,14 +262,21 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
     let scenario = format!("durable {rate}/s");
     let offered = gathered.outcome.due as f64 / seconds;
     let mut rows = vec![row(&scenario, server.target, "offered updates/s", offered)];
-    rows.extend(ack_rows(&scenario, server, seconds, &gathered, cpu));
+    rows.extend(ack_rows(&scenario, server, seconds, &gathered, &used));
+    let packing = used.writes.map_or(String::new(), |writes| {
+        format!(
+            ", {:.1} updates/commit, {:.2} rows/update",
+            writes.updates as f64 / writes.commits.max(1) as f64,
+            writes.rows as f64 / writes.updates.max(1) as f64
+        )
+    });
     eprintln!(
-        "   rate {rate:>6}/s: offered {offered:.0}/s, acked {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, server {:.2} cores, postgres {:.2} cores",
+        "   rate {rate:>6}/s: offered {offered:.0}/s, acked {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, server {:.2} cores, postgres {:.2} cores{packing}",
         gathered.outcome.acked as f64 / seconds,
         ms(&gathered.outcome.latency, 0.50),
         ms(&gathered.outcome.latency, 0.99),
-        cpu.0 / seconds,
-        cpu.1 / seconds,
+        used.cpu / seconds,
+        used.postgres / seconds,
     );
     Ok(rows)
 }

@@ -89,6 +89,14 @@ pub fn free_port() -> anyhow::Result<u16> {
         .port())
 }
 
+/// Counters of our server's write path (`Server::write_counters`).
+#[derive(Clone, Copy, Debug)]
+pub struct WriteCounters {
+    pub commits: u64,
+    pub updates: u64,
+    pub rows: u64,
+}
+
 pub struct Server {
     pub target: Target,
     pub port: u16,
@@ -252,6 +260,39 @@ impl Server {
 
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}/api/v1/sync", self.port)
+    }
+
+    /// Our server's write counters (`/api/v1/stats`, read with a firm admin's token):
+    /// `(commits, updates, rows)`; `None` for the other targets or when they cannot be read.
+    pub async fn write_counters(&self) -> Option<WriteCounters> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        if self.target != Target::Ours {
+            return None;
+        }
+        let token = sync_server::auth::DevAuth::new(crate::client::DEV_SECRET)
+            .mint_with_role("bench-admin", "bench-firm", Some("admin"), 3600)
+            .ok()?;
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
+        let request = format!(
+            "GET /api/v1/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        );
+        stream.write_all(request.as_bytes()).await.ok()?;
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.ok()?;
+        let counter = |name: &str| -> Option<u64> {
+            answer.lines().find_map(|line| {
+                line.strip_prefix(name)?
+                    .strip_prefix(' ')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+        };
+        Some(WriteCounters {
+            commits: counter("write_batches")?,
+            updates: counter("write_requests")?,
+            rows: counter("write_rows")?,
+        })
     }
 
     pub fn cpu_seconds(&self) -> f64 {

@@ -134,10 +134,46 @@ pub async fn open_document(
     }
 }
 
-/// A document's stored history: its snapshot (if compacted) and every update row after it.
+/// A document's stored history: its snapshot (if compacted) and every update after it, in order,
+/// each with the id of the row it is stored in (a row may hold several: `pack_parts`).
 pub struct StoredDocument {
     pub snapshot: Option<Vec<u8>>,
     pub updates: Vec<(i64, Vec<u8>)>,
+}
+
+/// Several updates in one row's `bytes` (its `parts` says how many): each as lib0 var-bytes
+/// (its length as a varuint, then its bytes), in order.
+pub fn pack_parts(parts: &[&[u8]]) -> Vec<u8> {
+    let mut writer =
+        protocol::Writer::with_capacity(parts.iter().map(|part| part.len() + 4).sum::<usize>());
+    for part in parts {
+        writer.write_var_bytes(part);
+    }
+    writer.into_vec()
+}
+
+/// The updates of a row: `bytes` itself when `parts` is 1, else what `pack_parts` wrote, which
+/// must hold exactly `parts` updates.
+pub fn unpack_parts(bytes: &[u8], parts: i32) -> Result<Vec<Vec<u8>>, String> {
+    if parts == 1 {
+        return Ok(vec![bytes.to_vec()]);
+    }
+    let count = usize::try_from(parts).map_err(|_| format!("a row holds {parts} updates"))?;
+    let mut reader = protocol::Reader::new(bytes);
+    let mut updates = Vec::with_capacity(count.min(4096));
+    while !reader.is_empty() {
+        let part = reader
+            .read_var_bytes("a stored update")
+            .map_err(|error| error.to_string())?;
+        updates.push(part.to_vec());
+    }
+    if updates.len() != count {
+        return Err(format!(
+            "a row says it holds {count} updates but holds {}",
+            updates.len()
+        ));
+    }
+    Ok(updates)
 }
 
 /// A document's stored history read in one consistent snapshot: a compaction committing on
@@ -168,28 +204,42 @@ pub async fn load_document(
             .bind(doc_id)
             .fetch_optional(&mut *conn)
             .await?;
-    let updates = sqlx::query_as::<_, (i64, Vec<u8>)>(
-        "SELECT id, bytes FROM doc_updates WHERE doc_id = $1 ORDER BY id",
+    let rows = sqlx::query_as::<_, (i64, Vec<u8>, i32)>(
+        "SELECT id, bytes, parts FROM doc_updates WHERE doc_id = $1 ORDER BY id",
     )
     .bind(doc_id)
     .fetch_all(&mut *conn)
     .await?;
+    let mut updates = Vec::with_capacity(rows.len());
+    for (id, bytes, parts) in rows {
+        if parts == 1 {
+            updates.push((id, bytes));
+            continue;
+        }
+        let unpacked = unpack_parts(&bytes, parts).map_err(|message| {
+            sqlx::Error::Decode(format!("update row {id} of document {doc_id}: {message}").into())
+        })?;
+        updates.extend(unpacked.into_iter().map(|update| (id, update)));
+    }
     Ok(StoredDocument { snapshot, updates })
 }
 
-/// One update to append.
+/// One row to append: an update, or several of one document by one user (`pack_parts`).
 pub struct NewUpdate<'a> {
     pub doc_id: i64,
     pub bytes: &'a [u8],
+    /// How many updates `bytes` holds (1: `bytes` is the update).
+    pub parts: i32,
     pub user_id: &'a str,
 }
 
-/// Append a batch of updates in one transaction and mark their documents changed.
+/// Append a batch of update rows in one transaction and mark their documents changed.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<(), sqlx::Error> {
     let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
     let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
     let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
+    let parts: Vec<i32> = batch.iter().map(|update| update.parts).collect();
     let mut changed = doc_ids.clone();
     changed.sort_unstable();
     changed.dedup();
@@ -199,8 +249,8 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     // the mark costs an index lookup per document whatever the size of the firm.
     sqlx::query(
         "WITH appended AS (
-             INSERT INTO doc_updates (doc_id, bytes, user_id)
-             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[])
+             INSERT INTO doc_updates (doc_id, bytes, user_id, parts)
+             SELECT * FROM UNNEST($1::bigint[], $2::bytea[], $3::text[], $5::int[])
          )
          UPDATE documents SET change_xid = pg_current_xact_id()::text::bigint
          WHERE id = ANY($4::bigint[])",
@@ -209,6 +259,7 @@ pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<()
     .bind(&bytes)
     .bind(&users)
     .bind(&changed)
+    .bind(&parts)
     .execute(pool)
     .await?;
     Ok(())
