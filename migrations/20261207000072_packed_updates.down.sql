@@ -5,13 +5,16 @@
 CREATE OR REPLACE FUNCTION pg_temp.unpacked_parts(packed BYTEA, parts INTEGER)
 RETURNS TABLE (n INTEGER, part BYTEA) LANGUAGE plpgsql IMMUTABLE STRICT AS $$
 DECLARE
-    at INTEGER := 0;
+    at INTEGER := 5;
     len BIGINT;
     shift INTEGER;
     b INTEGER;
 BEGIN
     IF parts = 1 THEN
         n := 1; part := packed; RETURN NEXT; RETURN;
+    END IF;
+    IF substring(packed FROM 1 FOR 5) <> '\xffffffff0f'::BYTEA THEN
+        RAISE EXCEPTION 'an update row says it holds % updates but is not packed', parts;
     END IF;
     n := 0;
     WHILE at < length(packed) LOOP

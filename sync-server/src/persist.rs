@@ -131,7 +131,7 @@ async fn run(
         {
             // Nothing in this batch is acked: clients keep the updates in their outboxes and
             // resend them after reconnecting.
-            tracing::error!(%error, updates = rows.len(), "could not store updates; closing their connections");
+            tracing::error!(%error, rows = rows.len(), updates = batch.len(), "could not store updates; closing their connections");
             crate::metrics::record_write_failure();
             let mut closed = BTreeSet::new();
             for request in &batch {
@@ -335,6 +335,37 @@ mod tests {
                 (7, "bob".to_owned(), as_bytes(&["b1"])),
             ]
         );
+    }
+
+    /// A release before packing reads a row's bytes as one update: a packed row must be refused
+    /// by the check every stored update goes through before yrs, not misread.
+    #[test]
+    fn a_packed_row_read_as_one_update_is_refused_not_misread() {
+        use yrs::{Text, Transact};
+        let doc = yrs::Doc::new();
+        let body = doc.get_or_insert_text("body");
+        let updates: Vec<Vec<u8>> = (0..3)
+            .map(|i| {
+                let mut txn = doc.transact_mut();
+                body.insert(&mut txn, i, "x");
+                txn.encode_update_v1()
+            })
+            .collect();
+        let parts: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
+        let packed = db::sync::pack_parts(&parts);
+        assert!(protocol::check_update_v1(&packed).is_err());
+        let stored = db::sync::StoredDocument {
+            snapshot: None,
+            updates: vec![(1, packed)],
+        };
+        assert!(crate::hub::rebuild_state(&stored).is_err());
+    }
+
+    #[test]
+    fn a_row_that_is_not_packed_but_says_it_holds_several_updates_is_an_error() {
+        assert!(db::sync::unpack_parts(&[2, 1, 1, 1, 2], 2).is_err());
+        assert!(db::sync::unpack_parts(&db::sync::pack_parts(&[b"a", b"b"]), 3).is_err());
+        assert!(db::sync::unpack_parts(&[], 0).is_err());
     }
 
     #[test]

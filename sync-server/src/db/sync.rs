@@ -141,11 +141,19 @@ pub struct StoredDocument {
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
-/// Several updates in one row's `bytes` (its `parts` says how many): each as lib0 var-bytes
-/// (its length as a varuint, then its bytes), in order.
+/// What a row holding several updates starts with: the varuint 2³²−1. Read as a Yjs v1 update
+/// (by a previous release, which reads `bytes` as one update), it is the number of clients
+/// listed, more than the bytes can hold, so `protocol::check_update_v1` refuses the row before
+/// yrs sees it: a load of that document fails, and nothing is misread.
+pub const PACKED_MARKER: [u8; 5] = [0xff, 0xff, 0xff, 0xff, 0x0f];
+
+/// Several updates in one row's `bytes` (its `parts` says how many): `PACKED_MARKER`, then each
+/// update as lib0 var-bytes (its length as a varuint, then its bytes), in order.
 pub fn pack_parts(parts: &[&[u8]]) -> Vec<u8> {
-    let mut writer =
-        protocol::Writer::with_capacity(parts.iter().map(|part| part.len() + 4).sum::<usize>());
+    let mut writer = protocol::Writer::with_capacity(
+        PACKED_MARKER.len() + parts.iter().map(|part| part.len() + 4).sum::<usize>(),
+    );
+    writer.write_raw(&PACKED_MARKER);
     for part in parts {
         writer.write_var_bytes(part);
     }
@@ -158,8 +166,12 @@ pub fn unpack_parts(bytes: &[u8], parts: i32) -> Result<Vec<Vec<u8>>, String> {
     if parts == 1 {
         return Ok(vec![bytes.to_vec()]);
     }
-    let count = usize::try_from(parts).map_err(|_| format!("a row holds {parts} updates"))?;
-    let mut reader = protocol::Reader::new(bytes);
+    let count =
+        usize::try_from(parts).map_err(|_| format!("a row says it holds {parts} updates"))?;
+    let packed = bytes
+        .strip_prefix(&PACKED_MARKER)
+        .ok_or_else(|| format!("a row says it holds {count} updates but is not packed"))?;
+    let mut reader = protocol::Reader::new(packed);
     let mut updates = Vec::with_capacity(count.min(4096));
     while !reader.is_empty() {
         let part = reader
