@@ -951,24 +951,52 @@ impl DocHub {
         }
         state.log_rows += updates.len() as i64;
         // Payload 0: everything; then one per origin: everything that origin did not send.
+        // Each origin's updates are merged once first, and the payloads are merged from those:
+        // with ten lawyers typing into a hot document, eleven merges of every update of the
+        // commit would decode each update eleven times.
         let mut origins: Vec<SubId> = updates.iter().map(|(_, origin)| *origin).collect();
         origins.sort_unstable();
         origins.dedup();
-        let merge = |skip: Option<SubId>| -> Option<Vec<u8>> {
-            let parts: Vec<&[u8]> = updates
-                .iter()
-                .filter(|(_, origin)| Some(*origin) != skip)
-                .map(|(update, _)| update.as_ref())
-                .collect();
-            if parts.is_empty() {
-                return None;
-            }
+        let merge = |parts: Vec<&[u8]>| -> Option<Vec<u8>> {
             guarded(|| yrs::merge_updates_v1(parts).map_err(|error| error.to_string()))
                 .map_err(|error| bad_document(entry.id, "committed updates do not merge", &error))
                 .ok()
         };
-        let mut payloads = vec![merge(None)];
-        payloads.extend(origins.iter().map(|origin| merge(Some(*origin))));
+        let by_origin: Vec<Option<Vec<u8>>> = origins
+            .iter()
+            .map(|origin| {
+                merge(
+                    updates
+                        .iter()
+                        .filter(|(_, from)| from == origin)
+                        .map(|(update, _)| update.as_ref())
+                        .collect(),
+                )
+            })
+            .collect();
+        let mut payloads: Vec<Option<Vec<u8>>> = Vec::with_capacity(origins.len() + 1);
+        if by_origin.iter().all(Option::is_some) {
+            let merged: Vec<&[u8]> = by_origin.iter().flatten().map(Vec::as_slice).collect();
+            payloads.push(match merged[..] {
+                [only] => Some(only.to_vec()),
+                _ => merge(merged.clone()),
+            });
+            payloads.extend((0..merged.len()).map(|skip| {
+                let others: Vec<&[u8]> = merged
+                    .iter()
+                    .enumerate()
+                    .filter(|(index, _)| *index != skip)
+                    .map(|(_, update)| *update)
+                    .collect();
+                match others[..] {
+                    [] => None,
+                    [only] => Some(only.to_vec()),
+                    _ => merge(others),
+                }
+            }));
+        } else {
+            payloads.push(None);
+        }
         if payloads[0].is_none() {
             // Not mergeable (cannot happen with admitted updates): send them one by one.
             for (update, origin) in updates {

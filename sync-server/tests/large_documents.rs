@@ -317,22 +317,34 @@ async fn updates_committed_together_reach_everyone_and_never_return_to_their_sen
     let ada = token("ada", FIRM);
     let (mut a, _) = open(&url, doc, &ada).await;
     let (mut b, _) = open(&url, doc, &ada).await;
+    let (mut c, _) = open(&url, doc, &ada).await;
     let (mut watcher, _) = open(&url, doc, &ada).await;
-    let (ada_editor, ben_editor) = (Doc::new(), Doc::new());
-    // Two lawyers typing at once: their updates share group commits, and each commit's updates
-    // go out merged (everything to the watcher, the other's to each typist).
+    let (ada_editor, ben_editor, cy_editor) = (Doc::new(), Doc::new(), Doc::new());
+    // Three lawyers typing at once: their updates share group commits, and each commit's
+    // updates go out merged (everything to the watcher, the others' to each typist).
     burst(&mut a, doc, &ada_editor, "a", 200).await;
     burst(&mut b, doc, &ben_editor, "b", 200).await;
-    let all = receive_until(&mut watcher, |text| text.len() == 400).await;
+    burst(&mut c, doc, &cy_editor, "c", 200).await;
+    let all = receive_until(&mut watcher, |text| text.len() == 600).await;
     assert_eq!(all.matches('a').count(), 200);
-    let at_a = receive_until(&mut a, |text| text.matches('b').count() == 200).await;
-    assert!(
-        !at_a.contains('a'),
-        "Ada was sent her own typing back: {at_a}"
-    );
-    let at_b = receive_until(&mut b, |text| text.matches('a').count() == 200).await;
-    assert!(
-        !at_b.contains('b'),
-        "Ben was sent his own typing back: {at_b}"
-    );
+    assert_eq!(all.matches('c').count(), 200);
+    let others_all_in = |mine: char| {
+        move |text: &str| {
+            ['a', 'b', 'c']
+                .iter()
+                .filter(|letter| **letter != mine)
+                .all(|letter| text.matches(*letter).count() == 200)
+        }
+    };
+    for (socket, mine, who) in [
+        (&mut a, 'a', "Ada"),
+        (&mut b, 'b', "Ben"),
+        (&mut c, 'c', "Cy"),
+    ] {
+        let seen = receive_until(socket, others_all_in(mine)).await;
+        assert!(
+            !seen.contains(mine),
+            "{who} was sent their own typing back: {seen}"
+        );
+    }
 }

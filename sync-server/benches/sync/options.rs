@@ -130,6 +130,7 @@ impl Sizes {
             catchup_rounds: 20,
             hot_rates: vec![
                 1_000, 2_000, 3_000, 5_000, 7_000, 10_000, 15_000, 20_000, 30_000, 40_000, 60_000,
+                80_000, 100_000,
             ],
             hot_duration: Duration::from_secs(5),
             storm_clients: 150,
