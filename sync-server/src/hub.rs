@@ -255,8 +255,9 @@ struct DocState {
     /// instance), which is not sent its own presence back.
     presence_origin: Option<Option<SubId>>,
     idle_since: Option<Instant>,
-    /// Rows in the Postgres update log (compaction trigger).
+    /// Rows in the Postgres update log, and the updates they hold (compaction trigger).
     log_rows: i64,
+    log_updates: i64,
     /// The last title seen in a case document (Y.Map `case`, key `title`).
     title: Option<String>,
     /// The last parties and conflicts check seen in a case document (`conflicts::index`).
@@ -281,6 +282,15 @@ const FIRST_SYNC_MAX_ROWS: usize = 256;
 
 impl DocState {
     /// Apply a committed update to the document, or add it to the held history.
+    /// Whether the log should be folded into a snapshot: `compact_after` rows (spread per
+    /// document, `compaction::threshold`), or eight times as many updates, since rows may hold
+    /// several (`persist::pack`) and a load applies every update.
+    fn compaction_due(&self, doc_id: i64, compact_after: i64) -> bool {
+        let threshold = compaction::threshold(doc_id, compact_after);
+        self.log_rows >= threshold
+            || self.log_updates >= threshold.saturating_mul(compaction::UPDATES_PER_ROW)
+    }
+
     fn integrate_committed(&mut self, doc_id: i64, update: &[u8]) {
         self.approx_bytes = self.approx_bytes.saturating_add(update.len());
         if let Some(doc) = &self.doc {
@@ -497,6 +507,7 @@ impl DocEntry {
                 presence_origin: None,
                 idle_since: Some(Instant::now()),
                 log_rows: 0,
+                log_updates: 0,
                 title: None,
                 parties: None,
                 approx_bytes: 0,
@@ -507,7 +518,8 @@ impl DocEntry {
     async fn load(&self, pool: &PgPool) -> Result<(), sqlx::Error> {
         let stored = db::sync::load_document_consistent(pool, self.id).await?;
         let mut state = lock(&self.state);
-        state.log_rows = stored.updates.len() as i64;
+        state.log_rows = stored.rows() as i64;
+        state.log_updates = stored.updates.len() as i64;
         let mut updates: Vec<Vec<u8>> =
             stored.updates.into_iter().map(|(_, bytes)| bytes).collect();
         updates.extend(state.pending.drain(..).map(|bytes| bytes.to_vec()));
@@ -913,23 +925,26 @@ impl DocHub {
         state.integrate_committed(entry.id, update);
         if origin.is_some() {
             state.log_rows += 1;
+            state.log_updates += 1;
         }
         broadcast(&state, origin, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(update.to_vec()))).encode()
         });
-        state.log_rows >= compaction::threshold(entry.id, compact_after)
+        state.compaction_due(entry.id, compact_after)
             && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
     /// Updates of one document committed together (one group commit): applied in order, then
     /// sent as one merged update per subscriber — everything to those who sent none of them,
     /// everything but their own to those who did. A hot document with ten lawyers typing gets
-    /// one frame per lawyer per commit instead of one per keystroke. Returns whether the log
-    /// should be compacted.
+    /// one frame per lawyer per commit instead of one per keystroke. `rows` is how many rows of
+    /// the log they were stored in (`persist::pack`). Returns whether the log should be
+    /// compacted.
     pub fn apply_committed_batch(
         &self,
         name: &str,
         updates: &[(Bytes, SubId)],
+        rows: i64,
         compact_after: i64,
     ) -> bool {
         if let [(update, origin)] = updates {
@@ -949,7 +964,8 @@ impl DocHub {
         for (update, _) in updates {
             state.integrate_committed(entry.id, update);
         }
-        state.log_rows += updates.len() as i64;
+        state.log_rows += rows;
+        state.log_updates += updates.len() as i64;
         // Payload 0: everything; then one per origin: everything that origin did not send.
         // Each origin's updates are merged once first, and the payloads are merged from those:
         // with ten lawyers typing into a hot document, eleven merges of every update of the
@@ -1020,7 +1036,7 @@ impl DocHub {
                 },
             );
         }
-        state.log_rows >= compaction::threshold(entry.id, compact_after)
+        state.compaction_due(entry.id, compact_after)
             && !entry.compacting.swap(true, Ordering::AcqRel)
     }
 
@@ -1358,24 +1374,28 @@ impl DocHub {
             tracing::error!(doc = entry.id, %error, "resync update does not apply");
         }
         state.changed();
-        state.log_rows = stored.updates.len() as i64;
+        state.log_rows = stored.rows() as i64;
+        state.log_updates = stored.updates.len() as i64;
         broadcast(&state, None, |key| {
             Frame::new(key, Message::Sync(SyncMessage::Update(missing.clone()))).encode()
         });
         Ok(())
     }
 
-    /// After a compaction: the rows it folded leave the count. When it folded nothing (a
-    /// matter under legal hold, a history that does not rebuild, Postgres unavailable), the
-    /// count starts again, so the next attempt comes after another threshold's worth of writes
-    /// rather than on every write, holding up other documents' compactions each time.
-    pub fn finish_compaction(&self, entry: &DocEntry, folded: usize) {
+    /// After a compaction: the rows and updates it folded leave the counts. When it folded
+    /// nothing (a matter under legal hold, a history that does not rebuild, Postgres
+    /// unavailable), the counts start again, so the next attempt comes after another
+    /// threshold's worth of writes rather than on every write, holding up other documents'
+    /// compactions each time.
+    pub fn finish_compaction(&self, entry: &DocEntry, folded: db::sync::Folded) {
         let mut state = lock(&entry.state);
-        state.log_rows = if folded == 0 {
-            0
+        if folded.rows == 0 {
+            state.log_rows = 0;
+            state.log_updates = 0;
         } else {
-            (state.log_rows - folded as i64).max(0)
-        };
+            state.log_rows = (state.log_rows - folded.rows as i64).max(0);
+            state.log_updates = (state.log_updates - folded.updates as i64).max(0);
+        }
         entry.compacting.store(false, Ordering::Release);
     }
 }

@@ -148,6 +148,10 @@ async fn run(
         }
         let stored_rows = rows.len();
         drop(rows);
+        let mut rows_of: HashMap<i64, i64> = HashMap::new();
+        for row in &packed {
+            *rows_of.entry(row.doc_id).or_default() += 1;
+        }
         drop(packed);
         let mut changed_firms: BTreeSet<&str> = BTreeSet::new();
         let mut records: Vec<(uuid::Uuid, crate::hub::RecordChanges)> = Vec::new();
@@ -169,7 +173,8 @@ async fn run(
             }
         }
         for (entry, updates) in &groups {
-            if hub.apply_committed_batch(&entry.name, updates, compact_after) {
+            let rows = rows_of.get(&entry.id).copied().unwrap_or(1);
+            if hub.apply_committed_batch(&entry.name, updates, rows, compact_after) {
                 crate::hub::compaction::spawn(pool.clone(), hub.clone(), (*entry).clone());
             }
             if !entry.name.contains("/drafts/") {

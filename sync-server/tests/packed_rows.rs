@@ -19,10 +19,14 @@ const KEYSTROKES: usize = 400;
 /// `KEYSTROKES` one-letter updates sent at once, without waiting for acks, then every ack
 /// awaited; returns the text typed.
 async fn burst(url: &str, doc: &str, token: &str) -> String {
+    burst_of(url, doc, token, KEYSTROKES).await
+}
+
+async fn burst_of(url: &str, doc: &str, token: &str, keystrokes: usize) -> String {
     let (mut socket, _) = open(url, doc, token).await;
     let ydoc = Doc::with_client_id(61);
     let body = ydoc.get_or_insert_text("body");
-    for i in 0..KEYSTROKES {
+    for i in 0..keystrokes {
         let update = {
             let mut txn = ydoc.transact_mut();
             let letter = char::from(b'a' + (i % 26) as u8).to_string();
@@ -36,7 +40,7 @@ async fn burst(url: &str, doc: &str, token: &str) -> String {
         .await;
     }
     let mut acked = 0;
-    while acked < KEYSTROKES {
+    while acked < keystrokes {
         match next(&mut socket).await.unwrap().message {
             Message::SyncStatus(true) => acked += 1,
             Message::SyncStatus(false) => panic!("an update was refused"),
@@ -163,4 +167,34 @@ async fn a_row_that_says_it_holds_more_updates_than_it_does_fails_the_load_with_
         .err()
         .expect("the load fails");
     assert!(error.to_string().contains("says it holds"), "{error}");
+}
+
+/// Rows that each hold many updates still bring compaction, at eight times the threshold in
+/// updates: a load applies every update, however few rows hold them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_of_few_rows_holding_many_updates_is_compacted() {
+    let firm = Firm::one_instance_with(|settings| settings.compact_after = 50).await;
+    let name = draft_name(&new_case());
+    let typed = burst_of(&firm.url(), name.as_str(), &token("ada", FIRM), 1_000).await;
+    let pool = PgPool::connect(&firm.database).await.unwrap();
+    let id = doc_id(&pool, name.as_str()).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let folded: i64 = loop {
+        let folded: Option<i64> =
+            sqlx::query_scalar("SELECT updates_folded FROM doc_snapshots WHERE doc_id = $1")
+                .bind(id)
+                .fetch_optional(&pool)
+                .await
+                .unwrap();
+        if let Some(folded) = folded {
+            break folded;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "1,000 updates in few rows were never compacted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(folded >= 400, "only {folded} updates folded");
+    assert_eq!(firm.stored_body(&name).await, typed);
 }

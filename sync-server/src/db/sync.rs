@@ -141,6 +141,21 @@ pub struct StoredDocument {
     pub updates: Vec<(i64, Vec<u8>)>,
 }
 
+impl StoredDocument {
+    /// How many rows the updates came from (a row's updates are consecutive and share its id).
+    pub fn rows(&self) -> usize {
+        let mut rows = 0;
+        let mut last = None;
+        for (id, _) in &self.updates {
+            if last != Some(*id) {
+                rows += 1;
+                last = Some(*id);
+            }
+        }
+        rows
+    }
+}
+
 /// What a row holding several updates starts with: the varuint 2³²−1. Read as a Yjs v1 update
 /// (by a previous release, which reads `bytes` as one update), it is the number of clients
 /// listed, more than the bytes can hold, so `protocol::check_update_v1` refuses the row before
@@ -347,6 +362,13 @@ pub async fn changes_since(
     Ok((last_xid + 1, docs, true))
 }
 
+/// What a compaction folded into the snapshot: rows, and the updates they held.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Folded {
+    pub rows: usize,
+    pub updates: usize,
+}
+
 /// Fold a document's snapshot and update rows into a new snapshot, in one transaction.
 /// `rebuild` turns the stored history into one encoded state.
 #[tracing::instrument(level = "debug", skip_all, fields(doc = doc_id))]
@@ -354,7 +376,7 @@ pub async fn compact_document<F>(
     pool: &PgPool,
     doc_id: i64,
     rebuild: F,
-) -> Result<usize, sqlx::Error>
+) -> Result<Folded, sqlx::Error>
 where
     F: FnOnce(&StoredDocument) -> Result<Vec<u8>, String>,
 {
@@ -372,16 +394,18 @@ where
     .await?;
     if legal_hold {
         tx.commit().await?;
-        return Ok(0);
+        return Ok(Folded::default());
     }
     let stored = load_document(&mut tx, doc_id).await?;
     if stored.updates.is_empty() {
         tx.commit().await?;
-        return Ok(0);
+        return Ok(Folded::default());
     }
     let state = rebuild(&stored)
         .map_err(|message| sqlx::Error::Protocol(format!("compaction: {message}")))?;
-    let ids: Vec<i64> = stored.updates.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<i64> = stored.updates.iter().map(|(id, _)| *id).collect();
+    let updates = ids.len();
+    ids.dedup();
     sqlx::query(
         "INSERT INTO doc_snapshots (doc_id, state, updates_folded) VALUES ($1, $2, $3)
          ON CONFLICT (doc_id) DO UPDATE SET state = EXCLUDED.state,
@@ -389,7 +413,7 @@ where
     )
     .bind(doc_id)
     .bind(&state)
-    .bind(ids.len() as i64)
+    .bind(updates as i64)
     .execute(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM doc_updates WHERE id = ANY($1)")
@@ -397,7 +421,10 @@ where
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(ids.len())
+    Ok(Folded {
+        rows: ids.len(),
+        updates,
+    })
 }
 
 /// Keep a matter's title for lists (from its case document).
