@@ -72,7 +72,8 @@ pub struct ServeSettings {
     /// Unload a document this many seconds after its last subscriber left.
     #[arg(long, env = "HUB_DOC_IDLE_SECS", default_value_t = 60)]
     pub doc_idle_secs: u64,
-    /// Compact a document's update log once it holds this many rows.
+    /// Compact a document's update log once it holds this many rows (or eight times as many
+    /// updates: a row may hold several).
     #[arg(long, env = "HUB_COMPACT_AFTER", default_value_t = 1000)]
     pub compact_after: i64,
     /// Concurrent write transactions (documents are sharded across them). Default: one per
