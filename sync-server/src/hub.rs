@@ -281,7 +281,6 @@ const HISTORY_LIMIT: usize = 4096;
 const FIRST_SYNC_MAX_ROWS: usize = 256;
 
 impl DocState {
-    /// Apply a committed update to the document, or add it to the held history.
     /// Whether the log should be folded into a snapshot: `compact_after` rows (spread per
     /// document, `compaction::threshold`), or eight times as many updates, since rows may hold
     /// several (`persist::pack`) and a load applies every update.
@@ -291,6 +290,7 @@ impl DocState {
             || self.log_updates >= threshold.saturating_mul(compaction::UPDATES_PER_ROW)
     }
 
+    /// Apply a committed update to the document, or add it to the held history.
     fn integrate_committed(&mut self, doc_id: i64, update: &[u8]) {
         self.approx_bytes = self.approx_bytes.saturating_add(update.len());
         if let Some(doc) = &self.doc {
@@ -990,29 +990,30 @@ impl DocHub {
                 )
             })
             .collect();
-        let mut payloads: Vec<Option<Vec<u8>>> = Vec::with_capacity(origins.len() + 1);
-        if by_origin.iter().all(Option::is_some) {
-            let merged: Vec<&[u8]> = by_origin.iter().flatten().map(Vec::as_slice).collect();
-            payloads.push(match merged[..] {
-                [only] => Some(only.to_vec()),
-                _ => merge(merged.clone()),
-            });
-            payloads.extend((0..merged.len()).map(|skip| {
-                let others: Vec<&[u8]> = merged
-                    .iter()
-                    .enumerate()
-                    .filter(|(index, _)| *index != skip)
-                    .map(|(_, update)| *update)
-                    .collect();
-                match others[..] {
-                    [] => None,
-                    [only] => Some(only.to_vec()),
-                    _ => merge(others),
-                }
-            }));
-        } else {
-            payloads.push(None);
-        }
+        // Payload 0 leaves no one out; payload i + 1 leaves out origin i's own updates.
+        let merged: Option<Vec<&[u8]>> = by_origin.iter().map(Option::as_deref).collect();
+        let payloads: Vec<Option<Vec<u8>>> = match merged {
+            Some(merged) => {
+                let merge_all_but = |skip: Option<usize>| -> Option<Vec<u8>> {
+                    let parts: Vec<&[u8]> = merged
+                        .iter()
+                        .enumerate()
+                        .filter(|(index, _)| Some(*index) != skip)
+                        .map(|(_, update)| *update)
+                        .collect();
+                    match parts[..] {
+                        [] => None,
+                        [only] => Some(only.to_vec()),
+                        _ => merge(parts),
+                    }
+                };
+                std::iter::once(None)
+                    .chain((0..merged.len()).map(Some))
+                    .map(merge_all_but)
+                    .collect()
+            }
+            None => vec![None],
+        };
         if payloads[0].is_none() {
             // Not mergeable (cannot happen with admitted updates): send them one by one.
             for (update, origin) in updates {

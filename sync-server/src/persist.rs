@@ -3,8 +3,9 @@
 //! transaction runs goes into the next, so throughput grows with load while each update still
 //! waits for exactly one commit. A document's updates from one lawyer in one commit share one
 //! row (`pack`): under load a commit carries more updates, and each costs Postgres less.
-//! Writers are sharded by document: one document always goes to the same writer, which keeps its updates and acks in order, while several commits (for
-//! different documents) are in flight at once.
+//! Writers are sharded by document: one document always goes to the same writer, which keeps
+//! its updates and acks in order, while several commits (for different documents) are in
+//! flight at once.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -113,19 +114,10 @@ async fn run(
     let mut batch: Vec<WriteRequest> = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = std::time::Instant::now();
-        let packed = pack(batch.iter().filter_map(|request| {
+        let rows = pack(batch.iter().filter_map(|request| {
             let update = request.update.as_ref()?;
             Some((request.entry.id, &*request.user_id, update))
         }));
-        let rows: Vec<db::sync::NewUpdate<'_>> = packed
-            .iter()
-            .map(|row| db::sync::NewUpdate {
-                doc_id: row.doc_id,
-                bytes: &row.bytes,
-                parts: row.parts,
-                user_id: row.user_id,
-            })
-            .collect();
         if !rows.is_empty()
             && let Err(error) = append_with_retry(&pool, &rows).await
         {
@@ -147,12 +139,10 @@ async fn run(
             continue;
         }
         let stored_rows = rows.len();
-        drop(rows);
         let mut rows_of: HashMap<i64, i64> = HashMap::new();
-        for row in &packed {
+        for row in rows {
             *rows_of.entry(row.doc_id).or_default() += 1;
         }
-        drop(packed);
         let mut changed_firms: BTreeSet<&str> = BTreeSet::new();
         let mut records: Vec<(uuid::Uuid, crate::hub::RecordChanges)> = Vec::new();
         // The batch's updates by document, in order: each document's are applied and sent
@@ -203,16 +193,6 @@ async fn run(
     }
 }
 
-/// One row to append: a document's updates from one lawyer in one commit.
-#[derive(Debug)]
-struct PackedRow<'a> {
-    doc_id: i64,
-    user_id: &'a str,
-    /// The update itself, or several (`db::sync::pack_parts`).
-    bytes: Bytes,
-    parts: i32,
-}
-
 /// The batch's updates, as `(document, lawyer, update)` in arrival order, as rows: those of
 /// one document from one lawyer go into one row, each kept whole and in order
 /// (`db::sync::pack_parts`; a load reads them back one by one), so a commit appends a row per
@@ -220,7 +200,9 @@ struct PackedRow<'a> {
 /// first update. Grouping cannot reorder a causal dependency: a lawyer sees another's update
 /// only after it is committed, so nothing in one commit builds on another lawyer's update of
 /// the same commit.
-fn pack<'a>(updates: impl IntoIterator<Item = (i64, &'a str, &'a Bytes)>) -> Vec<PackedRow<'a>> {
+fn pack<'a>(
+    updates: impl IntoIterator<Item = (i64, &'a str, &'a Bytes)>,
+) -> Vec<db::sync::NewUpdate<'a>> {
     let mut groups: Vec<(i64, &str, Vec<&Bytes>)> = Vec::new();
     let mut group_of: HashMap<(i64, &str), usize> = HashMap::new();
     for (doc_id, user_id, update) in updates {
@@ -242,7 +224,7 @@ fn pack<'a>(updates: impl IntoIterator<Item = (i64, &'a str, &'a Bytes)>) -> Vec
                     (Bytes::from(db::sync::pack_parts(&parts)), count)
                 }
             };
-            PackedRow {
+            db::sync::NewUpdate {
                 doc_id,
                 user_id,
                 bytes,
@@ -313,7 +295,7 @@ mod tests {
         pack(batch.iter().map(|(doc, user, bytes)| (*doc, *user, bytes)))
             .into_iter()
             .map(|row| {
-                let parts = db::sync::unpack_parts(&row.bytes, row.parts).expect("unpacks");
+                let parts = db::sync::unpack_parts(row.bytes.to_vec(), row.parts).expect("unpacks");
                 (row.doc_id, row.user_id.to_owned(), parts)
             })
             .collect()
@@ -368,9 +350,9 @@ mod tests {
 
     #[test]
     fn a_row_that_is_not_packed_but_says_it_holds_several_updates_is_an_error() {
-        assert!(db::sync::unpack_parts(&[2, 1, 1, 1, 2], 2).is_err());
-        assert!(db::sync::unpack_parts(&db::sync::pack_parts(&[b"a", b"b"]), 3).is_err());
-        assert!(db::sync::unpack_parts(&[], 0).is_err());
+        assert!(db::sync::unpack_parts(vec![2, 1, 1, 1, 2], 2).is_err());
+        assert!(db::sync::unpack_parts(db::sync::pack_parts(&[b"a", b"b"]), 3).is_err());
+        assert!(db::sync::unpack_parts(Vec::new(), 0).is_err());
     }
 
     #[test]

@@ -34,29 +34,9 @@ async fn long_logs_are_compacted_and_reload_identically() {
     grant(&server, &token("ada", FIRM), &doc, "ben", "viewer").await;
 
     let pool = PgPool::connect(&db).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(doc.as_str())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let id = doc_id(&pool, doc.as_str()).await;
     // Compaction runs in the background after the threshold: wait for its snapshot.
-    let deadline = std::time::Instant::now() + WAIT;
-    let folded: i64 = loop {
-        let folded: Option<i64> =
-            sqlx::query_scalar("SELECT updates_folded FROM doc_snapshots WHERE doc_id = $1")
-                .bind(id)
-                .fetch_optional(&pool)
-                .await
-                .unwrap();
-        if let Some(folded) = folded.filter(|folded| *folded >= 10) {
-            break folded;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no snapshot was written"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let folded = updates_folded(&pool, id, 10).await;
     let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM doc_updates WHERE doc_id = $1")
         .bind(id)
         .fetch_one(&pool)

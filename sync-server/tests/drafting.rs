@@ -323,24 +323,7 @@ async fn a_version_survives_compaction_and_reaches_a_laptop_that_joins_later() {
     }
     ada.wait_synced(WAIT).await;
     let pool = sqlx::PgPool::connect(&firm.database).await.unwrap();
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let folded: Option<i64> = sqlx::query_scalar(
-            "SELECT s.updates_folded FROM doc_snapshots s JOIN documents d ON d.id = s.doc_id WHERE d.name = $1",
-        )
-        .bind(doc.as_str())
-        .fetch_optional(&pool)
-        .await
-        .unwrap();
-        if folded.is_some_and(|folded| folded >= 5) {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the server never compacted the draft"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    updates_folded(&pool, doc_id(&pool, doc.as_str()).await, 5).await;
     // ada's own laptop still rebuilds the version (its store keeps deleted text).
     assert_eq!(
         text_at_version(&ada.store, &doc, "v1"),

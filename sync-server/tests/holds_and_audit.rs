@@ -51,11 +51,7 @@ async fn ada_drafts(url: &str, ydoc: &Doc) -> (Socket, local::DocName) {
 /// `meta.deleted` of a draft as the server stores it (snapshot + update rows).
 async fn stored_deleted(database: &str, doc: &local::DocName) -> Option<bool> {
     let pool = PgPool::connect(database).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(doc.as_str())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let id = doc_id(&pool, doc.as_str()).await;
     let mut conn = pool.acquire().await.unwrap();
     let stored = sync_server::db::sync::load_document(&mut conn, id)
         .await
@@ -326,11 +322,7 @@ async fn compaction_keeps_every_update_of_a_held_matter() {
         );
     }
     let pool = PgPool::connect(&firm.database).await.unwrap();
-    let doc_id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(name.as_str())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let doc_id = doc_id(&pool, name.as_str()).await;
     let rows = |pool: PgPool| async move {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM doc_updates WHERE doc_id = $1")
             .bind(doc_id)

@@ -50,14 +50,6 @@ async fn burst_of(url: &str, doc: &str, token: &str, keystrokes: usize) -> Strin
     body.get_string(&ydoc.transact())
 }
 
-async fn doc_id(pool: &PgPool, doc: &str) -> i64 {
-    sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(doc)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 /// What the previous release reads: every row's bytes as one update, in id order.
 async fn text_read_one_update_per_row(pool: &PgPool, id: i64) -> String {
     let updates = sqlx::query_as::<_, (i64, Vec<u8>)>(
@@ -71,16 +63,7 @@ async fn text_read_one_update_per_row(pool: &PgPool, id: i64) -> String {
         snapshot: None,
         updates,
     };
-    let state = sync_server::hub::rebuild_state(&stored).expect("every row applies in order");
-    let doc = Doc::new();
-    let body = doc.get_or_insert_text("body");
-    {
-        use yrs::updates::decoder::Decode;
-        doc.transact_mut()
-            .apply_update(yrs::Update::decode_v1(&state).unwrap())
-            .unwrap();
-    }
-    body.get_string(&doc.transact())
+    text_of(&stored, "body")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -178,23 +161,7 @@ async fn a_log_of_few_rows_holding_many_updates_is_compacted() {
     let typed = burst_of(&firm.url(), name.as_str(), &token("ada", FIRM), 1_000).await;
     let pool = PgPool::connect(&firm.database).await.unwrap();
     let id = doc_id(&pool, name.as_str()).await;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let folded: i64 = loop {
-        let folded: Option<i64> =
-            sqlx::query_scalar("SELECT updates_folded FROM doc_snapshots WHERE doc_id = $1")
-                .bind(id)
-                .fetch_optional(&pool)
-                .await
-                .unwrap();
-        if let Some(folded) = folded {
-            break folded;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "1,000 updates in few rows were never compacted"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let folded = updates_folded(&pool, id, 1).await;
     assert!(folded >= 400, "only {folded} updates folded");
     assert_eq!(firm.stored_body(&name).await, typed);
 }

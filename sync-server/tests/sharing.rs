@@ -62,11 +62,7 @@ fn thread(txn: &yrs::TransactionMut<'_>, id: &str) -> yrs::MapRef {
 /// The server's durable copy of a draft (snapshot + update rows).
 async fn stored(firm: &Firm, doc: &DocName) -> Doc {
     let pool = sqlx::PgPool::connect(&firm.database).await.unwrap();
-    let id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(doc.as_str())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let id = doc_id(&pool, doc.as_str()).await;
     let mut conn = pool.acquire().await.unwrap();
     let rows = sync_server::db::sync::load_document(&mut conn, id)
         .await

@@ -458,6 +458,54 @@ async fn child_large_draft_over_wss_two_instances() {
     late.disconnect().await;
 }
 
+/// A burst of keystrokes, stored a row per lawyer per commit (`persist::pack`) through one
+/// instance behind TLS, loads whole from Postgres on the other instance, behind its own nginx.
+#[test]
+fn keystrokes_stored_together_load_whole_on_the_other_instance_over_tls() {
+    run_child("child_packed_rows_over_wss_two_instances");
+}
+
+#[ignore = "run by keystrokes_stored_together_load_whole_on_the_other_instance_over_tls"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn child_packed_rows_over_wss_two_instances() {
+    let redis = PrivateRedis::start().await;
+    let firm =
+        FirmBehindTls::in_front_of(Firm::two_instances_with_redis(&redis.url()).await, "firm")
+            .await;
+    let doc = draft_name(&new_case());
+    let ada = token("ada", "firm-a");
+    let stores = tempfile::tempdir().unwrap();
+    let mut writer = Laptop::online(&stores.path().join("a.db"), &firm.wss_of(0), &ada);
+    writer.open(&doc);
+    for i in 0..300 {
+        writer.type_text(&doc, &format!("{} ", i % 10));
+    }
+    writer.wait_synced(WAIT).await;
+    let pool = sqlx::PgPool::connect(&firm.firm.database).await.unwrap();
+    let (rows, updates): (i64, i64) =
+        sqlx::query_as("SELECT count(*), sum(parts)::bigint FROM doc_updates WHERE doc_id = $1")
+            .bind(doc_id(&pool, doc.as_str()).await)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(
+        rows < updates,
+        "{updates} updates in {rows} rows: nothing was packed"
+    );
+    // The other instance has never loaded the draft: it reads the packed rows from Postgres.
+    let mut reader = Laptop::online(&stores.path().join("b.db"), &firm.wss_of(1), &ada);
+    reader.open(&doc);
+    let whole = writer.body(&doc);
+    reader
+        .wait_until("the draft loads on the other instance", WAIT, |store| {
+            store.text(&doc, "body").unwrap() == whole
+        })
+        .await;
+    assert_eq!(firm.firm.stored_body(&doc).await, whole);
+    writer.disconnect().await;
+    reader.disconnect().await;
+}
+
 #[ignore = "run by the_laptop_syncs_over_wss_with_the_firms_own_ca"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_syncs_over_wss() {

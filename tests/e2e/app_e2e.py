@@ -85,6 +85,16 @@ def stop(process: subprocess.Popen):
             process.wait()
 
 
+def run_main(main) -> None:
+    """Exit with `main()`'s status, stopping every process it started (`CHILDREN`), also when
+    it fails."""
+    try:
+        sys.exit(main())
+    finally:
+        for child in CHILDREN:
+            stop(child)
+
+
 TLS_HOST = "hub.lawyershub.test"  # 127.0.0.1 through /etc/hosts (scripts/setup)
 
 

@@ -119,8 +119,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    finally:
-        for child in e2e.CHILDREN:
-            e2e.stop(child)
+    e2e.run_main(main)

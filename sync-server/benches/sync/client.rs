@@ -16,7 +16,7 @@ use yrs::{Doc, ReadTxn, StateVector, Text, TextRef, Transact};
 use crate::raw::{self, Received, Socket};
 
 /// The development secret `sync-server serve --dev-auth` uses by default.
-pub const DEV_SECRET: &str = "lawyers-hub-local-development-only";
+const DEV_SECRET: &str = "lawyers-hub-local-development-only";
 /// Upper bound for any single wait on a server (connect, handshake, reply).
 pub const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Connections opened concurrently while building up load.
@@ -30,6 +30,13 @@ pub fn epoch() -> Instant {
 pub fn dev_token(user: &str, firm: &str) -> String {
     sync_server::auth::DevAuth::new(DEV_SECRET)
         .mint(user, firm, 24 * 3600)
+        .expect("minting a dev token")
+}
+
+/// A development token of a firm administrator (reads `/api/v1/stats`).
+pub fn dev_admin_token(user: &str, firm: &str) -> String {
+    sync_server::auth::DevAuth::new(DEV_SECRET)
+        .mint_with_role(user, firm, Some("admin"), 24 * 3600)
         .expect("minting a dev token")
 }
 

@@ -151,13 +151,13 @@ fn ack_rows(
             scenario,
             target,
             "updates per commit",
-            writes.updates as f64 / writes.commits.max(1) as f64,
+            writes.updates_per_commit(),
         ));
         rows.push(row(
             scenario,
             target,
             "rows per update",
-            writes.rows as f64 / writes.updates.max(1) as f64,
+            writes.rows_per_update(),
         ));
     }
     if outcome.refused > 0 || *failed > 0 {
@@ -183,25 +183,20 @@ struct Used {
 }
 
 /// Server and Postgres CPU seconds, and our server's write counters, from `measure` to `end`.
-async fn used_between(server: &Server, measure: Instant, end: Instant) -> Used {
+async fn used_between(server: &Server, measure: Instant, end: Instant) -> anyhow::Result<Used> {
     tokio::time::sleep_until(measure.into()).await;
     let (cpu0, pg0) = (server.cpu_seconds(), postgres_cpu_seconds());
-    let writes0 = server.write_counters().await;
+    let writes0 = server.write_counters().await?;
     tokio::time::sleep_until(end.into()).await;
     let (cpu, postgres) = (server.cpu_seconds() - cpu0, postgres_cpu_seconds() - pg0);
-    let writes = match (writes0, server.write_counters().await) {
-        (Some(before), Some(after)) => Some(WriteCounters {
-            commits: after.commits - before.commits,
-            updates: after.updates - before.updates,
-            rows: after.rows - before.rows,
-        }),
-        _ => None,
-    };
-    Used {
+    let writes = server.write_counters().await?;
+    Ok(Used {
         cpu,
         postgres,
-        writes,
-    }
+        writes: writes
+            .zip(writes0)
+            .map(|(after, before)| after.since(before)),
+    })
 }
 
 pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
@@ -217,7 +212,7 @@ pub async fn run(server: &Server, sizes: &Sizes) -> anyhow::Result<Vec<Row>> {
             ))
         })
         .collect();
-    let used = used_between(server, measure, end).await;
+    let used = used_between(server, measure, end).await?;
     let gathered = gather(tasks).await?;
     let seconds = sizes.duration.as_secs_f64();
     let mut rows = ack_rows("durable", server, seconds, &gathered, &used);
@@ -254,7 +249,7 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
             ))
         })
         .collect();
-    let used = used_between(server, measure, end).await;
+    let used = used_between(server, measure, end).await?;
     let gathered = gather(tasks)
         .await
         .with_context(|| format!("open loop at {rate}/s"))?;
@@ -266,8 +261,8 @@ async fn paced(server: &Server, sizes: &Sizes, rate: u32) -> anyhow::Result<Vec<
     let packing = used.writes.map_or(String::new(), |writes| {
         format!(
             ", {:.1} updates/commit, {:.2} rows/update",
-            writes.updates as f64 / writes.commits.max(1) as f64,
-            writes.rows as f64 / writes.updates.max(1) as f64
+            writes.updates_per_commit(),
+            writes.rows_per_update()
         )
     });
     eprintln!(

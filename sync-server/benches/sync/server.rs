@@ -97,6 +97,25 @@ pub struct WriteCounters {
     pub rows: u64,
 }
 
+impl WriteCounters {
+    /// What was counted between `before` and these.
+    pub fn since(self, before: Self) -> Self {
+        Self {
+            commits: self.commits - before.commits,
+            updates: self.updates - before.updates,
+            rows: self.rows - before.rows,
+        }
+    }
+
+    pub fn updates_per_commit(&self) -> f64 {
+        self.updates as f64 / self.commits.max(1) as f64
+    }
+
+    pub fn rows_per_update(&self) -> f64 {
+        self.rows as f64 / self.updates.max(1) as f64
+    }
+}
+
 pub struct Server {
     pub target: Target,
     pub port: u16,
@@ -262,37 +281,31 @@ impl Server {
         format!("ws://127.0.0.1:{}/api/v1/sync", self.port)
     }
 
-    /// Our server's write counters (`/api/v1/stats`, read with a firm admin's token):
-    /// `(commits, updates, rows)`; `None` for the other targets or when they cannot be read.
-    pub async fn write_counters(&self) -> Option<WriteCounters> {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// Our server's write counters (`/api/v1/stats`, read with a firm admin's token); `None`
+    /// for the other targets.
+    pub async fn write_counters(&self) -> anyhow::Result<Option<WriteCounters>> {
         if self.target != Target::Ours {
-            return None;
+            return Ok(None);
         }
-        let token = sync_server::auth::DevAuth::new(crate::client::DEV_SECRET)
-            .mint_with_role("bench-admin", "bench-firm", Some("admin"), 3600)
-            .ok()?;
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).await.ok()?;
-        let request = format!(
-            "GET /api/v1/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).await.ok()?;
-        let counter = |name: &str| -> Option<u64> {
-            answer.lines().find_map(|line| {
-                line.strip_prefix(name)?
-                    .strip_prefix(' ')?
-                    .trim()
-                    .parse()
-                    .ok()
-            })
+        let stats = reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{}/api/v1/stats", self.port))
+            .bearer_auth(crate::client::dev_admin_token("bench-admin", "bench-firm"))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let counter = |name: &str| -> anyhow::Result<u64> {
+            stats
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .with_context(|| format!("/api/v1/stats has no {name}: {stats}"))
         };
-        Some(WriteCounters {
+        Ok(Some(WriteCounters {
             commits: counter("write_batches")?,
             updates: counter("write_requests")?,
             rows: counter("write_rows")?,
-        })
+        }))
     }
 
     pub fn cpu_seconds(&self) -> f64 {

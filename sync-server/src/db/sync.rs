@@ -144,15 +144,7 @@ pub struct StoredDocument {
 impl StoredDocument {
     /// How many rows the updates came from (a row's updates are consecutive and share its id).
     pub fn rows(&self) -> usize {
-        let mut rows = 0;
-        let mut last = None;
-        for (id, _) in &self.updates {
-            if last != Some(*id) {
-                rows += 1;
-                last = Some(*id);
-            }
-        }
-        rows
+        self.updates.chunk_by(|a, b| a.0 == b.0).count()
     }
 }
 
@@ -177,9 +169,9 @@ pub fn pack_parts(parts: &[&[u8]]) -> Vec<u8> {
 
 /// The updates of a row: `bytes` itself when `parts` is 1, else what `pack_parts` wrote, which
 /// must hold exactly `parts` updates.
-pub fn unpack_parts(bytes: &[u8], parts: i32) -> Result<Vec<Vec<u8>>, String> {
+pub fn unpack_parts(bytes: Vec<u8>, parts: i32) -> Result<Vec<Vec<u8>>, String> {
     if parts == 1 {
-        return Ok(vec![bytes.to_vec()]);
+        return Ok(vec![bytes]);
     }
     let count =
         usize::try_from(parts).map_err(|_| format!("a row says it holds {parts} updates"))?;
@@ -239,11 +231,7 @@ pub async fn load_document(
     .await?;
     let mut updates = Vec::with_capacity(rows.len());
     for (id, bytes, parts) in rows {
-        if parts == 1 {
-            updates.push((id, bytes));
-            continue;
-        }
-        let unpacked = unpack_parts(&bytes, parts).map_err(|message| {
+        let unpacked = unpack_parts(bytes, parts).map_err(|message| {
             sqlx::Error::Decode(format!("update row {id} of document {doc_id}: {message}").into())
         })?;
         updates.extend(unpacked.into_iter().map(|update| (id, update)));
@@ -252,9 +240,10 @@ pub async fn load_document(
 }
 
 /// One row to append: an update, or several of one document by one user (`pack_parts`).
+#[derive(Debug)]
 pub struct NewUpdate<'a> {
     pub doc_id: i64,
-    pub bytes: &'a [u8],
+    pub bytes: bytes::Bytes,
     /// How many updates `bytes` holds (1: `bytes` is the update).
     pub parts: i32,
     pub user_id: &'a str,
@@ -264,7 +253,7 @@ pub struct NewUpdate<'a> {
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn append_updates(pool: &PgPool, batch: &[NewUpdate<'_>]) -> Result<(), sqlx::Error> {
     let doc_ids: Vec<i64> = batch.iter().map(|update| update.doc_id).collect();
-    let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes).collect();
+    let bytes: Vec<&[u8]> = batch.iter().map(|update| update.bytes.as_ref()).collect();
     let users: Vec<&str> = batch.iter().map(|update| update.user_id).collect();
     let parts: Vec<i32> = batch.iter().map(|update| update.parts).collect();
     let mut changed = doc_ids.clone();

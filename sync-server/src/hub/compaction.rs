@@ -2,8 +2,9 @@
 //! as many updates: a row may hold several, `persist::pack`), fold it into a snapshot in the
 //! background. Counting rows, not updates, compacts less often under load, when rows hold
 //! more: at 20,000 updates/s over 50 documents (`durable` bench) ack p99 17–21 ms instead of
-//! 21–30 ms, and the closed loop 71,000–76,000 updates/s instead of 48,000–59,000. The write path and the fan-out subscriber ask for it through
-//! [`DocHub::apply_committed`]'s answer; the hub keeps one compaction per document in flight,
+//! 21–30 ms, and the closed loop 71,000–76,000 updates/s instead of 48,000–59,000
+//! (docs/BENCHMARKS.md, "Session 16"). The write path and the fan-out subscriber ask for it
+//! through [`DocHub::apply_committed`]'s answer; the hub keeps one compaction per document in flight,
 //! and runs one at a time. Compaction is background work: documents written at the same pace
 //! (50 drafts in the `durable` bench, a firm's import) reach the threshold together, and 50
 //! compactions at once (each reading, rebuilding, rewriting and deleting 1,000 rows) took the

@@ -128,19 +128,52 @@ pub async fn stored_text(database_url: &str, doc: &DocName, root: &str) -> Strin
     let stored = sync_server::db::sync::load_document(&mut conn, id)
         .await
         .unwrap();
-    let state = sync_server::hub::rebuild_state(&stored).unwrap();
-    let ydoc = yrs::Doc::new();
-    {
-        use yrs::Transact;
-        use yrs::updates::decoder::Decode;
-        let mut txn = ydoc.transact_mut();
-        txn.apply_update(yrs::Update::decode_v1(&state).unwrap())
-            .unwrap();
-    }
-    let text = ydoc.get_or_insert_text(root);
+    text_of(&stored, root)
+}
+
+/// The text `root` of a stored history, rebuilt as the server rebuilds it.
+pub fn text_of(stored: &sync_server::db::sync::StoredDocument, root: &str) -> String {
     use yrs::Transact;
+    use yrs::updates::decoder::Decode;
+    let state = sync_server::hub::rebuild_state(stored).unwrap();
+    let ydoc = yrs::Doc::new();
+    ydoc.transact_mut()
+        .apply_update(yrs::Update::decode_v1(&state).unwrap())
+        .unwrap();
+    let text = ydoc.get_or_insert_text(root);
     let txn = ydoc.transact();
     text.get_string(&txn)
+}
+
+/// The server's id of document `name`.
+pub async fn doc_id(pool: &PgPool, name: &str) -> i64 {
+    sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Waits (up to 30 s) for compaction to fold at least `at_least` updates of document `id` into
+/// its snapshot; returns how many it folded.
+pub async fn updates_folded(pool: &PgPool, id: i64, at_least: i64) -> i64 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let folded: Option<i64> =
+            sqlx::query_scalar("SELECT updates_folded FROM doc_snapshots WHERE doc_id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await
+                .unwrap();
+        if let Some(folded) = folded.filter(|folded| *folded >= at_least) {
+            return folded;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "document {id} was not compacted ({folded:?} updates folded)"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A loopback port nobody listens on right now.
