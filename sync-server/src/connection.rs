@@ -841,6 +841,14 @@ impl Session {
         };
         let principal = subscription.principal.clone();
         let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
+        // Answer before recording the open: the hub may already send this subscription what
+        // others do, and a client must get `Authenticated` first (waiting on the audit's insert
+        // here let a presence relay overtake it under load).
+        self.reply(authenticated(role.writes(doc.kind())));
+        // Like Hocuspocus: a newcomer learns who is already there without asking.
+        if awareness.len() > 1 {
+            self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
+        }
         self.audit(
             &principal,
             Some(row.case_id),
@@ -848,11 +856,6 @@ impl Session {
             serde_json::json!({ "document": doc.as_str() }),
         )
         .await;
-        self.reply(authenticated(role.writes(doc.kind())));
-        // Like Hocuspocus: a newcomer learns who is already there without asking.
-        if awareness.len() > 1 {
-            self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
-        }
         Ok(())
     }
 

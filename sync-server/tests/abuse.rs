@@ -262,7 +262,8 @@ async fn awareness_belongs_to_the_connection_that_introduced_it() {
     }
     // A newcomer is sent every presence the document holds.
     let mut observer = connect(&ws_url(server)).await;
-    assert!(authenticated(&authenticate(&mut observer, doc, &ada).await));
+    let answer = authenticate(&mut observer, doc, &ada).await;
+    assert!(authenticated(&answer), "{answer:?}");
     let snapshot = match next(&mut observer).await.unwrap().message {
         Message::Awareness(bytes) => AwarenessUpdate::decode(&bytes).unwrap(),
         other => panic!("expected the presence snapshot, got {other:?}"),
@@ -433,11 +434,7 @@ async fn long_history(
         updates.push(txn.encode_update_v1());
     }
     let pool = sqlx::PgPool::connect(db).await.unwrap();
-    let doc_id: i64 = sqlx::query_scalar("SELECT id FROM documents WHERE name = $1")
-        .bind(name.as_str())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let doc_id = doc_id(&pool, name.as_str()).await;
     sqlx::query("UPDATE cases SET legal_hold = true WHERE id = $1::uuid")
         .bind(name.case_id().to_string())
         .execute(&pool)
