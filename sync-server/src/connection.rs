@@ -799,6 +799,7 @@ impl Session {
                     access: access.clone(),
                     kind: doc.kind(),
                     expires_at: expires_at.clone(),
+                    greeting: Bytes::from(authenticated(row.role.writes(doc.kind())).encode()),
                 },
             )
             .await;
@@ -818,7 +819,6 @@ impl Session {
         self.docs.insert(key.clone(), Box::new(subscription));
         // An access change applied between reading the role and registering the subscription
         // did not find it: read the role again, now that any later change will.
-        let mut role = row.role;
         if self.state.hub.access_changed_since(epoch) {
             let fresh =
                 match crate::db::access::case_access(&self.state.pool, row.case_id, &user_id).await
@@ -833,22 +833,16 @@ impl Session {
                 self.unsubscribe(&key);
                 return self.answer(&key, Error::NotFound);
             };
-            role = fresh;
             access.store(Role::code(Some(fresh)), Ordering::Release);
+            if fresh.writes(doc.kind()) != row.role.writes(doc.kind()) {
+                // The greeting told the role read before the change: tell the new one.
+                self.reply(authenticated(fresh.writes(doc.kind())));
+            }
         }
         let Some(subscription) = self.docs.get(&key) else {
             return Ok(());
         };
         let principal = subscription.principal.clone();
-        let awareness = self.state.hub.awareness_snapshot(&subscription.entry);
-        // Answer before recording the open: the hub may already send this subscription what
-        // others do, and a client must get `Authenticated` first (waiting on the audit's insert
-        // here let a presence relay overtake it under load).
-        self.reply(authenticated(role.writes(doc.kind())));
-        // Like Hocuspocus: a newcomer learns who is already there without asking.
-        if awareness.len() > 1 {
-            self.reply(Frame::new(key.as_str(), Message::Awareness(awareness)));
-        }
         self.audit(
             &principal,
             Some(row.case_id),

@@ -156,6 +156,9 @@ pub struct NewSubscriber {
     pub access: Arc<AtomicU8>,
     pub kind: protocol::DocKind,
     pub expires_at: Arc<AtomicI64>,
+    /// The encoded `Authenticated` answer: queued under the document's lock, before anything
+    /// the hub relays to this subscription can be.
+    pub greeting: Bytes,
 }
 
 /// A connection following its firm's changes on the catch-up channel.
@@ -848,6 +851,16 @@ impl DocHub {
         }
         let id = self.next_subscription.fetch_add(1, Ordering::Relaxed);
         let mut state = lock(&entry.state);
+        // Relays to subscribers happen under this lock, so the client reads `Authenticated`
+        // and then who is already here before any update or presence sent through this
+        // subscription.
+        subscriber.sender.send(subscriber.greeting);
+        if !state.awareness.is_empty() {
+            let present = awareness_of(&state);
+            subscriber.sender.send(Bytes::from(
+                Frame::new(&subscriber.routing_key, Message::Awareness(present)).encode(),
+            ));
+        }
         state.subscribers.insert(
             id,
             Subscriber {
@@ -916,13 +929,28 @@ impl DocHub {
         let Some(entry) = self.get(name) else {
             return false;
         };
+        self.apply_committed_to(&entry, update, origin, false, compact_after)
+    }
+
+    fn apply_committed_to(
+        &self,
+        entry: &DocEntry,
+        update: &Bytes,
+        origin: Option<SubId>,
+        in_doc: bool,
+        compact_after: i64,
+    ) -> bool {
         let mut state = lock(&entry.state);
         if !state.loaded {
             state.pending.push(update.clone());
             return false;
         }
         state.changed();
-        state.integrate_committed(entry.id, update);
+        if in_doc {
+            state.approx_bytes = state.approx_bytes.saturating_add(update.len());
+        } else {
+            state.integrate_committed(entry.id, update);
+        }
         if origin.is_some() {
             state.log_rows += 1;
             state.log_updates += 1;
@@ -940,19 +968,26 @@ impl DocHub {
     /// one frame per lawyer per commit instead of one per keystroke. `rows` is how many rows of
     /// the log they were stored in (`persist::pack`). Returns whether the log should be
     /// compacted.
+    ///
+    /// `admitted` is the document the updates were admitted to ([`DocEntry::admit`] applied
+    /// them to its yrs document). If it is still the one loaded under its name, they are in its
+    /// document already and are not applied a second time (decoding and integrating each again
+    /// cost ~15% of the server's work at 20,000 updates/s: docs/BENCHMARKS.md, "Session 17");
+    /// if it was reloaded or evicted meanwhile, they are applied to the document loaded now.
     pub fn apply_committed_batch(
         &self,
-        name: &str,
+        admitted: &Arc<DocEntry>,
         updates: &[(Bytes, SubId)],
         rows: i64,
         compact_after: i64,
     ) -> bool {
-        if let [(update, origin)] = updates {
-            return self.apply_committed(name, update, Some(*origin), compact_after);
-        }
-        let Some(entry) = self.get(name) else {
+        let Some(entry) = self.get(&admitted.name) else {
             return false;
         };
+        let in_doc = Arc::ptr_eq(&entry, admitted);
+        if let [(update, origin)] = updates {
+            return self.apply_committed_to(&entry, update, Some(*origin), in_doc, compact_after);
+        }
         let mut state = lock(&entry.state);
         if !state.loaded {
             state
@@ -962,7 +997,11 @@ impl DocHub {
         }
         state.changed();
         for (update, _) in updates {
-            state.integrate_committed(entry.id, update);
+            if in_doc {
+                state.approx_bytes = state.approx_bytes.saturating_add(update.len());
+            } else {
+                state.integrate_committed(entry.id, update);
+            }
         }
         state.log_rows += rows;
         state.log_updates += updates.len() as i64;
@@ -1125,19 +1164,7 @@ impl DocHub {
 
     /// Every known awareness state of a document, as one update.
     pub fn awareness_snapshot(&self, entry: &DocEntry) -> Vec<u8> {
-        let state = lock(&entry.state);
-        AwarenessUpdate {
-            entries: state
-                .awareness
-                .iter()
-                .map(|(client_id, slot)| AwarenessEntry {
-                    client_id: *client_id,
-                    clock: slot.clock,
-                    state: slot.state.clone(),
-                })
-                .collect(),
-        }
-        .encode()
+        awareness_of(&lock(&entry.state))
     }
 
     pub fn subscribe_hub(
@@ -1404,6 +1431,22 @@ impl DocHub {
 /// Send to every subscription but `origin`, encoding once per distinct routing key. A
 /// subscriber whose token has expired is sent nothing but one request for a fresh token; one
 /// whose access was revoked is sent nothing at all.
+/// Everyone's presence on a document, as one awareness update.
+fn awareness_of(state: &DocState) -> Vec<u8> {
+    AwarenessUpdate {
+        entries: state
+            .awareness
+            .iter()
+            .map(|(client_id, slot)| AwarenessEntry {
+                client_id: *client_id,
+                clock: slot.clock,
+                state: slot.state.clone(),
+            })
+            .collect(),
+    }
+    .encode()
+}
+
 fn broadcast(state: &DocState, origin: Option<SubId>, encode: impl Fn(&str) -> Vec<u8>) {
     broadcast_with(
         state,

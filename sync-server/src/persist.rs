@@ -30,7 +30,8 @@ type Committed = (Bytes, SubId);
 pub struct WriteRequest {
     pub entry: Arc<DocEntry>,
     /// `None` for frames that need an ack in order but carry nothing to store (an empty
-    /// SyncStep2).
+    /// SyncStep2). An update has been admitted to `entry` ([`DocEntry::admit`]): it is in
+    /// that entry's yrs document already.
     pub update: Option<Bytes>,
     pub user_id: Arc<str>,
     pub origin: ConnSender,
@@ -164,7 +165,7 @@ async fn run(
         }
         for (entry, updates) in &groups {
             let rows = rows_of.get(&entry.id).copied().unwrap_or(1);
-            if hub.apply_committed_batch(&entry.name, updates, rows, compact_after) {
+            if hub.apply_committed_batch(entry, updates, rows, compact_after) {
                 crate::hub::compaction::spawn(pool.clone(), hub.clone(), (*entry).clone());
             }
             if !entry.name.contains("/drafts/") {

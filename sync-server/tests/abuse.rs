@@ -282,6 +282,87 @@ async fn awareness_belongs_to_the_connection_that_introduced_it() {
     );
 }
 
+/// A newcomer reads `Authenticated` before anything the hub relays, even while a colleague's
+/// presence streams through the document and memberships change elsewhere in the firm (each
+/// change makes an open read the role again, with the subscription already registered): the
+/// answer is queued under the document's lock, in the same step that makes the subscription
+/// visible to relays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticated_comes_first_while_presence_streams() {
+    let firm = firm_with(LimitSettings {
+        max_connections_per_user: 1_000,
+        max_connections_per_address: 1_000,
+        ..Default::default()
+    })
+    .await;
+    let server = firm.server();
+    let name = draft_name(&new_case()).as_str().to_owned();
+    let ada = token("ada", FIRM);
+    let (mut typist, _) = open(&ws_url(server), &name, &ada).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let streaming = {
+        let (stop, name) = (stop.clone(), name.clone());
+        tokio::spawn(async move {
+            let mut clock = 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let state = format!(r#"{{"user":{{"name":"Ada"}},"cursor":{clock}}}"#);
+                send(
+                    &mut typist,
+                    Frame::new(&name, Message::Awareness(presence(7, clock, &state))),
+                )
+                .await;
+                clock += 1;
+            }
+            clock
+        })
+    };
+    // Membership changes on another matter, all the while.
+    let other = draft_name(&new_case());
+    let (_other_socket, _) = open(&ws_url(server), other.as_str(), &ada).await;
+    let churning = {
+        let (stop, addr, ada) = (stop.clone(), server.addr, ada.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/api/v1/cases/{}/members/ben", other.case_id());
+            let mut changes = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let role = if changes % 2 == 0 { "editor" } else { "viewer" };
+                let response = client
+                    .put(&url)
+                    .bearer_auth(&ada)
+                    .json(&serde_json::json!({ "role": role }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), reqwest::StatusCode::NO_CONTENT);
+                changes += 1;
+            }
+            changes
+        })
+    };
+    for round in 0..300 {
+        let mut observer = connect(&ws_url(server)).await;
+        send(&mut observer, token_frame(&name, &ada)).await;
+        let first = next(&mut observer).await.unwrap();
+        assert!(
+            authenticated(&first.message),
+            "open {round}: {:?} came before Authenticated",
+            first.message
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let sent = streaming.await.unwrap();
+    assert!(
+        sent > 100,
+        "only {sent} presence updates streamed during the opens"
+    );
+    let changes = churning.await.unwrap();
+    assert!(
+        changes > 10,
+        "only {changes} membership changes during the opens"
+    );
+}
+
 /// An update that decodes but cannot be integrated: an item whose parent is a string item.
 fn poison_update(parent_client: u64) -> Vec<u8> {
     let mut writer = protocol::Writer::with_capacity(32);

@@ -191,7 +191,15 @@ impl PinnedPostgres {
         Ok(())
     }
 
+    /// Over loopback TCP, or with `BENCH_PG_SOCKET=1` over the cluster's Unix socket (what a
+    /// server on the same host as its Postgres can use).
     pub fn url(&self) -> String {
+        if std::env::var_os("BENCH_PG_SOCKET").is_some_and(|value| value == "1") {
+            // The socket's directory as the host, percent-encoded (libpq and sqlx both read
+            // it so), so that `/database` can still be appended.
+            let dir = self.dir.path().display().to_string().replace('/', "%2F");
+            return format!("postgres://postgres@{dir}:{}", self.port);
+        }
         format!("postgres://postgres@127.0.0.1:{}", self.port)
     }
 }
