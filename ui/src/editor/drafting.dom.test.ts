@@ -190,15 +190,50 @@ describe("the drafting editor", () => {
     await vi.waitFor(() => expect(testid("comment-thread")).toBeNull());
   });
 
-  it("draws hundreds of threads a screenful first, then all of them", async () => {
-    const ydoc = withText("The Supplier shall deliver the Goods on time.");
+  it("draws hundreds of threads a screenful at a time, as the end of the list comes into view", async () => {
+    // The browser's IntersectionObserver, driven by the test: `seen()` tells every observer
+    // that what it watches came into view.
+    const observers = new Set<{ callback: IntersectionObserverCallback; target?: Element }>();
+    class FakeObserver {
+      private readonly entry: { callback: IntersectionObserverCallback; target?: Element };
+      constructor(callback: IntersectionObserverCallback) {
+        this.entry = { callback };
+        observers.add(this.entry);
+      }
+      observe(target: Element) {
+        this.entry.target = target;
+      }
+      disconnect() {
+        observers.delete(this.entry);
+      }
+    }
+    vi.stubGlobal("IntersectionObserver", FakeObserver);
+    cleanups.push(() => vi.unstubAllGlobals());
+    const seen = () => {
+      for (const { callback, target } of [...observers])
+        if (target) callback([{ isIntersecting: true, target } as unknown as IntersectionObserverEntry], {} as IntersectionObserver);
+    };
+    const words = Array.from({ length: 300 }, (_, i) => `w${String(i).padStart(3, "0")}`);
+    const ydoc = withText(words.join(" "));
     const text = (ydoc.getXmlFragment("default").get(0) as Y.XmlElement).get(0) as Y.XmlText;
     for (let i = 0; i < 300; i++)
-      createThread(commentsOf(ydoc), { ...anchorsInText(text, 4, 12), quote: "Supplier", body: `Point ${i}` }, { author: "Ann", authorId: "" });
-    const { side } = mount(ydoc, "Jane Smith");
+      createThread(commentsOf(ydoc), { ...anchorsInText(text, i * 5, i * 5 + 4), quote: words[i] ?? "", body: `Point ${i}` }, { author: "Ann", authorId: "" });
+    const { side, host } = mount(ydoc, "Jane Smith");
     const drawn = () => side.querySelectorAll('[data-testid="comment-thread"]').length;
     expect(drawn()).toBe(40);
-    await vi.waitFor(() => expect(drawn()).toBe(300));
+    expect(side.querySelector('[data-testid="comment-more"]')?.textContent).toBe("260 more…");
+    // Nothing more until the end of the list is in view.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(drawn()).toBe(40);
+    seen();
+    await vi.waitFor(() => expect(drawn()).toBe(80));
+    // A thread further down, clicked in the draft, is drawn and becomes the active one.
+    const last = readThreads(commentsOf(ydoc)).at(-1)!;
+    await vi.waitFor(() => expect(host.querySelector(`[data-thread-id="${last.id}"]`)).not.toBeNull());
+    host.querySelector(`[data-thread-id="${last.id}"]`)!.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+    await vi.waitFor(() => expect(side.querySelector(`[data-thread-id="${last.id}"]`)?.classList.contains("active")).toBe(true));
+    expect(drawn()).toBe(300);
+    expect(side.querySelector('[data-testid="comment-more"]')).toBeNull();
   });
 
   it("inserts a page break with Ctrl+Enter and the toolbar, footnotes and placeholders render", async () => {

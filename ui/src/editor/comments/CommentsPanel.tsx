@@ -41,9 +41,23 @@ interface Draft {
 
 const ZERO_WIDTH_SPACE = /\u200B/g;
 
-/** Threads drawn at once when the panel opens, then per task after it. */
+/**
+ * Threads drawn when the panel opens, and how many more each time the end of the list comes
+ * within `AHEAD` of the panel's visible part. Drawing all 500 threads of a negotiated draft
+ * cost the web process ~28 MiB (docs/BENCHMARKS.md, "Session 17"); a lawyer reads a screenful.
+ */
 const FIRST_THREADS = 40;
-const MORE_THREADS = 200;
+const MORE_THREADS = 40;
+const AHEAD = "600px";
+
+/** The nearest ancestor that scrolls vertically (the side column), or null for the viewport. */
+function scroller(element: Element): Element | null {
+  for (let node = element.parentElement; node; node = node.parentElement) {
+    const overflow = getComputedStyle(node).overflowY;
+    if (overflow === "auto" || overflow === "scroll") return node;
+  }
+  return null;
+}
 
 function when(ms: number): string {
   return ms ? formatDateTime(ms) : "";
@@ -77,6 +91,10 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   useEditorKey(editor, liveKey);
   const live = commentHighlightsKey.getState(editor.state)?.ranges ?? new Map<string, unknown>();
   const list = useRef<HTMLUListElement>(null);
+  // The threads on the list as last drawn, and one clicked in the draft to scroll to.
+  const shownRef = useRef<CommentThread[]>([]);
+  const reveal = useRef<string | null>(null);
+  const [drawn, setDrawn] = useState(FIRST_THREADS);
 
   useEffect(() => void performance.mark("hub:comments-panel"), []);
   useEffect(() => {
@@ -112,7 +130,10 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
       const id = mark?.getAttribute("data-thread-id");
       if (!id) return;
       setActive(id);
-      list.current?.querySelector(`[data-thread-id="${CSS.escape(id)}"]`)?.scrollIntoView({ block: "nearest" });
+      // Drawn up to it if it is further down the list; shown once drawn (the effect below).
+      const index = shownRef.current.findIndex((t) => t.id === id);
+      if (index >= 0) setDrawn((n) => Math.max(n, index + 1));
+      reveal.current = id;
     };
     dom.addEventListener(ADD_COMMENT_EVENT, start);
     dom.addEventListener("click", onClick);
@@ -129,14 +150,29 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   };
 
   const shown = threads.filter((t) => (filter === "all" ? true : filter === "open" ? !t.resolved : t.resolved));
-  // A long list is drawn a screenful first and the rest in the tasks after it, so a draft with
-  // hundreds of threads shows (and takes keys) before every thread is laid out.
-  const [drawn, setDrawn] = useState(FIRST_THREADS);
+  shownRef.current = shown;
+  // A long list is drawn a screenful at a time, as the lawyer scrolls towards its end: a draft
+  // with hundreds of threads opens sooner and keeps far less in memory.
+  const end = useRef<HTMLLIElement>(null);
   useEffect(() => {
-    if (drawn >= shown.length) return;
-    const later = setTimeout(() => setDrawn((n) => n + MORE_THREADS), 0);
-    return () => clearTimeout(later);
+    const sentinel = end.current;
+    if (drawn >= shown.length || !sentinel) return;
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) setDrawn((n) => n + MORE_THREADS);
+      },
+      { root: scroller(sentinel), rootMargin: `${AHEAD} 0px` },
+    );
+    observer.observe(sentinel);
+    return () => observer.disconnect();
   }, [drawn, shown.length]);
+  useEffect(() => {
+    const id = reveal.current;
+    const element = id ? list.current?.querySelector(`[data-thread-id="${CSS.escape(id)}"]`) : null;
+    if (!element) return;
+    reveal.current = null;
+    element.scrollIntoView({ block: "nearest" });
+  }, [active, drawn]);
   const openCount = threads.filter((t) => !t.resolved).length;
 
   return (
@@ -179,6 +215,11 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
             comments={comments}
           />
         ))}
+        {drawn < shown.length && (
+          <li class="hint" ref={end} data-testid="comment-more">
+            {shown.length - drawn} more…
+          </li>
+        )}
       </ul>
     </section>
   );
