@@ -972,8 +972,9 @@ impl DocHub {
     /// `admitted` is the document the updates were admitted to ([`DocEntry::admit`] applied
     /// them to its yrs document). If it is still the one loaded under its name, they are in its
     /// document already and are not applied a second time (decoding and integrating each again
-    /// cost ~15% of the server's work at 20,000 updates/s: docs/BENCHMARKS.md, "Session 17");
-    /// if it was reloaded or evicted meanwhile, they are applied to the document loaded now.
+    /// was 7–16% of the server's work per update in the `durable` bench's closed loop:
+    /// docs/BENCHMARKS.md, "Session 17"); if it was reloaded or evicted meanwhile, they are
+    /// applied to the document loaded now.
     pub fn apply_committed_batch(
         &self,
         admitted: &Arc<DocEntry>,
