@@ -293,9 +293,13 @@ impl DocState {
             || self.log_updates >= threshold.saturating_mul(compaction::UPDATES_PER_ROW)
     }
 
-    /// Apply a committed update to the document, or add it to the held history.
-    fn integrate_committed(&mut self, doc_id: i64, update: &[u8]) {
+    /// Apply a committed update to the document, or add it to the held history; `in_doc`: it
+    /// is in the document already (admitted to it, `DocHub::apply_committed_batch`).
+    fn integrate_committed(&mut self, doc_id: i64, update: &[u8], in_doc: bool) {
         self.approx_bytes = self.approx_bytes.saturating_add(update.len());
+        if in_doc {
+            return;
+        }
         if let Some(doc) = &self.doc {
             match apply(doc, update) {
                 Ok(()) => {}
@@ -946,11 +950,7 @@ impl DocHub {
             return false;
         }
         state.changed();
-        if in_doc {
-            state.approx_bytes = state.approx_bytes.saturating_add(update.len());
-        } else {
-            state.integrate_committed(entry.id, update);
-        }
+        state.integrate_committed(entry.id, update, in_doc);
         if origin.is_some() {
             state.log_rows += 1;
             state.log_updates += 1;
@@ -998,11 +998,7 @@ impl DocHub {
         }
         state.changed();
         for (update, _) in updates {
-            if in_doc {
-                state.approx_bytes = state.approx_bytes.saturating_add(update.len());
-            } else {
-                state.integrate_committed(entry.id, update);
-            }
+            state.integrate_committed(entry.id, update, in_doc);
         }
         state.log_rows += rows;
         state.log_updates += updates.len() as i64;
@@ -1429,9 +1425,6 @@ impl DocHub {
     }
 }
 
-/// Send to every subscription but `origin`, encoding once per distinct routing key. A
-/// subscriber whose token has expired is sent nothing but one request for a fresh token; one
-/// whose access was revoked is sent nothing at all.
 /// Everyone's presence on a document, as one awareness update.
 fn awareness_of(state: &DocState) -> Vec<u8> {
     AwarenessUpdate {
@@ -1448,6 +1441,9 @@ fn awareness_of(state: &DocState) -> Vec<u8> {
     .encode()
 }
 
+/// Send to every subscription but `origin`, encoding once per distinct routing key. A
+/// subscriber whose token has expired is sent nothing but one request for a fresh token; one
+/// whose access was revoked is sent nothing at all.
 fn broadcast(state: &DocState, origin: Option<SubId>, encode: impl Fn(&str) -> Vec<u8>) {
     broadcast_with(
         state,

@@ -246,6 +246,11 @@ impl FirmBehindTls {
         Self::in_front_of(Firm::one_instance().await, certificate).await
     }
 
+    /// Two instances sharing `redis`, each behind its own nginx with the "firm" certificate.
+    async fn two_instances(redis: &PrivateRedis) -> Self {
+        Self::in_front_of(Firm::two_instances_with_redis(&redis.url()).await, "firm").await
+    }
+
     /// An nginx with `certificate` in front of each of `firm`'s instances.
     async fn in_front_of(firm: Firm, certificate: &str) -> Self {
         certificates();
@@ -412,9 +417,7 @@ fn a_large_draft_crosses_tls_and_two_instances_whole() {
 async fn child_large_draft_over_wss_two_instances() {
     const LARGE_WAIT: Duration = Duration::from_secs(120);
     let redis = PrivateRedis::start().await;
-    let firm =
-        FirmBehindTls::in_front_of(Firm::two_instances_with_redis(&redis.url()).await, "firm")
-            .await;
+    let firm = FirmBehindTls::two_instances(&redis).await;
     let doc = draft_name(&new_case());
     let ada = token("ada", "firm-a");
     let stores = tempfile::tempdir().unwrap();
@@ -469,9 +472,7 @@ fn keystrokes_stored_together_load_whole_on_the_other_instance_over_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn child_packed_rows_over_wss_two_instances() {
     let redis = PrivateRedis::start().await;
-    let firm =
-        FirmBehindTls::in_front_of(Firm::two_instances_with_redis(&redis.url()).await, "firm")
-            .await;
+    let firm = FirmBehindTls::two_instances(&redis).await;
     let doc = draft_name(&new_case());
     let ada = token("ada", "firm-a");
     let stores = tempfile::tempdir().unwrap();

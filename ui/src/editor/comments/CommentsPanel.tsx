@@ -44,7 +44,7 @@ const ZERO_WIDTH_SPACE = /\u200B/g;
 /**
  * Threads drawn when the panel opens, and how many more each time the end of the list comes
  * within `AHEAD` of the panel's visible part. Drawing all 500 threads of a negotiated draft
- * cost the web process ~28 MiB (docs/BENCHMARKS.md, "Session 17"); a lawyer reads a screenful.
+ * cost the web process ~27 MiB (docs/BENCHMARKS.md, "Session 17"); a lawyer reads a screenful.
  */
 const FIRST_THREADS = 40;
 const MORE_THREADS = 40;
@@ -95,6 +95,8 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   const shownRef = useRef<CommentThread[]>([]);
   const reveal = useRef<string | null>(null);
   const [drawn, setDrawn] = useState(FIRST_THREADS);
+  // The "N more…" row at the end of the list: drawing more when it comes into view.
+  const end = useRef<HTMLLIElement>(null);
 
   useEffect(() => void performance.mark("hub:comments-panel"), []);
   useEffect(() => {
@@ -153,7 +155,6 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
   shownRef.current = shown;
   // A long list is drawn a screenful at a time, as the lawyer scrolls towards its end: a draft
   // with hundreds of threads opens sooner and keeps far less in memory.
-  const end = useRef<HTMLLIElement>(null);
   useEffect(() => {
     const sentinel = end.current;
     if (drawn >= shown.length || !sentinel) return;
