@@ -29,12 +29,7 @@ app.quit()
 app = b.start_app(data)
 app.click_text("[data-testid=cases] td", "Matter 0 ")
 b.new_draft(app, "Probe")
-app.js_async("""
-const done = arguments[arguments.length - 1];
-const editor = window.__hub.editor;
-editor.commands.setContent(window.__bench.draftHtml());
-window.__hub.flushed().then(() => { editor.commands.focus(Math.floor(editor.state.doc.content.size / 2)); done(1); });
-""")
+b.fill_draft(app)
 app.js("""
 const { editor, ydoc } = window.__hub;
 const view = editor.view;
@@ -50,12 +45,10 @@ const emit = ydoc.emit.bind(ydoc);
 ydoc.emit = (name, args) => { if (name !== 'update') return emit(name, args); const t = performance.now(); emit(name, args); T.yemit.push(performance.now() - t); };
 const d = view.dispatch.bind(view);
 view.dispatch = (tr) => { const t = performance.now(); d(tr); if (tr.docChanged) T.dispatch.push(performance.now() - t); };
+window.__bench.timeKeys(view.dom);
 """)
 time.sleep(1)
-field = app.driver.switch_to.active_element
-for i in range(300):
-    field.send_keys(" " if i % 8 == 7 else "x")
-time.sleep(1)
+b.type_keys(app)
 r = app.js("return window.__probe")
 
 

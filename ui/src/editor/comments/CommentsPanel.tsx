@@ -50,14 +50,6 @@ const FIRST_THREADS = 40;
 const MORE_THREADS = 40;
 const AHEAD = "600px";
 
-/** The nearest ancestor that scrolls vertically (the side column), or null for the viewport. */
-function scroller(element: Element): Element | null {
-  for (let node = element.parentElement; node; node = node.parentElement) {
-    const overflow = getComputedStyle(node).overflowY;
-    if (overflow === "auto" || overflow === "scroll") return node;
-  }
-  return null;
-}
 
 function when(ms: number): string {
   return ms ? formatDateTime(ms) : "";
@@ -162,7 +154,8 @@ function CommentsPanelView({ editor, ydoc, who, canWrite }: Props) {
       (entries) => {
         if (entries.some((entry) => entry.isIntersecting)) setDrawn((n) => n + MORE_THREADS);
       },
-      { root: scroller(sentinel), rootMargin: `${AHEAD} 0px` },
+      // The side column scrolls (styles.css); outside the editor page, the viewport.
+      { root: sentinel.closest(".editor-side"), rootMargin: `${AHEAD} 0px` },
     );
     observer.observe(sentinel);
     return () => observer.disconnect();
