@@ -4,7 +4,6 @@ import { Fragment } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { Editor, type ChainedCommands } from "@tiptap/core";
 import Collaboration from "@tiptap/extension-collaboration";
-import CollaborationCaret from "@tiptap/extension-collaboration-caret";
 import * as Y from "yjs";
 import { ipc, errorMessage, type AppInfo, type SyncStatus } from "../ipc";
 import type { Route } from "../app";
@@ -12,6 +11,7 @@ import { colourFor, remoteChangesOnly } from "../logic/awareness";
 import { docWordCount } from "../logic/words";
 import { chosenPaper, type Paper } from "../logic/paper";
 import { openDraft, type DraftSession } from "./bridge";
+import { DeferredCollaborationCaret } from "./deferredCaret";
 import { CopilotPanel } from "../copilot/CopilotPanel";
 import { canComment, canWrite, defaultMode, draftingExtensions, ydocOf, type MatterRole } from "./drafting";
 import { setSuggesting } from "./suggesting/SuggestChanges";
@@ -164,7 +164,7 @@ export function DraftEditor({ caseId, doc, info, status, navigate, role = "edito
           extensions: [
             ...draftingExtensions(opened.ydoc, () => name),
             Collaboration.configure({ document: opened.ydoc, field: "default" }),
-            CollaborationCaret.configure({
+            DeferredCollaborationCaret.configure({
               provider: { awareness: remoteChangesOnly(opened.awareness) },
               user: { name, color: colourFor(name) },
             }),

@@ -119,7 +119,7 @@ describe("local saves", () => {
 
     disk.failuresLeft = 3;
     body.insert(0, "Dear ");
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(110);
     // The shell shows it on every screen while it lasts.
     expect(currentSaveProblem()).toContain("This computer's disk is full.");
     body.insert(5, "Sirs");
@@ -146,14 +146,55 @@ describe("local saves", () => {
     await session.close();
   });
 
+  it("hand an edit to the store after the frame, what was typed within one frame as one update", async () => {
+    // A frame every 16 ms, as the webview draws them (the tests' Node has no frames of its own).
+    vi.stubGlobal("requestAnimationFrame", (callback: FrameRequestCallback) => setTimeout(() => callback(Date.now()), 16));
+    try {
+      const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
+      const body = session.ydoc.getText("body");
+      body.insert(0, "Heads ");
+      body.insert(6, "of ");
+      body.insert(9, "terms");
+      // Not saved yet, but closing the window already knows there is something to save.
+      expect(disk.calls).toBe(0);
+      expect(pendingSaves()).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(15);
+      expect(disk.calls).toBe(0);
+      // The frame is painted: the three keystrokes go as one update.
+      await vi.advanceTimersByTimeAsync(2);
+      expect(disk.calls).toBe(1);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(storeText().text).toBe("Heads of terms");
+      expect(disk.saved).toHaveLength(1);
+      await session.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
+  it("hand an edit to the store within 100 ms when no frame comes (a minimised window)", async () => {
+    vi.stubGlobal("requestAnimationFrame", () => 0);
+    try {
+      const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
+      session.ydoc.getText("body").insert(0, "Recitals");
+      await vi.advanceTimersByTimeAsync(99);
+      expect(disk.calls).toBe(0);
+      await vi.advanceTimersByTimeAsync(10);
+      expect(storeText().text).toBe("Recitals");
+      await session.close();
+    } finally {
+      vi.unstubAllGlobals();
+    }
+  });
+
   it("never sends a batch before the one in flight is saved", async () => {
     const session = await openDraft("draft:x", { onSaving: () => undefined, onError: () => undefined });
     const body = session.ydoc.getText("body");
     for (const word of ["one ", "two ", "three ", "four "]) {
       body.insert(body.length, word);
-      await vi.advanceTimersByTimeAsync(1);
+      await vi.advanceTimersByTimeAsync(40);
     }
-    await vi.advanceTimersByTimeAsync(100);
+    await vi.advanceTimersByTimeAsync(200);
     await session.flushed();
     expect(disk.maxInFlight).toBe(1);
     expect(storeText().text).toBe("one two three four ");
@@ -165,7 +206,7 @@ describe("local saves", () => {
     const body = session.ydoc.getText("body");
     disk.failuresLeft = 100;
     body.insert(0, "Without prejudice");
-    await vi.advanceTimersByTimeAsync(10);
+    await vi.advanceTimersByTimeAsync(110);
     // The editor is left: its queue keeps retrying, and closing the window still asks.
     await session.close();
 

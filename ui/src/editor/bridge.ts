@@ -8,6 +8,7 @@ import { events, ipc, errorMessage } from "../ipc";
 import { encodeAwarenessUpdate } from "../logic/awareness";
 import { reportSaveProblem } from "../logic/saveProblems";
 import { registerPendingSaves } from "../logic/closeGuard";
+import { afterPaint } from "../logic/afterPaint";
 import { SaveQueue } from "./saveQueue";
 
 export const REMOTE = Symbol("from-rust");
@@ -49,7 +50,10 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
 
   // Local updates: saved strictly in order, one batch at a time; a refused batch is kept and
   // retried (see saveQueue.ts), so a failed save never strands the typing that follows it.
+  // Each is handed to Rust once the keystroke's frame is painted (the hand-off costs the page
+  // 0.3–0.4 ms, docs/BENCHMARKS.md "Session 19"); what is typed within one frame goes as one.
   const saves = new SaveQueue({
+    schedule: afterPaint,
     save: (update) => ipc.applyLocalUpdate(doc, update),
     merge: (updates) => Y.mergeUpdates(updates),
     reason: errorMessage,

@@ -27,6 +27,12 @@ export interface SaveQueueOptions {
   /** The persistent message while saves are refused; `null` once the store accepts again. */
   onProblem: (message: string | null) => void;
   delaysMs?: readonly number[];
+  /**
+   * Starts a run of saves; by default at once. The editor passes `afterPaint`: an edit is
+   * handed to Rust after the keystroke's frame is painted, and keystrokes typed within one frame
+   * go as one update. Answers a function that starts the run at once if it has not started.
+   */
+  schedule?: (run: () => void) => () => void;
 }
 
 export class SaveQueue {
@@ -43,13 +49,24 @@ export class SaveQueue {
   private attempts: ((saved: boolean) => void)[] = [];
   /** Ends the wait before the next retry early. */
   private wake: (() => void) | null = null;
+  /** Starts the scheduled run now, while one is scheduled and has not started. */
+  private startNow: (() => void) | null = null;
 
   constructor(private readonly options: SaveQueueOptions) {}
 
   push(update: Uint8Array): void {
     this.pushed++;
     this.waiting.push(update);
-    if (!this.running) void this.run();
+    if (this.running) return;
+    this.running = true;
+    if (this.options.schedule) {
+      this.startNow = this.options.schedule(() => {
+        this.startNow = null;
+        void this.run();
+      });
+    } else {
+      void this.run();
+    }
   }
 
   /** True while the store refuses saves (the message is showing). */
@@ -77,6 +94,7 @@ export class SaveQueue {
     return new Promise((resolve) => {
       this.attempts.push(resolve);
       this.wake?.();
+      this.startNow?.();
     });
   }
 
@@ -86,8 +104,8 @@ export class SaveQueue {
     return new Promise((resolve) => this.drained.push(resolve));
   }
 
+  /** Saves until nothing waits; `running` is already true (set when the run was scheduled). */
   private async run(): Promise<void> {
-    this.running = true;
     this.options.onSaving(1);
     while (this.waiting.length > 0) {
       // Everything waiting goes as one batch: after a refusal the retry carries the refused
