@@ -180,7 +180,7 @@ describe("the patched sync plugin", () => {
     expect(texts.filter((text) => text.includes("URGENT")).length).toBe(1);
   });
 
-  it("looks each paragraph up at most once for a keystroke in the middle of 1,500", () => {
+  it("looks up a handful of paragraphs, not all 1,500, for a keystroke in the middle of the draft", () => {
     const ydoc = new Y.Doc();
     const editor = mount(ydoc);
     editor.commands.setContent(paragraphs(1500));
@@ -193,9 +193,10 @@ describe("the patched sync plugin", () => {
       return get(key);
     };
     for (let i = 0; i < 20; i++) editor.view.dispatch(editor.state.tr.insertText("x"));
-    // The original plugin: ~7,500 (an anchor search and two walks over the 1,500, and three
-    // selections taken as Yjs positions, each a walk to the caret's paragraph).
-    expect(lookups / 20).toBeLessThanOrEqual(1600);
+    // The original plugin: 7,536 (an anchor search and two walks over the 1,500, and three
+    // selections taken as Yjs positions, each a walk to the caret's paragraph); the patched one
+    // finds the changed paragraph by comparing the old and new document's nodes: 6.
+    expect(lookups / 20).toBeLessThanOrEqual(20);
     expect(fromYjs(editor, ydoc).eq(editor.state.doc)).toBe(true);
   });
 
