@@ -1,15 +1,24 @@
 #!/usr/bin/env python3
-"""Where the editor's per-keystroke edit time goes (issue 18's typing p99; docs/BENCHMARKS.md,
-"Session 18"). In the release app, 300 real keystrokes in the middle of the 1,500-paragraph
-draft, timing in the page: `dispatch` (the whole transaction), `apply` (EditorState's
-applyTransaction: every plugin's state), `update` (view.updateState: ProseMirror's DOM update
-and the plugin views, y-sync writing the change into Yjs among them), `transact` (every Yjs
-transaction, nested ones included) and `yemit` (the Yjs 'update' event: the save queue's
-hand-off to Rust). The page's clock has 1 ms resolution: read the means. Run with the
-environment scripts/bench-app sets:
+"""Where the editor's per-keystroke time goes (issue 18's typing p99; docs/BENCHMARKS.md,
+"Session 19"). In the release app, 300 real keystrokes in the middle of the 1,500-paragraph
+draft, each wrapped function timed in the page, and printed per keystroke (its total over the
+run / 300), largest first:
 
-  HUB_APP=$CARGO_TARGET_DIR/release/lawyers-hub HUB_SERVER_BIN=/bin/false \
-  TAURI_DRIVER="$(scripts/setup --tauri-driver-path)" HOME="$(mktemp -d)" \
+- `dispatch(doc)`: the keystroke's transaction; inside it `applyTransaction` (every plugin's
+  state) and `updateState` (ProseMirror's view update), in which `docView.update` (the DOM),
+  `view.scrollToSelection` and each plugin view (`pv:<plugin key>`; `pv:y-sync$` writes the change
+  into Yjs: `binding._prosemirrorChanged`, then the Yjs transaction's cleanup, `transact(outer)`);
+- `domObserver.flush`: ProseMirror reading the browser's edit back out of the DOM (it calls the
+  dispatch, so it includes it);
+- `yemit:<event>` and `L:<event>:<n>`: the Yjs document's events and each listener (the save
+  queue's is `update`); `deep:<n>`: the body's deep observers;
+- `window.fetch`: the IPC calls (saves, awareness) — since session 19 after the frame.
+
+The page's clock has 1 ms resolution: read the means. Run with the environment scripts/bench-app
+sets:
+
+  HUB_APP=$CARGO_TARGET_DIR/release/lawyers-hub HUB_SERVER_BIN=/bin/false \\
+  TAURI_DRIVER="$(scripts/setup --tauri-driver-path)" HOME="$(mktemp -d)" \\
   dbus-run-session -- xvfb-run -a -s "-screen 0 1280x800x24" /usr/bin/python3 tests/e2e/typing_probe.py
 """
 import os
@@ -33,22 +42,41 @@ b.fill_draft(app)
 app.js("""
 const { editor, ydoc } = window.__hub;
 const view = editor.view;
-const T = window.__probe = { apply: [], update: [], yemit: [], dispatch: [], transact: [] };
-const tx = ydoc.transact.bind(ydoc);
-ydoc.transact = (f, o) => { const t = performance.now(); const r = tx(f, o); T.transact.push(performance.now() - t); return r; };
-const proto = Object.getPrototypeOf(view.state);
-const applyTr = proto.applyTransaction;
-proto.applyTransaction = function (tr) { const t = performance.now(); const r = applyTr.call(this, tr); if (tr.docChanged) T.apply.push(performance.now() - t); return r; };
-const upd = view.updateState.bind(view);
-view.updateState = (s) => { const t = performance.now(); upd(s); T.update.push(performance.now() - t); };
+const T = window.__probe = {};
+const rec = (k, t) => (T[k] = T[k] || []).push(performance.now() - t);
+const wrap = (obj, name, key) => {
+  const f = obj[name];
+  obj[name] = function (...a) { const t = performance.now(); const r = f.apply(this, a); rec(key, t); return r; };
+};
+const withViews = view.state.plugins.filter((p) => p.spec.view).map((p) => p.key);
+view.pluginViews.forEach((pv, i) => { if (pv.update) wrap(pv, 'update', 'pv:' + (withViews[i] || i)); });
+wrap(view, 'updateState', 'updateState');
+wrap(view, 'scrollToSelection', 'view.scrollToSelection');
+wrap(view.docView, 'update', 'docView.update');
+wrap(view.domObserver, 'flush', 'domObserver.flush');
+wrap(Object.getPrototypeOf(view.state), 'applyTransaction', 'applyTransaction');
+const dispatch = view.dispatch.bind(view);
+view.dispatch = (tr) => { const t = performance.now(); dispatch(tr); rec(tr.docChanged ? 'dispatch(doc)' : 'dispatch(other)', t); };
+const sync = view.state.plugins.find((p) => p.key === 'y-sync$').getState(view.state).binding;
+wrap(sync, '_prosemirrorChanged', 'binding._prosemirrorChanged');
 const emit = ydoc.emit.bind(ydoc);
-ydoc.emit = (name, args) => { if (name !== 'update') return emit(name, args); const t = performance.now(); emit(name, args); T.yemit.push(performance.now() - t); };
-const d = view.dispatch.bind(view);
-view.dispatch = (tr) => { const t = performance.now(); d(tr); if (tr.docChanged) T.dispatch.push(performance.now() - t); };
+ydoc.emit = (name, args) => { const t = performance.now(); const r = emit(name, args); rec('yemit:' + name, t); return r; };
+for (const [name, listeners] of ydoc._observers) {
+  [...listeners].forEach((fn, i) => {
+    listeners.delete(fn);
+    listeners.add(function (...a) { const t = performance.now(); const r = fn.apply(this, a); rec(`L:${name}:${i}`, t); return r; });
+  });
+}
+const body = ydoc.getXmlFragment('default');
+body._dEH.l = body._dEH.l.map((fn, i) => function (...a) { const t = performance.now(); const r = fn.apply(this, a); rec('deep:' + i, t); return r; });
+const transact = ydoc.transact.bind(ydoc);
+ydoc.transact = (f, o) => { const outer = ydoc._transaction === null; const t = performance.now(); const r = transact(f, o); if (outer) rec('transact(outer)', t); return r; };
+wrap(window, 'fetch', 'window.fetch');
 window.__bench.timeKeys(view.dom);
 """)
 time.sleep(1)
 b.type_keys(app)
+time.sleep(1)
 r = app.js("return window.__probe")
 
 
@@ -57,6 +85,7 @@ def pct(xs, q):
     return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
 
 
-for k, xs in r.items():
-    print(f"{k}: n={len(xs)} mean {sum(xs)/max(1,len(xs)):.2f} p50 {pct(xs,.5):.2f} p90 {pct(xs,.9):.2f} p99 {pct(xs,.99):.2f} max {max(xs) if xs else 0:.2f} ms")
+for k, xs in sorted(r.items(), key=lambda kv: -sum(kv[1])):
+    print(f"{sum(xs) / b.KEYS:5.2f} ms/keystroke  {k}: n={len(xs)} mean {sum(xs)/max(1,len(xs)):.2f} "
+          f"p50 {pct(xs,.5):.2f} p90 {pct(xs,.9):.2f} p99 {pct(xs,.99):.2f} max {max(xs) if xs else 0:.2f} ms")
 app.quit()
