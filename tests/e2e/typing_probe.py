@@ -14,8 +14,9 @@ run / 300), largest first:
   queue's is `update`); `deep:<n>`: the body's deep observers;
 - `window.fetch`: the IPC calls (saves, awareness) — since session 19 after the frame.
 
-The page's clock has 1 ms resolution: read the means. Run with the environment scripts/bench-app
-sets:
+HUB_PROBE_NEGOTIATED=1 types in the negotiated draft (1,000 suggestions, 500 comment threads)
+instead. The page's clock has 1 ms resolution: read the means. Run with the environment
+scripts/bench-app sets:
 
   HUB_APP=$CARGO_TARGET_DIR/release/lawyers-hub HUB_SERVER_BIN=/bin/false \\
   TAURI_DRIVER="$(scripts/setup --tauri-driver-path)" HOME="$(mktemp -d)" \\
@@ -38,7 +39,14 @@ app.quit()
 app = b.start_app(data)
 app.click_text("[data-testid=cases] td", "Matter 0 ")
 b.new_draft(app, "Probe")
-b.fill_draft(app)
+if os.environ.get("HUB_PROBE_NEGOTIATED"):
+    # The negotiated draft (1,000 suggestions, 500 comment threads), reopened as a lawyer would.
+    app.js_async(b.NEGOTIATE_JS)
+    b.reopen(app, "Probe", negotiated=True, times=1)
+    app.js(b.TYPING_JS)
+    app.js("const e = window.__hub.editor; e.commands.focus(Math.floor(e.state.doc.content.size / 2));")
+else:
+    b.fill_draft(app)
 app.js("""
 const { editor, ydoc } = window.__hub;
 const view = editor.view;
@@ -55,6 +63,10 @@ wrap(view, 'scrollToSelection', 'view.scrollToSelection');
 wrap(view.docView, 'update', 'docView.update');
 wrap(view.domObserver, 'flush', 'domObserver.flush');
 wrap(Object.getPrototypeOf(view.state), 'applyTransaction', 'applyTransaction');
+view.state.config.fields.forEach((field) => wrap(field, 'apply', 'apply:' + field.name));
+view.state.config.plugins.forEach((plugin) => { if (plugin.spec.appendTransaction) wrap(plugin.spec, 'appendTransaction', 'append:' + plugin.key); });
+const decoProps = view.state.config.plugins.filter((plugin) => plugin.props.decorations);
+decoProps.forEach((plugin) => wrap(plugin.props, 'decorations', 'decorations:' + plugin.key));
 const dispatch = view.dispatch.bind(view);
 view.dispatch = (tr) => { const t = performance.now(); dispatch(tr); rec(tr.docChanged ? 'dispatch(doc)' : 'dispatch(other)', t); };
 const sync = view.state.plugins.find((p) => p.key === 'y-sync$').getState(view.state).binding;
