@@ -8,6 +8,8 @@ run / 300), largest first:
   state) and `updateState` (ProseMirror's view update), in which `docView.update` (the DOM),
   `view.scrollToSelection` and each plugin view (`pv:<plugin key>`; `pv:y-sync$` writes the change
   into Yjs: `binding._prosemirrorChanged`, then the Yjs transaction's cleanup, `transact(outer)`);
+- `apply:<field>`, `append:<plugin key>`, `decorations:<plugin key>`: each plugin's state,
+  `appendTransaction` and decorations (the wrapping adds ~0.2 ms to the dispatch);
 - `domObserver.flush`: ProseMirror reading the browser's edit back out of the DOM (it calls the
   dispatch, so it includes it);
 - `yemit:<event>` and `L:<event>:<n>`: the Yjs document's events and each listener (the save
