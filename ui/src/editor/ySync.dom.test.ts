@@ -200,6 +200,21 @@ describe("the patched sync plugin", () => {
     expect(fromYjs(editor, ydoc).eq(editor.state.doc)).toBe(true);
   });
 
+  it("leaves the caret after text typed from inside a Yjs observer (the edit is rendered back)", () => {
+    // Found in review: an edit dispatched while Yjs cleans up another transaction is rendered
+    // back into the editor after the binding's lock is released, with the selection saved then.
+    const ydoc = new Y.Doc();
+    const editor = mount(ydoc);
+    editor.commands.setContent(paragraphs(30));
+    let pos = 5;
+    for (let k = 0; k < 10; k++) pos += editor.state.doc.child(k).nodeSize;
+    editor.view.dispatch(editor.state.tr.setSelection(TextSelection.create(editor.state.doc, pos)));
+    ydoc.getMap("other").observe(() => editor.view.dispatch(editor.state.tr.insertText("abc")));
+    ydoc.getMap("other").set("k", 1);
+    expect(editor.state.selection.head).toBe(pos + 3);
+    expect(fromYjs(editor, ydoc).eq(editor.state.doc)).toBe(true);
+  });
+
   it("keeps where each undo step began and puts the caret back there", () => {
     const ydoc = new Y.Doc();
     const editor = mount(ydoc);
