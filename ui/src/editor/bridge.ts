@@ -50,8 +50,8 @@ export async function openDraft(doc: string, hooks: SessionHooks): Promise<Draft
 
   // Local updates: saved strictly in order, one batch at a time; a refused batch is kept and
   // retried (see saveQueue.ts), so a failed save never strands the typing that follows it.
-  // Each is handed to Rust once the keystroke's frame is painted (the hand-off costs the page
-  // 0.3–0.4 ms, docs/BENCHMARKS.md "Session 19"); what is typed within one frame goes as one.
+  // Each is handed to Rust once the keystroke's frame is painted (the hand-off cost the keystroke
+  // 0.41–0.46 ms, docs/BENCHMARKS.md "Session 19"); what is typed within one frame goes as one.
   const saves = new SaveQueue({
     schedule: afterPaint,
     save: (update) => ipc.applyLocalUpdate(doc, update),

@@ -1,7 +1,7 @@
 // The stock collaboration-caret extension, with one change: after a local edit or caret move, it
 // tells collaborators where our caret now is once the keystroke's frame is painted, rather than
 // inside the keystroke's transaction. Working that out walks the draft's paragraphs up to the
-// caret (twice, anchor and head: 0.25 ms a keystroke at 1,500 paragraphs, docs/BENCHMARKS.md
+// caret (twice, anchor and head: 0.18–0.26 ms a keystroke at 1,500 paragraphs, docs/BENCHMARKS.md
 // "Session 19"), and nothing on our own screen waits for it. Keystrokes within one frame share
 // one update. A change from a collaborator is handled at once, as before.
 import CollaborationCaret from "@tiptap/extension-collaboration-caret";

@@ -50,7 +50,6 @@ const FIRST_THREADS = 40;
 const MORE_THREADS = 40;
 const AHEAD = "600px";
 
-
 function when(ms: number): string {
   return ms ? formatDateTime(ms) : "";
 }
